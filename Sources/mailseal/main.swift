@@ -1,1 +1,28 @@
-print("x")
+import Foundation
+import Logging
+import Mailseal
+import Vapor
+
+// The executable is thin: read the configuration, wire the app, run the
+// command (`serve` by default).
+var environment = try Environment.detect()
+try LoggingSystem.bootstrap(from: &environment)
+
+let configuration: MailsealConfiguration
+do {
+    configuration = try MailsealConfiguration.load()
+} catch {
+    FileHandle.standardError.write(Data((error.description + "\n").utf8))
+    exit(78)  // EX_CONFIG
+}
+
+let app = try await Application.make(environment)
+do {
+    try await configure(app, with: configuration)
+    try await app.execute()
+    try await app.asyncShutdown()
+} catch {
+    FileHandle.standardError.write(Data(("mailseal: \(String(describing: error))\n").utf8))
+    try? await app.asyncShutdown()
+    exit(1)
+}

@@ -74,13 +74,20 @@ extension Certificate.PublicKey {
     /// The key identifier of RFC 5280 §4.2.1.2 method (1): SHA-1 over the
     /// subjectPublicKey BIT STRING's value, as OpenSSL computes it.
     public var keyIdentifier: [UInt8] {
-        let spki = Array(subjectPublicKeyInfoBytes)
-        let bits: ASN1BitString? = try? DER.sequence(try DER.parse(spki), identifier: .sequence) { nodes in
-            _ = nodes.next()
-            guard let node = nodes.next() else { throw ASN1Error.invalidASN1Object(reason: "no subjectPublicKey") }
-            return try ASN1BitString(derEncoded: node)
-        }
-        return Array(Insecure.SHA1.hash(data: bits?.bytes ?? spki[...]))
+        Array(Insecure.SHA1.hash(data: subjectPublicKeyInfoBytes))
+    }
+
+    /// The DER SubjectPublicKeyInfo.
+    public var subjectPublicKeyInfoDER: [UInt8] {
+        var coder = DER.Serializer()
+        try! coder.serialize(self)
+        return coder.serializedBytes
+    }
+
+    /// SHA-256 over the DER SubjectPublicKeyInfo: the key's identity across
+    /// requests and certificates.
+    public var fingerprint: [UInt8] {
+        Array(SHA256.hash(data: subjectPublicKeyInfoDER))
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 import SwiftASN1
-import X509
+public import X509
 
 extension Linter {
     /// The rules for S/MIME subscriber certificates: one per fact of the
@@ -22,7 +22,7 @@ extension Linter {
             "smime.signature_algorithm.matches_issuer",
             "The signature algorithm is one the S/MIME BR allow, matching the issuing key (§7.1.3.2)."
         ) { context in
-            let expected = try CAKeyType(of: context.issuer.publicKey)?.signatureAlgorithm
+            let expected = try CAKeyType(publicKey: context.issuer.publicKey)?.signatureAlgorithm
             return context.certificate.signatureAlgorithm == expected ? nil : "signature algorithm \(context.certificate.signatureAlgorithm) does not match the issuer key"
         },
         LintRule("smime.issuer.matches_ca_subject", "The issuer name is the issuing CA's subject (RFC 5280 §4.1.2.4).") { context in
@@ -48,7 +48,7 @@ extension Linter {
             "The subscriber key is RSA of at least 2048 bits with a modulus a multiple of 8, or ECDSA on P-256, P-384 or P-521 (S/MIME BR §6.1.5)."
         ) { context in
             do throws(CAError) {
-                _ = try CertificateRequestCheck.classify(subjectPublicKeyInfo: Array(context.certificate.publicKey.subjectPublicKeyInfoBytes))
+                _ = try CertificateRequestCheck.classify(subjectPublicKeyInfo: context.certificate.publicKey.subjectPublicKeyInfoDER)
                 return nil
             } catch {
                 return error.message
@@ -186,9 +186,9 @@ extension Linter {
 }
 
 extension CAKeyType {
-    /// The CA key type of a public key, or nil when it is not one.
-    init?(of publicKey: Certificate.PublicKey) throws {
-        switch try CertificateRequestCheck.classify(subjectPublicKeyInfo: Array(publicKey.subjectPublicKeyInfoBytes)) {
+    /// The CA key type of a public key, or nil when it is not one of ours.
+    public init?(publicKey: Certificate.PublicKey) throws {
+        switch try CertificateRequestCheck.classify(subjectPublicKeyInfo: publicKey.subjectPublicKeyInfoDER) {
         case .ecP256: self = .p256
         case .ecP384: self = .p384
         case .ecP521: self = .p521

@@ -25,8 +25,8 @@ public enum CertificateProfile: String, Hashable, Sendable, CaseIterable, Codabl
     /// The certificate type as pkilint's `lint_cabf_smime_cert -t` names it.
     public var lintType: String {
         switch self {
-        case .sponsorValidatedPersonal, .sponsorValidatedPseudonym: return "SPONSOR-VALIDATED-STRICT"
-        case .mailboxValidated: return "MAILBOX-VALIDATED-STRICT"
+        case .sponsorValidatedPersonal, .sponsorValidatedPseudonym: return "SPONSORED-STRICT"
+        case .mailboxValidated: return "MAILBOX-STRICT"
         }
     }
 

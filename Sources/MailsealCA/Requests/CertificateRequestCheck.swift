@@ -93,11 +93,10 @@ public enum CertificateRequestCheck {
                 "The signature on the certificate request does not verify with its public key, so it does not prove possession of the private key."
             )
         }
-        let spki = csr.publicKey.subjectPublicKeyInfoBytes
         return CheckedRequest(
             publicKey: csr.publicKey,
             keyType: keyType,
-            keyFingerprint: Array(SHA256.hash(data: spki)),
+            keyFingerprint: csr.publicKey.fingerprint,
             der: der
         )
     }
@@ -139,6 +138,7 @@ public enum CertificateRequestCheck {
             let root = try DER.parse(der)
             spki = try DER.sequence(root, identifier: .sequence) { nodes in
                 guard let info = nodes.next() else { throw malformed }
+                while nodes.next() != nil {}
                 return try DER.sequence(info, identifier: .sequence) { infoNodes in
                     _ = infoNodes.next()  // version
                     _ = infoNodes.next()  // subject

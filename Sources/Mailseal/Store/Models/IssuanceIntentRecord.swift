@@ -1,0 +1,33 @@
+public import FluentKit
+import Foundation
+
+/// The durable record, written before the CA key signs, of what it is about
+/// to sign: serial and the exact to-be-signed bytes. A certificate can
+/// therefore never exist without a record, even if the process dies between
+/// signing and storing it.
+public final class IssuanceIntentRecord: Model, @unchecked Sendable {
+    public static let schema = "issuance_intents"
+
+    /// Where the intent stands.
+    public enum State: String, Codable, Sendable {
+        /// Recorded; the signature may or may not have happened.
+        case pending
+        /// Signed and the certificate stored.
+        case signed
+        /// Found pending after a restart: the certificate may have been
+        /// signed but was never stored. Its serial is kept for the CRL.
+        case abandoned
+    }
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "issuer_id") public var issuer: IssuerRecord
+    @Field(key: "serial") public var serial: String
+    @Field(key: "tbs_der") public var tbsDER: Data
+    @Field(key: "mailbox") public var mailbox: String
+    @Field(key: "key_fingerprint") public var keyFingerprint: String
+    @Field(key: "state") public var state: State
+    @Field(key: "created_at") public var createdAt: Date
+    @OptionalField(key: "completed_at") public var completedAt: Date?
+
+    public init() {}
+}
