@@ -2,87 +2,89 @@
 import PackageDescription
 
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("InternalImportsByDefault"),
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(
-    name: "mailseal",
-    platforms: [.macOS(.v14)],
-    products: [
-        .executable(name: "mailseal", targets: ["mailseal"]),
-        .library(name: "MailsealCA", targets: ["MailsealCA"]),
-        .library(name: "Mailseal", targets: ["Mailseal"]),
-    ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
-        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
-        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
-        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
-        .package(url: "https://github.com/vapor/fluent.git", from: "4.13.0"),
-        .package(url: "https://github.com/vapor/fluent-kit.git", from: "1.57.0"),
-        .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
-        .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
-        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
-        .package(url: "https://github.com/vapor/leaf.git", from: "4.5.2"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
-    ],
-    targets: [
-        // The certificate authority: profiles, CSR checks, lints, signing, key custody.
-        // No web framework, no database.
-        .target(
-            name: "MailsealCA",
-            dependencies: [
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-            ],
-            swiftSettings: strict
-        ),
-        // The application: configuration, store, registration authority, web, commands.
-        .target(
-            name: "Mailseal",
-            dependencies: [
-                "MailsealCA",
-                .product(name: "Vapor", package: "vapor"),
-                .product(name: "Fluent", package: "fluent"),
-                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
-                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
-                .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "Leaf", package: "leaf"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "mailseal",
-            dependencies: ["Mailseal"],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "MailsealCATests",
-            dependencies: ["MailsealCA"],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "MailsealTests",
-            dependencies: [
-                "Mailseal",
-                .product(name: "VaporTesting", package: "vapor"),
-            ],
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "IssuanceBenchmark",
-            dependencies: [
-                "Mailseal",
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Benchmarks/Issuance",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-    ],
-    swiftLanguageModes: [.v6]
+  name: "mailseal",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "mailseal", targets: ["mailseal"]),
+    .library(name: "MailsealCA", targets: ["MailsealCA"]),
+    .library(name: "Mailseal", targets: ["Mailseal"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+    .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+    .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
+    .package(url: "https://github.com/vapor/fluent.git", from: "4.13.0"),
+    .package(url: "https://github.com/vapor/fluent-kit.git", from: "1.57.0"),
+    .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
+    .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
+    .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+    .package(url: "https://github.com/vapor/leaf.git", from: "4.5.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(
+      url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]
+    ),
+  ],
+  targets: [
+    // The certificate authority: profiles, CSR checks, lints, signing, key custody.
+    // No web framework, no database.
+    .target(
+      name: "MailsealCA",
+      dependencies: [
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
+      ],
+      swiftSettings: strict
+    ),
+    // The application: configuration, store, registration authority, web, commands.
+    .target(
+      name: "Mailseal",
+      dependencies: [
+        "MailsealCA",
+        .product(name: "Vapor", package: "vapor"),
+        .product(name: "Fluent", package: "fluent"),
+        .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+        .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+        .product(name: "SQLKit", package: "sql-kit"),
+        .product(name: "Leaf", package: "leaf"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    .executableTarget(
+      name: "mailseal",
+      dependencies: ["Mailseal"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "MailsealCATests",
+      dependencies: ["MailsealCA"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "MailsealTests",
+      dependencies: [
+        "Mailseal",
+        .product(name: "VaporTesting", package: "vapor"),
+      ],
+      swiftSettings: strict
+    ),
+    .executableTarget(
+      name: "IssuanceBenchmark",
+      dependencies: [
+        "Mailseal",
+        .product(name: "Benchmark", package: "benchmark"),
+      ],
+      path: "Benchmarks/Issuance",
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
+  ],
+  swiftLanguageModes: [.v6]
 )

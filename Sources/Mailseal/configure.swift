@@ -5,75 +5,85 @@ import SQLKit
 public import Vapor
 
 extension Application {
-    private struct ConfigurationKey: StorageKey {
-        typealias Value = MailsealConfiguration
-    }
+  private struct ConfigurationKey: StorageKey {
+    typealias Value = MailsealConfiguration
+  }
 
-    /// The installation's configuration, read once at start-up.
-    public var mailseal: MailsealConfiguration {
-        get {
-            guard let configuration = storage[ConfigurationKey.self] else { fatalError("configure(_:with:) was not called") }
-            return configuration
-        }
-        set { storage[ConfigurationKey.self] = newValue }
+  /// The installation's configuration, read once at start-up.
+  public var mailseal: MailsealConfiguration {
+    get {
+      guard let configuration = storage[ConfigurationKey.self] else {
+        fatalError("configure(_:with:) was not called")
+      }
+      return configuration
     }
+    set { storage[ConfigurationKey.self] = newValue }
+  }
 
-    /// The CA hierarchy of this installation.
-    public var caInstallation: CAInstallation { CAInstallation(database: db, configuration: mailseal) }
+  /// The CA hierarchy of this installation.
+  public var caInstallation: CAInstallation {
+    CAInstallation(database: db, configuration: mailseal)
+  }
 }
 
 /// Wires the application: database, migrations, commands, routes. Tests call
 /// this with their own configuration.
 public func configure(_ app: Application, with configuration: MailsealConfiguration) async throws {
-    app.mailseal = configuration
-    try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+  app.mailseal = configuration
+  try FileManager.default.createDirectory(
+    at: configuration.dataDirectory, withIntermediateDirectories: true,
+    attributes: [.posixPermissions: 0o700])
 
-    switch configuration.database {
-    case .sqlite(let path):
-        app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
-    case .postgres(let url):
-        app.databases.use(try .postgres(url: url, sqlLogLevel: .trace), as: .psql)
-    }
-    if case .sqlite = configuration.database {
-        // WAL lets readers run beside the writer; with the default
-        // synchronous=FULL every commit is on disk before it returns.
-        try await (app.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").run()
-    }
-    app.migrations.add(MailsealMigrations.all)
-    try await app.autoMigrate()
+  switch configuration.database {
+  case .sqlite(let path):
+    app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
+  case .postgres(let url):
+    app.databases.use(try .postgres(url: url, sqlLogLevel: .trace), as: .psql)
+  }
+  if case .sqlite = configuration.database {
+    // WAL lets readers run beside the writer; with the default
+    // synchronous=FULL every commit is on disk before it returns.
+    try await (app.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").run()
+  }
+  app.migrations.add(MailsealMigrations.all)
+  try await app.autoMigrate()
 
-    app.asyncCommands.use(CACommand(), as: "ca")
-    app.middleware = Middlewares()
-    app.middleware.use(ProblemMiddleware(environment: app.environment))
-    try routes(app)
+  app.asyncCommands.use(CACommand(), as: "ca")
+  app.middleware = Middlewares()
+  app.middleware.use(ProblemMiddleware(environment: app.environment))
+  try routes(app)
 
-    if case .generated(let path) = configuration.passphraseSource {
-        app.logger.notice("CA keys are encrypted with a generated passphrase kept in \(path); in production set MAILSEAL_CA_PASSPHRASE_FILE to a file outside the data folder.")
-    }
-    if app.isServing {
-        try await prepareToServe(app)
-    }
+  if case .generated(let path) = configuration.passphraseSource {
+    app.logger.notice(
+      "CA keys are encrypted with a generated passphrase kept in \(path); in production set MAILSEAL_CA_PASSPHRASE_FILE to a file outside the data folder."
+    )
+  }
+  if app.isServing {
+    try await prepareToServe(app)
+  }
 }
 
 extension Application {
-    /// Whether this process runs the web server (the default command).
-    var isServing: Bool {
-        let arguments = environment.arguments.dropFirst()
-        return arguments.first.map { $0 == "serve" || $0.hasPrefix("-") } ?? true
-    }
+  /// Whether this process runs the web server (the default command).
+  var isServing: Bool {
+    let arguments = environment.arguments.dropFirst()
+    return arguments.first.map { $0 == "serve" || $0.hasPrefix("-") } ?? true
+  }
 }
 
 /// Before the server answers: a CA to sign with (a test CA on a fresh data
 /// folder), and no intent left pending by a process that died.
 func prepareToServe(_ app: Application) async throws {
-    if try await app.caInstallation.activeIssuer() == nil {
-        let (_, issuing) = try await app.caInstallation.initialize(keyType: .p384, test: true)
-        app.logger.warning(
-            "No CA was configured, so a TEST CA was made (\(issuing.subject)). Its certificates are not trusted by anyone. For production run `mailseal ca init` or `mailseal ca import` on an empty database."
-        )
-    }
-    if app.mailseal.organizationIsDefault {
-        app.logger.warning("MAILSEAL_ORG_NAME, MAILSEAL_ORG_ID and MAILSEAL_ORG_COUNTRY are not set; certificates name the test organisation “\(app.mailseal.organization.name)”.")
-    }
-    try await IssuanceService.recoverAbandonedIntents(on: app.db, logger: app.logger)
+  if try await app.caInstallation.activeIssuer() == nil {
+    let (_, issuing) = try await app.caInstallation.initialize(keyType: .p384, test: true)
+    app.logger.warning(
+      "No CA was configured, so a TEST CA was made (\(issuing.subject)). Its certificates are not trusted by anyone. For production run `mailseal ca init` or `mailseal ca import` on an empty database."
+    )
+  }
+  if app.mailseal.organizationIsDefault {
+    app.logger.warning(
+      "MAILSEAL_ORG_NAME, MAILSEAL_ORG_ID and MAILSEAL_ORG_COUNTRY are not set; certificates name the test organisation “\(app.mailseal.organization.name)”."
+    )
+  }
+  try await IssuanceService.recoverAbandonedIntents(on: app.db, logger: app.logger)
 }

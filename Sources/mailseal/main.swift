@@ -10,19 +10,19 @@ try LoggingSystem.bootstrap(from: &environment)
 
 let configuration: MailsealConfiguration
 do {
-    configuration = try MailsealConfiguration.load()
+  configuration = try MailsealConfiguration.load()
 } catch {
-    FileHandle.standardError.write(Data((error.description + "\n").utf8))
-    exit(78)  // EX_CONFIG
+  FileHandle.standardError.write(Data((error.description + "\n").utf8))
+  exit(78)  // EX_CONFIG
 }
 
 let app = try await Application.make(environment)
 do {
-    try await configure(app, with: configuration)
-    try await app.execute()
-    try await app.asyncShutdown()
+  try await configure(app, with: configuration)
+  try await app.execute()
+  try await app.asyncShutdown()
 } catch {
-    FileHandle.standardError.write(Data(("mailseal: \(String(describing: error))\n").utf8))
-    try? await app.asyncShutdown()
-    exit(1)
+  FileHandle.standardError.write(Data(("mailseal: \(String(describing: error))\n").utf8))
+  try? await app.asyncShutdown()
+  exit(1)
 }

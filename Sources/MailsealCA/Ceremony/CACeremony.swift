@@ -6,91 +6,108 @@ public import X509
 /// extensions the S/MIME Baseline Requirements ask of them (§7.1.2.1 root,
 /// §7.1.2.2 subordinate CA). The same code makes the test PKI and a real one.
 public enum CACeremony {
-    /// Years a root certificate is valid.
-    public static let rootValidityYears = 20
-    /// Years an issuing CA certificate is valid.
-    public static let issuingValidityYears = 10
+  /// Years a root certificate is valid.
+  public static let rootValidityYears = 20
+  /// Years an issuing CA certificate is valid.
+  public static let issuingValidityYears = 10
 
-    /// The subject names of the two CAs. A test hierarchy says so in every
-    /// name, so that nobody mistakes its certificates for real ones.
-    public static func names(organization: OrganizationIdentity, test: Bool, now: Date) throws -> (root: DistinguishedName, issuing: DistinguishedName) {
-        let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: now).year!
-        let rootCN = test ? "Mailseal TEST Root CA — not trusted" : "Mailseal Root CA \(year)"
-        let issuingCN = test ? "Mailseal TEST S/MIME CA — not trusted" : "Mailseal S/MIME CA \(year)"
-        func name(_ commonName: String) throws -> DistinguishedName {
-            DistinguishedName([
-                RelativeDistinguishedName(try .init(type: .RDNAttributeType.countryName, printableString: organization.country.code)),
-                RelativeDistinguishedName(.init(type: .RDNAttributeType.organizationName, utf8String: organization.name.value)),
-                RelativeDistinguishedName(.init(type: .SubjectAttribute.organizationIdentifier, utf8String: organization.identifier.value)),
-                RelativeDistinguishedName(.init(type: .RDNAttributeType.commonName, utf8String: commonName)),
-            ])
-        }
-        return (try name(rootCN), try name(issuingCN))
+  /// The subject names of the two CAs. A test hierarchy says so in every
+  /// name, so that nobody mistakes its certificates for real ones.
+  public static func names(organization: OrganizationIdentity, test: Bool, now: Date) throws -> (
+    root: DistinguishedName, issuing: DistinguishedName
+  ) {
+    let year = Calendar(identifier: .gregorian).dateComponents(
+      in: TimeZone(identifier: "UTC")!, from: now
+    ).year!
+    let rootCN = test ? "Mailseal TEST Root CA — not trusted" : "Mailseal Root CA \(year)"
+    let issuingCN = test ? "Mailseal TEST S/MIME CA — not trusted" : "Mailseal S/MIME CA \(year)"
+    func name(_ commonName: String) throws -> DistinguishedName {
+      DistinguishedName([
+        RelativeDistinguishedName(
+          try .init(type: .RDNAttributeType.countryName, printableString: organization.country.code)
+        ),
+        RelativeDistinguishedName(
+          .init(type: .RDNAttributeType.organizationName, utf8String: organization.name.value)),
+        RelativeDistinguishedName(
+          .init(
+            type: .SubjectAttribute.organizationIdentifier,
+            utf8String: organization.identifier.value)),
+        RelativeDistinguishedName(
+          .init(type: .RDNAttributeType.commonName, utf8String: commonName)),
+      ])
     }
+    return (try name(rootCN), try name(issuingCN))
+  }
 
-    /// A self-signed root certificate.
-    public static func makeRoot(key: any CASigningKey, subject: DistinguishedName, now: Date) throws -> Certificate {
-        let notBefore = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        let extensions = try Certificate.Extensions {
-            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-            Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-            SubjectKeyIdentifier(keyIdentifier: key.publicKey.keyIdentifier[...])
-        }
-        let der = try CertificateTemplate(
-            serialNumber: SerialNumberGenerator.next(),
-            publicKey: key.publicKey,
-            notBefore: notBefore,
-            notAfter: add(years: rootValidityYears, to: notBefore),
-            issuer: subject,
-            subject: subject,
-            signatureAlgorithm: key.keyType.signatureAlgorithm,
-            extensions: extensions
-        ).signed(by: key.certificatePrivateKey)
-        return try Certificate(derEncoded: der)
+  /// A self-signed root certificate.
+  public static func makeRoot(key: any CASigningKey, subject: DistinguishedName, now: Date) throws
+    -> Certificate
+  {
+    let notBefore = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+    let extensions = try Certificate.Extensions {
+      Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+      Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+      SubjectKeyIdentifier(keyIdentifier: key.publicKey.keyIdentifier[...])
     }
+    let der = try CertificateTemplate(
+      serialNumber: SerialNumberGenerator.next(),
+      publicKey: key.publicKey,
+      notBefore: notBefore,
+      notAfter: add(years: rootValidityYears, to: notBefore),
+      issuer: subject,
+      subject: subject,
+      signatureAlgorithm: key.keyType.signatureAlgorithm,
+      extensions: extensions
+    ).signed(by: key.certificatePrivateKey)
+    return try Certificate(derEncoded: der)
+  }
 
-    /// An issuing CA certificate signed by the root. It may issue only
-    /// end-entity certificates (pathLenConstraint 0), only for mail
-    /// (extKeyUsage emailProtection), only under the strict policies, and
-    /// may sign OCSP responses itself (digitalSignature).
-    public static func makeIssuing(
-        key: any CASigningKey,
-        subject: DistinguishedName,
-        root: Certificate,
-        rootKey: any CASigningKey,
-        endpoints: PublicEndpoints,
-        now: Date
-    ) throws -> Certificate {
-        let notBefore = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        let rootSlug = PublicEndpoints.issuerSlug(subjectKeyIdentifier: root.subjectKeyIdentifierBytes)
-        let extensions = try Certificate.Extensions {
-            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
-            Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
-            try ExtendedKeyUsage([.emailProtection])
-            CertificatePolicies([.init(.smimeSponsorValidatedStrict), .init(.smimeMailboxValidatedStrict)])
-            CRLDistributionPoints(urls: [endpoints.crlURL(issuerSlug: rootSlug)])
-            AuthorityInformationAccess([
-                .init(method: .issuingCA, location: .uniformResourceIdentifier(endpoints.caCertificateURL(issuerSlug: rootSlug)))
-            ])
-            AuthorityKeyIdentifier(keyIdentifier: root.subjectKeyIdentifierBytes[...])
-            SubjectKeyIdentifier(keyIdentifier: key.publicKey.keyIdentifier[...])
-        }
-        let der = try CertificateTemplate(
-            serialNumber: SerialNumberGenerator.next(),
-            publicKey: key.publicKey,
-            notBefore: notBefore,
-            notAfter: min(add(years: issuingValidityYears, to: notBefore), root.notValidAfter),
-            issuer: root.subject,
-            subject: subject,
-            signatureAlgorithm: rootKey.keyType.signatureAlgorithm,
-            extensions: extensions
-        ).signed(by: rootKey.certificatePrivateKey)
-        return try Certificate(derEncoded: der)
+  /// An issuing CA certificate signed by the root. It may issue only
+  /// end-entity certificates (pathLenConstraint 0), only for mail
+  /// (extKeyUsage emailProtection), only under the strict policies, and
+  /// may sign OCSP responses itself (digitalSignature).
+  public static func makeIssuing(
+    key: any CASigningKey,
+    subject: DistinguishedName,
+    root: Certificate,
+    rootKey: any CASigningKey,
+    endpoints: PublicEndpoints,
+    now: Date
+  ) throws -> Certificate {
+    let notBefore = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+    let rootSlug = PublicEndpoints.issuerSlug(subjectKeyIdentifier: root.subjectKeyIdentifierBytes)
+    let extensions = try Certificate.Extensions {
+      Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+      Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
+      try ExtendedKeyUsage([.emailProtection])
+      CertificatePolicies([
+        .init(.smimeSponsorValidatedStrict), .init(.smimeMailboxValidatedStrict),
+      ])
+      CRLDistributionPoints(urls: [endpoints.crlURL(issuerSlug: rootSlug)])
+      AuthorityInformationAccess([
+        .init(
+          method: .issuingCA,
+          location: .uniformResourceIdentifier(endpoints.caCertificateURL(issuerSlug: rootSlug)))
+      ])
+      AuthorityKeyIdentifier(keyIdentifier: root.subjectKeyIdentifierBytes[...])
+      SubjectKeyIdentifier(keyIdentifier: key.publicKey.keyIdentifier[...])
     }
+    let der = try CertificateTemplate(
+      serialNumber: SerialNumberGenerator.next(),
+      publicKey: key.publicKey,
+      notBefore: notBefore,
+      notAfter: min(add(years: issuingValidityYears, to: notBefore), root.notValidAfter),
+      issuer: root.subject,
+      subject: subject,
+      signatureAlgorithm: rootKey.keyType.signatureAlgorithm,
+      extensions: extensions
+    ).signed(by: rootKey.certificatePrivateKey)
+    return try Certificate(derEncoded: der)
+  }
 
-    static func add(years: Int, to date: Date) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar.date(byAdding: .year, value: years, to: date)!
-    }
+  static func add(years: Int, to date: Date) -> Date {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    return calendar.date(byAdding: .year, value: years, to: date)!
+  }
 }

@@ -5,48 +5,48 @@
 /// a message written for the person who has to act on it. Messages never
 /// contain key material.
 public struct CAError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The stable kind of an error; its raw value is part of the public API
-    /// (it appears in problem documents and logs) and never changes meaning.
-    public enum Code: String, Hashable, Sendable, CaseIterable {
-        // Certificate signing requests.
-        case csrMalformed = "csr-malformed"
-        case csrTooLarge = "csr-too-large"
-        case csrBadSignature = "csr-bad-signature"
-        case csrKeyNotAllowed = "csr-key-not-allowed"
-        case csrRSAKeyTooSmall = "csr-rsa-key-too-small"
-        case csrRSAModulusNotByteAligned = "csr-rsa-modulus-not-byte-aligned"
-        case csrRSAExponentNotAllowed = "csr-rsa-exponent-not-allowed"
-        case csrCurveNotAllowed = "csr-curve-not-allowed"
-        case keyAlreadyCertified = "key-already-certified"
-        case keyCompromised = "key-compromised"
-        // The validated subject.
-        case invalidMailbox = "invalid-mailbox"
-        case invalidName = "invalid-name"
-        // Issuer policy and configuration.
-        case invalidIssuerPolicy = "invalid-issuer-policy"
-        case issuerNotValid = "issuer-not-valid"
-        // Pre-issuance linting.
-        case lintFailed = "lint-failed"
-        // Key custody and CA material.
-        case keyCustody = "key-custody"
-        case wrongPassphrase = "wrong-passphrase"
-        case caMaterialInvalid = "ca-material-invalid"
-        case signatureMismatch = "signature-mismatch"
-    }
+  /// The stable kind of an error; its raw value is part of the public API
+  /// (it appears in problem documents and logs) and never changes meaning.
+  public enum Code: String, Hashable, Sendable, CaseIterable {
+    // Certificate signing requests.
+    case csrMalformed = "csr-malformed"
+    case csrTooLarge = "csr-too-large"
+    case csrBadSignature = "csr-bad-signature"
+    case csrKeyNotAllowed = "csr-key-not-allowed"
+    case csrRSAKeyTooSmall = "csr-rsa-key-too-small"
+    case csrRSAModulusNotByteAligned = "csr-rsa-modulus-not-byte-aligned"
+    case csrRSAExponentNotAllowed = "csr-rsa-exponent-not-allowed"
+    case csrCurveNotAllowed = "csr-curve-not-allowed"
+    case keyAlreadyCertified = "key-already-certified"
+    case keyCompromised = "key-compromised"
+    // The validated subject.
+    case invalidMailbox = "invalid-mailbox"
+    case invalidName = "invalid-name"
+    // Issuer policy and configuration.
+    case invalidIssuerPolicy = "invalid-issuer-policy"
+    case issuerNotValid = "issuer-not-valid"
+    // Pre-issuance linting.
+    case lintFailed = "lint-failed"
+    // Key custody and CA material.
+    case keyCustody = "key-custody"
+    case wrongPassphrase = "wrong-passphrase"
+    case caMaterialInvalid = "ca-material-invalid"
+    case signatureMismatch = "signature-mismatch"
+  }
 
-    /// The stable kind of this error.
-    public var code: Code
-    /// A sentence for a person: what is wrong and, where it helps, what to do.
-    public var message: String
-    /// For ``Code/lintFailed``: the identifier of every lint rule that failed.
-    public var failedRules: [String]
+  /// The stable kind of this error.
+  public var code: Code
+  /// A sentence for a person: what is wrong and, where it helps, what to do.
+  public var message: String
+  /// For ``Code/lintFailed``: the identifier of every lint rule that failed.
+  public var failedRules: [String]
 
-    /// Creates an error of the given kind.
-    public init(_ code: Code, _ message: String, failedRules: [String] = []) {
-        self.code = code
-        self.message = message
-        self.failedRules = failedRules
-    }
+  /// Creates an error of the given kind.
+  public init(_ code: Code, _ message: String, failedRules: [String] = []) {
+    self.code = code
+    self.message = message
+    self.failedRules = failedRules
+  }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+  public var description: String { "\(code.rawValue): \(message)" }
 }

@@ -1,8 +1,8 @@
 import Crypto
-import _CryptoExtras
 public import Foundation
 import SwiftASN1
 public import X509
+import _CryptoExtras
 
 /// An issuing CA that can sign: its certificate, the chain up to the root,
 /// the key in custody, and the policy it issues under.
@@ -16,258 +16,289 @@ public import X509
 /// 2. ``sign(_:)`` signs exactly the linted to-be-signed bytes once with the
 ///    CA key.
 public struct CertificateAuthority: Sendable {
-    /// The issuing CA certificate.
-    public let certificate: Certificate
-    /// The chain from the issuing CA (first) to the root (last).
-    public let chain: [Certificate]
-    /// The policy every certificate is issued under.
-    public let policy: IssuerPolicy
-    /// The issuer's URL slug (see ``PublicEndpoints/issuerSlug(subjectKeyIdentifier:)``).
-    public let slug: String
-    /// The issuer's subject key identifier.
-    public let keyIdentifier: [UInt8]
+  /// The issuing CA certificate.
+  public let certificate: Certificate
+  /// The chain from the issuing CA (first) to the root (last).
+  public let chain: [Certificate]
+  /// The policy every certificate is issued under.
+  public let policy: IssuerPolicy
+  /// The issuer's URL slug (see ``PublicEndpoints/issuerSlug(subjectKeyIdentifier:)``).
+  public let slug: String
+  /// The issuer's subject key identifier.
+  public let keyIdentifier: [UInt8]
 
-    let key: any CASigningKey
-    let lintKey: Certificate.PrivateKey
-    let linter: Linter
+  let key: any CASigningKey
+  let lintKey: Certificate.PrivateKey
+  let linter: Linter
 
-    /// Binds a CA certificate to its key and a policy.
-    ///
-    /// - Throws: when the key is not the certificate's, or the certificate is
-    ///   not a CA that may sign certificates.
-    public init(certificate: Certificate, chain: [Certificate], key: any CASigningKey, policy: IssuerPolicy) throws(CAError) {
-        guard key.publicKey == certificate.publicKey else {
-            throw CAError(.caMaterialInvalid, "The CA key does not belong to the CA certificate “\(certificate.subject)”.")
-        }
-        guard case .isCertificateAuthority? = try? certificate.extensions.basicConstraints,
-            (try? certificate.extensions.keyUsage)?.keyCertSign == true
-        else {
-            throw CAError(.caMaterialInvalid, "The certificate “\(certificate.subject)” is not a CA certificate that may sign certificates.")
-        }
-        self.certificate = certificate
-        self.chain = chain.first == certificate ? chain : [certificate] + chain
-        self.key = key
-        self.policy = policy
-        self.keyIdentifier = certificate.subjectKeyIdentifierBytes
-        self.slug = PublicEndpoints.issuerSlug(subjectKeyIdentifier: keyIdentifier)
-        self.linter = Linter.subscriber
-        do {
-            self.lintKey = try Self.makeLintKey(for: key.keyType)
-        } catch {
-            throw CAError(.keyCustody, "The throwaway lint key could not be made.")
-        }
+  /// Binds a CA certificate to its key and a policy.
+  ///
+  /// - Throws: when the key is not the certificate's, or the certificate is
+  ///   not a CA that may sign certificates.
+  public init(
+    certificate: Certificate, chain: [Certificate], key: any CASigningKey, policy: IssuerPolicy
+  ) throws(CAError) {
+    guard key.publicKey == certificate.publicKey else {
+      throw CAError(
+        .caMaterialInvalid,
+        "The CA key does not belong to the CA certificate “\(certificate.subject)”.")
     }
-
-    /// The key type of the issuing CA.
-    public var keyType: CAKeyType { key.keyType }
-
-    /// The throwaway key the lint copy is signed with. It signs with the
-    /// issuer's signature algorithm, so the copy's to-be-signed bytes are
-    /// the very bytes the CA key will sign, but it is cheap: a P-256 key for
-    /// every EC issuer (ECDSA with SHA-384 or SHA-512 is defined for any
-    /// curve), an RSA-1024 key for RSA issuers. Nobody trusts it, so a lint
-    /// copy that escaped would be worthless.
-    static func makeLintKey(for type: CAKeyType) throws -> Certificate.PrivateKey {
-        switch type {
-        case .p256, .p384, .p521: return Certificate.PrivateKey(P256.Signing.PrivateKey())
-        case .rsa4096: return Certificate.PrivateKey(try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024)))
-        }
+    guard case .isCertificateAuthority? = try? certificate.extensions.basicConstraints,
+      (try? certificate.extensions.keyUsage)?.keyCertSign == true
+    else {
+      throw CAError(
+        .caMaterialInvalid,
+        "The certificate “\(certificate.subject)” is not a CA certificate that may sign certificates."
+      )
     }
-
-    /// Builds, lints and returns a certificate ready for signing.
-    ///
-    /// - Parameters:
-    ///   - request: The checked certificate signing request; only its public
-    ///     key is used.
-    ///   - subject: The validated subject: the only source of names.
-    ///   - now: The issuance time (injectable for tests).
-    /// - Throws: ``CAError/Code/lintFailed`` naming each failed rule, or
-    ///   ``CAError/Code/issuerNotValid`` when the CA is expired.
-    public func prepare(_ request: CheckedRequest, for subject: ValidatedSubject, now: Date = Date()) throws(CAError) -> PreparedCertificate {
-        try prepare(request, for: subject, now: now, adjust: nil)
+    self.certificate = certificate
+    self.chain = chain.first == certificate ? chain : [certificate] + chain
+    self.key = key
+    self.policy = policy
+    self.keyIdentifier = certificate.subjectKeyIdentifierBytes
+    self.slug = PublicEndpoints.issuerSlug(subjectKeyIdentifier: keyIdentifier)
+    self.linter = Linter.subscriber
+    do {
+      self.lintKey = try Self.makeLintKey(for: key.keyType)
+    } catch {
+      throw CAError(.keyCustody, "The throwaway lint key could not be made.")
     }
+  }
 
-    /// The same, with a hook that tests use to bend the template and prove
-    /// that the lints catch it.
-    func prepare(
-        _ request: CheckedRequest,
-        for subject: ValidatedSubject,
-        now: Date,
-        adjust: ((inout CertificateTemplate) throws -> Void)?
-    ) throws(CAError) -> PreparedCertificate {
-        var template = try makeTemplate(publicKey: request.publicKey, keyType: request.keyType, subject: subject, now: now)
-        let lintCopy: [UInt8]
-        do {
-            try adjust?(&template)
-            lintCopy = try template.signed(by: lintKey)
-        } catch {
-            throw CAError(.lintFailed, "The certificate could not be built: \(error)", failedRules: ["build"])
-        }
-        let parsed: Certificate
-        do {
-            parsed = try Certificate(derEncoded: lintCopy)
-        } catch {
-            throw CAError(.lintFailed, "The certificate built does not parse back: \(error)", failedRules: ["der.parses"])
-        }
-        try linter.check(LintContext(certificate: parsed, issuer: certificate, subject: subject, keyType: request.keyType))
-        let (tbs, algorithm) = Self.splitCertificate(lintCopy)
-        return PreparedCertificate(
-            serialNumber: template.serialNumber,
-            tbsCertificate: tbs,
-            signatureAlgorithm: algorithm,
-            notBefore: template.notBefore,
-            notAfter: template.notAfter,
-            subject: subject,
-            keyFingerprint: request.keyFingerprint,
-            issuerSlug: slug
-        )
-    }
+  /// The key type of the issuing CA.
+  public var keyType: CAKeyType { key.keyType }
 
-    /// Signs a prepared certificate with the CA key, once.
-    public func sign(_ prepared: PreparedCertificate) throws(CAError) -> SignedCertificate {
-        guard prepared.issuerSlug == slug else {
-            throw CAError(.signatureMismatch, "The certificate was prepared for another issuer.")
-        }
-        let signature: [UInt8]
-        do {
-            signature = try key.sign(prepared.tbsCertificate[...])
-        } catch let error as CAError {
-            throw error
-        } catch {
-            throw CAError(.keyCustody, "The CA key could not sign: \(error)")
-        }
-        var coder = DER.Serializer()
-        do {
-            try coder.appendConstructedNode(identifier: .sequence) { coder in
-                coder.serializeRawBytes(prepared.tbsCertificate)
-                coder.serializeRawBytes(prepared.signatureAlgorithm)
-                try coder.serialize(ASN1BitString(bytes: signature[...]))
-            }
-        } catch {
-            throw CAError(.signatureMismatch, "The signed certificate could not be encoded: \(error)")
-        }
-        return SignedCertificate(der: coder.serializedBytes, prepared: prepared)
+  /// The throwaway key the lint copy is signed with. It signs with the
+  /// issuer's signature algorithm, so the copy's to-be-signed bytes are
+  /// the very bytes the CA key will sign, but it is cheap: a P-256 key for
+  /// every EC issuer (ECDSA with SHA-384 or SHA-512 is defined for any
+  /// curve), an RSA-1024 key for RSA issuers. Nobody trusts it, so a lint
+  /// copy that escaped would be worthless.
+  static func makeLintKey(for type: CAKeyType) throws -> Certificate.PrivateKey {
+    switch type {
+    case .p256, .p384, .p521: return Certificate.PrivateKey(P256.Signing.PrivateKey())
+    case .rsa4096:
+      return Certificate.PrivateKey(
+        try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024)))
     }
+  }
 
-    /// Splits a certificate's DER into its raw TBSCertificate and
-    /// signatureAlgorithm encodings.
-    static func splitCertificate(_ der: [UInt8]) -> (tbs: [UInt8], algorithm: [UInt8]) {
-        // The DER was produced by the X509 package a moment ago and parsed
-        // back by it: it has this shape.
-        let root = try! DER.parse(der)
-        guard case .constructed(let collection) = root.content else { preconditionFailure("a certificate is a SEQUENCE") }
-        var nodes = collection.makeIterator()
-        guard let tbs = nodes.next(), let algorithm = nodes.next() else {
-            preconditionFailure("a certificate is a SEQUENCE of three")
-        }
-        return (Array(tbs.encodedBytes), Array(algorithm.encodedBytes))
-    }
+  /// Builds, lints and returns a certificate ready for signing.
+  ///
+  /// - Parameters:
+  ///   - request: The checked certificate signing request; only its public
+  ///     key is used.
+  ///   - subject: The validated subject: the only source of names.
+  ///   - now: The issuance time (injectable for tests).
+  /// - Throws: ``CAError/Code/lintFailed`` naming each failed rule, or
+  ///   ``CAError/Code/issuerNotValid`` when the CA is expired.
+  public func prepare(_ request: CheckedRequest, for subject: ValidatedSubject, now: Date = Date())
+    throws(CAError) -> PreparedCertificate
+  {
+    try prepare(request, for: subject, now: now, adjust: nil)
+  }
 
-    /// The certificate's validity: from `now` (whole seconds) for the policy's
-    /// days, inclusive of both ends (RFC 5280 §4.1.2.5), never beyond the CA.
-    func validity(now: Date) throws(CAError) -> (Date, Date) {
-        let notBefore = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        guard notBefore >= certificate.notValidBefore, notBefore < certificate.notValidAfter else {
-            throw CAError(.issuerNotValid, "The issuing CA “\(certificate.subject)” is not valid at \(notBefore).")
-        }
-        let wanted = notBefore.addingTimeInterval(TimeInterval(policy.validityDays * 86_400 - 1))
-        return (notBefore, min(wanted, certificate.notValidAfter))
+  /// The same, with a hook that tests use to bend the template and prove
+  /// that the lints catch it.
+  func prepare(
+    _ request: CheckedRequest,
+    for subject: ValidatedSubject,
+    now: Date,
+    adjust: ((inout CertificateTemplate) throws -> Void)?
+  ) throws(CAError) -> PreparedCertificate {
+    var template = try makeTemplate(
+      publicKey: request.publicKey, keyType: request.keyType, subject: subject, now: now)
+    let lintCopy: [UInt8]
+    do {
+      try adjust?(&template)
+      lintCopy = try template.signed(by: lintKey)
+    } catch {
+      throw CAError(
+        .lintFailed, "The certificate could not be built: \(error)", failedRules: ["build"])
     }
+    let parsed: Certificate
+    do {
+      parsed = try Certificate(derEncoded: lintCopy)
+    } catch {
+      throw CAError(
+        .lintFailed, "The certificate built does not parse back: \(error)",
+        failedRules: ["der.parses"])
+    }
+    try linter.check(
+      LintContext(
+        certificate: parsed, issuer: certificate, subject: subject, keyType: request.keyType))
+    let (tbs, algorithm) = Self.splitCertificate(lintCopy)
+    return PreparedCertificate(
+      serialNumber: template.serialNumber,
+      tbsCertificate: tbs,
+      signatureAlgorithm: algorithm,
+      notBefore: template.notBefore,
+      notAfter: template.notAfter,
+      subject: subject,
+      keyFingerprint: request.keyFingerprint,
+      issuerSlug: slug
+    )
+  }
 
-    func makeTemplate(publicKey: Certificate.PublicKey, keyType: SubscriberKeyType, subject: ValidatedSubject, now: Date) throws(CAError) -> CertificateTemplate {
-        let (notBefore, notAfter) = try validity(now: now)
-        do {
-            let keyUsage: KeyUsage =
-                keyType.isEllipticCurve
-                ? KeyUsage(digitalSignature: true, keyAgreement: true)
-                : KeyUsage(digitalSignature: true, keyEncipherment: true)
-            let endpoints = policy.endpoints
-            let extensions = try Certificate.Extensions {
-                Critical(keyUsage)
-                try ExtendedKeyUsage([.emailProtection])
-                CertificatePolicies([.init(subject.profile.policyIdentifier)])
-                SubjectAlternativeNames([.rfc822Name(subject.mailbox.address)])
-                CRLDistributionPoints(urls: [endpoints.crlURL(issuerSlug: slug)])
-                AuthorityInformationAccess([
-                    .init(method: .ocspServer, location: .uniformResourceIdentifier(endpoints.ocspURL)),
-                    .init(method: .issuingCA, location: .uniformResourceIdentifier(endpoints.caCertificateURL(issuerSlug: slug))),
-                ])
-                AuthorityKeyIdentifier(keyIdentifier: keyIdentifier[...])
-                SubjectKeyIdentifier(keyIdentifier: publicKey.keyIdentifier[...])
-            }
-            return CertificateTemplate(
-                serialNumber: SerialNumberGenerator.next(),
-                publicKey: publicKey,
-                notBefore: notBefore,
-                notAfter: notAfter,
-                issuer: certificate.subject,
-                subject: try Self.subjectName(subject, organization: policy.organization),
-                signatureAlgorithm: key.keyType.signatureAlgorithm,
-                extensions: extensions
-            )
-        } catch {
-            throw CAError(.lintFailed, "The certificate could not be built: \(error)", failedRules: ["build"])
-        }
+  /// Signs a prepared certificate with the CA key, once.
+  public func sign(_ prepared: PreparedCertificate) throws(CAError) -> SignedCertificate {
+    guard prepared.issuerSlug == slug else {
+      throw CAError(.signatureMismatch, "The certificate was prepared for another issuer.")
     }
+    let signature: [UInt8]
+    do {
+      signature = try key.sign(prepared.tbsCertificate[...])
+    } catch let error as CAError {
+      throw error
+    } catch {
+      throw CAError(.keyCustody, "The CA key could not sign: \(error)")
+    }
+    var coder = DER.Serializer()
+    do {
+      try coder.appendConstructedNode(identifier: .sequence) { coder in
+        coder.serializeRawBytes(prepared.tbsCertificate)
+        coder.serializeRawBytes(prepared.signatureAlgorithm)
+        try coder.serialize(ASN1BitString(bytes: signature[...]))
+      }
+    } catch {
+      throw CAError(.signatureMismatch, "The signed certificate could not be encoded: \(error)")
+    }
+    return SignedCertificate(der: coder.serializedBytes, prepared: prepared)
+  }
 
-    /// The subject of the profile (S/MIME BR §7.1.4.2.2, table of
-    /// §7.1.4.2.2 for strict certificates), each attribute in its own RDN:
-    /// countryName as PrintableString, every other attribute as UTF8String.
-    static func subjectName(_ subject: ValidatedSubject, organization: OrganizationIdentity) throws -> DistinguishedName {
-        var rdns: [RelativeDistinguishedName] = []
-        func add(_ type: ASN1ObjectIdentifier, _ value: String) {
-            rdns.append(RelativeDistinguishedName(.init(type: type, utf8String: value)))
-        }
-        if subject.profile.namesOrganization {
-            rdns.append(RelativeDistinguishedName(try .init(type: .RDNAttributeType.countryName, printableString: organization.country.code)))
-            add(.RDNAttributeType.organizationName, organization.name.value)
-            add(.SubjectAttribute.organizationIdentifier, organization.identifier.value)
-        }
-        switch subject.identity {
-        case .person(let given, let surname):
-            add(.SubjectAttribute.givenName, given.value)
-            add(.SubjectAttribute.surname, surname.value)
-        case .pseudonym(let pseudonym):
-            add(.SubjectAttribute.pseudonym, pseudonym.value)
-        case .mailboxOnly:
-            break
-        }
-        add(.RDNAttributeType.commonName, subject.commonName)
-        return DistinguishedName(rdns)
+  /// Splits a certificate's DER into its raw TBSCertificate and
+  /// signatureAlgorithm encodings.
+  static func splitCertificate(_ der: [UInt8]) -> (tbs: [UInt8], algorithm: [UInt8]) {
+    // The DER was produced by the X509 package a moment ago and parsed
+    // back by it: it has this shape.
+    let root = try! DER.parse(der)
+    guard case .constructed(let collection) = root.content else {
+      preconditionFailure("a certificate is a SEQUENCE")
     }
+    var nodes = collection.makeIterator()
+    guard let tbs = nodes.next(), let algorithm = nodes.next() else {
+      preconditionFailure("a certificate is a SEQUENCE of three")
+    }
+    return (Array(tbs.encodedBytes), Array(algorithm.encodedBytes))
+  }
+
+  /// The certificate's validity: from `now` (whole seconds) for the policy's
+  /// days, inclusive of both ends (RFC 5280 §4.1.2.5), never beyond the CA.
+  func validity(now: Date) throws(CAError) -> (Date, Date) {
+    let notBefore = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+    guard notBefore >= certificate.notValidBefore, notBefore < certificate.notValidAfter else {
+      throw CAError(
+        .issuerNotValid, "The issuing CA “\(certificate.subject)” is not valid at \(notBefore).")
+    }
+    let wanted = notBefore.addingTimeInterval(TimeInterval(policy.validityDays * 86_400 - 1))
+    return (notBefore, min(wanted, certificate.notValidAfter))
+  }
+
+  func makeTemplate(
+    publicKey: Certificate.PublicKey, keyType: SubscriberKeyType, subject: ValidatedSubject,
+    now: Date
+  ) throws(CAError) -> CertificateTemplate {
+    let (notBefore, notAfter) = try validity(now: now)
+    do {
+      let keyUsage: KeyUsage =
+        keyType.isEllipticCurve
+        ? KeyUsage(digitalSignature: true, keyAgreement: true)
+        : KeyUsage(digitalSignature: true, keyEncipherment: true)
+      let endpoints = policy.endpoints
+      let extensions = try Certificate.Extensions {
+        Critical(keyUsage)
+        try ExtendedKeyUsage([.emailProtection])
+        CertificatePolicies([.init(subject.profile.policyIdentifier)])
+        SubjectAlternativeNames([.rfc822Name(subject.mailbox.address)])
+        CRLDistributionPoints(urls: [endpoints.crlURL(issuerSlug: slug)])
+        AuthorityInformationAccess([
+          .init(method: .ocspServer, location: .uniformResourceIdentifier(endpoints.ocspURL)),
+          .init(
+            method: .issuingCA,
+            location: .uniformResourceIdentifier(endpoints.caCertificateURL(issuerSlug: slug))),
+        ])
+        AuthorityKeyIdentifier(keyIdentifier: keyIdentifier[...])
+        SubjectKeyIdentifier(keyIdentifier: publicKey.keyIdentifier[...])
+      }
+      return CertificateTemplate(
+        serialNumber: SerialNumberGenerator.next(),
+        publicKey: publicKey,
+        notBefore: notBefore,
+        notAfter: notAfter,
+        issuer: certificate.subject,
+        subject: try Self.subjectName(subject, organization: policy.organization),
+        signatureAlgorithm: key.keyType.signatureAlgorithm,
+        extensions: extensions
+      )
+    } catch {
+      throw CAError(
+        .lintFailed, "The certificate could not be built: \(error)", failedRules: ["build"])
+    }
+  }
+
+  /// The subject of the profile (S/MIME BR §7.1.4.2.2, table of
+  /// §7.1.4.2.2 for strict certificates), each attribute in its own RDN:
+  /// countryName as PrintableString, every other attribute as UTF8String.
+  static func subjectName(_ subject: ValidatedSubject, organization: OrganizationIdentity) throws
+    -> DistinguishedName
+  {
+    var rdns: [RelativeDistinguishedName] = []
+    func add(_ type: ASN1ObjectIdentifier, _ value: String) {
+      rdns.append(RelativeDistinguishedName(.init(type: type, utf8String: value)))
+    }
+    if subject.profile.namesOrganization {
+      rdns.append(
+        RelativeDistinguishedName(
+          try .init(type: .RDNAttributeType.countryName, printableString: organization.country.code)
+        ))
+      add(.RDNAttributeType.organizationName, organization.name.value)
+      add(.SubjectAttribute.organizationIdentifier, organization.identifier.value)
+    }
+    switch subject.identity {
+    case .person(let given, let surname):
+      add(.SubjectAttribute.givenName, given.value)
+      add(.SubjectAttribute.surname, surname.value)
+    case .pseudonym(let pseudonym):
+      add(.SubjectAttribute.pseudonym, pseudonym.value)
+    case .mailboxOnly:
+      break
+    }
+    add(.RDNAttributeType.commonName, subject.commonName)
+    return DistinguishedName(rdns)
+  }
 }
 
 /// A certificate built and linted, waiting for the CA signature. The
 /// to-be-signed bytes are fixed: the signature will be over exactly these.
 public struct PreparedCertificate: Sendable {
-    /// The serial number.
-    public let serialNumber: Certificate.SerialNumber
-    /// The DER TBSCertificate that was linted and will be signed.
-    public let tbsCertificate: [UInt8]
-    /// The DER signatureAlgorithm AlgorithmIdentifier.
-    let signatureAlgorithm: [UInt8]
-    /// Start of validity.
-    public let notBefore: Date
-    /// End of validity.
-    public let notAfter: Date
-    /// Who it is for.
-    public let subject: ValidatedSubject
-    /// SHA-256 of the subscriber's SubjectPublicKeyInfo.
-    public let keyFingerprint: [UInt8]
-    /// The issuer's slug.
-    public let issuerSlug: String
+  /// The serial number.
+  public let serialNumber: Certificate.SerialNumber
+  /// The DER TBSCertificate that was linted and will be signed.
+  public let tbsCertificate: [UInt8]
+  /// The DER signatureAlgorithm AlgorithmIdentifier.
+  let signatureAlgorithm: [UInt8]
+  /// Start of validity.
+  public let notBefore: Date
+  /// End of validity.
+  public let notAfter: Date
+  /// Who it is for.
+  public let subject: ValidatedSubject
+  /// SHA-256 of the subscriber's SubjectPublicKeyInfo.
+  public let keyFingerprint: [UInt8]
+  /// The issuer's slug.
+  public let issuerSlug: String
 
-    /// The serial number in lowercase hex.
-    public var serialHex: String { serialNumber.hex }
+  /// The serial number in lowercase hex.
+  public var serialHex: String { serialNumber.hex }
 }
 
 /// A certificate signed by the CA.
 public struct SignedCertificate: Sendable {
-    /// The certificate's DER.
-    public let der: [UInt8]
-    /// What was prepared and signed.
-    public let prepared: PreparedCertificate
+  /// The certificate's DER.
+  public let der: [UInt8]
+  /// What was prepared and signed.
+  public let prepared: PreparedCertificate
 
-    /// The certificate in PEM.
-    public var pem: String { PEMDocument(type: "CERTIFICATE", derBytes: der).pemString }
+  /// The certificate in PEM.
+  public var pem: String { PEMDocument(type: "CERTIFICATE", derBytes: der).pemString }
 }

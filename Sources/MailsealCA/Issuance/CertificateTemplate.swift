@@ -7,110 +7,110 @@ public import X509
 /// validated subject and the issuer policy; the subscriber contributes only
 /// its public key.
 struct CertificateTemplate {
-    var serialNumber: Certificate.SerialNumber
-    var publicKey: Certificate.PublicKey
-    var notBefore: Date
-    var notAfter: Date
-    var issuer: DistinguishedName
-    var subject: DistinguishedName
-    var signatureAlgorithm: Certificate.SignatureAlgorithm
-    var extensions: Certificate.Extensions
+  var serialNumber: Certificate.SerialNumber
+  var publicKey: Certificate.PublicKey
+  var notBefore: Date
+  var notAfter: Date
+  var issuer: DistinguishedName
+  var subject: DistinguishedName
+  var signatureAlgorithm: Certificate.SignatureAlgorithm
+  var extensions: Certificate.Extensions
 
-    /// Signs the template with the given key (the throwaway lint key or, in
-    /// the ceremony, a CA key) and returns the certificate's DER.
-    func signed(by key: Certificate.PrivateKey) throws -> [UInt8] {
-        let certificate = try Certificate(
-            version: .v3,
-            serialNumber: serialNumber,
-            publicKey: publicKey,
-            notValidBefore: notBefore,
-            notValidAfter: notAfter,
-            issuer: issuer,
-            subject: subject,
-            signatureAlgorithm: signatureAlgorithm,
-            extensions: extensions,
-            issuerPrivateKey: key
-        )
-        var coder = DER.Serializer()
-        try coder.serialize(certificate)
-        return coder.serializedBytes
-    }
+  /// Signs the template with the given key (the throwaway lint key or, in
+  /// the ceremony, a CA key) and returns the certificate's DER.
+  func signed(by key: Certificate.PrivateKey) throws -> [UInt8] {
+    let certificate = try Certificate(
+      version: .v3,
+      serialNumber: serialNumber,
+      publicKey: publicKey,
+      notValidBefore: notBefore,
+      notValidAfter: notAfter,
+      issuer: issuer,
+      subject: subject,
+      signatureAlgorithm: signatureAlgorithm,
+      extensions: extensions,
+      issuerPrivateKey: key
+    )
+    var coder = DER.Serializer()
+    try coder.serialize(certificate)
+    return coder.serializedBytes
+  }
 }
 
 /// Random serial numbers: 16 bytes from the system's CSPRNG, the top bit
 /// cleared (positive) and the next one set (always 16 octets in DER), which
 /// leaves 126 random bits — the S/MIME BR ask for at least 64 (§7.1).
 public enum SerialNumberGenerator {
-    /// A new serial number.
-    public static func next() -> Certificate.SerialNumber {
-        var generator = SystemRandomNumberGenerator()
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in bytes.indices { bytes[index] = generator.next() }
-        bytes[0] = (bytes[0] & 0x3F) | 0x40
-        return Certificate.SerialNumber(bytes: bytes)
-    }
+  /// A new serial number.
+  public static func next() -> Certificate.SerialNumber {
+    var generator = SystemRandomNumberGenerator()
+    var bytes = [UInt8](repeating: 0, count: 16)
+    for index in bytes.indices { bytes[index] = generator.next() }
+    bytes[0] = (bytes[0] & 0x3F) | 0x40
+    return Certificate.SerialNumber(bytes: bytes)
+  }
 }
 
 extension Certificate.SerialNumber {
-    /// Lowercase hex, as stored and shown.
-    public var hex: String { bytes.hexString }
+  /// Lowercase hex, as stored and shown.
+  public var hex: String { bytes.hexString }
 }
 
 extension Sequence where Element == UInt8 {
-    /// Lowercase hex without separators.
-    public var hexString: String {
-        var text = ""
-        for byte in self {
-            text.append(Self.digits[Int(byte >> 4)])
-            text.append(Self.digits[Int(byte & 0x0F)])
-        }
-        return text
+  /// Lowercase hex without separators.
+  public var hexString: String {
+    var text = ""
+    for byte in self {
+      text.append(Self.digits[Int(byte >> 4)])
+      text.append(Self.digits[Int(byte & 0x0F)])
     }
+    return text
+  }
 
-    private static var digits: [Character] { Array("0123456789abcdef") }
+  private static var digits: [Character] { Array("0123456789abcdef") }
 }
 
 extension Certificate.PublicKey {
-    /// The key identifier of RFC 5280 §4.2.1.2 method (1): SHA-1 over the
-    /// subjectPublicKey BIT STRING's value, as OpenSSL computes it.
-    public var keyIdentifier: [UInt8] {
-        Array(Insecure.SHA1.hash(data: subjectPublicKeyInfoBytes))
-    }
+  /// The key identifier of RFC 5280 §4.2.1.2 method (1): SHA-1 over the
+  /// subjectPublicKey BIT STRING's value, as OpenSSL computes it.
+  public var keyIdentifier: [UInt8] {
+    Array(Insecure.SHA1.hash(data: subjectPublicKeyInfoBytes))
+  }
 
-    /// The DER SubjectPublicKeyInfo.
-    public var subjectPublicKeyInfoDER: [UInt8] {
-        var coder = DER.Serializer()
-        try! coder.serialize(self)
-        return coder.serializedBytes
-    }
+  /// The DER SubjectPublicKeyInfo.
+  public var subjectPublicKeyInfoDER: [UInt8] {
+    var coder = DER.Serializer()
+    try! coder.serialize(self)
+    return coder.serializedBytes
+  }
 
-    /// SHA-256 over the DER SubjectPublicKeyInfo: the key's identity across
-    /// requests and certificates.
-    public var fingerprint: [UInt8] {
-        Array(SHA256.hash(data: subjectPublicKeyInfoDER))
-    }
+  /// SHA-256 over the DER SubjectPublicKeyInfo: the key's identity across
+  /// requests and certificates.
+  public var fingerprint: [UInt8] {
+    Array(SHA256.hash(data: subjectPublicKeyInfoDER))
+  }
 }
 
 extension Certificate {
-    /// The certificate's DER encoding.
-    public var derBytes: [UInt8] {
-        var coder = DER.Serializer()
-        try! coder.serialize(self)
-        return coder.serializedBytes
-    }
+  /// The certificate's DER encoding.
+  public var derBytes: [UInt8] {
+    var coder = DER.Serializer()
+    try! coder.serialize(self)
+    return coder.serializedBytes
+  }
 
-    /// The certificate in PEM.
-    public var pemString: String {
-        PEMDocument(type: "CERTIFICATE", derBytes: derBytes).pemString
-    }
+  /// The certificate in PEM.
+  public var pemString: String {
+    PEMDocument(type: "CERTIFICATE", derBytes: derBytes).pemString
+  }
 
-    /// SHA-256 over the DER, lowercase hex.
-    public var sha256Fingerprint: String { Array(SHA256.hash(data: derBytes)).hexString }
+  /// SHA-256 over the DER, lowercase hex.
+  public var sha256Fingerprint: String { Array(SHA256.hash(data: derBytes)).hexString }
 
-    /// The subject key identifier extension's value, or the RFC 5280
-    /// method (1) identifier when the extension is missing.
-    public var subjectKeyIdentifierBytes: [UInt8] {
-        if let ski = try? extensions.subjectKeyIdentifier { return Array(ski.keyIdentifier) }
-        return publicKey.keyIdentifier
-    }
+  /// The subject key identifier extension's value, or the RFC 5280
+  /// method (1) identifier when the extension is missing.
+  public var subjectKeyIdentifierBytes: [UInt8] {
+    if let ski = try? extensions.subjectKeyIdentifier { return Array(ski.keyIdentifier) }
+    return publicKey.keyIdentifier
+  }
 }

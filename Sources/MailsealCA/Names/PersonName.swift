@@ -8,87 +8,87 @@ import Foundation
 /// name display differently from what it is), at least one letter (a name is
 /// not only punctuation or digits), inner whitespace collapsed to one space.
 public struct SubjectName: Hashable, Sendable, CustomStringConvertible {
-    /// The normalised value as it will be encoded (UTF8String).
-    public let value: String
+  /// The normalised value as it will be encoded (UTF8String).
+  public let value: String
 
-    /// Validates and normalises a name.
-    ///
-    /// - Parameters:
-    ///   - input: What the person typed.
-    ///   - field: How the field is called in messages, e.g. "given name".
-    ///   - maximumLength: The upper bound in characters (Unicode scalars).
-    public init(_ input: String, field: String, maximumLength: Int) throws(CAError) {
-        let normalised = input.precomposedStringWithCanonicalMapping
-        var collapsed = String.UnicodeScalarView()
-        var pendingSpace = false
-        var sawLetter = false
-        for scalar in normalised.unicodeScalars {
-            if Self.isForbidden(scalar) {
-                throw CAError(
-                    .invalidName,
-                    "The \(field) contains an invisible control character (U+\(String(scalar.value, radix: 16, uppercase: true))); please type it again."
-                )
-            }
-            if scalar.properties.isWhitespace {
-                pendingSpace = !collapsed.isEmpty
-                continue
-            }
-            if pendingSpace {
-                collapsed.append(" ")
-                pendingSpace = false
-            }
-            if scalar.properties.isAlphabetic { sawLetter = true }
-            collapsed.append(scalar)
-        }
-        let value = String(collapsed)
-        guard !value.isEmpty else { throw CAError(.invalidName, "The \(field) is empty.") }
-        guard sawLetter else {
-            throw CAError(.invalidName, "The \(field) must contain at least one letter.")
-        }
-        let length = value.unicodeScalars.count
-        guard length <= maximumLength else {
-            throw CAError(
-                .invalidName,
-                "The \(field) is \(length) characters long; a certificate allows at most \(maximumLength)."
-            )
-        }
-        self.value = value
+  /// Validates and normalises a name.
+  ///
+  /// - Parameters:
+  ///   - input: What the person typed.
+  ///   - field: How the field is called in messages, e.g. "given name".
+  ///   - maximumLength: The upper bound in characters (Unicode scalars).
+  public init(_ input: String, field: String, maximumLength: Int) throws(CAError) {
+    let normalised = input.precomposedStringWithCanonicalMapping
+    var collapsed = String.UnicodeScalarView()
+    var pendingSpace = false
+    var sawLetter = false
+    for scalar in normalised.unicodeScalars {
+      if Self.isForbidden(scalar) {
+        throw CAError(
+          .invalidName,
+          "The \(field) contains an invisible control character (U+\(String(scalar.value, radix: 16, uppercase: true))); please type it again."
+        )
+      }
+      if scalar.properties.isWhitespace {
+        pendingSpace = !collapsed.isEmpty
+        continue
+      }
+      if pendingSpace {
+        collapsed.append(" ")
+        pendingSpace = false
+      }
+      if scalar.properties.isAlphabetic { sawLetter = true }
+      collapsed.append(scalar)
     }
-
-    /// Control characters, line and paragraph separators, bidirectional
-    /// embeddings, overrides and isolates, the byte-order mark and
-    /// non-characters. Zero-width joiners stay allowed: several scripts need
-    /// them in names.
-    static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.properties.generalCategory {
-        case .control, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
-            return true
-        default:
-            break
-        }
-        switch scalar.value {
-        case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF, 0xFFF9...0xFFFB:
-            return true
-        default:
-            return scalar.properties.isNoncharacterCodePoint
-        }
+    let value = String(collapsed)
+    guard !value.isEmpty else { throw CAError(.invalidName, "The \(field) is empty.") }
+    guard sawLetter else {
+      throw CAError(.invalidName, "The \(field) must contain at least one letter.")
     }
+    let length = value.unicodeScalars.count
+    guard length <= maximumLength else {
+      throw CAError(
+        .invalidName,
+        "The \(field) is \(length) characters long; a certificate allows at most \(maximumLength)."
+      )
+    }
+    self.value = value
+  }
 
-    public var description: String { value }
+  /// Control characters, line and paragraph separators, bidirectional
+  /// embeddings, overrides and isolates, the byte-order mark and
+  /// non-characters. Zero-width joiners stay allowed: several scripts need
+  /// them in names.
+  static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.properties.generalCategory {
+    case .control, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
+      return true
+    default:
+      break
+    }
+    switch scalar.value {
+    case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF, 0xFFF9...0xFFFB:
+      return true
+    default:
+      return scalar.properties.isNoncharacterCodePoint
+    }
+  }
+
+  public var description: String { value }
 }
 
 /// Upper bounds of RFC 5280 Appendix A (in characters) for the attributes we
 /// issue. Common name and organisation name are 64; pseudonym would allow
 /// 128, but it also fills the common name, so 64 binds it.
 public enum SubjectNameBounds {
-    public static let commonName = 64
-    public static let organizationName = 64
-    public static let pseudonym = 64
-    /// givenName and surname are X520name (ub-name 32768); they also make up
-    /// the common name, which binds them to 64 together.
-    public static let givenName = 64
-    public static let surname = 64
-    /// ub-organization-identifier is not set by RFC 5280; CA/B Forum
-    /// guidance and common practice keep it within 64 too.
-    public static let organizationIdentifier = 64
+  public static let commonName = 64
+  public static let organizationName = 64
+  public static let pseudonym = 64
+  /// givenName and surname are X520name (ub-name 32768); they also make up
+  /// the common name, which binds them to 64 together.
+  public static let givenName = 64
+  public static let surname = 64
+  /// ub-organization-identifier is not set by RFC 5280; CA/B Forum
+  /// guidance and common practice keep it within 64 too.
+  public static let organizationIdentifier = 64
 }

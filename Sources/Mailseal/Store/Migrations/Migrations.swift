@@ -3,10 +3,10 @@ public import FluentKit
 /// Every migration, in order. Add new ones at the end; never edit or
 /// reorder a released one.
 public enum MailsealMigrations {
-    public static let all: [any Migration] = [
-        M0001_CreateIssuers(),
-        M0002_CreateCertificates(),
-        M0003_CreateIssuanceIntents(),
-        M0004_CreateBlockedKeys(),
-    ]
+  public static let all: [any Migration] = [
+    M0001_CreateIssuers(),
+    M0002_CreateCertificates(),
+    M0003_CreateIssuanceIntents(),
+    M0004_CreateBlockedKeys(),
+  ]
 }

@@ -3,34 +3,34 @@ import Foundation
 
 /// A certificate the CA signed, with what it names and its state.
 public final class CertificateRecord: Model, @unchecked Sendable {
-    public static let schema = "certificates"
+  public static let schema = "certificates"
 
-    /// The certificate's state; expiry is read from `not_after`.
-    public enum Status: String, Codable, Sendable {
-        case active
-        case revoked
-    }
+  /// The certificate's state; expiry is read from `not_after`.
+  public enum Status: String, Codable, Sendable {
+    case active
+    case revoked
+  }
 
-    @ID(key: .id) public var id: UUID?
-    @Parent(key: "issuer_id") public var issuer: IssuerRecord
-    /// Lowercase hex, unique.
-    @Field(key: "serial") public var serial: String
-    @Field(key: "der") public var der: Data
-    @Field(key: "mailbox") public var mailbox: String
-    @Field(key: "profile") public var profile: String
-    @Field(key: "common_name") public var commonName: String
-    @OptionalField(key: "given_name") public var givenName: String?
-    @OptionalField(key: "surname") public var surname: String?
-    @OptionalField(key: "pseudonym") public var pseudonym: String?
-    /// SHA-256 of the SubjectPublicKeyInfo, lowercase hex.
-    @Field(key: "key_fingerprint") public var keyFingerprint: String
-    @Field(key: "key_type") public var keyType: String
-    @Field(key: "not_before") public var notBefore: Date
-    @Field(key: "not_after") public var notAfter: Date
-    @Field(key: "status") public var status: Status
-    @OptionalField(key: "revoked_at") public var revokedAt: Date?
-    @OptionalField(key: "revocation_reason") public var revocationReason: String?
-    @Field(key: "created_at") public var createdAt: Date
+  @ID(key: .id) public var id: UUID?
+  @Parent(key: "issuer_id") public var issuer: IssuerRecord
+  /// Lowercase hex, unique.
+  @Field(key: "serial") public var serial: String
+  @Field(key: "der") public var der: Data
+  @Field(key: "mailbox") public var mailbox: String
+  @Field(key: "profile") public var profile: String
+  @Field(key: "common_name") public var commonName: String
+  @OptionalField(key: "given_name") public var givenName: String?
+  @OptionalField(key: "surname") public var surname: String?
+  @OptionalField(key: "pseudonym") public var pseudonym: String?
+  /// SHA-256 of the SubjectPublicKeyInfo, lowercase hex.
+  @Field(key: "key_fingerprint") public var keyFingerprint: String
+  @Field(key: "key_type") public var keyType: String
+  @Field(key: "not_before") public var notBefore: Date
+  @Field(key: "not_after") public var notAfter: Date
+  @Field(key: "status") public var status: Status
+  @OptionalField(key: "revoked_at") public var revokedAt: Date?
+  @OptionalField(key: "revocation_reason") public var revocationReason: String?
+  @Field(key: "created_at") public var createdAt: Date
 
-    public init() {}
+  public init() {}
 }

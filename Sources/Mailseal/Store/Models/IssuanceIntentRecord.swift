@@ -6,28 +6,28 @@ import Foundation
 /// therefore never exist without a record, even if the process dies between
 /// signing and storing it.
 public final class IssuanceIntentRecord: Model, @unchecked Sendable {
-    public static let schema = "issuance_intents"
+  public static let schema = "issuance_intents"
 
-    /// Where the intent stands.
-    public enum State: String, Codable, Sendable {
-        /// Recorded; the signature may or may not have happened.
-        case pending
-        /// Signed and the certificate stored.
-        case signed
-        /// Found pending after a restart: the certificate may have been
-        /// signed but was never stored. Its serial is kept for the CRL.
-        case abandoned
-    }
+  /// Where the intent stands.
+  public enum State: String, Codable, Sendable {
+    /// Recorded; the signature may or may not have happened.
+    case pending
+    /// Signed and the certificate stored.
+    case signed
+    /// Found pending after a restart: the certificate may have been
+    /// signed but was never stored. Its serial is kept for the CRL.
+    case abandoned
+  }
 
-    @ID(key: .id) public var id: UUID?
-    @Parent(key: "issuer_id") public var issuer: IssuerRecord
-    @Field(key: "serial") public var serial: String
-    @Field(key: "tbs_der") public var tbsDER: Data
-    @Field(key: "mailbox") public var mailbox: String
-    @Field(key: "key_fingerprint") public var keyFingerprint: String
-    @Field(key: "state") public var state: State
-    @Field(key: "created_at") public var createdAt: Date
-    @OptionalField(key: "completed_at") public var completedAt: Date?
+  @ID(key: .id) public var id: UUID?
+  @Parent(key: "issuer_id") public var issuer: IssuerRecord
+  @Field(key: "serial") public var serial: String
+  @Field(key: "tbs_der") public var tbsDER: Data
+  @Field(key: "mailbox") public var mailbox: String
+  @Field(key: "key_fingerprint") public var keyFingerprint: String
+  @Field(key: "state") public var state: State
+  @Field(key: "created_at") public var createdAt: Date
+  @OptionalField(key: "completed_at") public var completedAt: Date?
 
-    public init() {}
+  public init() {}
 }
