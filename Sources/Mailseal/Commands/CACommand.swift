@@ -116,7 +116,7 @@ struct CAImportCommand: AsyncCommand {
 }
 
 struct CAShowCommand: AsyncCommand {
-  struct Signature: CommandSignature { init() {} }
+  struct Signature: CommandSignature {}
 
   var help: String { "Print the CA chain: subjects, fingerprints, key types, validity, URLs." }
 
