@@ -73,6 +73,9 @@ let package = Package(
       dependencies: [
         "Mailseal",
         .product(name: "VaporTesting", package: "vapor"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: strict
     ),

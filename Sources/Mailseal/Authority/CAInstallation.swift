@@ -56,10 +56,12 @@ public struct CAInstallation: Sendable {
         "This installation already has an active issuing CA; `mailseal ca show` lists it.")
     }
     let custody = try configuration.keyCustody()
-    let names = try CACeremony.names(organization: configuration.organization, test: test, now: now)
     let stamp = Self.labelStamp(now)
     let (rootReference, rootKey) = try custody.generateKey(keyType, label: "root-\(stamp)")
     let (issuingReference, issuingKey) = try custody.generateKey(keyType, label: "issuing-\(stamp)")
+    let names = try CACeremony.names(
+      organization: configuration.organization, test: test, now: now, rootKey: rootKey,
+      issuingKey: issuingKey)
     let root = try CACeremony.makeRoot(key: rootKey, subject: names.root, now: now)
     let issuing = try CACeremony.makeIssuing(
       key: issuingKey, subject: names.issuing, root: root, rootKey: rootKey,

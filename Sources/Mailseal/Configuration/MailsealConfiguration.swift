@@ -42,6 +42,8 @@ public struct MailsealConfiguration: Sendable {
   public var passphraseSource: PassphraseSource
   /// The passphrase itself (never logged).
   var passphrase: [UInt8]
+  /// PBKDF2 iterations for new CA key files; tests lower it to stay fast.
+  var keyIterations = EncryptedPrivateKeyInfo.defaultIterations
 
   /// The folder holding the encrypted CA key files.
   public var keyDirectory: URL {
@@ -56,7 +58,7 @@ public struct MailsealConfiguration: Sendable {
 
   /// The file custody of the CA keys.
   public func keyCustody() throws(CAError) -> FileKeyCustody {
-    try FileKeyCustody(directory: keyDirectory, passphrase: passphrase)
+    try FileKeyCustody(directory: keyDirectory, passphrase: passphrase, iterations: keyIterations)
   }
 
   /// Defaults of the embedded test installation.

@@ -54,9 +54,8 @@ struct ProblemMiddleware: AsyncMiddleware {
       code: code,
       reference: reference
     )
-    let response = Response(status: status)
-    try response.content.encode(
-      problem, as: HTTPMediaType(type: "application", subType: "problem+json"))
+    let response = Response(status: status, body: .init(data: try JSONEncoder().encode(problem)))
+    response.headers.contentType = HTTPMediaType(type: "application", subType: "problem+json")
     response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
     return response
   }

@@ -12,15 +12,26 @@ public enum CACeremony {
   public static let issuingValidityYears = 10
 
   /// The subject names of the two CAs. A test hierarchy says so in every
-  /// name, so that nobody mistakes its certificates for real ones.
-  public static func names(organization: OrganizationIdentity, test: Bool, now: Date) throws -> (
-    root: DistinguishedName, issuing: DistinguishedName
-  ) {
+  /// name, so that nobody mistakes its certificates for real ones. Each name
+  /// ends with the first two bytes of its key identifier, so that a second
+  /// ceremony in the same year never reuses a name for another key (S/MIME
+  /// BR §7.1.4.3.1).
+  public static func names(
+    organization: OrganizationIdentity, test: Bool, now: Date, rootKey: any CASigningKey,
+    issuingKey: any CASigningKey
+  ) throws -> (root: DistinguishedName, issuing: DistinguishedName) {
     let year = Calendar(identifier: .gregorian).dateComponents(
       in: TimeZone(identifier: "UTC")!, from: now
     ).year!
-    let rootCN = test ? "Mailseal TEST Root CA — not trusted" : "Mailseal Root CA \(year)"
-    let issuingCN = test ? "Mailseal TEST S/MIME CA — not trusted" : "Mailseal S/MIME CA \(year)"
+    let rootTag = rootKey.publicKey.keyIdentifier.prefix(2).hexString
+    let issuingTag = issuingKey.publicKey.keyIdentifier.prefix(2).hexString
+    let rootCN =
+      test
+      ? "TEST — not trusted: Mailseal Root CA \(rootTag)" : "Mailseal Root CA \(year) \(rootTag)"
+    let issuingCN =
+      test
+      ? "TEST — not trusted: Mailseal S/MIME CA \(issuingTag)"
+      : "Mailseal S/MIME CA \(year) \(issuingTag)"
     func name(_ commonName: String) throws -> DistinguishedName {
       DistinguishedName([
         RelativeDistinguishedName(

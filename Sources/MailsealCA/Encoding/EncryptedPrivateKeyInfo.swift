@@ -59,7 +59,8 @@ public enum EncryptedPrivateKeyInfo {
       iv[index] = generator.next()
     }
     let key = try KDF.Insecure.PBKDF2.deriveKey(
-      from: passphrase, salt: salt, using: .sha256, outputByteCount: 32, rounds: iterations
+      from: passphrase, salt: salt, using: .sha256, outputByteCount: 32,
+      unsafeUncheckedRounds: iterations
     )
     let ciphertext = try AES._CBC.encrypt(privateKeyInfo, using: key, iv: AES._CBC.IV(ivBytes: iv))
 

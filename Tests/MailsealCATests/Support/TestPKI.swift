@@ -68,7 +68,8 @@ struct TestPKI: Sendable {
     static func make(_ type: CAKeyType, validityDays: Int = 365, now: Date = Date()) throws -> TestPKI {
         let rootKey = try SoftwareSigningKey.generate(type)
         let issuingKey = try SoftwareSigningKey.generate(type)
-        let names = try CACeremony.names(organization: organization, test: true, now: now)
+        let names = try CACeremony.names(
+      organization: organization, test: true, now: now, rootKey: rootKey, issuingKey: issuingKey)
         let root = try CACeremony.makeRoot(key: rootKey, subject: names.root, now: now)
         let issuing = try CACeremony.makeIssuing(
             key: issuingKey, subject: names.issuing, root: root, rootKey: rootKey, endpoints: endpoints, now: now

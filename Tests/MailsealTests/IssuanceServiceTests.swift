@@ -1,0 +1,182 @@
+import Crypto
+import Fluent
+import Foundation
+import MailsealCA
+import SQLKit
+import SwiftASN1
+import Testing
+import Vapor
+import X509
+
+@testable import Mailseal
+
+@Suite("Issuance records the intent, signs once, stores; refusals leave nothing behind")
+struct IssuanceServiceTests {
+  static func service(_ app: Application) async throws -> IssuanceService {
+    try await app.caInstallation.initialize(keyType: .p256, test: true)
+    let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()
+    return IssuanceService(authority: authority, issuerID: issuerID, database: app.db)
+  }
+
+  static func count(_ app: Application, _ table: String, where condition: String = "1=1")
+    async throws -> Int
+  {
+    let row = try await (app.db as! any SQLDatabase).raw(
+      "SELECT COUNT(*) AS n FROM \(unsafeRaw: table) WHERE \(unsafeRaw: condition)"
+    ).first()
+    return try row!.decode(column: "n", as: Int.self)
+  }
+
+  @Test("an issued certificate is stored with its names and its intent is closed")
+  func issueOne() async throws {
+    try await TestInstallation.withApp { app in
+      let service = try await Self.service(app)
+      let folder = try Run.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(at: folder) }
+      let (csr, _) = try Run.csr(in: folder, name: "zoe")
+      let subject = try ValidatedSubject.person(
+        mailbox: "zoe@example.edu", givenName: "Zoë", surname: "Müller")
+      let signed = try await service.issue(
+        IssuanceOrder(request: Array(try Data(contentsOf: csr)), subject: subject))
+
+      let record = try #require(
+        try await CertificateRecord.query(on: app.db).filter(\.$serial == signed.prepared.serialHex)
+          .first())
+      #expect(Array(record.der) == signed.der)
+      #expect(
+        record.mailbox == "zoe@example.edu" && record.givenName == "Zoë"
+          && record.surname == "Müller")
+      #expect(record.commonName == "Zoë Müller" && record.pseudonym == nil)
+      #expect(record.profile == CertificateProfile.sponsorValidatedPersonal.rawValue)
+      #expect(record.status == .active && record.keyType == "rsa3072")
+      let intent = try #require(
+        try await IssuanceIntentRecord.query(on: app.db).filter(
+          \.$serial == signed.prepared.serialHex
+        ).first())
+      #expect(intent.state == .signed && intent.completedAt != nil)
+      // The intent holds exactly the to-be-signed bytes of the certificate.
+      let certificate = try Certificate(derEncoded: signed.der)
+      #expect(Array(intent.tbsDER) == Array(certificate.tbsCertificateBytes))
+      #expect(
+        certificate.publicKey.isValidSignature(certificate.signature, for: certificate) == false)
+      #expect(
+        service.authority.certificate.publicKey.isValidSignature(
+          certificate.signature, for: certificate))
+    }
+  }
+
+  @Test(
+    "a key certified for one mailbox is refused for another, also within one batch; the same mailbox may reuse it"
+  )
+  func keyReuse() async throws {
+    try await TestInstallation.withApp { app in
+      let service = try await Self.service(app)
+      let folder = try Run.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(at: folder) }
+      let (csr, _) = try Run.csr(in: folder, name: "shared", key: "ec:P-256")
+      let request = Array(try Data(contentsOf: csr))
+      let results = try await service.issue([
+        IssuanceOrder(request: request, subject: try .mailboxOnly("a@example.edu")),
+        IssuanceOrder(request: request, subject: try .mailboxOnly("b@example.edu")),
+        IssuanceOrder(
+          request: request, subject: try .pseudonym(mailbox: "a@example.edu", name: "Team A")),
+      ])
+      #expect((try? results[0].get()) != nil)
+      #expect(results[1].failureCode == .keyAlreadyCertified)
+      #expect((try? results[2].get()) != nil)
+      let later = try await service.issue([
+        IssuanceOrder(request: request, subject: try .mailboxOnly("c@example.edu"))
+      ])
+      #expect(later[0].failureCode == .keyAlreadyCertified)
+      #expect(try await Self.count(app, "certificates") == 2)
+      #expect(try await Self.count(app, "issuance_intents") == 2)
+    }
+  }
+
+  @Test("a blocked key is refused and refusals write nothing")
+  func blockedAndRefused() async throws {
+    try await TestInstallation.withApp { app in
+      let service = try await Self.service(app)
+      let folder = try Run.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(at: folder) }
+      let (csr, _) = try Run.csr(in: folder, name: "compromised", key: "ec:P-384")
+      let request = Array(try Data(contentsOf: csr))
+      let checked = try CertificateRequestCheck.check(request)
+      try await BlockedKeyRecord(
+        keyFingerprint: checked.keyFingerprint.hexString, reason: "keyCompromise", createdAt: Date()
+      ).create(on: app.db)
+      let results = try await service.issue([
+        IssuanceOrder(request: request, subject: try .mailboxOnly("x@example.edu")),
+        IssuanceOrder(
+          request: Array("not a request".utf8), subject: try .mailboxOnly("y@example.edu")),
+      ])
+      #expect(results[0].failureCode == .keyCompromised)
+      #expect(results[1].failureCode == .csrMalformed)
+      #expect(try await Self.count(app, "certificates") == 0)
+      #expect(try await Self.count(app, "issuance_intents") == 0)
+    }
+  }
+
+  @Test("a batch keeps the order of its orders and every certificate is recorded")
+  func batch() async throws {
+    try await TestInstallation.withApp { app in
+      let service = try await Self.service(app)
+      var orders: [IssuanceOrder] = []
+      for index in 0..<40 {
+        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let csr = try CertificateSigningRequest(
+          version: .v1, subject: DistinguishedName { CommonName("x") }, privateKey: key,
+          attributes: .init(), signatureAlgorithm: .ecdsaWithSHA256)
+        var coder = DER.Serializer()
+        try coder.serialize(csr)
+        orders.append(
+          IssuanceOrder(
+            request: coder.serializedBytes, subject: try .mailboxOnly("user\(index)@example.edu")))
+      }
+      let results = try await service.issue(orders)
+      for (index, result) in results.enumerated() {
+        let signed = try result.get()
+        #expect(signed.prepared.subject.mailbox.address == "user\(index)@example.edu")
+      }
+      #expect(try await Self.count(app, "certificates") == 40)
+      #expect(try await Self.count(app, "issuance_intents", where: "state = 'signed'") == 40)
+    }
+  }
+
+  @Test(
+    "intents left pending by a dead process are marked abandoned at start-up, young ones are left alone"
+  )
+  func abandonedIntents() async throws {
+    try await TestInstallation.withApp { app in
+      let service = try await Self.service(app)
+      let sql = app.db as! any SQLDatabase
+      for (serial, age) in [("0a", 3600.0), ("0b", 10.0)] {
+        try await sql.insert(into: "issuance_intents")
+          .columns(
+            "id", "issuer_id", "serial", "tbs_der", "mailbox", "key_fingerprint", "state",
+            "created_at"
+          )
+          .values(
+            SQLBind(UUID()), SQLBind(service.issuerID), SQLBind(serial),
+            SQLBind(Data([0x30, 0x00])),
+            SQLBind("a@example.edu"), SQLBind("00"), SQLBind("pending"),
+            SQLBind(Date().addingTimeInterval(-age))
+          ).run()
+      }
+      try await IssuanceService.recoverAbandonedIntents(on: app.db, logger: app.logger)
+      #expect(
+        try await Self.count(
+          app, "issuance_intents", where: "serial = '0a' AND state = 'abandoned'") == 1)
+      #expect(
+        try await Self.count(app, "issuance_intents", where: "serial = '0b' AND state = 'pending'")
+          == 1)
+    }
+  }
+}
+
+extension Result where Failure == CAError {
+  var failureCode: CAError.Code? {
+    if case .failure(let error) = self { return error.code }
+    return nil
+  }
+}

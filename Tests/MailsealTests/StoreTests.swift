@@ -1,0 +1,33 @@
+import Foundation
+import SQLKit
+import Testing
+
+@testable import Mailseal
+
+@Suite("The store is durable")
+struct StoreTests {
+  @Test("SQLite runs in WAL mode with synchronous=FULL, so a commit is on disk when it returns")
+  func sqliteDurability() async throws {
+    guard TestDatabase.kind == "sqlite" else { return }
+    try await TestInstallation.withApp { app in
+      let sql = app.db as! any SQLDatabase
+      let mode = try await sql.raw("PRAGMA journal_mode").first()!.decode(
+        column: "journal_mode", as: String.self)
+      #expect(mode == "wal")
+      let synchronous = try await sql.raw("PRAGMA synchronous").first()!.decode(
+        column: "synchronous", as: Int.self)
+      #expect(synchronous == 2)
+    }
+  }
+
+  @Test("the migrations make every table the issuance needs")
+  func tables() async throws {
+    try await TestInstallation.withApp { app in
+      let sql = app.db as! any SQLDatabase
+      for table in ["issuers", "certificates", "issuance_intents", "blocked_keys"] {
+        let row = try await sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()
+        #expect(try row?.decode(column: "n", as: Int.self) == 0)
+      }
+    }
+  }
+}
