@@ -1,4 +1,172 @@
 import Benchmark
+import Crypto
+import Foundation
+import Mailseal
+import MailsealCA
+import Vapor
+import X509
+
+// The issuance pipeline — check the request, build, lint on a throwaway-key
+// copy, record the intent, sign once, store — measured per CA key type on
+// SQLite and on PostgreSQL, with the raw signature rate of the same key
+// measured in the same iteration beside it.
+//
+// Run with scripts/benchmark.sh (it starts PostgreSQL on 127.0.0.1 and sets
+// MAILSEAL_BENCH_POSTGRES_URL); without that variable only SQLite runs.
+
+let batchSize = 512
+let certificatesPerSecond = BenchmarkMetric.custom(
+  "certs/s (durable)", polarity: .prefersLarger, useScalingFactor: false)
+let rawSignaturesPerSecond = BenchmarkMetric.custom(
+  "raw signatures/s", polarity: .prefersLarger, useScalingFactor: false)
+let ratioPercent = BenchmarkMetric.custom(
+  "pipeline / raw (%)", polarity: .prefersLarger, useScalingFactor: false)
+
+/// One installation under test: its own data folder and database.
+final class Installation: @unchecked Sendable {
+  let keyType: CAKeyType
+  let database: String
+  var app: Application?
+  var service: IssuanceService?
+  var key: (any CASigningKey)?
+  var orders: [IssuanceOrder] = []
+  var messages: [ArraySlice<UInt8>] = []
+  var folder: URL?
+  var dropDatabase: (() -> Void)?
+
+  init(keyType: CAKeyType, database: String) {
+    self.keyType = keyType
+    self.database = database
+  }
+
+  func setUp() async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "mailseal-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    self.folder = folder
+    var databaseURL = "sqlite://" + folder.appendingPathComponent("bench.sqlite").path
+    if database == "PostgreSQL" {
+      guard let admin = ProcessInfo.processInfo.environment["MAILSEAL_BENCH_POSTGRES_URL"],
+        var components = URLComponents(string: admin)
+      else { throw BenchmarkSetupError("MAILSEAL_BENCH_POSTGRES_URL is not set") }
+      let name =
+        "mailseal_bench_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+      try psql(admin, "CREATE DATABASE \(name)")
+      components.path = "/" + name
+      databaseURL = components.string!
+      dropDatabase = { try? psql(admin, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+    }
+    let configuration = try MailsealConfiguration.load(from: [
+      "MAILSEAL_DATA_DIR": folder.appendingPathComponent("data").path,
+      "DATABASE_URL": databaseURL,
+      "MAILSEAL_CA_PASSPHRASE": "benchmark-passphrase-not-secret",
+      "MAILSEAL_PUBLIC_URL": "http://pki.example.edu",
+      "MAILSEAL_ORG_NAME": "Universität Beispielstadt",
+      "MAILSEAL_ORG_ID": "NTRDE-DEB1101.HRB123456",
+      "MAILSEAL_ORG_COUNTRY": "DE",
+    ])
+    let app = try await Application.make(
+      Environment(name: "production", arguments: ["mailseal", "benchmark"]))
+    app.logger.logLevel = .warning
+    self.app = app
+    try await configure(app, with: configuration)
+    try await app.caInstallation.initialize(keyType: keyType, test: true)
+    let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()
+    service = IssuanceService(authority: authority, issuerID: issuerID, database: app.db)
+    let record = try await app.caInstallation.activeIssuer()!
+    key = try configuration.keyCustody().loadKey(KeyReference(rawValue: record.keyReference!))
+
+    // Requests from distinct P-256 keys (the browser also offers RSA, whose
+    // verification is cheaper), one mailbox each.
+    orders = try (0..<batchSize).map { index in
+      let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+      let csr = try CertificateSigningRequest(
+        version: .v1, subject: DistinguishedName { CommonName("ignored") }, privateKey: key,
+        attributes: .init(), signatureAlgorithm: .ecdsaWithSHA256)
+      let pem = Array(try csr.serializeAsPEM().pemString.utf8)
+      let subject = try ValidatedSubject.person(
+        mailbox: "person\(index)@example.edu", givenName: "Given\(index)", surname: "Surname")
+      return IssuanceOrder(request: pem, subject: subject)
+    }
+    // Messages the size of a to-be-signed certificate, for the raw rate.
+    messages = (0..<batchSize).map { index in
+      ArraySlice((0..<900).map { UInt8(truncatingIfNeeded: $0 &+ index) })
+    }
+  }
+
+  func tearDown() async throws {
+    try await app?.asyncShutdown()
+    dropDatabase?()
+    if let folder { try? FileManager.default.removeItem(at: folder) }
+  }
+
+  /// One iteration: a batch through the pipeline, then the same number of
+  /// raw signatures with the same key on the same cores.
+  func run(_ benchmark: Benchmark) async throws {
+    guard let service, let key else { throw BenchmarkSetupError("set-up did not run") }
+    benchmark.startMeasurement()
+    let start = ContinuousClock.now
+    let results = try await service.issue(orders)
+    let pipeline = ContinuousClock.now - start
+    benchmark.stopMeasurement()
+    for result in results { _ = try result.get() }
+
+    let rawStart = ContinuousClock.now
+    let signatures = await Parallel.map(messages) { message in (try? key.sign(message))?.count ?? 0
+    }
+    let raw = ContinuousClock.now - rawStart
+    precondition(signatures.allSatisfy { $0 > 0 })
+
+    let pipelineRate = Double(batchSize) / seconds(pipeline)
+    let rawRate = Double(batchSize) / seconds(raw)
+    benchmark.measurement(certificatesPerSecond, Int(pipelineRate))
+    benchmark.measurement(rawSignaturesPerSecond, Int(rawRate))
+    benchmark.measurement(ratioPercent, Int(100 * pipelineRate / rawRate))
+  }
+}
+
+func seconds(_ duration: Duration) -> Double {
+  Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+struct BenchmarkSetupError: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
+
+func psql(_ url: String, _ statement: String) throws {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+  process.arguments = [url, "-v", "ON_ERROR_STOP=1", "-qc", statement]
+  try process.run()
+  process.waitUntilExit()
+  guard process.terminationStatus == 0 else {
+    throw BenchmarkSetupError("psql failed: \(statement)")
+  }
+}
 
 let benchmarks: @Sendable () -> Void = {
+  var databases = ["SQLite"]
+  if ProcessInfo.processInfo.environment["MAILSEAL_BENCH_POSTGRES_URL"] != nil {
+    databases.append("PostgreSQL")
+  }
+  for database in databases {
+    for keyType in [CAKeyType.p256, .p384, .rsa4096] {
+      let installation = Installation(keyType: keyType, database: database)
+      Benchmark(
+        "Issue \(batchSize) certificates, \(keyType) CA, \(database)",
+        configuration: .init(
+          metrics: [.wallClock, certificatesPerSecond, rawSignaturesPerSecond, ratioPercent],
+          timeUnits: .milliseconds,
+          warmupIterations: 1,
+          maxDuration: .seconds(keyType == .rsa4096 ? 40 : 15),
+          maxIterations: keyType == .rsa4096 ? 6 : 25,
+          setup: { try await installation.setUp() },
+          teardown: { try await installation.tearDown() }
+        )
+      ) { benchmark in
+        try await installation.run(benchmark)
+      }
+    }
+  }
 }

@@ -143,10 +143,10 @@ public struct IssuanceService: Sendable {
 }
 
 /// Runs CPU-bound work on every core.
-enum Parallel {
+public enum Parallel {
   /// Maps `items` in order, in as many chunks as there are cores (two per
   /// core, so that an uneven chunk does not leave one idle).
-  static func map<Item: Sendable, Output: Sendable>(
+  public static func map<Item: Sendable, Output: Sendable>(
     _ items: [Item], _ transform: @escaping @Sendable (Item) -> Output
   ) async -> [Output] {
     let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -68,6 +68,7 @@ struct ProblemMiddleware: AsyncMiddleware {
     case let error as CAError:
       switch error.code {
       case .csrMalformed, .csrTooLarge, .csrBadSignature, .csrKeyNotAllowed, .csrRSAKeyTooSmall,
+        .csrWeakKey,
         .csrRSAModulusNotByteAligned, .csrRSAExponentNotAllowed, .csrCurveNotAllowed,
         .invalidMailbox, .invalidName:
         return (

@@ -75,6 +75,14 @@ public struct FileKeyCustody: KeyCustody {
         "The CA key passphrase must be at least \(Self.minimumPassphraseLength) characters long."
       )
     }
+    // Files written with more iterations than the reader accepts could
+    // never be opened again.
+    guard (1_000...EncryptedPrivateKeyInfo.maximumIterations).contains(iterations) else {
+      throw CAError(
+        .keyCustody,
+        "PBKDF2 iterations must be 1000 to \(EncryptedPrivateKeyInfo.maximumIterations), not \(iterations)."
+      )
+    }
     self.directory = directory
     self.passphrase = passphrase
     self.iterations = iterations
@@ -86,6 +94,30 @@ public struct FileKeyCustody: KeyCustody {
       throw CAError(
         .keyCustody,
         "The CA key folder \(directory.path) cannot be created: \(error.localizedDescription)")
+    }
+    try Self.requirePrivate(directory.path, what: "CA key folder", mode: 0o700)
+  }
+
+  /// Refuses a folder or file that another user owns or that group or
+  /// others may read: encrypted or not, CA keys are nobody else's business.
+  static func requirePrivate(_ path: String, what: String, mode: Int) throws(CAError) {
+    var status = stat()
+    guard lstat(path, &status) == 0 else {
+      throw CAError(.keyCustody, "The \(what) \(path) cannot be examined.")
+    }
+    guard (status.st_mode & S_IFMT) != S_IFLNK else {
+      throw CAError(
+        .keyCustody,
+        "The \(what) \(path) is a symbolic link; CA keys are read only from real files.")
+    }
+    guard status.st_uid == geteuid() else {
+      throw CAError(.keyCustody, "The \(what) \(path) belongs to another user.")
+    }
+    guard Int(status.st_mode) & 0o077 == 0 else {
+      throw CAError(
+        .keyCustody,
+        "The \(what) \(path) may be read by others (mode \(String(Int(status.st_mode) & 0o777, radix: 8))); run `chmod \(String(mode, radix: 8)) \(path)`."
+      )
     }
   }
 
@@ -107,6 +139,7 @@ public struct FileKeyCustody: KeyCustody {
   public func loadKey(_ reference: KeyReference) throws -> any CASigningKey {
     try requireOwnScheme(reference)
     let url = try fileURL(for: reference.locator)
+    try Self.requirePrivate(url.path, what: "CA key file", mode: 0o600)
     guard let contents = FileManager.default.contents(atPath: url.path) else {
       throw CAError(.keyCustody, "The CA key file \(url.path) cannot be read.")
     }
@@ -148,9 +181,15 @@ public struct FileKeyCustody: KeyCustody {
       throw CAError(.keyCustody, "The CA key file \(url.path) could not be written completely.")
     }
     guard link(temporary.path, url.path) == 0 else {
+      let reason = errno
       unlink(temporary.path)
+      if reason == EEXIST {
+        throw CAError(
+          .keyCustody, "The CA key file \(url.path) already exists; it is never overwritten.")
+      }
       throw CAError(
-        .keyCustody, "The CA key file \(url.path) already exists; it is never overwritten.")
+        .keyCustody,
+        "The CA key file \(url.path) cannot be made: \(String(cString: strerror(reason))).")
     }
     unlink(temporary.path)
     let dirFD = open(directory.path, O_RDONLY)

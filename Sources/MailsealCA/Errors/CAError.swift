@@ -17,6 +17,7 @@ public struct CAError: Error, Hashable, Sendable, CustomStringConvertible {
     case csrRSAModulusNotByteAligned = "csr-rsa-modulus-not-byte-aligned"
     case csrRSAExponentNotAllowed = "csr-rsa-exponent-not-allowed"
     case csrCurveNotAllowed = "csr-curve-not-allowed"
+    case csrWeakKey = "csr-weak-key"
     case keyAlreadyCertified = "key-already-certified"
     case keyCompromised = "key-compromised"
     // The validated subject.

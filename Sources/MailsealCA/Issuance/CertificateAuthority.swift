@@ -51,6 +51,27 @@ public struct CertificateAuthority: Sendable {
         "The certificate “\(certificate.subject)” is not a CA certificate that may sign certificates."
       )
     }
+    // An S/MIME issuing CA must allow emailProtection (S/MIME BR §7.1.2.2 g)
+    // and carry our strict policies or anyPolicy; otherwise every chain it
+    // makes fails in mail clients.
+    guard (try? certificate.extensions.extendedKeyUsage)??.contains(.emailProtection) ?? true else {
+      throw CAError(
+        .caMaterialInvalid,
+        "The CA certificate “\(certificate.subject)” does not allow emailProtection in its extKeyUsage."
+      )
+    }
+    if let ext = certificate.extensions[oid: .X509ExtensionID.certificatePolicies] {
+      let policies = Set((try? CertificatePolicies(ext))?.policies.map(\.policyIdentifier) ?? [])
+      let needed: Set<ASN1ObjectIdentifier> = [
+        .smimeSponsorValidatedStrict, .smimeMailboxValidatedStrict,
+      ]
+      guard policies.contains(.anyPolicy) || needed.isSubset(of: policies) else {
+        throw CAError(
+          .caMaterialInvalid,
+          "The CA certificate “\(certificate.subject)” does not name the S/MIME strict policies (2.23.140.1.5.1.3, 2.23.140.1.5.3.3) or anyPolicy."
+        )
+      }
+    }
     self.certificate = certificate
     self.chain = chain.first == certificate ? chain : [certificate] + chain
     self.key = key
@@ -126,7 +147,8 @@ public struct CertificateAuthority: Sendable {
     }
     try linter.check(
       LintContext(
-        certificate: parsed, issuer: certificate, subject: subject, keyType: request.keyType))
+        certificate: parsed, issuer: certificate, subject: subject, keyType: request.keyType,
+        organization: policy.organization))
     let (tbs, algorithm) = Self.splitCertificate(lintCopy)
     return PreparedCertificate(
       serialNumber: template.serialNumber,

@@ -13,6 +13,21 @@ public struct LintContext: Sendable {
   public let subject: ValidatedSubject
   /// The subscriber key type found in the request.
   public let keyType: SubscriberKeyType
+  /// The sponsoring organisation the issuer policy names.
+  public let organization: OrganizationIdentity
+
+  /// Creates a context.
+  public init(
+    certificate: Certificate, issuer: Certificate, subject: ValidatedSubject,
+    keyType: SubscriberKeyType,
+    organization: OrganizationIdentity
+  ) {
+    self.certificate = certificate
+    self.issuer = issuer
+    self.subject = subject
+    self.keyType = keyType
+    self.organization = organization
+  }
 }
 
 /// One rule of the S/MIME Baseline Requirements, checked on every

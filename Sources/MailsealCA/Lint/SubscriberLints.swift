@@ -36,8 +36,9 @@ extension Linter {
       "smime.issuer.matches_ca_subject",
       "The issuer name is the issuing CA's subject (RFC 5280 §4.1.2.4)."
     ) { context in
-      context.certificate.issuer == context.issuer.subject
-        ? nil : "issuer \(context.certificate.issuer) is not the CA's subject"
+      // Byte for byte (S/MIME BR §7.1.4.1), not merely equal by meaning.
+      try SubjectLint.der(context.certificate.issuer) == SubjectLint.der(context.issuer.subject)
+        ? nil : "issuer \(context.certificate.issuer) is not byte for byte the CA's subject"
     },
     LintRule(
       "smime.validity.at_most_825_days",
@@ -142,8 +143,12 @@ extension Linter {
       }
       guard ext.critical else { return "keyUsage is not critical" }
       let usage = try KeyUsage(ext)
+      // The key type is read from the certificate's own key, not taken
+      // from the request.
+      let keyType = try CertificateRequestCheck.classify(
+        subjectPublicKeyInfo: context.certificate.publicKey.subjectPublicKeyInfoDER)
       let expected =
-        context.keyType.isEllipticCurve
+        keyType.isEllipticCurve
         ? KeyUsage(digitalSignature: true, keyAgreement: true)
         : KeyUsage(digitalSignature: true, keyEncipherment: true)
       return usage == expected ? nil : "keyUsage is \(usage), expected \(expected)"
@@ -266,6 +271,13 @@ enum SubjectLint {
     .X509ExtensionID.subjectKeyIdentifier, .X509ExtensionID.basicConstraints,
   ]
 
+  /// A name's DER encoding.
+  static func der(_ name: DistinguishedName) throws -> [UInt8] {
+    var coder = DER.Serializer()
+    try coder.serialize(name)
+    return coder.serializedBytes
+  }
+
   /// The attributes in order, refusing multi-valued RDNs.
   static func attributes(of name: DistinguishedName) throws -> [Attribute] {
     var coder = DER.Serializer()
@@ -304,21 +316,12 @@ enum SubjectLint {
     var expected: [(ASN1ObjectIdentifier, String)] = []
     let subject = context.subject
     if subject.profile.namesOrganization {
-      // The organisation part must be there and must be the issuer's
-      // configured one; the lint reads it from the issuer's policy via
-      // the certificate itself, so check form here and values below.
-      guard attributes.count >= 3 else { return "organisation attributes are missing" }
-      expected.append((.RDNAttributeType.countryName, attributes[0].value))
-      expected.append((.RDNAttributeType.organizationName, attributes[1].value))
-      expected.append((.SubjectAttribute.organizationIdentifier, attributes[2].value))
-      guard CountryCode.iso3166.contains(attributes[0].value) else {
-        return "countryName \(attributes[0].value) is not ISO 3166-1"
-      }
-      do throws(CAError) {
-        _ = try OrganizationIdentifier(attributes[2].value)
-      } catch {
-        return error.message
-      }
+      // The organisation part is the issuer policy's, validated when the
+      // policy was configured.
+      expected.append((.RDNAttributeType.countryName, context.organization.country.code))
+      expected.append((.RDNAttributeType.organizationName, context.organization.name.value))
+      expected.append(
+        (.SubjectAttribute.organizationIdentifier, context.organization.identifier.value))
     }
     switch subject.identity {
     case .person(let given, let surname):

@@ -19,6 +19,14 @@ public struct Mailbox: Hashable, Sendable, Comparable, CustomStringConvertible {
   static let maximumLocalPartLength = 64
   static let maximumLabelLength = 63
 
+  /// Top-level names that are reserved (RFC 2606, RFC 6761, RFC 6762) or
+  /// in wide internal use and never delegated: certificates naming them are
+  /// "internal names" to the Baseline Requirements.
+  static let internalTopLevelNames: Set<String> = [
+    "example", "invalid", "localhost", "test", "local", "onion", "arpa", "internal", "localdomain",
+    "lan", "home", "corp", "intranet", "private", "domain", "home.arpa",
+  ]
+
   static let atext: Set<UInt8> = Set(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~".utf8)
 
@@ -73,6 +81,10 @@ public struct Mailbox: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
     guard labels.last!.contains(where: { !$0.isNumber }) else {
       throw fail("the domain must not be an IP address")
+    }
+    guard !Self.internalTopLevelNames.contains(String(labels.last!)) else {
+      throw fail(
+        "“.\(labels.last!)” is a reserved or internal name that no public mail system uses")
     }
     self.address = lower
   }

@@ -102,10 +102,15 @@ public struct OrganizationIdentifier: Hashable, Sendable, CustomStringConvertibl
       }
     }
     if rest.first == UInt8(ascii: "+") {
+      // Only registers kept per state or province (NTR) and governments
+      // (GOV) name a subdivision: its ISO 3166-2 code, two letters.
+      guard scheme == "NTR" || scheme == "GOV" else {
+        throw fail("only the NTR and GOV schemes may name a state or province after “+”")
+      }
       rest = rest.dropFirst()
       let code = rest.prefix { $0 != UInt8(ascii: "-") }
-      guard (1...3).contains(code.count), code.allSatisfy(Self.isUpperAlphanumeric) else {
-        throw fail("a state or province code after “+” must be 1 to 3 letters or digits")
+      guard code.count == 2, code.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
+        throw fail("a state or province code after “+” is two capital letters (ISO 3166-2)")
       }
       rest = rest.dropFirst(code.count)
     }
@@ -124,6 +129,7 @@ public struct OrganizationIdentifier: Hashable, Sendable, CustomStringConvertibl
       }
       if scheme == "LEI" {
         guard reference.count == 20, reference.allSatisfy(Self.isUpperAlphanumeric),
+          reference.suffix(2).allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
           Self.hasValidLEIChecksum(Array(reference))
         else {
           throw fail(

@@ -55,22 +55,21 @@ public struct SubjectName: Hashable, Sendable, CustomStringConvertible {
     self.value = value
   }
 
-  /// Control characters, line and paragraph separators, bidirectional
-  /// embeddings, overrides and isolates, the byte-order mark and
-  /// non-characters. Zero-width joiners stay allowed: several scripts need
-  /// them in names.
+  /// Control and format characters (invisible: bidirectional marks,
+  /// embeddings, overrides and isolates, zero-width spaces, the soft hyphen,
+  /// tags, the byte-order mark), line and paragraph separators, private-use,
+  /// unassigned and non-characters. The zero-width non-joiner and joiner stay
+  /// allowed: Persian, Indic and other scripts need them in names.
   static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
+    if scalar.value == 0x200C || scalar.value == 0x200D { return false }
     switch scalar.properties.generalCategory {
-    case .control, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
+    case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse,
+      .unassigned:
       return true
     default:
-      break
-    }
-    switch scalar.value {
-    case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF, 0xFFF9...0xFFFB:
-      return true
-    default:
-      return scalar.properties.isNoncharacterCodePoint
+      // Variation selectors change how a letter looks, not what it is.
+      return scalar.properties.isNoncharacterCodePoint || (0xFE00...0xFE0F).contains(scalar.value)
+        || (0xE0100...0xE01EF).contains(scalar.value)
     }
   }
 

@@ -112,28 +112,28 @@ public enum CertificateRequestCheck {
 
   /// PEM (`CERTIFICATE REQUEST` or `NEW CERTIFICATE REQUEST`) or raw DER.
   static func decodeEnvelope(_ bytes: [UInt8]) throws(CAError) -> [UInt8] {
-    let firstNonSpace = bytes.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
-    guard firstNonSpace == UInt8(ascii: "-") else { return bytes }
-    guard let text = String(validating: bytes, as: UTF8.self) else {
+    var body = bytes[...]
+    if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }  // a byte-order mark
+    // DER starts with the SEQUENCE tag 0x30; anything else is read as PEM.
+    guard body.first != 0x30 else { return Array(body) }
+    guard let text = String(validating: body, as: UTF8.self) else {
       throw CAError(.csrMalformed, "The certificate request is neither PEM text nor DER.")
     }
-    let document: PEMDocument
+    let document: (label: String, der: [UInt8])
     do {
-      document = try PEMDocument(pemString: text.trimmingASCIIWhitespace())
+      document = try LenientPEM.decode(text)
     } catch {
       throw CAError(
         .csrMalformed, "The certificate request is not valid PEM (one BEGIN/END block of base64).")
     }
-    guard
-      document.discriminator == "CERTIFICATE REQUEST"
-        || document.discriminator == "NEW CERTIFICATE REQUEST"
+    guard document.label == "CERTIFICATE REQUEST" || document.label == "NEW CERTIFICATE REQUEST"
     else {
       throw CAError(
         .csrMalformed,
-        "The PEM block is a “\(document.discriminator.prefix(40))”, not a “CERTIFICATE REQUEST”."
+        "The PEM block is a “\(document.label.prefix(40))”, not a “CERTIFICATE REQUEST”."
       )
     }
-    return document.derBytes
+    return document.der
   }
 
   /// Reads the SubjectPublicKeyInfo straight from the DER, before the X509
@@ -258,6 +258,15 @@ public enum CertificateRequestCheck {
         "The RSA modulus has \(modulusBits) bits, which is not a multiple of 8 (S/MIME BR §6.1.5)."
       )
     }
+    // S/MIME BR §6.1.6: the modulus SHOULD be odd with no factor smaller
+    // than 752. A key n = 3·p·q still signs its request correctly, so proof
+    // of possession does not catch it.
+    if let factor = smallPrimes.first(where: { remainder(of: modulus, dividedBy: $0) == 0 }) {
+      throw CAError(
+        .csrWeakKey,
+        "The RSA modulus is divisible by \(factor), so the key is weak (S/MIME BR §6.1.6); make a new key."
+      )
+    }
     // S/MIME BR §6.1.6: odd, greater than 3, and per NIST SP 800-89
     // within 2^16+1 … 2^256−1.
     let exponentBits = bitLength(exponent)
@@ -271,6 +280,24 @@ public enum CertificateRequestCheck {
       )
     }
     return .rsa(bits: modulusBits)
+  }
+
+  /// The primes below 752.
+  static let smallPrimes: [UInt32] = {
+    var sieve = [Bool](repeating: true, count: 752)
+    sieve[0] = false
+    sieve[1] = false
+    for number in 2..<752 where sieve[number] {
+      for multiple in stride(from: number * number, to: 752, by: number) { sieve[multiple] = false }
+    }
+    return (2..<752).filter { sieve[$0] }.map(UInt32.init)
+  }()
+
+  /// A big-endian magnitude modulo a small number.
+  static func remainder(of magnitude: ArraySlice<UInt8>, dividedBy divisor: UInt32) -> UInt32 {
+    var remainder: UInt32 = 0
+    for byte in magnitude { remainder = (remainder << 8 | UInt32(byte)) % divisor }
+    return remainder
   }
 
   /// The content of a non-negative INTEGER without leading zero bytes.

@@ -1,0 +1,167 @@
+import Fluent
+import Foundation
+import MailsealCA
+import Testing
+import Vapor
+import X509
+
+@testable import Mailseal
+
+/// The `mailseal` executable as an administrator runs it.
+@Suite("The mailseal command line")
+struct CommandLineTests {
+  /// A data folder and database of its own, and the environment naming them.
+  struct Sandbox {
+    let folder: URL
+    let environment: [String: String]
+    let drop: @Sendable () async -> Void
+
+    static func make(_ extra: [String: String] = [:]) async throws -> Sandbox {
+      let folder = try Run.temporaryDirectory()
+      let database = try await TestDatabase.make(in: folder)
+      var environment = ProcessInfo.processInfo.environment.filter {
+        !$0.key.hasPrefix("MAILSEAL_")
+      }
+      environment.merge(
+        TestInstallation.environment(
+          dataDirectory: folder.appendingPathComponent("data"), databaseURL: database.url)
+      ) { $1 }
+      environment.merge(extra) { $1 }
+      return Sandbox(folder: folder, environment: environment, drop: database.drop)
+    }
+
+    func mailseal(_ arguments: String...) throws -> Run.Result {
+      try Run.program(Run.mailsealExecutable, arguments, environment: environment)
+    }
+
+    func cleanUp() async {
+      await drop()
+      try? FileManager.default.removeItem(at: folder)
+    }
+  }
+
+  @Test("serve on a fresh data folder makes a test CA and answers /healthz")
+  func serveOutOfTheBox() async throws {
+    // Only the data folder and the database: everything else is the embedded default.
+    let sandbox = try await Sandbox.make()
+    var environment = sandbox.environment.filter {
+      ["MAILSEAL_DATA_DIR", "DATABASE_URL", "PATH", "HOME"].contains($0.key)
+    }
+    environment["LOG_LEVEL"] = "info"
+    let port = try freePort()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Run.mailsealExecutable)
+    process.arguments = ["serve", "--hostname", "127.0.0.1", "--port", "\(port)"]
+    process.environment = environment
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    // Stop it whatever happens; a server that never starts ends the read below.
+    let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
+    var log = ""
+    while !log.contains("Server started on") {
+      let chunk = output.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      log += String(decoding: chunk, as: UTF8.self)
+    }
+    #expect(log.contains("Server started on http://127.0.0.1:\(port)"), "\(log)")
+    #expect(log.contains("TEST CA was made"))
+    #expect(log.contains("generated passphrase"))
+    let health = try Run.program(
+      "/usr/bin/curl", ["-sS", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+    #expect(health.output.hasSuffix("\n200"), "\(health.output)")
+    #expect(health.output.contains("\"status\":\"ok\""))
+    process.interrupt()
+    process.waitUntilExit()
+    watchdog.cancel()
+    // The key files are outside the database, encrypted, mode 0600.
+    let keys = try FileManager.default.contentsOfDirectory(
+      atPath: sandbox.folder.appendingPathComponent("data/ca-keys").path)
+    #expect(keys.filter { $0.hasSuffix(".key.pem") }.count == 2)
+    await sandbox.cleanUp()
+  }
+
+  @Test("ca init, ca show and ca issue: an RSA 4096 hierarchy that issues a pseudonym certificate")
+  func administratorFlow() async throws {
+    let sandbox = try await Sandbox.make()
+    let initialised = try sandbox.mailseal("ca", "init", "--key-type", "rsa4096")
+    #expect(initialised.status == 0, "\(initialised.output)")
+    let shown = try sandbox.mailseal("ca", "show")
+    #expect(shown.status == 0)
+    #expect(shown.output.contains("RSA 4096"))
+    #expect(shown.output.contains("Mailseal S/MIME CA"))
+    #expect(shown.output.contains("http://smime.example.edu/ocsp"))
+    #expect(!shown.output.contains("TEST"))
+
+    let (csr, key) = try Run.csr(in: sandbox.folder, name: "secretariat", key: "ec:P-256")
+    let out = sandbox.folder.appendingPathComponent("secretariat.pem")
+    let issued = try sandbox.mailseal(
+      "ca", "issue", "--csr", csr.path, "--email", "Sekretariat@CS.example.edu", "--pseudonym",
+      "Sekretariat des Rechenzentrums", "--out", out.path)
+    #expect(issued.status == 0, "\(issued.output)")
+    let certificate = try Certificate(pemEncoded: String(contentsOf: out, encoding: .utf8))
+    #expect(
+      try certificate.extensions.subjectAlternativeNames.map(Array.init) == [
+        .rfc822Name("sekretariat@cs.example.edu")
+      ])
+    #expect(certificate.subject.description.contains("Sekretariat des Rechenzentrums"))
+    // Its public key is the CSR's.
+    let publicKey = try Run.openssl(["pkey", "-in", key.path, "-pubout"])
+    #expect(publicKey.output.contains(try certificate.publicKey.serializeAsPEM().pemString))
+
+    // It is recorded like any other issuance.
+    try await TestInstallation.withApp(environment: sandbox.environment) { app in
+      let record = try await CertificateRecord.query(on: app.db).filter(
+        \.$serial == certificate.serialNumber.hex
+      ).first()
+      #expect(record?.pseudonym == "Sekretariat des Rechenzentrums")
+      #expect(record?.mailbox == "sekretariat@cs.example.edu")
+    }
+
+    // Standard output without --out, and refusals with a clear message.
+    let printed = try sandbox.mailseal(
+      "ca", "issue", "--csr", csr.path, "--email", "sekretariat@cs.example.edu", "--mailbox-only")
+    #expect(
+      printed.status == 0 && printed.output.contains("-----BEGIN CERTIFICATE-----"),
+      "\(printed.output)")
+    let ambiguous = try sandbox.mailseal(
+      "ca", "issue", "--csr", csr.path, "--email", "a@example.edu", "--pseudonym", "X",
+      "--mailbox-only")
+    #expect(ambiguous.status != 0 && ambiguous.output.contains("exactly one way"))
+    let otherMailbox = try sandbox.mailseal(
+      "ca", "issue", "--csr", csr.path, "--email", "b@example.edu", "--mailbox-only")
+    #expect(
+      otherMailbox.status != 0
+        && otherMailbox.output.contains("already certified for another mailbox"))
+    let badKeyType = try sandbox.mailseal("ca", "init", "--key-type", "rsa1024")
+    #expect(badKeyType.status != 0 && badKeyType.output.contains("--key-type must be one of"))
+    await sandbox.cleanUp()
+  }
+
+  @Test("a malformed environment stops start-up naming every bad variable")
+  func configurationError() async throws {
+    let sandbox = try await Sandbox.make([
+      "MAILSEAL_CERT_DAYS": "10000", "MAILSEAL_ORG_COUNTRY": "XX",
+    ])
+    let result = try sandbox.mailseal("ca", "show")
+    #expect(result.status == 78)
+    #expect(result.output.contains("MAILSEAL_CERT_DAYS"))
+    #expect(result.output.contains("MAILSEAL_ORG_COUNTRY"))
+    await sandbox.cleanUp()
+  }
+
+  func freePort() throws -> Int {
+    let result = try Run.program(
+      "/usr/bin/env",
+      [
+        "python3", "-c",
+        "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
+      ])
+    guard let port = Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+      throw TestSetupError("no free port: \(result.output)")
+    }
+    return port
+  }
+}

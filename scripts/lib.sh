@@ -1,0 +1,68 @@
+# Shared by scripts/test.sh and scripts/benchmark.sh: installing what is
+# missing and a throw-away PostgreSQL on 127.0.0.1. Source it; do not run it.
+
+log() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+
+# Installs the Debian packages the tests and benchmarks call.
+ensure_debian_packages() {
+    local missing=()
+    command -v openssl >/dev/null || missing+=(openssl)
+    command -v curl >/dev/null || missing+=(curl)
+    command -v psql >/dev/null || missing+=(postgresql-client)
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+    if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then missing+=(postgresql); fi
+    python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "Installing Debian packages: ${missing[*]}"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+        PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    fi
+}
+
+# Makes (or reuses) the Python environment with the pinned judges.
+ensure_python_environment() {
+    VENV="${MAILSEAL_VENV:-$ROOT/.venv}"
+    if ! "$VENV/bin/python" -c 'import pkilint' 2>/dev/null || ! cmp -s "$ROOT/scripts/requirements-test.txt" "$VENV/.requirements"; then
+        log "Making the Python environment $VENV (pinned: scripts/requirements-test.txt)"
+        rm -rf "$VENV"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-test.txt"
+        cp "$ROOT/scripts/requirements-test.txt" "$VENV/.requirements"
+    fi
+    export MAILSEAL_VENV="$VENV"
+}
+
+# Starts PostgreSQL on a free port of 127.0.0.1, as an unprivileged user when
+# run as root; sets POSTGRES_URL (superuser "mailseal") and stops it on exit.
+start_postgres() {
+    PG_DIR=$(mktemp -d /tmp/mailseal-pg.XXXXXX)
+    if [ "$(id -u)" = 0 ]; then
+        id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+        chown postgres "$PG_DIR"
+    fi
+    trap stop_postgres EXIT
+    local port password
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+    log "Starting PostgreSQL on 127.0.0.1:$port"
+    printf '%s\n' "$password" > "$PG_DIR/pwfile"
+    chmod 600 "$PG_DIR/pwfile"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$PG_DIR/pwfile"; fi
+    as_postgres "$PG_BIN/initdb" --pgdata="$PG_DIR/data" --username=mailseal --pwfile="$PG_DIR/pwfile" \
+        --auth-local=scram-sha-256 --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$PG_DIR -c max_connections=200" \
+        start >/dev/null
+    POSTGRES_URL="postgres://mailseal:$password@127.0.0.1:$port/postgres?sslmode=disable"
+}
+
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+stop_postgres() {
+    if [ -n "${PG_DIR:-}" ]; then
+        as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null 2>&1 || true
+        rm -rf "$PG_DIR"
+    fi
+}
