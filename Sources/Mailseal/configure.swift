@@ -66,7 +66,10 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
 extension Application {
   /// Whether this process runs the web server (the default command).
   var isServing: Bool {
+    // `serve` is the default command, so `mailseal` and `mailseal --port 9000`
+    // serve too; asking for help never does.
     let arguments = environment.arguments.dropFirst()
+    guard !arguments.contains("--help"), !arguments.contains("-h") else { return false }
     return arguments.first.map { $0 == "serve" || $0.hasPrefix("-") } ?? true
   }
 }
