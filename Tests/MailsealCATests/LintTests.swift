@@ -259,6 +259,17 @@ struct LintTests {
     }
   }
 
+  @Test("a given name in NFD (decomposed), which Swift's == would call equal to the NFC one")
+  func decomposedName() throws {
+    try Self.expectRefused("smime.subject.profile_attributes") { template, authority in
+      var rdns = Array(template.subject)
+      let index = try #require(rdns.firstIndex { $0.first?.type == .SubjectAttribute.givenName })
+      rdns[index] = RelativeDistinguishedName(
+        .init(type: .SubjectAttribute.givenName, utf8String: "Zoe\u{0308}"))
+      template.subject = DistinguishedName(rdns)
+    }
+  }
+
   @Test("an organisation name that is not the issuer policy's")
   func differentOrganization() throws {
     try Self.expectRefused("smime.subject.profile_attributes") { template, _ in

@@ -225,7 +225,8 @@ struct NameTests {
     arguments: [
       "https://pki.example.edu", "ftp://pki.example.edu", "pki.example.edu", "http://",
       "http:///crl", "http://pki.example.edu/?x=1", "http://pki.example.edu/#top",
-      "http://pki example.edu",
+      "http://pki example.edu", "http://pki.example.edu:abc", "http://pki.example.edu:99999",
+      "http://pki.example.edu:", "http://user:secret@pki.example.edu", "http://pki_x.example.edu",
     ])
   func endpointsRefused(input: String) {
     expectCAError(.invalidIssuerPolicy, "“\(input)”") { try PublicEndpoints(baseURL: input) }

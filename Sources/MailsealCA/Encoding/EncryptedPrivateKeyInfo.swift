@@ -51,6 +51,10 @@ public enum EncryptedPrivateKeyInfo {
     passphrase: [UInt8],
     iterations: Int = defaultIterations
   ) throws -> String {
+    guard (1...maximumIterations).contains(iterations) else {
+      throw CAError(
+        .keyCustody, "PBKDF2 iterations must be 1 to \(maximumIterations), not \(iterations).")
+    }
     var salt = [UInt8](repeating: 0, count: 16)
     var iv = [UInt8](repeating: 0, count: 16)
     var generator = SystemRandomNumberGenerator()
@@ -103,17 +107,17 @@ public enum EncryptedPrivateKeyInfo {
       "The key file is not a PKCS#8 key encrypted with PBES2 (PBKDF2, AES-CBC); re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`."
     )
     var der = input
-    if input.first == UInt8(ascii: "-") {
+    if input.first != 0x30 {  // not a DER SEQUENCE: read it as PEM text
       guard let text = String(validating: input, as: UTF8.self),
-        let document = try? PEMDocument(pemString: text.trimmingASCIIWhitespace())
+        let document = try? LenientPEM.decode(text)
       else { throw invalid }
-      guard document.discriminator == "ENCRYPTED PRIVATE KEY" else {
+      guard document.label == "ENCRYPTED PRIVATE KEY" else {
         throw CAError(
           .caMaterialInvalid,
-          "The key file holds a “\(document.discriminator.prefix(40))”; an “ENCRYPTED PRIVATE KEY” is required, so that no CA key lies on disk unencrypted."
+          "The key file holds a “\(document.label.prefix(40))”; an “ENCRYPTED PRIVATE KEY” is required, so that no CA key lies on disk unencrypted."
         )
       }
-      der = document.derBytes
+      der = document.der
     }
     let parsed:
       (

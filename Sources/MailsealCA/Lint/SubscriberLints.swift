@@ -338,7 +338,8 @@ enum SubjectLint {
         "subject attributes are \(attributes.map { $0.type.description }), expected \(expected.map { $0.0.description })"
     }
     for (attribute, (type, value)) in zip(attributes, expected) {
-      guard attribute.value == value else {
+      // Compared scalar by scalar: Swift's == treats NFD and NFC as equal.
+      guard Array(attribute.value.unicodeScalars) == Array(value.unicodeScalars) else {
         return "\(type) is “\(attribute.value)”, not the validated “\(value)”"
       }
       let wantedTag: ASN1Identifier =
@@ -346,7 +347,10 @@ enum SubjectLint {
       guard attribute.tag == wantedTag else {
         return "\(type) is encoded as \(attribute.tag), expected \(wantedTag)"
       }
-      guard attribute.value == attribute.value.precomposedStringWithCanonicalMapping else {
+      guard
+        Array(attribute.value.unicodeScalars)
+          == Array(attribute.value.precomposedStringWithCanonicalMapping.unicodeScalars)
+      else {
         return "\(type) is not NFC-normalised"
       }
       guard attribute.value.unicodeScalars.count <= SubjectNameBounds.commonName else {

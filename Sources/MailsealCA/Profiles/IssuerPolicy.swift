@@ -61,8 +61,24 @@ public struct PublicEndpoints: Hashable, Sendable {
       throw fail("CRL, OCSP and CA certificate URLs must be plain http:// (S/MIME BR §7.1.2.3)")
     }
     let rest = base.dropFirst("http://".count)
-    let host = rest.prefix { $0 != "/" && $0 != ":" }
+    let authority = rest.prefix { $0 != "/" }
+    guard !authority.contains("@") else {
+      throw fail("it may not carry a user name or password: every certificate would show it")
+    }
+    let host = authority.prefix { $0 != ":" }
     guard !host.isEmpty else { throw fail("it has no host") }
+    guard
+      host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }),
+      !host.hasPrefix("."), !host.hasSuffix("."), !host.hasPrefix("-")
+    else {
+      throw fail("the host must be a DNS name (letters, digits, hyphens, dots) or an IPv4 address")
+    }
+    if authority.count > host.count {
+      let port = authority.dropFirst(host.count + 1)
+      guard let number = Int(port), (1...65535).contains(number), port.allSatisfy(\.isNumber) else {
+        throw fail("the port must be a number from 1 to 65535")
+      }
+    }
     guard base.utf8.count <= 200 else { throw fail("it is longer than 200 characters") }
     guard
       base.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "?" && $0 != "#" && $0 != "\\" })
