@@ -41,9 +41,22 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
     app.databases.use(try .postgres(url: url, sqlLogLevel: .trace), as: .psql)
   }
   if case .sqlite = configuration.database {
-    // WAL lets readers run beside the writer; with the default
-    // synchronous=FULL every commit is on disk before it returns.
+    // WAL lets readers run beside the writer; with synchronous=FULL every
+    // commit is on disk before it returns. The pool holds one connection
+    // per event loop; each gets a 64 MiB page cache (the default is 2 MiB,
+    // which makes the key lookups of issuance read from the file). These
+    // settings hold per connection, so they are made on each.
     try await (app.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").run()
+    for loop in app.eventLoopGroup.makeIterator() {
+      let database =
+        app.databases.database(.sqlite, logger: app.logger, on: loop)! as! any SQLDatabase
+      try await database.raw("PRAGMA synchronous=FULL").run()
+      try await database.raw("PRAGMA cache_size=-65536").run()
+      // Statement journals in memory, not in temporary files; checkpoints
+      // every 40 MiB of WAL rather than every 4 MiB.
+      try await database.raw("PRAGMA temp_store=MEMORY").run()
+      try await database.raw("PRAGMA wal_autocheckpoint=10000").run()
+    }
   }
   app.migrations.add(MailsealMigrations.all)
   try await app.autoMigrate()

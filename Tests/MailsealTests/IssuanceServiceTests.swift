@@ -50,13 +50,13 @@ struct IssuanceServiceTests {
       #expect(record.profile == CertificateProfile.sponsorValidatedPersonal.rawValue)
       #expect(record.status == .active && record.keyType == "rsa3072")
       let intent = try #require(
-        try await IssuanceIntentRecord.query(on: app.db).filter(
-          \.$serial == signed.prepared.serialHex
-        ).first())
+        try await IssuanceIntentRecord.find(signed.prepared.serialHex, on: app.db))
       #expect(intent.state == .signed && intent.completedAt != nil)
       // The intent holds exactly the to-be-signed bytes of the certificate.
       let certificate = try Certificate(derEncoded: signed.der)
-      #expect(Array(intent.tbsDER) == Array(certificate.tbsCertificateBytes))
+      #expect(
+        intent.tbsSHA256 == Array(SHA256.hash(data: certificate.tbsCertificateBytes)).hexString)
+      #expect(intent.notAfter == certificate.notValidAfter)
       #expect(
         certificate.publicKey.isValidSignature(certificate.signature, for: certificate) == false)
       #expect(
@@ -144,6 +144,31 @@ struct IssuanceServiceTests {
   }
 
   @Test(
+    "a batch that dies after signing leaves every signed certificate's intent, with its exact TBS, behind"
+  )
+  func signedButNotStored() async throws {
+    try await TestInstallation.withApp { app in
+      var service = try await Self.service(app)
+      struct Crash: Error {}
+      service.faultBeforeStoring = { throw Crash() }
+      let orders = try (0..<5).map { index in
+        IssuanceOrder(
+          request: Array(try PublicEndpointTests.csr().utf8),
+          subject: try .mailboxOnly("p\(index)@example.edu"))
+      }
+      await #expect(throws: Crash.self) { _ = try await service.issue(orders) }
+      #expect(try await Self.count(app, "certificates") == 0)
+      let intents = try await IssuanceIntentRecord.query(on: app.db).all()
+      #expect(intents.count == 5)
+      #expect(intents.allSatisfy { $0.state == .pending && $0.tbsSHA256.count == 64 })
+      // After the restart, they are closed as abandoned, serials kept.
+      try await IssuanceService.recoverAbandonedIntents(
+        on: app.db, logger: app.logger, now: Date().addingTimeInterval(600))
+      #expect(try await Self.count(app, "issuance_intents", where: "state = 'abandoned'") == 5)
+    }
+  }
+
+  @Test(
     "intents left pending by a dead process are marked abandoned at start-up, young ones are left alone"
   )
   func abandonedIntents() async throws {
@@ -153,12 +178,12 @@ struct IssuanceServiceTests {
       for (serial, age) in [("0a", 3600.0), ("0b", 10.0)] {
         try await sql.insert(into: "issuance_intents")
           .columns(
-            "id", "issuer_id", "serial", "tbs_der", "mailbox", "key_fingerprint", "state",
-            "created_at"
+            "serial", "issuer_id", "tbs_sha256", "not_after", "mailbox", "key_fingerprint",
+            "state", "created_at"
           )
           .values(
-            SQLBind(UUID()), SQLBind(service.issuerID), SQLBind(serial),
-            SQLBind(Data([0x30, 0x00])),
+            SQLBind(serial), SQLBind(service.issuerID),
+            SQLBind(String(repeating: "0", count: 64)), SQLBind(Date()),
             SQLBind("a@example.edu"), SQLBind("00"), SQLBind("pending"),
             SQLBind(Date().addingTimeInterval(-age))
           ).run()

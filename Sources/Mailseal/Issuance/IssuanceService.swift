@@ -38,6 +38,11 @@ public struct IssuanceService: Sendable {
   /// Its record's id.
   public let issuerID: UUID
   let database: any Database
+  /// Tests set this to fail the batch between signing and storing, as a
+  /// crash or a lost database would.
+  var faultBeforeStoring: (@Sendable () throws -> Void)?
+  /// Where the batch timings go (debug level).
+  public var logger = Logger(label: "mailseal.issuance")
 
   public init(authority: CertificateAuthority, issuerID: UUID, database: any Database) {
     self.authority = authority
@@ -50,80 +55,144 @@ public struct IssuanceService: Sendable {
     try await issue([order], now: now)[0].get()
   }
 
+  /// How many certificates go through the pipeline together. Chunks
+  /// overlap: while one chunk's transaction commits, the next is checked,
+  /// built and linted.
+  static let chunkSize = 128
+
   /// Issues a batch; the results are in the order of the orders.
+  ///
+  /// A failure of the store fails the call. Certificates committed before
+  /// it stay committed; the intents of those signed but not stored stay
+  /// pending, so no signature is ever without its record.
   public func issue(_ orders: [IssuanceOrder], now: Date = Date()) async throws -> [Result<
     SignedCertificate, CAError
   >] {
     var results = [Result<SignedCertificate, CAError>?](repeating: nil, count: orders.count)
-
-    // 1. Check the requests.
-    let checked = await Parallel.map(orders) { order in
-      Result { () throws(CAError) in try CertificateRequestCheck.check(order.request) }
-    }
-
-    // 2. The keys against the store and against each other.
+    guard !orders.isEmpty else { return [] }
     let store = IssuanceStore(database: database)
+    let chunks = Array(orders.indices).chunked(into: Self.chunkSize).map(Array.init)
+    var stages = StageTimer()
+
+    // Chunk 0 is prepared alone; after that, preparing chunk k+1 overlaps
+    // the commit that stores chunk k−1 and records chunk k.
+    var current = try await prepare(
+      chunks[0], of: orders, facts: KeyFacts(), store: store, now: now)
+    stages.lap("prepare")
+    var signedBefore: [(SignedCertificate, SubscriberKeyType)] = []
+    var issued = 0
+    for number in chunks.indices {
+      for (index, failure) in current.refused { results[index] = .failure(failure) }
+      let toStore = signedBefore
+      let toRecord = current.ready
+      if !toStore.isEmpty { try faultBeforeStoring?() }
+      async let committed: Void = store.commit(
+        storing: toStore, recording: toRecord.map(\.prepared), issuerID: issuerID, now: now)
+      let upcoming = number + 1 < chunks.count ? chunks[number + 1] : []
+      let facts = current.facts
+      async let next = prepare(upcoming, of: orders, facts: facts, store: store, now: now)
+      try await committed
+      issued += toStore.count
+      stages.lap("commit")
+
+      // Sign the chunk whose intents are now on disk.
+      let authority = self.authority
+      let signatures = await Parallel.map(toRecord) { item in
+        Result { () throws(CAError) in try authority.sign(item.prepared) }
+      }
+      signedBefore = []
+      for (item, result) in zip(toRecord, signatures) {
+        results[item.index] = result
+        if case .success(let certificate) = result {
+          signedBefore.append((certificate, item.keyType))
+        }
+      }
+      stages.lap("sign")
+      current = try await next
+      stages.lap("prepare")
+    }
+    if !signedBefore.isEmpty { try faultBeforeStoring?() }
+    try await store.commit(storing: signedBefore, recording: [], issuerID: issuerID, now: now)
+    issued += signedBefore.count
+    stages.lap("commit")
+    logger.debug(
+      "issued a batch",
+      metadata: stages.metadata.merging(["orders": "\(orders.count)", "issued": "\(issued)"]) { $1 }
+    )
+    return results.map { $0! }
+  }
+
+  /// Key facts known so far in a batch: from the store, and the mailboxes
+  /// this batch has already given each key.
+  typealias KeyFacts = IssuanceStore.KeyFacts
+
+  /// A chunk checked, its keys vetted, built and linted.
+  struct PreparedChunk: Sendable {
+    var ready: [(index: Int, prepared: PreparedCertificate, keyType: SubscriberKeyType)] = []
+    var refused: [(Int, CAError)] = []
+    var facts: KeyFacts
+  }
+
+  /// Steps 1–3 for one chunk: check the requests, check the keys against
+  /// the store and the batch so far, build and lint.
+  func prepare(
+    _ indices: [Int], of orders: [IssuanceOrder], facts known: KeyFacts, store: IssuanceStore,
+    now: Date
+  ) async throws -> PreparedChunk {
+    var chunk = PreparedChunk(facts: known)
+    guard !indices.isEmpty else { return chunk }
+    let checked = await Parallel.map(indices) { index in
+      Result { () throws(CAError) in try CertificateRequestCheck.check(orders[index].request) }
+    }
     let fingerprints = checked.compactMap { try? $0.get().keyFingerprint.hexString }
-    var facts = try await store.keyFacts(fingerprints)
+    let stored = try await store.keyFacts(fingerprints)
     var accepted: [(index: Int, request: CheckedRequest)] = []
-    for (index, result) in checked.enumerated() {
+    for (index, result) in zip(indices, checked) {
       switch result {
       case .failure(let error):
-        results[index] = .failure(error)
+        chunk.refused.append((index, error))
       case .success(let request):
         let fingerprint = request.keyFingerprint.hexString
         let mailbox = orders[index].subject.mailbox.address
-        if facts.blocked.contains(fingerprint) {
-          results[index] = .failure(
-            CAError(
-              .keyCompromised,
-              "This key was revoked for key compromise and can never be certified again; make a new key."
+        let mailboxes = stored.mailboxes[fingerprint, default: []].union(
+          chunk.facts.mailboxes[fingerprint, default: []])
+        if stored.blocked.contains(fingerprint) || chunk.facts.blocked.contains(fingerprint) {
+          chunk.refused.append(
+            (
+              index,
+              CAError(
+                .keyCompromised,
+                "This key was revoked for key compromise and can never be certified again; make a new key."
+              )
             ))
-        } else if let others = facts.mailboxes[fingerprint],
-          others.contains(where: { $0 != mailbox })
-        {
-          results[index] = .failure(
-            CAError(
-              .keyAlreadyCertified,
-              "This key is already certified for another mailbox; make a new key for this one."))
+        } else if mailboxes.contains(where: { $0 != mailbox }) {
+          chunk.refused.append(
+            (
+              index,
+              CAError(
+                .keyAlreadyCertified,
+                "This key is already certified for another mailbox; make a new key for this one.")
+            ))
         } else {
-          facts.mailboxes[fingerprint, default: []].insert(mailbox)
+          chunk.facts.mailboxes[fingerprint, default: []].insert(mailbox)
           accepted.append((index, request))
         }
       }
     }
-
-    // 3. Build and lint.
     let authority = self.authority
     let prepared = await Parallel.map(accepted) { item in
       Result { () throws(CAError) in
         try authority.prepare(item.request, for: orders[item.index].subject, now: now)
       }
     }
-    var ready: [(index: Int, prepared: PreparedCertificate, keyType: SubscriberKeyType)] = []
     for (item, result) in zip(accepted, prepared) {
       switch result {
-      case .failure(let error): results[item.index] = .failure(error)
-      case .success(let certificate): ready.append((item.index, certificate, item.request.keyType))
+      case .failure(let error): chunk.refused.append((item.index, error))
+      case .success(let certificate):
+        chunk.ready.append((item.index, certificate, item.request.keyType))
       }
     }
-
-    // 4. Record the intents.
-    try await store.recordIntents(ready.map(\.prepared), issuerID: issuerID, now: now)
-
-    // 5. Sign once each.
-    let signed = await Parallel.map(ready) { item in
-      Result { () throws(CAError) in try authority.sign(item.prepared) }
-    }
-    var done: [(SignedCertificate, SubscriberKeyType)] = []
-    for (item, result) in zip(ready, signed) {
-      results[item.index] = result
-      if case .success(let certificate) = result { done.append((certificate, item.keyType)) }
-    }
-
-    // 6. Store.
-    try await store.storeCertificates(done, issuerID: issuerID, now: now)
-    return results.map { $0! }
+    return chunk
   }
 
   /// Closes intents left pending by a process that died between recording
@@ -139,6 +208,24 @@ public struct IssuanceService: Sendable {
         "Issuance intents left pending by an earlier process were marked abandoned",
         metadata: ["serials": .string(serials.joined(separator: ","))])
     }
+  }
+}
+
+/// Milliseconds spent per stage of a batch (summed over its chunks), for
+/// the debug log.
+struct StageTimer {
+  private var last = ContinuousClock.now
+  private var sums: [String: Double] = [:]
+
+  mutating func lap(_ stage: String) {
+    let now = ContinuousClock.now
+    let elapsed = (now - last).components
+    sums[stage, default: 0] += Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+    last = now
+  }
+
+  var metadata: Logger.Metadata {
+    sums.reduce(into: [:]) { $0["\($1.key)_ms"] = "\(($1.value * 10).rounded() / 10)" }
   }
 }
 

@@ -1,3 +1,4 @@
+import Crypto
 import FluentKit
 import Foundation
 import MailsealCA
@@ -12,110 +13,133 @@ struct IssuanceStore {
 
   /// What the store knows about some public keys: for which mailboxes each
   /// is certified (or about to be), and which are blocked.
-  struct KeyFacts {
+  struct KeyFacts: Sendable {
     var mailboxes: [String: Set<String>] = [:]
     var blocked: Set<String> = []
   }
 
-  /// Looks up the facts for the given key fingerprints (hex).
+  /// Looks up the facts for the given key fingerprints (hex): one query for
+  /// the mailboxes (certificates and open intents, distinct pairs only, so
+  /// that a key renewed many times costs one row) and one for blocked keys.
   func keyFacts(_ fingerprints: [String]) async throws -> KeyFacts {
     var facts = KeyFacts()
     guard !fingerprints.isEmpty else { return facts }
     for chunk in Array(Set(fingerprints)).chunked(into: 500) {
       let binds = Array(chunk)
-      let certified = try await sql.select().column("key_fingerprint").column("mailbox").from(
-        "certificates"
-      )
-      .where("key_fingerprint", .in, binds).all()
-      let intended = try await sql.select().column("key_fingerprint").column("mailbox").from(
-        "issuance_intents"
-      )
-      .where("key_fingerprint", .in, binds).where("state", .notEqual, "signed").all()
-      for row in certified + intended {
+      let rows = try await sql.raw(
+        """
+        SELECT DISTINCT key_fingerprint, mailbox FROM certificates WHERE key_fingerprint IN (\(binds: binds))
+        UNION
+        SELECT DISTINCT key_fingerprint, mailbox FROM issuance_intents
+          WHERE key_fingerprint IN (\(binds: binds))
+        """
+      ).all()
+      for row in rows {
         let fingerprint = try row.decode(column: "key_fingerprint", as: String.self)
         facts.mailboxes[fingerprint, default: []].insert(
           try row.decode(column: "mailbox", as: String.self))
       }
-      for row in try await sql.select().column("key_fingerprint").from("blocked_keys").where(
-        "key_fingerprint", .in, binds
-      ).all() {
+      for row in try await sql.select().column("key_fingerprint").from("blocked_keys")
+        .where("key_fingerprint", .in, binds).all()
+      {
         facts.blocked.insert(try row.decode(column: "key_fingerprint", as: String.self))
       }
     }
     return facts
   }
 
-  /// Records the intents durably, in one transaction, before any signature.
-  func recordIntents(_ prepared: [PreparedCertificate], issuerID: UUID, now: Date) async throws {
-    guard !prepared.isEmpty else { return }
+  /// One durable transaction of the pipeline: stores the certificates of the
+  /// previous chunk (closing their intents) and records the intents of the
+  /// next one. Grouping the two halves the commits; the order of the
+  /// pipeline still holds, since a chunk is signed only after the commit
+  /// that recorded it, and stored only in a later one.
+  func commit(
+    storing signed: [(SignedCertificate, SubscriberKeyType)],
+    recording prepared: [PreparedCertificate],
+    issuerID: UUID, now: Date
+  ) async throws {
+    guard !signed.isEmpty || !prepared.isEmpty else { return }
     try await database.transaction { database in
       let sql = database as! any SQLDatabase
-      for chunk in prepared.chunked(into: 500) {
-        var insert = sql.insert(into: "issuance_intents")
-          .columns(
-            "id", "issuer_id", "serial", "tbs_der", "mailbox", "key_fingerprint", "state",
-            "created_at")
-        for item in chunk {
-          insert = insert.values(
-            SQLBind(UUID()), SQLBind(issuerID), SQLBind(item.serialHex),
-            SQLBind(Data(item.tbsCertificate)),
-            SQLBind(item.subject.mailbox.address), SQLBind(item.keyFingerprint.hexString),
-            SQLBind(IssuanceIntentRecord.State.pending.rawValue), SQLBind(now)
-          )
-        }
-        try await insert.run()
-      }
+      try await Self.insertCertificates(signed, on: sql, issuerID: issuerID, now: now)
+      try await Self.insertIntents(prepared, on: sql, issuerID: issuerID, now: now)
     }
   }
 
-  /// Stores the signed certificates and closes their intents, in one
-  /// transaction.
+  /// Records intents durably before any signature.
+  func recordIntents(_ prepared: [PreparedCertificate], issuerID: UUID, now: Date) async throws {
+    try await commit(storing: [], recording: prepared, issuerID: issuerID, now: now)
+  }
+
+  /// Stores signed certificates and closes their intents.
   func storeCertificates(
     _ signed: [(SignedCertificate, SubscriberKeyType)], issuerID: UUID, now: Date
   ) async throws {
-    guard !signed.isEmpty else { return }
-    try await database.transaction { database in
-      let sql = database as! any SQLDatabase
-      for chunk in signed.chunked(into: 400) {
-        var insert = sql.insert(into: "certificates").columns(
-          "id", "issuer_id", "serial", "der", "mailbox", "profile", "common_name", "given_name",
-          "surname",
-          "pseudonym", "key_fingerprint", "key_type", "not_before", "not_after", "status",
-          "created_at"
+    try await commit(storing: signed, recording: [], issuerID: issuerID, now: now)
+  }
+
+  static func insertIntents(
+    _ prepared: [PreparedCertificate], on sql: any SQLDatabase, issuerID: UUID, now: Date
+  ) async throws {
+    for chunk in prepared.chunked(into: 500) {
+      var insert = sql.insert(into: "issuance_intents")
+        .columns(
+          "serial", "issuer_id", "tbs_sha256", "not_after", "mailbox", "key_fingerprint", "state",
+          "created_at")
+      for item in chunk {
+        insert = insert.values(
+          SQLBind(item.serialHex), SQLBind(issuerID),
+          SQLBind(Array(SHA256.hash(data: item.tbsCertificate)).hexString), SQLBind(item.notAfter),
+          SQLBind(item.subject.mailbox.address), SQLBind(item.keyFingerprint.hexString),
+          SQLBind(IssuanceIntentRecord.State.pending.rawValue), SQLBind(now)
         )
-        for (certificate, keyType) in chunk {
-          let prepared = certificate.prepared
-          let subject = prepared.subject
-          var given: String?
-          var surname: String?
-          var pseudonym: String?
-          switch subject.identity {
-          case .person(let g, let s):
-            given = g.value
-            surname = s.value
-          case .pseudonym(let p):
-            pseudonym = p.value
-          case .mailboxOnly:
-            break
-          }
-          insert = insert.values(
-            SQLBind(UUID()), SQLBind(issuerID), SQLBind(prepared.serialHex),
-            SQLBind(Data(certificate.der)),
-            SQLBind(subject.mailbox.address), SQLBind(subject.profile.rawValue),
-            SQLBind(subject.commonName),
-            SQLBind(given), SQLBind(surname), SQLBind(pseudonym),
-            SQLBind(prepared.keyFingerprint.hexString),
-            SQLBind(keyType.storageName), SQLBind(prepared.notBefore), SQLBind(prepared.notAfter),
-            SQLBind(CertificateRecord.Status.active.rawValue), SQLBind(now)
-          )
-        }
-        try await insert.run()
-        try await sql.update("issuance_intents")
-          .set("state", to: IssuanceIntentRecord.State.signed.rawValue)
-          .set("completed_at", to: now)
-          .where("serial", .in, chunk.map { $0.0.prepared.serialHex })
-          .run()
       }
+      try await insert.run()
+    }
+  }
+
+  static func insertCertificates(
+    _ signed: [(SignedCertificate, SubscriberKeyType)], on sql: any SQLDatabase, issuerID: UUID,
+    now: Date
+  ) async throws {
+    for chunk in signed.chunked(into: 400) {
+      var insert = sql.insert(into: "certificates").columns(
+        "id", "issuer_id", "serial", "der", "mailbox", "profile", "common_name", "given_name",
+        "surname", "pseudonym", "key_fingerprint", "key_type", "not_before", "not_after", "status",
+        "created_at"
+      )
+      for (certificate, keyType) in chunk {
+        let prepared = certificate.prepared
+        let subject = prepared.subject
+        var given: String?
+        var surname: String?
+        var pseudonym: String?
+        switch subject.identity {
+        case .person(let g, let s):
+          given = g.value
+          surname = s.value
+        case .pseudonym(let p):
+          pseudonym = p.value
+        case .mailboxOnly:
+          break
+        }
+        insert = insert.values(
+          SQLBind(UUID()), SQLBind(issuerID), SQLBind(prepared.serialHex),
+          SQLBind(Data(certificate.der)),
+          SQLBind(subject.mailbox.address), SQLBind(subject.profile.rawValue),
+          SQLBind(subject.commonName),
+          SQLBind(given), SQLBind(surname), SQLBind(pseudonym),
+          SQLBind(prepared.keyFingerprint.hexString),
+          SQLBind(keyType.storageName), SQLBind(prepared.notBefore), SQLBind(prepared.notAfter),
+          SQLBind(CertificateRecord.Status.active.rawValue), SQLBind(now)
+        )
+      }
+      try await insert.run()
+      try await sql.update("issuance_intents")
+        .set("state", to: IssuanceIntentRecord.State.signed.rawValue)
+        .set("completed_at", to: now)
+        .where("serial", .in, chunk.map { $0.0.prepared.serialHex })
+        .run()
     }
   }
 

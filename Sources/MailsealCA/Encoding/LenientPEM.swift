@@ -1,4 +1,5 @@
 import Foundation
+import SwiftASN1
 
 /// Reads one PEM block the way people paste it: a byte-order mark, text
 /// before the BEGIN line (as `openssl req -text` writes), headers, any line
@@ -8,6 +9,10 @@ enum LenientPEM {
 
   /// The block's label and its DER bytes.
   static func decode(_ text: String) throws -> (label: String, der: [UInt8]) {
+    // Well-formed PEM, as browsers and OpenSSL write it, takes the fast path.
+    if let document = try? PEMDocument(pemString: text) {
+      return (document.discriminator, document.derBytes)
+    }
     let lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline)
       .map { $0.trimmingCharacters(in: .whitespaces) }
     guard

@@ -30,6 +30,7 @@ public struct CertificateAuthority: Sendable {
   let key: any CASigningKey
   let lintKey: Certificate.PrivateKey
   let linter: Linter
+  let issuerFacts: IssuerFacts
 
   /// Binds a CA certificate to its key and a policy.
   ///
@@ -79,6 +80,7 @@ public struct CertificateAuthority: Sendable {
     self.keyIdentifier = certificate.subjectKeyIdentifierBytes
     self.slug = PublicEndpoints.issuerSlug(subjectKeyIdentifier: keyIdentifier)
     self.linter = Linter.subscriber
+    self.issuerFacts = IssuerFacts(certificate)
     do {
       self.lintKey = try Self.makeLintKey(for: key.keyType)
     } catch {
@@ -148,7 +150,7 @@ public struct CertificateAuthority: Sendable {
     try linter.check(
       LintContext(
         certificate: parsed, issuer: certificate, subject: subject, keyType: request.keyType,
-        organization: policy.organization))
+        organization: policy.organization, issuerFacts: issuerFacts))
     let (tbs, algorithm) = Self.splitCertificate(lintCopy)
     return PreparedCertificate(
       serialNumber: template.serialNumber,

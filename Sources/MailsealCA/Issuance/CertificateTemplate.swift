@@ -43,9 +43,15 @@ struct CertificateTemplate {
 public enum SerialNumberGenerator {
   /// A new serial number.
   public static func next() -> Certificate.SerialNumber {
+    // Two 64-bit draws: the system generator makes one getrandom call per
+    // draw, not per byte.
     var generator = SystemRandomNumberGenerator()
-    var bytes = [UInt8](repeating: 0, count: 16)
-    for index in bytes.indices { bytes[index] = generator.next() }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(16)
+    for _ in 0..<2 {
+      let word: UInt64 = generator.next()
+      withUnsafeBytes(of: word.bigEndian) { bytes.append(contentsOf: $0) }
+    }
     bytes[0] = (bytes[0] & 0x3F) | 0x40
     return Certificate.SerialNumber(bytes: bytes)
   }
@@ -59,16 +65,17 @@ extension Certificate.SerialNumber {
 extension Sequence where Element == UInt8 {
   /// Lowercase hex without separators.
   public var hexString: String {
-    var text = ""
+    var ascii: [UInt8] = []
+    ascii.reserveCapacity(underestimatedCount * 2)
     for byte in self {
-      text.append(Self.digits[Int(byte >> 4)])
-      text.append(Self.digits[Int(byte & 0x0F)])
+      ascii.append(hexDigits[Int(byte >> 4)])
+      ascii.append(hexDigits[Int(byte & 0x0F)])
     }
-    return text
+    return String(decoding: ascii, as: UTF8.self)
   }
-
-  private static var digits: [Character] { Array("0123456789abcdef") }
 }
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 extension Certificate.PublicKey {
   /// The key identifier of RFC 5280 §4.2.1.2 method (1): SHA-1 over the

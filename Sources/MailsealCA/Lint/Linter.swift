@@ -16,17 +16,61 @@ public struct LintContext: Sendable {
   /// The sponsoring organisation the issuer policy names.
   public let organization: OrganizationIdentity
 
+  /// What several rules need, worked out once per certificate.
+  let certificateKeyType: Result<SubscriberKeyType, CAError>
+  let subjectAttributes: Result<[SubjectLint.Attribute], SubjectLint.Unreadable>
+  /// What the rules need of the issuer, worked out once per issuer.
+  let issuerFacts: IssuerFacts
+
   /// Creates a context.
   public init(
     certificate: Certificate, issuer: Certificate, subject: ValidatedSubject,
     keyType: SubscriberKeyType,
     organization: OrganizationIdentity
   ) {
+    self.init(
+      certificate: certificate, issuer: issuer, subject: subject, keyType: keyType,
+      organization: organization, issuerFacts: IssuerFacts(issuer))
+  }
+
+  init(
+    certificate: Certificate, issuer: Certificate, subject: ValidatedSubject,
+    keyType: SubscriberKeyType,
+    organization: OrganizationIdentity, issuerFacts: IssuerFacts
+  ) {
     self.certificate = certificate
     self.issuer = issuer
     self.subject = subject
     self.keyType = keyType
     self.organization = organization
+    self.issuerFacts = issuerFacts
+    self.certificateKeyType = Result { () throws(CAError) in
+      try CertificateRequestCheck.classify(
+        subjectPublicKeyInfo: certificate.publicKey.subjectPublicKeyInfoDER)
+    }
+    self.subjectAttributes = Result { () throws(SubjectLint.Unreadable) in
+      do {
+        return try SubjectLint.attributes(of: certificate.subject)
+      } catch {
+        throw SubjectLint.Unreadable(reason: "\(error)")
+      }
+    }
+  }
+}
+
+/// The facts about an issuing CA that lints compare against.
+struct IssuerFacts: Sendable {
+  /// The DER of the CA's subject, to compare issuer names byte for byte.
+  let subjectDER: [UInt8]
+  /// The signature algorithm of the CA's key, if it is one of ours.
+  let signatureAlgorithm: Certificate.SignatureAlgorithm?
+  /// The CA's subject key identifier.
+  let keyIdentifier: [UInt8]
+
+  init(_ issuer: Certificate) {
+    subjectDER = (try? SubjectLint.der(issuer.subject)) ?? []
+    signatureAlgorithm = (try? CAKeyType(publicKey: issuer.publicKey))??.signatureAlgorithm
+    keyIdentifier = issuer.subjectKeyIdentifierBytes
   }
 }
 
@@ -54,6 +98,11 @@ public struct LintRule: Sendable {
 public struct Linter: Sendable {
   /// The rules, in the order they run.
   public let rules: [LintRule]
+
+  /// A linter running the given rules.
+  public init(rules: [LintRule]) {
+    self.rules = rules
+  }
 
   /// Every failed rule with its finding; empty when the certificate passes.
   public func findings(_ context: LintContext) -> [(rule: LintRule, finding: String)] {

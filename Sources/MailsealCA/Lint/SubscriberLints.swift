@@ -27,7 +27,7 @@ extension Linter {
       "smime.signature_algorithm.matches_issuer",
       "The signature algorithm is one the S/MIME BR allow, matching the issuing key (§7.1.3.2)."
     ) { context in
-      let expected = try CAKeyType(publicKey: context.issuer.publicKey)?.signatureAlgorithm
+      let expected = context.issuerFacts.signatureAlgorithm
       return context.certificate.signatureAlgorithm == expected
         ? nil
         : "signature algorithm \(context.certificate.signatureAlgorithm) does not match the issuer key"
@@ -37,7 +37,7 @@ extension Linter {
       "The issuer name is the issuing CA's subject (RFC 5280 §4.1.2.4)."
     ) { context in
       // Byte for byte (S/MIME BR §7.1.4.1), not merely equal by meaning.
-      try SubjectLint.der(context.certificate.issuer) == SubjectLint.der(context.issuer.subject)
+      try SubjectLint.der(context.certificate.issuer) == context.issuerFacts.subjectDER
         ? nil : "issuer \(context.certificate.issuer) is not byte for byte the CA's subject"
     },
     LintRule(
@@ -62,12 +62,9 @@ extension Linter {
       "smime.subscriber_key.allowed",
       "The subscriber key is RSA of at least 2048 bits with a modulus a multiple of 8, or ECDSA on P-256, P-384 or P-521 (S/MIME BR §6.1.5)."
     ) { context in
-      do throws(CAError) {
-        _ = try CertificateRequestCheck.classify(
-          subjectPublicKeyInfo: context.certificate.publicKey.subjectPublicKeyInfoDER)
-        return nil
-      } catch {
-        return error.message
+      switch context.certificateKeyType {
+      case .success: return nil
+      case .failure(let error): return error.message
       }
     },
     LintRule(
@@ -101,7 +98,7 @@ extension Linter {
             if case .rfc822Name(let address) = name { return address.lowercased() }
             return nil
           })
-      for attribute in try SubjectLint.attributes(of: context.certificate.subject)
+      for attribute in try context.subjectAttributes.get()
       where attribute.type == .RDNAttributeType.emailAddress
         || (attribute.type == .RDNAttributeType.commonName && attribute.value.contains("@"))
       {
@@ -145,8 +142,7 @@ extension Linter {
       let usage = try KeyUsage(ext)
       // The key type is read from the certificate's own key, not taken
       // from the request.
-      let keyType = try CertificateRequestCheck.classify(
-        subjectPublicKeyInfo: context.certificate.publicKey.subjectPublicKeyInfoDER)
+      let keyType = try context.certificateKeyType.get()
       let expected =
         keyType.isEllipticCurve
         ? KeyUsage(digitalSignature: true, keyAgreement: true)
@@ -201,7 +197,7 @@ extension Linter {
       guard aki.authorityCertIssuer == nil, aki.authorityCertSerialNumber == nil else {
         return "authorityKeyIdentifier carries issuer and serial"
       }
-      return aki.keyIdentifier.map(Array.init) == context.issuer.subjectKeyIdentifierBytes
+      return aki.keyIdentifier.map(Array.init) == context.issuerFacts.keyIdentifier
         ? nil : "keyIdentifier is not the CA's subjectKeyIdentifier"
     },
     LintRule(
@@ -257,7 +253,12 @@ extension CAKeyType {
 
 /// The subject checks, on the DER of the name as encoded.
 enum SubjectLint {
-  struct Attribute {
+  /// A subject that could not be read.
+  struct Unreadable: Error {
+    let reason: String
+  }
+
+  struct Attribute: Sendable {
     let type: ASN1ObjectIdentifier
     let tag: ASN1Identifier
     let value: String
@@ -308,10 +309,9 @@ enum SubjectLint {
 
   static func check(_ context: LintContext) throws -> String? {
     let attributes: [Attribute]
-    do {
-      attributes = try Self.attributes(of: context.certificate.subject)
-    } catch {
-      return "the subject cannot be read: \(error)"
+    switch context.subjectAttributes {
+    case .success(let read): attributes = read
+    case .failure(let error): return "the subject cannot be read: \(error.reason)"
     }
     var expected: [(ASN1ObjectIdentifier, String)] = []
     let subject = context.subject

@@ -29,9 +29,9 @@ struct M0002_CreateCertificates: AsyncMigration {
       .create()
     let sql = database as! any SQLDatabase
     try await sql.create(index: "certificates_mailbox").on("certificates").column("mailbox").run()
-    try await sql.create(index: "certificates_key_fingerprint").on("certificates").column(
-      "key_fingerprint"
-    ).run()
+    // Covers the "certified for another mailbox" lookup.
+    try await sql.create(index: "certificates_key_fingerprint_mailbox").on("certificates")
+      .column("key_fingerprint").column("mailbox").run()
     try await sql.create(index: "certificates_not_after").on("certificates").column("not_after")
       .run()
   }

@@ -7,22 +7,25 @@ struct M0003_CreateIssuanceIntents: AsyncMigration {
 
   func prepare(on database: any Database) async throws {
     try await database.schema("issuance_intents")
-      .id()
+      .field("serial", .string, .identifier(auto: false))
       .field("issuer_id", .uuid, .required, .references("issuers", "id"))
-      .field("serial", .string, .required)
-      .field("tbs_der", .data, .required)
+      .field("tbs_sha256", .string, .required)
+      .field("not_after", .datetime, .required)
       .field("mailbox", .string, .required)
       .field("key_fingerprint", .string, .required)
       .field("state", .string, .required)
       .field("created_at", .datetime, .required)
       .field("completed_at", .datetime)
-      .unique(on: "serial")
       .create()
     let sql = database as! any SQLDatabase
-    try await sql.create(index: "issuance_intents_state").on("issuance_intents").column("state")
-      .run()
-    try await sql.create(index: "issuance_intents_key_fingerprint").on("issuance_intents").column(
-      "key_fingerprint"
+    // The "certified for another mailbox" lookup; a key's pairs matter
+    // whatever became of the intent, so state is not in it.
+    try await sql.create(index: "issuance_intents_key_fingerprint_mailbox").on("issuance_intents")
+      .column("key_fingerprint").column("mailbox").run()
+    // Start-up recovery looks only at pending intents: a partial index,
+    // left by each intent as it is signed.
+    try await sql.raw(
+      "CREATE INDEX issuance_intents_pending ON issuance_intents (created_at) WHERE state = 'pending'"
     ).run()
   }
 

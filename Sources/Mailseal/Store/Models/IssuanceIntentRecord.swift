@@ -2,7 +2,8 @@ public import FluentKit
 import Foundation
 
 /// The durable record, written before the CA key signs, of what it is about
-/// to sign: serial and the exact to-be-signed bytes. A certificate can
+/// to sign: serial, mailbox, key, validity and a hash of the exact
+/// to-be-signed bytes. A certificate can
 /// therefore never exist without a record, even if the process dies between
 /// signing and storing it.
 public final class IssuanceIntentRecord: Model, @unchecked Sendable {
@@ -19,10 +20,13 @@ public final class IssuanceIntentRecord: Model, @unchecked Sendable {
     case abandoned
   }
 
-  @ID(key: .id) public var id: UUID?
+  /// The serial number in lowercase hex: the intent's identity.
+  @ID(custom: "serial", generatedBy: .user) public var id: String?
   @Parent(key: "issuer_id") public var issuer: IssuerRecord
-  @Field(key: "serial") public var serial: String
-  @Field(key: "tbs_der") public var tbsDER: Data
+  /// SHA-256 of the exact to-be-signed bytes, lowercase hex: whatever
+  /// certificate turns up with this serial can be matched to it.
+  @Field(key: "tbs_sha256") public var tbsSHA256: String
+  @Field(key: "not_after") public var notAfter: Date
   @Field(key: "mailbox") public var mailbox: String
   @Field(key: "key_fingerprint") public var keyFingerprint: String
   @Field(key: "state") public var state: State
