@@ -25,7 +25,10 @@ let package = Package(
     .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
     .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
     .package(url: "https://github.com/vapor/leaf.git", from: "4.5.2"),
+    .package(url: "https://github.com/vapor/leaf-kit.git", from: "1.14.3"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     .package(
       url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]
     ),
@@ -50,12 +53,19 @@ let package = Package(
         "MailsealCA",
         .product(name: "Vapor", package: "vapor"),
         .product(name: "Fluent", package: "fluent"),
+        .product(name: "FluentKit", package: "fluent-kit"),
         .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
         .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
         .product(name: "SQLKit", package: "sql-kit"),
         .product(name: "Leaf", package: "leaf"),
+        .product(name: "LeafKit", package: "leaf-kit"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
+      resources: [.copy("Resources/Views"), .copy("Resources/Public")],
       swiftSettings: strict
     ),
     .executableTarget(

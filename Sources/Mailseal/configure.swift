@@ -1,5 +1,8 @@
 import FluentPostgresDriver
 import FluentSQLiteDriver
+import Foundation
+import Leaf
+import LeafKit
 import MailsealCA
 import SQLKit
 public import Vapor
@@ -18,6 +21,16 @@ extension Application {
       return configuration
     }
     set { storage[ConfigurationKey.self] = newValue }
+  }
+
+  private struct MailWorkerKey: StorageKey {
+    typealias Value = MailWorker
+  }
+
+  /// The mail worker of this process (set up by `configure`).
+  public var mailWorker: MailWorker? {
+    get { storage[MailWorkerKey.self] }
+    set { storage[MailWorkerKey.self] = newValue }
   }
 
   /// The CA hierarchy of this installation.
@@ -62,9 +75,38 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
   try await app.autoMigrate()
 
   app.asyncCommands.use(CACommand(), as: "ca")
+
+  // Pages and the browser's scripts ship inside the package.
+  let resources = Bundle.module.resourceURL!
+  app.directory.viewsDirectory = resources.appendingPathComponent("Views").path + "/"
+  app.directory.publicDirectory = resources.appendingPathComponent("Public").path + "/"
+  app.views.use(.leaf)
+  app.leaf.configuration.rootDirectory = app.directory.viewsDirectory
+  // The bundle may sit below a hidden folder (.build): sandboxed to the
+  // views folder, but not limited to visible paths.
+  app.leaf.sources = .singleSource(
+    NIOLeafFiles(
+      fileio: app.fileio, limits: [.toSandbox, .requireExtensions],
+      sandboxDirectory: app.directory.viewsDirectory, viewDirectory: app.directory.viewsDirectory))
+  app.leaf.cache.isEnabled = app.environment.isRelease
+
   app.middleware = Middlewares()
-  app.middleware.use(ProblemMiddleware(environment: app.environment))
+  app.middleware.use(SecurityHeadersMiddleware())
+  app.middleware.use(ProblemMiddleware())
+  app.middleware.use(LanguageMiddleware())
+  app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+  app.routes.defaultMaxBodySize = "32kb"
   try routes(app)
+
+  // Mail: SMTP when configured, otherwise a folder of .eml files.
+  let transport: any MailTransport =
+    if let smtp = configuration.mail.smtp {
+      SMTPMailTransport(
+        settings: smtp, heloName: configuration.mail.domain, group: app.eventLoopGroup)
+    } else {
+      try FolderMailTransport(directory: configuration.mail.outboxDirectory)
+    }
+  app.mailWorker = MailWorker(database: app.db, transport: transport, logger: app.logger)
 
   if case .generated(let path) = configuration.passphraseSource {
     app.logger.notice(
@@ -73,6 +115,7 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
   }
   if app.isServing {
     try await prepareToServe(app)
+    app.lifecycle.use(MailWorkerLifecycle())
   }
 }
 
@@ -84,6 +127,24 @@ extension Application {
     let arguments = environment.arguments.dropFirst()
     guard !arguments.contains("--help"), !arguments.contains("-h") else { return false }
     return arguments.first.map { $0 == "serve" || $0.hasPrefix("-") } ?? true
+  }
+}
+
+/// Runs the mail worker while the server runs.
+struct MailWorkerLifecycle: LifecycleHandler {
+  final class Running: @unchecked Sendable {
+    var task: Task<Void, Never>?
+  }
+  let running = Running()
+
+  func didBootAsync(_ application: Application) async throws {
+    guard let worker = application.mailWorker else { return }
+    running.task = Task { await worker.run() }
+  }
+
+  func shutdownAsync(_ application: Application) async {
+    running.task?.cancel()
+    await running.task?.value
   }
 }
 

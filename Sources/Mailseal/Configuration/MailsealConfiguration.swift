@@ -42,6 +42,10 @@ public struct MailsealConfiguration: Sendable {
   public var passphraseSource: PassphraseSource
   /// The passphrase itself (never logged).
   var passphrase: [UInt8]
+  /// How mail leaves the portal.
+  public var mail: MailSettings
+  /// The requester-facing settings.
+  public var portal: PortalSettings
   /// PBKDF2 iterations for new CA key files; tests lower it to stay fast.
   var keyIterations = EncryptedPrivateKeyInfo.defaultIterations
 
@@ -215,6 +219,9 @@ public struct MailsealConfiguration: Sendable {
         ))
     }
 
+    let (mail, portal) = loadPortal(
+      value, dataDirectory: dataDirectory, publicURL: publicURL, problems: &problems)
+
     guard problems.isEmpty, let endpoints, let name, let identifier, let country else {
       throw ConfigurationError(problems: problems)
     }
@@ -227,7 +234,9 @@ public struct MailsealConfiguration: Sendable {
       organizationIsDefault: organizationIsDefault,
       certificateDays: days,
       passphraseSource: source,
-      passphrase: passphrase
+      passphrase: passphrase,
+      mail: mail,
+      portal: portal
     )
   }
 

@@ -6,8 +6,30 @@ func routes(_ app: Application) throws {
   // Operations.
   app.get("healthz", use: PublicCAController.health)
 
-  // The CA's publication point: what certificates name in AIA, CRL DP.
+  // The CA's publication point: what certificates name in AIA and CRL DP.
   app.get(
     .constant(PublicEndpoints.caCertificatePathPrefix), ":file",
     use: PublicCAController.caCertificate)
+
+  // The requester's pages.
+  app.get(use: RequesterController.start)
+  app.on(.POST, "login", body: .collect(maxSize: "4kb"), use: RequesterController.requestLink)
+  app.get("login", ":token", use: RequesterController.openLink)
+  app.on(.POST, "logout", body: .collect(maxSize: "1kb"), use: RequesterController.signOut)
+  app.get("requests", use: RequesterController.requests)
+  app.get("requests", "new", use: RequesterController.newRequest)
+  app.get("requests", ":number", use: RequesterController.show)
+  app.on(
+    .POST, "requests", ":number", "withdraw", body: .collect(maxSize: "1kb"),
+    use: RequesterController.withdraw)
+
+  // The JSON API of the browser's script.
+  let api = app.grouped("api", "v1")
+  api.on(.POST, "requests", body: .collect(maxSize: "24kb"), use: RequestAPIController.create)
+  api.get("requests", use: RequestAPIController.list)
+  api.get("requests", ":number", use: RequestAPIController.show)
+  api.on(
+    .POST, "requests", ":number", "withdraw", body: .collect(maxSize: "1kb"),
+    use: RequestAPIController.withdraw)
+  app.get("api", "openapi.json", use: OpenAPIDocument.serve)
 }

@@ -8,5 +8,9 @@ public enum MailsealMigrations {
     M0002_CreateCertificates(),
     M0003_CreateIssuanceIntents(),
     M0004_CreateBlockedKeys(),
+    M0005_CreateOutbox(),
+    M0006_CreateLoginLinks(),
+    M0007_CreateSessions(),
+    M0008_CreateCertificateRequests(),
   ]
 }

@@ -1,0 +1,182 @@
+public import Foundation
+public import MailsealCA
+
+/// Which mail domains may ask for a login link (`MAILSEAL_ALLOWED_DOMAINS`):
+/// `example.edu` is that domain exactly, `*.example.edu` any subdomain of it.
+public struct AllowedDomains: Sendable, Equatable, CustomStringConvertible {
+  /// The patterns, lowercased; empty means every domain.
+  public let patterns: [String]
+
+  public init(patterns: [String]) { self.patterns = patterns }
+
+  /// Parses the comma-separated list; nil names the bad entry.
+  static func parse(_ text: String) -> (AllowedDomains?, String?) {
+    var patterns: [String] = []
+    for raw in text.split(separator: ",") {
+      let entry = raw.trimmingCharacters(in: .whitespaces).lowercased()
+      let domain = entry.hasPrefix("*.") ? String(entry.dropFirst(2)) : entry
+      guard (try? Mailbox("x@" + domain)) != nil else { return (nil, entry) }
+      patterns.append(entry)
+    }
+    return patterns.isEmpty ? (nil, text) : (AllowedDomains(patterns: patterns), nil)
+  }
+
+  /// Whether a mailbox's domain is allowed.
+  public func allows(_ mailbox: Mailbox) -> Bool {
+    guard !patterns.isEmpty else { return true }
+    let domain = String(mailbox.domain)
+    return patterns.contains { pattern in
+      pattern.hasPrefix("*.") ? domain.hasSuffix(pattern.dropFirst(1)) : domain == pattern
+    }
+  }
+
+  public var description: String {
+    patterns.isEmpty ? "any domain" : patterns.joined(separator: ", ")
+  }
+}
+
+/// How mail leaves the portal.
+public struct MailSettings: Sendable {
+  /// `MAILSEAL_SMTP_URL`; nil means the folder of .eml files.
+  public var smtp: SMTPSettings?
+  /// `MAILSEAL_OUTBOX_DIR`: where .eml files go without SMTP.
+  public var outboxDirectory: URL
+  /// `MAILSEAL_MAIL_FROM`: the sender, `Name <address>`.
+  public var from: String
+  /// The right-hand side of Message-IDs and the EHLO name.
+  public var domain: String
+}
+
+/// The requester-facing part of the portal.
+public struct PortalSettings: Sendable {
+  /// `MAILSEAL_ALLOWED_DOMAINS`.
+  public var allowedDomains: AllowedDomains
+  /// `MAILSEAL_LOGIN_LINK_MINUTES` (default 30, at most 1440).
+  public var loginLinkLifetime: TimeInterval
+  /// `MAILSEAL_LOGIN_LIMIT_PER_ADDRESS`: login links per address per hour (default 5).
+  public var loginLimitPerAddress: Int
+  /// `MAILSEAL_LOGIN_LIMIT_PER_CLIENT`: login links per client address per hour (default 30).
+  public var loginLimitPerClient: Int
+  /// `MAILSEAL_SESSION_HOURS`: how long a requester stays signed in (default 8).
+  public var sessionLifetime: TimeInterval
+  /// `MAILSEAL_ID_CHECK_DE`, `MAILSEAL_ID_CHECK_EN`: where and when to show a photo ID.
+  public var identityCheckText: [String: String]
+  /// `MAILSEAL_VIDEO_CALL_URL`: where to book the video-call identity check.
+  public var videoCallURL: String?
+  /// `MAILSEAL_TRUST_FORWARDED_FOR`: take the client address from X-Forwarded-For
+  /// (only behind a proxy that sets it).
+  public var trustForwardedFor: Bool
+  /// Cookies carry Secure when the portal is reached over https.
+  public var secureCookies: Bool
+
+  static let defaultIdentityCheck = [
+    "de":
+      "Bringen Sie Ihren Lichtbildausweis (Personalausweis oder Reisepass) zum Service-Desk mit. Öffnungszeiten: Montag bis Freitag, 9 bis 16 Uhr.",
+    "en":
+      "Bring your photo ID (identity card or passport) to the service desk. Opening hours: Monday to Friday, 9:00 to 16:00.",
+  ]
+}
+
+extension MailsealConfiguration {
+  /// Reads the mail and portal settings, adding every problem to `problems`.
+  static func loadPortal(
+    _ value: (String) -> String?, dataDirectory: URL, publicURL: String,
+    problems: inout [ConfigurationError.Problem]
+  ) -> (MailSettings, PortalSettings) {
+    let host = URL(string: publicURL)?.host ?? "localhost"
+    let domain =
+      host.allSatisfy({ $0.isNumber || $0 == "." }) || host == "localhost"
+      ? "localhost.localdomain" : host
+
+    var smtp: SMTPSettings?
+    if let url = value("MAILSEAL_SMTP_URL") {
+      smtp = SMTPSettings(url: url)
+      if smtp == nil {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_SMTP_URL",
+            message:
+              "“\(MailsealConfiguration.redacted(url))” is not smtp://[user:password@]host[:port] or smtps://…"
+          ))
+      }
+    }
+    let outbox =
+      value("MAILSEAL_OUTBOX_DIR").map { URL(fileURLWithPath: $0, isDirectory: true) }
+      ?? dataDirectory.appendingPathComponent("outbox", isDirectory: true)
+    let derived =
+      (try? Mailbox("noreply@\(domain)")) != nil
+      ? "noreply@\(domain)" : "noreply@localhost.localdomain"
+    let from = value("MAILSEAL_MAIL_FROM") ?? "Mailseal <\(derived)>"
+    if value("MAILSEAL_MAIL_FROM") != nil, (try? Mailbox(Outbox.address(of: from))) == nil {
+      problems.append(
+        .init(
+          variable: "MAILSEAL_MAIL_FROM",
+          message: "“\(from.prefix(100))” holds no valid sender address."))
+    }
+
+    var allowed = AllowedDomains(patterns: [])
+    if let text = value("MAILSEAL_ALLOWED_DOMAINS") {
+      let (parsed, bad) = AllowedDomains.parse(text)
+      if let parsed {
+        allowed = parsed
+      } else {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_ALLOWED_DOMAINS",
+            message:
+              "“\((bad ?? text).prefix(80))” is not a domain; write e.g. example.edu,*.example.edu")
+        )
+      }
+    }
+
+    func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>, unit: String)
+      -> Int
+    {
+      guard let text = value(name) else { return fallback }
+      guard let number = Int(text), range.contains(number) else {
+        problems.append(
+          .init(
+            variable: name,
+            message:
+              "“\(text.prefix(20))” is not a number of \(unit) from \(range.lowerBound) to \(range.upperBound)."
+          ))
+        return fallback
+      }
+      return number
+    }
+    let minutes = integer(
+      "MAILSEAL_LOGIN_LINK_MINUTES", default: 30, range: 1...1440, unit: "minutes")
+    let perAddress = integer(
+      "MAILSEAL_LOGIN_LIMIT_PER_ADDRESS", default: 5, range: 1...1000, unit: "links per hour")
+    let perClient = integer(
+      "MAILSEAL_LOGIN_LIMIT_PER_CLIENT", default: 30, range: 1...100_000, unit: "links per hour")
+    let hours = integer("MAILSEAL_SESSION_HOURS", default: 8, range: 1...24, unit: "hours")
+
+    var identity = PortalSettings.defaultIdentityCheck
+    if let text = value("MAILSEAL_ID_CHECK_DE") { identity["de"] = text }
+    if let text = value("MAILSEAL_ID_CHECK_EN") { identity["en"] = text }
+    let video = value("MAILSEAL_VIDEO_CALL_URL")
+    if let video,
+      !(video.hasPrefix("https://") || video.hasPrefix("http://")) || URL(string: video) == nil
+    {
+      problems.append(
+        .init(
+          variable: "MAILSEAL_VIDEO_CALL_URL",
+          message: "“\(video.prefix(100))” is not an http(s) URL."))
+    }
+    let trust =
+      value("MAILSEAL_TRUST_FORWARDED_FOR").map { ["1", "true", "yes"].contains($0.lowercased()) }
+      ?? false
+
+    return (
+      MailSettings(smtp: smtp, outboxDirectory: outbox, from: from, domain: domain),
+      PortalSettings(
+        allowedDomains: allowed, loginLinkLifetime: TimeInterval(minutes * 60),
+        loginLimitPerAddress: perAddress,
+        loginLimitPerClient: perClient, sessionLifetime: TimeInterval(hours * 3600),
+        identityCheckText: identity,
+        videoCallURL: video, trustForwardedFor: trust,
+        secureCookies: publicURL.hasPrefix("https://"))
+    )
+  }
+}

@@ -1,0 +1,189 @@
+public import FluentKit
+public import Foundation
+public import Logging
+import SQLKit
+
+/// The mail outbox: messages are written here first (in the same
+/// transaction as whatever caused them, when there is one), and the worker
+/// delivers them, with retries, so that no message is lost while the mail
+/// server is down.
+public enum Outbox {
+  /// Queues a message for delivery now.
+  @discardableResult
+  public static func enqueue(
+    _ message: MailMessage, on database: any Database, messageDomain: String, now: Date = Date()
+  ) async throws -> UUID {
+    let id = UUID()
+    let record = OutboxMessageRecord()
+    record.id = id
+    record.recipient = message.to
+    record.sender = Self.address(of: message.from)
+    record.subject = message.subject
+    record.message = message.rendered(
+      date: now, messageID: "\(id.uuidString.lowercased())@\(messageDomain)",
+      boundary: "=_mailseal_\(id.uuidString.replacingOccurrences(of: "-", with: ""))")
+    record.state = .queued
+    record.attempts = 0
+    record.nextAttemptAt = now
+    record.createdAt = now
+    try await record.create(on: database)
+    return id
+  }
+
+  /// The bare address of `Name <address>`.
+  static func address(of text: String) -> String {
+    guard let open = text.lastIndex(of: "<"), let close = text.lastIndex(of: ">"), open < close
+    else {
+      return text.trimmingCharacters(in: .whitespaces)
+    }
+    return String(text[text.index(after: open)..<close])
+  }
+}
+
+/// Delivers what the outbox holds: claims due messages with a lease (so
+/// that several instances never send one twice), hands each to the
+/// transport, and reschedules failures with exponential backoff.
+public actor MailWorker {
+  let database: any Database
+  let transport: any MailTransport
+  let logger: Logger
+  /// How long a claimed message is held before another worker may retry it.
+  let lease: TimeInterval = 300
+  /// How often due messages are looked for without a nudge (messages of
+  /// other instances, retries).
+  let pollInterval: Duration
+  /// How long a message is tried before it is given up.
+  let giveUpAfter: TimeInterval = 3 * 86_400
+
+  private var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
+  private var generation = 0
+  private var pendingNudge = false
+
+  public init(
+    database: any Database, transport: any MailTransport, logger: Logger,
+    pollInterval: Duration = .seconds(5)
+  ) {
+    self.database = database
+    self.transport = transport
+    self.logger = logger
+    self.pollInterval = pollInterval
+  }
+
+  /// Asks the worker to look at the outbox now.
+  public nonisolated func nudge() {
+    Task { await self.wake(nil) }
+  }
+
+  /// Ends the wait `id` (a timer), or any wait (a nudge, which is also
+  /// remembered when nobody waits).
+  private func wake(_ id: Int?) {
+    guard let current = waiter else {
+      if id == nil { pendingNudge = true }
+      return
+    }
+    if id == nil || id == current.id {
+      waiter = nil
+      current.continuation.resume()
+    }
+  }
+
+  private func waitForNudge(atMost interval: Duration) async {
+    if pendingNudge {
+      pendingNudge = false
+      return
+    }
+    generation += 1
+    let id = generation
+    let timer = Task {
+      try? await Task.sleep(for: interval)
+      await self.wake(id)
+    }
+    await withTaskCancellationHandler {
+      await withCheckedContinuation { continuation in waiter = (id, continuation) }
+    } onCancel: {
+      Task { await self.wake(nil) }
+    }
+    timer.cancel()
+  }
+
+  /// The delay before attempt `attempts + 1`: 30 s, doubling, at most 30 min.
+  static func backoff(afterAttempts attempts: Int) -> TimeInterval {
+    min(30 * pow(2, Double(max(0, attempts - 1))), 1_800)
+  }
+
+  /// Delivers every due message once; returns how many were sent.
+  @discardableResult
+  public func deliverDue(now: Date = Date(), limit: Int = 50) async throws -> Int {
+    let sql = database as! any SQLDatabase
+    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
+    let claimed = try await sql.raw(
+      """
+      UPDATE outbox_messages SET leased_until = \(bind: now.addingTimeInterval(lease))
+      WHERE id IN (
+        SELECT id FROM outbox_messages
+        WHERE state = 'queued' AND next_attempt_at <= \(bind: now)
+          AND (leased_until IS NULL OR leased_until < \(bind: now))
+        ORDER BY next_attempt_at LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
+      RETURNING id, recipient, sender, message, attempts, created_at
+      """
+    ).all()
+    var sent = 0
+    for row in claimed {
+      let id = try row.decode(column: "id", as: UUID.self)
+      let recipient = try row.decode(column: "recipient", as: String.self)
+      let attempts = try row.decode(column: "attempts", as: Int.self) + 1
+      let createdAt = try row.decode(column: "created_at", as: Date.self)
+      do {
+        try await transport.deliver(
+          message: try row.decode(column: "message", as: String.self),
+          from: try row.decode(column: "sender", as: String.self), to: recipient, id: id)
+        try await sql.update("outbox_messages")
+          .set("state", to: OutboxMessageRecord.State.sent.rawValue).set("sent_at", to: now)
+          .set("attempts", to: attempts).set(SQLColumn("leased_until"), to: SQLLiteral.null).set(
+            SQLColumn("last_error"), to: SQLLiteral.null
+          )
+          .where("id", .equal, id).run()
+        sent += 1
+        logger.info(
+          "mail delivered",
+          metadata: ["id": "\(id)", "to": "\(recipient)", "via": "\(transport.description)"])
+      } catch {
+        let reason = (error as? MailDeliveryError)?.description ?? "\(error)"
+        let transient = (error as? MailDeliveryError)?.isTransient ?? true
+        let givingUp = !transient || now.timeIntervalSince(createdAt) > giveUpAfter
+        try await sql.update("outbox_messages")
+          .set("state", to: (givingUp ? OutboxMessageRecord.State.failed : .queued).rawValue)
+          .set("attempts", to: attempts)
+          .set("next_attempt_at", to: now.addingTimeInterval(Self.backoff(afterAttempts: attempts)))
+          .set(SQLColumn("leased_until"), to: SQLLiteral.null)
+          .set("last_error", to: String(reason.prefix(500)))
+          .where("id", .equal, id).run()
+        if givingUp {
+          logger.error(
+            "mail given up", metadata: ["id": "\(id)", "to": "\(recipient)", "error": "\(reason)"])
+        } else {
+          logger.warning(
+            "mail delivery failed; will retry",
+            metadata: [
+              "id": "\(id)", "to": "\(recipient)", "attempt": "\(attempts)", "error": "\(reason)",
+            ])
+        }
+      }
+    }
+    return sent
+  }
+
+  /// Delivers until the task is cancelled: whenever nudged, and every poll
+  /// interval.
+  public func run() async {
+    logger.notice("mail worker started", metadata: ["transport": "\(transport.description)"])
+    while !Task.isCancelled {
+      do {
+        while try await deliverDue() > 0 {}
+      } catch {
+        logger.error("mail worker could not read the outbox: \(error)")
+      }
+      await waitForNudge(atMost: pollInterval)
+    }
+  }
+}

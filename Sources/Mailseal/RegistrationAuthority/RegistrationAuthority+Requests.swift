@@ -1,0 +1,268 @@
+import FluentKit
+public import Foundation
+import MailsealCA
+import SQLKit
+public import Vapor
+
+/// What the request form posts (JSON). The CSR is PEM; nothing else of the
+/// key ever reaches the server.
+public struct RequestForm: Content, Sendable {
+  public var mailboxType: String
+  public var givenName: String?
+  public var surname: String?
+  public var commonName: String?
+  public var keyType: String
+  public var csr: String
+
+  public init(
+    mailboxType: String, givenName: String?, surname: String?, commonName: String?, keyType: String,
+    csr: String
+  ) {
+    self.mailboxType = mailboxType
+    self.givenName = givenName
+    self.surname = surname
+    self.commonName = commonName
+    self.keyType = keyType
+    self.csr = csr
+  }
+
+  /// Field sizes the form accepts before anything else is looked at.
+  static let maximumNameLength = 256
+}
+
+/// The key types the portal offers, with the subscriber key each must be.
+enum OfferedKeyType: String, CaseIterable {
+  case rsa3072, rsa4096, p256
+
+  func matches(_ key: SubscriberKeyType) -> Bool {
+    switch (self, key) {
+    case (.rsa3072, .rsa(3072)), (.rsa4096, .rsa(4096)), (.p256, .ecP256): return true
+    default: return false
+    }
+  }
+}
+
+extension RegistrationAuthority {
+  /// Validates the form and the request, stores it as `submitted`, and
+  /// queues the confirmation mail. Every field problem is reported at once.
+  public func submit(
+    _ form: RequestForm, session: SessionRecord, language: Language, now: Date = Date()
+  ) async throws
+    -> CertificateRequestRecord
+  {
+    var fields: [String: LocalizedText] = [:]
+    func field(_ name: String, _ input: String?, label: LocalizedText, bound: Int) -> SubjectName? {
+      guard let input, !input.trimmingCharacters(in: .whitespaces).isEmpty else {
+        fields[name] = LocalizedText(de: "\(label.de) fehlt.", en: "\(label.en) is missing.")
+        return nil
+      }
+      guard input.count <= RequestForm.maximumNameLength else {
+        fields[name] = LocalizedText(de: "\(label.de) ist zu lang.", en: "\(label.en) is too long.")
+        return nil
+      }
+      do {
+        return try SubjectName(input, field: label.en.lowercased(), maximumLength: bound)
+      } catch {
+        fields[name] = Self.nameProblem(error, label: label, bound: bound)
+        return nil
+      }
+    }
+
+    let mailbox = try Mailbox(session.mailbox)
+    var identity: ValidatedSubject.Identity?
+    let type = CertificateRequestRecord.MailboxType(rawValue: form.mailboxType)
+    switch type {
+    case .personal:
+      let given = field(
+        "givenName", form.givenName, label: LocalizedText(de: "Der Vorname", en: "The given name"),
+        bound: SubjectNameBounds.givenName)
+      let surname = field(
+        "surname", form.surname, label: LocalizedText(de: "Der Nachname", en: "The surname"),
+        bound: SubjectNameBounds.surname)
+      if let given, let surname { identity = .person(givenName: given, surname: surname) }
+    case .role:
+      if let name = field(
+        "commonName", form.commonName,
+        label: LocalizedText(de: "Der Name des Postfachs", en: "The mailbox name"),
+        bound: SubjectNameBounds.pseudonym)
+      {
+        identity = .pseudonym(name)
+      }
+    case nil:
+      fields["mailboxType"] = LocalizedText(
+        de: "Bitte wählen Sie die Art des Postfachs.", en: "Please choose the type of mailbox.")
+    }
+    var subject: ValidatedSubject?
+    if let identity {
+      do {
+        subject = try ValidatedSubject(mailbox: mailbox, identity: identity)
+      } catch {
+        fields[type == .personal ? "surname" : "commonName"] = LocalizedText(
+          de:
+            "Vor- und Nachname sind zusammen zu lang (höchstens \(SubjectNameBounds.commonName) Zeichen).",
+          en:
+            "Given name and surname are too long together (at most \(SubjectNameBounds.commonName) characters)."
+        )
+      }
+    }
+    let offered = OfferedKeyType(rawValue: form.keyType)
+    if offered == nil {
+      fields["keyType"] = LocalizedText(
+        de: "Bitte wählen Sie einen Schlüsseltyp.", en: "Please choose a key type.")
+    }
+    guard fields.isEmpty, let subject, let offered else {
+      throw MailsealError(
+        code: "invalid-form", status: .unprocessableEntity,
+        detail: LocalizedText(
+          de: "Bitte prüfen Sie die markierten Angaben.", en: "Please check the marked fields."),
+        fields: fields)
+    }
+
+    let request = try CertificateRequestCheck.check(pem: form.csr)
+    guard offered.matches(request.keyType) else {
+      throw MailsealError(
+        code: "key-type-mismatch", status: .unprocessableEntity,
+        detail: LocalizedText(
+          de: "Der Schlüssel in der Anforderung ist kein \(offered.rawValue)-Schlüssel.",
+          en: "The key in the request is not the chosen \(offered.rawValue) key."))
+    }
+    let fingerprint = request.keyFingerprint.hexString
+    try await checkKeyIsFree(fingerprint, for: mailbox.address)
+
+    let record = CertificateRequestRecord()
+    record.mailbox = mailbox.address
+    record.mailboxType = type!
+    switch subject.identity {
+    case .person(let given, let surname):
+      record.givenName = given.value
+      record.surname = surname.value
+    case .pseudonym(let name):
+      record.pseudonym = name.value
+    case .mailboxOnly:
+      break
+    }
+    record.keyType = offered.rawValue
+    record.keyFingerprint = fingerprint
+    record.csrDER = Data(request.der)
+    record.state = .submitted
+    record.language = language.rawValue
+    record.mailboxValidatedAt = session.validatedAt
+    record.createdAt = now
+    record.updatedAt = now
+    for attempt in 1...5 {
+      record.id = UUID()
+      record.number = RequestNumber.make()
+      do {
+        try await database.transaction { database in
+          try await record.create(on: database)
+          try await Outbox.enqueue(
+            MailTemplates.requestReceived(
+              record, identityCheck: portal.identityCheckText[language.rawValue] ?? "",
+              videoCallURL: portal.videoCallURL,
+              portalURL: configuration.publicURL, from: configuration.mail.from, language: language),
+            on: database, messageDomain: configuration.mail.domain, now: now)
+        }
+        break
+      } catch let error as any DatabaseError where error.isConstraintFailure && attempt < 5 {
+        continue  // a request number drawn twice: draw again
+      }
+    }
+    mailQueued()
+    logger.info(
+      "certificate request submitted",
+      metadata: ["number": "\(record.number)", "mailbox": "\(record.mailbox)"])
+    return record
+  }
+
+  /// Refuses a key that is certified, or requested, for another mailbox, or
+  /// that is blocked.
+  func checkKeyIsFree(_ fingerprint: String, for mailbox: String) async throws {
+    let facts = try await IssuanceStore(database: database).keyFacts([fingerprint])
+    if facts.blocked.contains(fingerprint) {
+      throw CAError(
+        .keyCompromised,
+        "This key was revoked for key compromise and can never be certified again; make a new key.")
+    }
+    let requested = try await CertificateRequestRecord.query(on: database)
+      .filter(\.$keyFingerprint == fingerprint).filter(\.$mailbox != mailbox)
+      .filter(\.$state !~ [.withdrawn, .rejected, .expired]).count()
+    if requested > 0 || facts.mailboxes[fingerprint, default: []].contains(where: { $0 != mailbox })
+    {
+      throw CAError(
+        .keyAlreadyCertified,
+        "This key is already certified or requested for another mailbox; make a new key for this one."
+      )
+    }
+  }
+
+  static func nameProblem(_ error: CAError, label: LocalizedText, bound: Int) -> LocalizedText {
+    let message = error.message
+    if message.contains("control character") {
+      return LocalizedText(
+        de: "\(label.de) enthält ein unsichtbares Steuerzeichen.",
+        en: "\(label.en) contains an invisible control character.")
+    }
+    if message.contains("at least one letter") {
+      return LocalizedText(
+        de: "\(label.de) muss mindestens einen Buchstaben enthalten.",
+        en: "\(label.en) must contain at least one letter.")
+    }
+    if message.contains("at most") {
+      return LocalizedText(
+        de: "\(label.de) ist zu lang (höchstens \(bound) Zeichen).",
+        en: "\(label.en) is too long (at most \(bound) characters).")
+    }
+    return LocalizedText(de: "\(label.de) ist ungültig.", en: "\(label.en) is not valid.")
+  }
+
+  /// The requests of a mailbox, newest first.
+  public func requests(of mailbox: String) async throws -> [CertificateRequestRecord] {
+    try await CertificateRequestRecord.query(on: database).filter(\.$mailbox == mailbox)
+      .sort(\.$createdAt, .descending).limit(200).all()
+  }
+
+  /// One request of the session's mailbox; another mailbox's request is
+  /// "not found", so that its existence is not revealed.
+  public func request(number: String, session: SessionRecord) async throws
+    -> CertificateRequestRecord
+  {
+    guard let normalized = RequestNumber.normalize(number),
+      let record = try await CertificateRequestRecord.query(on: database).filter(
+        \.$number == normalized
+      ).first(),
+      record.mailbox == session.mailbox
+    else { throw MailsealError.notFound }
+    return record
+  }
+
+  /// Withdraws a request that is not yet approved.
+  public func withdraw(number: String, session: SessionRecord, now: Date = Date()) async throws
+    -> CertificateRequestRecord
+  {
+    let record = try await request(number: number, session: session)
+    guard record.state == .submitted || record.state == .verified else {
+      throw MailsealError(
+        code: "cannot-withdraw", status: .conflict,
+        detail: LocalizedText(
+          de: "Dieser Antrag kann nicht mehr zurückgezogen werden.",
+          en: "This request can no longer be withdrawn."))
+    }
+    let updated = try await (database as! any SQLDatabase).raw(
+      """
+      UPDATE certificate_requests SET state = 'withdrawn', updated_at = \(bind: now)
+      WHERE id = \(bind: record.id!) AND state IN ('submitted', 'verified') RETURNING id
+      """
+    ).all()
+    guard !updated.isEmpty else {
+      throw MailsealError(
+        code: "cannot-withdraw", status: .conflict,
+        detail: LocalizedText(
+          de: "Dieser Antrag kann nicht mehr zurückgezogen werden.",
+          en: "This request can no longer be withdrawn."))
+    }
+    record.state = .withdrawn
+    record.updatedAt = now
+    logger.info("certificate request withdrawn", metadata: ["number": "\(record.number)"])
+    return record
+  }
+}

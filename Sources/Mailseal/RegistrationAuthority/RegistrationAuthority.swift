@@ -1,0 +1,205 @@
+public import FluentKit
+public import Foundation
+public import Logging
+import MailsealCA
+import SQLKit
+
+/// The rules of the portal: who may ask for a login link, what a login link
+/// proves, what a request must hold, who may see and withdraw it. Web pages
+/// and the JSON API both call this; neither decides policy.
+public struct RegistrationAuthority: Sendable {
+  let database: any Database
+  let configuration: MailsealConfiguration
+  let logger: Logger
+  /// Wakes the mail worker after a message was queued.
+  let mailQueued: @Sendable () -> Void
+
+  public init(
+    database: any Database, configuration: MailsealConfiguration, logger: Logger,
+    mailQueued: @escaping @Sendable () -> Void = {}
+  ) {
+    self.database = database
+    self.configuration = configuration
+    self.logger = logger
+    self.mailQueued = mailQueued
+  }
+
+  var portal: PortalSettings { configuration.portal }
+
+  // MARK: - Login links (mailbox control)
+
+  /// Sends a login link to `address` if its domain is allowed and the rate
+  /// limits hold. The answer is the same whether or not the address has
+  /// requests: nothing about the mailbox is revealed.
+  public func requestLoginLink(
+    address: String, language: Language, clientAddress: String, now: Date = Date()
+  )
+    async throws
+  {
+    let mailbox: Mailbox
+    do {
+      mailbox = try Mailbox(address)
+    } catch {
+      throw MailsealError(
+        code: "invalid-address", status: .unprocessableEntity,
+        detail: LocalizedText(
+          de: "Das ist keine gültige E-Mail-Adresse.", en: "This is not a valid mail address."),
+        fields: [
+          "address": LocalizedText(de: "Ungültige E-Mail-Adresse.", en: "Invalid mail address.")
+        ])
+    }
+    guard portal.allowedDomains.allows(mailbox) else {
+      let domains = portal.allowedDomains.description
+      throw MailsealError(
+        code: "domain-not-allowed", status: .unprocessableEntity,
+        detail: LocalizedText(
+          de: "Zertifikate gibt es nur für Adressen dieser Domains: \(domains).",
+          en: "Certificates are only for addresses of these domains: \(domains)."),
+        fields: [
+          "address": LocalizedText(de: "Domain nicht zugelassen.", en: "Domain not allowed.")
+        ])
+    }
+    let since = now.addingTimeInterval(-3600)
+    let perAddress = try await LoginLinkRecord.query(on: database)
+      .filter(\.$mailbox == mailbox.address).filter(\.$createdAt > since).count()
+    let perClient = try await LoginLinkRecord.query(on: database)
+      .filter(\.$clientAddress == clientAddress).filter(\.$createdAt > since).count()
+    guard perAddress < portal.loginLimitPerAddress, perClient < portal.loginLimitPerClient else {
+      logger.warning(
+        "login link refused by rate limit",
+        metadata: [
+          "mailbox": "\(mailbox)", "client": "\(clientAddress)", "perAddress": "\(perAddress)",
+          "perClient": "\(perClient)",
+        ])
+      throw MailsealError(
+        code: "rate-limited", status: .tooManyRequests,
+        detail: LocalizedText(
+          de:
+            "Für diese Adresse wurden in der letzten Stunde zu viele Anmeldelinks angefordert. Bitte prüfen Sie Ihr Postfach (auch den Spam-Ordner) oder versuchen Sie es in einer Stunde noch einmal.",
+          en:
+            "Too many login links were requested for this address in the last hour. Please check your mailbox (and its spam folder) or try again in an hour."
+        ))
+    }
+    let token = SecretToken.make()
+    let url = "\(configuration.publicURL)/login/\(token)"
+    let minutes = Int(portal.loginLinkLifetime / 60)
+    let message = MailTemplates.loginLink(
+      url: url, minutes: minutes, to: mailbox.address, from: configuration.mail.from,
+      language: language)
+    try await database.transaction { database in
+      let link = LoginLinkRecord()
+      link.tokenHash = SecretToken.hash(token)
+      link.mailbox = mailbox.address
+      link.language = language.rawValue
+      link.clientAddress = clientAddress
+      link.createdAt = now
+      link.expiresAt = now.addingTimeInterval(portal.loginLinkLifetime)
+      try await link.create(on: database)
+      try await Outbox.enqueue(
+        message, on: database, messageDomain: configuration.mail.domain, now: now)
+    }
+    mailQueued()
+    if configuration.mail.smtp == nil {
+      // The embedded default has no mail server: the link is also logged.
+      logger.notice("Login link for \(mailbox.address): \(url)")
+    } else {
+      logger.info("login link sent", metadata: ["mailbox": "\(mailbox)"])
+    }
+  }
+
+  /// What opening a valid login link gives: a session for that mailbox.
+  public struct SignIn: Sendable {
+    public let sessionToken: String
+    public let csrfToken: String
+    public let mailbox: String
+  }
+
+  /// Opens a login link once: checks it, marks it used, starts a session.
+  public func redeemLoginLink(_ token: String, now: Date = Date()) async throws -> SignIn {
+    guard SecretToken.isWellFormed(token),
+      let link = try await LoginLinkRecord.query(on: database).filter(
+        \.$tokenHash == SecretToken.hash(token)
+      ).first(),
+      let id = link.id
+    else {
+      throw MailsealError(
+        code: "login-link-invalid", status: .notFound,
+        detail: LocalizedText(
+          de:
+            "Dieser Anmeldelink ist nicht gültig. Vielleicht wurde er beim Kopieren abgeschnitten. Bitte fordern Sie einen neuen an.",
+          en:
+            "This login link is not valid. Perhaps it was cut off when copied. Please request a new one."
+        ))
+    }
+    guard link.usedAt == nil else {
+      throw MailsealError(
+        code: "login-link-used", status: .gone,
+        detail: LocalizedText(
+          de:
+            "Dieser Anmeldelink wurde schon benutzt; jeder Link gilt nur einmal. Bitte fordern Sie einen neuen an.",
+          en:
+            "This login link has already been used; each link works once. Please request a new one."
+        ))
+    }
+    guard link.expiresAt > now else {
+      throw MailsealError(
+        code: "login-link-expired", status: .gone,
+        detail: LocalizedText(
+          de: "Dieser Anmeldelink ist abgelaufen. Bitte fordern Sie einen neuen an.",
+          en: "This login link has expired. Please request a new one."))
+    }
+    let sessionToken = SecretToken.make()
+    let csrfToken = SecretToken.make()
+    try await database.transaction { database in
+      // Only one opening wins, even if two arrive at once.
+      let claimed = try await (database as! any SQLDatabase).raw(
+        "UPDATE login_links SET used_at = \(bind: now) WHERE id = \(bind: id) AND used_at IS NULL RETURNING id"
+      ).all()
+      guard !claimed.isEmpty else {
+        throw MailsealError(
+          code: "login-link-used", status: .gone,
+          detail: LocalizedText(
+            de:
+              "Dieser Anmeldelink wurde schon benutzt; jeder Link gilt nur einmal. Bitte fordern Sie einen neuen an.",
+            en:
+              "This login link has already been used; each link works once. Please request a new one."
+          ))
+      }
+      let session = SessionRecord()
+      session.tokenHash = SecretToken.hash(sessionToken)
+      session.csrfHash = SecretToken.hash(csrfToken)
+      session.kind = .requester
+      session.mailbox = link.mailbox
+      session.validatedAt = now
+      session.createdAt = now
+      session.expiresAt = now.addingTimeInterval(portal.sessionLifetime)
+      try await session.create(on: database)
+    }
+    logger.info("signed in by login link", metadata: ["mailbox": "\(link.mailbox)"])
+    return SignIn(sessionToken: sessionToken, csrfToken: csrfToken, mailbox: link.mailbox)
+  }
+
+  /// The live session a cookie names, if any.
+  public func session(token: String, now: Date = Date()) async throws -> SessionRecord? {
+    guard SecretToken.isWellFormed(token),
+      let session = try await SessionRecord.query(on: database).filter(
+        \.$tokenHash == SecretToken.hash(token)
+      ).first(),
+      session.expiresAt > now
+    else { return nil }
+    return session
+  }
+
+  /// Ends a session.
+  public func signOut(token: String) async throws {
+    guard SecretToken.isWellFormed(token) else { return }
+    try await SessionRecord.query(on: database).filter(\.$tokenHash == SecretToken.hash(token))
+      .delete()
+  }
+
+  /// Whether a CSRF token belongs to the session.
+  public static func verifyCSRF(_ token: String?, session: SessionRecord) -> Bool {
+    guard let token, SecretToken.isWellFormed(token) else { return false }
+    return SecretToken.constantTimeEquals(SecretToken.hash(token), session.csrfHash)
+  }
+}

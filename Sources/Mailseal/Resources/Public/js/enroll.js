@@ -1,0 +1,169 @@
+// The request form: the browser makes the key pair, the PKCS#10 request and
+// the encrypted key file. Only the request and the names are sent; the
+// private key and its password never leave this page.
+import * as der from "./pki/der.js";
+import { generateKeyPair, createRequest } from "./pki/pkcs10.js";
+import { exportEncryptedPEM } from "./pki/pkcs8.js";
+import * as password from "./password.js";
+
+const form = document.getElementById("request-form");
+const lang = form?.dataset.lang === "en" ? "en" : "de";
+const TEXT = {
+  de: {
+    strength: ["sehr schwach", "schwach", "mittel", "gut", "stark"],
+    tooShort: "Das Passwort muss mindestens 12 Zeichen lang sein.",
+    common: "Dieses Passwort ist zu bekannt oder zu einfach.",
+    mismatch: "Die beiden Passwörter stimmen nicht überein.",
+    missing: "Bitte ausfüllen.",
+    network: "Der Antrag konnte nicht gesendet werden. Bitte prüfen Sie die Verbindung und versuchen Sie es noch einmal.",
+  },
+  en: {
+    strength: ["very weak", "weak", "fair", "good", "strong"],
+    tooShort: "The password must be at least 12 characters long.",
+    common: "This password is too well known or too simple.",
+    mismatch: "The two passwords do not match.",
+    missing: "Please fill this in.",
+    network: "The request could not be sent. Please check the connection and try again.",
+  },
+}[lang];
+
+/** Timings of the last run, read by the browser tests. */
+window.mailsealTimings = {};
+
+function supported() {
+  return window.isSecureContext && window.crypto && window.crypto.subtle && typeof TextEncoder === "function";
+}
+
+function show(id, message) {
+  const element = document.getElementById(id);
+  if (!element) return;
+  element.textContent = message ?? "";
+  element.hidden = !message;
+  const input = document.getElementById(id.replace(/-error$/, ""));
+  if (input) input.setAttribute("aria-invalid", message ? "true" : "false");
+}
+
+function mailboxType() {
+  return form.querySelector("input[name=mailboxType]:checked").value;
+}
+
+function updateType() {
+  const personal = mailboxType() === "personal";
+  document.getElementById("personal-fields").hidden = !personal;
+  document.getElementById("role-fields").hidden = personal;
+}
+
+function updateStrength() {
+  const value = document.getElementById("password").value;
+  const score = password.strength(value);
+  document.getElementById("strength-meter").value = score;
+  document.getElementById("strength").textContent = value ? TEXT.strength[score] : "";
+}
+
+function validate() {
+  let valid = true;
+  const required = mailboxType() === "personal" ? ["givenName", "surname"] : ["commonName"];
+  for (const id of ["givenName", "surname", "commonName"]) show(`${id}-error`, null);
+  for (const id of required) {
+    if (!document.getElementById(id).value.trim()) {
+      show(`${id}-error`, TEXT.missing);
+      valid = false;
+    }
+  }
+  const found = password.problems(
+    document.getElementById("password").value,
+    document.getElementById("password-repeat").value,
+    form.dataset.mailbox,
+  );
+  show("password-error", found.length ? found.map((key) => TEXT[key]).join(" ") : null);
+  return valid && found.length === 0;
+}
+
+async function submit(event) {
+  event.preventDefault();
+  show("form-error", null);
+  if (!validate()) {
+    form.querySelector("[aria-invalid=true]")?.focus();
+    return;
+  }
+  const button = document.getElementById("next");
+  const working = document.getElementById("working");
+  button.disabled = true;
+  working.hidden = false;
+  const keyType = form.querySelector("input[name=keyType]:checked").value;
+  const secret = document.getElementById("password").value;
+  const timings = { keyType };
+  const started = performance.now();
+  try {
+    const keyPair = await generateKeyPair(keyType);
+    timings.keyGeneration = performance.now() - started;
+    const csr = der.toPEM("CERTIFICATE REQUEST", await createRequest(keyPair, form.dataset.mailbox));
+    const encryptStarted = performance.now();
+    const keyFile = await exportEncryptedPEM(keyPair.privateKey, secret);
+    timings.keyEncryption = performance.now() - encryptStarted;
+
+    const body = { mailboxType: mailboxType(), keyType, csr };
+    if (body.mailboxType === "personal") {
+      body.givenName = document.getElementById("givenName").value;
+      body.surname = document.getElementById("surname").value;
+    } else {
+      body.commonName = document.getElementById("commonName").value;
+    }
+    let response;
+    try {
+      response = await fetch("/api/v1/requests", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json",
+          "Accept-Language": lang,
+          "X-CSRF-Token": document.querySelector("meta[name=csrf-token]").content,
+        },
+        body: JSON.stringify(body),
+      });
+    } catch {
+      throw new Error(TEXT.network);
+    }
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      for (const [field, message] of Object.entries(answer.errors ?? {})) show(`${field}-error`, message);
+      throw new Error(answer.detail ?? TEXT.network);
+    }
+    const url = URL.createObjectURL(new Blob([keyFile], { type: "application/x-pem-file" }));
+    const link = document.getElementById("download");
+    link.href = url;
+    link.download = answer.keyFileName;
+    document.getElementById("done-number").textContent = answer.number;
+    document.getElementById("done-details").href = `/requests/${encodeURIComponent(answer.number)}?submitted=1`;
+    timings.untilKeyFileOffered = performance.now() - started;
+    window.mailsealTimings = timings;
+    form.reset();
+    form.hidden = true;
+    const done = document.getElementById("done");
+    done.hidden = false;
+    done.dataset.number = answer.number;
+    done.querySelector("h2").setAttribute("tabindex", "-1");
+    done.querySelector("h2").focus();
+    link.click();
+  } catch (error) {
+    show("form-error", error.message);
+    button.disabled = false;
+  } finally {
+    working.hidden = true;
+  }
+}
+
+if (form) {
+  if (!supported()) {
+    document.getElementById("unsupported").hidden = false;
+  } else {
+    form.hidden = false;
+    form.addEventListener("change", (event) => {
+      if (event.target.name === "mailboxType") updateType();
+    });
+    document.getElementById("password").addEventListener("input", updateStrength);
+    form.addEventListener("submit", submit);
+    updateType();
+  }
+}

@@ -1,0 +1,43 @@
+public import Vapor
+
+/// The application's one error type: a stable code, an HTTP status, a
+/// sentence in both languages for the person who sees it, and, for forms,
+/// the field each problem belongs to. `ProblemMiddleware` turns it into an
+/// RFC 9457 problem document or a page, in one place.
+public struct MailsealError: Error, Sendable {
+  public let code: String
+  public let status: HTTPResponseStatus
+  public let detail: LocalizedText
+  /// Problems of single form fields, by field name.
+  public var fields: [String: LocalizedText] = [:]
+
+  public init(
+    code: String, status: HTTPResponseStatus, detail: LocalizedText,
+    fields: [String: LocalizedText] = [:]
+  ) {
+    self.code = code
+    self.status = status
+    self.detail = detail
+    self.fields = fields
+  }
+
+  public static let notFound = MailsealError(
+    code: "not-found", status: .notFound,
+    detail: LocalizedText(
+      de: "Unter dieser Adresse gibt es nichts.", en: "There is nothing at this address."))
+
+  public static let signInRequired = MailsealError(
+    code: "sign-in-required", status: .unauthorized,
+    detail: LocalizedText(
+      de: "Bitte melden Sie sich zuerst über einen Anmeldelink an.",
+      en: "Please sign in with a login link first."))
+
+  public static let csrf = MailsealError(
+    code: "csrf-token-invalid", status: .forbidden,
+    detail: LocalizedText(
+      de:
+        "Das Formular ist abgelaufen oder wurde nicht von dieser Seite gesendet. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+      en:
+        "The form has expired or was not sent from this page. Please reload the page and try again."
+    ))
+}

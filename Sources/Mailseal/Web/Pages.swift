@@ -1,0 +1,78 @@
+import Foundation
+import Leaf
+import Vapor
+
+/// Every page is a view model rendered into a Leaf template inside the
+/// layout, with the texts of the request's language.
+enum Pages {
+  struct Context<Page: Encodable>: Encodable {
+    let lang: String
+    let otherLang: String
+    let t: [String: String]
+    let mailbox: String?
+    let csrf: String?
+    let path: String
+    let page: Page
+  }
+
+  struct Empty: Encodable {}
+
+  /// Renders `template` with `page`.
+  static func render<Page: Encodable>(
+    _ template: String, _ page: Page, for request: Request, status: HTTPResponseStatus = .ok
+  ) async throws -> Response {
+    let language = Language.of(request)
+    let session = try? await RequesterSession.current(request)
+    let context = Context(
+      lang: language.rawValue, otherLang: language == .de ? "en" : "de", t: Strings.table(language),
+      mailbox: session?.mailbox, csrf: session == nil ? nil : RequesterSession.csrfToken(request),
+      path: request.url.path, page: page)
+    let view = try await request.view.render(template, context)
+    let response = try await view.encodeResponse(for: request)
+    response.status = status
+    response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+    response.headers.replaceOrAdd(name: .contentLanguage, value: language.rawValue)
+    return response
+  }
+
+  struct ErrorPage: Encodable {
+    let code: String
+    let detail: String
+    let reference: String?
+    let fields: [String]
+    let offerNewLink: Bool
+  }
+
+  /// The page for an error; falls back to plain text if rendering fails.
+  static func error(_ error: MailsealError, reference: String?, for request: Request) async throws
+    -> Response
+  {
+    let language = Language.of(request)
+    let page = ErrorPage(
+      code: error.code, detail: error.detail[language], reference: reference,
+      fields: error.fields.values.map { $0[language] }.sorted(),
+      offerNewLink: error.code.hasPrefix("login-link") || error.code == "sign-in-required")
+    do {
+      return try await render("error", page, for: request, status: error.status)
+    } catch {
+      let response = Response(status: .internalServerError, body: .init(string: page.detail))
+      response.headers.contentType = .plainText
+      return response
+    }
+  }
+}
+
+/// Remembers a language chosen with `?lang=` in a cookie.
+struct LanguageMiddleware: AsyncMiddleware {
+  func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+    let response = try await next.respond(to: request)
+    if let chosen = request.query[String.self, at: "lang"],
+      let language = Language(rawValue: chosen)
+    {
+      response.cookies[Language.cookieName] = HTTPCookies.Value(
+        string: language.rawValue, maxAge: 365 * 86_400, path: "/", isSecure: false,
+        isHTTPOnly: true, sameSite: .lax)
+    }
+    return response
+  }
+}

@@ -1,0 +1,155 @@
+/// Every text of every page, in German and English. Templates read them as
+/// `#(t.key)`; keys are stable and named after where they appear.
+enum Strings {
+  static let all: [String: LocalizedText] = [
+    "app_name": .init(de: "S/MIME-Zertifikate", en: "S/MIME certificates"),
+    "app_tagline": .init(
+      de: "Zertifikate zum Signieren und Verschlüsseln von E-Mail",
+      en: "Certificates to sign and encrypt mail"),
+    "switch_language": .init(de: "English", en: "Deutsch"),
+    "signed_in_as": .init(de: "Angemeldet für", en: "Signed in for"),
+    "sign_out": .init(de: "Abmelden", en: "Sign out"),
+    "skip_to_content": .init(de: "Zum Inhalt springen", en: "Skip to content"),
+    "footer": .init(
+      de: "Der private Schlüssel verlässt nie Ihren Computer.",
+      en: "The private key never leaves your computer."),
+    // Start page
+    "start_title": .init(de: "S/MIME-Zertifikat beantragen", en: "Request an S/MIME certificate"),
+    "start_intro": .init(
+      de:
+        "Mit einem S/MIME-Zertifikat signieren Sie Ihre E-Mails und können verschlüsselte E-Mails empfangen. Geben Sie zuerst die Adresse des Postfachs an, für das Sie das Zertifikat brauchen: Wir schicken Ihnen einen Anmeldelink.",
+      en:
+        "With an S/MIME certificate you sign your mail and can receive encrypted mail. First enter the address of the mailbox you need the certificate for: we will send you a login link."
+    ),
+    "start_steps": .init(
+      de:
+        "So geht es: Anmeldelink öffnen · Angaben machen und Schlüssel im Browser erzeugen · Ausweis am Service-Desk zeigen · Zertifikat abholen.",
+      en:
+        "How it works: open the login link · fill in the form and make the key in your browser · show your ID at the service desk · pick up the certificate."
+    ),
+    "address_label": .init(de: "E-Mail-Adresse", en: "Mail address"),
+    "address_hint": .init(
+      de: "Zum Beispiel vorname.nachname@example.edu",
+      en: "For example firstname.lastname@example.edu"),
+    "send_link": .init(de: "Anmeldelink senden", en: "Send login link"),
+    "desktop_only_title": .init(
+      de: "Bitte einen Desktop-Browser verwenden", en: "Please use a desktop browser"),
+    "desktop_only": .init(
+      de:
+        "Anträge werden an einem Computer mit Chrome, Edge, Firefox oder Safari gestellt: Dort entsteht Ihr Schlüssel, und dort brauchen Sie ihn später für Ihr E-Mail-Programm. Bitte öffnen Sie diese Seite an Ihrem Computer.",
+      en:
+        "Requests are made on a computer with Chrome, Edge, Firefox or Safari: that is where your key is made, and where your mail program needs it later. Please open this page on your computer."
+    ),
+    // Link sent
+    "link_sent_title": .init(de: "Bitte prüfen Sie Ihr Postfach", en: "Please check your mailbox"),
+    "link_sent": .init(
+      de:
+        "Wenn die Adresse zu einer zugelassenen Domain gehört, ist ein Anmeldelink unterwegs. Er gilt nur einmal und nur kurze Zeit. Kommt nichts an, sehen Sie bitte auch im Spam-Ordner nach.",
+      en:
+        "If the address belongs to an allowed domain, a login link is on its way. It works once and only for a short time. If nothing arrives, please also look in your spam folder."
+    ),
+    "back_to_start": .init(de: "Zurück zum Start", en: "Back to the start"),
+    // Error page
+    "error_title": .init(de: "Das hat nicht geklappt", en: "That did not work"),
+    "request_new_link": .init(de: "Neuen Anmeldelink anfordern", en: "Request a new login link"),
+    // Requests
+    "requests_title": .init(de: "Ihre Anträge", en: "Your requests"),
+    "requests_empty": .init(
+      de: "Für dieses Postfach gibt es noch keinen Antrag.",
+      en: "There is no request for this mailbox yet."),
+    "new_request": .init(de: "Neuen Antrag stellen", en: "Make a new request"),
+    "number": .init(de: "Nummer", en: "Number"),
+    "created": .init(de: "Gestellt", en: "Made"),
+    "state": .init(de: "Stand", en: "State"),
+    "name": .init(de: "Name", en: "Name"),
+    "withdraw": .init(de: "Zurückziehen", en: "Withdraw"),
+    "state_submitted": .init(
+      de: "Eingegangen – Ausweisprüfung ausstehend", en: "Received – identity check pending"),
+    "state_verified": .init(de: "Identität geprüft", en: "Identity checked"),
+    "state_approved": .init(de: "Freigegeben – wird ausgestellt", en: "Approved – being issued"),
+    "state_issued": .init(de: "Ausgestellt", en: "Issued"),
+    "state_rejected": .init(de: "Abgelehnt", en: "Rejected"),
+    "state_withdrawn": .init(de: "Zurückgezogen", en: "Withdrawn"),
+    "state_expired": .init(de: "Abgelaufen", en: "Expired"),
+    // The form
+    "form_title": .init(de: "Neuer Antrag", en: "New request"),
+    "mailbox_type": .init(de: "Art des Postfachs", en: "Type of mailbox"),
+    "type_personal": .init(de: "Persönliches Postfach", en: "Personal mailbox"),
+    "type_personal_when": .init(
+      de: "Ihr eigenes Postfach, das nur Sie benutzen. Das Zertifikat nennt Ihren Namen.",
+      en: "Your own mailbox that only you use. The certificate names you."),
+    "type_role": .init(de: "Funktions- oder Gruppenpostfach", en: "Role or group mailbox"),
+    "type_role_when": .init(
+      de:
+        "Ein Postfach, das Sie für eine Funktion betreuen (z. B. sekretariat@…). Das Zertifikat nennt die Funktion.",
+      en:
+        "A mailbox you look after for a function (e.g. secretariat@…). The certificate names the function."
+    ),
+    "given_name": .init(de: "Vorname(n)", en: "Given name(s)"),
+    "surname": .init(de: "Nachname", en: "Surname"),
+    "names_hint": .init(
+      de: "Wie in Ihrem Ausweis. Sie werden am Service-Desk verglichen.",
+      en: "As in your ID. They are compared at the service desk."),
+    "common_name": .init(de: "Name des Postfachs", en: "Name of the mailbox"),
+    "common_name_hint": .init(
+      de:
+        "In natürlicher Sprache, z. B. „Sekretariat des Rechenzentrums“. Empfänger sehen ihn als Absender.",
+      en:
+        "In natural language, e.g. “Secretariat of the Computing Centre”. Recipients see it as the sender."
+    ),
+    "key_type": .init(de: "Schlüsseltyp", en: "Key type"),
+    "key_rsa3072": .init(de: "RSA 3072 (empfohlen)", en: "RSA 3072 (recommended)"),
+    "key_rsa4096": .init(de: "RSA 4096", en: "RSA 4096"),
+    "key_p256": .init(de: "ECDSA P-256", en: "ECDSA P-256"),
+    "key_p256_note": .init(
+      de: "Manche E-Mail-Programme können an EC-Schlüssel nicht verschlüsseln.",
+      en: "Some mail programs cannot encrypt to EC keys."),
+    "password": .init(de: "Passwort für die Schlüsseldatei", en: "Password for the key file"),
+    "password_repeat": .init(de: "Passwort wiederholen", en: "Repeat the password"),
+    "password_rules": .init(
+      de:
+        "Mindestens 12 Zeichen, kein bekanntes Passwort. Sie brauchen es bei der Abholung wieder; es wird nirgends gespeichert und nie übertragen.",
+      en:
+        "At least 12 characters, not a known password. You need it again at pickup; it is stored nowhere and never sent."
+    ),
+    "strength": .init(de: "Stärke", en: "Strength"),
+    "next": .init(de: "Weiter: Schlüssel erzeugen", en: "Next: make the key"),
+    "working": .init(
+      de: "Ihr Browser erzeugt den Schlüssel …", en: "Your browser is making the key …"),
+    "download_key": .init(de: "Schlüsseldatei speichern", en: "Save the key file"),
+    "keep_key": .init(
+      de:
+        "Bewahren Sie die Schlüsseldatei und ihr Passwort gut auf: Ohne beides können Sie das Zertifikat nicht abholen, und niemand kann sie wiederherstellen.",
+      en:
+        "Keep the key file and its password safe: without both you cannot pick up the certificate, and nobody can recover them."
+    ),
+    "no_webcrypto": .init(
+      de:
+        "Ihr Browser kann hier keine Schlüssel erzeugen (WebCrypto fehlt oder die Seite ist nicht über eine sichere Verbindung geöffnet). Bitte verwenden Sie eine aktuelle Version von Chrome, Edge, Firefox oder Safari über https.",
+      en:
+        "Your browser cannot make keys here (WebCrypto is missing, or the page is not opened over a secure connection). Please use a current Chrome, Edge, Firefox or Safari over https."
+    ),
+    "scripts_needed": .init(
+      de: "Für diesen Schritt braucht Ihr Browser JavaScript.",
+      en: "Your browser needs JavaScript for this step."),
+    // Confirmation
+    "request_title": .init(de: "Antrag", en: "Request"),
+    "confirmation_title": .init(
+      de: "Ihr Antrag ist eingegangen", en: "Your request has been received"),
+    "next_steps": .init(de: "So geht es weiter", en: "What happens next"),
+    "show_id": .init(
+      de:
+        "Lassen Sie Ihre Identität mit einem Lichtbildausweis prüfen und nennen Sie die Antragsnummer.",
+      en: "Have your identity checked with a photo ID and quote the request number."),
+    "video_call": .init(de: "Videotermin buchen", en: "Book a video call"),
+    "pickup_needs": .init(
+      de: "Für die Abholung brauchen Sie die Schlüsseldatei und ihr Passwort.",
+      en: "For the pickup you need the key file and its password."),
+    "all_requests": .init(de: "Alle Anträge", en: "All requests"),
+  ]
+
+  /// The table for one language.
+  static func table(_ language: Language) -> [String: String] {
+    all.mapValues { $0[language] }
+  }
+}
