@@ -1,0 +1,389 @@
+import Fluent
+import Foundation
+import MailsealCA
+import SQLKit
+import SwiftASN1
+import Testing
+import Vapor
+import X509
+
+@testable import Mailseal
+
+/// Steps 1–7 through HTTP, and every refusal on the way.
+@Suite("Enrollment: login links, sessions, the request form and its API")
+struct EnrollmentTests {
+  static let environment = ["MAILSEAL_ALLOWED_DOMAINS": "example.edu,*.example.edu"]
+
+  /// The login link in the newest queued mail to `address`.
+  static func loginLink(_ app: Application, to address: String) async throws -> String {
+    let message = try #require(
+      try await OutboxMessageRecord.query(on: app.db).filter(\.$recipient == address).sort(
+        \.$createdAt, .descending
+      ).first())
+    let text = message.message.replacingOccurrences(of: "=\r\n", with: "")
+    let range = try #require(
+      text.range(of: #"/login/[A-Za-z0-9_-]{43}"#, options: .regularExpression))
+    return String(text[range])
+  }
+
+  /// Signs a browser in for `address` the way a person does.
+  static func signIn(_ browser: inout TestBrowser, _ address: String) async throws {
+    let start = try await browser.send(.GET, "/")
+    let token = try #require(TestBrowser.formToken(in: start.body))
+    let sent = try await browser.send(.POST, "/login", form: ["address": address, "csrf": token])
+    #expect(sent.status == .ok, "\(sent.body)")
+    let link = try await loginLink(browser.app, to: address.lowercased())
+    let opened = try await browser.send(.GET, link)
+    #expect(opened.status == .seeOther)
+    #expect(opened.headers.first(name: .location) == "/requests")
+  }
+
+  static func csrf(_ browser: TestBrowser) -> [String: String] {
+    ["X-CSRF-Token": browser.cookies[RequesterSession.csrfCookieName] ?? ""]
+  }
+
+  static func csrPEM(_ key: Certificate.PrivateKey, algorithm: Certificate.SignatureAlgorithm)
+    throws -> String
+  {
+    let csr = try CertificateSigningRequest(
+      version: .v1, subject: DistinguishedName { CommonName("x") }, privateKey: key,
+      attributes: .init(),
+      signatureAlgorithm: algorithm)
+    return try csr.serializeAsPEM().pemString
+  }
+
+  static func form(
+    type: String = "personal", given: String? = "Zoë", surname: String? = "Müller",
+    common: String? = nil,
+    keyType: String = "p256", csr: String? = nil
+  ) throws -> RequestForm {
+    RequestForm(
+      mailboxType: type, givenName: given, surname: surname, commonName: common, keyType: keyType,
+      csr: try csr
+        ?? csrPEM(Certificate.PrivateKey(P256.Signing.PrivateKey()), algorithm: .ecdsaWithSHA256))
+  }
+
+  @Test("a login link signs in once; the request is stored as submitted and confirmed by mail")
+  func happyPath() async throws {
+    try await TestInstallation.withApp(environment: Self.environment) { app in
+      var browser = TestBrowser(app)
+      try await Self.signIn(&browser, "Zoe@Example.edu")
+      let list = try await browser.send(.GET, "/requests")
+      #expect(list.status == .ok)
+      #expect(list.body.contains("zoe@example.edu"))
+
+      let created = try await browser.send(
+        .POST, "/api/v1/requests", json: try Self.form(), headers: Self.csrf(browser), page: false)
+      #expect(created.status == .created, "\(created.body)")
+      let view = try JSONDecoder.api.decode(
+        RequestAPIController.RequestView.self, from: Data(created.body.utf8))
+      #expect(
+        view.state == "submitted" && view.mailbox == "zoe@example.edu"
+          && view.keyFileName == "mailseal-\(view.number).key.pem")
+      let record = try #require(
+        try await CertificateRequestRecord.query(on: app.db).filter(\.$number == view.number)
+          .first())
+      #expect(
+        record.state == .submitted && record.givenName == "Zoë" && record.surname == "Müller"
+          && record.keyType == "p256")
+      // The stored CSR is the posted one and its key is the fingerprint.
+      let checked = try CertificateRequestCheck.check(Array(record.csrDER))
+      #expect(checked.keyFingerprint.hexString == record.keyFingerprint)
+      // The confirmation mail names the number.
+      let mails = try await OutboxMessageRecord.query(on: app.db).filter(
+        \.$recipient == "zoe@example.edu"
+      ).all()
+      #expect(mails.contains { $0.message.contains(view.number) })
+      // The confirmation page.
+      let page = try await browser.send(.GET, "/requests/\(view.number)?submitted=1")
+      #expect(page.status == .ok && page.body.contains(view.number))
+    }
+  }
+
+  @Test("opening a link twice, late or tampered gives a clear page, never a session")
+  func badLinks() async throws {
+    try await TestInstallation.withApp(environment: Self.environment) { app in
+      var browser = TestBrowser(app)
+      try await Self.signIn(&browser, "zoe@example.edu")
+      let link = try await Self.loginLink(app, to: "zoe@example.edu")
+
+      var other = TestBrowser(app)
+      let again = try await other.send(.GET, link)
+      #expect(again.status == .gone && again.body.contains("login-link-used"))
+      #expect(other.cookies[RequesterSession.cookieName] == nil)
+
+      var tampered = link
+      tampered.removeLast()
+      tampered += link.hasSuffix("A") ? "B" : "A"
+      let forged = try await other.send(.GET, tampered)
+      #expect(forged.status == .notFound && forged.body.contains("login-link-invalid"))
+      let truncated = try await other.send(.GET, String(link.dropLast(5)))
+      #expect(truncated.status == .notFound)
+
+      // A link that has expired.
+      let authority = app.registrationAuthority
+      try await authority.requestLoginLink(
+        address: "late@example.edu", language: .en, clientAddress: "192.0.2.1",
+        now: Date().addingTimeInterval(-31 * 60))
+      let late = try await Self.loginLink(app, to: "late@example.edu")
+      let expired = try await other.send(.GET, late)
+      #expect(expired.status == .gone && expired.body.contains("login-link-expired"))
+      #expect(other.cookies[RequesterSession.cookieName] == nil)
+    }
+  }
+
+  @Test("a disallowed domain is refused with a clear message; an allowed subdomain is accepted")
+  func domains() async throws {
+    try await TestInstallation.withApp(environment: Self.environment) { app in
+      var browser = TestBrowser(app)
+      let start = try await browser.send(.GET, "/")
+      let token = try #require(TestBrowser.formToken(in: start.body))
+      let refused = try await browser.send(
+        .POST, "/login", form: ["address": "mallory@evil.example.com", "csrf": token])
+      #expect(refused.status == .unprocessableEntity)
+      #expect(refused.body.contains("only for addresses of these domains"))
+      #expect(try await OutboxMessageRecord.query(on: app.db).count() == 0)
+      let invalid = try await browser.send(
+        .POST, "/login", form: ["address": "not an address", "csrf": token])
+      #expect(
+        invalid.status == .unprocessableEntity && invalid.body.contains("not a valid mail address"))
+      let sub = try await browser.send(
+        .POST, "/login", form: ["address": "a@cs.example.edu", "csrf": token])
+      #expect(sub.status == .ok)
+      #expect(try await OutboxMessageRecord.query(on: app.db).count() == 1)
+    }
+  }
+
+  @Test(
+    "login links are rate-limited per address and per client, answered 429 with a human message")
+  func rateLimits() async throws {
+    try await TestInstallation.withApp(
+      environment: Self.environment.merging([
+        "MAILSEAL_LOGIN_LIMIT_PER_ADDRESS": "2", "MAILSEAL_LOGIN_LIMIT_PER_CLIENT": "3",
+      ]) { $1 }
+    ) { app in
+      var browser = TestBrowser(app)
+      let start = try await browser.send(.GET, "/")
+      let token = try #require(TestBrowser.formToken(in: start.body))
+      for _ in 0..<2 {
+        #expect(
+          try await browser.send(
+            .POST, "/login", form: ["address": "zoe@example.edu", "csrf": token]
+          ).status == .ok)
+      }
+      let third = try await browser.send(
+        .POST, "/login", form: ["address": "zoe@example.edu", "csrf": token])
+      #expect(third.status == .tooManyRequests && third.body.contains("Too many login links"))
+      #expect(
+        try await browser.send(
+          .POST, "/login", form: ["address": "ann@example.edu", "csrf": token]
+        ).status == .ok)
+      let perClient = try await browser.send(
+        .POST, "/login", form: ["address": "bob@example.edu", "csrf": token])
+      #expect(perClient.status == .tooManyRequests)
+      let api = try await browser.send(
+        .POST, "/login", form: ["address": "eve@example.edu", "csrf": token], page: false)
+      #expect(api.status == .tooManyRequests && api.headers.first(name: "Retry-After") == "3600")
+      #expect(try await OutboxMessageRecord.query(on: app.db).count() == 3)
+    }
+  }
+
+  @Test("state-changing requests without the CSRF token are refused")
+  func csrf() async throws {
+    try await TestInstallation.withApp(environment: Self.environment) { app in
+      var browser = TestBrowser(app)
+      _ = try await browser.send(.GET, "/")
+      let noToken = try await browser.send(
+        .POST, "/login", form: ["address": "zoe@example.edu", "csrf": "x"])
+      #expect(noToken.status == .forbidden)
+      try await Self.signIn(&browser, "zoe@example.edu")
+      let missing = try await browser.send(
+        .POST, "/api/v1/requests", json: try Self.form(), page: false)
+      #expect(missing.status == .forbidden && missing.body.contains("csrf-token-invalid"))
+      let wrong = try await browser.send(
+        .POST, "/api/v1/requests", json: try Self.form(),
+        headers: ["X-CSRF-Token": SecretToken.make()], page: false)
+      #expect(wrong.status == .forbidden)
+      #expect(try await CertificateRequestRecord.query(on: app.db).count() == 0)
+      let logout = try await browser.send(.POST, "/logout", form: ["csrf": "nope"])
+      #expect(logout.status == .forbidden)
+    }
+  }
+
+  @Test(
+    "each bad form field is named with a clear message",
+    arguments: [
+      ("givenName", "", "is missing"), ("givenName", "...", "at least one letter"),
+      ("givenName", "Zo\u{0007}e", "control character"),
+      ("givenName", String(repeating: "a", count: 65), "too long"),
+      ("surname", "   ", "is missing"), ("surname", "M\u{202E}ller", "control character"),
+    ])
+  func badFields(field: String, value: String, message: String) async throws {
+    try await TestInstallation.withApp(environment: Self.environment) { app in
+      var browser = TestBrowser(app)
+      try await Self.signIn(&browser, "zoe@example.edu")
+      var form = try Self.form()
+      if field == "givenName" { form.givenName = value } else { form.surname = value }
+      let answer = try await browser.send(
+        .POST, "/api/v1/requests", json: form, headers: Self.csrf(browser), page: false)
+      #expect(answer.status == .unprocessableEntity)
+      let problem = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
+      let errors = problem?["errors"] as? [String: String]
+      #expect(errors?[field]?.contains(message) == true, "\(answer.body)")
+      #expect(try await CertificateRequestRecord.query(on: app.db).count() == 0)
+    }
+  }
+
+  @Test("role mailboxes need their name; the key type must be offered and match the CSR")
+  func roleAndKeyType() async throws {
+    try await TestInstallation.withApp(environment: Self.environment) { app in
+      var browser = TestBrowser(app)
+      try await Self.signIn(&browser, "sekretariat@example.edu")
+      let noName = try await browser.send(
+        .POST, "/api/v1/requests",
+        json: try Self.form(type: "role", given: nil, surname: nil, common: nil),
+        headers: Self.csrf(browser), page: false)
+      #expect(noName.status == .unprocessableEntity && noName.body.contains("commonName"))
+      let badType = try await browser.send(
+        .POST, "/api/v1/requests", json: try Self.form(type: "shared"), headers: Self.csrf(browser),
+        page: false)
+      #expect(badType.status == .unprocessableEntity && badType.body.contains("mailboxType"))
+      let wrongKey = try await browser.send(
+        .POST, "/api/v1/requests", json: try Self.form(keyType: "rsa3072"),
+        headers: Self.csrf(browser), page: false)
+      #expect(
+        wrongKey.status == .unprocessableEntity && wrongKey.body.contains("key-type-mismatch"))
+      let role = try await browser.send(
+        .POST, "/api/v1/requests",
+        json: try Self.form(
+          type: "role", given: nil, surname: nil, common: "Sekretariat des Rechenzentrums"),
+        headers: Self.csrf(browser), page: false)
+      #expect(role.status == .created)
+      #expect(
+        try await CertificateRequestRecord.query(on: app.db).first()?.pseudonym
+          == "Sekretariat des Rechenzentrums")
+    }
+  }
+
+  @Test("a bad CSR is refused at once with the CA core's reason")
+  func badCSR() async throws {
+    try await TestInstallation.withApp(environment: Self.environment) { app in
+      var browser = TestBrowser(app)
+      try await Self.signIn(&browser, "zoe@example.edu")
+      for (csr, code) in [
+        ("garbage", "csr-malformed"),
+        (String(repeating: "A", count: 17_000), "csr-too-large"),
+      ] {
+        let answer = try await browser.send(
+          .POST, "/api/v1/requests", json: try Self.form(csr: csr), headers: Self.csrf(browser),
+          page: false)
+        #expect(answer.body.contains(code), "\(answer.body)")
+        #expect(answer.status == .unprocessableEntity || answer.status == .payloadTooLarge)
+      }
+      // A request whose signature does not verify.
+      var pem = try Self.csrPEM(
+        Certificate.PrivateKey(P256.Signing.PrivateKey()), algorithm: .ecdsaWithSHA256)
+      var der = try PEMDocument(pemString: pem).derBytes
+      der[der.count - 3] ^= 0x01
+      pem = PEMDocument(type: "CERTIFICATE REQUEST", derBytes: der).pemString
+      let forged = try await browser.send(
+        .POST, "/api/v1/requests", json: try Self.form(csr: pem), headers: Self.csrf(browser),
+        page: false)
+      #expect(forged.status == .unprocessableEntity && forged.body.contains("csr-bad-signature"))
+      #expect(try await CertificateRequestRecord.query(on: app.db).count() == 0)
+    }
+  }
+
+  @Test("another mailbox's request is not found; withdrawing works once and only before approval")
+  func otherMailboxAndWithdraw() async throws {
+    try await TestInstallation.withApp(environment: Self.environment) { app in
+      var zoe = TestBrowser(app)
+      try await Self.signIn(&zoe, "zoe@example.edu")
+      let created = try await zoe.send(
+        .POST, "/api/v1/requests", json: try Self.form(), headers: Self.csrf(zoe), page: false)
+      let number = try JSONDecoder.api.decode(
+        RequestAPIController.RequestView.self, from: Data(created.body.utf8)
+      ).number
+
+      var bob = TestBrowser(app)
+      try await Self.signIn(&bob, "bob@example.edu")
+      #expect(
+        try await bob.send(.GET, "/api/v1/requests/\(number)", page: false).status == .notFound)
+      #expect(try await bob.send(.GET, "/requests/\(number)").status == .notFound)
+      let stolen = try await bob.send(
+        .POST, "/api/v1/requests/\(number)/withdraw", headers: Self.csrf(bob), page: false)
+      #expect(stolen.status == .notFound)
+      let bobsList = try await bob.send(.GET, "/api/v1/requests", page: false)
+      #expect(bobsList.body == "[]")
+
+      let withdrawn = try await zoe.send(
+        .POST, "/api/v1/requests/\(number)/withdraw", headers: Self.csrf(zoe), page: false)
+      #expect(withdrawn.status == .ok && withdrawn.body.contains("\"state\":\"withdrawn\""))
+      let twice = try await zoe.send(
+        .POST, "/api/v1/requests/\(number)/withdraw", headers: Self.csrf(zoe), page: false)
+      #expect(twice.status == .conflict)
+
+      // Not signed in at all.
+      var stranger = TestBrowser(app)
+      #expect(
+        try await stranger.send(.GET, "/api/v1/requests", page: false).status == .unauthorized)
+      #expect(try await stranger.send(.GET, "/requests").status == .unauthorized)
+    }
+  }
+
+  @Test("phones and tablets are told to use a desktop browser")
+  func phones() async throws {
+    try await TestInstallation.withApp(environment: Self.environment) { app in
+      var browser = TestBrowser(app)
+      browser.userAgent =
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+      let start = try await browser.send(.GET, "/")
+      #expect(start.body.contains("Please use a desktop browser"))
+      try await Self.signIn(&browser, "zoe@example.edu")
+      let form = try await browser.send(.GET, "/requests/new")
+      #expect(form.body.contains("Please use a desktop browser"))
+      #expect(!form.body.contains("request-form"))
+    }
+  }
+
+  @Test("pages are in German or English, switchable and remembered, with a strict CSP")
+  func languages() async throws {
+    try await TestInstallation.withApp(environment: Self.environment) { app in
+      var browser = TestBrowser(app)
+      browser.language = "de-DE,de;q=0.9,en;q=0.5"
+      let german = try await browser.send(.GET, "/")
+      #expect(
+        german.body.contains("<html lang=\"de\">") && german.body.contains("Anmeldelink senden"))
+      let policy = german.headers.first(name: "Content-Security-Policy") ?? ""
+      #expect(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"))
+      #expect(german.headers.first(name: "Referrer-Policy") == "no-referrer")
+      let switched = try await browser.send(.GET, "/?lang=en")
+      #expect(switched.body.contains("Send login link"))
+      let remembered = try await browser.send(.GET, "/")
+      #expect(remembered.body.contains("<html lang=\"en\">"))
+    }
+  }
+
+  @Test("the OpenAPI document describes the API")
+  func openAPI() async throws {
+    try await TestInstallation.withApp { app in
+      var browser = TestBrowser(app)
+      let answer = try await browser.send(.GET, "/api/openapi.json", page: false)
+      let document =
+        try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
+      let paths = document?["paths"] as? [String: Any]
+      #expect(
+        Set(paths?.keys.map { $0 } ?? []) == [
+          "/api/v1/requests", "/api/v1/requests/{number}", "/api/v1/requests/{number}/withdraw",
+        ])
+    }
+  }
+}
+
+extension JSONDecoder {
+  static var api: JSONDecoder {
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .iso8601
+    return decoder
+  }
+}
