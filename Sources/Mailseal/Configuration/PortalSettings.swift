@@ -100,6 +100,14 @@ extension MailsealConfiguration {
           ))
       }
     }
+    if let file = value("MAILSEAL_SMTP_CA_FILE") {
+      if FileManager.default.isReadableFile(atPath: file) {
+        smtp?.trustedCertificatesFile = file
+      } else {
+        problems.append(
+          .init(variable: "MAILSEAL_SMTP_CA_FILE", message: "the file \(file) cannot be read."))
+      }
+    }
     let outbox =
       value("MAILSEAL_OUTBOX_DIR").map { URL(fileURLWithPath: $0, isDirectory: true) }
       ?? dataDirectory.appendingPathComponent("outbox", isDirectory: true)

@@ -36,7 +36,7 @@ public struct MailMessage: Sendable, Equatable {
       "Content-Language: \(language)",
       "MIME-Version: 1.0",
       "Auto-Submitted: auto-generated",
-      "Content-Type: multipart/alternative; boundary=\"\(boundary)\"",
+      "Content-Type: multipart/alternative;\r\n boundary=\"\(boundary)\"",
       "",
       "This is a message in MIME format.",
       "",
@@ -68,7 +68,9 @@ enum MIME {
     var chunk: [UInt8] = []
     for character in text {
       let bytes = Array(String(character).utf8)
-      if chunk.count + bytes.count > 45 {
+      // 39 bytes make 52 base64 characters: with "=?UTF-8?B?…?=" and a
+      // header name the line stays within 78 characters.
+      if chunk.count + bytes.count > 39 {
         words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
         chunk = []
       }

@@ -12,6 +12,9 @@ public struct SMTPSettings: Sendable, Equatable {
   public var implicitTLS: Bool
   public var username: String?
   public var password: String?
+  /// `MAILSEAL_SMTP_CA_FILE`: PEM certificates to trust for the server
+  /// instead of the system's (an internal relay's own CA).
+  public var trustedCertificatesFile: String?
 
   /// Parses the URL; nil when it is not an smtp:// or smtps:// URL.
   public init?(url text: String) {
@@ -45,7 +48,10 @@ public enum SMTPClient {
     message: String, from sender: String, to recipients: [String], settings: SMTPSettings,
     heloName: String, group: any EventLoopGroup, timeout: TimeAmount = .seconds(60)
   ) async throws {
-    let tlsContext = try NIOSSLContext(configuration: .makeClientConfiguration())
+    var tls = TLSConfiguration.makeClientConfiguration()
+    tls.minimumTLSVersion = .tlsv12
+    if let file = settings.trustedCertificatesFile { tls.trustRoots = .file(file) }
+    let tlsContext = try NIOSSLContext(configuration: tls)
     let channel = try await ClientBootstrap(group: group)
       .connectTimeout(.seconds(15))
       .channelOption(.socketOption(.so_reuseaddr), value: 1)
