@@ -4,7 +4,9 @@
 log() { printf '\n==> %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
-# Installs the Debian packages the tests and benchmarks call.
+# Installs the Debian packages the tests and benchmarks call: OpenSSL and
+# PostgreSQL as judges and store, Chromium and its driver for the browser
+# tests.
 ensure_debian_packages() {
     local missing=()
     command -v openssl >/dev/null || missing+=(openssl)
@@ -13,6 +15,8 @@ ensure_debian_packages() {
     PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
     if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then missing+=(postgresql); fi
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
     if [ ${#missing[@]} -gt 0 ]; then
         log "Installing Debian packages: ${missing[*]}"
         as_root apt-get update -qq

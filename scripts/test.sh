@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of Mailseal on a fresh Debian machine with Swift:
 #   1. installs what is missing (Debian: openssl, curl, postgresql,
-#      python3-venv; PyPI: pkilint and its dependencies, pinned, in .venv),
+#      python3-venv, chromium, chromium-driver; PyPI, pinned, in .venv:
+#      pkilint, aiosmtpd, selenium and what they pull in),
 #   2. starts a throw-away PostgreSQL on 127.0.0.1,
 #   3. builds, checks formatting, runs the whole suite on SQLite and the
-#      database-backed suite again on PostgreSQL,
+#      database-backed suite again on PostgreSQL, then the browser tests in
+#      headless Chromium against the real portal,
 #   4. stops PostgreSQL and removes its files, whatever happened.
 # Needs no standard input. Exit status 0 when every test passed.
 set -euo pipefail
@@ -29,4 +31,8 @@ MAILSEAL_TEST_DATABASE=sqlite swift test --skip-build
 log "Running the database-backed suite on PostgreSQL"
 MAILSEAL_TEST_DATABASE=postgres swift test --skip-build --filter MailsealTests
 
-log "All tests passed on SQLite and PostgreSQL"
+log "Running the browser tests (headless Chromium, real SMTP server, OpenSSL)"
+MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \
+    "$MAILSEAL_VENV/bin/python" -m unittest discover --start-directory Tests/browser --pattern 'test_*.py' -v
+
+log "All tests passed"
