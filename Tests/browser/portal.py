@@ -64,10 +64,10 @@ class SMTPServer:
 class Portal:
     """`mailseal serve` on a free port of 127.0.0.1 with its own data folder."""
 
-    def __init__(self, folder, smtp_port=None, extra=None):
+    def __init__(self, folder, smtp_port=None, extra=None, host="127.0.0.1"):
         self.folder = pathlib.Path(folder)
         self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "http://%s:%d" % (host, self.port)
         env = {k: v for k, v in os.environ.items() if not k.startswith("MAILSEAL_") and k != "DATABASE_URL"}
         env.update({
             "MAILSEAL_DATA_DIR": str(self.folder / "data"),
@@ -113,11 +113,11 @@ def login_link(message):
     return match.group(0)
 
 
-def chromium(download_dir):
+def chromium(download_dir, extra_arguments=()):
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
-                     "--disable-gpu", "--no-first-run", "--disable-background-networking"]:
+                     "--disable-gpu", "--no-first-run", "--disable-background-networking", *extra_arguments]:
         options.add_argument(argument)
     options.add_experimental_option("prefs", {
         "download.default_directory": str(download_dir),

@@ -162,5 +162,29 @@ class EnrollmentInChromium(unittest.TestCase):
         self.assertIn("Login link for zoe@cs.example.edu: " + web.url + "/login/", web.process.stdout.read())
 
 
+class BrowserSupport(unittest.TestCase):
+    def test_a_page_that_is_not_a_secure_context_says_why(self):
+        """Over plain http to a real host name the browser has no WebCrypto:
+        the form stays hidden and the page says why and what to use."""
+        with tempfile.TemporaryDirectory(prefix="mailseal-browser-") as folder:
+            web = portal.Portal(folder, host="portal.example.edu")
+            driver = portal.chromium(pathlib.Path(folder), ["--host-resolver-rules=MAP portal.example.edu 127.0.0.1"])
+            try:
+                wait = WebDriverWait(driver, 60)
+                driver.get(web.url + "/?lang=en")
+                driver.find_element(By.ID, "address").send_keys("zoe@example.edu")
+                driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
+                wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.lead[role=status]")))
+                driver.get(portal.login_link(web.eml_messages()[-1]))
+                driver.get(web.url + "/requests/new")
+                notice = wait.until(EC.visibility_of_element_located((By.ID, "unsupported")))
+                self.assertIn("secure connection", notice.text)
+                self.assertFalse(driver.find_element(By.ID, "request-form").is_displayed())
+                self.assertFalse(driver.execute_script("return window.isSecureContext"))
+            finally:
+                driver.quit()
+                web.stop()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
