@@ -16,7 +16,7 @@ BINARY="$(swift build -c release --show-bin-path)/mailseal"
 DURATION="${DURATION:-20s}"
 CONNECTIONS="${CONNECTIONS:-32}"
 WORK=$(mktemp -d /tmp/mailseal-http.XXXXXX)
-trap 'kill "${PORTAL_PID:-0}" 2>/dev/null || true; stop_postgres; rm -rf "$WORK"' EXIT
+trap '[ -n "${PORTAL_PID:-}" ] && kill "$PORTAL_PID" 2>/dev/null; stop_postgres; rm -rf "$WORK"' EXIT
 
 # A CSR for measure@example.edu, made by OpenSSL.
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/key.pem" \
