@@ -48,7 +48,7 @@ struct CommandLineTests {
       ["MAILSEAL_DATA_DIR", "DATABASE_URL", "PATH", "HOME"].contains($0.key)
     }
     environment["LOG_LEVEL"] = "info"
-    let port = try freePort()
+    let port = try TestSMTPServer.freePort()
     let process = Process()
     process.executableURL = URL(fileURLWithPath: Run.mailsealExecutable)
     process.arguments = ["serve", "--hostname", "127.0.0.1", "--port", "\(port)"]
@@ -152,16 +152,4 @@ struct CommandLineTests {
     await sandbox.cleanUp()
   }
 
-  func freePort() throws -> Int {
-    let result = try Run.program(
-      "/usr/bin/env",
-      [
-        "python3", "-c",
-        "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
-      ])
-    guard let port = Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-      throw TestSetupError("no free port: \(result.output)")
-    }
-    return port
-  }
 }

@@ -132,14 +132,7 @@ public struct RegistrationAuthority: Sendable {
         ))
     }
     guard link.usedAt == nil else {
-      throw MailsealError(
-        code: "login-link-used", status: .gone,
-        detail: LocalizedText(
-          de:
-            "Dieser Anmeldelink wurde schon benutzt; jeder Link gilt nur einmal. Bitte fordern Sie einen neuen an.",
-          en:
-            "This login link has already been used; each link works once. Please request a new one."
-        ))
+      throw MailsealError.loginLinkUsed
     }
     guard link.expiresAt > now else {
       throw MailsealError(
@@ -156,14 +149,7 @@ public struct RegistrationAuthority: Sendable {
         "UPDATE login_links SET used_at = \(bind: now) WHERE id = \(bind: id) AND used_at IS NULL RETURNING id"
       ).all()
       guard !claimed.isEmpty else {
-        throw MailsealError(
-          code: "login-link-used", status: .gone,
-          detail: LocalizedText(
-            de:
-              "Dieser Anmeldelink wurde schon benutzt; jeder Link gilt nur einmal. Bitte fordern Sie einen neuen an.",
-            en:
-              "This login link has already been used; each link works once. Please request a new one."
-          ))
+        throw MailsealError.loginLinkUsed
       }
       let session = SessionRecord()
       session.tokenHash = SecretToken.hash(sessionToken)

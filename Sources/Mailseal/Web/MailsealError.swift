@@ -32,6 +32,13 @@ public struct MailsealError: Error, Sendable {
       de: "Bitte melden Sie sich zuerst über einen Anmeldelink an.",
       en: "Please sign in with a login link first."))
 
+  public static let loginLinkUsed = MailsealError(
+    code: "login-link-used", status: .gone,
+    detail: LocalizedText(
+      de:
+        "Dieser Anmeldelink wurde schon benutzt; jeder Link gilt nur einmal. Bitte fordern Sie einen neuen an.",
+      en: "This login link has already been used; each link works once. Please request a new one."))
+
   public static let csrf = MailsealError(
     code: "csrf-token-invalid", status: .forbidden,
     detail: LocalizedText(
