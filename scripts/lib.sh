@@ -6,7 +6,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
 # Installs the Debian packages the tests and benchmarks call: OpenSSL and
 # PostgreSQL as judges and store, Chromium and its driver for the browser
-# tests.
+# tests, zbar-tools to read back the TOTP QR codes.
 ensure_debian_packages() {
     local missing=()
     command -v openssl >/dev/null || missing+=(openssl)
@@ -17,6 +17,7 @@ ensure_debian_packages() {
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
     command -v chromium >/dev/null || missing+=(chromium)
     command -v chromedriver >/dev/null || missing+=(chromium-driver)
+    command -v zbarimg >/dev/null || missing+=(zbar-tools)
     if [ ${#missing[@]} -gt 0 ]; then
         log "Installing Debian packages: ${missing[*]}"
         as_root apt-get update -qq
