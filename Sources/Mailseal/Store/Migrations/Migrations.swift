@@ -12,5 +12,6 @@ public enum MailsealMigrations {
     M0006_CreateLoginLinks(),
     M0007_CreateSessions(),
     M0008_CreateCertificateRequests(),
+    M0009_CreateOperators(),
   ]
 }
