@@ -75,6 +75,7 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
   try await app.autoMigrate()
 
   app.asyncCommands.use(CACommand(), as: "ca")
+  app.asyncCommands.use(OperatorCommand(), as: "operator")
 
   // Pages and the browser's scripts ship inside the package.
   let resources = Bundle.module.resourceURL!

@@ -11,8 +11,16 @@ enum Pages {
     let t: [String: String]
     let mailbox: String?
     let csrf: String?
+    let staff: Staff?
     let path: String
     let page: Page
+  }
+
+  /// The signed-in operator, on back-office pages.
+  struct Staff: Encodable {
+    let name: String
+    let role: String
+    let csrf: String?
   }
 
   struct Empty: Encodable {}
@@ -22,10 +30,23 @@ enum Pages {
     _ template: String, _ page: Page, for request: Request, status: HTTPResponseStatus = .ok
   ) async throws -> Response {
     let language = Language.of(request)
-    let session = try? await RequesterSession.current(request)
+    var session: SessionRecord?
+    var staff: Staff?
+    if request.url.path.hasPrefix("/operator") {
+      if let current = try? await OperatorSession.current(request),
+        current.session.stage == .complete
+      {
+        staff = Staff(
+          name: current.operator.name, role: current.operator.role.rawValue,
+          csrf: request.cookies[OperatorSession.csrfCookieName]?.string)
+      }
+    } else {
+      session = try? await RequesterSession.current(request)
+    }
     let context = Context(
       lang: language.rawValue, otherLang: language == .de ? "en" : "de", t: Strings.table(language),
       mailbox: session?.mailbox, csrf: session == nil ? nil : RequesterSession.csrfToken(request),
+      staff: staff,
       path: request.url.path, page: page)
     let view = try await request.view.render(template, context)
     let response = try await view.encodeResponse(for: request)

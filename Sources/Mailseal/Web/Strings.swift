@@ -146,6 +146,41 @@ enum Strings {
       de: "Für die Abholung brauchen Sie die Schlüsseldatei und ihr Passwort.",
       en: "For the pickup you need the key file and its password."),
     "all_requests": .init(de: "Alle Anträge", en: "All requests"),
+    // Back office
+    "staff_title": .init(de: "Service-Desk", en: "Service desk"),
+    "staff_sign_in": .init(de: "Anmeldung für Mitarbeitende", en: "Staff sign-in"),
+    "staff_email": .init(de: "E-Mail-Adresse", en: "Mail address"),
+    "staff_password": .init(de: "Passwort", en: "Password"),
+    "staff_password_repeat": .init(de: "Passwort wiederholen", en: "Repeat the password"),
+    "staff_continue": .init(de: "Weiter", en: "Continue"),
+    "staff_code": .init(
+      de: "Code aus der Authenticator-App", en: "Code from the authenticator app"),
+    "staff_code_intro": .init(
+      de: "Geben Sie den sechsstelligen Code aus Ihrer Authenticator-App ein.",
+      en: "Enter the six-digit code from your authenticator app."),
+    "staff_enrol_title": .init(de: "Zugang einrichten", en: "Set up your access"),
+    "staff_enrol_intro": .init(
+      de:
+        "Wählen Sie ein Passwort (mindestens 12 Zeichen). Danach richten Sie den zweiten Faktor ein.",
+      en: "Choose a password (at least 12 characters). Then you set up the second factor."),
+    "staff_qr_intro": .init(
+      de:
+        "Scannen Sie diesen Code mit Ihrer Authenticator-App. Er wird nur jetzt gezeigt. Geben Sie danach den angezeigten Code ein.",
+      en:
+        "Scan this code with your authenticator app. It is shown only now. Then enter the code the app shows."
+    ),
+    "staff_secret": .init(de: "Schlüssel zum Abtippen", en: "Key to type in"),
+    "staff_enrolled": .init(
+      de: "Ihr Zugang ist eingerichtet. Sie können sich jetzt anmelden.",
+      en: "Your access is set up. You can sign in now."),
+    "queue_title": .init(de: "Offene Anträge", en: "Open requests"),
+    "queue_search": .init(
+      de: "Suche nach Nummer, Adresse oder Name", en: "Search by number, address or name"),
+    "queue_search_button": .init(de: "Suchen", en: "Search"),
+    "queue_filter": .init(de: "Stand", en: "State"),
+    "queue_all_open": .init(de: "Alle offenen", en: "All open"),
+    "queue_empty": .init(de: "Keine Anträge gefunden.", en: "No requests found."),
+    "queue_older": .init(de: "Weitere", en: "More"),
   ]
 
   /// The table for one language.

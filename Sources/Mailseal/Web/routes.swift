@@ -23,6 +23,21 @@ func routes(_ app: Application) throws {
     .POST, "requests", ":number", "withdraw", body: .collect(maxSize: "1kb"),
     use: RequesterController.withdraw)
 
+  // The back office: staff sign-in and enrolment.
+  let staff = app.grouped("operator")
+  staff.get(use: OperatorController.home)
+  staff.get("login", use: OperatorController.loginForm)
+  staff.on(.POST, "login", body: .collect(maxSize: "4kb"), use: OperatorController.login)
+  staff.get("code", use: OperatorController.codeForm)
+  staff.on(.POST, "code", body: .collect(maxSize: "1kb"), use: OperatorController.code)
+  staff.on(.POST, "logout", body: .collect(maxSize: "1kb"), use: OperatorController.logout)
+  staff.get("enrol", ":token", use: OperatorController.enrolForm)
+  staff.on(.POST, "enrol", ":token", body: .collect(maxSize: "4kb"), use: OperatorController.enrol)
+  staff.on(
+    .POST, "enrol", ":token", "confirm", body: .collect(maxSize: "1kb"),
+    use: OperatorController.confirm)
+  staff.get("queue", use: BackOfficeController.queue)
+
   // The JSON API of the browser's script.
   let api = app.grouped("api", "v1")
   api.on(.POST, "requests", body: .collect(maxSize: "24kb"), use: RequestAPIController.create)
