@@ -33,6 +33,16 @@ extension Application {
     set { storage[MailWorkerKey.self] = newValue }
   }
 
+  private struct IssuanceWorkerKey: StorageKey {
+    typealias Value = IssuanceWorker
+  }
+
+  /// The issuance worker of this process (set up by `configure`).
+  public var issuanceWorker: IssuanceWorker? {
+    get { storage[IssuanceWorkerKey.self] }
+    set { storage[IssuanceWorkerKey.self] = newValue }
+  }
+
   /// The CA hierarchy of this installation.
   public var caInstallation: CAInstallation {
     CAInstallation(database: db, configuration: mailseal)
@@ -107,7 +117,11 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
     } else {
       try FolderMailTransport(directory: configuration.mail.outboxDirectory)
     }
-  app.mailWorker = MailWorker(database: app.db, transport: transport, logger: app.logger)
+  let mailWorker = MailWorker(database: app.db, transport: transport, logger: app.logger)
+  app.mailWorker = mailWorker
+  app.issuanceWorker = IssuanceWorker(
+    database: app.db, configuration: configuration, logger: app.logger,
+    mailQueued: { mailWorker.nudge() })
 
   if case .generated(let path) = configuration.passphraseSource {
     app.logger.notice(
@@ -116,7 +130,7 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
   }
   if app.isServing {
     try await prepareToServe(app)
-    app.lifecycle.use(MailWorkerLifecycle())
+    app.lifecycle.use(WorkerLifecycle())
   }
 }
 
@@ -131,21 +145,21 @@ extension Application {
   }
 }
 
-/// Runs the mail worker while the server runs.
-struct MailWorkerLifecycle: LifecycleHandler {
+/// Runs the mail and issuance workers while the server runs.
+struct WorkerLifecycle: LifecycleHandler {
   final class Running: @unchecked Sendable {
-    var task: Task<Void, Never>?
+    var tasks: [Task<Void, Never>] = []
   }
   let running = Running()
 
   func didBootAsync(_ application: Application) async throws {
-    guard let worker = application.mailWorker else { return }
-    running.task = Task { await worker.run() }
+    if let worker = application.mailWorker { running.tasks.append(Task { await worker.run() }) }
+    if let worker = application.issuanceWorker { running.tasks.append(Task { await worker.run() }) }
   }
 
   func shutdownAsync(_ application: Application) async {
-    running.task?.cancel()
-    await running.task?.value
+    for task in running.tasks { task.cancel() }
+    for task in running.tasks { await task.value }
   }
 }
 

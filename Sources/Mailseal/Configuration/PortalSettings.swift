@@ -68,6 +68,13 @@ public struct PortalSettings: Sendable {
   public var trustForwardedFor: Bool
   /// Cookies carry Secure when the portal is reached over https.
   public var secureCookies: Bool
+  /// `MAILSEAL_FOUR_EYES`: the approver must not be who checked the ID.
+  public var fourEyes: Bool = false
+  /// `MAILSEAL_EVIDENCE_RETENTION_DAYS`: identity evidence is kept this long
+  /// after the certificate expires (default 730: two years, S/MIME BR).
+  public var evidenceRetentionDays: Int = 730
+  /// `MAILSEAL_PICKUP_DAYS`: how long a pickup link works (default 30).
+  public var pickupDays: Int = 30
 
   static let defaultIdentityCheck = [
     "de":
@@ -175,6 +182,11 @@ extension MailsealConfiguration {
     let trust =
       value("MAILSEAL_TRUST_FORWARDED_FOR").map { ["1", "true", "yes"].contains($0.lowercased()) }
       ?? false
+    let fourEyes =
+      value("MAILSEAL_FOUR_EYES").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
+    let retention = integer(
+      "MAILSEAL_EVIDENCE_RETENTION_DAYS", default: 730, range: 730...36_500, unit: "days")
+    let pickupDays = integer("MAILSEAL_PICKUP_DAYS", default: 30, range: 1...365, unit: "days")
 
     return (
       MailSettings(smtp: smtp, outboxDirectory: outbox, from: from, domain: domain),
@@ -184,7 +196,9 @@ extension MailsealConfiguration {
         loginLimitPerClient: perClient, sessionLifetime: TimeInterval(hours * 3600),
         identityCheckText: identity,
         videoCallURL: video, trustForwardedFor: trust,
-        secureCookies: publicURL.hasPrefix("https://"))
+        secureCookies: publicURL.hasPrefix("https://"), fourEyes: fourEyes,
+        evidenceRetentionDays: retention,
+        pickupDays: pickupDays)
     )
   }
 }

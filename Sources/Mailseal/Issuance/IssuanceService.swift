@@ -10,11 +10,21 @@ public struct IssuanceOrder: Sendable {
   public let request: [UInt8]
   /// Who the certificate is for.
   public let subject: ValidatedSubject
+  /// The certificate request it answers, if any (recorded with the certificate).
+  public let requestID: UUID?
 
-  public init(request: [UInt8], subject: ValidatedSubject) {
+  public init(request: [UInt8], subject: ValidatedSubject, requestID: UUID? = nil) {
     self.request = request
     self.subject = subject
+    self.requestID = requestID
   }
+}
+
+/// A certificate on its way into the store.
+public struct StoredCertificate: Sendable {
+  public let certificate: SignedCertificate
+  public let keyType: SubscriberKeyType
+  public let requestID: UUID?
 }
 
 /// Issues certificates in Boulder's order, a batch at a time:
@@ -41,6 +51,10 @@ public struct IssuanceService: Sendable {
   /// Tests set this to fail the batch between signing and storing, as a
   /// crash or a lost database would.
   var faultBeforeStoring: (@Sendable () throws -> Void)?
+  /// Runs inside the transaction that stores certificates, so that what
+  /// follows from them (the request marked issued, the pickup mail queued)
+  /// is stored with them or not at all.
+  public var afterStoring: (@Sendable (any Database, [StoredCertificate]) async throws -> Void)?
   /// Where the batch timings go (debug level).
   public var logger = Logger(label: "mailseal.issuance")
 
@@ -79,7 +93,7 @@ public struct IssuanceService: Sendable {
     var current = try await prepare(
       chunks[0], of: orders, facts: KeyFacts(), store: store, now: now)
     stages.lap("prepare")
-    var signedBefore: [(SignedCertificate, SubscriberKeyType)] = []
+    var signedBefore: [StoredCertificate] = []
     var issued = 0
     for number in chunks.indices {
       for (index, failure) in current.refused { results[index] = .failure(failure) }
@@ -87,7 +101,8 @@ public struct IssuanceService: Sendable {
       let toRecord = current.ready
       if !toStore.isEmpty { try faultBeforeStoring?() }
       async let committed: Void = store.commit(
-        storing: toStore, recording: toRecord.map(\.prepared), issuerID: issuerID, now: now)
+        storing: toStore, recording: toRecord.map(\.prepared), issuerID: issuerID, now: now,
+        afterStoring: afterStoring)
       let upcoming = number + 1 < chunks.count ? chunks[number + 1] : []
       let facts = current.facts
       async let next = prepare(upcoming, of: orders, facts: facts, store: store, now: now)
@@ -104,7 +119,10 @@ public struct IssuanceService: Sendable {
       for (item, result) in zip(toRecord, signatures) {
         results[item.index] = result
         if case .success(let certificate) = result {
-          signedBefore.append((certificate, item.keyType))
+          signedBefore.append(
+            StoredCertificate(
+              certificate: certificate, keyType: item.keyType,
+              requestID: orders[item.index].requestID))
         }
       }
       stages.lap("sign")
@@ -112,7 +130,9 @@ public struct IssuanceService: Sendable {
       stages.lap("prepare")
     }
     if !signedBefore.isEmpty { try faultBeforeStoring?() }
-    try await store.commit(storing: signedBefore, recording: [], issuerID: issuerID, now: now)
+    try await store.commit(
+      storing: signedBefore, recording: [], issuerID: issuerID, now: now, afterStoring: afterStoring
+    )
     issued += signedBefore.count
     stages.lap("commit")
     logger.debug(

@@ -54,14 +54,16 @@ struct IssuanceStore {
   /// pipeline still holds, since a chunk is signed only after the commit
   /// that recorded it, and stored only in a later one.
   func commit(
-    storing signed: [(SignedCertificate, SubscriberKeyType)],
+    storing signed: [StoredCertificate],
     recording prepared: [PreparedCertificate],
-    issuerID: UUID, now: Date
+    issuerID: UUID, now: Date,
+    afterStoring: (@Sendable (any Database, [StoredCertificate]) async throws -> Void)? = nil
   ) async throws {
     guard !signed.isEmpty || !prepared.isEmpty else { return }
     try await database.transaction { database in
       let sql = database as! any SQLDatabase
       try await Self.insertCertificates(signed, on: sql, issuerID: issuerID, now: now)
+      if !signed.isEmpty, let afterStoring { try await afterStoring(database, signed) }
       try await Self.insertIntents(prepared, on: sql, issuerID: issuerID, now: now)
     }
   }
@@ -73,7 +75,7 @@ struct IssuanceStore {
 
   /// Stores signed certificates and closes their intents.
   func storeCertificates(
-    _ signed: [(SignedCertificate, SubscriberKeyType)], issuerID: UUID, now: Date
+    _ signed: [StoredCertificate], issuerID: UUID, now: Date
   ) async throws {
     try await commit(storing: signed, recording: [], issuerID: issuerID, now: now)
   }
@@ -99,16 +101,18 @@ struct IssuanceStore {
   }
 
   static func insertCertificates(
-    _ signed: [(SignedCertificate, SubscriberKeyType)], on sql: any SQLDatabase, issuerID: UUID,
+    _ signed: [StoredCertificate], on sql: any SQLDatabase, issuerID: UUID,
     now: Date
   ) async throws {
     for chunk in signed.chunked(into: 400) {
       var insert = sql.insert(into: "certificates").columns(
         "id", "issuer_id", "serial", "der", "mailbox", "profile", "common_name", "given_name",
         "surname", "pseudonym", "key_fingerprint", "key_type", "not_before", "not_after", "status",
-        "created_at"
+        "created_at", "request_id"
       )
-      for (certificate, keyType) in chunk {
+      for item in chunk {
+        let certificate = item.certificate
+        let keyType = item.keyType
         let prepared = certificate.prepared
         let subject = prepared.subject
         var given: String?
@@ -131,14 +135,14 @@ struct IssuanceStore {
           SQLBind(given), SQLBind(surname), SQLBind(pseudonym),
           SQLBind(prepared.keyFingerprint.hexString),
           SQLBind(keyType.storageName), SQLBind(prepared.notBefore), SQLBind(prepared.notAfter),
-          SQLBind(CertificateRecord.Status.active.rawValue), SQLBind(now)
+          SQLBind(CertificateRecord.Status.active.rawValue), SQLBind(now), SQLBind(item.requestID)
         )
       }
       try await insert.run()
       try await sql.update("issuance_intents")
         .set("state", to: IssuanceIntentRecord.State.signed.rawValue)
         .set("completed_at", to: now)
-        .where("serial", .in, chunk.map { $0.0.prepared.serialHex })
+        .where("serial", .in, chunk.map { $0.certificate.prepared.serialHex })
         .run()
     }
   }

@@ -149,4 +149,99 @@ enum MailTemplates {
         language: "en")
     }
   }
+
+  /// A rejection, with the operator's reason.
+  static func requestRejected(
+    _ request: CertificateRequestRecord, reason: String, from: String, language: Language
+  ) -> MailMessage {
+    switch language {
+    case .de:
+      return MailMessage(
+        from: from, to: request.mailbox,
+        subject: "Ihr Zertifikatsantrag \(request.number) wurde abgelehnt",
+        text:
+          "Guten Tag,\n\nIhr Antrag \(request.number) auf ein S/MIME-Zertifikat für \(request.mailbox) wurde abgelehnt.\n\nGrund: \(reason)\n\nSie können jederzeit einen neuen Antrag stellen.",
+        html: html(
+          .de, title: "Antrag abgelehnt",
+          paragraphs: [
+            "Guten Tag,",
+            "Ihr Antrag <strong>\(escape(request.number))</strong> auf ein S/MIME-Zertifikat für \(escape(request.mailbox)) wurde abgelehnt.",
+            "Grund: \(escape(reason))", "Sie können jederzeit einen neuen Antrag stellen.",
+          ]),
+        language: "de")
+    case .en:
+      return MailMessage(
+        from: from, to: request.mailbox,
+        subject: "Your certificate request \(request.number) was rejected",
+        text:
+          "Hello,\n\nyour request \(request.number) for an S/MIME certificate for \(request.mailbox) was rejected.\n\nReason: \(reason)\n\nYou can make a new request at any time.",
+        html: html(
+          .en, title: "Request rejected",
+          paragraphs: [
+            "Hello,",
+            "your request <strong>\(escape(request.number))</strong> for an S/MIME certificate for \(escape(request.mailbox)) was rejected.",
+            "Reason: \(escape(reason))", "You can make a new request at any time.",
+          ]),
+        language: "en")
+    }
+  }
+
+  /// The certificate is ready: the pickup link.
+  static func certificateReady(
+    _ request: CertificateRequestRecord, pickupURL: String, days: Int, portalURL: String,
+    from: String, language: Language
+  ) -> MailMessage {
+    switch language {
+    case .de:
+      return MailMessage(
+        from: from, to: request.mailbox,
+        subject: "Ihr S/MIME-Zertifikat \(request.number) ist bereit",
+        text: """
+          Guten Tag,
+
+          Ihr S/MIME-Zertifikat für \(request.mailbox) ist ausgestellt. Holen Sie es hier ab:
+
+          \(pickupURL)
+
+          Sie brauchen dafür Ihre Schlüsseldatei (mailseal-\(request.number).key.pem) und ihr Passwort. Ihr Browser erstellt daraus eine PKCS#12-Datei für Ihr E-Mail-Programm; der Schlüssel verlässt dabei Ihren Computer nicht.
+
+          Der Link gilt \(days) Tage. Angemeldet über \(portalURL) finden Sie das Zertifikat jederzeit unter Ihren Anträgen.
+          """,
+        html: html(
+          .de, title: "Ihr Zertifikat ist bereit",
+          paragraphs: [
+            "Guten Tag,",
+            "Ihr S/MIME-Zertifikat für <strong>\(escape(request.mailbox))</strong> ist ausgestellt.",
+            "<a href=\"\(escape(pickupURL))\">Zertifikat abholen</a>",
+            "Sie brauchen dafür Ihre Schlüsseldatei (mailseal-\(escape(request.number)).key.pem) und ihr Passwort. Ihr Browser erstellt daraus eine PKCS#12-Datei für Ihr E-Mail-Programm; der Schlüssel verlässt dabei Ihren Computer nicht.",
+            "Der Link gilt \(days) Tage. Angemeldet finden Sie das Zertifikat jederzeit unter Ihren Anträgen.",
+          ]),
+        language: "de")
+    case .en:
+      return MailMessage(
+        from: from, to: request.mailbox,
+        subject: "Your S/MIME certificate \(request.number) is ready",
+        text: """
+          Hello,
+
+          your S/MIME certificate for \(request.mailbox) has been issued. Pick it up here:
+
+          \(pickupURL)
+
+          You need your key file (mailseal-\(request.number).key.pem) and its password. Your browser builds a PKCS#12 file for your mail program from them; the key does not leave your computer.
+
+          The link works for \(days) days. Signed in at \(portalURL) you find the certificate under your requests at any time.
+          """,
+        html: html(
+          .en, title: "Your certificate is ready",
+          paragraphs: [
+            "Hello,",
+            "your S/MIME certificate for <strong>\(escape(request.mailbox))</strong> has been issued.",
+            "<a href=\"\(escape(pickupURL))\">Pick up the certificate</a>",
+            "You need your key file (mailseal-\(escape(request.number)).key.pem) and its password. Your browser builds a PKCS#12 file for your mail program from them; the key does not leave your computer.",
+            "The link works for \(days) days. Signed in, you find the certificate under your requests at any time.",
+          ]),
+        language: "en")
+    }
+  }
 }

@@ -160,6 +160,13 @@ public struct RegistrationAuthority: Sendable {
       session.createdAt = now
       session.expiresAt = now.addingTimeInterval(portal.sessionLifetime)
       try await session.create(on: database)
+      // A fresh mailbox validation counts for the open requests too.
+      try await (database as! any SQLDatabase).raw(
+        """
+        UPDATE certificate_requests SET mailbox_validated_at = \(bind: now)
+        WHERE mailbox = \(bind: link.mailbox) AND state IN ('submitted', 'verified', 'approved')
+        """
+      ).run()
     }
     logger.info("signed in by login link", metadata: ["mailbox": "\(link.mailbox)"])
     return SignIn(sessionToken: sessionToken, csrfToken: csrfToken, mailbox: link.mailbox)

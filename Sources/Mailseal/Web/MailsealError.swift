@@ -4,7 +4,7 @@ public import Vapor
 /// sentence in both languages for the person who sees it, and, for forms,
 /// the field each problem belongs to. `ProblemMiddleware` turns it into an
 /// RFC 9457 problem document or a page, in one place.
-public struct MailsealError: Error, Sendable {
+public struct MailsealError: Error, Sendable, Equatable {
   public let code: String
   public let status: HTTPResponseStatus
   public let detail: LocalizedText

@@ -25,6 +25,7 @@ struct M0002_CreateCertificates: AsyncMigration {
       .field("revoked_at", .datetime)
       .field("revocation_reason", .string)
       .field("created_at", .datetime, .required)
+      .field("request_id", .uuid)
       .unique(on: "serial")
       .create()
     let sql = database as! any SQLDatabase

@@ -13,5 +13,6 @@ public enum MailsealMigrations {
     M0007_CreateSessions(),
     M0008_CreateCertificateRequests(),
     M0009_CreateOperators(),
+    M0010_CreateIdentityEvidence(),
   ]
 }

@@ -31,6 +31,8 @@ public final class CertificateRecord: Model, @unchecked Sendable {
   @OptionalField(key: "revoked_at") public var revokedAt: Date?
   @OptionalField(key: "revocation_reason") public var revocationReason: String?
   @Field(key: "created_at") public var createdAt: Date
+  /// The request it was issued for (none for `mailseal ca issue`).
+  @OptionalField(key: "request_id") public var requestID: UUID?
 
   public init() {}
 }

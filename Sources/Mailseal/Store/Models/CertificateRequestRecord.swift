@@ -34,6 +34,22 @@ public final class CertificateRequestRecord: Model, @unchecked Sendable {
   @Field(key: "mailbox_validated_at") public var mailboxValidatedAt: Date
   @Field(key: "created_at") public var createdAt: Date
   @Field(key: "updated_at") public var updatedAt: Date
+  /// Who recorded the identity evidence, and when.
+  @OptionalField(key: "verified_by") public var verifiedBy: UUID?
+  @OptionalField(key: "verified_at") public var verifiedAt: Date?
+  /// Who approved, and when.
+  @OptionalField(key: "approved_by") public var approvedBy: UUID?
+  @OptionalField(key: "approved_at") public var approvedAt: Date?
+  /// Who rejected, and why (the requester is told).
+  @OptionalField(key: "decided_by") public var decidedBy: UUID?
+  @OptionalField(key: "rejection_reason") public var rejectionReason: String?
+  /// The certificate issued for the request.
+  @OptionalField(key: "certificate_id") public var certificateID: UUID?
+  /// While an issuance worker holds the request.
+  @OptionalField(key: "issuing_lease_until") public var issuingLeaseUntil: Date?
+  /// The pickup link: its SHA-256 and when it stops working.
+  @OptionalField(key: "pickup_token_hash") public var pickupTokenHash: String?
+  @OptionalField(key: "pickup_expires_at") public var pickupExpiresAt: Date?
 
   public init() {}
 }

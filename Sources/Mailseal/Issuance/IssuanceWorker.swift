@@ -1,0 +1,224 @@
+public import FluentKit
+public import Foundation
+public import Logging
+import MailsealCA
+import SQLKit
+
+/// Issues approved requests: claims them with a lease (`FOR UPDATE SKIP
+/// LOCKED` on PostgreSQL, so several instances never take the same one),
+/// runs them through the issuance pipeline, and — in the transaction that
+/// stores each certificate — marks its request issued and queues the pickup
+/// mail. A request is therefore issued once: either its certificate and its
+/// new state are stored together, or neither is and the lease runs out.
+public actor IssuanceWorker {
+  let database: any Database
+  let configuration: MailsealConfiguration
+  let logger: Logger
+  let mailQueued: @Sendable () -> Void
+  /// How long a claim holds; a worker that dies frees its requests then.
+  let lease: TimeInterval
+  let batchSize: Int
+  let pollInterval: Duration
+  private var service: IssuanceService?
+  private var pendingNudge = false
+  private var waiter: CheckedContinuation<Void, Never>?
+
+  public init(
+    database: any Database, configuration: MailsealConfiguration, logger: Logger,
+    lease: TimeInterval = 120,
+    batchSize: Int = 256, pollInterval: Duration = .seconds(5),
+    mailQueued: @escaping @Sendable () -> Void = {}
+  ) {
+    self.database = database
+    self.configuration = configuration
+    self.logger = logger
+    self.lease = lease
+    self.batchSize = batchSize
+    self.pollInterval = pollInterval
+    self.mailQueued = mailQueued
+  }
+
+  func issuanceService() async throws -> IssuanceService {
+    if let service { return service }
+    let (authority, issuerID) = try await CAInstallation(
+      database: database, configuration: configuration
+    ).loadActiveAuthority()
+    var made = IssuanceService(authority: authority, issuerID: issuerID, database: database)
+    made.logger = logger
+    let configuration = self.configuration
+    made.afterStoring = { database, stored in
+      try await Self.markIssued(stored, on: database, configuration: configuration)
+    }
+    service = made
+    return made
+  }
+
+  /// Issues what is approved and unclaimed, a batch at a time; returns how
+  /// many certificates were issued.
+  @discardableResult
+  public func issueDue(now: Date = Date()) async throws -> Int {
+    guard try await !Settings(database: database).isIssuancePaused() else { return 0 }
+    let sql = database as! any SQLDatabase
+    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
+    let claimed = try await sql.raw(
+      """
+      UPDATE certificate_requests SET issuing_lease_until = \(bind: now.addingTimeInterval(lease))
+      WHERE id IN (
+        SELECT id FROM certificate_requests
+        WHERE state = 'approved' AND (issuing_lease_until IS NULL OR issuing_lease_until < \(bind: now))
+        ORDER BY approved_at LIMIT \(literal: batchSize)\(unsafeRaw: skipLocked))
+      RETURNING id
+      """
+    ).all()
+    guard !claimed.isEmpty else { return 0 }
+    let ids = try claimed.map { try $0.decode(column: "id", as: UUID.self) }
+    let records = try await CertificateRequestRecord.query(on: database).filter(\.$id ~~ ids).sort(
+      \.$approvedAt
+    ).all()
+    var orders: [IssuanceOrder] = []
+    var refused: [(CertificateRequestRecord, String)] = []
+    for record in records {
+      do {
+        orders.append(
+          IssuanceOrder(
+            request: Array(record.csrDER), subject: try Self.subject(of: record),
+            requestID: record.id))
+      } catch {
+        refused.append((record, "\(error)"))
+      }
+    }
+    let service = try await issuanceService()
+    let results = try await service.issue(orders, now: now)
+    var issued = 0
+    for (order, result) in zip(orders, results) {
+      switch result {
+      case .success: issued += 1
+      case .failure(let error):
+        if let record = records.first(where: { $0.id == order.requestID }) {
+          refused.append((record, error.message))
+        }
+      }
+    }
+    for (record, reason) in refused {
+      try await refuse(record, reason: reason, now: now)
+    }
+    if issued > 0 { mailQueued() }
+    logger.info(
+      "issued approved requests", metadata: ["issued": "\(issued)", "refused": "\(refused.count)"])
+    return issued
+  }
+
+  /// The validated subject of a request, from the names it holds.
+  static func subject(of record: CertificateRequestRecord) throws -> ValidatedSubject {
+    switch record.mailboxType {
+    case .personal:
+      return try .person(
+        mailbox: record.mailbox, givenName: record.givenName ?? "", surname: record.surname ?? "")
+    case .role:
+      return try .pseudonym(mailbox: record.mailbox, name: record.pseudonym ?? "")
+    }
+  }
+
+  /// Inside the storing transaction: the request becomes issued, its pickup
+  /// link is made, the evidence's retention runs from the certificate's
+  /// expiry, and the pickup mail is queued.
+  static func markIssued(
+    _ stored: [StoredCertificate], on database: any Database, configuration: MailsealConfiguration
+  )
+    async throws
+  {
+    let sql = database as! any SQLDatabase
+    let now = Date()
+    for item in stored {
+      guard let requestID = item.requestID else { continue }
+      let serial = item.certificate.prepared.serialHex
+      let certificateID = try await sql.select().column("id").from("certificates").where(
+        "serial", .equal, serial
+      ).first()?
+      .decode(column: "id", as: UUID.self)
+      let token = SecretToken.make()
+      let expires = now.addingTimeInterval(TimeInterval(configuration.portal.pickupDays) * 86_400)
+      let updated = try await sql.raw(
+        """
+        UPDATE certificate_requests SET state = 'issued', certificate_id = \(bind: certificateID),
+          pickup_token_hash = \(bind: SecretToken.hash(token)), pickup_expires_at = \(bind: expires),
+          issuing_lease_until = NULL, updated_at = \(bind: now)
+        WHERE id = \(bind: requestID) AND state = 'approved' RETURNING id
+        """
+      ).all()
+      // Another worker stored it first (after this one's lease ran out):
+      // the whole transaction is undone, so this certificate is not kept.
+      guard !updated.isEmpty else { throw IssuedTwice() }
+      let retainUntil = item.certificate.prepared.notAfter.addingTimeInterval(
+        TimeInterval(configuration.portal.evidenceRetentionDays) * 86_400)
+      try await sql.update("identity_evidence").set("retain_until", to: retainUntil).where(
+        "request_id", .equal, requestID
+      ).run()
+      guard let record = try await CertificateRequestRecord.find(requestID, on: database) else {
+        continue
+      }
+      try await Outbox.enqueue(
+        MailTemplates.certificateReady(
+          record, pickupURL: "\(configuration.publicURL)/pickup/\(token)",
+          days: configuration.portal.pickupDays,
+          portalURL: configuration.publicURL, from: configuration.mail.from,
+          language: Language(rawValue: record.language) ?? .de),
+        on: database, messageDomain: configuration.mail.domain, now: now)
+    }
+  }
+
+  struct IssuedTwice: Error {}
+
+  func refuse(_ record: CertificateRequestRecord, reason: String, now: Date) async throws {
+    logger.error(
+      "approved request could not be issued",
+      metadata: ["number": "\(record.number)", "reason": "\(reason)"])
+    try await (database as! any SQLDatabase).raw(
+      """
+      UPDATE certificate_requests SET state = 'rejected', rejection_reason = \(bind: String(reason.prefix(500))),
+        issuing_lease_until = NULL, updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = 'approved'
+      """
+    ).run()
+  }
+
+  /// Asks the worker to look now (after an approval).
+  public nonisolated func nudge() {
+    Task { await self.wake() }
+  }
+
+  private func wake() {
+    if let waiter {
+      self.waiter = nil
+      waiter.resume()
+    } else {
+      pendingNudge = true
+    }
+  }
+
+  /// Issues until cancelled: when nudged, and every poll interval.
+  public func run() async {
+    logger.notice("issuance worker started")
+    while !Task.isCancelled {
+      do {
+        while try await issueDue() > 0 {}
+      } catch {
+        logger.error("issuance worker: \(error)")
+      }
+      if pendingNudge {
+        pendingNudge = false
+        continue
+      }
+      let interval = pollInterval
+      let timer = Task { [weak self] in
+        try? await Task.sleep(for: interval)
+        await self?.wake()
+      }
+      await withTaskCancellationHandler {
+        await withCheckedContinuation { continuation in waiter = continuation }
+      } onCancel: {
+        Task { await self.wake() }
+      }
+      timer.cancel()
+    }
+  }
+}

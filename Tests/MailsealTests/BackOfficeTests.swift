@@ -1,0 +1,292 @@
+import Crypto
+import Fluent
+import Foundation
+import MailsealCA
+import SQLKit
+import SwiftASN1
+import Testing
+import Vapor
+import X509
+
+@testable import Mailseal
+
+@Suite("Back office: identity evidence, approval rules, issuance exactly once, pause")
+struct BackOfficeTests {
+  static func csr(for key: Certificate.PrivateKey) throws -> [UInt8] {
+    let request = try CertificateSigningRequest(
+      version: .v1, subject: DistinguishedName { CommonName("x") }, privateKey: key,
+      attributes: .init(),
+      signatureAlgorithm: .ecdsaWithSHA256)
+    var coder = DER.Serializer()
+    try coder.serialize(request)
+    return coder.serializedBytes
+  }
+
+  /// A request as the form makes it, in a chosen state.
+  @discardableResult
+  static func request(
+    _ app: Application, mailbox: String, given: String = "Zoë", surname: String = "Müller",
+    state: CertificateRequestRecord.State = .submitted, validated: Date = Date(),
+    approvedAt: Date? = nil
+  ) async throws -> CertificateRequestRecord {
+    let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+    let der = try csr(for: key)
+    let record = CertificateRequestRecord()
+    record.id = UUID()
+    record.number = RequestNumber.make()
+    record.mailbox = mailbox
+    record.mailboxType = .personal
+    record.givenName = given
+    record.surname = surname
+    record.keyType = "p256"
+    record.keyFingerprint = try CertificateRequestCheck.check(der).keyFingerprint.hexString
+    record.csrDER = Data(der)
+    record.state = state
+    record.language = "en"
+    record.mailboxValidatedAt = validated
+    record.createdAt = Date()
+    record.updatedAt = Date()
+    record.approvedAt = approvedAt
+    try await record.create(on: app.db)
+    return record
+  }
+
+  static func staff(_ app: Application, _ email: String, role: OperatorRecord.Role = .operator)
+    async throws -> OperatorRecord
+  {
+    let (record, _) = try await app.operatorDirectory.add(
+      email: email, name: email.components(separatedBy: "@")[0], role: role)
+    return record
+  }
+
+  static func evidence(
+    given: String = "Zoë", surname: String = "Müller", expiry: String = "2035-01-31"
+  ) -> EvidenceForm {
+    EvidenceForm(
+      method: "in-person", documentType: "identity-card",
+      issuingAuthority: "Stadt Beispielstadt, DE",
+      documentNumber: "L01X00T47", documentExpiry: expiry, verifiedGivenName: given,
+      verifiedSurname: surname)
+  }
+
+  static func code(_ error: any Error) -> String? { (error as? MailsealError)?.code }
+
+  @Test(
+    "evidence, approval and the worker: issued once, pickup mail queued, evidence kept two years past expiry"
+  )
+  func happyPath() async throws {
+    try await TestInstallation.withApp { app in
+      try await prepareToServe(app)
+      let authority = app.registrationAuthority
+      let anna = try await Self.staff(app, "anna@example.edu")
+      let record = try await Self.request(app, mailbox: "zoe@example.edu")
+      let verified = try await authority.recordEvidence(
+        number: record.number, Self.evidence(given: " Zoë ", surname: "Müller"), by: anna)
+      #expect(verified.state == .verified && verified.verifiedBy == anna.id)
+      let approved = try await authority.approve(number: record.number, by: anna)
+      #expect(approved.state == .approved)
+      let worker = try #require(app.issuanceWorker)
+      #expect(try await worker.issueDue() == 1)
+      #expect(try await worker.issueDue() == 0)
+      let issued = try #require(try await CertificateRequestRecord.find(record.id, on: app.db))
+      #expect(
+        issued.state == .issued && issued.pickupTokenHash != nil && issued.certificateID != nil)
+      let certificate = try #require(
+        try await CertificateRecord.find(issued.certificateID, on: app.db))
+      #expect(
+        certificate.requestID == record.id && certificate.mailbox == "zoe@example.edu"
+          && certificate.givenName == "Zoë")
+      let evidence = try #require(try await authority.evidence(for: issued))
+      #expect(abs(evidence.retainUntil.timeIntervalSince(certificate.notAfter) - 730 * 86_400) < 2)
+      let mails = try await OutboxMessageRecord.query(on: app.db).filter(
+        \.$recipient == "zoe@example.edu"
+      ).all()
+      #expect(mails.contains { $0.subject.contains("is ready") && $0.message.contains("/pickup/") })
+    }
+  }
+
+  @Test(
+    "refusals: auditor, own mailbox, name mismatch, expired ID, four eyes, wrong states, stale mailbox validation"
+  )
+  func refusals() async throws {
+    try await TestInstallation.withApp(environment: ["MAILSEAL_FOUR_EYES": "true"]) { app in
+      let authority = app.registrationAuthority
+      let anna = try await Self.staff(app, "anna@example.edu")
+      let bert = try await Self.staff(app, "bert@example.edu")
+      let audrey = try await Self.staff(app, "audrey@example.edu", role: .auditor)
+
+      let record = try await Self.request(app, mailbox: "zoe@example.edu")
+      await #expect(throws: MailsealError.forbiddenForRole) {
+        _ = try await authority.recordEvidence(number: record.number, Self.evidence(), by: audrey)
+      }
+      do {
+        _ = try await authority.recordEvidence(
+          number: record.number, Self.evidence(given: "Zoe"), by: anna)
+        Issue.record("a name mismatch was accepted")
+      } catch { #expect(Self.code(error) == "name-mismatch") }
+      do {
+        _ = try await authority.recordEvidence(
+          number: record.number, Self.evidence(expiry: "2020-01-01"), by: anna)
+        Issue.record("an expired document was accepted")
+      } catch { #expect((error as? MailsealError)?.fields["documentExpiry"] != nil) }
+      do {
+        _ = try await authority.approve(number: record.number, by: anna)
+        Issue.record("an unverified request was approved")
+      } catch { #expect(Self.code(error) == "wrong-state") }
+      #expect(try await CertificateRequestRecord.find(record.id, on: app.db)?.state == .submitted)
+
+      _ = try await authority.recordEvidence(number: record.number, Self.evidence(), by: anna)
+      await #expect(throws: MailsealError.forbiddenForRole) {
+        _ = try await authority.approve(number: record.number, by: audrey)
+      }
+      do {
+        _ = try await authority.approve(number: record.number, by: anna)
+        Issue.record("four eyes were not enforced")
+      } catch { #expect(Self.code(error) == "four-eyes") }
+      #expect(try await authority.approve(number: record.number, by: bert).state == .approved)
+
+      // An operator's own mailbox.
+      let own = try await Self.request(
+        app, mailbox: "anna@example.edu", given: "anna", surname: "Desk")
+      do {
+        _ = try await authority.recordEvidence(
+          number: own.number, Self.evidence(given: "anna", surname: "Desk"), by: anna)
+        Issue.record("an operator verified their own mailbox")
+      } catch { #expect(Self.code(error) == "own-mailbox") }
+
+      // A withdrawn request cannot be verified or approved.
+      let withdrawn = try await Self.request(app, mailbox: "wim@example.edu", state: .withdrawn)
+      do {
+        _ = try await authority.approve(number: withdrawn.number, by: bert)
+        Issue.record("a withdrawn request was approved")
+      } catch { #expect(Self.code(error) == "wrong-state") }
+
+      // Mailbox validation older than 30 days.
+      let stale = try await Self.request(
+        app, mailbox: "sam@example.edu", validated: Date().addingTimeInterval(-31 * 86_400))
+      _ = try await authority.recordEvidence(number: stale.number, Self.evidence(), by: anna)
+      do {
+        _ = try await authority.approve(number: stale.number, by: bert)
+        Issue.record("a stale mailbox validation was approved")
+      } catch { #expect(Self.code(error) == "mailbox-validation-stale") }
+      // A fresh login link renews it.
+      try await authority.requestLoginLink(
+        address: "sam@example.edu", language: .en, clientAddress: "192.0.2.9")
+      let link = try await EnrollmentTests.loginLink(app, to: "sam@example.edu")
+      _ = try await authority.redeemLoginLink(String(link.dropFirst("/login/".count)))
+      #expect(try await authority.approve(number: stale.number, by: bert).state == .approved)
+    }
+  }
+
+  @Test("rejection tells the requester the reason by mail")
+  func rejection() async throws {
+    try await TestInstallation.withApp { app in
+      let anna = try await Self.staff(app, "anna@example.edu")
+      let record = try await Self.request(app, mailbox: "zoe@example.edu")
+      do {
+        _ = try await app.registrationAuthority.reject(
+          number: record.number, reason: "  ", by: anna)
+        Issue.record("a rejection without reason was accepted")
+      } catch { #expect(Self.code(error) == "invalid-reason") }
+      let rejected = try await app.registrationAuthority.reject(
+        number: record.number, reason: "Der Ausweis war abgelaufen.", by: anna)
+      #expect(
+        rejected.state == .rejected && rejected.rejectionReason == "Der Ausweis war abgelaufen.")
+      let mail = try #require(
+        try await OutboxMessageRecord.query(on: app.db).filter(\.$recipient == "zoe@example.edu")
+          .first())
+      #expect(mail.subject.contains("rejected"))
+      #expect(
+        mail.message.replacingOccurrences(of: "=\r\n", with: "").contains(
+          "Reason: Der Ausweis war abgelaufen."))
+    }
+  }
+
+  @Test("while issuance is paused approved requests wait; on resume they are issued in order")
+  func pause() async throws {
+    try await TestInstallation.withApp { app in
+      try await prepareToServe(app)
+      let settings = Settings(database: app.db)
+      try await settings.set(Settings.issuancePaused, to: "true")
+      for index in 0..<3 {
+        try await Self.request(
+          app, mailbox: "p\(index)@example.edu", state: .approved,
+          approvedAt: Date().addingTimeInterval(Double(index)))
+      }
+      let worker = try #require(app.issuanceWorker)
+      #expect(try await worker.issueDue() == 0)
+      #expect(
+        try await CertificateRequestRecord.query(on: app.db).filter(\.$state == .approved).count()
+          == 3)
+      try await settings.set(Settings.issuancePaused, to: "false")
+      #expect(try await worker.issueDue() == 3)
+      let certificates = try await CertificateRecord.query(on: app.db).sort(\.$createdAt).all()
+      #expect(certificates.count == 3)
+    }
+  }
+
+  @Test("two workers at once on 1,000 approved requests: each issued exactly once")
+  func twoWorkers() async throws {
+    try await TestInstallation.withApp { app in
+      try await prepareToServe(app)
+      let sql = app.db as! any SQLDatabase
+      // 1,000 approved requests, inserted in bulk.
+      let approvedAt = Date()
+      for chunk in 0..<10 {
+        var insert = sql.insert(into: "certificate_requests").columns(
+          "id", "number", "mailbox", "mailbox_type", "given_name", "surname", "key_type",
+          "key_fingerprint", "csr_der", "state",
+          "language", "mailbox_validated_at", "created_at", "updated_at", "approved_at")
+        for index in 0..<100 {
+          let der = try Self.csr(for: Certificate.PrivateKey(P256.Signing.PrivateKey()))
+          let n = chunk * 100 + index
+          insert = insert.values(
+            SQLBind(UUID()), SQLBind(RequestNumber.make()), SQLBind("user\(n)@example.edu"),
+            SQLBind("personal"),
+            SQLBind("Given"), SQLBind("User \(n)"), SQLBind("p256"),
+            SQLBind(try CertificateRequestCheck.check(der).keyFingerprint.hexString),
+            SQLBind(Data(der)), SQLBind("approved"), SQLBind("en"), SQLBind(approvedAt),
+            SQLBind(approvedAt), SQLBind(approvedAt),
+            SQLBind(approvedAt.addingTimeInterval(Double(n) / 1000)))
+        }
+        try await insert.run()
+      }
+      let configuration = app.mailseal
+      let first = IssuanceWorker(
+        database: app.db, configuration: configuration, logger: app.logger, batchSize: 64)
+      let second = IssuanceWorker(
+        database: app.db, configuration: configuration, logger: app.logger, batchSize: 64)
+      async let a: Int = {
+        var total = 0
+        while true {
+          let n = try await first.issueDue()
+          if n == 0 { return total }
+          total += n
+        }
+      }()
+      async let b: Int = {
+        var total = 0
+        while true {
+          let n = try await second.issueDue()
+          if n == 0 { return total }
+          total += n
+        }
+      }()
+      let (issuedByFirst, issuedBySecond) = try await (a, b)
+      #expect(issuedByFirst + issuedBySecond == 1_000)
+      let counts = try await sql.raw(
+        "SELECT COUNT(*) AS n, COUNT(DISTINCT request_id) AS requests FROM certificates WHERE request_id IS NOT NULL"
+      ).first()
+      #expect(try counts?.decode(column: "n", as: Int.self) == 1_000)
+      #expect(try counts?.decode(column: "requests", as: Int.self) == 1_000)
+      #expect(
+        try await CertificateRequestRecord.query(on: app.db).filter(\.$state == .issued).count()
+          == 1_000)
+      let orphans = try await sql.raw(
+        "SELECT COUNT(*) AS n FROM certificate_requests r LEFT JOIN certificates c ON c.id = r.certificate_id WHERE c.id IS NULL"
+      ).first()
+      #expect(try orphans?.decode(column: "n", as: Int.self) == 0)
+      print("two workers: \(issuedByFirst) + \(issuedBySecond) on \(TestDatabase.kind)")
+    }
+  }
+}
