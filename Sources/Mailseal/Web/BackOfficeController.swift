@@ -57,3 +57,156 @@ enum BackOfficeController {
       for: request)
   }
 }
+
+extension BackOfficeController {
+  struct EvidenceView: Encodable {
+    let method: String
+    let documentType: String
+    let issuingAuthority: String
+    let documentNumber: String
+    let documentExpiry: String
+    let names: String
+    let checkedBy: String
+    let checkedAt: String
+  }
+
+  struct RequestPage: Encodable {
+    let number: String
+    let mailbox: String
+    let mailboxType: String
+    let name: String
+    let keyType: String
+    let keyFingerprint: String
+    let state: String
+    let stateLabel: String
+    let created: String
+    let mailboxValidated: String
+    let mailboxValidationStale: Bool
+    let evidence: EvidenceView?
+    let rejectionReason: String?
+    let canVerify: Bool
+    let canApprove: Bool
+    let canReject: Bool
+    let ownMailbox: Bool
+    let error: String?
+    let methods: [String]
+    let documentTypes: [String]
+  }
+
+  static func format(_ date: Date, _ language: Language, time: Bool = true) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: language == .de ? "de_DE" : "en_GB")
+    formatter.dateStyle = .medium
+    formatter.timeStyle = time ? .short : .none
+    formatter.timeZone = TimeZone(identifier: "Europe/Berlin")
+    return formatter.string(from: date)
+  }
+
+  static func renderRequest(_ request: Request, number: String, error: MailsealError? = nil) async throws -> Response {
+    let current = try await OperatorSession.require(request)
+    let language = Language.of(request)
+    let authority = request.application.registrationAuthority
+    let record = try await authority.request(number: number)
+    let row = RequesterController.row(record, language: language)
+    var evidenceView: EvidenceView?
+    if let evidence = try await authority.evidence(for: record) {
+      let checker = try await OperatorRecord.find(evidence.checkedBy, on: request.db)
+      evidenceView = EvidenceView(
+        method: evidence.method.rawValue, documentType: evidence.documentType.rawValue,
+        issuingAuthority: evidence.issuingAuthority, documentNumber: evidence.documentNumber,
+        documentExpiry: format(evidence.documentExpiry, language, time: false),
+        names: "\(evidence.verifiedGivenName) \(evidence.verifiedSurname)", checkedBy: checker?.name ?? "?",
+        checkedAt: format(evidence.checkedAt, language))
+    }
+    let staff = current.operator
+    let own = record.mailbox == staff.email
+    let decider = staff.role.mayDecide && !own
+    let stale = Date().timeIntervalSince(record.mailboxValidatedAt) > RegistrationAuthority.mailboxValidationLifetime
+    let page = RequestPage(
+      number: record.number, mailbox: record.mailbox, mailboxType: record.mailboxType.rawValue, name: row.name,
+      keyType: record.keyType, keyFingerprint: record.keyFingerprint, state: record.state.rawValue,
+      stateLabel: row.stateLabel, created: row.created, mailboxValidated: format(record.mailboxValidatedAt, language),
+      mailboxValidationStale: stale, evidence: evidenceView, rejectionReason: record.rejectionReason,
+      canVerify: decider && record.state == .submitted, canApprove: decider && record.state == .verified,
+      canReject: decider && (record.state == .submitted || record.state == .verified), ownMailbox: own,
+      error: error.map { ([$0.detail[language]] + $0.fields.values.map { $0[language] }).joined(separator: " ") },
+      methods: IdentityEvidenceRecord.Method.allCases.map(\.rawValue),
+      documentTypes: IdentityEvidenceRecord.DocumentType.allCases.map(\.rawValue))
+    return try await Pages.render("desk-request", page, for: request, status: error?.status ?? .ok)
+  }
+
+  /// `GET /operator/requests/:number`.
+  @Sendable
+  static func show(_ request: Request) async throws -> Response {
+    try await renderRequest(request, number: request.parameters.get("number") ?? "")
+  }
+
+  struct EvidencePost: Content {
+    var csrf: String
+    var method: String
+    var documentType: String
+    var issuingAuthority: String
+    var documentNumber: String
+    var documentExpiry: String
+    var verifiedGivenName: String
+    var verifiedSurname: String
+  }
+
+  struct ReasonPost: Content {
+    var csrf: String
+    var reason: String
+  }
+
+  /// Runs a decision, then shows the request again (with the refusal, if any).
+  static func decide(
+    _ request: Request, csrf: String?, _ action: (RegistrationAuthority, OperatorRecord, String) async throws -> Void
+  ) async throws -> Response {
+    let current = try await OperatorSession.require(request)
+    try OperatorSession.verifyCSRF(request, session: current.session, formToken: csrf)
+    let number = request.parameters.get("number") ?? ""
+    do {
+      try await action(request.application.registrationAuthority, current.operator, number)
+    } catch let error as MailsealError where error.status.code < 500 && error.code != "not-found" {
+      return try await renderRequest(request, number: number, error: error)
+    }
+    return request.redirect(to: "/operator/requests/\(number)")
+  }
+
+  /// `POST /operator/requests/:number/evidence`.
+  @Sendable
+  static func recordEvidence(_ request: Request) async throws -> Response {
+    let form = try request.content.decode(EvidencePost.self)
+    return try await decide(request, csrf: form.csrf) { authority, staff, number in
+      _ = try await authority.recordEvidence(
+        number: number,
+        EvidenceForm(
+          method: form.method, documentType: form.documentType, issuingAuthority: form.issuingAuthority,
+          documentNumber: form.documentNumber, documentExpiry: form.documentExpiry,
+          verifiedGivenName: form.verifiedGivenName, verifiedSurname: form.verifiedSurname), by: staff)
+    }
+  }
+
+  struct CSRFPost: Content {
+    var csrf: String
+  }
+
+  /// `POST /operator/requests/:number/approve`.
+  @Sendable
+  static func approve(_ request: Request) async throws -> Response {
+    let form = try request.content.decode(CSRFPost.self)
+    let response = try await decide(request, csrf: form.csrf) { authority, staff, number in
+      _ = try await authority.approve(number: number, by: staff)
+    }
+    request.application.issuanceWorker?.nudge()
+    return response
+  }
+
+  /// `POST /operator/requests/:number/reject`.
+  @Sendable
+  static func reject(_ request: Request) async throws -> Response {
+    let form = try request.content.decode(ReasonPost.self)
+    return try await decide(request, csrf: form.csrf) { authority, staff, number in
+      _ = try await authority.reject(number: number, reason: form.reason, by: staff)
+    }
+  }
+}

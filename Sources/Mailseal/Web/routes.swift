@@ -23,6 +23,14 @@ func routes(_ app: Application) throws {
     .POST, "requests", ":number", "withdraw", body: .collect(maxSize: "1kb"),
     use: RequesterController.withdraw)
 
+  // Pickup (steps 10–12): by the link from the mail, or signed in.
+  app.get("pickup", ":token", use: PickupController.page)
+  app.get("pickup", ":token", "bundle.json", use: PickupController.bundle)
+  app.get("pickup", ":token", ":file", use: PickupController.file)
+  app.get("requests", ":number", "pickup", use: PickupController.page)
+  app.get("requests", ":number", "pickup", "bundle.json", use: PickupController.bundle)
+  app.get("requests", ":number", "pickup", ":file", use: PickupController.file)
+
   // The back office: staff sign-in and enrolment.
   let staff = app.grouped("operator")
   staff.get(use: OperatorController.home)
@@ -37,6 +45,10 @@ func routes(_ app: Application) throws {
     .POST, "enrol", ":token", "confirm", body: .collect(maxSize: "1kb"),
     use: OperatorController.confirm)
   staff.get("queue", use: BackOfficeController.queue)
+  staff.get("requests", ":number", use: BackOfficeController.show)
+  staff.on(.POST, "requests", ":number", "evidence", body: .collect(maxSize: "4kb"), use: BackOfficeController.recordEvidence)
+  staff.on(.POST, "requests", ":number", "approve", body: .collect(maxSize: "1kb"), use: BackOfficeController.approve)
+  staff.on(.POST, "requests", ":number", "reject", body: .collect(maxSize: "4kb"), use: BackOfficeController.reject)
 
   // The JSON API of the browser's script.
   let api = app.grouped("api", "v1")
