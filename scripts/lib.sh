@@ -6,7 +6,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
 # Installs the Debian packages the tests and benchmarks call: OpenSSL and
 # PostgreSQL as judges and store, Chromium and its driver for the browser
-# tests, zbar-tools to read back the TOTP QR codes.
+# tests, zbar-tools to read back the TOTP QR codes, and the PKCS#12 judges
+# (NSS's pk12util, GnuTLS's certtool, Java's keytool).
 ensure_debian_packages() {
     local missing=()
     command -v openssl >/dev/null || missing+=(openssl)
@@ -18,6 +19,9 @@ ensure_debian_packages() {
     command -v chromium >/dev/null || missing+=(chromium)
     command -v chromedriver >/dev/null || missing+=(chromium-driver)
     command -v zbarimg >/dev/null || missing+=(zbar-tools)
+    command -v pk12util >/dev/null || missing+=(libnss3-tools)
+    command -v certtool >/dev/null || missing+=(gnutls-bin)
+    command -v keytool >/dev/null || missing+=(default-jre-headless)
     if [ ${#missing[@]} -gt 0 ]; then
         log "Installing Debian packages: ${missing[*]}"
         as_root apt-get update -qq

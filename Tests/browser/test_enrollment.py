@@ -33,7 +33,9 @@ def public_key_der_of_csr(der):
                           capture_output=True, check=True).stdout
 
 
-class EnrollmentInChromium(unittest.TestCase):
+class Walker:
+    """Set-up and the requester's steps 1–7, shared by the browser tests."""
+
     def setUp(self):
         self.folder = tempfile.TemporaryDirectory(prefix="mailseal-browser-")
         self.downloads = pathlib.Path(self.folder.name) / "downloads"
@@ -55,6 +57,8 @@ class EnrollmentInChromium(unittest.TestCase):
         driver = portal.chromium(self.downloads)
         self.stoppables.append(driver)
         return server, web, driver
+
+    password = PASSWORD
 
     def walk(self, server, web, driver, address, key_type, language="en"):
         wait = WebDriverWait(driver, 120)
@@ -87,13 +91,13 @@ class EnrollmentInChromium(unittest.TestCase):
         driver.find_element(By.ID, "next").click()
         error = wait.until(EC.visibility_of_element_located((By.ID, "password-error")))
         self.assertIn("12", error.text)
-        for field, value in (("password", PASSWORD), ("password-repeat", PASSWORD + "x")):
+        for field, value in (("password", self.password), ("password-repeat", self.password + "x")):
             driver.find_element(By.ID, field).clear()
             driver.find_element(By.ID, field).send_keys(value)
         driver.find_element(By.ID, "next").click()
         wait.until(EC.text_to_be_present_in_element((By.ID, "password-error"), "match" if language == "en" else "überein"))
         driver.find_element(By.ID, "password-repeat").clear()
-        driver.find_element(By.ID, "password-repeat").send_keys(PASSWORD)
+        driver.find_element(By.ID, "password-repeat").send_keys(self.password)
         self.assertNotEqual(driver.find_element(By.ID, "strength").text, "")
         # 7: key pair, CSR, key file.
         driver.find_element(By.ID, "next").click()
@@ -143,6 +147,8 @@ class EnrollmentInChromium(unittest.TestCase):
             for secret in secrets:
                 self.assertNotIn(secret, blob, "a request carried key material: %s" % request["url"])
 
+
+class EnrollmentInChromium(Walker, unittest.TestCase):
     def test_enrollment_with_mail_from_a_real_smtp_server(self):
         server, web, driver = self.start(smtp=True)
         number, key_file, timings = self.walk(server, web, driver, "zoe.mueller@example.edu", "rsa3072")

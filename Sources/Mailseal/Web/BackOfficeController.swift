@@ -102,7 +102,9 @@ extension BackOfficeController {
     return formatter.string(from: date)
   }
 
-  static func renderRequest(_ request: Request, number: String, error: MailsealError? = nil) async throws -> Response {
+  static func renderRequest(_ request: Request, number: String, error: MailsealError? = nil)
+    async throws -> Response
+  {
     let current = try await OperatorSession.require(request)
     let language = Language.of(request)
     let authority = request.application.registrationAuthority
@@ -115,21 +117,31 @@ extension BackOfficeController {
         method: evidence.method.rawValue, documentType: evidence.documentType.rawValue,
         issuingAuthority: evidence.issuingAuthority, documentNumber: evidence.documentNumber,
         documentExpiry: format(evidence.documentExpiry, language, time: false),
-        names: "\(evidence.verifiedGivenName) \(evidence.verifiedSurname)", checkedBy: checker?.name ?? "?",
+        names: "\(evidence.verifiedGivenName) \(evidence.verifiedSurname)",
+        checkedBy: checker?.name ?? "?",
         checkedAt: format(evidence.checkedAt, language))
     }
     let staff = current.operator
     let own = record.mailbox == staff.email
     let decider = staff.role.mayDecide && !own
-    let stale = Date().timeIntervalSince(record.mailboxValidatedAt) > RegistrationAuthority.mailboxValidationLifetime
+    let stale =
+      Date().timeIntervalSince(record.mailboxValidatedAt)
+      > RegistrationAuthority.mailboxValidationLifetime
     let page = RequestPage(
-      number: record.number, mailbox: record.mailbox, mailboxType: record.mailboxType.rawValue, name: row.name,
+      number: record.number, mailbox: record.mailbox, mailboxType: record.mailboxType.rawValue,
+      name: row.name,
       keyType: record.keyType, keyFingerprint: record.keyFingerprint, state: record.state.rawValue,
-      stateLabel: row.stateLabel, created: row.created, mailboxValidated: format(record.mailboxValidatedAt, language),
-      mailboxValidationStale: stale, evidence: evidenceView, rejectionReason: record.rejectionReason,
-      canVerify: decider && record.state == .submitted, canApprove: decider && record.state == .verified,
-      canReject: decider && (record.state == .submitted || record.state == .verified), ownMailbox: own,
-      error: error.map { ([$0.detail[language]] + $0.fields.values.map { $0[language] }).joined(separator: " ") },
+      stateLabel: row.stateLabel, created: row.created,
+      mailboxValidated: format(record.mailboxValidatedAt, language),
+      mailboxValidationStale: stale, evidence: evidenceView,
+      rejectionReason: record.rejectionReason,
+      canVerify: decider && record.state == .submitted,
+      canApprove: decider && record.state == .verified,
+      canReject: decider && (record.state == .submitted || record.state == .verified),
+      ownMailbox: own,
+      error: error.map {
+        ([$0.detail[language]] + $0.fields.values.map { $0[language] }).joined(separator: " ")
+      },
       methods: IdentityEvidenceRecord.Method.allCases.map(\.rawValue),
       documentTypes: IdentityEvidenceRecord.DocumentType.allCases.map(\.rawValue))
     return try await Pages.render("desk-request", page, for: request, status: error?.status ?? .ok)
@@ -159,7 +171,8 @@ extension BackOfficeController {
 
   /// Runs a decision, then shows the request again (with the refusal, if any).
   static func decide(
-    _ request: Request, csrf: String?, _ action: (RegistrationAuthority, OperatorRecord, String) async throws -> Void
+    _ request: Request, csrf: String?,
+    _ action: (RegistrationAuthority, OperatorRecord, String) async throws -> Void
   ) async throws -> Response {
     let current = try await OperatorSession.require(request)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: csrf)
@@ -180,9 +193,11 @@ extension BackOfficeController {
       _ = try await authority.recordEvidence(
         number: number,
         EvidenceForm(
-          method: form.method, documentType: form.documentType, issuingAuthority: form.issuingAuthority,
+          method: form.method, documentType: form.documentType,
+          issuingAuthority: form.issuingAuthority,
           documentNumber: form.documentNumber, documentExpiry: form.documentExpiry,
-          verifiedGivenName: form.verifiedGivenName, verifiedSurname: form.verifiedSurname), by: staff)
+          verifiedGivenName: form.verifiedGivenName, verifiedSurname: form.verifiedSurname),
+        by: staff)
     }
   }
 

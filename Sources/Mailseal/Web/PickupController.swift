@@ -21,8 +21,11 @@ enum PickupController {
   static let linkInvalid = MailsealError(
     code: "pickup-link-invalid", status: .notFound,
     detail: LocalizedText(
-      de: "Dieser Abholungslink ist ungültig oder abgelaufen. Melden Sie sich mit einem Anmeldelink an: unter Ihren Anträgen finden Sie das Zertifikat jederzeit.",
-      en: "This pickup link is invalid or has expired. Sign in with a login link: you find the certificate under your requests at any time."))
+      de:
+        "Dieser Abholungslink ist ungültig oder abgelaufen. Melden Sie sich mit einem Anmeldelink an: unter Ihren Anträgen finden Sie das Zertifikat jederzeit.",
+      en:
+        "This pickup link is invalid or has expired. Sign in with a login link: you find the certificate under your requests at any time."
+    ))
 
   /// Resolves `/pickup/:token…` or `/requests/:number/pickup…`.
   static func resolve(_ request: Request) async throws -> Pickup {
@@ -30,14 +33,17 @@ enum PickupController {
     let base: String
     if let token = request.parameters.get("token") {
       guard SecretToken.isWellFormed(token),
-        let found = try await CertificateRequestRecord.query(on: request.db).filter(\.$pickupTokenHash == SecretToken.hash(token)).first(),
+        let found = try await CertificateRequestRecord.query(on: request.db).filter(
+          \.$pickupTokenHash == SecretToken.hash(token)
+        ).first(),
         let expires = found.pickupExpiresAt, expires > Date()
       else { throw linkInvalid }
       record = found
       base = "/pickup/\(token)"
     } else {
       let session = try await RequesterSession.require(request)
-      record = try await request.application.registrationAuthority.request(number: request.parameters.get("number") ?? "", session: session)
+      record = try await request.application.registrationAuthority.request(
+        number: request.parameters.get("number") ?? "", session: session)
       base = "/requests/\(record.number)/pickup"
     }
     guard record.state == .issued, let certificateID = record.certificateID,
@@ -72,10 +78,12 @@ enum PickupController {
       "pickup",
       Page(
         number: pickup.request.number, name: certificate.commonName, mailbox: certificate.mailbox,
-        serial: certificate.serial, notBefore: BackOfficeController.format(certificate.notBefore, language),
+        serial: certificate.serial,
+        notBefore: BackOfficeController.format(certificate.notBefore, language),
         notAfter: BackOfficeController.format(certificate.notAfter, language),
         fingerprint: Array(SHA256.hash(data: certificate.der)).hexString, base: pickup.base,
-        keyFileName: "mailseal-\(pickup.request.number).key.pem", issuer: pickup.chain.first?.subject ?? ""),
+        keyFileName: "mailseal-\(pickup.request.number).key.pem",
+        issuer: pickup.chain.first?.subject ?? ""),
       for: request)
     return response
   }
@@ -117,11 +125,14 @@ enum PickupController {
     case "certificate.der":
       return download(pickup.certificate.der, type: "application/pkix-cert", name: "\(number).cer")
     case "certificate.pem":
-      let pem = PEMDocument(type: "CERTIFICATE", derBytes: Array(pickup.certificate.der)).pemString + "\n"
+      let pem =
+        PEMDocument(type: "CERTIFICATE", derBytes: Array(pickup.certificate.der)).pemString + "\n"
       return download(Data(pem.utf8), type: "application/x-pem-file", name: "\(number).pem")
     case "chain.pem":
-      let pems = ([Array(pickup.certificate.der)] + pickup.chain.map { Array($0.certificateDER) })
-        .map { PEMDocument(type: "CERTIFICATE", derBytes: $0).pemString }.joined(separator: "\n") + "\n"
+      let pems =
+        ([Array(pickup.certificate.der)] + pickup.chain.map { Array($0.certificateDER) })
+        .map { PEMDocument(type: "CERTIFICATE", derBytes: $0).pemString }.joined(separator: "\n")
+        + "\n"
       return download(Data(pems.utf8), type: "application/x-pem-file", name: "\(number)-chain.pem")
     default:
       throw MailsealError.notFound

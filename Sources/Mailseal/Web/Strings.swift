@@ -149,37 +149,60 @@ enum Strings {
     "pickup": .init(de: "Zertifikat abholen", en: "Pick up the certificate"),
     "pickup_title": .init(de: "Ihr Zertifikat abholen", en: "Pick up your certificate"),
     "pickup_intro": .init(
-      de: "Laden Sie Ihre Schlüsseldatei und geben Sie ihr Passwort ein. Ihr Browser prüft, ob der Schlüssel zum Zertifikat gehört, und erstellt daraus eine PKCS#12-Datei. Der Schlüssel verlässt dabei nie Ihren Computer.",
-      en: "Load your key file and enter its password. Your browser checks that the key belongs to the certificate and builds a PKCS#12 file from them. The key never leaves your computer."),
+      de:
+        "Laden Sie Ihre Schlüsseldatei und geben Sie ihr Passwort ein. Ihr Browser prüft, ob der Schlüssel zum Zertifikat gehört, und erstellt daraus eine PKCS#12-Datei. Der Schlüssel verlässt dabei nie Ihren Computer.",
+      en:
+        "Load your key file and enter its password. Your browser checks that the key belongs to the certificate and builds a PKCS#12 file from them. The key never leaves your computer."
+    ),
     "serial": .init(de: "Seriennummer", en: "Serial number"),
     "valid_from": .init(de: "Gültig ab", en: "Valid from"),
     "valid_until": .init(de: "Gültig bis", en: "Valid until"),
     "fingerprint": .init(de: "Fingerabdruck (SHA-256)", en: "Fingerprint (SHA-256)"),
     "issuer": .init(de: "Aussteller", en: "Issuer"),
     "key_file": .init(de: "Schlüsseldatei", en: "Key file"),
-    "key_password": .init(de: "Passwort der Schlüsseldatei (schützt auch die PKCS#12-Datei)", en: "Password of the key file (also protects the PKCS#12 file)"),
+    "key_password": .init(
+      de: "Passwort der Schlüsseldatei (schützt auch die PKCS#12-Datei)",
+      en: "Password of the key file (also protects the PKCS#12 file)"),
     "encoding": .init(de: "Format", en: "Format"),
     "encoding_compatible": .init(de: "Kompatibel (empfohlen)", en: "Compatible (recommended)"),
     "encoding_compatible_note": .init(
-      de: "Wird von allen E-Mail-Programmen gelesen, auch von älterem Windows, macOS-Schlüsselbund, Android und Adobe (Triple-DES, SHA-1-MAC).",
-      en: "Read by every mail program, including older Windows, macOS Keychain, Android and Adobe (Triple DES, SHA-1 MAC)."),
+      de:
+        "Wird von allen E-Mail-Programmen gelesen, auch von älterem Windows, macOS-Schlüsselbund, Android und Adobe (Triple-DES, SHA-1-MAC).",
+      en:
+        "Read by every mail program, including older Windows, macOS Keychain, Android and Adobe (Triple DES, SHA-1 MAC)."
+    ),
     "encoding_modern": .init(de: "Modern", en: "Modern"),
     "encoding_modern_note": .init(
-      de: "AES-256 und SHA-256, wie OpenSSL 3 es schreibt; für aktuelle Systeme (Windows 10 ab 1709, Thunderbird, aktuelles macOS).",
-      en: "AES-256 and SHA-256, as OpenSSL 3 writes it; for current systems (Windows 10 from 1709, Thunderbird, current macOS)."),
+      de:
+        "AES-256 und SHA-256, wie OpenSSL 3 es schreibt; für aktuelle Systeme (Windows 10 ab 1709, Thunderbird, aktuelles macOS).",
+      en:
+        "AES-256 and SHA-256, as OpenSSL 3 writes it; for current systems (Windows 10 from 1709, Thunderbird, current macOS)."
+    ),
     "build_p12": .init(de: "PKCS#12-Datei erstellen", en: "Build the PKCS#12 file"),
-    "building": .init(de: "Ihr Browser erstellt die Datei …", en: "Your browser is building the file …"),
+    "building": .init(
+      de: "Ihr Browser erstellt die Datei …", en: "Your browser is building the file …"),
     "download_p12": .init(de: "PKCS#12-Datei speichern", en: "Save the PKCS#12 file"),
-    "p12_done": .init(de: "Fertig. Importieren Sie die Datei in Ihr E-Mail-Programm.", en: "Done. Import the file into your mail program."),
+    "p12_done": .init(
+      de: "Fertig. Importieren Sie die Datei in Ihr E-Mail-Programm.",
+      en: "Done. Import the file into your mail program."),
     "backup_advice": .init(
-      de: "Sichern Sie die PKCS#12-Datei und ihr Passwort an einem sicheren Ort (zum Beispiel einem verschlüsselten USB-Stick): Ohne sie können Sie alte verschlüsselte E-Mails nicht mehr lesen. Importieren Sie dieselbe Datei auf jedem Gerät, mit dem Sie signieren oder entschlüsseln wollen – in Outlook über die Windows-Zertifikatverwaltung, in Apple Mail über die Schlüsselbundverwaltung, in Thunderbird unter Einstellungen › Datenschutz & Sicherheit › Zertifikate › Importieren.",
-      en: "Back up the PKCS#12 file and its password in a safe place (for example an encrypted USB stick): without them you cannot read old encrypted mail. Import the same file on every device you sign or decrypt with – in Outlook through Windows certificate management, in Apple Mail through Keychain Access, in Thunderbird under Settings › Privacy & Security › Certificates › Import."),
+      de:
+        "Sichern Sie die PKCS#12-Datei und ihr Passwort an einem sicheren Ort (zum Beispiel einem verschlüsselten USB-Stick): Ohne sie können Sie alte verschlüsselte E-Mails nicht mehr lesen. Importieren Sie dieselbe Datei auf jedem Gerät, mit dem Sie signieren oder entschlüsseln wollen – in Outlook über die Windows-Zertifikatverwaltung, in Apple Mail über die Schlüsselbundverwaltung, in Thunderbird unter Einstellungen › Datenschutz & Sicherheit › Zertifikate › Importieren.",
+      en:
+        "Back up the PKCS#12 file and its password in a safe place (for example an encrypted USB stick): without them you cannot read old encrypted mail. Import the same file on every device you sign or decrypt with – in Outlook through Windows certificate management, in Apple Mail through Keychain Access, in Thunderbird under Settings › Privacy & Security › Certificates › Import."
+    ),
     "downloads": .init(de: "Zertifikat und Kette allein", en: "Certificate and chain alone"),
-    "key_error_file": .init(de: "Das ist keine verschlüsselte Schlüsseldatei.", en: "This is not an encrypted key file."),
-    "key_error_password": .init(de: "Das Passwort öffnet diese Schlüsseldatei nicht.", en: "The password does not open this key file."),
+    "key_error_file": .init(
+      de: "Das ist keine verschlüsselte Schlüsseldatei.", en: "This is not an encrypted key file."),
+    "key_error_password": .init(
+      de: "Das Passwort öffnet diese Schlüsseldatei nicht.",
+      en: "The password does not open this key file."),
     "key_error_mismatch": .init(
-      de: "Diese Schlüsseldatei gehört nicht zu diesem Zertifikat. Wählen Sie die Datei mailseal-<Nummer>.key.pem dieses Antrags.",
-      en: "This key file does not belong to this certificate. Choose the file mailseal-<number>.key.pem of this request."),
+      de:
+        "Diese Schlüsseldatei gehört nicht zu diesem Zertifikat. Wählen Sie die Datei mailseal-<Nummer>.key.pem dieses Antrags.",
+      en:
+        "This key file does not belong to this certificate. Choose the file mailseal-<number>.key.pem of this request."
+    ),
     // Back office
     "staff_title": .init(de: "Service-Desk", en: "Service desk"),
     "staff_sign_in": .init(de: "Anmeldung für Mitarbeitende", en: "Staff sign-in"),
@@ -218,21 +241,27 @@ enum Strings {
     "desk_type": .init(de: "Art", en: "Type"),
     "desk_fingerprint": .init(de: "Schlüssel (SHA-256)", en: "Key (SHA-256)"),
     "desk_validated": .init(de: "Postfach bestätigt", en: "Mailbox validated"),
-    "desk_stale": .init(de: "Älter als 30 Tage: vor der Freigabe muss sich die Person neu anmelden.", en: "Older than 30 days: the person must sign in again before approval."),
-    "desk_own": .init(de: "Das ist Ihr eigenes Postfach: Prüfung und Freigabe muss jemand anderes übernehmen.", en: "This is your own mailbox: someone else must check and approve."),
+    "desk_stale": .init(
+      de: "Älter als 30 Tage: vor der Freigabe muss sich die Person neu anmelden.",
+      en: "Older than 30 days: the person must sign in again before approval."),
+    "desk_own": .init(
+      de: "Das ist Ihr eigenes Postfach: Prüfung und Freigabe muss jemand anderes übernehmen.",
+      en: "This is your own mailbox: someone else must check and approve."),
     "desk_evidence": .init(de: "Identitätsprüfung", en: "Identity check"),
     "desk_method": .init(de: "Art der Prüfung", en: "How"),
     "desk_document_type": .init(de: "Ausweisart", en: "Document"),
     "desk_authority": .init(de: "Ausstellende Behörde / Staat", en: "Issuing authority / country"),
     "desk_document_number": .init(de: "Ausweisnummer", en: "Document number"),
     "desk_document_expiry": .init(de: "Gültig bis (JJJJ-MM-TT)", en: "Valid until (YYYY-MM-DD)"),
-    "desk_verified_given": .init(de: "Vorname(n) laut Ausweis", en: "Given name(s) on the document"),
+    "desk_verified_given": .init(
+      de: "Vorname(n) laut Ausweis", en: "Given name(s) on the document"),
     "desk_verified_surname": .init(de: "Nachname laut Ausweis", en: "Surname on the document"),
     "desk_record": .init(de: "Prüfung erfassen", en: "Record the check"),
     "desk_checked_by": .init(de: "Geprüft von", en: "Checked by"),
     "desk_approve": .init(de: "Freigeben", en: "Approve"),
     "desk_reject": .init(de: "Ablehnen", en: "Reject"),
-    "desk_reason": .init(de: "Grund (wird der Person mitgeteilt)", en: "Reason (the person is told)"),
+    "desk_reason": .init(
+      de: "Grund (wird der Person mitgeteilt)", en: "Reason (the person is told)"),
     "desk_rejection": .init(de: "Abgelehnt mit dem Grund", en: "Rejected with the reason"),
   ]
 

@@ -46,9 +46,15 @@ func routes(_ app: Application) throws {
     use: OperatorController.confirm)
   staff.get("queue", use: BackOfficeController.queue)
   staff.get("requests", ":number", use: BackOfficeController.show)
-  staff.on(.POST, "requests", ":number", "evidence", body: .collect(maxSize: "4kb"), use: BackOfficeController.recordEvidence)
-  staff.on(.POST, "requests", ":number", "approve", body: .collect(maxSize: "1kb"), use: BackOfficeController.approve)
-  staff.on(.POST, "requests", ":number", "reject", body: .collect(maxSize: "4kb"), use: BackOfficeController.reject)
+  staff.on(
+    .POST, "requests", ":number", "evidence", body: .collect(maxSize: "4kb"),
+    use: BackOfficeController.recordEvidence)
+  staff.on(
+    .POST, "requests", ":number", "approve", body: .collect(maxSize: "1kb"),
+    use: BackOfficeController.approve)
+  staff.on(
+    .POST, "requests", ":number", "reject", body: .collect(maxSize: "4kb"),
+    use: BackOfficeController.reject)
 
   // The JSON API of the browser's script.
   let api = app.grouped("api", "v1")
