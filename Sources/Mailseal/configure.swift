@@ -122,7 +122,7 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
   app.mailWorker = mailWorker
   app.issuanceWorker = IssuanceWorker(
     database: app.db, configuration: configuration, logger: app.logger,
-    mailQueued: { mailWorker.nudge() })
+    lease: TimeInterval(configuration.portal.issuanceLease), mailQueued: { mailWorker.nudge() })
 
   if case .generated(let path) = configuration.passphraseSource {
     app.logger.notice(

@@ -71,6 +71,31 @@ struct BackOfficeTests {
 
   static func code(_ error: any Error) -> String? { (error as? MailsealError)?.code }
 
+  /// Approved requests, inserted in bulk, each with its own P-256 key.
+  static func insertApproved(_ app: Application, count: Int) async throws {
+    let sql = app.db as! any SQLDatabase
+    let approvedAt = Date()
+    for chunk in stride(from: 0, to: count, by: 100) {
+      var insert = sql.insert(into: "certificate_requests").columns(
+        "id", "number", "mailbox", "mailbox_type", "given_name", "surname", "key_type",
+        "key_fingerprint", "csr_der",
+        "state", "language", "mailbox_validated_at", "created_at", "updated_at", "approved_at")
+      for n in chunk..<min(chunk + 100, count) {
+        let der = try Self.csr(for: Certificate.PrivateKey(P256.Signing.PrivateKey()))
+        insert = insert.values(
+          SQLBind(UUID()), SQLBind(RequestNumber.make()), SQLBind("user\(n)@example.edu"),
+          SQLBind("personal"),
+          SQLBind("Given"), SQLBind("User \(n)"), SQLBind("p256"),
+          SQLBind(try CertificateRequestCheck.check(der).keyFingerprint.hexString),
+          SQLBind(Data(der)),
+          SQLBind("approved"), SQLBind("en"), SQLBind(approvedAt), SQLBind(approvedAt),
+          SQLBind(approvedAt),
+          SQLBind(approvedAt.addingTimeInterval(Double(n) / 1000)))
+      }
+      try await insert.run()
+    }
+  }
+
   @Test(
     "evidence, approval and the worker: issued once, pickup mail queued, evidence kept two years past expiry"
   )
@@ -230,27 +255,7 @@ struct BackOfficeTests {
     try await TestInstallation.withApp { app in
       try await prepareToServe(app)
       let sql = app.db as! any SQLDatabase
-      // 1,000 approved requests, inserted in bulk.
-      let approvedAt = Date()
-      for chunk in 0..<10 {
-        var insert = sql.insert(into: "certificate_requests").columns(
-          "id", "number", "mailbox", "mailbox_type", "given_name", "surname", "key_type",
-          "key_fingerprint", "csr_der", "state",
-          "language", "mailbox_validated_at", "created_at", "updated_at", "approved_at")
-        for index in 0..<100 {
-          let der = try Self.csr(for: Certificate.PrivateKey(P256.Signing.PrivateKey()))
-          let n = chunk * 100 + index
-          insert = insert.values(
-            SQLBind(UUID()), SQLBind(RequestNumber.make()), SQLBind("user\(n)@example.edu"),
-            SQLBind("personal"),
-            SQLBind("Given"), SQLBind("User \(n)"), SQLBind("p256"),
-            SQLBind(try CertificateRequestCheck.check(der).keyFingerprint.hexString),
-            SQLBind(Data(der)), SQLBind("approved"), SQLBind("en"), SQLBind(approvedAt),
-            SQLBind(approvedAt), SQLBind(approvedAt),
-            SQLBind(approvedAt.addingTimeInterval(Double(n) / 1000)))
-        }
-        try await insert.run()
-      }
+      try await Self.insertApproved(app, count: 1_000)
       let configuration = app.mailseal
       let first = IssuanceWorker(
         database: app.db, configuration: configuration, logger: app.logger, batchSize: 64)

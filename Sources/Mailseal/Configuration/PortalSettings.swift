@@ -75,6 +75,9 @@ public struct PortalSettings: Sendable {
   public var evidenceRetentionDays: Int = 730
   /// `MAILSEAL_PICKUP_DAYS`: how long a pickup link works (default 30).
   public var pickupDays: Int = 30
+  /// `MAILSEAL_ISSUANCE_LEASE_SECONDS`: how long an issuance worker holds
+  /// the requests it took (default 120); after a crash they wait this long.
+  public var issuanceLease: Int = 120
 
   static let defaultIdentityCheck = [
     "de":
@@ -187,6 +190,8 @@ extension MailsealConfiguration {
     let retention = integer(
       "MAILSEAL_EVIDENCE_RETENTION_DAYS", default: 730, range: 730...36_500, unit: "days")
     let pickupDays = integer("MAILSEAL_PICKUP_DAYS", default: 30, range: 1...365, unit: "days")
+    let lease = integer(
+      "MAILSEAL_ISSUANCE_LEASE_SECONDS", default: 120, range: 5...3600, unit: "seconds")
 
     return (
       MailSettings(smtp: smtp, outboxDirectory: outbox, from: from, domain: domain),
@@ -198,7 +203,7 @@ extension MailsealConfiguration {
         videoCallURL: video, trustForwardedFor: trust,
         secureCookies: publicURL.hasPrefix("https://"), fourEyes: fourEyes,
         evidenceRetentionDays: retention,
-        pickupDays: pickupDays)
+        pickupDays: pickupDays, issuanceLease: lease)
     )
   }
 }

@@ -1,0 +1,96 @@
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+import Vapor
+
+@testable import Mailseal
+
+@Suite("A worker killed in the middle of a batch")
+struct CrashTests {
+  /// Starts `mailseal serve` on the sandbox and returns once it listens.
+  static func serve(_ sandbox: CommandLineTests.Sandbox) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Run.mailsealExecutable)
+    process.arguments = [
+      "serve", "--hostname", "127.0.0.1", "--port", "\(try TestSMTPServer.freePort())",
+    ]
+    process.environment = sandbox.environment
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    var log = ""
+    while !log.contains("Server started on") {
+      let chunk = output.fileHandleForReading.availableData
+      guard !chunk.isEmpty else { throw TestSetupError("serve did not start: \(log)") }
+      log += String(decoding: chunk, as: UTF8.self)
+    }
+    // Keep draining the output so that the server never blocks on a full pipe.
+    output.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+    return process
+  }
+
+  /// Waits until `condition` holds, checking every 50 ms, for at most `limit`.
+  static func waitUntil(limit: Duration = .seconds(120), _ condition: () async throws -> Bool)
+    async throws
+  {
+    let deadline = ContinuousClock.now + limit
+    while try await !condition() {
+      guard ContinuousClock.now < deadline else {
+        throw TestSetupError("condition not reached in time")
+      }
+      try await Task.sleep(for: .milliseconds(50))
+    }
+  }
+
+  @Test(
+    "SIGKILL mid-batch, restart: every approved request issued exactly once, every certificate recorded"
+  )
+  func killAndRestart() async throws {
+    let sandbox = try await CommandLineTests.Sandbox.make(["MAILSEAL_ISSUANCE_LEASE_SECONDS": "5"])
+    defer { Task { await sandbox.cleanUp() } }
+    try await TestInstallation.withApp(environment: sandbox.environment) { app in
+      try await app.caInstallation.initialize(keyType: .p256, test: true)
+      try await BackOfficeTests.insertApproved(app, count: 1_000)
+      let sql = app.db as! any SQLDatabase
+      func count(_ query: String) async throws -> Int {
+        try await sql.raw(SQLQueryString(query)).first()!.decode(column: "n", as: Int.self)
+      }
+
+      // A worker starts issuing; it is killed as soon as certificates appear.
+      let first = try Self.serve(sandbox)
+      try await Self.waitUntil { try await count("SELECT COUNT(*) AS n FROM certificates") > 0 }
+      kill(first.processIdentifier, SIGKILL)
+      first.waitUntilExit()
+      let issuedBeforeKill = try await count("SELECT COUNT(*) AS n FROM certificates")
+      #expect(issuedBeforeKill < 1_000, "the kill came too late to hit a batch")
+
+      // Restarted, it finishes the rest once the dead worker's leases run out.
+      let second = try Self.serve(sandbox)
+      try await Self.waitUntil {
+        try await count("SELECT COUNT(*) AS n FROM certificate_requests WHERE state = 'issued'")
+          == 1_000
+      }
+      second.interrupt()
+      second.waitUntilExit()
+
+      #expect(try await count("SELECT COUNT(*) AS n FROM certificates") == 1_000)
+      #expect(try await count("SELECT COUNT(DISTINCT request_id) AS n FROM certificates") == 1_000)
+      #expect(
+        try await count(
+          "SELECT COUNT(*) AS n FROM certificate_requests r JOIN certificates c ON c.id = r.certificate_id AND c.request_id = r.id"
+        ) == 1_000)
+      // Every certificate was recorded as an intent before it was signed.
+      #expect(
+        try await count(
+          "SELECT COUNT(*) AS n FROM certificates c JOIN issuance_intents i ON i.serial = c.serial")
+          == 1_000)
+      let unfinished = try await count(
+        "SELECT COUNT(*) AS n FROM issuance_intents WHERE state <> 'signed'")
+      print(
+        "killed after \(issuedBeforeKill) certificates; \(unfinished) intents left unfinished by the kill"
+      )
+    }
+  }
+}
