@@ -156,6 +156,20 @@ struct WorkerLifecycle: LifecycleHandler {
   func didBootAsync(_ application: Application) async throws {
     if let worker = application.mailWorker { running.tasks.append(Task { await worker.run() }) }
     if let worker = application.issuanceWorker { running.tasks.append(Task { await worker.run() }) }
+    // Housekeeping once an hour: evidence past its retention.
+    let database = application.db
+    let logger = application.logger
+    running.tasks.append(
+      Task {
+        while !Task.isCancelled {
+          do {
+            try await EvidenceRetention.purge(on: database, logger: logger)
+          } catch {
+            logger.error("evidence purge failed: \(error)")
+          }
+          try? await Task.sleep(for: .seconds(3600))
+        }
+      })
   }
 
   func shutdownAsync(_ application: Application) async {

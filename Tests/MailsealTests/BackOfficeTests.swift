@@ -295,3 +295,24 @@ struct BackOfficeTests {
     }
   }
 }
+
+@Suite("Identity evidence retention")
+struct EvidenceRetentionTests {
+  @Test("evidence is purged only after its retention")
+  func purge() async throws {
+    try await TestInstallation.withApp { app in
+      let anna = try await BackOfficeTests.staff(app, "anna@example.edu")
+      let record = try await BackOfficeTests.request(app, mailbox: "zoe@example.edu")
+      _ = try await app.registrationAuthority.recordEvidence(
+        number: record.number, BackOfficeTests.evidence(), by: anna)
+      let evidence = try #require(try await IdentityEvidenceRecord.query(on: app.db).first())
+      #expect(
+        try await EvidenceRetention.purge(
+          on: app.db, logger: app.logger, now: evidence.retainUntil.addingTimeInterval(-60)) == 0)
+      #expect(
+        try await EvidenceRetention.purge(
+          on: app.db, logger: app.logger, now: evidence.retainUntil.addingTimeInterval(60)) == 1)
+      #expect(try await IdentityEvidenceRecord.query(on: app.db).count() == 0)
+    }
+  }
+}

@@ -17,6 +17,8 @@ enum BackOfficeController {
   }
 
   struct QueuePage: Encodable {
+    let isAdmin: Bool
+    let issuancePaused: Bool
     let query: String
     let state: String
     let rows: [QueueRow]
@@ -30,7 +32,7 @@ enum BackOfficeController {
   /// what a search finds (number, address, name).
   @Sendable
   static func queue(_ request: Request) async throws -> Response {
-    _ = try await OperatorSession.require(request)
+    let current = try await OperatorSession.require(request)
     let query = String((request.query[String.self, at: "q"] ?? "").prefix(200)).trimmingCharacters(
       in: .whitespaces)
     let stateText = request.query[String.self, at: "state"] ?? ""
@@ -51,6 +53,8 @@ enum BackOfficeController {
     return try await Pages.render(
       "queue",
       QueuePage(
+        isAdmin: current.operator.role == .admin,
+        issuancePaused: try await Settings(database: request.db).isIssuancePaused(),
         query: query, state: stateText, rows: Array(rows),
         nextPage: records.count > pageSize ? page + 1 : nil,
         states: CertificateRequestRecord.State.allCases.map(\.rawValue)),
@@ -223,5 +227,29 @@ extension BackOfficeController {
     return try await decide(request, csrf: form.csrf) { authority, staff, number in
       _ = try await authority.reject(number: number, reason: form.reason, by: staff)
     }
+  }
+}
+
+extension BackOfficeController {
+  struct IssuanceSwitchPost: Content {
+    var csrf: String
+    var paused: String
+  }
+
+  /// `POST /operator/issuance`: an administrator pauses or resumes issuance.
+  @Sendable
+  static func switchIssuance(_ request: Request) async throws -> Response {
+    let current = try await OperatorSession.require(request)
+    let form = try request.content.decode(IssuanceSwitchPost.self)
+    try OperatorSession.verifyCSRF(request, session: current.session, formToken: form.csrf)
+    guard current.operator.role == .admin else { throw MailsealError.forbiddenForRole }
+    let paused = form.paused == "true"
+    try await Settings(database: request.db).set(
+      Settings.issuancePaused, to: paused ? "true" : "false")
+    request.logger.notice(
+      paused ? "issuance paused" : "issuance resumed", metadata: ["by": "\(current.operator.email)"]
+    )
+    if !paused { request.application.issuanceWorker?.nudge() }
+    return request.redirect(to: "/operator/queue")
   }
 }

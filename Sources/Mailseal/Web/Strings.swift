@@ -238,6 +238,11 @@ enum Strings {
     "queue_all_open": .init(de: "Alle offenen", en: "All open"),
     "queue_empty": .init(de: "Keine Anträge gefunden.", en: "No requests found."),
     "queue_older": .init(de: "Weitere", en: "More"),
+    "issuance_paused": .init(
+      de: "Die Ausstellung ist angehalten: freigegebene Anträge warten.",
+      en: "Issuance is paused: approved requests wait."),
+    "issuance_pause": .init(de: "Ausstellung anhalten", en: "Pause issuance"),
+    "issuance_resume": .init(de: "Ausstellung fortsetzen", en: "Resume issuance"),
     "desk_type": .init(de: "Art", en: "Type"),
     "desk_fingerprint": .init(de: "Schlüssel (SHA-256)", en: "Key (SHA-256)"),
     "desk_validated": .init(de: "Postfach bestätigt", en: "Mailbox validated"),

@@ -45,6 +45,8 @@ func routes(_ app: Application) throws {
     .POST, "enrol", ":token", "confirm", body: .collect(maxSize: "1kb"),
     use: OperatorController.confirm)
   staff.get("queue", use: BackOfficeController.queue)
+  staff.on(
+    .POST, "issuance", body: .collect(maxSize: "1kb"), use: BackOfficeController.switchIssuance)
   staff.get("requests", ":number", use: BackOfficeController.show)
   staff.on(
     .POST, "requests", ":number", "evidence", body: .collect(maxSize: "4kb"),
