@@ -95,6 +95,7 @@ let package = Package(
       dependencies: [
         "Mailseal",
         .product(name: "Benchmark", package: "benchmark"),
+        .product(name: "SQLKit", package: "sql-kit"),
       ],
       path: "Benchmarks/Issuance",
       swiftSettings: [.swiftLanguageMode(.v5)],

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Mailseal
 import MailsealCA
+import SQLKit
 import Vapor
 import X509
 
@@ -145,6 +146,65 @@ func psql(_ url: String, _ statement: String) throws {
   }
 }
 
+/// Approved requests through the issuance worker: claim (lease), pipeline,
+/// request marked issued and pickup mail queued in the certificate's
+/// transaction.
+final class WorkerInstallation: @unchecked Sendable {
+  let base: Installation
+  var worker: IssuanceWorker?
+  var csrs: [[UInt8]] = []
+  var round = 0
+
+  init(keyType: CAKeyType, database: String) {
+    base = Installation(keyType: keyType, database: database)
+  }
+
+  func setUp() async throws {
+    try await base.setUp()
+    guard let app = base.app else { return }
+    worker = IssuanceWorker(
+      database: app.db, configuration: app.mailseal, logger: app.logger, batchSize: batchSize)
+    csrs = base.orders.map(\.request)
+  }
+
+  func tearDown() async throws { try await base.tearDown() }
+
+  /// Inserts a batch of approved requests (not measured), then lets the
+  /// worker issue them (measured).
+  func run(_ benchmark: Benchmark) async throws {
+    guard let app = base.app, let worker else { throw BenchmarkSetupError("set-up did not run") }
+    round += 1
+    let sql = app.db as! any SQLDatabase
+    let now = Date()
+    var insert = sql.insert(into: "certificate_requests").columns(
+      "id", "number", "mailbox", "mailbox_type", "given_name", "surname", "key_type",
+      "key_fingerprint", "csr_der",
+      "state", "language", "mailbox_validated_at", "created_at", "updated_at", "approved_at")
+    for (index, csr) in csrs.enumerated() {
+      insert = insert.values(
+        SQLBind(UUID()), SQLBind("B-\(round)-\(index)"), SQLBind("person\(index)@example.edu"),
+        SQLBind("personal"),
+        SQLBind("Given\(index)"), SQLBind("Surname"), SQLBind("p256"),
+        SQLBind("fingerprint-\(round)-\(index)"),
+        SQLBind(Data(csr)), SQLBind("approved"), SQLBind("en"), SQLBind(now), SQLBind(now),
+        SQLBind(now), SQLBind(now))
+    }
+    try await insert.run()
+    benchmark.startMeasurement()
+    let start = ContinuousClock.now
+    var issued = 0
+    while true {
+      let count = try await worker.issueDue()
+      if count == 0 { break }
+      issued += count
+    }
+    let elapsed = ContinuousClock.now - start
+    benchmark.stopMeasurement()
+    precondition(issued == csrs.count, "issued \(issued) of \(csrs.count)")
+    benchmark.measurement(certificatesPerSecond, Int(Double(issued) / seconds(elapsed)))
+  }
+}
+
 let benchmarks: @Sendable () -> Void = {
   var databases = ["SQLite"]
   if ProcessInfo.processInfo.environment["MAILSEAL_BENCH_POSTGRES_URL"] != nil {
@@ -161,6 +221,21 @@ let benchmarks: @Sendable () -> Void = {
           warmupIterations: 1,
           maxDuration: .seconds(keyType == .rsa4096 ? 40 : 15),
           maxIterations: keyType == .rsa4096 ? 6 : 25,
+          setup: { try await installation.setUp() },
+          teardown: { try await installation.tearDown() }
+        )
+      ) { benchmark in
+        try await installation.run(benchmark)
+      }
+    }
+    for keyType in [CAKeyType.p256, .p384] {
+      let installation = WorkerInstallation(keyType: keyType, database: database)
+      Benchmark(
+        "Worker: \(batchSize) approved → issued, \(keyType) CA, \(database)",
+        configuration: .init(
+          metrics: [.wallClock, certificatesPerSecond], timeUnits: .milliseconds,
+          warmupIterations: 1,
+          maxDuration: .seconds(15), maxIterations: 15,
           setup: { try await installation.setUp() },
           teardown: { try await installation.tearDown() }
         )
