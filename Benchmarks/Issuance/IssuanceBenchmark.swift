@@ -243,5 +243,18 @@ let benchmarks: @Sendable () -> Void = {
         try await installation.run(benchmark)
       }
     }
+    let search = SearchInstallation(database: database)
+    Benchmark(
+      "Queue search, \(searchedRequests) requests, \(database)",
+      configuration: .init(
+        metrics: searchMetrics, timeUnits: .microseconds,
+        warmupIterations: 3,
+        maxDuration: .seconds(20), maxIterations: 300,
+        setup: { try await search.setUp() },
+        teardown: { try await search.tearDown() }
+      )
+    ) { benchmark in
+      try await search.run(benchmark)
+    }
   }
 }

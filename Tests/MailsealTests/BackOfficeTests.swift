@@ -26,6 +26,7 @@ struct BackOfficeTests {
   @discardableResult
   static func request(
     _ app: Application, mailbox: String, given: String = "Zoë", surname: String = "Müller",
+    pseudonym: String? = nil,
     state: CertificateRequestRecord.State = .submitted, validated: Date = Date(),
     approvedAt: Date? = nil
   ) async throws -> CertificateRequestRecord {
@@ -35,9 +36,15 @@ struct BackOfficeTests {
     record.id = UUID()
     record.number = RequestNumber.make()
     record.mailbox = mailbox
-    record.mailboxType = .personal
-    record.givenName = given
-    record.surname = surname
+    if let pseudonym {
+      record.mailboxType = .role
+      record.pseudonym = pseudonym
+    } else {
+      record.mailboxType = .personal
+      record.givenName = given
+      record.surname = surname
+    }
+    record.setSearchKeys()
     record.keyType = "p256"
     record.keyFingerprint = try CertificateRequestCheck.check(der).keyFingerprint.hexString
     record.csrDER = Data(der)
@@ -127,6 +134,62 @@ struct BackOfficeTests {
         \.$recipient == "zoe@example.edu"
       ).all()
       #expect(mails.contains { $0.subject.contains("is ready") && $0.message.contains("/pickup/") })
+    }
+  }
+
+  @Test(
+    "queue search: number, address and name prefixes without case or accents, wildcards as letters, states, pages"
+  )
+  func search() async throws {
+    try await TestInstallation.withApp { app in
+      let zoe = try await Self.request(app, mailbox: "zoe.mueller@example.edu")
+      let anna = try await Self.request(
+        app, mailbox: "ab@example.edu", given: "Anna", surname: "Hartmann")
+      let angel = try await Self.request(
+        app, mailbox: "a.b@example.edu", given: "Ängel", surname: "O'Neil", state: .issued)
+      let under = try await Self.request(
+        app, mailbox: "x_y@example.edu", given: "Per", surname: "Cent")
+      let desk = try await Self.request(
+        app, mailbox: "service@example.edu", pseudonym: "Servicedesk Süd")
+      func find(_ query: String, _ state: CertificateRequestRecord.State? = nil) async throws
+        -> [String]
+      {
+        try await app.registrationAuthority.searchRequests(
+          query: query, state: state, offset: 0, limit: 50
+        ).map(\.number)
+      }
+      #expect(
+        try await find(zoe.number.lowercased().replacingOccurrences(of: "-", with: " ")) == [
+          zoe.number
+        ])
+      #expect(try await find("muller") == [zoe.number])
+      #expect(try await find("MÜLL") == [zoe.number])
+      #expect(try await find("zoe mu") == [zoe.number])
+      #expect(try await find("ZOE.") == [zoe.number])
+      // Punctuation counts: "a." is not "ab" (a natural-language collation
+      // would ignore the dot).
+      #expect(try await find("a.") == [angel.number])
+      #expect(try await find("ab") == [anna.number])
+      // A name that also reads as a request number is still a name.
+      #expect(try await find("Hartmann") == [anna.number])
+      #expect(try await find("angel o") == [angel.number])
+      #expect(try await find("o'n") == [angel.number])
+      #expect(try await find("x_") == [under.number])
+      #expect(try await find("x%").isEmpty)
+      #expect(try await find("_").isEmpty)
+      #expect(try await find("%").isEmpty)
+      #expect(try await find("servicedesk sud") == [desk.number])
+      #expect(try await find("nobody").isEmpty)
+      #expect(try await find("a") == [anna.number, angel.number])
+      #expect(try await find("a", .issued) == [angel.number])
+      // No query: the open requests, oldest first, a page at a time.
+      let open = [zoe.number, anna.number, under.number, desk.number]
+      #expect(try await find("") == open)
+      let first = try await app.registrationAuthority.searchRequests(
+        query: "", state: nil, offset: 0, limit: 3)
+      let second = try await app.registrationAuthority.searchRequests(
+        query: "", state: nil, offset: 3, limit: 3)
+      #expect((first + second).map(\.number) == open)
     }
   }
 

@@ -119,9 +119,10 @@ public actor IssuanceWorker {
     }
   }
 
-  /// Inside the storing transaction: the request becomes issued, its pickup
-  /// link is made, the evidence's retention runs from the certificate's
-  /// expiry, and the pickup mail is queued.
+  /// Inside the storing transaction: the requests become issued, their
+  /// pickup links are made, the evidence's retention runs from each
+  /// certificate's expiry, and the pickup mails are queued. A few statements
+  /// per chunk, whatever its size.
   static func markIssued(
     _ stored: [StoredCertificate], on database: any Database, configuration: MailsealConfiguration
   )
@@ -129,40 +130,64 @@ public actor IssuanceWorker {
   {
     let sql = database as! any SQLDatabase
     let now = Date()
-    for item in stored {
-      guard let requestID = item.requestID else { continue }
-      let serial = item.certificate.prepared.serialHex
-      let certificateID = try await sql.select().column("id").from("certificates").where(
-        "serial", .equal, serial
-      ).first()?
-      .decode(column: "id", as: UUID.self)
-      let token = SecretToken.make()
-      let expires = now.addingTimeInterval(TimeInterval(configuration.portal.pickupDays) * 86_400)
+    let expires = now.addingTimeInterval(TimeInterval(configuration.portal.pickupDays) * 86_400)
+    for chunk in stored.filter({ $0.requestID != nil }).chunked(into: 400) {
+      let serials = chunk.map(\.certificate.prepared.serialHex)
+      var certificateIDs: [String: UUID] = [:]
+      for row in try await sql.select().column("id").column("serial").from("certificates")
+        .where("serial", .in, serials).all()
+      {
+        certificateIDs[try row.decode(column: "serial", as: String.self)] = try row.decode(
+          column: "id", as: UUID.self)
+      }
+      var tokens: [UUID: String] = [:]
+      var certificateCase = SQLCaseBuilder()
+      var tokenCase = SQLCaseBuilder()
+      var retentionCase = SQLCaseBuilder()
+      for item in chunk {
+        let requestID = item.requestID!
+        let token = SecretToken.make()
+        tokens[requestID] = token
+        guard let certificateID = certificateIDs[item.certificate.prepared.serialHex] else {
+          throw IssuedTwice()
+        }
+        certificateCase.when(requestID, then: certificateID)
+        tokenCase.when(requestID, then: SecretToken.hash(token))
+        retentionCase.when(
+          requestID,
+          then: item.certificate.prepared.notAfter.addingTimeInterval(
+            TimeInterval(configuration.portal.evidenceRetentionDays) * 86_400))
+      }
+      let requestIDs = Array(tokens.keys)
       let updated = try await sql.raw(
         """
-        UPDATE certificate_requests SET state = 'issued', certificate_id = \(bind: certificateID),
-          pickup_token_hash = \(bind: SecretToken.hash(token)), pickup_expires_at = \(bind: expires),
-          issuing_lease_until = NULL, updated_at = \(bind: now)
-        WHERE id = \(bind: requestID) AND state = 'approved' RETURNING id
+        UPDATE certificate_requests SET state = 'issued',
+          certificate_id = \(certificateCase.expression(on: "id")),
+          pickup_token_hash = \(tokenCase.expression(on: "id")),
+          pickup_expires_at = \(bind: expires), issuing_lease_until = NULL, updated_at = \(bind: now)
+        WHERE id IN (\(binds: requestIDs)) AND state = 'approved' RETURNING id
         """
       ).all()
-      // Another worker stored it first (after this one's lease ran out):
-      // the whole transaction is undone, so this certificate is not kept.
-      guard !updated.isEmpty else { throw IssuedTwice() }
-      let retainUntil = item.certificate.prepared.notAfter.addingTimeInterval(
-        TimeInterval(configuration.portal.evidenceRetentionDays) * 86_400)
-      try await sql.update("identity_evidence").set("retain_until", to: retainUntil).where(
-        "request_id", .equal, requestID
+      // Another worker stored one of them first (after this one's lease
+      // ran out): the whole transaction is undone, so none of these
+      // certificates is kept, and the others are issued again.
+      guard updated.count == requestIDs.count else { throw IssuedTwice() }
+      try await sql.raw(
+        """
+        UPDATE identity_evidence SET retain_until = \(retentionCase.expression(on: "request_id"))
+        WHERE request_id IN (\(binds: requestIDs))
+        """
       ).run()
-      guard let record = try await CertificateRequestRecord.find(requestID, on: database) else {
-        continue
-      }
+      let records = try await CertificateRequestRecord.query(on: database)
+        .filter(\.$id ~~ requestIDs).all()
       try await Outbox.enqueue(
-        MailTemplates.certificateReady(
-          record, pickupURL: "\(configuration.publicURL)/pickup/\(token)",
-          days: configuration.portal.pickupDays,
-          portalURL: configuration.publicURL, from: configuration.mail.from,
-          language: Language(rawValue: record.language) ?? .de),
+        records.map { record in
+          MailTemplates.certificateReady(
+            record, pickupURL: "\(configuration.publicURL)/pickup/\(tokens[record.id!]!)",
+            days: configuration.portal.pickupDays,
+            portalURL: configuration.publicURL, from: configuration.mail.from,
+            language: Language(rawValue: record.language) ?? .de)
+        },
         on: database, messageDomain: configuration.mail.domain, now: now)
     }
   }

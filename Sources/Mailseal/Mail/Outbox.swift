@@ -13,21 +13,34 @@ public enum Outbox {
   public static func enqueue(
     _ message: MailMessage, on database: any Database, messageDomain: String, now: Date = Date()
   ) async throws -> UUID {
-    let id = UUID()
-    let record = OutboxMessageRecord()
-    record.id = id
-    record.recipient = message.to
-    record.sender = Self.address(of: message.from)
-    record.subject = message.subject
-    record.message = message.rendered(
-      date: now, messageID: "\(id.uuidString.lowercased())@\(messageDomain)",
-      boundary: "=_mailseal_\(id.uuidString.replacingOccurrences(of: "-", with: ""))")
-    record.state = .queued
-    record.attempts = 0
-    record.nextAttemptAt = now
-    record.createdAt = now
-    try await record.create(on: database)
-    return id
+    try await enqueue([message], on: database, messageDomain: messageDomain, now: now)[0]
+  }
+
+  /// Queues messages for delivery now, in one statement.
+  @discardableResult
+  public static func enqueue(
+    _ messages: [MailMessage], on database: any Database, messageDomain: String, now: Date = Date()
+  ) async throws -> [UUID] {
+    let records = messages.map { message in
+      let id = UUID()
+      let record = OutboxMessageRecord()
+      record.id = id
+      record.recipient = message.to
+      record.sender = Self.address(of: message.from)
+      record.subject = message.subject
+      record.message = message.rendered(
+        date: now, messageID: "\(id.uuidString.lowercased())@\(messageDomain)",
+        boundary: "=_mailseal_\(id.uuidString.replacingOccurrences(of: "-", with: ""))")
+      record.state = .queued
+      record.attempts = 0
+      record.nextAttemptAt = now
+      record.createdAt = now
+      return record
+    }
+    for chunk in records.chunked(into: 500) {
+      try await Array(chunk).create(on: database)
+    }
+    return records.map { $0.id! }
   }
 
   /// The bare address of `Name <address>`.

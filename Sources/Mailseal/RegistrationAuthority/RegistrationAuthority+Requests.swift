@@ -149,6 +149,7 @@ extension RegistrationAuthority {
     record.mailboxValidatedAt = session.validatedAt
     record.createdAt = now
     record.updatedAt = now
+    record.setSearchKeys()
     for attempt in 1...5 {
       record.id = UUID()
       record.number = RequestNumber.make()

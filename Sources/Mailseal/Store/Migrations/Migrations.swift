@@ -14,5 +14,6 @@ public enum MailsealMigrations {
     M0008_CreateCertificateRequests(),
     M0009_CreateOperators(),
     M0010_CreateIdentityEvidence(),
+    M0011_RequestSearchKeys(),
   ]
 }

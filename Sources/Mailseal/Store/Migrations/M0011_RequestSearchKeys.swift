@@ -1,0 +1,46 @@
+import FluentKit
+import SQLKit
+
+/// Search keys for the queue: the folded whole name and surname of each
+/// request, filled in for the requests already stored, and indexes under
+/// which a prefix is a range (on PostgreSQL under the "C" collation, which
+/// the search also uses).
+struct M0011_RequestSearchKeys: AsyncMigration {
+  var name: String { "M0011_RequestSearchKeys" }
+
+  func prepare(on database: any Database) async throws {
+    // One column per statement: SQLite adds one at a time.
+    for column in ["search_name", "search_surname"] {
+      try await database.schema("certificate_requests").field(.string(column), .string).update()
+    }
+    for record in try await CertificateRequestRecord.query(on: database).all() {
+      record.setSearchKeys()
+      try await record.update(on: database)
+    }
+    let sql = database as! any SQLDatabase
+    let collation = RegistrationAuthority.byteOrder(database)
+    // SQLite's (mailbox, created_at) index already orders by bytes.
+    let mailbox = collation.isEmpty ? [] : [("certificate_requests_search_mailbox", "mailbox")]
+    for (index, column) in mailbox + [
+      ("certificate_requests_search_name", "search_name"),
+      ("certificate_requests_search_surname", "search_surname"),
+    ] {
+      try await sql.raw(
+        "CREATE INDEX \(ident: index) ON certificate_requests (\(ident: column)\(unsafeRaw: collation))"
+      ).run()
+    }
+  }
+
+  func revert(on database: any Database) async throws {
+    let sql = database as! any SQLDatabase
+    for index in [
+      "certificate_requests_search_mailbox", "certificate_requests_search_name",
+      "certificate_requests_search_surname",
+    ] {
+      try await sql.drop(index: index).ifExists().run()
+    }
+    for column in ["search_name", "search_surname"] {
+      try await database.schema("certificate_requests").deleteField(.string(column)).update()
+    }
+  }
+}
