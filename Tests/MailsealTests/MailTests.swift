@@ -52,6 +52,64 @@ struct MailTests {
     #expect(parsed["defects"] == "[]")
   }
 
+  @Test(
+    "the Date header is what DateFormatter writes, for 2,000 whole-second dates from 1903 to 2381")
+  func dateHeader() {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+    var dates = [
+      "1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "2000-02-29T12:00:00Z",
+      "2100-03-01T00:00:00Z", "2026-11-25T20:26:55Z",
+    ].compactMap { try? Date($0, strategy: .iso8601) }
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<1995 {
+      dates.append(
+        Date(
+          timeIntervalSince1970: Double.random(in: -2.1e9...1.3e10, using: &generator).rounded(
+            .down)))
+    }
+    for date in dates {
+      #expect(MIME.rfc5322Date(date) == formatter.string(from: date))
+    }
+  }
+
+  @Test("quoted-printable decodes back to the text, CRLF line ends, no line over 76")
+  func quotedPrintable() throws {
+    let texts = [
+      Self.message.text, "", "\n", "a\r\nb\n", "trailing space \nand tab\t\n=equals=",
+      String(repeating: "ä", count: 100), String(repeating: "x", count: 200) + " ",
+    ]
+    for text in texts {
+      let encoded = MIME.quotedPrintable(text)
+      #expect(
+        encoded.split(separator: "\r\n", omittingEmptySubsequences: false).allSatisfy {
+          $0.utf8.count <= 76
+        })
+      #expect(!encoded.replacingOccurrences(of: "\r\n", with: "").contains("\n"))
+      // Decode: soft breaks out, =XX to the byte.
+      let bytes = Array(encoded.replacingOccurrences(of: "=\r\n", with: "").utf8)
+      var decoded: [UInt8] = []
+      var index = 0
+      while index < bytes.count {
+        if bytes[index] == UInt8(ascii: "="), index + 2 < bytes.count,
+          let value = UInt8(
+            String(decoding: bytes[index + 1...index + 2], as: UTF8.self), radix: 16)
+        {
+          decoded.append(value)
+          index += 3
+        } else {
+          decoded.append(bytes[index])
+          index += 1
+        }
+      }
+      let expected = text.replacingOccurrences(of: "\r\n", with: "\n")
+        .replacingOccurrences(of: "\n", with: "\r\n")
+      #expect(String(decoding: decoded, as: UTF8.self) == expected)
+    }
+  }
+
   @Test("SMTP lines starting with a dot are stuffed")
   func dotStuffing() {
     #expect(SMTPClient.dotStuffed(".a\r\nb\r\n.c") == "..a\r\nb\r\n..c\r\n")

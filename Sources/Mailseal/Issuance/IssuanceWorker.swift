@@ -72,19 +72,16 @@ public actor IssuanceWorker {
     ).all()
     guard !claimed.isEmpty else { return 0 }
     let ids = try claimed.map { try $0.decode(column: "id", as: UUID.self) }
-    let records = try await CertificateRequestRecord.query(on: database).filter(\.$id ~~ ids).sort(
-      \.$approvedAt
-    ).all()
+    let requests = try await IssuingRequest.load(ids, on: sql)
     var orders: [IssuanceOrder] = []
-    var refused: [(CertificateRequestRecord, String)] = []
-    for record in records {
+    var refused: [(IssuingRequest, String)] = []
+    for request in requests {
       do {
         orders.append(
           IssuanceOrder(
-            request: Array(record.csrDER), subject: try Self.subject(of: record),
-            requestID: record.id))
+            request: request.csrDER, subject: try request.subject(), requestID: request.id))
       } catch {
-        refused.append((record, "\(error)"))
+        refused.append((request, "\(error)"))
       }
     }
     let service = try await issuanceService()
@@ -94,29 +91,18 @@ public actor IssuanceWorker {
       switch result {
       case .success: issued += 1
       case .failure(let error):
-        if let record = records.first(where: { $0.id == order.requestID }) {
-          refused.append((record, error.message))
+        if let request = requests.first(where: { $0.id == order.requestID }) {
+          refused.append((request, error.message))
         }
       }
     }
-    for (record, reason) in refused {
-      try await refuse(record, reason: reason, now: now)
+    for (request, reason) in refused {
+      try await refuse(request, reason: reason, now: now)
     }
     if issued > 0 { mailQueued() }
     logger.info(
       "issued approved requests", metadata: ["issued": "\(issued)", "refused": "\(refused.count)"])
     return issued
-  }
-
-  /// The validated subject of a request, from the names it holds.
-  static func subject(of record: CertificateRequestRecord) throws -> ValidatedSubject {
-    switch record.mailboxType {
-    case .personal:
-      return try .person(
-        mailbox: record.mailbox, givenName: record.givenName ?? "", surname: record.surname ?? "")
-    case .role:
-      return try .pseudonym(mailbox: record.mailbox, name: record.pseudonym ?? "")
-    }
   }
 
   /// Inside the storing transaction: the requests become issued, their
@@ -178,15 +164,19 @@ public actor IssuanceWorker {
         WHERE request_id IN (\(binds: requestIDs))
         """
       ).run()
-      let records = try await CertificateRequestRecord.query(on: database)
-        .filter(\.$id ~~ requestIDs).all()
+      let recipients = try await sql.select().columns("id", "number", "mailbox", "language")
+        .from("certificate_requests").where("id", .in, requestIDs).all()
       try await Outbox.enqueue(
-        records.map { record in
+        recipients.map { row in
           MailTemplates.certificateReady(
-            record, pickupURL: "\(configuration.publicURL)/pickup/\(tokens[record.id!]!)",
+            number: try row.decode(column: "number", as: String.self),
+            mailbox: try row.decode(column: "mailbox", as: String.self),
+            pickupURL:
+              "\(configuration.publicURL)/pickup/\(tokens[try row.decode(column: "id", as: UUID.self)]!)",
             days: configuration.portal.pickupDays,
             portalURL: configuration.publicURL, from: configuration.mail.from,
-            language: Language(rawValue: record.language) ?? .de)
+            language: Language(rawValue: try row.decode(column: "language", as: String.self)) ?? .de
+          )
         },
         on: database, messageDomain: configuration.mail.domain, now: now)
     }
@@ -194,14 +184,14 @@ public actor IssuanceWorker {
 
   struct IssuedTwice: Error {}
 
-  func refuse(_ record: CertificateRequestRecord, reason: String, now: Date) async throws {
+  func refuse(_ request: IssuingRequest, reason: String, now: Date) async throws {
     logger.error(
       "approved request could not be issued",
-      metadata: ["number": "\(record.number)", "reason": "\(reason)"])
+      metadata: ["number": "\(request.number)", "reason": "\(reason)"])
     try await (database as! any SQLDatabase).raw(
       """
       UPDATE certificate_requests SET state = 'rejected', rejection_reason = \(bind: String(reason.prefix(500))),
-        issuing_lease_until = NULL, updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = 'approved'
+        issuing_lease_until = NULL, updated_at = \(bind: now) WHERE id = \(bind: request.id) AND state = 'approved'
       """
     ).run()
   }
@@ -246,4 +236,58 @@ public actor IssuanceWorker {
       timer.cancel()
     }
   }
+}
+
+/// What the worker needs of a claimed request, read in one query without
+/// building Fluent models (whose reflection costs more than the query).
+struct IssuingRequest: Sendable {
+  let id: UUID
+  let number: String
+  let mailbox: String
+  let mailboxType: String
+  let givenName: String?
+  let surname: String?
+  let pseudonym: String?
+  let csrDER: [UInt8]
+
+  static func load(_ ids: [UUID], on sql: any SQLDatabase) async throws -> [IssuingRequest] {
+    var requests: [IssuingRequest] = []
+    for chunk in ids.chunked(into: 500) {
+      for row in try await sql.select()
+        .columns(
+          "id", "number", "mailbox", "mailbox_type", "given_name", "surname", "pseudonym",
+          "csr_der", "approved_at"
+        )
+        .from("certificate_requests").where("id", .in, Array(chunk)).orderBy("approved_at").all()
+      {
+        requests.append(
+          IssuingRequest(
+            id: try row.decode(column: "id", as: UUID.self),
+            number: try row.decode(column: "number", as: String.self),
+            mailbox: try row.decode(column: "mailbox", as: String.self),
+            mailboxType: try row.decode(column: "mailbox_type", as: String.self),
+            givenName: try row.decode(column: "given_name", as: String?.self),
+            surname: try row.decode(column: "surname", as: String?.self),
+            pseudonym: try row.decode(column: "pseudonym", as: String?.self),
+            csrDER: Array(try row.decode(column: "csr_der", as: Data.self))))
+      }
+    }
+    return requests
+  }
+
+  /// The validated subject, from the names the request holds.
+  func subject() throws -> ValidatedSubject {
+    switch CertificateRequestRecord.MailboxType(rawValue: mailboxType) {
+    case .personal:
+      return try .person(mailbox: mailbox, givenName: givenName ?? "", surname: surname ?? "")
+    case .role:
+      return try .pseudonym(mailbox: mailbox, name: pseudonym ?? "")
+    case nil:
+      throw UnknownMailboxType(description: "unknown mailbox type \(mailboxType)")
+    }
+  }
+}
+
+struct UnknownMailboxType: Error, CustomStringConvertible {
+  let description: String
 }

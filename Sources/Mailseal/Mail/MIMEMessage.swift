@@ -93,42 +93,62 @@ enum MIME {
   }
 
   /// Quoted-printable (RFC 2045 §6.7) of UTF-8 text, CRLF line ends, lines
-  /// of at most 76 characters.
+  /// of at most 76 characters (75 and the soft break's `=`).
   static func quotedPrintable(_ text: String) -> String {
-    let normalized = text.replacingOccurrences(of: "\r\n", with: "\n")
-    var output: [String] = []
-    for line in normalized.split(separator: "\n", omittingEmptySubsequences: false) {
-      var encoded = ""
+    let hex = Array("0123456789ABCDEF".utf8)
+    var output: [UInt8] = []
+    output.reserveCapacity(text.utf8.count * 11 / 10)
+    let lines = Array(text.utf8).split(
+      separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+    for (number, var line) in lines.enumerated() {
+      if number > 0 { output += [13, 10] }
+      if line.last == 13 { line = line.dropLast() }
       var lineLength = 0
-      let bytes = Array(line.utf8)
-      for (index, byte) in bytes.enumerated() {
-        let isLast = index == bytes.count - 1
-        var piece: String
-        if (byte >= 33 && byte <= 126 && byte != 61) || (byte == 32 && !isLast)
-          || (byte == 9 && !isLast)
-        {
-          piece = String(UnicodeScalar(byte))
-        } else {
-          piece = String(format: "=%02X", byte)
-        }
-        if lineLength + piece.count > 75 {
-          encoded += "=\r\n"
+      for index in line.indices {
+        let byte = line[index]
+        let isLast = index == line.index(before: line.endIndex)
+        let literal =
+          (byte >= 33 && byte <= 126 && byte != 61) || ((byte == 32 || byte == 9) && !isLast)
+        let width = literal ? 1 : 3
+        if lineLength + width > 75 {
+          output += [61, 13, 10]
           lineLength = 0
         }
-        encoded += piece
-        lineLength += piece.count
+        if literal {
+          output.append(byte)
+        } else {
+          output += [61, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+        }
+        lineLength += width
       }
-      output.append(encoded)
     }
-    return output.joined(separator: "\r\n")
+    return String(decoding: output, as: UTF8.self)
   }
 
-  /// The Date header's format (RFC 5322 §3.3), in UTC.
+  /// The Date header's format (RFC 5322 §3.3), in UTC: `Wed, 25 Nov 2026
+  /// 20:26:55 +0000`. Computed (civil date from the day number), since a
+  /// DateFormatter per message costs more than the rest of the message.
   static func rfc5322Date(_ date: Date) -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
-    return formatter.string(from: date)
+    let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+    let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+    let secondOfDay = seconds - days * 86_400
+    // Days since 1970-01-01 to year, month, day (proleptic Gregorian).
+    let shifted = days + 719_468
+    let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+    let dayOfEra = shifted - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let monthIndex = (5 * dayOfYear + 2) / 153
+    let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+    let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    let weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday
+    let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    let months = [
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    return
+      "\(weekdays[weekday]), \(two(day)) \(months[month - 1]) \(year) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) +0000"
   }
 }

@@ -188,22 +188,22 @@ enum MailTemplates {
 
   /// The certificate is ready: the pickup link.
   static func certificateReady(
-    _ request: CertificateRequestRecord, pickupURL: String, days: Int, portalURL: String,
+    number: String, mailbox: String, pickupURL: String, days: Int, portalURL: String,
     from: String, language: Language
   ) -> MailMessage {
     switch language {
     case .de:
       return MailMessage(
-        from: from, to: request.mailbox,
-        subject: "Ihr S/MIME-Zertifikat \(request.number) ist bereit",
+        from: from, to: mailbox,
+        subject: "Ihr S/MIME-Zertifikat \(number) ist bereit",
         text: """
           Guten Tag,
 
-          Ihr S/MIME-Zertifikat für \(request.mailbox) ist ausgestellt. Holen Sie es hier ab:
+          Ihr S/MIME-Zertifikat für \(mailbox) ist ausgestellt. Holen Sie es hier ab:
 
           \(pickupURL)
 
-          Sie brauchen dafür Ihre Schlüsseldatei (mailseal-\(request.number).key.pem) und ihr Passwort. Ihr Browser erstellt daraus eine PKCS#12-Datei für Ihr E-Mail-Programm; der Schlüssel verlässt dabei Ihren Computer nicht.
+          Sie brauchen dafür Ihre Schlüsseldatei (mailseal-\(number).key.pem) und ihr Passwort. Ihr Browser erstellt daraus eine PKCS#12-Datei für Ihr E-Mail-Programm; der Schlüssel verlässt dabei Ihren Computer nicht.
 
           Der Link gilt \(days) Tage. Angemeldet über \(portalURL) finden Sie das Zertifikat jederzeit unter Ihren Anträgen.
           """,
@@ -211,24 +211,24 @@ enum MailTemplates {
           .de, title: "Ihr Zertifikat ist bereit",
           paragraphs: [
             "Guten Tag,",
-            "Ihr S/MIME-Zertifikat für <strong>\(escape(request.mailbox))</strong> ist ausgestellt.",
+            "Ihr S/MIME-Zertifikat für <strong>\(escape(mailbox))</strong> ist ausgestellt.",
             "<a href=\"\(escape(pickupURL))\">Zertifikat abholen</a>",
-            "Sie brauchen dafür Ihre Schlüsseldatei (mailseal-\(escape(request.number)).key.pem) und ihr Passwort. Ihr Browser erstellt daraus eine PKCS#12-Datei für Ihr E-Mail-Programm; der Schlüssel verlässt dabei Ihren Computer nicht.",
+            "Sie brauchen dafür Ihre Schlüsseldatei (mailseal-\(escape(number)).key.pem) und ihr Passwort. Ihr Browser erstellt daraus eine PKCS#12-Datei für Ihr E-Mail-Programm; der Schlüssel verlässt dabei Ihren Computer nicht.",
             "Der Link gilt \(days) Tage. Angemeldet finden Sie das Zertifikat jederzeit unter Ihren Anträgen.",
           ]),
         language: "de")
     case .en:
       return MailMessage(
-        from: from, to: request.mailbox,
-        subject: "Your S/MIME certificate \(request.number) is ready",
+        from: from, to: mailbox,
+        subject: "Your S/MIME certificate \(number) is ready",
         text: """
           Hello,
 
-          your S/MIME certificate for \(request.mailbox) has been issued. Pick it up here:
+          your S/MIME certificate for \(mailbox) has been issued. Pick it up here:
 
           \(pickupURL)
 
-          You need your key file (mailseal-\(request.number).key.pem) and its password. Your browser builds a PKCS#12 file for your mail program from them; the key does not leave your computer.
+          You need your key file (mailseal-\(number).key.pem) and its password. Your browser builds a PKCS#12 file for your mail program from them; the key does not leave your computer.
 
           The link works for \(days) days. Signed in at \(portalURL) you find the certificate under your requests at any time.
           """,
@@ -236,9 +236,9 @@ enum MailTemplates {
           .en, title: "Your certificate is ready",
           paragraphs: [
             "Hello,",
-            "your S/MIME certificate for <strong>\(escape(request.mailbox))</strong> has been issued.",
+            "your S/MIME certificate for <strong>\(escape(mailbox))</strong> has been issued.",
             "<a href=\"\(escape(pickupURL))\">Pick up the certificate</a>",
-            "You need your key file (mailseal-\(escape(request.number)).key.pem) and its password. Your browser builds a PKCS#12 file for your mail program from them; the key does not leave your computer.",
+            "You need your key file (mailseal-\(escape(number)).key.pem) and its password. Your browser builds a PKCS#12 file for your mail program from them; the key does not leave your computer.",
             "The link works for \(days) days. Signed in, you find the certificate under your requests at any time.",
           ]),
         language: "en")
