@@ -1,0 +1,139 @@
+"""Known answers for the browser's own cryptography, run in headless
+Chromium on the modules the portal serves: TDEA (3DES) against NIST
+SP 800-67's example and OpenSSL's des-ede3-cbc, and the PKCS#12 key
+derivation (RFC 7292 appendix B) against the published test vectors and
+OpenSSL's PKCS12KDF, for SHA-1 and SHA-256, every id, non-ASCII passwords."""
+import os
+import random
+import subprocess
+import tempfile
+import unittest
+
+import portal
+
+SCRIPT = """
+const [kind, cases, done] = arguments;
+(async () => {
+  const tdea = await import('/js/pki/tdea.js');
+  const p12 = await import('/js/pki/pkcs12.js');
+  const bytes = (hex) => Uint8Array.from(hex.match(/../g) || [], (h) => parseInt(h, 16));
+  const hex = (array) => Array.from(array, (b) => b.toString(16).padStart(2, '0')).join('');
+  const out = [];
+  for (const c of cases) {
+    if (kind === 'des') {
+      out.push(hex(tdea.desEncryptBlock(bytes(c.key), bytes(c.block))));
+    } else if (kind === 'tdea-ecb') {
+      const cipher = tdea.tdeaKey(bytes(c.key));
+      const blocks = bytes(c.plaintext);
+      const result = [];
+      for (let i = 0; i < blocks.length; i += 8) result.push(...cipher.encrypt(blocks.subarray(i, i + 8)));
+      out.push(hex(result));
+    } else if (kind === 'tdea-cbc') {
+      const encrypted = tdea.encryptCBC(bytes(c.key), bytes(c.iv), bytes(c.plaintext));
+      const decrypted = tdea.decryptCBC(bytes(c.key), bytes(c.iv), encrypted);
+      out.push({ encrypted: hex(encrypted), decrypted: hex(decrypted) });
+    } else if (kind === 'kdf') {
+      const password = c.bmp ? p12.bmpPassword(c.password) : bytes(c.passwordHex);
+      out.push(hex(await p12.derive(c.hash, c.id, password, bytes(c.salt), c.iterations, c.length)));
+    }
+  }
+  done(out);
+})().catch((e) => done({ error: String(e) }));
+"""
+
+
+def openssl(arguments, data=b""):
+    result = subprocess.run(["openssl"] + arguments, input=data, capture_output=True, check=True)
+    return result.stdout
+
+
+def bmp(password):
+    return (password.encode("utf-16-be") + b"\0\0").hex()
+
+
+class BrowserCryptography(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.TemporaryDirectory(prefix="mailseal-vectors-")
+        downloads = os.path.join(cls.folder.name, "downloads")
+        os.mkdir(downloads)
+        cls.web = portal.Portal(cls.folder.name)
+        cls.driver = portal.chromium(downloads)
+        cls.driver.set_script_timeout(120)
+        cls.driver.get(cls.web.url + "/?lang=en")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.driver.quit()
+        cls.web.stop()
+        cls.folder.cleanup()
+
+    def run_cases(self, kind, cases):
+        result = self.driver.execute_async_script(SCRIPT, kind, cases)
+        if isinstance(result, dict) and "error" in result:
+            self.fail(result["error"])
+        self.assertEqual(len(result), len(cases))
+        return result
+
+    def test_des_and_tdea_known_answers(self):
+        # The classic DES example (Stallings; FIPS 46 worked through) and
+        # NIST SP 800-67 Rev. 1's TDEA example ("The qufck brown fox jump").
+        self.assertEqual(self.run_cases("des", [{"key": "133457799bbcdff1", "block": "0123456789abcdef"}]),
+                         ["85e813540f0ab405"])
+        self.assertEqual(
+            self.run_cases("tdea-ecb", [{"key": "0123456789abcdef23456789abcdef01456789abcdef0123",
+                                         "plaintext": b"The qufck brown fox jump".hex()}]),
+            ["a826fd8ce53b855fcce21c8112256fe668d5c05dd9b6b900"])
+
+    def test_tdea_cbc_equals_openssl_and_decrypts_back(self):
+        generator = random.Random(7292)
+        cases = []
+        for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 100, 1000]:
+            cases.append({"key": generator.randbytes(24).hex(), "iv": generator.randbytes(8).hex(),
+                          "plaintext": generator.randbytes(length).hex()})
+        results = self.run_cases("tdea-cbc", cases)
+        for case, result in zip(cases, results):
+            expected = openssl(["enc", "-des-ede3-cbc", "-K", case["key"], "-iv", case["iv"]],
+                               bytes.fromhex(case["plaintext"])).hex()
+            self.assertEqual(result["encrypted"], expected, case)
+            self.assertEqual(result["decrypted"], case["plaintext"])
+
+    def test_pkcs12_kdf_published_vectors(self):
+        # RFC 7292 appendix B test vectors as published with OpenSSL and
+        # Bouncy Castle: password "smeg", salt 0A58CF64530D823F, one iteration.
+        cases = [
+            {"hash": "SHA-1", "id": 1, "password": "smeg", "bmp": True, "salt": "0a58cf64530d823f",
+             "iterations": 1, "length": 24},
+            {"hash": "SHA-1", "id": 2, "password": "smeg", "bmp": True, "salt": "0a58cf64530d823f",
+             "iterations": 1, "length": 8},
+        ]
+        self.assertEqual(self.run_cases("kdf", cases),
+                         ["8aaae6297b6cb04642ab5b077851284eb7128f1a2a7fbca3", "79993dfe048d3b76"])
+
+    def test_pkcs12_kdf_equals_openssl(self):
+        generator = random.Random(12)
+        passwords = ["", "smeg", "Kranich-Flug-42", "Zoë Müller – Paßwort", "日本語のパスワード", "x" * 70]
+        cases = []
+        for index, password in enumerate(passwords * 4):
+            cases.append({
+                "hash": ["SHA-1", "SHA-256"][index % 2], "id": 1 + index % 3, "password": password, "bmp": True,
+                "salt": generator.randbytes([8, 16, 20, 64, 65][index % 5]).hex(),
+                "iterations": [1, 2, 1000, 2048][index % 4], "length": [8, 20, 24, 32, 40, 70][index % 6],
+            })
+        results = self.run_cases("kdf", cases)
+        for case, result in zip(cases, results):
+            # OpenSSL's KDF takes the password as octets: the BMPString with
+            # its terminator, as PKCS12_key_gen_utf8 makes it.
+            expected = openssl([
+                "kdf", "-binary", "-keylen", str(case["length"]),
+                "-kdfopt", "digest:" + case["hash"].replace("-", ""),
+                "-kdfopt", "hexpass:" + bmp(case["password"]), "-kdfopt", "hexsalt:" + case["salt"],
+                "-kdfopt", "iter:%d" % case["iterations"], "-kdfopt", "id:%d" % case["id"], "PKCS12KDF"]).hex()
+            self.assertEqual(result, expected, case)
+            # The JavaScript BMP encoding equals Python's UTF-16BE + terminator.
+        self.assertEqual(self.run_cases("kdf", [dict(cases[3], bmp=False, passwordHex=bmp(cases[3]["password"]))]),
+                         [results[3]])
+
+
+if __name__ == "__main__":
+    unittest.main()
