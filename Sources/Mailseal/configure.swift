@@ -43,6 +43,31 @@ extension Application {
     set { storage[IssuanceWorkerKey.self] = newValue }
   }
 
+  private struct CRLPublisherKey: StorageKey {
+    typealias Value = CRLPublisher
+  }
+
+  /// The CRL publisher of this process (set up by `configure`).
+  public var crlPublisher: CRLPublisher? {
+    get { storage[CRLPublisherKey.self] }
+    set { storage[CRLPublisherKey.self] = newValue }
+  }
+
+  private struct OCSPServiceKey: StorageKey {
+    typealias Value = OCSPService
+  }
+
+  /// The OCSP responder of this process (set up by `configure`).
+  public var ocspService: OCSPService {
+    get {
+      guard let service = storage[OCSPServiceKey.self] else {
+        fatalError("configure(_:with:) was not called")
+      }
+      return service
+    }
+    set { storage[OCSPServiceKey.self] = newValue }
+  }
+
   /// The CA hierarchy of this installation.
   public var caInstallation: CAInstallation {
     CAInstallation(database: db, configuration: mailseal)
@@ -123,6 +148,9 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
   app.issuanceWorker = IssuanceWorker(
     database: app.db, configuration: configuration, logger: app.logger,
     lease: TimeInterval(configuration.portal.issuanceLease), mailQueued: { mailWorker.nudge() })
+  app.crlPublisher = CRLPublisher(
+    database: app.db, configuration: configuration, logger: app.logger)
+  app.ocspService = OCSPService(database: app.db, configuration: configuration, logger: app.logger)
 
   if case .generated(let path) = configuration.passphraseSource {
     app.logger.notice(
@@ -156,6 +184,9 @@ struct WorkerLifecycle: LifecycleHandler {
   func didBootAsync(_ application: Application) async throws {
     if let worker = application.mailWorker { running.tasks.append(Task { await worker.run() }) }
     if let worker = application.issuanceWorker { running.tasks.append(Task { await worker.run() }) }
+    if let publisher = application.crlPublisher {
+      running.tasks.append(Task { await publisher.run() })
+    }
     // Housekeeping once an hour: evidence past its retention.
     let database = application.db
     let logger = application.logger
@@ -193,4 +224,9 @@ func prepareToServe(_ app: Application) async throws {
     )
   }
   try await IssuanceService.recoverAbandonedIntents(on: app.db, logger: app.logger)
+  // Every issuing CA has a delegated OCSP responder with time left.
+  for issuer in try await IssuerRecord.query(on: app.db).filter(\.$role == .issuing).all()
+  where issuer.keyReference != nil && issuer.notAfter > Date() {
+    try await app.caInstallation.ensureOCSPResponder(for: issuer)
+  }
 }

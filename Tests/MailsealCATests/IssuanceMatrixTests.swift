@@ -107,4 +107,21 @@ struct PkilintReport {
       ExternalTool.pkilintSMIME, ["lint", "-t", type, "-s", "WARNING", "-f", "JSON", file.path])
     return try PkilintReport(result.output)
   }
+
+  /// Lints a DER CRL (`CRL`) or ARL (`ARL`) under the CA/Browser Forum
+  /// profile.
+  static func lintCRL(_ file: URL, type: String) throws -> PkilintReport {
+    let result = try ExternalTool.run(
+      ExternalTool.pkilint("lint_crl"),
+      ["lint", "-t", type, "-p", "BR", "-s", "WARNING", "-f", "JSON", file.path])
+    return try PkilintReport(result.output)
+  }
+
+  /// Lints a DER OCSP response.
+  static func lintOCSP(_ file: URL) throws -> PkilintReport {
+    let result = try ExternalTool.run(
+      ExternalTool.pkilint("lint_ocsp_response"),
+      ["lint", "-s", "WARNING", "-f", "JSON", file.path])
+    return try PkilintReport(result.output)
+  }
 }

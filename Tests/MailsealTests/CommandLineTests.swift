@@ -76,10 +76,11 @@ struct CommandLineTests {
     process.interrupt()
     process.waitUntilExit()
     watchdog.cancel()
-    // The key files are outside the database, encrypted, mode 0600.
+    // The key files are outside the database, encrypted, mode 0600: the
+    // root's, the issuing CA's and the delegated OCSP responder's.
     let keys = try FileManager.default.contentsOfDirectory(
       atPath: sandbox.folder.appendingPathComponent("data/ca-keys").path)
-    #expect(keys.filter { $0.hasSuffix(".key.pem") }.count == 2)
+    #expect(keys.filter { $0.hasSuffix(".key.pem") }.count == 3)
     await sandbox.cleanUp()
   }
 

@@ -67,7 +67,7 @@ public struct CAInstallation: Sendable {
       key: issuingKey, subject: names.issuing, root: root, rootKey: rootKey,
       endpoints: configuration.endpoints, now: now
     )
-    return try await database.transaction { database in
+    let records = try await database.transaction { database in
       let rootRecord = Self.record(
         root, role: .root, keyReference: rootReference, keyType: keyType, parent: nil, test: test,
         active: false)
@@ -76,8 +76,21 @@ public struct CAInstallation: Sendable {
         issuing, role: .issuing, keyReference: issuingReference, keyType: keyType,
         parent: rootRecord.id, test: test, active: true)
       try await issuingRecord.create(on: database)
+      try await AuditTrail.append(
+        [
+          AuditEvent(
+            actor: AuditEvent.commandLine, action: "ca.created", subject: rootRecord.slug,
+            details: ["role": "root", "subject": rootRecord.subject, "keyType": keyType.rawValue]),
+          AuditEvent(
+            actor: AuditEvent.commandLine, action: "ca.created", subject: issuingRecord.slug,
+            details: [
+              "role": "issuing", "subject": issuingRecord.subject, "keyType": keyType.rawValue,
+            ]),
+        ], on: database, now: now)
       return (rootRecord, issuingRecord)
     }
+    try await ensureOCSPResponder(for: records.1, now: now)
+    return records
   }
 
   /// Takes over an existing issuing CA for production: its certificate
@@ -135,7 +148,7 @@ public struct CAInstallation: Sendable {
     _ = try CertificateAuthority(
       certificate: issuing, chain: certificates, key: key, policy: configuration.issuerPolicy())
 
-    return try await database.transaction { database in
+    let imported = try await database.transaction { database in
       var parentID: UUID?
       for certificate in certificates.dropFirst().reversed() {
         let slug = PublicEndpoints.issuerSlug(
@@ -157,8 +170,15 @@ public struct CAInstallation: Sendable {
         issuing, role: .issuing, keyReference: reference, keyType: keyType, parent: parentID,
         test: false, active: true)
       try await record.create(on: database)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.commandLine, action: "ca.imported", subject: record.slug,
+          details: ["subject": record.subject, "sha256": record.sha256Fingerprint]),
+        on: database, now: now)
       return record
     }
+    try await ensureOCSPResponder(for: imported, now: now)
+    return imported
   }
 
   /// Loads the active issuing CA with its key, ready to sign.
@@ -168,16 +188,76 @@ public struct CAInstallation: Sendable {
         .caMaterialInvalid,
         "This installation has no issuing CA yet: run `mailseal ca init` or `mailseal ca import`.")
     }
+    return (try await authority(for: record), id)
+  }
+
+  /// Loads a CA of this installation with its key: an issuing CA, or a
+  /// root whose key is in custody (for its CRL).
+  public func authority(for record: IssuerRecord) async throws -> CertificateAuthority {
     guard let reference = record.keyReference else {
-      throw CAError(.keyCustody, "The active issuing CA has no key in custody.")
+      throw CAError(.keyCustody, "The CA “\(record.subject)” has no key in custody.")
     }
     let chain = try await chain(of: record).map {
       try Certificate(derEncoded: Array($0.certificateDER))
     }
     let key = try configuration.keyCustody().loadKey(KeyReference(rawValue: reference))
-    let authority = try CertificateAuthority(
+    return try CertificateAuthority(
       certificate: chain[0], chain: chain, key: key, policy: configuration.issuerPolicy())
-    return (authority, id)
+  }
+
+  /// The OCSP signer of an issuing CA: its delegated responder certificate
+  /// (made here when there is none or it has fewer than 30 days left), or
+  /// the CA key itself with `MAILSEAL_OCSP_SIGNER=ca`.
+  public func ocspResponder(for issuer: IssuerRecord, now: Date = Date()) async throws
+    -> OCSPResponder
+  {
+    let authority = try await authority(for: issuer)
+    if configuration.portal.ocspSignedByCA {
+      return try OCSPResponder(
+        issuer: authority.certificate, signerCertificate: authority.certificate,
+        key: authority.signingKey)
+    }
+    let record = try await ensureOCSPResponder(for: issuer, now: now)
+    let certificate = try Certificate(derEncoded: Array(record.certificateDER))
+    let key = try configuration.keyCustody().loadKey(KeyReference(rawValue: record.keyReference!))
+    return try OCSPResponder(
+      issuer: authority.certificate, signerCertificate: certificate, key: key)
+  }
+
+  /// The newest delegated OCSP responder certificate of an issuing CA with
+  /// more than 30 days left, made now (P-256 key in custody) if there is
+  /// none.
+  @discardableResult
+  public func ensureOCSPResponder(for issuer: IssuerRecord, now: Date = Date()) async throws
+    -> IssuerRecord
+  {
+    let current = try await IssuerRecord.query(on: database)
+      .filter(\.$role == .ocspResponder).filter(\.$parent.$id == issuer.id)
+      .sort(\.$notAfter, .descending).first()
+    if let current, current.notAfter.timeIntervalSince(now) > 30 * 86_400,
+      current.notBefore <= now
+    {
+      return current
+    }
+    let authority = try await authority(for: issuer)
+    let custody = try configuration.keyCustody()
+    let (reference, key) = try custody.generateKey(.p256, label: "ocsp-\(Self.labelStamp(now))")
+    let certificate = try CACeremony.makeOCSPResponder(
+      key: key, issuing: authority.certificate, issuingKey: authority.signingKey, now: now)
+    let record = Self.record(
+      certificate, role: .ocspResponder, keyReference: reference, keyType: .p256,
+      parent: issuer.id, test: issuer.isTest, active: false)
+    try await database.transaction { database in
+      try await record.create(on: database)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.ca, action: "ocsp-responder.issued", subject: record.slug,
+          details: [
+            "issuer": issuer.slug, "notAfter": "\(certificate.notValidAfter)",
+            "sha256": record.sha256Fingerprint,
+          ]), on: database, now: now)
+    }
+    return record
   }
 
   static func record(

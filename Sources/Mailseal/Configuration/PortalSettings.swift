@@ -78,6 +78,15 @@ public struct PortalSettings: Sendable {
   /// `MAILSEAL_ISSUANCE_LEASE_SECONDS`: how long an issuance worker holds
   /// the requests it took (default 120); after a crash they wait this long.
   public var issuanceLease: Int = 120
+  /// `MAILSEAL_OCSP_SIGNER`: `responder` (default: the delegated responder
+  /// certificate) or `ca` (the issuing CA key signs OCSP responses).
+  public var ocspSignedByCA: Bool = false
+  /// `MAILSEAL_RENEWAL_REMINDER_DAYS`: days before expiry on which the
+  /// renewal reminder is mailed (default `30,7`).
+  public var renewalReminderDays: [Int] = [30, 7]
+  /// `MAILSEAL_RENEWAL_AUTO_APPROVE`: a renewal that may reuse the identity
+  /// evidence is approved at once instead of by an operator's click.
+  public var renewalAutoApprove: Bool = false
 
   static let defaultIdentityCheck = [
     "de":
@@ -192,6 +201,30 @@ extension MailsealConfiguration {
     let pickupDays = integer("MAILSEAL_PICKUP_DAYS", default: 30, range: 1...365, unit: "days")
     let lease = integer(
       "MAILSEAL_ISSUANCE_LEASE_SECONDS", default: 120, range: 5...3600, unit: "seconds")
+    let signer = value("MAILSEAL_OCSP_SIGNER")?.lowercased() ?? "responder"
+    if signer != "responder" && signer != "ca" {
+      problems.append(
+        .init(variable: "MAILSEAL_OCSP_SIGNER", message: "must be `responder` or `ca`."))
+    }
+    var reminders = [30, 7]
+    if let text = value("MAILSEAL_RENEWAL_REMINDER_DAYS") {
+      let days = text.split(separator: ",").map {
+        Int($0.trimmingCharacters(in: .whitespaces))
+      }
+      if text.trimmingCharacters(in: .whitespaces).isEmpty {
+        reminders = []
+      } else if days.count <= 5, days.allSatisfy({ $0 != nil && (1...90).contains($0!) }) {
+        reminders = Array(Set(days.map { $0! })).sorted(by: >)
+      } else {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_RENEWAL_REMINDER_DAYS",
+            message: "must be up to five numbers of days from 1 to 90, comma-separated, or empty."))
+      }
+    }
+    let autoApprove =
+      value("MAILSEAL_RENEWAL_AUTO_APPROVE").map { ["1", "true", "yes"].contains($0.lowercased()) }
+      ?? false
 
     return (
       MailSettings(smtp: smtp, outboxDirectory: outbox, from: from, domain: domain),
@@ -203,7 +236,8 @@ extension MailsealConfiguration {
         videoCallURL: video, trustForwardedFor: trust,
         secureCookies: publicURL.hasPrefix("https://"), fourEyes: fourEyes,
         evidenceRetentionDays: retention,
-        pickupDays: pickupDays, issuanceLease: lease)
+        pickupDays: pickupDays, issuanceLease: lease, ocspSignedByCA: signer == "ca",
+        renewalReminderDays: reminders, renewalAutoApprove: autoApprove)
     )
   }
 }

@@ -20,8 +20,7 @@ public actor IssuanceWorker {
   let batchSize: Int
   let pollInterval: Duration
   private var service: IssuanceService?
-  private var pendingNudge = false
-  private var waiter: CheckedContinuation<Void, Never>?
+  private let doorbell = Doorbell()
 
   public init(
     database: any Database, configuration: MailsealConfiguration, logger: Logger,
@@ -198,16 +197,7 @@ public actor IssuanceWorker {
 
   /// Asks the worker to look now (after an approval).
   public nonisolated func nudge() {
-    Task { await self.wake() }
-  }
-
-  private func wake() {
-    if let waiter {
-      self.waiter = nil
-      waiter.resume()
-    } else {
-      pendingNudge = true
-    }
+    doorbell.ring()
   }
 
   /// Issues until cancelled: when nudged, and every poll interval.
@@ -219,21 +209,7 @@ public actor IssuanceWorker {
       } catch {
         logger.error("issuance worker: \(error)")
       }
-      if pendingNudge {
-        pendingNudge = false
-        continue
-      }
-      let interval = pollInterval
-      let timer = Task { [weak self] in
-        try? await Task.sleep(for: interval)
-        await self?.wake()
-      }
-      await withTaskCancellationHandler {
-        await withCheckedContinuation { continuation in waiter = continuation }
-      } onCancel: {
-        Task { await self.wake() }
-      }
-      timer.cancel()
+      await doorbell.wait(upTo: pollInterval)
     }
   }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+import MailsealCA
 
 /// A mail as people receive it: UTF-8 subject and body, a plain-text part
 /// and an HTML alternative, rendered as an RFC 5322 / MIME message.
@@ -126,29 +127,16 @@ enum MIME {
   }
 
   /// The Date header's format (RFC 5322 §3.3), in UTC: `Wed, 25 Nov 2026
-  /// 20:26:55 +0000`. Computed (civil date from the day number), since a
-  /// DateFormatter per message costs more than the rest of the message.
+  /// 20:26:55 +0000`. Computed, since a DateFormatter per message costs
+  /// more than the rest of the message.
   static func rfc5322Date(_ date: Date) -> String {
-    let seconds = Int(date.timeIntervalSince1970.rounded(.down))
-    let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-    let secondOfDay = seconds - days * 86_400
-    // Days since 1970-01-01 to year, month, day (proleptic Gregorian).
-    let shifted = days + 719_468
-    let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-    let dayOfEra = shifted - era * 146_097
-    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-    let monthIndex = (5 * dayOfYear + 2) / 153
-    let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-    let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-    let weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday
+    let fields = UTCDateFields(date)
     let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     let months = [
       "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ]
     func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
     return
-      "\(weekdays[weekday]), \(two(day)) \(months[month - 1]) \(year) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) +0000"
+      "\(weekdays[fields.weekday]), \(two(fields.day)) \(months[fields.month - 1]) \(fields.year) \(two(fields.hour)):\(two(fields.minute)):\(two(fields.second)) +0000"
   }
 }

@@ -186,6 +186,66 @@ enum MailTemplates {
     }
   }
 
+  /// A certificate was revoked: which one, why, and what now.
+  static func certificateRevoked(
+    _ certificate: CertificateRecord, reason: String, portalURL: String, from: String,
+    language: Language
+  ) -> MailMessage {
+    let serial = certificate.serial.uppercased()
+    switch language {
+    case .de:
+      return MailMessage(
+        from: from, to: certificate.mailbox,
+        subject: "Ihr S/MIME-Zertifikat für \(certificate.mailbox) wurde widerrufen",
+        text: """
+          Guten Tag,
+
+          Ihr S/MIME-Zertifikat für \(certificate.mailbox) (Seriennummer \(serial)) wurde widerrufen.
+
+          Grund: \(reason)
+
+          Mit diesem Zertifikat können Sie keine E-Mails mehr signieren; Empfänger sehen es als ungültig. Verschlüsselte E-Mails, die Sie schon haben, können Sie mit dem Schlüssel weiter lesen. Ein neues Zertifikat beantragen Sie unter \(portalURL).
+
+          Wenn Sie diesen Widerruf nicht veranlasst haben, wenden Sie sich bitte an den Service-Desk.
+          """,
+        html: html(
+          .de, title: "Zertifikat widerrufen",
+          paragraphs: [
+            "Guten Tag,",
+            "Ihr S/MIME-Zertifikat für <strong>\(escape(certificate.mailbox))</strong> (Seriennummer \(escape(serial))) wurde widerrufen.",
+            "Grund: \(escape(reason))",
+            "Mit diesem Zertifikat können Sie keine E-Mails mehr signieren; Empfänger sehen es als ungültig. Verschlüsselte E-Mails, die Sie schon haben, können Sie mit dem Schlüssel weiter lesen. Ein neues Zertifikat beantragen Sie unter <a href=\"\(escape(portalURL))\">\(escape(portalURL))</a>.",
+            "Wenn Sie diesen Widerruf nicht veranlasst haben, wenden Sie sich bitte an den Service-Desk.",
+          ]),
+        language: "de")
+    case .en:
+      return MailMessage(
+        from: from, to: certificate.mailbox,
+        subject: "Your S/MIME certificate for \(certificate.mailbox) has been revoked",
+        text: """
+          Hello,
+
+          your S/MIME certificate for \(certificate.mailbox) (serial number \(serial)) has been revoked.
+
+          Reason: \(reason)
+
+          You can no longer sign mail with this certificate; recipients see it as invalid. Encrypted mail you already have can still be read with the key. You can request a new certificate at \(portalURL).
+
+          If you did not ask for this revocation, please contact the service desk.
+          """,
+        html: html(
+          .en, title: "Certificate revoked",
+          paragraphs: [
+            "Hello,",
+            "your S/MIME certificate for <strong>\(escape(certificate.mailbox))</strong> (serial number \(escape(serial))) has been revoked.",
+            "Reason: \(escape(reason))",
+            "You can no longer sign mail with this certificate; recipients see it as invalid. Encrypted mail you already have can still be read with the key. You can request a new certificate at <a href=\"\(escape(portalURL))\">\(escape(portalURL))</a>.",
+            "If you did not ask for this revocation, please contact the service desk.",
+          ]),
+        language: "en")
+    }
+  }
+
   /// The certificate is ready: the pickup link.
   static func certificateReady(
     number: String, mailbox: String, pickupURL: String, days: Int, portalURL: String,

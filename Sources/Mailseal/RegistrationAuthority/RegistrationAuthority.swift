@@ -13,15 +13,19 @@ public struct RegistrationAuthority: Sendable {
   let logger: Logger
   /// Wakes the mail worker after a message was queued.
   let mailQueued: @Sendable () -> Void
+  /// Wakes the CRL publisher after a revocation.
+  let revocationRecorded: @Sendable () -> Void
 
   public init(
     database: any Database, configuration: MailsealConfiguration, logger: Logger,
-    mailQueued: @escaping @Sendable () -> Void = {}
+    mailQueued: @escaping @Sendable () -> Void = {},
+    revocationRecorded: @escaping @Sendable () -> Void = {}
   ) {
     self.database = database
     self.configuration = configuration
     self.logger = logger
     self.mailQueued = mailQueued
+    self.revocationRecorded = revocationRecorded
   }
 
   var portal: PortalSettings { configuration.portal }

@@ -48,4 +48,76 @@ enum PublicCAController {
     headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(slug).cer\"")
     return Response(status: .ok, headers: headers, body: .init(data: issuer.certificateDER))
   }
+
+  /// `GET /crl/<slug>.crl`: the CA's current CRL in DER (RFC 5280 §5),
+  /// the URL its certificates name as CRL distribution point.
+  @Sendable
+  static func crl(_ request: Request) async throws -> Response {
+    let file = request.parameters.get("file") ?? ""
+    guard file.hasSuffix(".crl") else { throw MailsealError.notFound }
+    let slug = String(file.dropLast(4))
+    guard slug.count == 16, slug.allSatisfy(\.isHexDigit),
+      let publisher = request.application.crlPublisher,
+      let crl = try await publisher.current(slug: slug)
+    else { throw MailsealError.notFound }
+    var headers = HTTPHeaders()
+    headers.contentType = HTTPMediaType(type: "application", subType: "pkix-crl")
+    // Relying parties may keep it a few minutes; a revocation is in the
+    // next CRL within seconds.
+    headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=300")
+    headers.replaceOrAdd(name: .lastModified, value: HTTPHeaders.httpDate(crl.thisUpdate))
+    headers.replaceOrAdd(name: .eTag, value: "\"\(slug)-\(crl.number)\"")
+    return Response(status: .ok, headers: headers, body: .init(data: Data(crl.der)))
+  }
+
+  /// `POST /ocsp` with `application/ocsp-request`.
+  @Sendable
+  static func ocspPost(_ request: Request) async throws -> Response {
+    let body = request.body.data.map { Array($0.readableBytesView) } ?? []
+    let answer = await request.application.ocspService.respond(to: body)
+    return ocspResponse(answer, cacheable: false)
+  }
+
+  /// `GET /ocsp/<base64 of the DER request>` (RFC 6960 appendix A.1, RFC
+  /// 5019 §5): cacheable by proxies until the response's nextUpdate.
+  @Sendable
+  static func ocspGet(_ request: Request) async throws -> Response {
+    let path = request.url.path
+    let prefix = "/\(PublicEndpoints.ocspPath)/"
+    guard path.hasPrefix(prefix), path.utf8.count <= 12_000 else {
+      return ocspResponse(
+        .init(
+          der: OCSPResponseStatus.malformedRequest.responseDER, outcome: .malformedRequest,
+          thisUpdate: nil, nextUpdate: nil), cacheable: false)
+    }
+    let encoded = String(path.dropFirst(prefix.count))
+    let text = (encoded.removingPercentEncoding ?? encoded)
+    let bytes = Data(base64Encoded: text).map(Array.init) ?? []
+    let answer = await request.application.ocspService.respond(to: bytes)
+    return ocspResponse(answer, cacheable: true)
+  }
+
+  static func ocspResponse(_ answer: OCSPService.Answer, cacheable: Bool) -> Response {
+    var headers = HTTPHeaders()
+    headers.contentType = HTTPMediaType(type: "application", subType: "ocsp-response")
+    if cacheable, let thisUpdate = answer.thisUpdate, let nextUpdate = answer.nextUpdate {
+      // RFC 5019 §6.2: max-age no later than nextUpdate; an hour at most
+      // here, so that a revocation reaches caches soon.
+      let maxAge = max(0, min(3600, Int(nextUpdate.timeIntervalSinceNow)))
+      headers.replaceOrAdd(
+        name: .cacheControl, value: "public, max-age=\(maxAge), no-transform, must-revalidate")
+      headers.replaceOrAdd(name: .lastModified, value: HTTPHeaders.httpDate(thisUpdate))
+      headers.replaceOrAdd(name: .expires, value: HTTPHeaders.httpDate(nextUpdate))
+    } else {
+      headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+    }
+    return Response(status: .ok, headers: headers, body: .init(data: Data(answer.der)))
+  }
+}
+
+extension HTTPHeaders {
+  /// An HTTP date (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
+  static func httpDate(_ date: Date) -> String {
+    MIME.rfc5322Date(date).replacingOccurrences(of: " +0000", with: " GMT")
+  }
 }

@@ -87,6 +87,7 @@ extension Application {
   var registrationAuthority: RegistrationAuthority {
     RegistrationAuthority(
       database: db, configuration: mailseal, logger: logger,
-      mailQueued: { [weak self] in self?.mailWorker?.nudge() })
+      mailQueued: { [weak self] in self?.mailWorker?.nudge() },
+      revocationRecorded: { [weak self] in self?.crlPublisher?.nudge() })
   }
 }

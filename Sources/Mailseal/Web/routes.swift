@@ -11,6 +11,14 @@ func routes(_ app: Application) throws {
     .constant(PublicEndpoints.caCertificatePathPrefix), ":file",
     use: PublicCAController.caCertificate)
 
+  app.get(.constant(PublicEndpoints.crlPathPrefix), ":file", use: PublicCAController.crl)
+  // OCSP (RFC 6960 appendix A): POST with the DER request, or GET with it
+  // in base64 in the path (which may hold "/").
+  app.on(
+    .POST, .constant(PublicEndpoints.ocspPath), body: .collect(maxSize: "8kb"),
+    use: PublicCAController.ocspPost)
+  app.get(.constant(PublicEndpoints.ocspPath), "**", use: PublicCAController.ocspGet)
+
   // The requester's pages.
   app.get(use: RequesterController.start)
   app.on(.POST, "login", body: .collect(maxSize: "4kb"), use: RequesterController.requestLink)

@@ -1,5 +1,5 @@
 public import Foundation
-import SwiftASN1
+public import SwiftASN1
 public import X509
 
 /// The key ceremony: makes a root CA and an issuing CA below it, with the
@@ -116,9 +116,61 @@ public enum CACeremony {
     return try Certificate(derEncoded: der)
   }
 
+  /// Days a delegated OCSP responder certificate is valid. It carries
+  /// id-pkix-ocsp-nocheck, so its own revocation is never checked: it is
+  /// kept short and renewed by `serve` when 30 days remain.
+  public static let ocspResponderValidityDays = 90
+
+  /// A delegated OCSP responder certificate for an issuing CA (RFC 6960
+  /// §4.2.2.2; S/MIME BR §7.1.2.8): signed by the issuing CA, keyUsage
+  /// digitalSignature, extKeyUsage id-kp-OCSPSigning only,
+  /// id-pkix-ocsp-nocheck, the issuer's authority key identifier. Its
+  /// subject is the issuing CA's with " OCSP" after the common name.
+  public static func makeOCSPResponder(
+    key: any CASigningKey, issuing: Certificate, issuingKey: any CASigningKey, now: Date
+  ) throws -> Certificate {
+    let notBefore = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+    let notAfter = min(
+      notBefore.addingTimeInterval(TimeInterval(ocspResponderValidityDays) * 86_400 - 1),
+      issuing.notValidAfter)
+    let subject = DistinguishedName(
+      issuing.subject.map { rdn in
+        RelativeDistinguishedName(
+          rdn.map { attribute in
+            guard attribute.type == .RDNAttributeType.commonName else { return attribute }
+            let name = String(describing: attribute.value)
+            return .init(
+              type: .RDNAttributeType.commonName, utf8String: String((name + " OCSP").suffix(64)))
+          })
+      })
+    let extensions = try Certificate.Extensions {
+      Critical(KeyUsage(digitalSignature: true))
+      try ExtendedKeyUsage([.ocspSigning])
+      Certificate.Extension(oid: .ocspNoCheck, critical: false, value: [0x05, 0x00])
+      AuthorityKeyIdentifier(keyIdentifier: issuing.subjectKeyIdentifierBytes[...])
+      SubjectKeyIdentifier(keyIdentifier: key.publicKey.keyIdentifier[...])
+    }
+    let der = try CertificateTemplate(
+      serialNumber: SerialNumberGenerator.next(),
+      publicKey: key.publicKey,
+      notBefore: notBefore,
+      notAfter: notAfter,
+      issuer: issuing.subject,
+      subject: subject,
+      signatureAlgorithm: issuingKey.keyType.signatureAlgorithm,
+      extensions: extensions
+    ).signed(by: issuingKey.certificatePrivateKey)
+    return try Certificate(derEncoded: der)
+  }
+
   static func add(years: Int, to date: Date) -> Date {
     var calendar = Calendar(identifier: .gregorian)
     calendar.timeZone = TimeZone(identifier: "UTC")!
     return calendar.date(byAdding: .year, value: years, to: date)!
   }
+}
+
+extension ASN1ObjectIdentifier {
+  /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).
+  public static let ocspNoCheck: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 7, 48, 1, 5]
 }

@@ -91,6 +91,10 @@ public struct CertificateAuthority: Sendable {
   /// The key type of the issuing CA.
   public var keyType: CAKeyType { key.keyType }
 
+  /// The CA key's signing handle (for a delegated OCSP responder
+  /// certificate, or OCSP responses signed by the CA itself).
+  public var signingKey: any CASigningKey { key }
+
   /// The throwaway key the lint copy is signed with. It signs with the
   /// issuer's signature algorithm, so the copy's to-be-signed bytes are
   /// the very bytes the CA key will sign, but it is cheap: a P-256 key for

@@ -49,11 +49,14 @@ enum ExternalTool {
 
   /// pkilint's S/MIME linter, from the test virtual environment that the
   /// test script makes (`MAILSEAL_VENV`, default `.venv` in the package).
-  static var pkilintSMIME: String {
+  static var pkilintSMIME: String { pkilint("lint_cabf_smime_cert") }
+
+  /// One of pkilint's linters, from the same environment.
+  static func pkilint(_ linter: String) -> String {
     let venv =
       ProcessInfo.processInfo.environment["MAILSEAL_VENV"]
       ?? packageRoot.appendingPathComponent(".venv").path
-    return venv + "/bin/lint_cabf_smime_cert"
+    return venv + "/bin/" + linter
   }
 
   /// A fresh temporary folder; under `MAILSEAL_TEST_ARTIFACTS` when set, so

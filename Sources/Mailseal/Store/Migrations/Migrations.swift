@@ -15,5 +15,7 @@ public enum MailsealMigrations {
     M0009_CreateOperators(),
     M0010_CreateIdentityEvidence(),
     M0011_RequestSearchKeys(),
+    M0012_Revocation(),
+    M0013_AuditTrail(),
   ]
 }

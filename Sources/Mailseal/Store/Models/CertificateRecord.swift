@@ -29,7 +29,10 @@ public final class CertificateRecord: Model, @unchecked Sendable {
   @Field(key: "not_after") public var notAfter: Date
   @Field(key: "status") public var status: Status
   @OptionalField(key: "revoked_at") public var revokedAt: Date?
+  /// The RFC 5280 name of the reason (`keyCompromise`, …).
   @OptionalField(key: "revocation_reason") public var revocationReason: String?
+  /// Who revoked: `requester:<mailbox>`, `operator:<email>` or `cli`.
+  @OptionalField(key: "revoked_by") public var revokedBy: String?
   @Field(key: "created_at") public var createdAt: Date
   /// The request it was issued for (none for `mailseal ca issue`).
   @OptionalField(key: "request_id") public var requestID: UUID?

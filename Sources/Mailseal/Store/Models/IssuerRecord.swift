@@ -1,7 +1,8 @@
 public import FluentKit
 import Foundation
 
-/// A CA certificate of this installation: a root or an issuing CA.
+/// A CA certificate of this installation (a root or an issuing CA), or the
+/// delegated OCSP responder certificate of an issuing CA.
 public final class IssuerRecord: Model, @unchecked Sendable {
   public static let schema = "issuers"
 
@@ -9,6 +10,8 @@ public final class IssuerRecord: Model, @unchecked Sendable {
   public enum Role: String, Codable, Sendable {
     case root
     case issuing
+    /// A delegated OCSP responder certificate of its parent issuing CA.
+    case ocspResponder
   }
 
   @ID(key: .id) public var id: UUID?
