@@ -112,6 +112,8 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
   app.asyncCommands.use(CACommand(), as: "ca")
   app.asyncCommands.use(OperatorCommand(), as: "operator")
   app.asyncCommands.use(IssuanceCommand(), as: "issuance")
+  app.asyncCommands.use(AuditCommand(), as: "audit")
+  app.asyncCommands.use(NoticeCommand(), as: "notice")
 
   // Pages and the browser's scripts ship inside the package.
   let resources = Bundle.module.resourceURL!

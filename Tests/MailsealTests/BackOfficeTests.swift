@@ -295,7 +295,7 @@ struct BackOfficeTests {
     try await TestInstallation.withApp { app in
       try await prepareToServe(app)
       let settings = Settings(database: app.db)
-      try await settings.set(Settings.issuancePaused, to: "true")
+      try await settings.setIssuancePaused(true, by: AuditEvent.commandLine)
       for index in 0..<3 {
         try await Self.request(
           app, mailbox: "p\(index)@example.edu", state: .approved,
@@ -306,7 +306,7 @@ struct BackOfficeTests {
       #expect(
         try await CertificateRequestRecord.query(on: app.db).filter(\.$state == .approved).count()
           == 3)
-      try await settings.set(Settings.issuancePaused, to: "false")
+      try await settings.setIssuancePaused(false, by: AuditEvent.commandLine)
       #expect(try await worker.issueDue() == 3)
       let certificates = try await CertificateRecord.query(on: app.db).sort(\.$createdAt).all()
       #expect(certificates.count == 3)

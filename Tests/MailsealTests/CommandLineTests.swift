@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import MailsealCA
+import SQLKit
 import Testing
 import Vapor
 import X509
@@ -150,6 +151,86 @@ struct CommandLineTests {
     #expect(result.status == 78)
     #expect(result.output.contains("MAILSEAL_CERT_DAYS"))
     #expect(result.output.contains("MAILSEAL_ORG_COUNTRY"))
+    await sandbox.cleanUp()
+  }
+
+  @Test(
+    "ca revoke, notice set/clear, audit verify and export; a tampered record is named by audit verify"
+  )
+  func lifecycleCommands() async throws {
+    let sandbox = try await Sandbox.make()
+    #expect(try sandbox.mailseal("ca", "init", "--key-type", "p256").status == 0)
+    let (csr, _) = try Run.csr(in: sandbox.folder, name: "zoe", key: "ec:P-256")
+    let out = sandbox.folder.appendingPathComponent("zoe.pem")
+    #expect(
+      try sandbox.mailseal(
+        "ca", "issue", "--csr", csr.path, "--email", "zoe@example.edu", "--mailbox-only", "--out",
+        out.path
+      ).status == 0)
+    let serial = try Certificate(pemEncoded: String(contentsOf: out, encoding: .utf8))
+      .serialNumber.hex
+
+    let bogus = try sandbox.mailseal("ca", "revoke", "--serial", serial, "--reason", "bogus")
+    #expect(bogus.status != 0 && bogus.output.contains("--reason must be one of"))
+    let unknown = try sandbox.mailseal(
+      "ca", "revoke", "--serial", "ABCDEF", "--reason", "superseded")
+    #expect(unknown.status != 0 && unknown.output.contains("No certificate"), "\(unknown.output)")
+    let revoked = try sandbox.mailseal(
+      "ca", "revoke", "--serial", serial.uppercased(), "--reason", "key-compromise")
+    #expect(revoked.status == 0 && revoked.output.contains("Revoked"), "\(revoked.output)")
+    let twice = try sandbox.mailseal("ca", "revoke", "--serial", serial, "--reason", "superseded")
+    #expect(twice.status != 0 && twice.output.contains("already been revoked"), "\(twice.output)")
+
+    let noEnglish = try sandbox.mailseal("notice", "set", "--de", "Wartung")
+    #expect(noEnglish.status != 0 && noEnglish.output.contains("--en"))
+    #expect(
+      try sandbox.mailseal(
+        "notice", "set", "--de", "Die Ausstellung ist derzeit nicht möglich.", "--en",
+        "Issuance is currently not possible."
+      ).status == 0)
+    let shown = try sandbox.mailseal("notice", "show")
+    #expect(shown.output.contains("en: Issuance is currently not possible."))
+    #expect(try sandbox.mailseal("notice", "clear").status == 0)
+    #expect(try sandbox.mailseal("notice", "show").output.contains("no notice"))
+    #expect(try sandbox.mailseal("issuance", "pause").status == 0)
+
+    let intact = try sandbox.mailseal("audit", "verify")
+    #expect(intact.status == 0 && intact.output.contains("audit trail intact"), "\(intact.output)")
+    let export = sandbox.folder.appendingPathComponent("audit.jsonl")
+    #expect(try sandbox.mailseal("audit", "export", "--out", export.path).status == 0)
+    let lines = try String(contentsOf: export, encoding: .utf8).split(separator: "\n")
+    let records = try lines.map {
+      try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8))
+    }
+    #expect(records.map(\.seq) == Array(1...Int64(records.count)))
+    let actions = Set(records.map(\.action))
+    for action in [
+      "ca.created", "ocsp-responder.issued", "certificate.issued", "certificate.revoked",
+      "crl.published", "notice.set",
+      "notice.cleared", "issuance.paused",
+    ] {
+      #expect(actions.contains(action), "\(action) in \(actions.sorted())")
+    }
+    #expect(
+      records.first { $0.action == "certificate.revoked" }.map {
+        $0.actor == "cli" && $0.subject == serial.lowercased()
+          && $0.details.contains("keyCompromise")
+      } == true)
+    let attributes = try FileManager.default.attributesOfItem(atPath: export.path)
+    #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+    // Change the third record behind the application's back.
+    try await TestInstallation.withApp(environment: sandbox.environment) { app in
+      let sql = app.db as! any SQLDatabase
+      try await AuditTamper.disableGuards(sql)
+      try await sql.raw(
+        "UPDATE audit_events SET actor = 'operator:mallory@example.edu' WHERE seq = 3"
+      )
+      .run()
+    }
+    let broken = try sandbox.mailseal("audit", "verify")
+    #expect(broken.status == 1, "\(broken.output)")
+    #expect(broken.output.contains("broken at record 3"), "\(broken.output)")
     await sandbox.cleanUp()
   }
 

@@ -12,6 +12,7 @@ struct CACommand: AsyncCommandGroup {
       "import": CAImportCommand(),
       "show": CAShowCommand(),
       "issue": CAIssueCommand(),
+      "revoke": CARevokeCommand(),
     ]
   }
 }

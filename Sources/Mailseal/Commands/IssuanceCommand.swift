@@ -21,7 +21,7 @@ struct IssuanceSwitch: AsyncCommand {
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let app = context.application
-    try await Settings(database: app.db).set(Settings.issuancePaused, to: paused ? "true" : "false")
+    try await Settings(database: app.db).setIssuancePaused(paused, by: AuditEvent.commandLine)
     app.logger.notice(paused ? "issuance paused" : "issuance resumed")
     context.console.print(
       paused ? "Issuance is paused; approved requests wait." : "Issuance is running.")

@@ -64,6 +64,20 @@ struct IssuanceStore {
       let sql = database as! any SQLDatabase
       try await Self.insertCertificates(signed, on: sql, issuerID: issuerID, now: now)
       if !signed.isEmpty, let afterStoring { try await afterStoring(database, signed) }
+      // The CA's record of each issuance, in the transaction that stores it.
+      try await AuditTrail.append(
+        signed.map { item in
+          AuditEvent(
+            actor: AuditEvent.ca, action: "certificate.issued",
+            subject: item.certificate.prepared.serialHex,
+            details: [
+              "mailbox": item.certificate.prepared.subject.mailbox.address,
+              "notAfter": ISO8601DateFormatter.string(
+                from: item.certificate.prepared.notAfter, timeZone: .gmt,
+                formatOptions: .withInternetDateTime),
+              "request": item.requestID?.uuidString ?? "command line",
+            ])
+        }, on: database, now: now)
       try await Self.insertIntents(prepared, on: sql, issuerID: issuerID, now: now)
     }
   }

@@ -62,6 +62,12 @@ extension RegistrationAuthority {
     return record
   }
 
+  /// The certificates of a mailbox, newest first (at most 200).
+  public func certificates(of mailbox: String) async throws -> [CertificateRecord] {
+    try await CertificateRecord.query(on: database).filter(\.$mailbox == mailbox)
+      .sort(\.$notBefore, .descending).limit(200).all()
+  }
+
   /// Revokes a certificate: at once in the store (so OCSP says revoked
   /// from the next query on), the CRL marked stale (the publisher re-issues
   /// it shortly), for keyCompromise the key blocked for good, the

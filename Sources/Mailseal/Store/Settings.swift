@@ -18,15 +18,108 @@ public struct Settings: Sendable {
     .first()?.decode(column: "value", as: String.self)
   }
 
-  public func set(_ key: String, to value: String, now: Date = Date()) async throws {
-    let sql = database as! any SQLDatabase
+  /// Changes settings (nil removes one) and records who did it in the
+  /// audit trail, in one transaction.
+  public func change(
+    _ values: [(key: String, value: String?)], by actor: String, action: String,
+    now: Date = Date()
+  ) async throws {
     try await database.transaction { database in
       let sql = database as! any SQLDatabase
-      try await sql.delete(from: "settings").where("key", .equal, key).run()
-      try await sql.insert(into: "settings").columns("key", "value", "updated_at")
-        .values(SQLBind(key), SQLBind(value), SQLBind(now)).run()
+      var details: [String: String] = [:]
+      for (key, value) in values {
+        try await sql.delete(from: "settings").where("key", .equal, key).run()
+        if let value {
+          try await sql.insert(into: "settings").columns("key", "value", "updated_at")
+            .values(SQLBind(key), SQLBind(value), SQLBind(now)).run()
+        }
+        details[key] = value ?? "(removed)"
+      }
+      try await AuditTrail.append(
+        AuditEvent(actor: actor, action: action, subject: "settings", details: details),
+        on: database, now: now)
     }
-    _ = sql
+  }
+
+  /// Pauses or resumes issuance.
+  public func setIssuancePaused(_ paused: Bool, by actor: String, now: Date = Date()) async throws {
+    try await change(
+      [(Self.issuancePaused, paused ? "true" : "false")], by: actor,
+      action: paused ? "issuance.paused" : "issuance.resumed", now: now)
+  }
+
+  public static let noticeGerman = "notice.de"
+  public static let noticeEnglish = "notice.en"
+
+  /// The longest notice text, per language.
+  public static let maximumNoticeLength = 500
+
+  /// Sets the service notice shown on every requester page, in both
+  /// languages; both texts are required, plain text, at most
+  /// ``maximumNoticeLength`` characters.
+  public func setNotice(german: String, english: String, by actor: String, now: Date = Date())
+    async throws
+  {
+    var problems: [String: LocalizedText] = [:]
+    for (field, text) in [("de", german), ("en", english)] {
+      let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+      if trimmed.isEmpty {
+        problems[field] = LocalizedText(
+          de: "Der Hinweis braucht einen Text auf \(field == "de" ? "Deutsch" : "Englisch").",
+          en: "The notice needs a text in \(field == "de" ? "German" : "English").")
+      } else if trimmed.count > Self.maximumNoticeLength {
+        problems[field] = LocalizedText(
+          de: "Der Hinweis darf höchstens \(Self.maximumNoticeLength) Zeichen lang sein.",
+          en: "The notice can be at most \(Self.maximumNoticeLength) characters long.")
+      } else if trimmed.unicodeScalars.contains(where: {
+        $0.properties.generalCategory == .control && $0 != "\n"
+      }) {
+        problems[field] = LocalizedText(
+          de: "Der Hinweis enthält Steuerzeichen.", en: "The notice contains control characters.")
+      }
+    }
+    guard problems.isEmpty else {
+      throw MailsealError(
+        code: "notice-invalid", status: .unprocessableEntity,
+        detail: LocalizedText(
+          de: "Der Hinweis wurde nicht gespeichert.", en: "The notice was not saved."),
+        fields: problems)
+    }
+    try await change(
+      [
+        (Self.noticeGerman, german.trimmingCharacters(in: .whitespacesAndNewlines)),
+        (Self.noticeEnglish, english.trimmingCharacters(in: .whitespacesAndNewlines)),
+      ], by: actor, action: "notice.set", now: now)
+  }
+
+  /// Removes the service notice.
+  public func clearNotice(by actor: String, now: Date = Date()) async throws {
+    try await change(
+      [(Self.noticeGerman, nil), (Self.noticeEnglish, nil)], by: actor, action: "notice.cleared",
+      now: now)
+  }
+
+  /// What requester pages say about the service: the notice and whether
+  /// issuance is paused, read in one query.
+  public struct ServiceState: Sendable, Equatable {
+    public var notice: LocalizedText?
+    public var issuancePaused: Bool
+  }
+
+  public func serviceState() async throws -> ServiceState {
+    let rows = try await (database as! any SQLDatabase).select().columns("key", "value")
+      .from("settings")
+      .where("key", .in, [Self.noticeGerman, Self.noticeEnglish, Self.issuancePaused]).all()
+    var values: [String: String] = [:]
+    for row in rows {
+      values[try row.decode(column: "key", as: String.self)] = try row.decode(
+        column: "value", as: String.self)
+    }
+    var notice: LocalizedText?
+    if let german = values[Self.noticeGerman], let english = values[Self.noticeEnglish] {
+      notice = LocalizedText(de: german, en: english)
+    }
+    return ServiceState(notice: notice, issuancePaused: values[Self.issuancePaused] == "true")
   }
 
   /// Whether issuance is paused: approved requests then wait.

@@ -88,6 +88,7 @@ extension BackOfficeController {
     let mailboxValidationStale: Bool
     let evidence: EvidenceView?
     let rejectionReason: String?
+    let certificateSerial: String?
     let canVerify: Bool
     let canApprove: Bool
     let canReject: Bool
@@ -139,6 +140,9 @@ extension BackOfficeController {
       mailboxValidated: format(record.mailboxValidatedAt, language),
       mailboxValidationStale: stale, evidence: evidenceView,
       rejectionReason: record.rejectionReason,
+      certificateSerial: try await record.certificateID.asyncFlatMap {
+        try await CertificateRecord.find($0, on: request.db)?.serial
+      },
       canVerify: decider && record.state == .submitted,
       canApprove: decider && record.state == .verified,
       canReject: decider && (record.state == .submitted || record.state == .verified),
@@ -234,6 +238,8 @@ extension BackOfficeController {
   struct IssuanceSwitchPost: Content {
     var csrf: String
     var paused: String
+    /// `admin` when sent from the admin page, to return there.
+    var back: String?
   }
 
   /// `POST /operator/issuance`: an administrator pauses or resumes issuance.
@@ -244,12 +250,12 @@ extension BackOfficeController {
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form.csrf)
     guard current.operator.role == .admin else { throw MailsealError.forbiddenForRole }
     let paused = form.paused == "true"
-    try await Settings(database: request.db).set(
-      Settings.issuancePaused, to: paused ? "true" : "false")
+    try await Settings(database: request.db).setIssuancePaused(
+      paused, by: AuditEvent.staff(current.operator.email))
     request.logger.notice(
       paused ? "issuance paused" : "issuance resumed", metadata: ["by": "\(current.operator.email)"]
     )
     if !paused { request.application.issuanceWorker?.nudge() }
-    return request.redirect(to: "/operator/queue")
+    return request.redirect(to: form.back == "admin" ? "/operator/admin" : "/operator/queue")
   }
 }

@@ -12,8 +12,15 @@ enum Pages {
     let mailbox: String?
     let csrf: String?
     let staff: Staff?
+    /// The service notice and the pause, on requester pages only.
+    let service: Service?
     let path: String
     let page: Page
+  }
+
+  struct Service: Encodable {
+    let notice: String?
+    let issuancePaused: Bool
   }
 
   /// The signed-in operator, on back-office pages.
@@ -32,6 +39,7 @@ enum Pages {
     let language = Language.of(request)
     var session: SessionRecord?
     var staff: Staff?
+    var service: Service?
     if request.url.path.hasPrefix("/operator") {
       if let current = try? await OperatorSession.current(request),
         current.session.stage == .complete
@@ -42,11 +50,17 @@ enum Pages {
       }
     } else {
       session = try? await RequesterSession.current(request)
+      // A page is still shown when the settings cannot be read.
+      if let state = try? await Settings(database: request.db).serviceState(),
+        state.notice != nil || state.issuancePaused
+      {
+        service = Service(notice: state.notice?[language], issuancePaused: state.issuancePaused)
+      }
     }
     let context = Context(
       lang: language.rawValue, otherLang: language == .de ? "en" : "de", t: Strings.table(language),
       mailbox: session?.mailbox, csrf: session == nil ? nil : RequesterSession.csrfToken(request),
-      staff: staff,
+      staff: staff, service: service,
       path: request.url.path, page: page)
     let view = try await request.view.render(template, context)
     let response = try await view.encodeResponse(for: request)

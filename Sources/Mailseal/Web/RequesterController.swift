@@ -119,6 +119,7 @@ enum RequesterController {
 
   struct RequestsPage: Encodable {
     let requests: [RequestRow]
+    let certificates: [CertificateController.CertificateRow]
   }
 
   static func row(_ record: CertificateRequestRecord, language: Language) -> RequestRow {
@@ -143,9 +144,15 @@ enum RequesterController {
   static func requests(_ request: Request) async throws -> Response {
     let session = try await RequesterSession.require(request)
     let language = Language.of(request)
-    let records = try await request.application.registrationAuthority.requests(of: session.mailbox)
+    let authority = request.application.registrationAuthority
+    let records = try await authority.requests(of: session.mailbox)
+    let certificates = try await authority.certificates(of: session.mailbox)
     return try await Pages.render(
-      "requests", RequestsPage(requests: records.map { row($0, language: language) }), for: request)
+      "requests",
+      RequestsPage(
+        requests: records.map { row($0, language: language) },
+        certificates: certificates.map { CertificateController.row($0, language: language) }),
+      for: request)
   }
 
   struct FormPage: Encodable {
@@ -163,6 +170,7 @@ enum RequesterController {
 
   struct RequestPage: Encodable {
     let request: RequestRow
+    let certificateSerial: String?
     let mailbox: String
     let identityCheck: String
     let videoCallURL: String?
@@ -180,7 +188,11 @@ enum RequesterController {
     return try await Pages.render(
       "request",
       RequestPage(
-        request: row(record, language: language), mailbox: record.mailbox,
+        request: row(record, language: language),
+        certificateSerial: try await record.certificateID.asyncFlatMap {
+          try await CertificateRecord.find($0, on: request.db)?.serial
+        },
+        mailbox: record.mailbox,
         identityCheck: portal.identityCheckText[language.rawValue] ?? "",
         videoCallURL: portal.videoCallURL,
         justSubmitted: request.query[String.self, at: "submitted"] != nil),

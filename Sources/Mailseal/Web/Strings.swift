@@ -268,6 +268,73 @@ enum Strings {
     "desk_reason": .init(
       de: "Grund (wird der Person mitgeteilt)", en: "Reason (the person is told)"),
     "desk_rejection": .init(de: "Abgelehnt mit dem Grund", en: "Rejected with the reason"),
+    // Certificates and revocation
+    "certificates_title": .init(de: "Ihre Zertifikate", en: "Your certificates"),
+    "certificate_title": .init(de: "Zertifikat", en: "Certificate"),
+    "certificate_active": .init(de: "Gültig", en: "Valid"),
+    "certificate_revoked": .init(de: "Widerrufen", en: "Revoked"),
+    "certificate_expired": .init(de: "Abgelaufen", en: "Expired"),
+    "revoked_at": .init(de: "Widerrufen am", en: "Revoked on"),
+    "revocation_reason": .init(de: "Grund des Widerrufs", en: "Reason for revocation"),
+    "revoke_link": .init(de: "Widerrufen …", en: "Revoke …"),
+    "revoke_title": .init(de: "Zertifikat widerrufen", en: "Revoke the certificate"),
+    "revoke_intro": .init(
+      de:
+        "Ein Widerruf gilt sofort und lässt sich nicht rückgängig machen: Mit diesem Zertifikat signierte E-Mails gelten danach als nicht mehr vertrauenswürdig. Mit dem Schlüssel können Sie alte verschlüsselte E-Mails weiterhin lesen.",
+      en:
+        "A revocation takes effect at once and cannot be undone: mail signed with this certificate is no longer trusted afterwards. You can still read old encrypted mail with the key."
+    ),
+    "revoke_key_compromise_note": .init(
+      de:
+        "Bei „Der private Schlüssel ist in fremde Hände geraten“ wird der Schlüssel dauerhaft gesperrt: Beantragen Sie das neue Zertifikat mit einem neuen Schlüssel.",
+      en:
+        "With “The private key has been compromised” the key is blocked for good: request the new certificate with a new key."
+    ),
+    "revoke_button": .init(de: "Jetzt widerrufen", en: "Revoke now"),
+    "revoke_done": .init(
+      de: "Das Zertifikat ist widerrufen. Sie erhalten eine Bestätigung per E-Mail.",
+      en: "The certificate has been revoked. You will get a confirmation by mail."),
+    // Service notice
+    "service_paused": .init(
+      de:
+        "Die Ausstellung von S/MIME-Zertifikaten ist derzeit unterbrochen. Sie können Anträge stellen; freigegebene Anträge werden ausgestellt, sobald es weitergeht.",
+      en:
+        "Issuance of S/MIME certificates is currently paused. You can make requests; approved requests are issued as soon as it resumes."
+    ),
+    // Administration
+    "admin_title": .init(de: "Verwaltung", en: "Administration"),
+    "admin_saved": .init(de: "Gespeichert.", en: "Saved."),
+    "admin_issuance": .init(de: "Ausstellung", en: "Issuance"),
+    "admin_issuance_running": .init(
+      de: "Die Ausstellung läuft.", en: "Issuance is running."),
+    "admin_notice": .init(de: "Hinweis für Antragstellende", en: "Notice to requesters"),
+    "admin_notice_intro": .init(
+      de:
+        "Der Hinweis erscheint auf jeder Seite für Antragstellende, bis Sie ihn entfernen. Beide Sprachen sind nötig, höchstens 500 Zeichen je Sprache.",
+      en:
+        "The notice appears on every requester page until you remove it. Both languages are required, at most 500 characters each."
+    ),
+    "admin_notice_de": .init(de: "Hinweis auf Deutsch", en: "Notice in German"),
+    "admin_notice_en": .init(de: "Hinweis auf Englisch", en: "Notice in English"),
+    "admin_notice_save": .init(de: "Hinweis anzeigen", en: "Show the notice"),
+    "admin_notice_clear": .init(de: "Hinweis entfernen", en: "Remove the notice"),
+    // Audit trail
+    "audit_title": .init(de: "Prüfprotokoll", en: "Audit trail"),
+    "audit_intro": .init(
+      de:
+        "Jeder Eintrag enthält den Hash des vorigen; `mailseal audit verify` prüft die ganze Kette. Filter suchen genau den eingegebenen Wert.",
+      en:
+        "Each record holds the hash of the one before; `mailseal audit verify` checks the whole chain. Filters match the exact value."
+    ),
+    "audit_actor": .init(de: "Wer", en: "Actor"),
+    "audit_action": .init(de: "Aktion", en: "Action"),
+    "audit_subject": .init(de: "Gegenstand", en: "Subject"),
+    "audit_time": .init(de: "Zeit", en: "Time"),
+    "audit_details": .init(de: "Einzelheiten", en: "Details"),
+    "audit_export": .init(
+      de: "Alles als JSON Lines herunterladen", en: "Download everything as JSON lines"),
+    "audit_empty": .init(de: "Keine Einträge.", en: "No records."),
+    "audit_older": .init(de: "Ältere Einträge", en: "Older records"),
   ]
 
   /// The table for one language.

@@ -18,6 +18,8 @@ func routes(_ app: Application) throws {
     .POST, .constant(PublicEndpoints.ocspPath), body: .collect(maxSize: "8kb"),
     use: PublicCAController.ocspPost)
   app.get(.constant(PublicEndpoints.ocspPath), "**", use: PublicCAController.ocspGet)
+  // `/ocsp/` with nothing behind it: a malformed request, not a 404.
+  app.get(.constant(PublicEndpoints.ocspPath), use: PublicCAController.ocspGet)
 
   // The requester's pages.
   app.get(use: RequesterController.start)
@@ -38,6 +40,10 @@ func routes(_ app: Application) throws {
   app.get("requests", ":number", "pickup", use: PickupController.page)
   app.get("requests", ":number", "pickup", "bundle.json", use: PickupController.bundle)
   app.get("requests", ":number", "pickup", ":file", use: PickupController.file)
+  app.get("certificates", ":serial", use: CertificateController.show)
+  app.on(
+    .POST, "certificates", ":serial", "revoke", body: .collect(maxSize: "1kb"),
+    use: CertificateController.revoke)
 
   // The back office: staff sign-in and enrolment.
   let staff = app.grouped("operator")
@@ -65,6 +71,16 @@ func routes(_ app: Application) throws {
   staff.on(
     .POST, "requests", ":number", "reject", body: .collect(maxSize: "4kb"),
     use: BackOfficeController.reject)
+  staff.get("certificates", ":serial", use: CertificateController.deskShow)
+  staff.on(
+    .POST, "certificates", ":serial", "revoke", body: .collect(maxSize: "1kb"),
+    use: CertificateController.deskRevoke)
+  staff.get("admin", use: AdminController.page)
+  staff.on(.POST, "notice", body: .collect(maxSize: "8kb"), use: AdminController.setNotice)
+  staff.on(
+    .POST, "notice", "clear", body: .collect(maxSize: "1kb"), use: AdminController.clearNotice)
+  staff.get("audit", use: AdminController.audit)
+  staff.get("audit", "export.jsonl", use: AdminController.export)
 
   // The JSON API of the browser's script.
   let api = app.grouped("api", "v1")
