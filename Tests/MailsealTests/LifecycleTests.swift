@@ -381,6 +381,139 @@ struct LifecycleTests {
       #expect(actions == ["issuance.paused", "notice.cleared", "notice.set"])
     }
   }
+  @Test(
+    "every action on the path is in the audit trail: link, request, evidence, approval, issuance, rejection, withdrawal, operators; auditors browse and export it"
+  )
+  func auditCompleteness() async throws {
+    try await TestInstallation.withApp(environment: EnrollmentTests.environment) { app in
+      try await prepareToServe(app)
+      var browser = TestBrowser(app)
+      try await EnrollmentTests.signIn(&browser, "zoe@example.edu")
+      var numbers: [String] = []
+      for _ in 0..<3 {
+        let created = try await browser.send(
+          .POST, "/api/v1/requests", json: try EnrollmentTests.form(),
+          headers: EnrollmentTests.csrf(browser), page: false)
+        #expect(created.status == .created, "\(created.body)")
+        numbers.append(
+          try JSONDecoder.api.decode(
+            RequestAPIController.RequestView.self, from: Data(created.body.utf8)
+          ).number)
+      }
+      let authority = app.registrationAuthority
+      let anna = try await BackOfficeTests.staff(app, "anna@example.edu")
+      _ = try await authority.recordEvidence(
+        number: numbers[0], BackOfficeTests.evidence(), by: anna)
+      _ = try await authority.approve(number: numbers[0], by: anna)
+      #expect(try await app.issuanceWorker!.issueDue() == 1)
+      _ = try await authority.reject(number: numbers[1], reason: "Name unclear", by: anna)
+      let withdrawn = try await browser.send(
+        .POST, "/requests/\(numbers[2])/withdraw",
+        form: ["csrf": browser.cookies[RequesterSession.csrfCookieName] ?? ""])
+      #expect(withdrawn.status == .seeOther)
+
+      let records = try await AuditTrail.search(
+        actor: nil, action: nil, subject: nil, before: nil, limit: 1_000, on: app.db)
+      func has(_ action: String, _ actor: String, _ subject: String? = nil) -> Bool {
+        records.contains {
+          $0.action == action && $0.actor == actor && (subject == nil || $0.subject == subject)
+        }
+      }
+      let zoe = "requester:zoe@example.edu"
+      #expect(has("login-link.sent", zoe))
+      #expect(has("login-link.used", zoe))
+      for number in numbers { #expect(has("request.submitted", zoe, number)) }
+      #expect(has("operator.added", "cli", "anna@example.edu"))
+      #expect(has("evidence.recorded", "operator:anna@example.edu", numbers[0]))
+      #expect(!records.contains { $0.details.contains("L01X00T47") }, "no document number")
+      #expect(has("request.approved", "operator:anna@example.edu", numbers[0]))
+      #expect(has("certificate.issued", "ca"))
+      #expect(has("request.rejected", "operator:anna@example.edu", numbers[1]))
+      #expect(has("request.withdrawn", zoe, numbers[2]))
+      #expect(try await AuditTrail.verify(on: app.db).firstBroken == nil)
+
+      // An auditor browses, filters and exports; an operator may not.
+      let (_, link) = try await app.operatorDirectory.add(
+        email: "audit@example.edu", name: "Audit", role: .auditor)
+      var auditor = TestBrowser(app)
+      let secret = try await OperatorTests.enrol(
+        &auditor, link: link, password: "audit-password-2026")
+      let signedIn = try await OperatorTests.signIn(
+        &auditor, email: "audit@example.edu", password: "audit-password-2026",
+        code: OneTimePassword.code(secret: secret, step: OneTimePassword.step(Date()) + 1))
+      #expect(signedIn.status == .seeOther)
+      let all = try await auditor.send(.GET, "/operator/audit")
+      #expect(all.status == .ok && all.body.contains("request.withdrawn"))
+      let filtered = try await auditor.send(.GET, "/operator/audit?action=request.approved")
+      #expect(filtered.body.contains(numbers[0]) && !filtered.body.contains("request.withdrawn"))
+      let export = try await auditor.send(.GET, "/operator/audit/export.jsonl")
+      #expect(export.status == .ok)
+      let lines = export.body.split(separator: "\n")
+      #expect(lines.count >= records.count)
+      let decoded = try lines.map {
+        try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8))
+      }
+      #expect(decoded.map(\.seq) == Array(1...Int64(decoded.count)))
+      // Auditors cannot revoke, set notices or reach the admin page.
+      #expect(try await auditor.send(.GET, "/operator/admin").status == .forbidden)
+      let certificate = try #require(try await CertificateRecord.query(on: app.db).first())
+      let page = try await auditor.send(.GET, "/operator/certificates/\(certificate.serial)")
+      #expect(page.status == .ok && !page.body.contains("revoke-form"))
+      let refused = try await auditor.send(
+        .POST, "/operator/certificates/\(certificate.serial)/revoke",
+        form: [
+          "reason": "superseded",
+          "csrf": auditor.cookies[OperatorSession.csrfCookieName] ?? "",
+        ])
+      #expect(refused.status == .forbidden)
+      #expect(try await CertificateRecord.find(certificate.id, on: app.db)?.status == .active)
+    }
+  }
+
+  @Test("an administrator sets and clears the notice and pauses issuance on the admin page")
+  func adminPage() async throws {
+    try await TestInstallation.withApp { app in
+      let (_, link) = try await app.operatorDirectory.add(
+        email: "admin@example.edu", name: "Admin", role: .admin)
+      var admin = TestBrowser(app)
+      let secret = try await OperatorTests.enrol(
+        &admin, link: link, password: "admin-password-2026")
+      _ = try await OperatorTests.signIn(
+        &admin, email: "admin@example.edu", password: "admin-password-2026",
+        code: OneTimePassword.code(secret: secret, step: OneTimePassword.step(Date()) + 1))
+      let page = try await admin.send(.GET, "/operator/admin")
+      #expect(page.status == .ok && page.body.contains("notice-form"))
+      let token = try #require(TestBrowser.formToken(in: page.body))
+      #expect(
+        try await admin.send(.POST, "/operator/notice", form: ["de": "x", "en": "y"]).status
+          == .forbidden)
+      let invalid = try await admin.send(
+        .POST, "/operator/notice", form: ["de": "Wartung heute", "en": "", "csrf": token])
+      #expect(invalid.status == .unprocessableEntity && invalid.body.contains("Wartung heute"))
+      let saved = try await admin.send(
+        .POST, "/operator/notice",
+        form: ["de": "Wartung <heute>", "en": "Maintenance <today>", "csrf": token])
+      #expect(saved.status == .seeOther)
+      var requester = TestBrowser(app)
+      let start = try await requester.send(.GET, "/")
+      #expect(start.body.contains("Maintenance &lt;today&gt;"), "escaped")
+      let paused = try await admin.send(
+        .POST, "/operator/issuance", form: ["paused": "true", "back": "admin", "csrf": token])
+      #expect(paused.headers.first(name: .location) == "/operator/admin")
+      #expect(try await Settings(database: app.db).isIssuancePaused())
+      #expect(try await requester.send(.GET, "/").body.contains("service-paused"))
+      #expect(
+        try await admin.send(.POST, "/operator/notice/clear", form: ["csrf": token]).status
+          == .seeOther)
+      #expect(try await Settings(database: app.db).serviceState().notice == nil)
+      let actions = try await AuditTrail.search(
+        actor: "operator:admin@example.edu", action: nil, subject: nil, before: nil, limit: 10,
+        on: app.db
+      ).map(\.action)
+      #expect(actions.starts(with: ["notice.cleared", "issuance.paused", "notice.set"]))
+    }
+  }
+
 }
 
 /// What an attacker with the database owner's rights can do: drop the

@@ -80,7 +80,13 @@ public struct OperatorDirectory: Sendable {
     record.failedAttempts = 0
     record.isEnabled = true
     record.createdAt = now
-    try await record.create(on: database)
+    try await database.transaction { database in
+      try await record.create(on: database)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.commandLine, action: "operator.added", subject: mailbox.address,
+          details: ["name": display.value, "role": role.rawValue]), on: database, now: now)
+    }
     logger.notice("operator added", metadata: ["email": "\(mailbox)", "role": "\(role.rawValue)"])
     return (record, "\(configuration.publicURL)/operator/enrol/\(token)")
   }
@@ -155,7 +161,13 @@ public struct OperatorDirectory: Sendable {
     record.totpLastStep = step
     record.enrolmentTokenHash = nil
     record.enrolmentExpiresAt = nil
-    try await record.save(on: database)
+    try await database.transaction { database in
+      try await record.save(on: database)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(record.email), action: "operator.enrolled",
+          subject: record.email), on: database, now: now)
+    }
     logger.notice("operator enrolled", metadata: ["email": "\(record.email)"])
   }
 
@@ -206,8 +218,14 @@ public struct OperatorDirectory: Sendable {
     }
     record.totpLastStep = step
     record.failedAttempts = 0
-    try await record.save(on: database)
-    try await session.delete(on: database)
+    try await database.transaction { database in
+      try await record.save(on: database)
+      try await session.delete(on: database)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(record.email), action: "operator.signed-in",
+          subject: record.email), on: database, now: now)
+    }
     logger.info("operator signed in", metadata: ["email": "\(record.email)"])
     return try await startSession(for: record, stage: .complete, now: now)
   }
@@ -239,12 +257,20 @@ public struct OperatorDirectory: Sendable {
 
   func recordFailure(_ record: OperatorRecord, now: Date) async throws {
     record.failedAttempts += 1
+    var locked = false
     if record.failedAttempts >= Self.lockoutThreshold {
       record.lockedUntil = now.addingTimeInterval(Self.lockoutDuration)
       record.failedAttempts = 0
+      locked = true
       logger.warning("operator account locked", metadata: ["email": "\(record.email)"])
     }
-    try await record.save(on: database)
+    let action = locked ? "operator.locked" : "operator.sign-in-failed"
+    try await database.transaction { database in
+      try await record.save(on: database)
+      try await AuditTrail.append(
+        AuditEvent(actor: AuditEvent.staff(record.email), action: action, subject: record.email),
+        on: database, now: now)
+    }
   }
 
   func startSession(for record: OperatorRecord, stage: OperatorSessionRecord.Stage, now: Date)

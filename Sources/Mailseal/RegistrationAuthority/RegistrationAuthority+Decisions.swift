@@ -159,6 +159,16 @@ extension RegistrationAuthority {
           "The request was changed meanwhile.")
       }
       try await evidence.create(on: database)
+      // The trail outlives the evidence's retention: it names the kind of
+      // check, not the document's number.
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(staff.email), action: "evidence.recorded",
+          subject: record.number,
+          details: [
+            "method": evidence.method.rawValue, "documentType": evidence.documentType.rawValue,
+            "mailbox": record.mailbox,
+          ]), on: database, now: now)
     }
     logger.info(
       "identity evidence recorded",
@@ -192,16 +202,22 @@ extension RegistrationAuthority {
         "The mailbox validation is older than 30 days. The requester must sign in again with a login link."
       )
     }
-    let updated = try await (database as! any SQLDatabase).raw(
-      """
-      UPDATE certificate_requests SET state = 'approved', approved_by = \(bind: staff.id!), approved_at = \(bind: now),
-        updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = 'verified' RETURNING id
-      """
-    ).all()
-    guard !updated.isEmpty else {
-      throw Self.decisionError(
-        "wrong-state", "Der Antrag wurde inzwischen geändert.", "The request was changed meanwhile."
-      )
+    try await database.transaction { database in
+      let updated = try await (database as! any SQLDatabase).raw(
+        """
+        UPDATE certificate_requests SET state = 'approved', approved_by = \(bind: staff.id!), approved_at = \(bind: now),
+          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = 'verified' RETURNING id
+        """
+      ).all()
+      guard !updated.isEmpty else {
+        throw Self.decisionError(
+          "wrong-state", "Der Antrag wurde inzwischen geändert.",
+          "The request was changed meanwhile.")
+      }
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(staff.email), action: "request.approved",
+          subject: record.number, details: ["mailbox": record.mailbox]), on: database, now: now)
     }
     logger.info(
       "certificate request approved",
@@ -247,6 +263,11 @@ extension RegistrationAuthority {
         MailTemplates.requestRejected(
           record, reason: trimmed, from: configuration.mail.from, language: language),
         on: database, messageDomain: configuration.mail.domain, now: now)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(staff.email), action: "request.rejected",
+          subject: record.number, details: ["mailbox": record.mailbox, "reason": trimmed]),
+        on: database, now: now)
     }
     mailQueued()
     logger.info(

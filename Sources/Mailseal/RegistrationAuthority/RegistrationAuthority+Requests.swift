@@ -162,6 +162,14 @@ extension RegistrationAuthority {
               videoCallURL: portal.videoCallURL,
               portalURL: configuration.publicURL, from: configuration.mail.from, language: language),
             on: database, messageDomain: configuration.mail.domain, now: now)
+          try await AuditTrail.append(
+            AuditEvent(
+              actor: AuditEvent.requester(record.mailbox), action: "request.submitted",
+              subject: record.number,
+              details: [
+                "mailboxType": record.mailboxType.rawValue, "keyType": record.keyType,
+                "keyFingerprint": record.keyFingerprint,
+              ]), on: database, now: now)
         }
         break
       } catch let error as any DatabaseError where error.isConstraintFailure && attempt < 5 {
@@ -248,18 +256,24 @@ extension RegistrationAuthority {
           de: "Dieser Antrag kann nicht mehr zurückgezogen werden.",
           en: "This request can no longer be withdrawn."))
     }
-    let updated = try await (database as! any SQLDatabase).raw(
-      """
-      UPDATE certificate_requests SET state = 'withdrawn', updated_at = \(bind: now)
-      WHERE id = \(bind: record.id!) AND state IN ('submitted', 'verified') RETURNING id
-      """
-    ).all()
-    guard !updated.isEmpty else {
-      throw MailsealError(
-        code: "cannot-withdraw", status: .conflict,
-        detail: LocalizedText(
-          de: "Dieser Antrag kann nicht mehr zurückgezogen werden.",
-          en: "This request can no longer be withdrawn."))
+    try await database.transaction { database in
+      let updated = try await (database as! any SQLDatabase).raw(
+        """
+        UPDATE certificate_requests SET state = 'withdrawn', updated_at = \(bind: now)
+        WHERE id = \(bind: record.id!) AND state IN ('submitted', 'verified') RETURNING id
+        """
+      ).all()
+      guard !updated.isEmpty else {
+        throw MailsealError(
+          code: "cannot-withdraw", status: .conflict,
+          detail: LocalizedText(
+            de: "Dieser Antrag kann nicht mehr zurückgezogen werden.",
+            en: "This request can no longer be withdrawn."))
+      }
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.requester(record.mailbox), action: "request.withdrawn",
+          subject: record.number), on: database, now: now)
     }
     record.state = .withdrawn
     record.updatedAt = now

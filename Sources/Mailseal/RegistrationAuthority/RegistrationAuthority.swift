@@ -101,6 +101,11 @@ public struct RegistrationAuthority: Sendable {
       try await link.create(on: database)
       try await Outbox.enqueue(
         message, on: database, messageDomain: configuration.mail.domain, now: now)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.requester(mailbox.address), action: "login-link.sent",
+          subject: mailbox.address, details: ["client": clientAddress ?? "unknown"]),
+        on: database, now: now)
     }
     mailQueued()
     if configuration.mail.smtp == nil {
@@ -171,6 +176,10 @@ public struct RegistrationAuthority: Sendable {
         WHERE mailbox = \(bind: link.mailbox) AND state IN ('submitted', 'verified', 'approved')
         """
       ).run()
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.requester(link.mailbox), action: "login-link.used",
+          subject: link.mailbox), on: database, now: now)
     }
     logger.info("signed in by login link", metadata: ["mailbox": "\(link.mailbox)"])
     return SignIn(sessionToken: sessionToken, csrfToken: csrfToken, mailbox: link.mailbox)
