@@ -189,9 +189,16 @@ struct WorkerLifecycle: LifecycleHandler {
     if let publisher = application.crlPublisher {
       running.tasks.append(Task { await publisher.run() })
     }
-    // Housekeeping once an hour: evidence past its retention.
+    // Housekeeping once an hour: evidence past its retention, renewal
+    // reminders, and OCSP responder certificates renewed 30 days before
+    // they end.
     let database = application.db
     let logger = application.logger
+    let reminders = RenewalReminders(
+      database: database, configuration: application.mailseal, logger: logger)
+    let installation = application.caInstallation
+    let ocsp = application.ocspService
+    let mailWorker = application.mailWorker
     running.tasks.append(
       Task {
         while !Task.isCancelled {
@@ -199,6 +206,21 @@ struct WorkerLifecycle: LifecycleHandler {
             try await EvidenceRetention.purge(on: database, logger: logger)
           } catch {
             logger.error("evidence purge failed: \(error)")
+          }
+          do {
+            if try await reminders.sendDue() > 0 { mailWorker?.nudge() }
+          } catch {
+            logger.error("renewal reminders failed: \(error)")
+          }
+          do {
+            for issuer in try await IssuerRecord.query(on: database).filter(\.$role == .issuing)
+              .all()
+            where issuer.keyReference != nil && issuer.notAfter > Date() {
+              try await installation.ensureOCSPResponder(for: issuer)
+            }
+            ocsp.reloadResponders()
+          } catch {
+            logger.error("OCSP responder renewal failed: \(error)")
           }
           try? await Task.sleep(for: .seconds(3600))
         }

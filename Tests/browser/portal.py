@@ -81,11 +81,20 @@ class Portal:
         if smtp_port:
             env["MAILSEAL_SMTP_URL"] = "smtp://127.0.0.1:%d" % smtp_port
         env.update(extra or {})
-        binary = os.environ.get("MAILSEAL_BINARY", str(ROOT / ".build/debug/mailseal"))
+        # Kept for `cli`: the command line sees the very same installation.
+        self.env = env
+        self.binary = os.environ.get("MAILSEAL_BINARY", str(ROOT / ".build/debug/mailseal"))
         self.process = subprocess.Popen(
-            [binary, "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],
+            [self.binary, "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(self.folder))
         self.startup_log = read_until(self.process, "Server started on")
+
+    def cli(self, *arguments, timeout=120):
+        """Runs `mailseal ARGUMENTS…` with the served process's environment
+        and working folder; returns (exit status, stdout and stderr)."""
+        done = subprocess.run([self.binary, *arguments], env=self.env, cwd=str(self.folder), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, errors="replace", timeout=timeout)
+        return done.returncode, done.stdout
 
     @property
     def database(self):

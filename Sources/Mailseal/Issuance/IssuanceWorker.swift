@@ -157,6 +157,32 @@ public actor IssuanceWorker {
       // ran out): the whole transaction is undone, so none of these
       // certificates is kept, and the others are issued again.
       guard updated.count == requestIDs.count else { throw IssuedTwice() }
+      // A renewal's evidence belongs to the earlier request it reuses: its
+      // retention now runs from the new certificate's expiry.
+      var evidenceOwners: [UUID: UUID] = [:]
+      for row in try await sql.select().columns("id", "evidence_request_id")
+        .from("certificate_requests").where("id", .in, requestIDs)
+        .where("evidence_request_id", .isNot, SQLLiteral.null).all()
+      {
+        evidenceOwners[try row.decode(column: "id", as: UUID.self)] = try row.decode(
+          column: "evidence_request_id", as: UUID.self)
+      }
+      if !evidenceOwners.isEmpty {
+        var ownerCase = SQLCaseBuilder()
+        for item in chunk {
+          guard let owner = evidenceOwners[item.requestID!] else { continue }
+          ownerCase.when(
+            owner,
+            then: item.certificate.prepared.notAfter.addingTimeInterval(
+              TimeInterval(configuration.portal.evidenceRetentionDays) * 86_400))
+        }
+        try await sql.raw(
+          """
+          UPDATE identity_evidence SET retain_until = \(ownerCase.expression(on: "request_id"))
+          WHERE request_id IN (\(binds: Array(Set(evidenceOwners.values))))
+          """
+        ).run()
+      }
       try await sql.raw(
         """
         UPDATE identity_evidence SET retain_until = \(retentionCase.expression(on: "request_id"))

@@ -279,7 +279,9 @@ extension RegistrationAuthority {
   /// The evidence of a request, if recorded.
   public func evidence(for record: CertificateRequestRecord) async throws -> IdentityEvidenceRecord?
   {
-    try await IdentityEvidenceRecord.query(on: database).filter(\.$requestID == record.requireID())
-      .first()
+    // A renewal's evidence is the earlier request's.
+    try await IdentityEvidenceRecord.query(on: database).filter(
+      \.$requestID == (record.evidenceRequestID ?? record.requireID())
+    ).first()
   }
 }

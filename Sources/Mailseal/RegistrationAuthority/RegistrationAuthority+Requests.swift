@@ -13,11 +13,14 @@ public struct RequestForm: Content, Sendable {
   public var commonName: String?
   public var keyType: String
   public var csr: String
+  /// For a renewal: the serial (hex) of the certificate it renews.
+  public var renewalOf: String?
 
   public init(
     mailboxType: String, givenName: String?, surname: String?, commonName: String?, keyType: String,
-    csr: String
+    csr: String, renewalOf: String? = nil
   ) {
+    self.renewalOf = renewalOf
     self.mailboxType = mailboxType
     self.givenName = givenName
     self.surname = surname
@@ -150,26 +153,54 @@ extension RegistrationAuthority {
     record.createdAt = now
     record.updatedAt = now
     record.setSearchKeys()
+    var renewal: RenewalBasis?
+    if let serial = form.renewalOf, !serial.isEmpty {
+      guard serial.count <= 64 else { throw MailsealError.notFound }
+      renewal = try await applyRenewal(record, serial: serial, subject: subject, now: now)
+    }
+    var audit = [
+      AuditEvent(
+        actor: AuditEvent.requester(record.mailbox), action: "request.submitted",
+        subject: "",
+        details: [
+          "mailboxType": record.mailboxType.rawValue, "keyType": record.keyType,
+          "keyFingerprint": record.keyFingerprint,
+          "renewalOf": renewal?.certificate.serial ?? "",
+          "evidenceReused": record.evidenceRequestID == nil ? "false" : "true",
+        ])
+    ]
+    if record.state == .approved {
+      audit.append(
+        AuditEvent(
+          actor: AuditEvent.ca, action: "request.approved", subject: "",
+          details: ["mailbox": record.mailbox, "automatic": "renewal with reused evidence"]))
+    }
     for attempt in 1...5 {
       record.id = UUID()
       record.number = RequestNumber.make()
       do {
-        try await database.transaction { database in
-          try await record.create(on: database)
-          try await Outbox.enqueue(
+        let number = record.number
+        let mail: MailMessage =
+          if record.state == .submitted {
             MailTemplates.requestReceived(
               record, identityCheck: portal.identityCheckText[language.rawValue] ?? "",
               videoCallURL: portal.videoCallURL,
-              portalURL: configuration.publicURL, from: configuration.mail.from, language: language),
-            on: database, messageDomain: configuration.mail.domain, now: now)
-          try await AuditTrail.append(
-            AuditEvent(
-              actor: AuditEvent.requester(record.mailbox), action: "request.submitted",
-              subject: record.number,
-              details: [
-                "mailboxType": record.mailboxType.rawValue, "keyType": record.keyType,
-                "keyFingerprint": record.keyFingerprint,
-              ]), on: database, now: now)
+              portalURL: configuration.publicURL, from: configuration.mail.from, language: language)
+          } else {
+            MailTemplates.renewalReceived(
+              record, automatic: record.state == .approved, portalURL: configuration.publicURL,
+              from: configuration.mail.from, language: language)
+          }
+        let events = audit.map { event in
+          var event = event
+          event.subject = number
+          return event
+        }
+        try await database.transaction { database in
+          try await record.create(on: database)
+          try await Outbox.enqueue(
+            mail, on: database, messageDomain: configuration.mail.domain, now: now)
+          try await AuditTrail.append(events, on: database, now: now)
         }
         break
       } catch let error as any DatabaseError where error.isConstraintFailure && attempt < 5 {

@@ -89,6 +89,10 @@ extension BackOfficeController {
     let evidence: EvidenceView?
     let rejectionReason: String?
     let certificateSerial: String?
+    /// For a renewal: the serial it renews and the request whose identity
+    /// evidence it reuses.
+    let renewalOf: String?
+    let evidenceFrom: String?
     let canVerify: Bool
     let canApprove: Bool
     let canReject: Bool
@@ -142,6 +146,12 @@ extension BackOfficeController {
       rejectionReason: record.rejectionReason,
       certificateSerial: try await record.certificateID.asyncFlatMap {
         try await CertificateRecord.find($0, on: request.db)?.serial
+      },
+      renewalOf: try await record.renewalOf.asyncFlatMap {
+        try await CertificateRecord.find($0, on: request.db)?.serial
+      },
+      evidenceFrom: try await record.evidenceRequestID.asyncFlatMap {
+        try await CertificateRequestRecord.find($0, on: request.db)?.number
       },
       canVerify: decider && record.state == .submitted,
       canApprove: decider && record.state == .verified,

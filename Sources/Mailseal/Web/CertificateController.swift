@@ -18,6 +18,9 @@ enum CertificateController {
     let revokedAt: String?
     let reason: String?
     let canRevoke: Bool
+    /// Always offered: whether the identity check is reused is the renewal
+    /// form's to say.
+    let canRenew: Bool
   }
 
   struct ReasonChoice: Encodable {
@@ -50,7 +53,7 @@ enum CertificateController {
       status: status, statusLabel: Strings.all["certificate_\(status)"]?[language] ?? status,
       revokedAt: record.revokedAt.map { BackOfficeController.format($0, language) },
       reason: record.revocationReason.flatMap(RevocationReason.init(name:))?.label(language),
-      canRevoke: status == "active")
+      canRevoke: status == "active", canRenew: true)
   }
 
   static func page(

@@ -41,6 +41,8 @@ enum RequestAPIController {
     let form = try request.content.decode(RequestForm.self)
     let record = try await request.application.registrationAuthority.submit(
       form, session: session, language: Language.of(request))
+    // A renewal approved by itself is issued now.
+    if record.state == .approved { request.application.issuanceWorker?.nudge() }
     let response = try await RequestView(record).encodeResponse(status: .created, for: request)
     response.headers.replaceOrAdd(name: .location, value: "/api/v1/requests/\(record.number)")
     response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")

@@ -158,14 +158,48 @@ enum RequesterController {
   struct FormPage: Encodable {
     let mobile: Bool
     let mailbox: String
+    let renewal: RenewalView?
+  }
+
+  /// What the form says about a renewal: the certificate, its names (kept),
+  /// and whether the identity check is young enough to be reused.
+  struct RenewalView: Encodable {
+    let serial: String
+    let validUntil: String
+    let personal: Bool
+    let givenName: String
+    let surname: String
+    let commonName: String
+    let evidenceReused: Bool
+    let checkedAt: String?
+    let reusableUntil: String?
   }
 
   /// `GET /requests/new`: the form; the browser's script does the rest.
   @Sendable
   static func newRequest(_ request: Request) async throws -> Response {
     let session = try await RequesterSession.require(request)
+    var renewal: RenewalView?
+    if let serial = request.query[String.self, at: "renew"] {
+      let language = Language.of(request)
+      let basis = try await request.application.registrationAuthority.renewalBasis(
+        serial: String(serial.prefix(64)), mailbox: session.mailbox)
+      let certificate = basis.certificate
+      renewal = RenewalView(
+        serial: certificate.serial,
+        validUntil: BackOfficeController.format(certificate.notAfter, language),
+        personal: certificate.pseudonym == nil, givenName: certificate.givenName ?? "",
+        surname: certificate.surname ?? "", commonName: certificate.pseudonym ?? "",
+        evidenceReused: basis.evidenceRequestID != nil,
+        checkedAt: basis.checkedAt.map { BackOfficeController.format($0, language, time: false) },
+        reusableUntil: basis.reusableUntil.map {
+          BackOfficeController.format($0, language, time: false)
+        })
+    }
     return try await Pages.render(
-      "request-new", FormPage(mobile: isMobile(request), mailbox: session.mailbox), for: request)
+      "request-new",
+      FormPage(mobile: isMobile(request), mailbox: session.mailbox, renewal: renewal),
+      for: request)
   }
 
   struct RequestPage: Encodable {

@@ -12,6 +12,14 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
 
   func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
     let response = try await next.respond(to: request)
+    // OCSP responses, CRLs and CA certificates are data for relying
+    // parties, fetched by mail programs far more often than pages: only
+    // nosniff, to keep each answer small.
+    let path = request.url.path
+    if path.hasPrefix("/ocsp") || path.hasPrefix("/crl/") || path.hasPrefix("/ca/") {
+      response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+      return response
+    }
     let headers = [
       ("Content-Security-Policy", Self.contentSecurityPolicy),
       ("Referrer-Policy", "no-referrer"),

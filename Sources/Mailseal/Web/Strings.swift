@@ -294,6 +294,34 @@ enum Strings {
     "revoke_done": .init(
       de: "Das Zertifikat ist widerrufen. Sie erhalten eine Bestätigung per E-Mail.",
       en: "The certificate has been revoked. You will get a confirmation by mail."),
+    // Renewal
+    "renew_link": .init(de: "Verlängern", en: "Renew"),
+    "renewal_title": .init(de: "Verlängerung", en: "Renewal"),
+    "renewal_of": .init(de: "Verlängerung des Zertifikats", en: "Renewal of the certificate"),
+    "renewal_reuse": .init(
+      de:
+        "Ihr Ausweis wurde innerhalb der letzten 825 Tage geprüft; ein neuer Besuch am Service-Desk ist nicht nötig. Geprüft am",
+      en:
+        "Your ID was checked within the last 825 days; you do not need to visit the service desk again. Checked on"
+    ),
+    "renewal_reuse_until": .init(
+      de: "Diese Prüfung gilt für Verlängerungen bis zum",
+      en: "This check counts for renewals until"),
+    "renewal_desk": .init(
+      de:
+        "Ihre letzte Identitätsprüfung ist älter als 825 Tage (oder fehlt): Nach dem Antrag zeigen Sie Ihren Ausweis bitte noch einmal am Service-Desk.",
+      en:
+        "Your last identity check is older than 825 days (or missing): after the request, please show your ID at the service desk again."
+    ),
+    "renewal_names": .init(
+      de:
+        "Die Namen übernimmt die Verlängerung aus dem bisherigen Zertifikat. Haben sie sich geändert, stellen Sie einen neuen Antrag.",
+      en:
+        "The renewal keeps the names of the current certificate. If they have changed, make a new request."
+    ),
+    "desk_confirm_renewal": .init(de: "Verlängerung bestätigen", en: "Confirm the renewal"),
+    "desk_evidence_reused": .init(
+      de: "Identitätsprüfung übernommen aus Antrag", en: "Identity check reused from request"),
     // Service notice
     "service_paused": .init(
       de:

@@ -15,7 +15,9 @@ func routes(_ app: Application) throws {
   // OCSP (RFC 6960 appendix A): POST with the DER request, or GET with it
   // in base64 in the path (which may hold "/").
   app.on(
-    .POST, .constant(PublicEndpoints.ocspPath), body: .collect(maxSize: "8kb"),
+    // Up to 64 KiB is read, so that an oversized request still gets an
+    // OCSP answer (malformedRequest: the responder reads at most 8 KiB).
+    .POST, .constant(PublicEndpoints.ocspPath), body: .collect(maxSize: "64kb"),
     use: PublicCAController.ocspPost)
   app.get(.constant(PublicEndpoints.ocspPath), "**", use: PublicCAController.ocspGet)
   // `/ocsp/` with nothing behind it: a malformed request, not a 404.

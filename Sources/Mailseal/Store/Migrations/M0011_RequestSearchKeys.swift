@@ -13,11 +13,25 @@ struct M0011_RequestSearchKeys: AsyncMigration {
     for column in ["search_name", "search_surname"] {
       try await database.schema("certificate_requests").field(.string(column), .string).update()
     }
-    for record in try await CertificateRequestRecord.query(on: database).all() {
-      record.setSearchKeys()
-      try await record.update(on: database)
-    }
     let sql = database as! any SQLDatabase
+    // In SQL, not through the model: the model has columns that later
+    // migrations add.
+    for row in try await sql.select().columns("id", "given_name", "surname", "pseudonym")
+      .from("certificate_requests").all()
+    {
+      let given = try row.decode(column: "given_name", as: String?.self)
+      let surname = try row.decode(column: "surname", as: String?.self)
+      let pseudonym = try row.decode(column: "pseudonym", as: String?.self)
+      let whole = [given, surname].compactMap { $0 }.joined(separator: " ")
+      let name = pseudonym ?? whole
+      try await sql.update("certificate_requests")
+        .set(
+          "search_name",
+          to: name.isEmpty ? nil : CertificateRequestRecord.searchKey(name)
+        )
+        .set("search_surname", to: surname.map(CertificateRequestRecord.searchKey))
+        .where("id", .equal, try row.decode(column: "id", as: UUID.self)).run()
+    }
     let collation = RegistrationAuthority.byteOrder(database)
     // SQLite's (mailbox, created_at) index already orders by bytes.
     let mailbox = collation.isEmpty ? [] : [("certificate_requests_search_mailbox", "mailbox")]

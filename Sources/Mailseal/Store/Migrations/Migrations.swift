@@ -17,5 +17,6 @@ public enum MailsealMigrations {
     M0011_RequestSearchKeys(),
     M0012_Revocation(),
     M0013_AuditTrail(),
+    M0014_Renewal(),
   ]
 }

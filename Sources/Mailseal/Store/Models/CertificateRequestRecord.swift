@@ -45,6 +45,11 @@ public final class CertificateRequestRecord: Model, @unchecked Sendable {
   @OptionalField(key: "rejection_reason") public var rejectionReason: String?
   /// The certificate issued for the request.
   @OptionalField(key: "certificate_id") public var certificateID: UUID?
+  /// For a renewal: the certificate it renews.
+  @OptionalField(key: "renewal_of") public var renewalOf: UUID?
+  /// For a renewal that reuses identity evidence: the request whose
+  /// evidence it is (S/MIME BR §4.2.1: at most 825 days old).
+  @OptionalField(key: "evidence_request_id") public var evidenceRequestID: UUID?
   /// While an issuance worker holds the request.
   @OptionalField(key: "issuing_lease_until") public var issuingLeaseUntil: Date?
   /// The pickup link: its SHA-256 and when it stops working.

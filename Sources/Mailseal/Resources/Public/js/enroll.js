@@ -103,6 +103,8 @@ async function submit(event) {
     timings.keyEncryption = performance.now() - encryptStarted;
 
     const body = { mailboxType: mailboxType(), keyType, csr };
+    // A renewal names the certificate it renews; the names are its own.
+    if (form.dataset.renewal) body.renewalOf = form.dataset.renewal;
     if (body.mailboxType === "personal") {
       body.givenName = document.getElementById("givenName").value;
       body.surname = document.getElementById("surname").value;
