@@ -53,6 +53,21 @@ extension Application {
     set { storage[CRLPublisherKey.self] = newValue }
   }
 
+  private struct MetricsKey: StorageKey {
+    typealias Value = MailsealMetrics
+  }
+
+  /// The metrics of this process (`GET /metrics`).
+  public var metrics: MailsealMetrics {
+    get {
+      if let metrics = storage[MetricsKey.self] { return metrics }
+      let made = MailsealMetrics()
+      storage[MetricsKey.self] = made
+      return made
+    }
+    set { storage[MetricsKey.self] = newValue }
+  }
+
   private struct OCSPServiceKey: StorageKey {
     typealias Value = OCSPService
   }
@@ -145,13 +160,17 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
     } else {
       try FolderMailTransport(directory: configuration.mail.outboxDirectory)
     }
-  let mailWorker = MailWorker(database: app.db, transport: transport, logger: app.logger)
+  let metrics = MailsealMetrics()
+  app.metrics = metrics
+  let mailWorker = MailWorker(
+    database: app.db, transport: transport, logger: app.logger, metrics: metrics)
   app.mailWorker = mailWorker
   app.issuanceWorker = IssuanceWorker(
     database: app.db, configuration: configuration, logger: app.logger,
-    lease: TimeInterval(configuration.portal.issuanceLease), mailQueued: { mailWorker.nudge() })
+    lease: TimeInterval(configuration.portal.issuanceLease), metrics: metrics,
+    mailQueued: { mailWorker.nudge() })
   app.crlPublisher = CRLPublisher(
-    database: app.db, configuration: configuration, logger: app.logger)
+    database: app.db, configuration: configuration, logger: app.logger, metrics: metrics)
   app.ocspService = OCSPService(database: app.db, configuration: configuration, logger: app.logger)
 
   if case .generated(let path) = configuration.passphraseSource {

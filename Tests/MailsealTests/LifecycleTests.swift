@@ -517,6 +517,58 @@ struct LifecycleTests {
     }
   }
 
+  @Test(
+    "GET /metrics: requests by state, issuance, OCSP by status, revocations, mail queue; the token when set"
+  )
+  func metrics() async throws {
+    let token = "metrics-token-0123456789"
+    try await TestInstallation.withApp(environment: ["MAILSEAL_METRICS_TOKEN": token]) { app in
+      try await prepareToServe(app)
+      let folder = try Run.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(at: folder) }
+      try await Self.writeChain(app, to: folder)
+      let certificate = try await Self.issue(app, mailbox: "zoe@example.edu")
+      try await BackOfficeTests.request(app, mailbox: "max@example.edu")
+      let pem = folder.appendingPathComponent("zoe.pem")
+      try Self.writePEM(certificate, pem)
+      _ = try await Self.ocsp(app, pem, folder: folder)
+      _ = try await app.testing().sendRequest(.POST, "/ocsp", body: ByteBuffer(bytes: [1, 2, 3]))
+      try await app.registrationAuthority.revoke(
+        serial: certificate.serial, reason: .superseded, by: .commandLine)
+      _ = try await Self.ocsp(app, pem, folder: folder)
+
+      #expect(try await app.testing().sendRequest(.GET, "/metrics").status == .unauthorized)
+      var wrong = HTTPHeaders()
+      wrong.bearerAuthorization = BearerAuthorization(token: "metrics-token-0123456788")
+      #expect(
+        try await app.testing().sendRequest(.GET, "/metrics", headers: wrong).status
+          == .unauthorized)
+      var headers = HTTPHeaders()
+      headers.bearerAuthorization = BearerAuthorization(token: token)
+      let response = try await app.testing().sendRequest(.GET, "/metrics", headers: headers)
+      #expect(response.status == .ok)
+      #expect(
+        response.headers.first(name: .contentType)?.hasPrefix("text/plain; version=0.0.4") == true)
+      let text = response.body.string
+      for line in [
+        #"mailseal_requests{state="issued"} 1"#,
+        #"mailseal_requests{state="submitted"} 1"#,
+        #"mailseal_requests{state="approved"} 0"#,
+        "mailseal_certificates_issued_total 1",
+        #"mailseal_ocsp_responses_total{status="good"} 1"#,
+        #"mailseal_ocsp_responses_total{status="revoked"} 1"#,
+        #"mailseal_ocsp_responses_total{status="malformedRequest"} 1"#,
+        #"mailseal_revocations_total{reason="superseded"} 1"#,
+        #"mailseal_certificates{status="revoked"} 1"#,
+        #"mailseal_mail_queue{state="queued"} "#,
+        #"mailseal_issuance_latency_seconds_count 1"#,
+        "# HELP mailseal_requests Certificate requests by state",
+      ] {
+        #expect(text.contains(line), "\(line) in \(text)")
+      }
+    }
+  }
+
 }
 
 /// What an attacker with the database owner's rights can do: drop the

@@ -87,6 +87,9 @@ public struct PortalSettings: Sendable {
   /// `MAILSEAL_RENEWAL_AUTO_APPROVE`: a renewal that may reuse the identity
   /// evidence is approved at once instead of by an operator's click.
   public var renewalAutoApprove: Bool = false
+  /// `MAILSEAL_METRICS_TOKEN`: when set, `GET /metrics` needs
+  /// `Authorization: Bearer <token>`.
+  public var metricsToken: String? = nil
 
   static let defaultIdentityCheck = [
     "de":
@@ -222,9 +225,20 @@ extension MailsealConfiguration {
             message: "must be up to five numbers of days from 1 to 90, comma-separated, or empty."))
       }
     }
-    let autoApprove =
-      value("MAILSEAL_RENEWAL_AUTO_APPROVE").map { ["1", "true", "yes"].contains($0.lowercased()) }
-      ?? false
+    var autoApprove = false
+    if let text = value("MAILSEAL_RENEWAL_AUTO_APPROVE")?.lowercased() {
+      if ["1", "true", "yes"].contains(text) {
+        autoApprove = true
+      } else if !["0", "false", "no"].contains(text) {
+        problems.append(
+          .init(variable: "MAILSEAL_RENEWAL_AUTO_APPROVE", message: "must be `true` or `false`."))
+      }
+    }
+    let metricsToken = value("MAILSEAL_METRICS_TOKEN")
+    if let metricsToken, metricsToken.count < 16 || metricsToken.count > 256 {
+      problems.append(
+        .init(variable: "MAILSEAL_METRICS_TOKEN", message: "must be 16 to 256 characters long."))
+    }
 
     return (
       MailSettings(smtp: smtp, outboxDirectory: outbox, from: from, domain: domain),
@@ -237,7 +251,8 @@ extension MailsealConfiguration {
         secureCookies: publicURL.hasPrefix("https://"), fourEyes: fourEyes,
         evidenceRetentionDays: retention,
         pickupDays: pickupDays, issuanceLease: lease, ocspSignedByCA: signer == "ca",
-        renewalReminderDays: reminders, renewalAutoApprove: autoApprove)
+        renewalReminderDays: reminders, renewalAutoApprove: autoApprove,
+        metricsToken: metricsToken)
     )
   }
 }

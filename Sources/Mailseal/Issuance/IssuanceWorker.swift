@@ -21,13 +21,15 @@ public actor IssuanceWorker {
   let pollInterval: Duration
   private var service: IssuanceService?
   private let doorbell = Doorbell()
+  let metrics: MailsealMetrics?
 
   public init(
     database: any Database, configuration: MailsealConfiguration, logger: Logger,
     lease: TimeInterval = 120,
-    batchSize: Int = 256, pollInterval: Duration = .seconds(5),
+    batchSize: Int = 256, pollInterval: Duration = .seconds(5), metrics: MailsealMetrics? = nil,
     mailQueued: @escaping @Sendable () -> Void = {}
   ) {
+    self.metrics = metrics
     self.database = database
     self.configuration = configuration
     self.logger = logger
@@ -70,6 +72,7 @@ public actor IssuanceWorker {
       """
     ).all()
     guard !claimed.isEmpty else { return 0 }
+    let started = ContinuousClock.now
     let ids = try claimed.map { try $0.decode(column: "id", as: UUID.self) }
     let requests = try await IssuingRequest.load(ids, on: sql)
     var orders: [IssuanceOrder] = []
@@ -86,9 +89,18 @@ public actor IssuanceWorker {
     let service = try await issuanceService()
     let results = try await service.issue(orders, now: now)
     var issued = 0
+    let stored = Date()
+    let approvals = Dictionary(
+      requests.compactMap { request in request.approvedAt.map { (request.id, $0) } },
+      uniquingKeysWith: { first, _ in first })
     for (order, result) in zip(orders, results) {
       switch result {
-      case .success: issued += 1
+      case .success:
+        issued += 1
+        if let requestID = order.requestID, let approvedAt = approvals[requestID] {
+          metrics?.issuanceLatency.record(
+            .milliseconds(Int64(stored.timeIntervalSince(approvedAt) * 1000)))
+        }
       case .failure(let error):
         if let request = requests.first(where: { $0.id == order.requestID }) {
           refused.append((request, error.message))
@@ -99,6 +111,9 @@ public actor IssuanceWorker {
       try await refuse(request, reason: reason, now: now)
     }
     if issued > 0 { mailQueued() }
+    metrics?.issued.increment(by: Int64(issued))
+    metrics?.issuanceRefused.increment(by: Int64(refused.count))
+    metrics?.issuanceBatch.record(ContinuousClock.now - started)
     logger.info(
       "issued approved requests", metadata: ["issued": "\(issued)", "refused": "\(refused.count)"])
     return issued
@@ -251,6 +266,7 @@ struct IssuingRequest: Sendable {
   let surname: String?
   let pseudonym: String?
   let csrDER: [UInt8]
+  let approvedAt: Date?
 
   static func load(_ ids: [UUID], on sql: any SQLDatabase) async throws -> [IssuingRequest] {
     var requests: [IssuingRequest] = []
@@ -271,7 +287,8 @@ struct IssuingRequest: Sendable {
             givenName: try row.decode(column: "given_name", as: String?.self),
             surname: try row.decode(column: "surname", as: String?.self),
             pseudonym: try row.decode(column: "pseudonym", as: String?.self),
-            csrDER: Array(try row.decode(column: "csr_der", as: Data.self))))
+            csrDER: Array(try row.decode(column: "csr_der", as: Data.self)),
+            approvedAt: try row.decode(column: "approved_at", as: Date?.self)))
       }
     }
     return requests

@@ -1,5 +1,5 @@
 public import FluentKit
-public import Foundation
+import Foundation
 public import Logging
 import SQLKit
 
@@ -67,15 +67,15 @@ public actor MailWorker {
   let pollInterval: Duration
   /// How long a message is tried before it is given up.
   let giveUpAfter: TimeInterval = 3 * 86_400
+  let metrics: MailsealMetrics?
 
-  private var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
-  private var generation = 0
-  private var pendingNudge = false
+  private let doorbell = Doorbell()
 
   public init(
     database: any Database, transport: any MailTransport, logger: Logger,
-    pollInterval: Duration = .seconds(5)
+    pollInterval: Duration = .seconds(5), metrics: MailsealMetrics? = nil
   ) {
+    self.metrics = metrics
     self.database = database
     self.transport = transport
     self.logger = logger
@@ -84,39 +84,7 @@ public actor MailWorker {
 
   /// Asks the worker to look at the outbox now.
   public nonisolated func nudge() {
-    Task { await self.wake(nil) }
-  }
-
-  /// Ends the wait `id` (a timer), or any wait (a nudge, which is also
-  /// remembered when nobody waits).
-  private func wake(_ id: Int?) {
-    guard let current = waiter else {
-      if id == nil { pendingNudge = true }
-      return
-    }
-    if id == nil || id == current.id {
-      waiter = nil
-      current.continuation.resume()
-    }
-  }
-
-  private func waitForNudge(atMost interval: Duration) async {
-    if pendingNudge {
-      pendingNudge = false
-      return
-    }
-    generation += 1
-    let id = generation
-    let timer = Task {
-      try? await Task.sleep(for: interval)
-      await self.wake(id)
-    }
-    await withTaskCancellationHandler {
-      await withCheckedContinuation { continuation in waiter = (id, continuation) }
-    } onCancel: {
-      Task { await self.wake(nil) }
-    }
-    timer.cancel()
+    doorbell.ring()
   }
 
   /// The delay before attempt `attempts + 1`: 30 s, doubling, at most 30 min.
@@ -157,6 +125,7 @@ public actor MailWorker {
           )
           .where("id", .equal, id).run()
         sent += 1
+        metrics?.mailDelivered.increment()
         logger.info(
           "mail delivered",
           metadata: ["id": "\(id)", "to": "\(recipient)", "via": "\(transport.description)"])
@@ -171,6 +140,7 @@ public actor MailWorker {
           .set(SQLColumn("leased_until"), to: SQLLiteral.null)
           .set("last_error", to: String(reason.prefix(500)))
           .where("id", .equal, id).run()
+        (givingUp ? metrics?.mailGivenUp : metrics?.mailRetried)?.increment()
         if givingUp {
           logger.error(
             "mail given up", metadata: ["id": "\(id)", "to": "\(recipient)", "error": "\(reason)"])
@@ -196,7 +166,7 @@ public actor MailWorker {
       } catch {
         logger.error("mail worker could not read the outbox: \(error)")
       }
-      await waitForNudge(atMost: pollInterval)
+      await doorbell.wait(upTo: pollInterval)
     }
   }
 }

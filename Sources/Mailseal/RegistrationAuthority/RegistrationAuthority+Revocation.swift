@@ -161,7 +161,7 @@ extension RegistrationAuthority {
           ]), on: database, now: now)
     }
     mailQueued()
-    revocationRecorded()
+    revocationRecorded(reason)
     logger.notice(
       "certificate revoked",
       metadata: [

@@ -1,7 +1,7 @@
 public import FluentKit
-public import Foundation
+import Foundation
 public import Logging
-import MailsealCA
+public import MailsealCA
 import SQLKit
 
 /// The rules of the portal: who may ask for a login link, what a login link
@@ -13,13 +13,13 @@ public struct RegistrationAuthority: Sendable {
   let logger: Logger
   /// Wakes the mail worker after a message was queued.
   let mailQueued: @Sendable () -> Void
-  /// Wakes the CRL publisher after a revocation.
-  let revocationRecorded: @Sendable () -> Void
+  /// Wakes the CRL publisher after a revocation (and counts it).
+  let revocationRecorded: @Sendable (RevocationReason) -> Void
 
   public init(
     database: any Database, configuration: MailsealConfiguration, logger: Logger,
     mailQueued: @escaping @Sendable () -> Void = {},
-    revocationRecorded: @escaping @Sendable () -> Void = {}
+    revocationRecorded: @escaping @Sendable (RevocationReason) -> Void = { _ in }
   ) {
     self.database = database
     self.configuration = configuration
@@ -104,7 +104,7 @@ public struct RegistrationAuthority: Sendable {
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.requester(mailbox.address), action: "login-link.sent",
-          subject: mailbox.address, details: ["client": clientAddress ?? "unknown"]),
+          subject: mailbox.address, details: ["client": clientAddress]),
         on: database, now: now)
     }
     mailQueued()

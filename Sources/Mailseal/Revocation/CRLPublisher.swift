@@ -28,10 +28,14 @@ public actor CRLPublisher {
 
   private let doorbell = Doorbell()
 
+  let metrics: MailsealMetrics?
+
   public init(
     database: any Database, configuration: MailsealConfiguration, logger: Logger,
-    debounce: Duration = .seconds(2), pollInterval: Duration = .seconds(600)
+    debounce: Duration = .seconds(2), pollInterval: Duration = .seconds(600),
+    metrics: MailsealMetrics? = nil
   ) {
+    self.metrics = metrics
     self.database = database
     self.configuration = configuration
     self.logger = logger
@@ -132,6 +136,7 @@ public actor CRLPublisher {
         der: der, number: number, thisUpdate: thisUpdate, nextUpdate: nextUpdate,
         entries: revoked.count)
     }
+    metrics?.crlPublished.increment()
     logger.info(
       "CRL published",
       metadata: [

@@ -1,9 +1,10 @@
 /// How a background loop waits for work: ``ring()`` from anywhere (after an
-/// approval, a revocation); ``wait(upTo:)`` returns when rung — or rung
-/// since the last wait — when the interval has passed, or when the task is
-/// cancelled.
+/// approval, a revocation, a queued mail); ``wait(upTo:)`` returns when
+/// rung — or rung since the last wait — when the interval has passed, or
+/// when the task is cancelled.
 actor Doorbell {
-  private var waiter: CheckedContinuation<Void, Never>?
+  private var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
+  private var generation = 0
   private var rung = false
 
   nonisolated func ring() {
@@ -13,17 +14,17 @@ actor Doorbell {
   private func wake() {
     if let waiter {
       self.waiter = nil
-      waiter.resume()
+      waiter.continuation.resume()
     } else {
       rung = true
     }
   }
 
-  private func timeout() {
-    // Only a waiter left waiting is woken; a late timer rings nothing.
-    if let waiter {
+  /// Ends wait `id` only: a timer that fires late never ends a later wait.
+  private func timeout(_ id: Int) {
+    if let waiter, waiter.id == id {
       self.waiter = nil
-      waiter.resume()
+      waiter.continuation.resume()
     }
   }
 
@@ -32,20 +33,22 @@ actor Doorbell {
       rung = false
       return
     }
+    generation += 1
+    let id = generation
     let timer = Task { [weak self] in
       guard (try? await Task.sleep(for: interval)) != nil else { return }
-      await self?.timeout()
+      await self?.timeout(id)
     }
     await withTaskCancellationHandler {
       await withCheckedContinuation { continuation in
         if Task.isCancelled {
           continuation.resume()
         } else {
-          waiter = continuation
+          waiter = (id, continuation)
         }
       }
     } onCancel: {
-      Task { await self.timeout() }
+      Task { await self.timeout(id) }
     }
     timer.cancel()
   }

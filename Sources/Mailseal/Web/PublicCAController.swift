@@ -70,11 +70,32 @@ enum PublicCAController {
     return Response(status: .ok, headers: headers, body: .init(data: Data(crl.der)))
   }
 
+  /// `GET /metrics`: Prometheus' text format; with `MAILSEAL_METRICS_TOKEN`
+  /// set, only for `Authorization: Bearer <token>`.
+  @Sendable
+  static func metrics(_ request: Request) async throws -> Response {
+    if let token = request.application.mailseal.portal.metricsToken {
+      let given = request.headers.bearerAuthorization?.token ?? ""
+      guard SecretToken.constantTimeEquals(given, token) else {
+        throw MailsealError(
+          code: "metrics-token", status: .unauthorized,
+          detail: LocalizedText(
+            de: "Die Messwerte brauchen das Token.", en: "The metrics need the token."))
+      }
+    }
+    let body = try await request.application.metrics.scrape(request.db)
+    var headers = HTTPHeaders()
+    headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
+    headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+    return Response(status: .ok, headers: headers, body: .init(data: Data(body)))
+  }
+
   /// `POST /ocsp` with `application/ocsp-request`.
   @Sendable
   static func ocspPost(_ request: Request) async throws -> Response {
     let body = request.body.data.map { Array($0.readableBytesView) } ?? []
     let answer = await request.application.ocspService.respond(to: body)
+    request.application.metrics.ocspResponses[answer.outcome]?.increment()
     return ocspResponse(answer, cacheable: false)
   }
 
@@ -94,6 +115,7 @@ enum PublicCAController {
     let text = (encoded.removingPercentEncoding ?? encoded)
     let bytes = Data(base64Encoded: text).map(Array.init) ?? []
     let answer = await request.application.ocspService.respond(to: bytes)
+    request.application.metrics.ocspResponses[answer.outcome]?.increment()
     return ocspResponse(answer, cacheable: true)
   }
 

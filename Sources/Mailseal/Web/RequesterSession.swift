@@ -88,6 +88,9 @@ extension Application {
     RegistrationAuthority(
       database: db, configuration: mailseal, logger: logger,
       mailQueued: { [weak self] in self?.mailWorker?.nudge() },
-      revocationRecorded: { [weak self] in self?.crlPublisher?.nudge() })
+      revocationRecorded: { [weak self] reason in
+        self?.crlPublisher?.nudge()
+        self?.metrics.revocations[reason]?.increment()
+      })
   }
 }

@@ -5,6 +5,7 @@ import Vapor
 func routes(_ app: Application) throws {
   // Operations.
   app.get("healthz", use: PublicCAController.health)
+  app.get("metrics", use: PublicCAController.metrics)
 
   // The CA's publication point: what certificates name in AIA and CRL DP.
   app.get(
