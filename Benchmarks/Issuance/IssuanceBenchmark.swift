@@ -243,6 +243,7 @@ let benchmarks: @Sendable () -> Void = {
         try await installation.run(benchmark)
       }
     }
+    crlBenchmarks(database: database)
     let search = SearchInstallation(database: database)
     Benchmark(
       "Queue search, \(searchedRequests) requests, \(database)",

@@ -6,7 +6,13 @@ import Vapor
 // The executable is thin: read the configuration, wire the app, run the
 // command (`serve` by default).
 var environment = try Environment.detect()
-try LoggingSystem.bootstrap(from: &environment)
+if ProcessInfo.processInfo.environment["MAILSEAL_LOG_FORMAT"]?.lowercased() == "json" {
+  try LoggingSystem.bootstrap(from: &environment) { level in
+    { label in JSONLogHandler(label: label, level: level) }
+  }
+} else {
+  try LoggingSystem.bootstrap(from: &environment)
+}
 
 let configuration: MailsealConfiguration
 do {

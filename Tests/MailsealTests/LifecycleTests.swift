@@ -569,6 +569,26 @@ struct LifecycleTests {
     }
   }
 
+  @Test("JSON log lines are one JSON object each with time, level, label, message and metadata")
+  func jsonLogs() throws {
+    let line = JSONLogHandler.line(
+      time: Date(timeIntervalSince1970: 1_764_000_000.25), level: .notice, label: "mailseal",
+      message: "certificate revoked \"x\"\nnext",
+      metadata: ["serial": "ab12", "nested": ["a": "1", "b": ["x", "y"]]], source: "Mailseal")
+    #expect(!line.contains("\n"))
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    #expect(object["level"] as? String == "notice")
+    #expect(object["message"] as? String == "certificate revoked \"x\"\nnext")
+    #expect(object["time"] as? String == "2025-11-24T16:00:00.250Z")
+    let metadata = try #require(object["metadata"] as? [String: Any])
+    #expect(metadata["serial"] as? String == "ab12")
+    #expect((metadata["nested"] as? [String: Any])?["b"] as? [String] == ["x", "y"])
+    #expect(throws: (any Error).self) {
+      try MailsealConfiguration.load(from: ["MAILSEAL_LOG_FORMAT": "jsn"])
+    }
+  }
+
 }
 
 /// What an attacker with the database owner's rights can do: drop the

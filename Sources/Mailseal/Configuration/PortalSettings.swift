@@ -234,6 +234,12 @@ extension MailsealConfiguration {
           .init(variable: "MAILSEAL_RENEWAL_AUTO_APPROVE", message: "must be `true` or `false`."))
       }
     }
+    // Read by the executable before anything else (the log comes first);
+    // checked here so that a typo is named like every other.
+    if let format = value("MAILSEAL_LOG_FORMAT")?.lowercased(), format != "text", format != "json" {
+      problems.append(
+        .init(variable: "MAILSEAL_LOG_FORMAT", message: "must be `text` or `json`."))
+    }
     let metricsToken = value("MAILSEAL_METRICS_TOKEN")
     if let metricsToken, metricsToken.count < 16 || metricsToken.count > 256 {
       problems.append(

@@ -1,4 +1,5 @@
 import FluentKit
+import Foundation
 import SQLKit
 
 /// Search keys for the queue: the folded whole name and surname of each
