@@ -457,6 +457,11 @@ struct LifecycleTests {
         try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8))
       }
       #expect(decoded.map(\.seq) == Array(1...Int64(decoded.count)))
+      // A serial in the queue's search leads to the certificate.
+      let anyCertificate = try #require(try await CertificateRecord.query(on: app.db).first())
+      let found = try await auditor.send(
+        .GET, "/operator/queue?q=\(anyCertificate.serial.uppercased())")
+      #expect(found.headers.first(name: .location) == "/operator/certificates/\(anyCertificate.serial)")
       // Auditors cannot revoke, set notices or reach the admin page.
       #expect(try await auditor.send(.GET, "/operator/admin").status == .forbidden)
       let certificate = try #require(try await CertificateRecord.query(on: app.db).first())

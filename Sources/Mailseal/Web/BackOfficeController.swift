@@ -38,6 +38,15 @@ enum BackOfficeController {
     let stateText = request.query[String.self, at: "state"] ?? ""
     let page = max(0, min(request.query[Int.self, at: "page"] ?? 0, 10_000))
     let language = Language.of(request)
+    // A certificate's serial (32 hex digits, colons or spaces allowed)
+    // leads to the certificate, e.g. to revoke it.
+    let hex = query.lowercased().filter { $0 != ":" && $0 != " " }
+    if hex.count >= 16, hex.count <= 40, hex.allSatisfy(\.isHexDigit),
+      let certificate = try? await request.application.registrationAuthority.certificate(
+        serial: hex)
+    {
+      return request.redirect(to: "/operator/certificates/\(certificate.serial)")
+    }
     let records = try await request.application.registrationAuthority.searchRequests(
       query: query, state: CertificateRequestRecord.State(rawValue: stateText),
       offset: page * pageSize,

@@ -232,7 +232,8 @@ enum Strings {
       en: "Your access is set up. You can sign in now."),
     "queue_title": .init(de: "Offene Anträge", en: "Open requests"),
     "queue_search": .init(
-      de: "Suche nach Nummer, Adresse oder Name", en: "Search by number, address or name"),
+      de: "Suche nach Nummer, Adresse, Name oder Seriennummer eines Zertifikats",
+      en: "Search by number, address, name or a certificate's serial number"),
     "queue_search_button": .init(de: "Suchen", en: "Search"),
     "queue_filter": .init(de: "Stand", en: "State"),
     "queue_all_open": .init(de: "Alle offenen", en: "All open"),
