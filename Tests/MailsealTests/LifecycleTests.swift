@@ -461,7 +461,8 @@ struct LifecycleTests {
       let anyCertificate = try #require(try await CertificateRecord.query(on: app.db).first())
       let found = try await auditor.send(
         .GET, "/operator/queue?q=\(anyCertificate.serial.uppercased())")
-      #expect(found.headers.first(name: .location) == "/operator/certificates/\(anyCertificate.serial)")
+      #expect(
+        found.headers.first(name: .location) == "/operator/certificates/\(anyCertificate.serial)")
       // Auditors cannot revoke, set notices or reach the admin page.
       #expect(try await auditor.send(.GET, "/operator/admin").status == .forbidden)
       let certificate = try #require(try await CertificateRecord.query(on: app.db).first())
