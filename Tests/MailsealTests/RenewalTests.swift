@@ -159,6 +159,10 @@ struct RenewalTests {
       #expect(page.body.contains("data-renewal=\"\(certificate.serial)\""))
       #expect(page.body.contains("id=\"renewal-reuse\""))
       #expect(page.body.contains("value=\"Zoë\" readonly"))
+      // The language link keeps the renewal.
+      #expect(
+        page.body.contains(
+          "href=\"/requests/new?renew=\(certificate.serial)&amp;lang=de\""), "\(page.body)")
       let created = try await browser.send(
         .POST, "/api/v1/requests", json: try Self.renewalForm(certificate.serial),
         headers: EnrollmentTests.csrf(browser), page: false)

@@ -1,19 +1,27 @@
 """Starting the real portal, a real SMTP server and headless Chromium for
 the browser tests."""
+import base64
 import email
 import email.policy
+import hashlib
+import hmac
 import json
 import os
 import pathlib
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import time
+import urllib.parse
 
 from selenium import webdriver
+from selenium.common.exceptions import JavascriptException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -148,11 +156,113 @@ def sent_requests(driver):
         message = json.loads(entry["message"])["message"]
         if message.get("method") == "Network.requestWillBeSent":
             request = message["params"]["request"]
+            # Chromium gives the body as postData and again as postDataEntries: the entries only when postData
+            # is missing (binary bodies), so that a body is there once.
             body = request.get("postData", "")
-            for part in request.get("postDataEntries", []) or []:
-                if "bytes" in part:
-                    import base64
-                    body += base64.b64decode(part["bytes"]).decode("utf-8", "replace")
+            if not body:
+                for part in request.get("postDataEntries", []) or []:
+                    if "bytes" in part:
+                        body += base64.b64decode(part["bytes"]).decode("utf-8", "replace")
             sent.append({"url": request["url"], "method": request["method"], "headers": request.get("headers", {}),
                          "body": body})
     return sent
+
+
+def totp(secret_base32, step):
+    """RFC 6238: HMAC-SHA1, six digits, the code of 30-second step `step`."""
+    key = base64.b32decode(secret_base32 + "=" * (-len(secret_base32) % 8))
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    return "%06d" % (value % 1000000)
+
+
+def qr_secret(driver, folder):
+    """The TOTP secret in the QR code on the enrolment page: the image as
+    Chromium draws it, read by zbarimg (zbar-tools)."""
+    picture = pathlib.Path(folder) / "totp-qr.png"
+    picture.write_bytes(driver.find_element(By.ID, "totp-qr").screenshot_as_png)
+    # zbarimg talks about D-Bus on standard error; only standard output counts.
+    read = subprocess.run(["zbarimg", "--quiet", "--raw", str(picture)], capture_output=True, text=True)
+    assert read.returncode == 0, "zbarimg found no QR code: %s" % read.stderr
+    uri = urllib.parse.urlparse(read.stdout.strip())
+    assert uri.scheme == "otpauth" and uri.netloc == "totp", read.stdout
+    return urllib.parse.parse_qs(uri.query)["secret"][0]
+
+
+def enrol_staff(web, driver, wait, email_address, name, role, password, read_qr=False):
+    """`mailseal operator add`, then the one-time enrolment link in the
+    browser: the password twice, the TOTP secret (from the page, and with
+    `read_qr` also from the QR code, which must agree), the first code.
+    Returns (secret, the time step of the code used)."""
+    status, output = web.cli("operator", "add", "--email", email_address, "--name", name, "--role", role)
+    assert status == 0, output
+    link = re.search(r"http://\S+/operator/enrol/[A-Za-z0-9_-]{43}", output)
+    assert link, output
+    driver.get(link.group(0) + "?lang=en")
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "passwordRepeat").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    secret = wait.until(EC.visibility_of_element_located((By.ID, "totp-secret"))).text
+    assert driver.find_element(By.ID, "totp-qr").get_attribute("src").startswith("data:image/svg+xml")
+    if read_qr:
+        with tempfile.TemporaryDirectory(prefix="mailseal-qr-") as folder:
+            from_qr = qr_secret(driver, folder)
+        assert from_qr == secret, "the QR code holds %r, the page shows %r" % (from_qr, secret)
+    step = int(time.time()) // 30
+    driver.find_element(By.ID, "code").send_keys(totp(secret, step))
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.lead[role=status]")))
+    return secret, step
+
+
+def staff_sign_in(web, driver, wait, email_address, password, secret, last_step):
+    """Signs in at /operator/login with password and a TOTP code of a step
+    after `last_step` (a code is good once); lands on the queue. Returns
+    the step used."""
+    driver.get(web.url + "/operator/login")
+    driver.find_element(By.ID, "email").send_keys(email_address)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    code = wait.until(EC.visibility_of_element_located((By.ID, "code")))
+    # The server takes the current step ±1, each step once.
+    step = max(last_step + 1, int(time.time()) // 30)
+    code.send_keys(totp(secret, step))
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(EC.url_to_be(web.url + "/operator/queue"))
+    return step
+
+
+def click_and_load(driver, wait, element):
+    """Clicks `element` and waits until another document has loaded: a
+    mark set on the old page's window is gone and the new one is
+    complete. (`submit()` and staleness checks race with the navigation.)"""
+    def loaded(d):
+        try:
+            return d.execute_script("return window.mailsealOldPage === undefined && document.readyState === 'complete'")
+        except JavascriptException:  # the old page went away during the call
+            return False
+
+    driver.execute_script("window.mailsealOldPage = true")
+    element.click()
+    wait.until(loaded, "no new page after the click")
+
+
+def check_identity_and_approve(driver, wait, number, search_for, given_name, surname):
+    """On the desk, signed in: finds request `number` in the queue by
+    `search_for`, records a photo-ID check with the names, sees it
+    verified and presses Approve."""
+    driver.find_element(By.ID, "q").send_keys(search_for)
+    click_and_load(driver, wait, driver.find_element(By.CSS_SELECTOR, "form[role=search] button[type=submit]"))
+    driver.find_element(By.CSS_SELECTOR, "tr[data-number='%s'] a" % number).click()
+    wait.until(EC.presence_of_element_located((By.ID, "evidence-form")))
+    driver.find_element(By.ID, "issuingAuthority").send_keys("Stadt Beispielstadt, DE")
+    driver.find_element(By.ID, "documentNumber").send_keys("L01X00T47")
+    driver.execute_script("document.getElementById('documentExpiry').value = '2034-05-31'")
+    driver.find_element(By.ID, "verifiedGivenName").send_keys(given_name)
+    driver.find_element(By.ID, "verifiedSurname").send_keys(surname)
+    driver.find_element(By.CSS_SELECTOR, "#evidence-form button").click()
+    wait.until(EC.presence_of_element_located((By.ID, "approve-form")))
+    state = driver.find_element(By.ID, "request-state").get_attribute("data-state")
+    assert state == "verified", state
+    driver.find_element(By.CSS_SELECTOR, "#approve-form button").click()

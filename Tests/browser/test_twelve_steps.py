@@ -5,17 +5,12 @@ approves; the CA issues; the pickup mail arrives; the browser builds the
 PKCS#12 in both encodings. Then OpenSSL 3, NSS (pk12util), Java (keytool)
 and GnuTLS (certtool) read both files, `openssl cms` signs and decrypts
 with the key from them, and pkilint finds nothing in the certificate."""
-import base64
-import hashlib
-import hmac
 import json
 import os
 import pathlib
 import re
-import struct
 import subprocess
 import tempfile
-import time
 import unittest
 
 from selenium.webdriver.common.by import By
@@ -32,12 +27,8 @@ PASSWORD = "Kranich-Flug-ueber-Feldberg-7"
 STAFF_PASSWORD = "service-desk-passwort-42"
 
 
-def totp(secret_base32, step):
-    key = base64.b32decode(secret_base32 + "=" * (-len(secret_base32) % 8))
-    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
-    return "%06d" % (value % 1000000)
+# Moved to portal.py (the lifecycle test signs staff in too); kept importable here.
+totp = portal.totp
 
 
 def run(arguments, **kwargs):
@@ -63,49 +54,13 @@ class TwelveSteps(Walker, unittest.TestCase):
         number, key_file, _ = self.walk(server, web, driver, "zoe.mueller@example.edu", "rsa3072")
 
         # An operator account, made on the command line, enrolled in the browser.
-        env = dict(os.environ)
-        env.update({"MAILSEAL_DATA_DIR": str(pathlib.Path(self.folder.name) / "data"),
-                    "MAILSEAL_PUBLIC_URL": web.url, "MAILSEAL_CA_PASSPHRASE": "browser-test-ca-passphrase"})
-        added = run([os.environ.get("MAILSEAL_BINARY", str(portal.ROOT / ".build/debug/mailseal")), "operator", "add",
-                     "--email", "anna.desk@example.edu", "--name", "Anna Desk", "--role", "operator"], env=env,
-                    cwd=self.folder.name)
-        self.assertEqual(added.returncode, 0, added.stdout + added.stderr)
-        link = re.search(r"http://\S+/operator/enrol/[A-Za-z0-9_-]{43}", added.stdout).group(0)
         driver.delete_all_cookies()
-        driver.get(link + "?lang=en")
-        driver.find_element(By.ID, "password").send_keys(STAFF_PASSWORD)
-        driver.find_element(By.ID, "passwordRepeat").send_keys(STAFF_PASSWORD)
-        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        secret = wait.until(EC.visibility_of_element_located((By.ID, "totp-secret"))).text
-        self.assertTrue(driver.find_element(By.ID, "totp-qr").get_attribute("src").startswith("data:image/svg+xml"))
-        step = int(time.time()) // 30
-        driver.find_element(By.ID, "code").send_keys(totp(secret, step))
-        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.lead[role=status]")))
+        secret, step = portal.enrol_staff(web, driver, wait, "anna.desk@example.edu", "Anna Desk", "operator",
+                                          STAFF_PASSWORD)
 
         # Step 8: sign in with password and TOTP, find the request, record the check, approve.
-        driver.get(web.url + "/operator/login")
-        driver.find_element(By.ID, "email").send_keys("anna.desk@example.edu")
-        driver.find_element(By.ID, "password").send_keys(STAFF_PASSWORD)
-        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        code = wait.until(EC.visibility_of_element_located((By.ID, "code")))
-        code.send_keys(totp(secret, step + 1))
-        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        wait.until(EC.url_to_be(web.url + "/operator/queue"))
-        search = driver.find_element(By.ID, "q")
-        search.send_keys("Müller-Lüdenscheidt")
-        search.submit()
-        driver.find_element(By.CSS_SELECTOR, "tr[data-number='%s'] a" % number).click()
-        wait.until(EC.presence_of_element_located((By.ID, "evidence-form")))
-        driver.find_element(By.ID, "issuingAuthority").send_keys("Stadt Beispielstadt, DE")
-        driver.find_element(By.ID, "documentNumber").send_keys("L01X00T47")
-        driver.execute_script("document.getElementById('documentExpiry').value = '2034-05-31'")
-        driver.find_element(By.ID, "verifiedGivenName").send_keys("Zoë")
-        driver.find_element(By.ID, "verifiedSurname").send_keys("Müller-Lüdenscheidt")
-        driver.find_element(By.CSS_SELECTOR, "#evidence-form button").click()
-        wait.until(EC.presence_of_element_located((By.ID, "approve-form")))
-        self.assertEqual(driver.find_element(By.ID, "request-state").get_attribute("data-state"), "verified")
-        driver.find_element(By.CSS_SELECTOR, "#approve-form button").click()
+        portal.staff_sign_in(web, driver, wait, "anna.desk@example.edu", STAFF_PASSWORD, secret, step)
+        portal.check_identity_and_approve(driver, wait, number, "Müller-Lüdenscheidt", "Zoë", "Müller-Lüdenscheidt")
 
         # Step 9: the CA issues, the pickup mail arrives by SMTP.
         wait.until(lambda _: any("ready" in str(m["subject"]) for m in server.messages()))

@@ -15,6 +15,9 @@ enum Pages {
     /// The service notice and the pause, on requester pages only.
     let service: Service?
     let path: String
+    /// The same page in the other language: the path and its query
+    /// (without `lang`), then `lang=`.
+    let languageLink: String
     let page: Page
   }
 
@@ -61,13 +64,22 @@ enum Pages {
       lang: language.rawValue, otherLang: language == .de ? "en" : "de", t: Strings.table(language),
       mailbox: session?.mailbox, csrf: session == nil ? nil : RequesterSession.csrfToken(request),
       staff: staff, service: service,
-      path: request.url.path, page: page)
+      path: request.url.path, languageLink: languageLink(request), page: page)
     let view = try await request.view.render(template, context)
     let response = try await view.encodeResponse(for: request)
     response.status = status
     response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
     response.headers.replaceOrAdd(name: .contentLanguage, value: language.rawValue)
     return response
+  }
+
+  static func languageLink(_ request: Request) -> String {
+    var components = URLComponents()
+    components.queryItems = URLComponents(string: request.url.string)?.queryItems?.filter {
+      $0.name != "lang"
+    }
+    let query = components.percentEncodedQuery ?? ""
+    return request.url.path + "?" + (query.isEmpty ? "" : query + "&") + "lang="
   }
 
   struct ErrorPage: Encodable {
