@@ -25,10 +25,20 @@ do {
 let app = try await Application.make(environment)
 do {
   try await configure(app, with: configuration)
+} catch {
+  FileHandle.standardError.write(Data(("mailseal: \(String(describing: error))\n").utf8))
+  try? await app.asyncShutdown()
+  exit(1)
+}
+do {
   try await app.execute()
   try await app.asyncShutdown()
 } catch {
-  FileHandle.standardError.write(Data(("mailseal: \(String(describing: error))\n").utf8))
+  // `execute` has reported the error in the log already, unless the log
+  // level hides warnings.
+  if app.logger.logLevel > .warning {
+    FileHandle.standardError.write(Data(("mailseal: \(String(describing: error))\n").utf8))
+  }
   try? await app.asyncShutdown()
   exit(1)
 }
