@@ -593,6 +593,13 @@ struct LifecycleTests {
     #expect(throws: (any Error).self) {
       try MailsealConfiguration.load(from: ["MAILSEAL_LOG_FORMAT": "jsn"])
     }
+    // RFC 9110's example date, and the mail header's form of the same.
+    #expect(
+      HTTPHeaders.httpDate(Date(timeIntervalSince1970: 784_111_777))
+        == "Sun, 06 Nov 1994 08:49:37 GMT")
+    #expect(
+      MIME.rfc5322Date(Date(timeIntervalSince1970: 784_111_777))
+        == "Sun, 06 Nov 1994 08:49:37 +0000")
   }
 
 }

@@ -130,6 +130,12 @@ enum MIME {
   /// 20:26:55 +0000`. Computed, since a DateFormatter per message costs
   /// more than the rest of the message.
   static func rfc5322Date(_ date: Date) -> String {
+    dateText(date, zone: "+0000")
+  }
+
+  /// `Sun, 06 Nov 1994 08:49:37 <zone>`: RFC 5322's date with `+0000`, HTTP's
+  /// (RFC 9110 §5.6.7) with `GMT`.
+  static func dateText(_ date: Date, zone: String) -> String {
     let fields = UTCDateFields(date)
     let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     let months = [
@@ -137,6 +143,6 @@ enum MIME {
     ]
     func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
     return
-      "\(weekdays[fields.weekday]), \(two(fields.day)) \(months[fields.month - 1]) \(fields.year) \(two(fields.hour)):\(two(fields.minute)):\(two(fields.second)) +0000"
+      "\(weekdays[fields.weekday]), \(two(fields.day)) \(months[fields.month - 1]) \(fields.year) \(two(fields.hour)):\(two(fields.minute)):\(two(fields.second)) \(zone)"
   }
 }

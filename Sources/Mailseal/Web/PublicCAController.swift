@@ -140,6 +140,6 @@ enum PublicCAController {
 extension HTTPHeaders {
   /// An HTTP date (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
   static func httpDate(_ date: Date) -> String {
-    MIME.rfc5322Date(date).replacingOccurrences(of: " +0000", with: " GMT")
+    MIME.dateText(date, zone: "GMT")
   }
 }
