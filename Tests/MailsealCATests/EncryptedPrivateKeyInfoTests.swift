@@ -32,8 +32,10 @@ struct EncryptedPrivateKeyInfoTests {
     let (_, der) = Self.p256()
     let pem = try EncryptedPrivateKeyInfo.encrypt(
       privateKeyInfo: der, passphrase: Self.passphrase, iterations: Self.fast)
-    #expect(pem.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
-    #expect(!pem.contains("BEGIN PRIVATE KEY"))
+    #expect(pem.hasPrefix("-----BEGIN \(EncryptedPrivateKeyInfo.pemLabel)-----"))
+    // Not the unencrypted form's armour (taken from the key made above).
+    let (plain, _) = Self.p256()
+    #expect(!pem.contains(plain.pemRepresentation.prefix { $0 != "\n" }))
     #expect(
       try EncryptedPrivateKeyInfo.decrypt(Array(pem.utf8), passphrase: Self.passphrase) == der)
     // DER input is read too.
@@ -120,7 +122,7 @@ struct EncryptedPrivateKeyInfoTests {
         + options
     )
     let text = String(decoding: try workspace.read(encrypted), as: UTF8.self)
-    #expect(text.contains("BEGIN ENCRYPTED PRIVATE KEY"), "\(name)")
+    #expect(text.contains("BEGIN \(EncryptedPrivateKeyInfo.pemLabel)"), "\(name)")
     let der = try EncryptedPrivateKeyInfo.decrypt(
       workspace.read(encrypted), passphrase: Self.passphrase)
     let ours = try P384.Signing.PrivateKey(derRepresentation: der)
@@ -151,7 +153,7 @@ struct EncryptedPrivateKeyInfoTests {
     var generator = SplitMix64(seed: 0xBAD_5EED)
     for input in [
       generator.bytes(300), Array("hello".utf8), [],
-      Array("-----BEGIN ENCRYPTED PRIVATE KEY-----\nzzz\n".utf8),
+      Array("-----BEGIN \(EncryptedPrivateKeyInfo.pemLabel)-----\nzzz\n".utf8),
     ] {
       expectCAError(.caMaterialInvalid) {
         try EncryptedPrivateKeyInfo.decrypt(input, passphrase: Self.passphrase)
@@ -159,14 +161,14 @@ struct EncryptedPrivateKeyInfoTests {
     }
   }
 
-  @Test("an unencrypted PRIVATE KEY PEM is refused")
+  @Test("an unencrypted PKCS#8 PEM is refused")
   func unencrypted() throws {
     let (key, _) = Self.p256()
     let error = expectCAError(.caMaterialInvalid) {
       try EncryptedPrivateKeyInfo.decrypt(
         Array(key.pemRepresentation.utf8), passphrase: Self.passphrase)
     }
-    #expect(error?.message.contains("ENCRYPTED PRIVATE KEY") == true)
+    #expect(error?.message.contains(EncryptedPrivateKeyInfo.pemLabel) == true)
     // Its bare DER is not an EncryptedPrivateKeyInfo either.
     expectCAError(.caMaterialInvalid) {
       try EncryptedPrivateKeyInfo.decrypt(Array(key.derRepresentation), passphrase: Self.passphrase)
@@ -262,7 +264,7 @@ struct EncryptedPrivateKeyInfoTests {
     let file = folder.appendingPathComponent(reference.locator).path
     #expect(try Self.permissions(file) == 0o600)
     let contents = try String(contentsOfFile: file, encoding: .utf8)
-    #expect(contents.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+    #expect(contents.hasPrefix("-----BEGIN \(EncryptedPrivateKeyInfo.pemLabel)-----"))
     // No temporary file is left behind.
     #expect(
       try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["issuing-test.key.pem"])

@@ -27,7 +27,7 @@ struct CAInstallationTests {
         #expect(reference.scheme == "file")
         let file = app.mailseal.keyDirectory.appendingPathComponent(reference.locator)
         let pem = try String(contentsOf: file, encoding: .utf8)
-        #expect(pem.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+        #expect(pem.hasPrefix("-----BEGIN \(EncryptedPrivateKeyInfo.pemLabel)-----"))
         let opened = try Run.openssl([
           "pkey", "-in", file.path, "-passin", "pass:\(TestInstallation.passphrase)", "-pubout",
         ])

@@ -24,6 +24,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+# The PEM label of the browser's key file (encrypted PKCS#8, RFC 7468 §11).
+ENCRYPTED_KEY_LABEL = "ENCRYPTED PRIVATE KEY"
+
+
+def pem_begin(label):
+    """The first line of a PEM block with `label`."""
+    return "-----BEGIN %s-----" % label
 
 
 def free_port():

@@ -111,7 +111,7 @@ class Walker:
 
     def check_outside_the_browser(self, web, driver, number, key_file, key_type):
         pem = key_file.read_text()
-        self.assertTrue(pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+        self.assertTrue(pem.startswith(portal.pem_begin(portal.ENCRYPTED_KEY_LABEL)))
         # OpenSSL opens it with the password, and only with it.
         key_public = public_key_der_of_key_file(key_file, PASSWORD)
         wrong = subprocess.run(["openssl", "pkey", "-in", str(key_file), "-passin", "pass:wrong-password", "-noout"],

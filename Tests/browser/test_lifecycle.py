@@ -194,7 +194,7 @@ class Lifecycle(Walker, unittest.TestCase):
         self.assertNotEqual(number, first["number"])
         key_file = self.downloads / ("mailseal-%s.key.pem" % number)
         wait.until(lambda _: key_file.exists() and key_file.stat().st_size > 0, "no key file %s" % key_file.name)
-        self.assertTrue(key_file.read_text().startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+        self.assertTrue(key_file.read_text().startswith(portal.pem_begin(portal.ENCRYPTED_KEY_LABEL)))
 
         # What the browser sent: the CSR and renewalOf, no key, no password.
         sent = portal.sent_requests(r)

@@ -44,8 +44,11 @@ public enum EncryptedPrivateKeyInfo {
   static let aes192CBC: ASN1ObjectIdentifier = [2, 16, 840, 1, 101, 3, 4, 1, 22]
   static let aes256CBC: ASN1ObjectIdentifier = [2, 16, 840, 1, 101, 3, 4, 1, 42]
 
+  /// The PEM label of an encrypted PKCS#8 key (RFC 7468 §11).
+  public static let pemLabel = "ENCRYPTED PRIVATE KEY"
+
   /// Encrypts a DER PrivateKeyInfo and returns the PEM text
-  /// (`ENCRYPTED PRIVATE KEY`).
+  /// (``pemLabel``).
   public static func encrypt(
     privateKeyInfo: some DataProtocol,
     passphrase: [UInt8],
@@ -92,7 +95,7 @@ public enum EncryptedPrivateKeyInfo {
       }
       try coder.serialize(ASN1OctetString(contentBytes: Array(ciphertext)[...]))
     }
-    return PEMDocument(type: "ENCRYPTED PRIVATE KEY", derBytes: coder.serializedBytes).pemString
+    return PEMDocument(type: Self.pemLabel, derBytes: coder.serializedBytes).pemString
   }
 
   /// Decrypts PEM (`ENCRYPTED PRIVATE KEY`) or DER and returns the DER
@@ -111,7 +114,7 @@ public enum EncryptedPrivateKeyInfo {
       guard let text = String(validating: input, as: UTF8.self),
         let document = try? LenientPEM.decode(text)
       else { throw invalid }
-      guard document.label == "ENCRYPTED PRIVATE KEY" else {
+      guard document.label == Self.pemLabel else {
         throw CAError(
           .caMaterialInvalid,
           "The key file holds a “\(document.label.prefix(40))”; an “ENCRYPTED PRIVATE KEY” is required, so that no CA key lies on disk unencrypted."
