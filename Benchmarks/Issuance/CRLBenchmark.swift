@@ -50,7 +50,8 @@ final class CRLInstallation: @unchecked Sendable {
           SQLBind(now))
         revoked.append(
           RevokedCertificate(
-            serialNumber: try hexBytes(serial), revocationDate: now.addingTimeInterval(-Double(n)),
+            serialNumber: [UInt8](hexString: serial)!,
+            revocationDate: now.addingTimeInterval(-Double(n)),
             reason: reasons[n % reasons.count]))
       }
       try await insert.run()
@@ -79,17 +80,6 @@ final class CRLInstallation: @unchecked Sendable {
     benchmark.stopMeasurement()
     precondition(published.entries == entries, "published \(published.entries) of \(entries)")
   }
-}
-
-func hexBytes(_ hex: String) throws -> [UInt8] {
-  var bytes: [UInt8] = []
-  var index = hex.startIndex
-  while index < hex.endIndex {
-    let next = hex.index(index, offsetBy: 2)
-    bytes.append(UInt8(hex[index..<next], radix: 16)!)
-    index = next
-  }
-  return bytes
 }
 
 func crlBenchmarks(database: String) {

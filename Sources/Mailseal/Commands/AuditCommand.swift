@@ -84,9 +84,7 @@ struct NoticeSetCommand: AsyncCommand {
       try await Settings(database: context.application.db).setNotice(
         german: german, english: english, by: AuditEvent.commandLine)
     } catch let error as MailsealError {
-      throw CommandFailure(
-        ([error.detail.en] + error.fields.sorted { $0.key < $1.key }.map(\.value.en))
-          .joined(separator: " "))
+      throw CommandFailure(error.sentence(.en))
     }
     context.console.print("The notice is shown on every requester page.")
   }

@@ -86,14 +86,14 @@ extension RegistrationAuthority {
       // Another mailbox's certificate does not exist for this requester.
       guard record.mailbox == mailbox else { throw MailsealError.notFound }
       guard RevocationReason.subscriberChoices.contains(reason) else {
-        throw Self.revocationError(
+        throw Self.decisionError(
           "reason-not-allowed", "Dieser Grund steht Ihnen nicht zur Wahl.",
           "This reason is not one you can choose.", status: .unprocessableEntity)
       }
     case .staff(let member):
       guard member.role.mayDecide else { throw MailsealError.forbiddenForRole }
       guard RevocationReason.staffChoices.contains(reason) else {
-        throw Self.revocationError(
+        throw Self.decisionError(
           "reason-not-allowed", "Dieser Grund ist der Kommandozeile vorbehalten.",
           "This reason is for the command line only.", status: .unprocessableEntity)
       }
@@ -101,12 +101,12 @@ extension RegistrationAuthority {
       break
     }
     guard record.status == .active else {
-      throw Self.revocationError(
+      throw Self.decisionError(
         "already-revoked", "Dieses Zertifikat ist bereits widerrufen.",
         "This certificate has already been revoked.")
     }
     guard record.notAfter > now else {
-      throw Self.revocationError(
+      throw Self.decisionError(
         "expired", "Dieses Zertifikat ist abgelaufen; ein Widerruf ändert nichts mehr.",
         "This certificate has expired; revoking it would change nothing.")
     }
@@ -123,7 +123,7 @@ extension RegistrationAuthority {
       ).all()
       // Someone else revoked it a moment ago.
       guard !updated.isEmpty else {
-        throw Self.revocationError(
+        throw Self.decisionError(
           "already-revoked", "Dieses Zertifikat ist bereits widerrufen.",
           "This certificate has already been revoked.")
       }
@@ -174,9 +174,4 @@ extension RegistrationAuthority {
     return record
   }
 
-  static func revocationError(
-    _ code: String, _ de: String, _ en: String, status: HTTPResponseStatus = .conflict
-  ) -> MailsealError {
-    MailsealError(code: code, status: status, detail: LocalizedText(de: de, en: en))
-  }
 }

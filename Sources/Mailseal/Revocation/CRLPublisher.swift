@@ -156,15 +156,7 @@ public actor CRLPublisher {
   }
 
   static func bytes(hex: String) throws -> [UInt8] {
-    var bytes: [UInt8] = []
-    var index = hex.startIndex
-    guard hex.count % 2 == 0 else { throw BadSerial() }
-    while index < hex.endIndex {
-      let next = hex.index(index, offsetBy: 2)
-      guard let byte = UInt8(hex[index..<next], radix: 16) else { throw BadSerial() }
-      bytes.append(byte)
-      index = next
-    }
+    guard let bytes = [UInt8](hexString: hex) else { throw BadSerial() }
     return bytes
   }
 

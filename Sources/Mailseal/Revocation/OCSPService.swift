@@ -53,6 +53,11 @@ public final class OCSPService: Sendable {
     /// For GET responses without a nonce (RFC 5019 §6.2).
     public let thisUpdate: Date?
     public let nextUpdate: Date?
+
+    /// An unsuccessful answer: just the status (RFC 6960 §4.2.1).
+    static func error(_ status: OCSPResponseStatus, _ outcome: Outcome) -> Answer {
+      Answer(der: status.responseDER, outcome: outcome, thisUpdate: nil, nextUpdate: nil)
+    }
   }
 
   private let responders = Mutex<(loaded: Date, list: [Responder])?>(nil)
@@ -71,17 +76,13 @@ public final class OCSPService: Sendable {
     do {
       request = try OCSPRequest(derEncoded: body)
     } catch {
-      return Answer(
-        der: OCSPResponseStatus.malformedRequest.responseDER, outcome: .malformedRequest,
-        thisUpdate: nil, nextUpdate: nil)
+      return .error(.malformedRequest, .malformedRequest)
     }
     do {
       return try await answer(request, now: now)
     } catch {
       logger.error("OCSP response failed: \(error)")
-      return Answer(
-        der: OCSPResponseStatus.internalError.responseDER, outcome: .internalError,
-        thisUpdate: nil, nextUpdate: nil)
+      return .error(.internalError, .internalError)
     }
   }
 
@@ -90,9 +91,7 @@ public final class OCSPService: Sendable {
     guard let signer = all.first(where: { $0.responder.isForIssuer(request.certIDs[0]) }),
       request.certIDs.allSatisfy({ signer.responder.isForIssuer($0) })
     else {
-      return Answer(
-        der: OCSPResponseStatus.unauthorized.responseDER, outcome: .unauthorized,
-        thisUpdate: nil, nextUpdate: nil)
+      return .error(.unauthorized, .unauthorized)
     }
     let statuses = try await status(of: request.certIDs.map(\.serialHex), issuerID: signer.issuerID)
     let thisUpdate = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))

@@ -15,9 +15,7 @@ enum AdminController {
   }
 
   static func requireAdmin(_ request: Request) async throws -> OperatorSession.Current {
-    let current = try await OperatorSession.require(request)
-    guard current.operator.role == .admin else { throw MailsealError.forbiddenForRole }
-    return current
+    try await OperatorSession.require(request, roles: [.admin])
   }
 
   static func renderAdmin(
@@ -32,10 +30,7 @@ enum AdminController {
         noticeEnglish: draft?.en ?? state.notice?.en ?? "",
         hasNotice: state.notice != nil, issuancePaused: state.issuancePaused,
         maximumNoticeLength: Settings.maximumNoticeLength,
-        error: error.map {
-          ([$0.detail[language]] + $0.fields.sorted { $0.key < $1.key }.map { $0.value[language] })
-            .joined(separator: " ")
-        },
+        error: error?.sentence(language),
         saved: request.query[String.self, at: "saved"] != nil),
       for: request, status: error?.status ?? .ok)
   }
@@ -70,16 +65,12 @@ enum AdminController {
     return request.redirect(to: "/operator/admin?saved=1")
   }
 
-  struct CSRFPost: Content {
-    var csrf: String
-  }
-
   /// `POST /operator/notice/clear`.
   @Sendable
   static func clearNotice(_ request: Request) async throws -> Response {
     let current = try await requireAdmin(request)
     try OperatorSession.verifyCSRF(
-      request, session: current.session, formToken: try? request.content.decode(CSRFPost.self).csrf)
+      request, session: current.session, formToken: try? request.content.decode(CSRFForm.self).csrf)
     try await Settings(database: request.db).clearNotice(
       by: AuditEvent.staff(current.operator.email))
     request.logger.notice("service notice cleared", metadata: ["by": "\(current.operator.email)"])
@@ -109,11 +100,7 @@ enum AdminController {
 
   /// Auditors and administrators read the trail.
   static func requireAuditReader(_ request: Request) async throws -> OperatorSession.Current {
-    let current = try await OperatorSession.require(request)
-    guard current.operator.role == .auditor || current.operator.role == .admin else {
-      throw MailsealError.forbiddenForRole
-    }
-    return current
+    try await OperatorSession.require(request, roles: [.auditor, .admin])
   }
 
   /// `GET /operator/audit?actor=&action=&subject=&before=`: newest first,

@@ -166,9 +166,7 @@ extension BackOfficeController {
       canApprove: decider && record.state == .verified,
       canReject: decider && (record.state == .submitted || record.state == .verified),
       ownMailbox: own,
-      error: error.map {
-        ([$0.detail[language]] + $0.fields.values.map { $0[language] }).joined(separator: " ")
-      },
+      error: error?.sentence(language),
       methods: IdentityEvidenceRecord.Method.allCases.map(\.rawValue),
       documentTypes: IdentityEvidenceRecord.DocumentType.allCases.map(\.rawValue))
     return try await Pages.render("desk-request", page, for: request, status: error?.status ?? .ok)
@@ -228,14 +226,10 @@ extension BackOfficeController {
     }
   }
 
-  struct CSRFPost: Content {
-    var csrf: String
-  }
-
   /// `POST /operator/requests/:number/approve`.
   @Sendable
   static func approve(_ request: Request) async throws -> Response {
-    let form = try request.content.decode(CSRFPost.self)
+    let form = try request.content.decode(CSRFForm.self)
     let response = try await decide(request, csrf: form.csrf) { authority, staff, number in
       _ = try await authority.approve(number: number, by: staff)
     }

@@ -56,23 +56,56 @@ enum CertificateController {
       canRevoke: status == "active", canRenew: true)
   }
 
-  static func page(
-    _ record: CertificateRecord, reasons: [RevocationReason], request: Request,
-    action: String, error: MailsealError?
-  ) async throws -> CertificatePage {
+  /// Where a certificate is shown: the requester's pages or the back
+  /// office, each with its template, its paths and the reasons it offers.
+  struct Side {
+    let template: String
+    let base: String
+    let reasons: [RevocationReason]
+
+    static let requester = Side(
+      template: "certificate", base: "/certificates",
+      reasons: RevocationReason.subscriberChoices)
+
+    static func staff(_ member: OperatorRecord) -> Side {
+      Side(
+        template: "desk-certificate", base: "/operator/certificates",
+        reasons: member.role.mayDecide ? RevocationReason.staffChoices : [])
+    }
+  }
+
+  /// The certificate's page on `side`, with a refused revocation's reason.
+  static func render(
+    _ record: CertificateRecord, on side: Side, for request: Request,
+    error: MailsealError? = nil
+  ) async throws -> Response {
     let language = Language.of(request)
     var number: String?
     if let requestID = record.requestID {
       number = try await CertificateRequestRecord.find(requestID, on: request.db)?.number
     }
-    return CertificatePage(
+    let page = CertificatePage(
       certificate: row(record, language: language),
-      reasons: reasons.map { ReasonChoice(value: $0.name, label: $0.label(language)) },
-      requestNumber: number, action: action,
-      error: error.map {
-        ([$0.detail[language]] + $0.fields.values.map { $0[language] }).joined(separator: " ")
-      },
+      reasons: side.reasons.map { ReasonChoice(value: $0.name, label: $0.label(language)) },
+      requestNumber: number, action: "\(side.base)/\(record.serial)/revoke",
+      error: error?.sentence(language),
       justRevoked: request.query[String.self, at: "revoked"] != nil)
+    return try await Pages.render(
+      side.template, page, for: request, status: error?.status ?? .ok)
+  }
+
+  /// Revokes with the form's reason; a refusal shows the page again.
+  static func revoke(
+    _ record: CertificateRecord, form: RevokePost?, by revoker: Revoker, on side: Side,
+    for request: Request
+  ) async throws -> Response {
+    do {
+      try await request.application.registrationAuthority.revoke(
+        serial: record.serial, reason: try reason(form?.reason ?? ""), by: revoker)
+    } catch let error as MailsealError where error.status.code < 500 && error.code != "not-found" {
+      return try await render(record, on: side, for: request, error: error)
+    }
+    return request.redirect(to: "\(side.base)/\(record.serial)?revoked=1")
   }
 
   struct RevokePost: Content {
@@ -110,12 +143,7 @@ enum CertificateController {
   static func show(_ request: Request) async throws -> Response {
     let session = try await RequesterSession.require(request)
     let record = try await requesterCertificate(request, mailbox: session.mailbox)
-    return try await Pages.render(
-      "certificate",
-      try await page(
-        record, reasons: RevocationReason.subscriberChoices, request: request,
-        action: "/certificates/\(record.serial)/revoke", error: nil),
-      for: request)
+    return try await render(record, on: .requester, for: request)
   }
 
   /// `POST /certificates/:serial/revoke`.
@@ -125,19 +153,8 @@ enum CertificateController {
     let form = try? request.content.decode(RevokePost.self)
     try RequesterSession.verifyCSRF(request, session: session, formToken: form?.csrf)
     let record = try await requesterCertificate(request, mailbox: session.mailbox)
-    do {
-      try await request.application.registrationAuthority.revoke(
-        serial: record.serial, reason: try reason(form?.reason ?? ""),
-        by: .requester(mailbox: session.mailbox))
-    } catch let error as MailsealError where error.status.code < 500 && error.code != "not-found" {
-      return try await Pages.render(
-        "certificate",
-        try await page(
-          record, reasons: RevocationReason.subscriberChoices, request: request,
-          action: "/certificates/\(record.serial)/revoke", error: error),
-        for: request, status: error.status)
-    }
-    return request.redirect(to: "/certificates/\(record.serial)?revoked=1")
+    return try await revoke(
+      record, form: form, by: .requester(mailbox: session.mailbox), on: .requester, for: request)
   }
 
   // MARK: Staff
@@ -148,13 +165,7 @@ enum CertificateController {
     let current = try await OperatorSession.require(request)
     let record = try await request.application.registrationAuthority.certificate(
       serial: request.parameters.get("serial") ?? "")
-    return try await Pages.render(
-      "desk-certificate",
-      try await page(
-        record,
-        reasons: current.operator.role.mayDecide ? RevocationReason.staffChoices : [],
-        request: request, action: "/operator/certificates/\(record.serial)/revoke", error: nil),
-      for: request)
+    return try await render(record, on: .staff(current.operator), for: request)
   }
 
   /// `POST /operator/certificates/:serial/revoke`.
@@ -163,21 +174,10 @@ enum CertificateController {
     let current = try await OperatorSession.require(request)
     let form = try? request.content.decode(RevokePost.self)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
-    let authority = request.application.registrationAuthority
-    let record = try await authority.certificate(serial: request.parameters.get("serial") ?? "")
-    do {
-      try await authority.revoke(
-        serial: record.serial, reason: try reason(form?.reason ?? ""),
-        by: .staff(current.operator))
-    } catch let error as MailsealError where error.status.code < 500 && error.code != "not-found" {
-      return try await Pages.render(
-        "desk-certificate",
-        try await page(
-          record, reasons: current.operator.role.mayDecide ? RevocationReason.staffChoices : [],
-          request: request, action: "/operator/certificates/\(record.serial)/revoke",
-          error: error),
-        for: request, status: error.status)
-    }
-    return request.redirect(to: "/operator/certificates/\(record.serial)?revoked=1")
+    let record = try await request.application.registrationAuthority.certificate(
+      serial: request.parameters.get("serial") ?? "")
+    return try await revoke(
+      record, form: form, by: .staff(current.operator), on: .staff(current.operator),
+      for: request)
   }
 }

@@ -21,6 +21,13 @@ public struct MailsealError: Error, Sendable, Equatable {
     self.fields = fields
   }
 
+  /// What a page says: the detail, then each field's problem (by field
+  /// name, so always in the same order).
+  func sentence(_ language: Language) -> String {
+    ([detail[language]] + fields.sorted { $0.key < $1.key }.map { $0.value[language] })
+      .joined(separator: " ")
+  }
+
   public static let notFound = MailsealError(
     code: "not-found", status: .notFound,
     detail: LocalizedText(

@@ -124,10 +124,6 @@ enum OperatorController {
     }
   }
 
-  struct CSRFForm: Content {
-    var csrf: String
-  }
-
   /// `POST /operator/logout`.
   @Sendable
   static func logout(_ request: Request) async throws -> Response {

@@ -28,10 +28,10 @@ enum OperatorSession {
     return current
   }
 
-  /// A complete session of a role that may decide (not an auditor).
-  static func requireDecider(_ request: Request) async throws -> Current {
+  /// A complete session of one of `roles`.
+  static func require(_ request: Request, roles: Set<OperatorRecord.Role>) async throws -> Current {
     let current = try await require(request)
-    guard current.operator.role.mayDecide else { throw MailsealError.forbiddenForRole }
+    guard roles.contains(current.operator.role) else { throw MailsealError.forbiddenForRole }
     return current
   }
 

@@ -105,15 +105,14 @@ enum PublicCAController {
   static func ocspGet(_ request: Request) async throws -> Response {
     let path = request.url.path
     let prefix = "/\(PublicEndpoints.ocspPath)/"
-    guard path.hasPrefix(prefix), path.utf8.count <= 12_000 else {
-      return ocspResponse(
-        .init(
-          der: OCSPResponseStatus.malformedRequest.responseDER, outcome: .malformedRequest,
-          thisUpdate: nil, nextUpdate: nil), cacheable: false)
+    // Anything that is not base64 of a request reaches the responder as no
+    // bytes at all, which it answers malformedRequest.
+    var bytes: [UInt8] = []
+    if path.hasPrefix(prefix), path.utf8.count <= 12_000 {
+      let encoded = String(path.dropFirst(prefix.count))
+      let text = (encoded.removingPercentEncoding ?? encoded)
+      bytes = Data(base64Encoded: text).map(Array.init) ?? []
     }
-    let encoded = String(path.dropFirst(prefix.count))
-    let text = (encoded.removingPercentEncoding ?? encoded)
-    let bytes = Data(base64Encoded: text).map(Array.init) ?? []
     let answer = await request.application.ocspService.respond(to: bytes)
     request.application.metrics.ocspResponses[answer.outcome]?.increment()
     return ocspResponse(answer, cacheable: true)

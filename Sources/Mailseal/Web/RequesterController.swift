@@ -90,10 +90,6 @@ enum RequesterController {
     return response
   }
 
-  struct CSRFForm: Content {
-    var csrf: String
-  }
-
   /// `POST /logout`.
   @Sendable
   static func signOut(_ request: Request) async throws -> Response {
@@ -123,16 +119,11 @@ enum RequesterController {
   }
 
   static func row(_ record: CertificateRequestRecord, language: Language) -> RequestRow {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: language == .de ? "de_DE" : "en_GB")
-    formatter.dateStyle = .medium
-    formatter.timeStyle = .short
-    formatter.timeZone = TimeZone(identifier: "Europe/Berlin")
     let name =
       record.pseudonym
       ?? [record.givenName, record.surname].compactMap { $0 }.joined(separator: " ")
     return RequestRow(
-      number: record.number, created: formatter.string(from: record.createdAt),
+      number: record.number, created: BackOfficeController.format(record.createdAt, language),
       state: record.state.rawValue,
       stateLabel: Strings.all["state_\(record.state.rawValue)"]?[language] ?? record.state.rawValue,
       name: name,
