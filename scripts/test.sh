@@ -5,8 +5,9 @@
 #      pkilint, aiosmtpd, selenium and what they pull in),
 #   2. starts a throw-away PostgreSQL on 127.0.0.1,
 #   3. builds, checks formatting, runs the whole suite on SQLite and the
-#      database-backed suite again on PostgreSQL, then the browser tests in
-#      headless Chromium against the real portal,
+#      database-backed suite again on PostgreSQL, then the hardening tests
+#      (PostgreSQL restarted under load, on a server of their own) and the
+#      browser tests in headless Chromium against the real portal,
 #   4. stops PostgreSQL and removes its files, whatever happened.
 # Needs no standard input. Exit status 0 when every test passed.
 set -euo pipefail
@@ -30,6 +31,10 @@ MAILSEAL_TEST_DATABASE=sqlite swift test --skip-build
 
 log "Running the database-backed suite on PostgreSQL"
 MAILSEAL_TEST_DATABASE=postgres swift test --skip-build --filter MailsealTests
+
+log "Running the hardening tests (the real portal: PostgreSQL restarted under load)"
+MAILSEAL_PG_BIN="$PG_BIN" MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \
+    "$MAILSEAL_VENV/bin/python" -m unittest discover --start-directory Tests/hardening --pattern 'test_*.py' -v
 
 log "Running the browser tests (headless Chromium, real SMTP server, OpenSSL)"
 MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \

@@ -101,7 +101,9 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
   case .sqlite(let path):
     app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
   case .postgres(let url):
-    app.databases.use(try .postgres(url: url, sqlLogLevel: .trace), as: .psql)
+    // A request waits at most 5 s for a connection; while PostgreSQL is
+    // away, statements fail at once (503, OCSP tryLater) rather than queue.
+    app.databases.use(try .guardedPostgres(url: url, poolTimeout: .seconds(5)), as: .psql)
   }
   if case .sqlite = configuration.database {
     // WAL lets readers run beside the writer; with synchronous=FULL every
@@ -224,12 +226,12 @@ struct WorkerLifecycle: LifecycleHandler {
           do {
             try await EvidenceRetention.purge(on: database, logger: logger)
           } catch {
-            logger.error("evidence purge failed: \(error)")
+            logger.backgroundFailure("evidence purge failed", error)
           }
           do {
             if try await reminders.sendDue() > 0 { mailWorker?.nudge() }
           } catch {
-            logger.error("renewal reminders failed: \(error)")
+            logger.backgroundFailure("renewal reminders failed", error)
           }
           do {
             for issuer in try await IssuerRecord.query(on: database).filter(\.$role == .issuing)
@@ -239,7 +241,7 @@ struct WorkerLifecycle: LifecycleHandler {
             }
             ocsp.reloadResponders()
           } catch {
-            logger.error("OCSP responder renewal failed: \(error)")
+            logger.backgroundFailure("OCSP responder renewal failed", error)
           }
           try? await Task.sleep(for: .seconds(3600))
         }

@@ -14,6 +14,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -57,14 +58,27 @@ def read_until(process, marker, limit=180):
 class SMTPServer:
     """Tests/support/smtp_server.py: aiosmtpd into a Maildir."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, hold=False):
+        """With `hold`, each message waits for `release()` before it is
+        stored and accepted; `arrival()` returns its Message-ID."""
         self.port = free_port()
         self.maildir = pathlib.Path(folder) / "maildir"
         self.process = subprocess.Popen(
             [os.path.join(os.environ.get("MAILSEAL_VENV", str(ROOT / ".venv")), "bin", "python"), "-u",
-             str(ROOT / "Tests/support/smtp_server.py"), "--port", str(self.port), "--maildir", str(self.maildir)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             str(ROOT / "Tests/support/smtp_server.py"), "--port", str(self.port), "--maildir", str(self.maildir)]
+            + (["--hold"] if hold else []),
+            stdin=subprocess.PIPE if hold else None, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         read_until(self.process, "READY", 60)
+
+    def arrival(self, limit=120):
+        """Waits until a held message reaches the server; its Message-ID."""
+        line = read_until(self.process, "ARRIVED", limit).splitlines()[-1]
+        return line.split(" ", 1)[1].strip()
+
+    def release(self):
+        """Lets the held message be stored and accepted."""
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
 
     def messages(self):
         new = self.maildir / "new"
@@ -103,6 +117,34 @@ class Portal:
             [self.binary, "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(self.folder))
         self.startup_log = read_until(self.process, "Server started on")
+
+    def keep_log(self):
+        """Reads the portal's output from now on in a thread (so that a busy
+        portal never blocks on a full pipe); `wait_for_log` looks in it."""
+        self.log_lines = []
+        self.log_changed = threading.Condition()
+
+        def drain():
+            for line in self.process.stdout:
+                with self.log_changed:
+                    self.log_lines.append(line)
+                    self.log_changed.notify_all()
+
+        threading.Thread(target=drain, daemon=True).start()
+
+    def wait_for_log(self, marker, after=0, limit=120):
+        """Waits until a line from number `after` on holds `marker`; returns
+        that line's number."""
+        deadline = time.monotonic() + limit
+        with self.log_changed:
+            while True:
+                for number in range(after, len(self.log_lines)):
+                    if marker in self.log_lines[number]:
+                        return number
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError("no '%s' in the portal's log" % marker)
+                self.log_changed.wait(remaining)
 
     def cli(self, *arguments, timeout=120):
         """Runs `mailseal ARGUMENTS…` with the served process's environment

@@ -3,9 +3,14 @@
 Stores every message as a file in a Maildir. Optionally offers STARTTLS
 (a certificate and key in PEM) and requires AUTH PLAIN/LOGIN with one
 user name and password. Prints READY once it accepts connections, then runs
-until it is terminated.
+until it is terminated. With --hold, each message is announced as
+"ARRIVED <Message-ID>" before it is stored and answered, and the server
+waits for a line on standard input first: a test can act (stop the
+database, say) between the moment a message reaches the server and the
+moment the sender learns it was accepted.
 """
 import argparse
+import asyncio
 import mailbox
 import signal
 import ssl
@@ -14,7 +19,18 @@ import threading
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
+from email import message_from_bytes
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+class HeldMailbox(Mailbox):
+    """A Maildir that answers a message only when the test says so."""
+
+    async def handle_DATA(self, server, session, envelope):
+        message_id = message_from_bytes(envelope.content).get("Message-ID", "")
+        print("ARRIVED %s" % message_id, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        return await super().handle_DATA(server, session, envelope)
 
 
 def main():
@@ -25,6 +41,7 @@ def main():
     parser.add_argument("--tls-key")
     parser.add_argument("--user")
     parser.add_argument("--password")
+    parser.add_argument("--hold", action="store_true")
     args = parser.parse_args()
 
     mailbox.Maildir(args.maildir, create=True)
@@ -43,7 +60,8 @@ def main():
         options["auth_required"] = True
         options["auth_require_tls"] = bool(args.tls_cert)
 
-    controller = Controller(Mailbox(args.maildir), hostname="127.0.0.1", port=args.port, **options)
+    handler = HeldMailbox(args.maildir) if args.hold else Mailbox(args.maildir)
+    controller = Controller(handler, hostname="127.0.0.1", port=args.port, **options)
     controller.start()
     print("READY", flush=True)
     stop = threading.Event()

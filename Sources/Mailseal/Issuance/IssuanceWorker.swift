@@ -248,7 +248,7 @@ public actor IssuanceWorker {
       do {
         while try await issueDue() > 0 {}
       } catch {
-        logger.error("issuance worker: \(error)")
+        logger.backgroundFailure("issuance worker", error)
       }
       await doorbell.wait(upTo: pollInterval)
     }

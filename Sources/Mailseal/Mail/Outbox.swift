@@ -92,9 +92,19 @@ public actor MailWorker {
     min(30 * pow(2, Double(max(0, attempts - 1))), 1_800)
   }
 
+  /// Messages the transport accepted whose "sent" mark has not reached the
+  /// database yet (it went away in between): marked before anything else is
+  /// claimed, and never handed to the transport again by this worker.
+  private var deliveredUnmarked: [UUID: (attempts: Int, sentAt: Date)] = [:]
+  /// Messages this worker claimed and has not finished with when the
+  /// database went away: their lease is given back once it returns, so
+  /// that they are not held up for the whole lease.
+  private var claimedUnfinished: Set<UUID> = []
+
   /// Delivers every due message once; returns how many were sent.
   @discardableResult
   public func deliverDue(now: Date = Date(), limit: Int = 50) async throws -> Int {
+    try await settleEarlierClaims()
     let sql = database as! any SQLDatabase
     let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
     let claimed = try await sql.raw(
@@ -108,52 +118,93 @@ public actor MailWorker {
       RETURNING id, recipient, sender, message, attempts, created_at
       """
     ).all()
+    claimedUnfinished = Set(try claimed.map { try $0.decode(column: "id", as: UUID.self) })
     var sent = 0
     for row in claimed {
       let id = try row.decode(column: "id", as: UUID.self)
       let recipient = try row.decode(column: "recipient", as: String.self)
       let attempts = try row.decode(column: "attempts", as: Int.self) + 1
       let createdAt = try row.decode(column: "created_at", as: Date.self)
+      guard deliveredUnmarked[id] == nil else {
+        claimedUnfinished.remove(id)
+        continue
+      }
       do {
         try await transport.deliver(
           message: try row.decode(column: "message", as: String.self),
           from: try row.decode(column: "sender", as: String.self), to: recipient, id: id)
-        try await sql.update("outbox_messages")
-          .set("state", to: OutboxMessageRecord.State.sent.rawValue).set("sent_at", to: now)
-          .set("attempts", to: attempts).set(SQLColumn("leased_until"), to: SQLLiteral.null).set(
-            SQLColumn("last_error"), to: SQLLiteral.null
-          )
-          .where("id", .equal, id).run()
-        sent += 1
-        metrics?.mailDelivered.increment()
-        logger.info(
-          "mail delivered",
-          metadata: ["id": "\(id)", "to": "\(recipient)", "via": "\(transport.description)"])
       } catch {
-        let reason = (error as? MailDeliveryError)?.description ?? "\(error)"
-        let transient = (error as? MailDeliveryError)?.isTransient ?? true
-        let givingUp = !transient || now.timeIntervalSince(createdAt) > giveUpAfter
-        try await sql.update("outbox_messages")
-          .set("state", to: (givingUp ? OutboxMessageRecord.State.failed : .queued).rawValue)
-          .set("attempts", to: attempts)
-          .set("next_attempt_at", to: now.addingTimeInterval(Self.backoff(afterAttempts: attempts)))
-          .set(SQLColumn("leased_until"), to: SQLLiteral.null)
-          .set("last_error", to: String(reason.prefix(500)))
-          .where("id", .equal, id).run()
-        (givingUp ? metrics?.mailGivenUp : metrics?.mailRetried)?.increment()
-        if givingUp {
-          logger.error(
-            "mail given up", metadata: ["id": "\(id)", "to": "\(recipient)", "error": "\(reason)"])
-        } else {
-          logger.warning(
-            "mail delivery failed; will retry",
-            metadata: [
-              "id": "\(id)", "to": "\(recipient)", "attempt": "\(attempts)", "error": "\(reason)",
-            ])
-        }
+        try await reschedule(
+          id, to: recipient, after: error, attempts: attempts, createdAt: createdAt, now: now)
+        claimedUnfinished.remove(id)
+        continue
       }
+      // Delivered: from here on only the mark may fail, and a failed mark
+      // is retried, never the delivery.
+      deliveredUnmarked[id] = (attempts, now)
+      claimedUnfinished.remove(id)
+      sent += 1
+      metrics?.mailDelivered.increment()
+      logger.info(
+        "mail delivered",
+        metadata: ["id": "\(id)", "to": "\(recipient)", "via": "\(transport.description)"])
+      try await markDelivered()
     }
     return sent
+  }
+
+  /// What was left when the database went away: deliveries to record, and
+  /// the leases of claimed messages not tried yet to give back.
+  private func settleEarlierClaims() async throws {
+    try await markDelivered()
+    guard !claimedUnfinished.isEmpty else { return }
+    try await (database as! any SQLDatabase).update("outbox_messages")
+      .set(SQLColumn("leased_until"), to: SQLLiteral.null)
+      .where("id", .in, Array(claimedUnfinished)).where("state", .equal, "queued").run()
+    claimedUnfinished = []
+  }
+
+  /// Records in the database every delivery that is not recorded yet.
+  private func markDelivered() async throws {
+    let sql = database as! any SQLDatabase
+    for (id, delivery) in deliveredUnmarked.sorted(by: { $0.value.sentAt < $1.value.sentAt }) {
+      try await sql.update("outbox_messages")
+        .set("state", to: OutboxMessageRecord.State.sent.rawValue).set(
+          "sent_at", to: delivery.sentAt
+        )
+        .set("attempts", to: delivery.attempts).set(SQLColumn("leased_until"), to: SQLLiteral.null)
+        .set(SQLColumn("last_error"), to: SQLLiteral.null)
+        .where("id", .equal, id).run()
+      deliveredUnmarked[id] = nil
+    }
+  }
+
+  /// A failed delivery: tried again later with backoff, or given up.
+  private func reschedule(
+    _ id: UUID, to recipient: String, after error: any Error, attempts: Int, createdAt: Date,
+    now: Date
+  ) async throws {
+    let reason = (error as? MailDeliveryError)?.description ?? "\(error)"
+    let transient = (error as? MailDeliveryError)?.isTransient ?? true
+    let givingUp = !transient || now.timeIntervalSince(createdAt) > giveUpAfter
+    try await (database as! any SQLDatabase).update("outbox_messages")
+      .set("state", to: (givingUp ? OutboxMessageRecord.State.failed : .queued).rawValue)
+      .set("attempts", to: attempts)
+      .set("next_attempt_at", to: now.addingTimeInterval(Self.backoff(afterAttempts: attempts)))
+      .set(SQLColumn("leased_until"), to: SQLLiteral.null)
+      .set("last_error", to: String(reason.prefix(500)))
+      .where("id", .equal, id).run()
+    (givingUp ? metrics?.mailGivenUp : metrics?.mailRetried)?.increment()
+    if givingUp {
+      logger.error(
+        "mail given up", metadata: ["id": "\(id)", "to": "\(recipient)", "error": "\(reason)"])
+    } else {
+      logger.warning(
+        "mail delivery failed; will retry",
+        metadata: [
+          "id": "\(id)", "to": "\(recipient)", "attempt": "\(attempts)", "error": "\(reason)",
+        ])
+    }
   }
 
   /// Delivers until the task is cancelled: whenever nudged, and every poll
@@ -164,7 +215,7 @@ public actor MailWorker {
       do {
         while try await deliverDue() > 0 {}
       } catch {
-        logger.error("mail worker could not read the outbox: \(error)")
+        logger.backgroundFailure("mail worker could not read the outbox", error)
       }
       await doorbell.wait(upTo: pollInterval)
     }

@@ -196,7 +196,7 @@ public actor CRLPublisher {
       do {
         try await publishDue()
       } catch {
-        logger.error("CRL publisher: \(error)")
+        logger.backgroundFailure("CRL publisher", error)
       }
       await doorbell.wait(upTo: pollInterval)
       // Collect the rest of a burst of revocations into one CRL.

@@ -44,7 +44,7 @@ public final class OCSPService: Sendable {
 
   /// What an answer was, for metrics and HTTP caching.
   public enum Outcome: String, Sendable, CaseIterable {
-    case good, revoked, unknown, malformedRequest, unauthorized, internalError
+    case good, revoked, unknown, malformedRequest, unauthorized, tryLater, internalError
   }
 
   public struct Answer: Sendable {
@@ -81,7 +81,13 @@ public final class OCSPService: Sendable {
     do {
       return try await answer(request, now: now)
     } catch {
-      logger.error("OCSP response failed: \(error)")
+      // While the database is away a relying party should ask again
+      // (RFC 6960 §4.2.1), not conclude that something is wrong.
+      if let unavailable = StoreUnavailable.classify(error) {
+        StoreRefusalLog.shared.note(unavailable, logger: logger)
+        return .error(.tryLater, .tryLater)
+      }
+      logger.error("OCSP response failed: \(String(reflecting: error))")
       return .error(.internalError, .internalError)
     }
   }
@@ -178,7 +184,7 @@ public final class OCSPService: Sendable {
             issuerID: issuer.id!,
             responder: try await installation.ocspResponder(for: issuer, now: now)))
       } catch {
-        logger.error("no OCSP responder for \(issuer.slug): \(error)")
+        logger.backgroundFailure("no OCSP responder for \(issuer.slug)", error)
       }
     }
     responders.withLock { $0 = (now, list) }

@@ -54,4 +54,24 @@ public struct MailsealError: Error, Sendable, Equatable {
       en:
         "The form has expired or was not sent from this page. Please reload the page and try again."
     ))
+
+  /// The database cannot be used for a moment (restart, fail-over) or
+  /// cannot store anything (disk full, read-only): 503 with Retry-After.
+  public static func storeUnavailable(_ unavailable: StoreUnavailable) -> MailsealError {
+    MailsealError(
+      code: "service-unavailable", status: .serviceUnavailable,
+      detail: unavailable.cause == .unreachable
+        ? LocalizedText(
+          de:
+            "Der Dienst ist gerade kurz nicht erreichbar. Bitte versuchen Sie es in einigen Sekunden noch einmal; es ist nichts verloren gegangen.",
+          en:
+            "The service is briefly unavailable. Please try again in a few seconds; nothing has been lost."
+        )
+        : LocalizedText(
+          de:
+            "Der Dienst kann gerade keine Daten speichern. Bitte versuchen Sie es später noch einmal; es ist nichts verloren gegangen.",
+          en:
+            "The service cannot store data right now. Please try again later; nothing has been lost."
+        ))
+  }
 }

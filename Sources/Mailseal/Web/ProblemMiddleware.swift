@@ -29,7 +29,13 @@ struct ProblemMiddleware: AsyncMiddleware {
   func response(for error: any Error, request: Request) async throws -> Response {
     var problem = Self.describe(error)
     var reference: String?
-    if problem.status.code >= 500 {
+    var retryAfter: Int?
+    if let unavailable = StoreUnavailable.classify(error) {
+      // Not a fault of ours to hide behind a reference: the database is
+      // away for a moment (restart, fail-over) or cannot store (disk full).
+      StoreRefusalLog.shared.note(unavailable, logger: request.logger)
+      retryAfter = unavailable.retryAfterSeconds
+    } else if problem.status.code >= 500 {
       let id = UUID().uuidString.prefix(8).lowercased()
       reference = id
       request.logger.error(
@@ -48,6 +54,9 @@ struct ProblemMiddleware: AsyncMiddleware {
     if Self.wantsPage(request) {
       let response = try await Pages.error(problem, reference: reference, for: request)
       response.status = problem.status
+      if let retryAfter {
+        response.headers.replaceOrAdd(name: "Retry-After", value: "\(retryAfter)")
+      }
       return response
     }
     let body = Problem(
@@ -66,6 +75,7 @@ struct ProblemMiddleware: AsyncMiddleware {
     if problem.status == .tooManyRequests {
       response.headers.replaceOrAdd(name: "Retry-After", value: "3600")
     }
+    if let retryAfter { response.headers.replaceOrAdd(name: "Retry-After", value: "\(retryAfter)") }
     return response
   }
 
@@ -119,11 +129,16 @@ struct ProblemMiddleware: AsyncMiddleware {
           code: error.code.rawValue, status: .internalServerError,
           detail: LocalizedText(de: "", en: ""))
       }
+    case let error as StoreUnavailable:
+      return .storeUnavailable(error)
     case let error as any AbortError:
       return MailsealError(
         code: "http-\(error.status.code)", status: error.status,
         detail: LocalizedText(de: error.reason, en: error.reason))
     default:
+      if let unavailable = StoreUnavailable.classify(error) {
+        return .storeUnavailable(unavailable)
+      }
       return MailsealError(
         code: "internal", status: .internalServerError, detail: LocalizedText(de: "", en: ""))
     }

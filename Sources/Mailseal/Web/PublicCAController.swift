@@ -24,10 +24,16 @@ enum PublicCAController {
       response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
       return response
     } catch {
-      request.logger.error("health check failed: \(error)")
+      if let unavailable = StoreUnavailable.classify(error) {
+        StoreRefusalLog.shared.note(unavailable, logger: request.logger)
+      } else {
+        request.logger.error("health check failed: \(String(reflecting: error))")
+      }
       let response = try await Health(status: "unavailable", database: "unreachable", issuer: nil)
         .encodeResponse(status: .serviceUnavailable, for: request)
       response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+      response.headers.replaceOrAdd(
+        name: "Retry-After", value: "\(StoreUnavailable.classify(error)?.retryAfterSeconds ?? 5)")
       return response
     }
   }
