@@ -158,9 +158,11 @@ class DatabaseRestartTests(unittest.TestCase):
     def portal(self, smtp):
         web = portal.Portal(self.folder, smtp_port=smtp.port, extra={
             "DATABASE_URL": self.cluster.url, "MAILSEAL_TRUST_FORWARDED_FOR": "true",
-            "MAILSEAL_LOGIN_LIMIT_PER_CLIENT": "1000"})
+            "MAILSEAL_LOGIN_LIMIT_PER_CLIENT": "1000", "MAILSEAL_LOG_FORMAT": "json"})
         self.addCleanup(web.stop)
         web.keep_log()
+        # The portal's log stays beside the test's files for a post-mortem.
+        self.addCleanup(lambda: (pathlib.Path(self.folder) / "portal.log").write_text("".join(web.log_lines)))
         return web
 
     def test_restart_and_outage_under_load(self):
@@ -202,9 +204,13 @@ class DatabaseRestartTests(unittest.TestCase):
         wrong = [r for r in load.records if r[3] == "wrong"]
         self.assertEqual([], wrong[:10], "%d answers were neither right nor 503/tryLater" % len(wrong))
 
+        with open(os.path.join(self.folder, "answers.json"), "w") as f:
+            json.dump({"events": figures, "answers": load.records}, f)
         report = []
         for name, (moment, until) in figures.items():
-            after = [r for r in load.records if moment <= r[0] < until]
+            # Answers to requests asked after PostgreSQL was back and
+            # answered before the next event began.
+            after = [r for r in load.records if moment <= r[0] and r[1] < until]
             line = [name]
             for kind in ("page", "ocsp", "login", "health"):
                 first = min(r[1] for r in after if r[2] == kind and r[3] == "ok") - moment
@@ -215,6 +221,7 @@ class DatabaseRestartTests(unittest.TestCase):
             report.append(line[0] + ": " + "; ".join(line[1:]))
         slowest = max(r[1] - r[0] for r in load.records)
         counts = collections.Counter((r[2], r[3]) for r in load.records)
+        print("\nPortal log: %s/portal.log" % self.folder)
         print("\nDatabase restart figures (seconds after PostgreSQL accepted connections again):\n  "
               + "\n  ".join(report) + "\n  slowest answer %.2f s; answers %s" % (slowest, dict(counts)), flush=True)
 
