@@ -76,7 +76,7 @@ struct BackOfficeTests {
       verifiedSurname: surname)
   }
 
-  static func code(_ error: any Error) -> String? { (error as? MailsealError)?.code }
+  static func code(_ error: any Error) -> String? { (error as? MailsealError)?.code.rawValue }
 
   /// Approved requests, inserted in bulk, each with its own P-256 key.
   static func insertApproved(_ app: Application, count: Int) async throws {

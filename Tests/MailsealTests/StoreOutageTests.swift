@@ -72,7 +72,7 @@ struct StoreOutageTests {
     let full = StoreUnavailable(.diskFull, underlying: "SQLITE_FULL: database or disk is full")
     let described = ProblemMiddleware.describe(full)
     #expect(described.status == .serviceUnavailable)
-    #expect(described.detail.en.contains("cannot store data"))
+    #expect(described.detail(.en).contains("cannot store data"))
     #expect(full.retryAfterSeconds == 60)
   }
 

@@ -38,7 +38,7 @@ struct CARevokeCommand: AsyncCommand {
     } catch let error as MailsealError {
       throw CommandFailure(
         error == .notFound
-          ? "No certificate of this installation has serial \(serial)." : error.detail.en)
+          ? "No certificate of this installation has serial \(serial)." : error.detail(.en))
     }
     // A command ends before the publisher's debounce: publish the CRL now.
     if let issuer = try await IssuerRecord.find(record.$issuer.id, on: app.db) {

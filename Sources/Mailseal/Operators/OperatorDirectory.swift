@@ -29,26 +29,9 @@ public struct OperatorDirectory: Sendable {
 
   var box: SecretBox { SecretBox(installationSecret: configuration.passphrase) }
 
-  static let signInFailed = MailsealError(
-    code: "operator-sign-in-failed", status: .unauthorized,
-    detail: LocalizedText(
-      de: "Anmeldung fehlgeschlagen. Prüfen Sie E-Mail-Adresse, Passwort und Code.",
-      en: "Sign-in failed. Check the address, the password and the code."))
-
-  static let locked = MailsealError(
-    code: "operator-locked", status: .locked,
-    detail: LocalizedText(
-      de: "Das Konto ist nach zu vielen Fehlversuchen für 15 Minuten gesperrt.",
-      en: "The account is locked for 15 minutes after too many failed attempts."))
-
-  static let enrolmentInvalid = MailsealError(
-    code: "operator-enrolment-invalid", status: .notFound,
-    detail: LocalizedText(
-      de:
-        "Dieser Einrichtungslink ist ungültig, abgelaufen oder schon benutzt. Bitten Sie eine Administratorin um einen neuen.",
-      en:
-        "This enrolment link is invalid, expired or already used. Ask an administrator for a new one."
-    ))
+  static let signInFailed = MailsealError(.operatorSignInFailed)
+  static let locked = MailsealError(.operatorLocked)
+  static let enrolmentInvalid = MailsealError(.operatorEnrolmentInvalid)
 
   // MARK: - Accounts
 
@@ -64,10 +47,7 @@ public struct OperatorDirectory: Sendable {
       try await OperatorRecord.query(on: database).filter(\.$email == mailbox.address).first()
         == nil
     else {
-      throw MailsealError(
-        code: "operator-exists", status: .conflict,
-        detail: LocalizedText(
-          de: "Diese Adresse hat schon ein Konto.", en: "This address already has an account."))
+      throw MailsealError(.operatorExists)
     }
     let token = SecretToken.make()
     let record = OperatorRecord()
@@ -119,18 +99,11 @@ public struct OperatorDirectory: Sendable {
     let record = try await enrolling(token: token, now: now)
     guard password == repeated else {
       throw MailsealError(
-        code: "password-mismatch", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de: "Die Passwörter stimmen nicht überein.", en: "The passwords do not match."),
-        fields: ["password": LocalizedText(de: "Nicht gleich.", en: "Not the same.")])
+        .passwordMismatch, fields: ["password": Message("field.password.not-the-same")])
     }
     guard password.count >= Self.minimumPasswordLength, password.count <= 1024 else {
       throw MailsealError(
-        code: "password-too-short", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de: "Das Passwort muss 12 bis 1024 Zeichen lang sein.",
-          en: "The password must be 12 to 1024 characters long."),
-        fields: ["password": LocalizedText(de: "Zu kurz.", en: "Too short.")])
+        .passwordTooShort, fields: ["password": Message("field.password.too-short")])
     }
     var generator = SystemRandomNumberGenerator()
     let secret = (0..<20).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -150,13 +123,7 @@ public struct OperatorDirectory: Sendable {
       let step = OneTimePassword.verify(
         code, secret: try box.open(sealed), now: now, lastUsed: record.totpLastStep)
     else {
-      throw MailsealError(
-        code: "totp-invalid", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de:
-            "Der Code stimmt nicht. Prüfen Sie die Uhrzeit des Geräts und geben Sie den aktuellen Code ein.",
-          en: "The code is not right. Check the device's clock and enter the current code."),
-        fields: ["code": LocalizedText(de: "Falscher Code.", en: "Wrong code.")])
+      throw MailsealError(.totpInvalid, fields: ["code": Message("field.code.wrong")])
     }
     record.totpLastStep = step
     record.enrolmentTokenHash = nil
@@ -290,17 +257,4 @@ public struct OperatorDirectory: Sendable {
   }
 
   static let dummyHash = (try? PasswordHash.make("not a real password at all")) ?? ""
-}
-
-extension MailsealError {
-  public static let operatorSignInRequired = MailsealError(
-    code: "operator-sign-in-required", status: .unauthorized,
-    detail: LocalizedText(
-      de: "Bitte melden Sie sich als Mitarbeiterin oder Mitarbeiter an.",
-      en: "Please sign in as a member of staff."))
-
-  public static let forbiddenForRole = MailsealError(
-    code: "forbidden-for-role", status: .forbidden,
-    detail: LocalizedText(
-      de: "Ihre Rolle erlaubt das nicht.", en: "Your role does not allow this."))
 }

@@ -35,20 +35,10 @@ extension RegistrationAuthority {
   /// before issuance.
   static let mailboxValidationLifetime: TimeInterval = 30 * 86_400
 
-  static func decisionError(
-    _ code: String, _ de: String, _ en: String, status: HTTPResponseStatus = .conflict
-  )
-    -> MailsealError
-  {
-    MailsealError(code: code, status: status, detail: LocalizedText(de: de, en: en))
-  }
-
   /// Refuses a decision about the operator's own mailbox.
   func refuseOwnMailbox(_ record: CertificateRequestRecord, _ staff: OperatorRecord) throws {
     guard record.mailbox != staff.email else {
-      throw Self.decisionError(
-        "own-mailbox", "Sie dürfen keinen Antrag für Ihr eigenes Postfach prüfen oder freigeben.",
-        "You may not check or approve a request for your own mailbox.", status: .forbidden)
+      throw MailsealError(.ownMailbox)
     }
   }
 
@@ -71,26 +61,24 @@ extension RegistrationAuthority {
     let record = try await request(number: number)
     try refuseOwnMailbox(record, staff)
     guard record.state == .submitted else {
-      throw Self.decisionError(
-        "wrong-state", "Für diesen Antrag kann keine Prüfung mehr erfasst werden.",
-        "Evidence can no longer be recorded for this request.")
+      throw MailsealError(.wrongState, message: Message("problem.wrong-state.evidence"))
     }
-    var fields: [String: LocalizedText] = [:]
+    var fields: [String: Message] = [:]
     func text(_ name: String, _ value: String, max: Int) -> String? {
       let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
       guard !trimmed.isEmpty, trimmed.count <= max,
         !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
       else {
-        fields[name] = LocalizedText(de: "Fehlt oder ist ungültig.", en: "Missing or not valid.")
+        fields[name] = Message("field.missing-or-invalid")
         return nil
       }
       return trimmed
     }
     let method = IdentityEvidenceRecord.Method(rawValue: form.method)
-    if method == nil { fields["method"] = LocalizedText(de: "Bitte wählen.", en: "Please choose.") }
+    if method == nil { fields["method"] = Message("field.choose") }
     let document = IdentityEvidenceRecord.DocumentType(rawValue: form.documentType)
     if document == nil {
-      fields["documentType"] = LocalizedText(de: "Bitte wählen.", en: "Please choose.")
+      fields["documentType"] = Message("field.choose")
     }
     let authority = text("issuingAuthority", form.issuingAuthority, max: 128)
     let documentNumber = text("documentNumber", form.documentNumber, max: 64)
@@ -102,21 +90,14 @@ extension RegistrationAuthority {
     formatter.dateFormat = "yyyy-MM-dd"
     let expiry = formatter.date(from: form.documentExpiry.trimmingCharacters(in: .whitespaces))
     if expiry == nil {
-      fields["documentExpiry"] = LocalizedText(
-        de: "Datum als JJJJ-MM-TT.", en: "A date as YYYY-MM-DD.")
+      fields["documentExpiry"] = Message("field.date-format")
     } else if expiry! < Calendar(identifier: .gregorian).startOfDay(for: now) {
-      fields["documentExpiry"] = LocalizedText(
-        de: "Der Ausweis ist abgelaufen und kann nicht angenommen werden.",
-        en: "The document has expired and cannot be accepted.")
+      fields["documentExpiry"] = Message("field.document-expired")
     }
     guard fields.isEmpty, let method, let document, let authority, let documentNumber, let given,
       let surname, let expiry
     else {
-      throw MailsealError(
-        code: "invalid-evidence", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de: "Bitte prüfen Sie die markierten Angaben.", en: "Please check the marked fields."),
-        fields: fields)
+      throw MailsealError(.invalidEvidence, fields: fields)
     }
     if record.mailboxType == .personal {
       func same(_ a: String, _ b: String?) -> Bool {
@@ -126,11 +107,7 @@ extension RegistrationAuthority {
         return Array(x.value.unicodeScalars) == Array(y.value.unicodeScalars)
       }
       guard same(given, record.givenName), same(surname, record.surname) else {
-        throw Self.decisionError(
-          "name-mismatch",
-          "Die Namen im Ausweis stimmen nicht mit dem Antrag überein. So kann der Antrag nicht freigegeben werden; die antragstellende Person muss einen neuen Antrag mit den Namen aus dem Ausweis stellen.",
-          "The names on the document do not match the request. The request cannot be approved like this; the requester must make a new request with the names on the document.",
-          status: .unprocessableEntity)
+        throw MailsealError(.nameMismatch)
       }
     }
     let evidence = IdentityEvidenceRecord()
@@ -154,9 +131,7 @@ extension RegistrationAuthority {
         """
       ).all()
       guard !updated.isEmpty else {
-        throw Self.decisionError(
-          "wrong-state", "Der Antrag wurde inzwischen geändert.",
-          "The request was changed meanwhile.")
+        throw MailsealError(.wrongState)
       }
       try await evidence.create(on: database)
       // The trail outlives the evidence's retention: it names the kind of
@@ -184,23 +159,13 @@ extension RegistrationAuthority {
     let record = try await request(number: number)
     try refuseOwnMailbox(record, staff)
     guard record.state == .verified else {
-      throw Self.decisionError(
-        "wrong-state", "Nur Anträge mit geprüfter Identität können freigegeben werden.",
-        "Only requests whose identity has been checked can be approved.")
+      throw MailsealError(.wrongState, message: Message("problem.wrong-state.approve"))
     }
     if portal.fourEyes, record.verifiedBy == staff.id {
-      throw Self.decisionError(
-        "four-eyes",
-        "Vier-Augen-Prinzip: Freigeben muss jemand anderes als die Person, die den Ausweis geprüft hat.",
-        "Four-eyes rule: someone other than the person who checked the ID must approve.",
-        status: .forbidden)
+      throw MailsealError(.fourEyes)
     }
     guard now.timeIntervalSince(record.mailboxValidatedAt) <= Self.mailboxValidationLifetime else {
-      throw Self.decisionError(
-        "mailbox-validation-stale",
-        "Die Bestätigung des Postfachs ist älter als 30 Tage. Die antragstellende Person muss sich erneut mit einem Anmeldelink anmelden.",
-        "The mailbox validation is older than 30 days. The requester must sign in again with a login link."
-      )
+      throw MailsealError(.mailboxValidationStale)
     }
     try await database.transaction { database in
       let updated = try await (database as! any SQLDatabase).raw(
@@ -210,9 +175,7 @@ extension RegistrationAuthority {
         """
       ).all()
       guard !updated.isEmpty else {
-        throw Self.decisionError(
-          "wrong-state", "Der Antrag wurde inzwischen geändert.",
-          "The request was changed meanwhile.")
+        throw MailsealError(.wrongState)
       }
       try await AuditTrail.append(
         AuditEvent(
@@ -234,17 +197,10 @@ extension RegistrationAuthority {
     let record = try await request(number: number)
     let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.isEmpty, trimmed.count <= 500 else {
-      throw MailsealError(
-        code: "invalid-reason", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de: "Bitte geben Sie einen Grund an (höchstens 500 Zeichen).",
-          en: "Please give a reason (at most 500 characters)."),
-        fields: ["reason": LocalizedText(de: "Fehlt oder zu lang.", en: "Missing or too long.")])
+      throw MailsealError(.invalidReason, fields: ["reason": Message("field.reason.invalid")])
     }
     guard record.state == .submitted || record.state == .verified else {
-      throw Self.decisionError(
-        "wrong-state", "Dieser Antrag kann nicht mehr abgelehnt werden.",
-        "This request can no longer be rejected.")
+      throw MailsealError(.wrongState, message: Message("problem.wrong-state.reject"))
     }
     let language = Language(rawValue: record.language) ?? .de
     try await database.transaction { database in
@@ -255,9 +211,7 @@ extension RegistrationAuthority {
         """
       ).all()
       guard !updated.isEmpty else {
-        throw Self.decisionError(
-          "wrong-state", "Der Antrag wurde inzwischen geändert.",
-          "The request was changed meanwhile.")
+        throw MailsealError(.wrongState)
       }
       try await Outbox.enqueue(
         MailTemplates.requestRejected(

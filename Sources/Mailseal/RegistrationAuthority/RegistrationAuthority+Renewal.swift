@@ -81,21 +81,10 @@ extension RegistrationAuthority {
       same = false
     }
     guard same else {
-      throw MailsealError(
-        code: "renewal-names-changed", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de:
-            "Eine Verlängerung übernimmt die Namen des bisherigen Zertifikats. Haben sich Ihre Namen geändert, stellen Sie bitte einen neuen Antrag; der Service-Desk prüft dann Ihren Ausweis.",
-          en:
-            "A renewal keeps the names of the current certificate. If your names have changed, please make a new request; the service desk then checks your ID."
-        ))
+      throw MailsealError(.renewalNamesChanged)
     }
     guard record.keyFingerprint != certificate.keyFingerprint else {
-      throw MailsealError(
-        code: "renewal-needs-new-key", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de: "Eine Verlängerung braucht einen neuen Schlüssel.",
-          en: "A renewal needs a new key."))
+      throw MailsealError(.renewalNeedsNewKey)
     }
     record.renewalOf = certificate.id
     if let owner = basis.evidenceRequestID {

@@ -53,18 +53,20 @@ extension RegistrationAuthority {
   ) async throws
     -> CertificateRequestRecord
   {
-    var fields: [String: LocalizedText] = [:]
-    func field(_ name: String, _ input: String?, label: LocalizedText, bound: Int) -> SubjectName? {
+    var fields: [String: Message] = [:]
+    func field(_ name: String, _ input: String?, label: String, bound: Int) -> SubjectName? {
+      let labelled = ["label": "@\(label)"]
       guard let input, !input.trimmingCharacters(in: .whitespaces).isEmpty else {
-        fields[name] = LocalizedText(de: "\(label.de) fehlt.", en: "\(label.en) is missing.")
+        fields[name] = Message("field.name.missing", labelled)
         return nil
       }
       guard input.count <= RequestForm.maximumNameLength else {
-        fields[name] = LocalizedText(de: "\(label.de) ist zu lang.", en: "\(label.en) is too long.")
+        fields[name] = Message("field.name.too-long", labelled)
         return nil
       }
       do {
-        return try SubjectName(input, field: label.en.lowercased(), maximumLength: bound)
+        return try SubjectName(
+          input, field: Catalogue.text(label, .en).lowercased(), maximumLength: bound)
       } catch {
         fields[name] = Self.nameProblem(error, label: label, bound: bound)
         return nil
@@ -77,57 +79,43 @@ extension RegistrationAuthority {
     switch type {
     case .personal:
       let given = field(
-        "givenName", form.givenName, label: LocalizedText(de: "Der Vorname", en: "The given name"),
+        "givenName", form.givenName, label: "label.given-name",
         bound: SubjectNameBounds.givenName)
       let surname = field(
-        "surname", form.surname, label: LocalizedText(de: "Der Nachname", en: "The surname"),
+        "surname", form.surname, label: "label.surname",
         bound: SubjectNameBounds.surname)
       if let given, let surname { identity = .person(givenName: given, surname: surname) }
     case .role:
       if let name = field(
         "commonName", form.commonName,
-        label: LocalizedText(de: "Der Name des Postfachs", en: "The mailbox name"),
+        label: "label.mailbox-name",
         bound: SubjectNameBounds.pseudonym)
       {
         identity = .pseudonym(name)
       }
     case nil:
-      fields["mailboxType"] = LocalizedText(
-        de: "Bitte wählen Sie die Art des Postfachs.", en: "Please choose the type of mailbox.")
+      fields["mailboxType"] = Message("field.mailbox-type.choose")
     }
     var subject: ValidatedSubject?
     if let identity {
       do {
         subject = try ValidatedSubject(mailbox: mailbox, identity: identity)
       } catch {
-        fields[type == .personal ? "surname" : "commonName"] = LocalizedText(
-          de:
-            "Vor- und Nachname sind zusammen zu lang (höchstens \(SubjectNameBounds.commonName) Zeichen).",
-          en:
-            "Given name and surname are too long together (at most \(SubjectNameBounds.commonName) characters)."
-        )
+        fields[type == .personal ? "surname" : "commonName"] = Message(
+          "field.names.too-long-together", ["bound": "\(SubjectNameBounds.commonName)"])
       }
     }
     let offered = OfferedKeyType(rawValue: form.keyType)
     if offered == nil {
-      fields["keyType"] = LocalizedText(
-        de: "Bitte wählen Sie einen Schlüsseltyp.", en: "Please choose a key type.")
+      fields["keyType"] = Message("field.key-type.choose")
     }
     guard fields.isEmpty, let subject, let offered else {
-      throw MailsealError(
-        code: "invalid-form", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de: "Bitte prüfen Sie die markierten Angaben.", en: "Please check the marked fields."),
-        fields: fields)
+      throw MailsealError(.invalidForm, fields: fields)
     }
 
     let request = try CertificateRequestCheck.check(pem: form.csr)
     guard offered.matches(request.keyType) else {
-      throw MailsealError(
-        code: "key-type-mismatch", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de: "Der Schlüssel in der Anforderung ist kein \(offered.rawValue)-Schlüssel.",
-          en: "The key in the request is not the chosen \(offered.rawValue) key."))
+      throw MailsealError(.keyTypeMismatch, ["keyType": offered.rawValue])
     }
     let fingerprint = request.keyFingerprint.hexString
     try await checkKeyIsFree(fingerprint, for: mailbox.address)
@@ -235,24 +223,21 @@ extension RegistrationAuthority {
     }
   }
 
-  static func nameProblem(_ error: CAError, label: LocalizedText, bound: Int) -> LocalizedText {
+  /// What is wrong with a name the core refused, for the field `label`
+  /// (a catalogue ID) names.
+  static func nameProblem(_ error: CAError, label: String, bound: Int) -> Message {
     let message = error.message
+    let labelled = ["label": "@\(label)"]
     if message.contains("control character") {
-      return LocalizedText(
-        de: "\(label.de) enthält ein unsichtbares Steuerzeichen.",
-        en: "\(label.en) contains an invisible control character.")
+      return Message("field.name.control-character", labelled)
     }
     if message.contains("at least one letter") {
-      return LocalizedText(
-        de: "\(label.de) muss mindestens einen Buchstaben enthalten.",
-        en: "\(label.en) must contain at least one letter.")
+      return Message("field.name.needs-letter", labelled)
     }
     if message.contains("at most") {
-      return LocalizedText(
-        de: "\(label.de) ist zu lang (höchstens \(bound) Zeichen).",
-        en: "\(label.en) is too long (at most \(bound) characters).")
+      return Message("field.name.too-long-at-most", ["label": "@\(label)", "bound": "\(bound)"])
     }
-    return LocalizedText(de: "\(label.de) ist ungültig.", en: "\(label.en) is not valid.")
+    return Message("field.name.invalid", labelled)
   }
 
   /// The requests of a mailbox, newest first.
@@ -281,11 +266,7 @@ extension RegistrationAuthority {
   {
     let record = try await request(number: number, session: session)
     guard record.state == .submitted || record.state == .verified else {
-      throw MailsealError(
-        code: "cannot-withdraw", status: .conflict,
-        detail: LocalizedText(
-          de: "Dieser Antrag kann nicht mehr zurückgezogen werden.",
-          en: "This request can no longer be withdrawn."))
+      throw MailsealError(.cannotWithdraw)
     }
     try await database.transaction { database in
       let updated = try await (database as! any SQLDatabase).raw(
@@ -295,11 +276,7 @@ extension RegistrationAuthority {
         """
       ).all()
       guard !updated.isEmpty else {
-        throw MailsealError(
-          code: "cannot-withdraw", status: .conflict,
-          detail: LocalizedText(
-            de: "Dieser Antrag kann nicht mehr zurückgezogen werden.",
-            en: "This request can no longer be withdrawn."))
+        throw MailsealError(.cannotWithdraw)
       }
       try await AuditTrail.append(
         AuditEvent(

@@ -86,29 +86,22 @@ extension RegistrationAuthority {
       // Another mailbox's certificate does not exist for this requester.
       guard record.mailbox == mailbox else { throw MailsealError.notFound }
       guard RevocationReason.subscriberChoices.contains(reason) else {
-        throw Self.decisionError(
-          "reason-not-allowed", "Dieser Grund steht Ihnen nicht zur Wahl.",
-          "This reason is not one you can choose.", status: .unprocessableEntity)
+        throw MailsealError(.reasonNotAllowed)
       }
     case .staff(let member):
       guard member.role.mayDecide else { throw MailsealError.forbiddenForRole }
       guard RevocationReason.staffChoices.contains(reason) else {
-        throw Self.decisionError(
-          "reason-not-allowed", "Dieser Grund ist der Kommandozeile vorbehalten.",
-          "This reason is for the command line only.", status: .unprocessableEntity)
+        throw MailsealError(
+          .reasonNotAllowed, message: Message("problem.reason-not-allowed.command-line"))
       }
     case .commandLine:
       break
     }
     guard record.status == .active else {
-      throw Self.decisionError(
-        "already-revoked", "Dieses Zertifikat ist bereits widerrufen.",
-        "This certificate has already been revoked.")
+      throw MailsealError(.alreadyRevoked)
     }
     guard record.notAfter > now else {
-      throw Self.decisionError(
-        "expired", "Dieses Zertifikat ist abgelaufen; ein Widerruf ändert nichts mehr.",
-        "This certificate has expired; revoking it would change nothing.")
+      throw MailsealError(.certificateExpired)
     }
     let revokedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
     let configuration = self.configuration
@@ -123,9 +116,7 @@ extension RegistrationAuthority {
       ).all()
       // Someone else revoked it a moment ago.
       guard !updated.isEmpty else {
-        throw Self.decisionError(
-          "already-revoked", "Dieses Zertifikat ist bereits widerrufen.",
-          "This certificate has already been revoked.")
+        throw MailsealError(.alreadyRevoked)
       }
       if reason == .keyCompromise {
         let blocked = try await sql.select().column("key_fingerprint").from("blocked_keys")

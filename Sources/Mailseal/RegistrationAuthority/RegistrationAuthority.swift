@@ -44,24 +44,13 @@ public struct RegistrationAuthority: Sendable {
     do {
       mailbox = try Mailbox(address)
     } catch {
-      throw MailsealError(
-        code: "invalid-address", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de: "Das ist keine gültige E-Mail-Adresse.", en: "This is not a valid mail address."),
-        fields: [
-          "address": LocalizedText(de: "Ungültige E-Mail-Adresse.", en: "Invalid mail address.")
-        ])
+      throw MailsealError(.invalidAddress, fields: ["address": Message("field.address.invalid")])
     }
     guard portal.allowedDomains.allows(mailbox) else {
       let domains = portal.allowedDomains.description
       throw MailsealError(
-        code: "domain-not-allowed", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de: "Zertifikate gibt es nur für Adressen dieser Domains: \(domains).",
-          en: "Certificates are only for addresses of these domains: \(domains)."),
-        fields: [
-          "address": LocalizedText(de: "Domain nicht zugelassen.", en: "Domain not allowed.")
-        ])
+        .domainNotAllowed, ["domains": domains],
+        fields: ["address": Message("field.address.domain-not-allowed")])
     }
     let since = now.addingTimeInterval(-3600)
     let perAddress = try await LoginLinkRecord.query(on: database)
@@ -75,14 +64,7 @@ public struct RegistrationAuthority: Sendable {
           "mailbox": "\(mailbox)", "client": "\(clientAddress)", "perAddress": "\(perAddress)",
           "perClient": "\(perClient)",
         ])
-      throw MailsealError(
-        code: "rate-limited", status: .tooManyRequests,
-        detail: LocalizedText(
-          de:
-            "Für diese Adresse wurden in der letzten Stunde zu viele Anmeldelinks angefordert. Bitte prüfen Sie Ihr Postfach (auch den Spam-Ordner) oder versuchen Sie es in einer Stunde noch einmal.",
-          en:
-            "Too many login links were requested for this address in the last hour. Please check your mailbox (and its spam folder) or try again in an hour."
-        ))
+      throw MailsealError(.rateLimited)
     }
     let token = SecretToken.make()
     let url = "\(configuration.publicURL)/login/\(token)"
@@ -131,24 +113,13 @@ public struct RegistrationAuthority: Sendable {
       ).first(),
       let id = link.id
     else {
-      throw MailsealError(
-        code: "login-link-invalid", status: .notFound,
-        detail: LocalizedText(
-          de:
-            "Dieser Anmeldelink ist nicht gültig. Vielleicht wurde er beim Kopieren abgeschnitten. Bitte fordern Sie einen neuen an.",
-          en:
-            "This login link is not valid. Perhaps it was cut off when copied. Please request a new one."
-        ))
+      throw MailsealError(.loginLinkInvalid)
     }
     guard link.usedAt == nil else {
       throw MailsealError.loginLinkUsed
     }
     guard link.expiresAt > now else {
-      throw MailsealError(
-        code: "login-link-expired", status: .gone,
-        detail: LocalizedText(
-          de: "Dieser Anmeldelink ist abgelaufen. Bitte fordern Sie einen neuen an.",
-          en: "This login link has expired. Please request a new one."))
+      throw MailsealError(.loginLinkExpired)
     }
     let sessionToken = SecretToken.make()
     let csrfToken = SecretToken.make()

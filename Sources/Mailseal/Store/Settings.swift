@@ -60,31 +60,21 @@ public struct Settings: Sendable {
   public func setNotice(german: String, english: String, by actor: String, now: Date = Date())
     async throws
   {
-    var problems: [String: LocalizedText] = [:]
+    var problems: [String: Message] = [:]
     for (field, text) in [("de", german), ("en", english)] {
       let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
       if trimmed.isEmpty {
-        problems[field] = LocalizedText(
-          de: "Der Hinweis braucht einen Text auf \(field == "de" ? "Deutsch" : "Englisch").",
-          en: "The notice needs a text in \(field == "de" ? "German" : "English").")
+        problems[field] = Message("field.notice.\(field).missing")
       } else if trimmed.count > Self.maximumNoticeLength {
-        problems[field] = LocalizedText(
-          de: "Der Hinweis darf höchstens \(Self.maximumNoticeLength) Zeichen lang sein.",
-          en: "The notice can be at most \(Self.maximumNoticeLength) characters long.")
+        problems[field] = Message(
+          "field.notice.too-long", ["bound": "\(Self.maximumNoticeLength)"])
       } else if trimmed.unicodeScalars.contains(where: {
         $0.properties.generalCategory == .control && $0 != "\n"
       }) {
-        problems[field] = LocalizedText(
-          de: "Der Hinweis enthält Steuerzeichen.", en: "The notice contains control characters.")
+        problems[field] = Message("field.notice.control-characters")
       }
     }
-    guard problems.isEmpty else {
-      throw MailsealError(
-        code: "notice-invalid", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de: "Der Hinweis wurde nicht gespeichert.", en: "The notice was not saved."),
-        fields: problems)
-    }
+    guard problems.isEmpty else { throw MailsealError(.noticeInvalid, fields: problems) }
     try await change(
       [
         (Self.noticeGerman, german.trimmingCharacters(in: .whitespacesAndNewlines)),

@@ -204,7 +204,7 @@ extension BackOfficeController {
     let number = request.parameters.get("number") ?? ""
     do {
       try await action(request.application.registrationAuthority, current.operator, number)
-    } catch let error as MailsealError where error.status.code < 500 && error.code != "not-found" {
+    } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
       return try await renderRequest(request, number: number, error: error)
     }
     return request.redirect(to: "/operator/requests/\(number)")

@@ -50,7 +50,7 @@ enum CertificateController {
       mailbox: record.mailbox,
       validFrom: BackOfficeController.format(record.notBefore, language),
       validUntil: BackOfficeController.format(record.notAfter, language),
-      status: status, statusLabel: Strings.all["certificate_\(status)"]?[language] ?? status,
+      status: status, statusLabel: Catalogue.entries["certificate_\(status)"]?[language] ?? status,
       revokedAt: record.revokedAt.map { BackOfficeController.format($0, language) },
       reason: record.revocationReason.flatMap(RevocationReason.init(name:))?.label(language),
       canRevoke: status == "active", canRenew: true)
@@ -102,7 +102,7 @@ enum CertificateController {
     do {
       try await request.application.registrationAuthority.revoke(
         serial: record.serial, reason: try reason(form?.reason ?? ""), by: revoker)
-    } catch let error as MailsealError where error.status.code < 500 && error.code != "not-found" {
+    } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
       return try await render(record, on: side, for: request, error: error)
     }
     return request.redirect(to: "\(side.base)/\(record.serial)?revoked=1")
@@ -115,11 +115,7 @@ enum CertificateController {
 
   static func reason(_ text: String) throws -> RevocationReason {
     guard let reason = RevocationReason(name: text) else {
-      throw MailsealError(
-        code: "reason-missing", status: .unprocessableEntity,
-        detail: LocalizedText(
-          de: "Bitte wählen Sie einen Grund für den Widerruf.",
-          en: "Please choose a reason for the revocation."))
+      throw MailsealError(.reasonMissing)
     }
     return reason
   }

@@ -77,7 +77,7 @@ enum OperatorController {
       where error.status == .unauthorized || error.status == .locked
     {
       return try await renderWithToken(
-        "operator-login", error: error.detail[language], for: request, status: error.status)
+        "operator-login", error: error.detail(language), for: request, status: error.status)
     }
   }
 
@@ -116,11 +116,11 @@ enum OperatorController {
     } catch let error as MailsealError
       where error.status == .unauthorized || error.status == .locked
     {
-      if error.code == MailsealError.operatorSignInRequired.code {
+      if error.code == .operatorSignInRequired {
         return request.redirect(to: "/operator/login")
       }
       return try await renderWithToken(
-        "operator-code", error: error.detail[language], for: request, status: error.status)
+        "operator-code", error: error.detail(language), for: request, status: error.status)
     }
   }
 
@@ -200,7 +200,7 @@ enum OperatorController {
       return try await Pages.render(
         "operator-enrol",
         EnrolPage(
-          formToken: form.csrf, token: token, name: record.name, error: error.detail[language]),
+          formToken: form.csrf, token: token, name: record.name, error: error.detail(language)),
         for: request, status: .unprocessableEntity)
     }
   }

@@ -61,7 +61,8 @@ enum Pages {
       }
     }
     let context = Context(
-      lang: language.rawValue, otherLang: language == .de ? "en" : "de", t: Strings.table(language),
+      lang: language.rawValue, otherLang: language == .de ? "en" : "de",
+      t: Catalogue.table(language),
       mailbox: session?.mailbox, csrf: session == nil ? nil : RequesterSession.csrfToken(request),
       staff: staff, service: service,
       path: request.url.path, languageLink: languageLink(request), page: page)
@@ -91,14 +92,17 @@ enum Pages {
   }
 
   /// The page for an error; falls back to plain text if rendering fails.
-  static func error(_ error: MailsealError, reference: String?, for request: Request) async throws
-    -> Response
-  {
+  static func error(
+    _ error: ProblemMiddleware.Description, reference: String?, for request: Request
+  ) async throws -> Response {
     let language = Language.of(request)
+    let linkCodes: [MailsealError.Code] = [
+      .loginLinkInvalid, .loginLinkExpired, .loginLinkUsed, .signInRequired,
+    ]
     let page = ErrorPage(
-      code: error.code, detail: error.detail[language], reference: reference,
-      fields: error.fields.values.map { $0[language] }.sorted(),
-      offerNewLink: error.code.hasPrefix("login-link") || error.code == "sign-in-required")
+      code: error.code, detail: error.detail(language), reference: reference,
+      fields: error.fields.values.map { Catalogue.text($0, language) }.sorted(),
+      offerNewLink: linkCodes.map(\.rawValue).contains(error.code))
     do {
       return try await render("error", page, for: request, status: error.status)
     } catch {

@@ -18,14 +18,7 @@ enum PickupController {
     let base: String
   }
 
-  static let linkInvalid = MailsealError(
-    code: "pickup-link-invalid", status: .notFound,
-    detail: LocalizedText(
-      de:
-        "Dieser Abholungslink ist ungültig oder abgelaufen. Melden Sie sich mit einem Anmeldelink an: unter Ihren Anträgen finden Sie das Zertifikat jederzeit.",
-      en:
-        "This pickup link is invalid or has expired. Sign in with a login link: you find the certificate under your requests at any time."
-    ))
+  static let linkInvalid = MailsealError(.pickupLinkInvalid)
 
   /// Resolves `/pickup/:token…` or `/requests/:number/pickup…`.
   static func resolve(_ request: Request) async throws -> Pickup {

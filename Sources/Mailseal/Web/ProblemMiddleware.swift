@@ -26,6 +26,17 @@ struct ProblemMiddleware: AsyncMiddleware {
     }
   }
 
+  /// What an error means for a client: a stable code, the status, the
+  /// sentence and the fields' problems (catalogue messages).
+  struct Description: Sendable {
+    var code: String
+    var status: HTTPResponseStatus
+    var message: Message
+    var fields: [String: Message] = [:]
+
+    func detail(_ language: Language) -> String { Catalogue.text(message, language) }
+  }
+
   func response(for error: any Error, request: Request) async throws -> Response {
     var problem = Self.describe(error)
     var reference: String?
@@ -41,39 +52,31 @@ struct ProblemMiddleware: AsyncMiddleware {
       request.logger.error(
         "request failed",
         metadata: ["reference": .string(id), "error": .string(String(reflecting: error))])
-      problem = MailsealError(
-        code: problem.code, status: problem.status,
-        detail: LocalizedText(
-          de:
-            "Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es später noch einmal und nennen Sie die Referenz \(id), falls es so bleibt.",
-          en:
-            "Something went wrong on our side. Please try again later, and quote reference \(id) if it persists."
-        ))
+      problem.message = Message("problem.internal", ["reference": id])
+      problem.fields = [:]
+    } else if problem.status == .tooManyRequests {
+      retryAfter = 3600
     }
     let language = Language.of(request)
+    let response: Response
     if Self.wantsPage(request) {
-      let response = try await Pages.error(problem, reference: reference, for: request)
+      response = try await Pages.error(problem, reference: reference, for: request)
       response.status = problem.status
-      if let retryAfter {
-        response.headers.replaceOrAdd(name: "Retry-After", value: "\(retryAfter)")
-      }
-      return response
-    }
-    let body = Problem(
-      type: "https://mailseal.invalid/problems/\(problem.code)",
-      title: problem.status.reasonPhrase,
-      status: Int(problem.status.code),
-      detail: problem.detail[language],
-      code: problem.code,
-      errors: problem.fields.isEmpty ? nil : problem.fields.mapValues { $0[language] },
-      reference: reference
-    )
-    let response = Response(
-      status: problem.status, body: .init(data: try JSONEncoder().encode(body)))
-    response.headers.contentType = HTTPMediaType(type: "application", subType: "problem+json")
-    response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
-    if problem.status == .tooManyRequests {
-      response.headers.replaceOrAdd(name: "Retry-After", value: "3600")
+    } else {
+      let body = Problem(
+        type: "https://mailseal.invalid/problems/\(problem.code)",
+        title: problem.status.reasonPhrase,
+        status: Int(problem.status.code),
+        detail: problem.detail(language),
+        code: problem.code,
+        errors: problem.fields.isEmpty
+          ? nil : problem.fields.mapValues { Catalogue.text($0, language) },
+        reference: reference
+      )
+      response = Response(
+        status: problem.status, body: .init(data: try JSONEncoder().encode(body)))
+      response.headers.contentType = HTTPMediaType(type: "application", subType: "problem+json")
+      response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
     }
     if let retryAfter { response.headers.replaceOrAdd(name: "Retry-After", value: "\(retryAfter)") }
     return response
@@ -91,56 +94,82 @@ struct ProblemMiddleware: AsyncMiddleware {
   }
 
   /// The one mapping from errors to HTTP.
-  static func describe(_ error: any Error) -> MailsealError {
+  static func describe(_ error: any Error) -> Description {
     switch error {
     case let error as MailsealError:
-      return error
+      return Description(
+        code: error.code.rawValue, status: status(of: error.code), message: error.message,
+        fields: error.fields)
     case let error as CAError:
       switch error.code {
       case .csrMalformed, .csrTooLarge, .csrBadSignature, .csrKeyNotAllowed, .csrRSAKeyTooSmall,
         .csrWeakKey,
         .csrRSAModulusNotByteAligned, .csrRSAExponentNotAllowed, .csrCurveNotAllowed:
-        return MailsealError(
+        let arguments = ["code": error.code.rawValue, "reason": error.message]
+        return Description(
           code: error.code.rawValue,
           status: error.code == .csrTooLarge ? .payloadTooLarge : .unprocessableEntity,
-          detail: LocalizedText(
-            de:
-              "Die Zertifikatsanforderung Ihres Browsers wurde abgelehnt (\(error.code.rawValue)). Bitte laden Sie die Seite neu und erzeugen Sie einen neuen Schlüssel.",
-            en: "Your browser's certificate request was refused: \(error.message)"),
-          fields: ["csr": LocalizedText(de: "Ungültige Zertifikatsanforderung.", en: error.message)]
-        )
+          message: Message("problem.csr-refused", arguments),
+          fields: ["csr": Message("field.csr.refused", arguments)])
       case .invalidMailbox, .invalidName:
-        return MailsealError(
+        return Description(
           code: error.code.rawValue, status: .unprocessableEntity,
-          detail: LocalizedText(de: "Eine Angabe ist ungültig: \(error.message)", en: error.message)
-        )
+          message: Message("problem.invalid-value", ["reason": error.message]))
       case .keyAlreadyCertified, .keyCompromised:
-        return MailsealError(
+        return Description(
           code: error.code.rawValue, status: .conflict,
-          detail: LocalizedText(
-            de: error.code == .keyCompromised
-              ? "Dieser Schlüssel wurde als kompromittiert gesperrt und kann nie wieder zertifiziert werden. Bitte erzeugen Sie einen neuen."
-              : "Dieser Schlüssel ist bereits für ein anderes Postfach zertifiziert. Bitte erzeugen Sie einen neuen.",
-            en: error.message))
+          message: Message("problem.\(error.code.rawValue)", ["reason": error.message]))
       case .lintFailed, .invalidIssuerPolicy, .issuerNotValid, .keyCustody, .wrongPassphrase,
         .caMaterialInvalid,
         .signatureMismatch:
-        return MailsealError(
+        return Description(
           code: error.code.rawValue, status: .internalServerError,
-          detail: LocalizedText(de: "", en: ""))
+          message: Message("problem.internal"))
       }
-    case let error as StoreUnavailable:
-      return .storeUnavailable(error)
     case let error as any AbortError:
-      return MailsealError(
+      return Description(
         code: "http-\(error.status.code)", status: error.status,
-        detail: LocalizedText(de: error.reason, en: error.reason))
+        message: Message("problem.http", ["reason": error.reason]))
     default:
       if let unavailable = StoreUnavailable.classify(error) {
-        return .storeUnavailable(unavailable)
+        return Description(
+          code: MailsealError.Code.serviceUnavailable.rawValue, status: .serviceUnavailable,
+          message: Message(
+            unavailable.cause == .unreachable
+              ? "problem.service-unavailable" : "problem.service-unavailable.cannot-store"))
       }
-      return MailsealError(
-        code: "internal", status: .internalServerError, detail: LocalizedText(de: "", en: ""))
+      return Description(
+        code: MailsealError.Code.internal.rawValue, status: .internalServerError,
+        message: Message("problem.internal"))
     }
   }
+
+  /// The status of each of the application's error codes.
+  static func status(of code: MailsealError.Code) -> HTTPResponseStatus {
+    switch code {
+    case .invalidAddress, .domainNotAllowed, .invalidForm, .keyTypeMismatch, .invalidEvidence,
+      .invalidReason, .reasonMissing, .noticeInvalid, .passwordMismatch, .passwordTooShort,
+      .totpInvalid, .renewalNamesChanged, .renewalNeedsNewKey, .nameMismatch, .reasonNotAllowed:
+      return .unprocessableEntity
+    case .signInRequired, .operatorSignInRequired, .operatorSignInFailed, .metricsToken:
+      return .unauthorized
+    case .forbiddenForRole, .ownMailbox, .fourEyes, .csrfTokenInvalid:
+      return .forbidden
+    case .operatorLocked: return .locked
+    case .loginLinkInvalid, .pickupLinkInvalid, .operatorEnrolmentInvalid, .notFound:
+      return .notFound
+    case .loginLinkExpired, .loginLinkUsed: return .gone
+    case .wrongState, .cannotWithdraw, .mailboxValidationStale, .operatorExists, .alreadyRevoked,
+      .certificateExpired:
+      return .conflict
+    case .rateLimited: return .tooManyRequests
+    case .serviceUnavailable: return .serviceUnavailable
+    case .internal: return .internalServerError
+    }
+  }
+}
+
+extension MailsealError {
+  /// The HTTP status of this error (``ProblemMiddleware/status(of:)``).
+  var status: HTTPResponseStatus { ProblemMiddleware.status(of: code) }
 }

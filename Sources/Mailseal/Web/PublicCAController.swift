@@ -83,10 +83,7 @@ enum PublicCAController {
     if let token = request.application.mailseal.portal.metricsToken {
       let given = request.headers.bearerAuthorization?.token ?? ""
       guard SecretToken.constantTimeEquals(given, token) else {
-        throw MailsealError(
-          code: "metrics-token", status: .unauthorized,
-          detail: LocalizedText(
-            de: "Die Messwerte brauchen das Token.", en: "The metrics need the token."))
+        throw MailsealError(.metricsToken)
       }
     }
     let body = try await request.application.metrics.scrape(request.db)

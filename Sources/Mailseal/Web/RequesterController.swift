@@ -63,7 +63,8 @@ enum RequesterController {
     else { throw MailsealError.csrf }
     guard form.address.utf8.count <= 320 else {
       return try await startPage(
-        request, address: "", error: Strings.all["address_label"]!.de, status: .unprocessableEntity)
+        request, address: "", error: Catalogue.text("address_label", .de),
+        status: .unprocessableEntity)
     }
     let settings = request.application.mailseal.portal
     do {
@@ -73,7 +74,7 @@ enum RequesterController {
     } catch let error as MailsealError where error.status == .unprocessableEntity {
       return try await startPage(
         request, address: String(form.address.prefix(320)),
-        error: error.detail[Language.of(request)],
+        error: error.detail(Language.of(request)),
         status: .unprocessableEntity)
     }
     return try await Pages.render("link-sent", Pages.Empty(), for: request)
@@ -125,7 +126,8 @@ enum RequesterController {
     return RequestRow(
       number: record.number, created: BackOfficeController.format(record.createdAt, language),
       state: record.state.rawValue,
-      stateLabel: Strings.all["state_\(record.state.rawValue)"]?[language] ?? record.state.rawValue,
+      stateLabel: Catalogue.entries["state_\(record.state.rawValue)"]?[language]
+        ?? record.state.rawValue,
       name: name,
       canWithdraw: record.state == .submitted || record.state == .verified)
   }

@@ -1,7 +1,7 @@
-/// Every text of every page, in German and English. Templates read them as
-/// `#(t.key)`; keys are stable and named after where they appear.
-enum Strings {
-  static let all: [String: LocalizedText] = [
+extension Catalogue {
+  /// The words of the pages. Templates read them as `#(t.key)`; keys are
+  /// stable and named after where they appear.
+  static let pages: [String: LocalizedText] = [
     "app_name": .init(de: "S/MIME-Zertifikate", en: "S/MIME certificates"),
     "app_tagline": .init(
       de: "Zertifikate zum Signieren und Verschlüsseln von E-Mail",
@@ -365,9 +365,4 @@ enum Strings {
     "audit_empty": .init(de: "Keine Einträge.", en: "No records."),
     "audit_older": .init(de: "Ältere Einträge", en: "Older records"),
   ]
-
-  /// The table for one language.
-  static func table(_ language: Language) -> [String: String] {
-    all.mapValues { $0[language] }
-  }
 }

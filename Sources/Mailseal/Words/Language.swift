@@ -1,29 +1,12 @@
-import Vapor
+import Foundation
 
-/// The languages of every page and mail.
+/// The languages of every page, mail and message.
 public enum Language: String, Codable, Sendable, CaseIterable {
   case de
   case en
 
-  /// The language of a request: `?lang=`, then the remembered choice
-  /// (cookie), then Accept-Language, then German.
-  static func of(_ request: Request) -> Language {
-    if let query = request.query[String.self, at: "lang"], let language = Language(rawValue: query)
-    {
-      return language
-    }
-    if let cookie = request.cookies[Language.cookieName]?.string,
-      let language = Language(rawValue: cookie)
-    {
-      return language
-    }
-    return fromAcceptLanguage(request.headers.first(name: .acceptLanguage) ?? "")
-  }
-
-  static let cookieName = "mailseal_lang"
-
   /// The first supported language of an Accept-Language header, by quality.
-  static func fromAcceptLanguage(_ header: String) -> Language {
+  public static func fromAcceptLanguage(_ header: String) -> Language {
     let ranked = header.split(separator: ",").compactMap { part -> (Language, Double)? in
       let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
       guard let tag = pieces.first?.lowercased(),

@@ -1,0 +1,242 @@
+extension Catalogue {
+  /// What went wrong: `problem.<code>` for each ``MailsealError/Code`` (and
+  /// finer variants), `field.…` for the problem of one form field, `label.…`
+  /// for the names of fields inside those sentences.
+  static let problems: [String: LocalizedText] = [
+    // Login links and sessions
+    "problem.invalid-address": .init(
+      de: "Das ist keine gültige E-Mail-Adresse.", en: "This is not a valid mail address."),
+    "field.address.invalid": .init(de: "Ungültige E-Mail-Adresse.", en: "Invalid mail address."),
+    "problem.domain-not-allowed": .init(
+      de: "Zertifikate gibt es nur für Adressen dieser Domains: {domains}.",
+      en: "Certificates are only for addresses of these domains: {domains}."),
+    "field.address.domain-not-allowed": .init(
+      de: "Domain nicht zugelassen.", en: "Domain not allowed."),
+    "problem.rate-limited": .init(
+      de:
+        "Für diese Adresse wurden in der letzten Stunde zu viele Anmeldelinks angefordert. Bitte prüfen Sie Ihr Postfach (auch den Spam-Ordner) oder versuchen Sie es in einer Stunde noch einmal.",
+      en:
+        "Too many login links were requested for this address in the last hour. Please check your mailbox (and its spam folder) or try again in an hour."
+    ),
+    "problem.login-link-invalid": .init(
+      de:
+        "Dieser Anmeldelink ist nicht gültig. Vielleicht wurde er beim Kopieren abgeschnitten. Bitte fordern Sie einen neuen an.",
+      en:
+        "This login link is not valid. Perhaps it was cut off when copied. Please request a new one."
+    ),
+    "problem.login-link-expired": .init(
+      de: "Dieser Anmeldelink ist abgelaufen. Bitte fordern Sie einen neuen an.",
+      en: "This login link has expired. Please request a new one."),
+    "problem.login-link-used": .init(
+      de:
+        "Dieser Anmeldelink wurde schon benutzt; jeder Link gilt nur einmal. Bitte fordern Sie einen neuen an.",
+      en: "This login link has already been used; each link works once. Please request a new one."),
+    "problem.sign-in-required": .init(
+      de: "Bitte melden Sie sich zuerst über einen Anmeldelink an.",
+      en: "Please sign in with a login link first."),
+    "problem.csrf-token-invalid": .init(
+      de:
+        "Das Formular ist abgelaufen oder wurde nicht von dieser Seite gesendet. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+      en:
+        "The form has expired or was not sent from this page. Please reload the page and try again."
+    ),
+    "problem.not-found": .init(
+      de: "Unter dieser Adresse gibt es nichts.", en: "There is nothing at this address."),
+    "problem.pickup-link-invalid": .init(
+      de:
+        "Dieser Abholungslink ist ungültig oder abgelaufen. Melden Sie sich mit einem Anmeldelink an: unter Ihren Anträgen finden Sie das Zertifikat jederzeit.",
+      en:
+        "This pickup link is invalid or has expired. Sign in with a login link: you find the certificate under your requests at any time."
+    ),
+
+    // The request form
+    "problem.invalid-form": .init(
+      de: "Bitte prüfen Sie die markierten Angaben.", en: "Please check the marked fields."),
+    "label.given-name": .init(de: "Der Vorname", en: "The given name"),
+    "label.surname": .init(de: "Der Nachname", en: "The surname"),
+    "label.mailbox-name": .init(de: "Der Name des Postfachs", en: "The mailbox name"),
+    "field.name.missing": .init(de: "{label} fehlt.", en: "{label} is missing."),
+    "field.name.too-long": .init(de: "{label} ist zu lang.", en: "{label} is too long."),
+    "field.name.too-long-at-most": .init(
+      de: "{label} ist zu lang (höchstens {bound} Zeichen).",
+      en: "{label} is too long (at most {bound} characters)."),
+    "field.name.control-character": .init(
+      de: "{label} enthält ein unsichtbares Steuerzeichen.",
+      en: "{label} contains an invisible control character."),
+    "field.name.needs-letter": .init(
+      de: "{label} muss mindestens einen Buchstaben enthalten.",
+      en: "{label} must contain at least one letter."),
+    "field.name.invalid": .init(de: "{label} ist ungültig.", en: "{label} is not valid."),
+    "field.names.too-long-together": .init(
+      de: "Vor- und Nachname sind zusammen zu lang (höchstens {bound} Zeichen).",
+      en: "Given name and surname are too long together (at most {bound} characters)."),
+    "field.mailbox-type.choose": .init(
+      de: "Bitte wählen Sie die Art des Postfachs.", en: "Please choose the type of mailbox."),
+    "field.key-type.choose": .init(
+      de: "Bitte wählen Sie einen Schlüsseltyp.", en: "Please choose a key type."),
+    "problem.key-type-mismatch": .init(
+      de: "Der Schlüssel in der Anforderung ist kein {keyType}-Schlüssel.",
+      en: "The key in the request is not the chosen {keyType} key."),
+    "problem.csr-refused": .init(
+      de:
+        "Die Zertifikatsanforderung Ihres Browsers wurde abgelehnt ({code}: {reason}). Bitte laden Sie die Seite neu und erzeugen Sie einen neuen Schlüssel.",
+      en: "Your browser's certificate request was refused ({code}): {reason}"),
+    "field.csr.refused": .init(
+      de: "Ungültige Zertifikatsanforderung ({code}: {reason}).",
+      en: "Invalid certificate request ({code}): {reason}"),
+    "problem.invalid-value": .init(
+      de: "Eine Angabe ist ungültig: {reason}", en: "A value is not valid: {reason}"),
+    "problem.key-already-certified": .init(
+      de:
+        "Dieser Schlüssel ist bereits für ein anderes Postfach zertifiziert. Bitte erzeugen Sie einen neuen.",
+      en:
+        "This key is already certified or requested for another mailbox. Please make a new one."
+    ),
+    "problem.key-compromised": .init(
+      de:
+        "Dieser Schlüssel wurde als kompromittiert gesperrt und kann nie wieder zertifiziert werden. Bitte erzeugen Sie einen neuen.",
+      en:
+        "This key was blocked as compromised and can never be certified again. Please make a new one."
+    ),
+    "problem.cannot-withdraw": .init(
+      de: "Dieser Antrag kann nicht mehr zurückgezogen werden.",
+      en: "This request can no longer be withdrawn."),
+    "problem.renewal-names-changed": .init(
+      de:
+        "Eine Verlängerung übernimmt die Namen des bisherigen Zertifikats. Haben sich Ihre Namen geändert, stellen Sie bitte einen neuen Antrag; der Service-Desk prüft dann Ihren Ausweis.",
+      en:
+        "A renewal keeps the names of the current certificate. If your names have changed, please make a new request; the service desk then checks your ID."
+    ),
+    "problem.renewal-needs-new-key": .init(
+      de: "Eine Verlängerung braucht einen neuen Schlüssel.", en: "A renewal needs a new key."),
+
+    // Decisions at the desk
+    "problem.own-mailbox": .init(
+      de: "Sie dürfen keinen Antrag für Ihr eigenes Postfach prüfen, freigeben oder ablehnen.",
+      en: "You may not check, approve or reject a request for your own mailbox."),
+    "problem.wrong-state": .init(
+      de: "Der Antrag wurde inzwischen geändert.", en: "The request was changed meanwhile."),
+    "problem.wrong-state.evidence": .init(
+      de: "Für diesen Antrag kann keine Prüfung mehr erfasst werden.",
+      en: "Evidence can no longer be recorded for this request."),
+    "problem.wrong-state.approve": .init(
+      de: "Nur Anträge mit geprüfter Identität können freigegeben werden.",
+      en: "Only requests whose identity has been checked can be approved."),
+    "problem.wrong-state.reject": .init(
+      de: "Dieser Antrag kann nicht mehr abgelehnt werden.",
+      en: "This request can no longer be rejected."),
+    "problem.invalid-evidence": .init(
+      de: "Bitte prüfen Sie die markierten Angaben.", en: "Please check the marked fields."),
+    "field.missing-or-invalid": .init(de: "Fehlt oder ist ungültig.", en: "Missing or not valid."),
+    "field.choose": .init(de: "Bitte wählen.", en: "Please choose."),
+    "field.date-format": .init(de: "Datum als JJJJ-MM-TT.", en: "A date as YYYY-MM-DD."),
+    "field.document-expired": .init(
+      de: "Der Ausweis ist abgelaufen und kann nicht angenommen werden.",
+      en: "The document has expired and cannot be accepted."),
+    "problem.name-mismatch": .init(
+      de:
+        "Die Namen im Ausweis stimmen nicht mit dem Antrag überein. So kann der Antrag nicht freigegeben werden; die antragstellende Person muss einen neuen Antrag mit den Namen aus dem Ausweis stellen.",
+      en:
+        "The names on the document do not match the request. The request cannot be approved like this; the requester must make a new request with the names on the document."
+    ),
+    "problem.four-eyes": .init(
+      de:
+        "Vier-Augen-Prinzip: Freigeben muss jemand anderes als die Person, die den Ausweis geprüft hat.",
+      en: "Four-eyes rule: someone other than the person who checked the ID must approve."),
+    "problem.mailbox-validation-stale": .init(
+      de:
+        "Die Bestätigung des Postfachs ist älter als 30 Tage. Die antragstellende Person muss sich erneut mit einem Anmeldelink anmelden.",
+      en:
+        "The mailbox validation is older than 30 days. The requester must sign in again with a login link."
+    ),
+    "problem.invalid-reason": .init(
+      de: "Bitte geben Sie einen Grund an (höchstens 500 Zeichen).",
+      en: "Please give a reason (at most 500 characters)."),
+    "field.reason.invalid": .init(de: "Fehlt oder zu lang.", en: "Missing or too long."),
+
+    // Revocation
+    "problem.reason-missing": .init(
+      de: "Bitte wählen Sie einen Grund für den Widerruf.",
+      en: "Please choose a reason for the revocation."),
+    "problem.reason-not-allowed": .init(
+      de: "Dieser Grund steht Ihnen nicht zur Wahl.", en: "This reason is not one you can choose."),
+    "problem.reason-not-allowed.command-line": .init(
+      de: "Dieser Grund ist der Kommandozeile vorbehalten.",
+      en: "This reason is for the command line only."),
+    "problem.already-revoked": .init(
+      de: "Dieses Zertifikat ist bereits widerrufen.",
+      en: "This certificate has already been revoked."),
+    "problem.expired": .init(
+      de: "Dieses Zertifikat ist abgelaufen; ein Widerruf ändert nichts mehr.",
+      en: "This certificate has expired; revoking it would change nothing."),
+
+    // Staff
+    "problem.operator-sign-in-failed": .init(
+      de: "Anmeldung fehlgeschlagen. Prüfen Sie E-Mail-Adresse, Passwort und Code.",
+      en: "Sign-in failed. Check the address, the password and the code."),
+    "problem.operator-locked": .init(
+      de: "Das Konto ist nach zu vielen Fehlversuchen für 15 Minuten gesperrt.",
+      en: "The account is locked for 15 minutes after too many failed attempts."),
+    "problem.operator-enrolment-invalid": .init(
+      de:
+        "Dieser Einrichtungslink ist ungültig, abgelaufen oder schon benutzt. Bitten Sie eine Administratorin um einen neuen.",
+      en:
+        "This enrolment link is invalid, expired or already used. Ask an administrator for a new one."
+    ),
+    "problem.operator-exists": .init(
+      de: "Diese Adresse hat schon ein Konto.", en: "This address already has an account."),
+    "problem.operator-sign-in-required": .init(
+      de: "Bitte melden Sie sich als Mitarbeiterin oder Mitarbeiter an.",
+      en: "Please sign in as a member of staff."),
+    "problem.forbidden-for-role": .init(
+      de: "Ihre Rolle erlaubt das nicht.", en: "Your role does not allow this."),
+    "problem.password-mismatch": .init(
+      de: "Die Passwörter stimmen nicht überein.", en: "The passwords do not match."),
+    "field.password.not-the-same": .init(de: "Nicht gleich.", en: "Not the same."),
+    "problem.password-too-short": .init(
+      de: "Das Passwort muss 12 bis 1024 Zeichen lang sein.",
+      en: "The password must be 12 to 1024 characters long."),
+    "field.password.too-short": .init(de: "Zu kurz.", en: "Too short."),
+    "problem.totp-invalid": .init(
+      de:
+        "Der Code stimmt nicht. Prüfen Sie die Uhrzeit des Geräts und geben Sie den aktuellen Code ein.",
+      en: "The code is not right. Check the device's clock and enter the current code."),
+    "field.code.wrong": .init(de: "Falscher Code.", en: "Wrong code."),
+
+    // Administration
+    "problem.notice-invalid": .init(
+      de: "Der Hinweis wurde nicht gespeichert.", en: "The notice was not saved."),
+    "field.notice.de.missing": .init(
+      de: "Der Hinweis braucht einen Text auf Deutsch.", en: "The notice needs a text in German."),
+    "field.notice.en.missing": .init(
+      de: "Der Hinweis braucht einen Text auf Englisch.", en: "The notice needs a text in English."
+    ),
+    "field.notice.too-long": .init(
+      de: "Der Hinweis darf höchstens {bound} Zeichen lang sein.",
+      en: "The notice can be at most {bound} characters long."),
+    "field.notice.control-characters": .init(
+      de: "Der Hinweis enthält Steuerzeichen.", en: "The notice contains control characters."),
+    "problem.metrics-token": .init(
+      de: "Die Messwerte brauchen das Token.", en: "The metrics need the token."),
+
+    // Ours
+    "problem.service-unavailable": .init(
+      de:
+        "Der Dienst ist gerade kurz nicht erreichbar. Bitte versuchen Sie es in einigen Sekunden noch einmal; es ist nichts verloren gegangen.",
+      en:
+        "The service is briefly unavailable. Please try again in a few seconds; nothing has been lost."
+    ),
+    "problem.service-unavailable.cannot-store": .init(
+      de:
+        "Der Dienst kann gerade keine Daten speichern. Bitte versuchen Sie es später noch einmal; es ist nichts verloren gegangen.",
+      en: "The service cannot store data right now. Please try again later; nothing has been lost."
+    ),
+    "problem.internal": .init(
+      de:
+        "Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es später noch einmal und nennen Sie die Referenz {reference}, falls es so bleibt.",
+      en:
+        "Something went wrong on our side. Please try again later, and quote reference {reference} if it persists."
+    ),
+    "problem.http": .init(de: "{reason}", en: "{reason}"),
+  ]
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+@testable import Mailseal
+
+@Suite("The catalogue of words: every message in German and English, every ID used is there")
+struct CatalogueTests {
+  @Test("every entry has both languages, and both name the same placeholders")
+  func bothLanguages() {
+    for (id, text) in Catalogue.entries {
+      #expect(!text.de.trimmingCharacters(in: .whitespaces).isEmpty, "\(id) has no German")
+      #expect(!text.en.trimmingCharacters(in: .whitespaces).isEmpty, "\(id) has no English")
+      #expect(
+        Catalogue.placeholders(in: text.de) == Catalogue.placeholders(in: text.en),
+        "\(id): the languages name different placeholders")
+    }
+  }
+
+  @Test("no two parts of the catalogue use one ID")
+  func partsAreDisjoint() {
+    #expect(Set(Catalogue.pages.keys).isDisjoint(with: Catalogue.problems.keys))
+    #expect(Catalogue.entries.count == Catalogue.pages.count + Catalogue.problems.count)
+  }
+
+  @Test("every error code has its sentence")
+  func everyCodeHasASentence() {
+    for code in MailsealError.Code.allCases {
+      #expect(Catalogue.entries["problem.\(code.rawValue)"] != nil, "problem.\(code.rawValue)")
+    }
+  }
+
+  @Test("every message ID in the sources and every word of the templates is in the catalogue")
+  func everyUsedIDExists() throws {
+    var missing: [String] = []
+    let sources = Run.packageRoot.appendingPathComponent("Sources/Mailseal")
+    let literal = try Regex(#""@?((?:problem|field|label)\.[a-z0-9.-]+[a-z0-9])""#)
+    let word = try Regex(#"\bt\.([A-Za-z0-9_]+)"#)
+    for file in try Self.files(under: sources) {
+      let text = try String(contentsOf: file, encoding: .utf8)
+      if file.pathExtension == "swift", !file.lastPathComponent.hasPrefix("Catalogue") {
+        for match in text.matches(of: literal) {
+          let id = String(text[match.output[1].range!])
+          // Built from a code or a field name at run time, checked above.
+          guard !id.hasSuffix("."), Catalogue.entries[id] == nil else { continue }
+          missing.append("\(file.lastPathComponent): \(id)")
+        }
+      }
+      if file.pathExtension == "leaf" {
+        for match in text.matches(of: word) {
+          let id = String(text[match.output[1].range!])
+          if Catalogue.entries[id] == nil { missing.append("\(file.lastPathComponent): \(id)") }
+        }
+      }
+    }
+    #expect(missing.isEmpty, "\(missing)")
+  }
+
+  @Test("a label inside a field's problem is the label's sentence in the same language")
+  func nestedLabels() {
+    let message = Message("field.name.missing", ["label": "@label.given-name"])
+    #expect(Catalogue.text(message, .de) == "Der Vorname fehlt.")
+    #expect(Catalogue.text(message, .en) == "The given name is missing.")
+  }
+
+  static func files(under folder: URL) throws -> [URL] {
+    guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)
+    else { return [] }
+    return walker.compactMap { $0 as? URL }.filter {
+      ["swift", "leaf", "js"].contains($0.pathExtension)
+    }
+  }
+}
