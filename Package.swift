@@ -12,7 +12,9 @@ let package = Package(
   products: [
     .executable(name: "mailseal", targets: ["mailseal"]),
     .library(name: "MailsealCA", targets: ["MailsealCA"]),
-    .library(name: "Mailseal", targets: ["Mailseal"]),
+    .library(name: "MailsealStore", targets: ["MailsealStore"]),
+    .library(name: "MailsealRA", targets: ["MailsealRA"]),
+    .library(name: "MailsealWeb", targets: ["MailsealWeb"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
@@ -47,33 +49,68 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
-    // The application: configuration, store, registration authority, web, commands.
+    // The store: models, numbered migrations, the database connection and
+    // what its failures mean. No web framework.
     .target(
-      name: "Mailseal",
+      name: "MailsealStore",
       dependencies: [
-        "MailsealCA",
-        .product(name: "Vapor", package: "vapor"),
-        .product(name: "Fluent", package: "fluent"),
         .product(name: "FluentKit", package: "fluent-kit"),
         .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
         .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
         .product(name: "SQLKit", package: "sql-kit"),
-        .product(name: "Leaf", package: "leaf"),
-        .product(name: "LeafKit", package: "leaf-kit"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      swiftSettings: strict
+    ),
+    // The registration authority: the portal's rules, operators, the
+    // issuance, mail and revocation workers, the audit trail, the words of
+    // every page and mail. Neither Vapor nor Leaf.
+    .target(
+      name: "MailsealRA",
+      dependencies: [
+        "MailsealCA",
+        "MailsealStore",
+        .product(name: "FluentKit", package: "fluent-kit"),
+        .product(name: "SQLKit", package: "sql-kit"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "_CryptoExtras", package: "swift-crypto"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
         .product(name: "Prometheus", package: "swift-prometheus"),
+      ],
+      swiftSettings: strict
+    ),
+    // The web: routes, controllers, pages, sessions, the one error → HTTP
+    // map, templates and the browser's scripts; the commands; `configure`.
+    .target(
+      name: "MailsealWeb",
+      dependencies: [
+        "MailsealCA",
+        "MailsealStore",
+        "MailsealRA",
+        .product(name: "Vapor", package: "vapor"),
+        .product(name: "Fluent", package: "fluent"),
+        .product(name: "FluentKit", package: "fluent-kit"),
+        .product(name: "SQLKit", package: "sql-kit"),
+        .product(name: "Leaf", package: "leaf"),
+        .product(name: "LeafKit", package: "leaf-kit"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
       ],
       resources: [.copy("Resources/Views"), .copy("Resources/Public")],
       swiftSettings: strict
     ),
     .executableTarget(
       name: "mailseal",
-      dependencies: ["Mailseal"],
+      dependencies: ["MailsealWeb"],
       swiftSettings: strict
     ),
     .testTarget(
@@ -84,7 +121,10 @@ let package = Package(
     .testTarget(
       name: "MailsealTests",
       dependencies: [
-        "Mailseal",
+        "MailsealStore",
+        "MailsealRA",
+        "MailsealWeb",
+        .product(name: "Vapor", package: "vapor"),
         .product(name: "VaporTesting", package: "vapor"),
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -95,7 +135,10 @@ let package = Package(
     .executableTarget(
       name: "IssuanceBenchmark",
       dependencies: [
-        "Mailseal",
+        "MailsealStore",
+        "MailsealRA",
+        "MailsealWeb",
+        .product(name: "Vapor", package: "vapor"),
         .product(name: "Benchmark", package: "benchmark"),
         .product(name: "SQLKit", package: "sql-kit"),
       ],

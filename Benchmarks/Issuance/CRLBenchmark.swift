@@ -1,7 +1,9 @@
 import Benchmark
 import Foundation
-import Mailseal
 import MailsealCA
+import MailsealRA
+import MailsealStore
+import MailsealWeb
 import SQLKit
 
 // CRL generation with 1,000 and 100,000 revoked certificates: the CA core
@@ -26,7 +28,7 @@ final class CRLInstallation: @unchecked Sendable {
   func setUp() async throws {
     try await base.setUp()
     guard let app = base.app else { return }
-    let sql = app.db as! any SQLDatabase
+    let sql = try app.db.sql
     let issuer = try await app.caInstallation.activeIssuer()!
     self.issuer = issuer
     authority = try await app.caInstallation.authority(for: issuer)

@@ -1,8 +1,10 @@
 import Benchmark
 import Crypto
 import Foundation
-import Mailseal
 import MailsealCA
+import MailsealRA
+import MailsealStore
+import MailsealWeb
 import SQLKit
 import Vapor
 import X509
@@ -174,7 +176,7 @@ final class WorkerInstallation: @unchecked Sendable {
   func run(_ benchmark: Benchmark) async throws {
     guard let app = base.app, let worker else { throw BenchmarkSetupError("set-up did not run") }
     round += 1
-    let sql = app.db as! any SQLDatabase
+    let sql = try app.db.sql
     let now = Date()
     var insert = sql.insert(into: "certificate_requests").columns(
       "id", "number", "mailbox", "mailbox_type", "given_name", "surname", "key_type",

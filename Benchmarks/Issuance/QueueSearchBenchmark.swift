@@ -1,6 +1,8 @@
 import Benchmark
 import Foundation
-import Mailseal
+import MailsealRA
+import MailsealStore
+import MailsealWeb
 import SQLKit
 
 // The back office's queue search with 100,000 requests in the database:
@@ -38,7 +40,7 @@ final class SearchInstallation: @unchecked Sendable {
   func setUp() async throws {
     try await base.setUp()
     guard let app = base.app else { return }
-    let sql = app.db as! any SQLDatabase
+    let sql = try app.db.sql
     let given = [
       "Anna", "Jonas", "Zoë", "Lukas", "Mia", "Leon", "Emma", "Finn", "Hannah", "Paul", "Lea",
       "Elias", "Sophie", "Noah", "Marie", "Ben", "Lena", "Felix", "Clara", "Jörg",

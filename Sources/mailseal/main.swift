@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import Mailseal
+import MailsealRA
+import MailsealWeb
 import Vapor
 
 // The executable is thin: read the configuration, wire the app, run the

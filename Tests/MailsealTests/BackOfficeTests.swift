@@ -8,7 +8,9 @@ import Testing
 import Vapor
 import X509
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("Back office: identity evidence, approval rules, issuance exactly once, pause")
 struct BackOfficeTests {
@@ -80,7 +82,7 @@ struct BackOfficeTests {
 
   /// Approved requests, inserted in bulk, each with its own P-256 key.
   static func insertApproved(_ app: Application, count: Int) async throws {
-    let sql = app.db as! any SQLDatabase
+    let sql = try app.db.sql
     let approvedAt = Date()
     for chunk in stride(from: 0, to: count, by: 100) {
       var insert = sql.insert(into: "certificate_requests").columns(
@@ -317,7 +319,7 @@ struct BackOfficeTests {
   func twoWorkers() async throws {
     try await TestInstallation.withApp { app in
       try await prepareToServe(app)
-      let sql = app.db as! any SQLDatabase
+      let sql = try app.db.sql
       try await Self.insertApproved(app, count: 1_000)
       let configuration = app.mailseal
       let first = IssuanceWorker(

@@ -5,7 +5,9 @@ import SQLKit
 import Testing
 import X509
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("The CA ceremony and import store certificates in the database and keys outside it")
 struct CAInstallationTests {
@@ -41,7 +43,7 @@ struct CAInstallationTests {
       }
 
       // No private key material lies in the database.
-      let sql = app.db as! any SQLDatabase
+      let sql = try app.db.sql
       for table in ["issuers", "certificates", "issuance_intents"] {
         let rows = try await sql.raw("SELECT * FROM \(unsafeRaw: table)").all()
         for row in rows {

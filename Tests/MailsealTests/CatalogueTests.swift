@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("The catalogue of words: every message in German and English, every ID used is there")
 struct CatalogueTests {

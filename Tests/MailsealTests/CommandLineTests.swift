@@ -6,7 +6,9 @@ import Testing
 import Vapor
 import X509
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 /// The `mailseal` executable as an administrator runs it.
 @Suite("The mailseal command line")
@@ -221,7 +223,7 @@ struct CommandLineTests {
 
     // Change the third record behind the application's back.
     try await TestInstallation.withApp(environment: sandbox.environment) { app in
-      let sql = app.db as! any SQLDatabase
+      let sql = try app.db.sql
       try await AuditTamper.disableGuards(sql)
       try await sql.raw(
         "UPDATE audit_events SET actor = 'operator:mallory@example.edu' WHERE seq = 3"

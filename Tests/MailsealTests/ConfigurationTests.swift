@@ -2,7 +2,9 @@ import Foundation
 import MailsealCA
 import Testing
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("Configuration is read once and every problem is named")
 struct ConfigurationTests {

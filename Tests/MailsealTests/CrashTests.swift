@@ -4,7 +4,9 @@ import SQLKit
 import Testing
 import Vapor
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("A worker killed in the middle of a batch")
 struct CrashTests {
@@ -53,7 +55,7 @@ struct CrashTests {
     try await TestInstallation.withApp(environment: sandbox.environment) { app in
       try await app.caInstallation.initialize(keyType: .p256, test: true)
       try await BackOfficeTests.insertApproved(app, count: 1_000)
-      let sql = app.db as! any SQLDatabase
+      let sql = try app.db.sql
       func count(_ query: String) async throws -> Int {
         try await sql.raw(SQLQueryString(query)).first()!.decode(column: "n", as: Int.self)
       }

@@ -7,7 +7,9 @@ import Testing
 import Vapor
 import X509
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 /// Steps 1–7 through HTTP, and every refusal on the way.
 @Suite("Enrollment: login links, sessions, the request form and its API")

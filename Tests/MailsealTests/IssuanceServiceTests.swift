@@ -8,7 +8,9 @@ import Testing
 import Vapor
 import X509
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("Issuance records the intent, signs once, stores; refusals leave nothing behind")
 struct IssuanceServiceTests {
@@ -21,7 +23,7 @@ struct IssuanceServiceTests {
   static func count(_ app: Application, _ table: String, where condition: String = "1=1")
     async throws -> Int
   {
-    let row = try await (app.db as! any SQLDatabase).raw(
+    let row = try await app.db.sql.raw(
       "SELECT COUNT(*) AS n FROM \(unsafeRaw: table) WHERE \(unsafeRaw: condition)"
     ).first()
     return try row!.decode(column: "n", as: Int.self)
@@ -174,7 +176,7 @@ struct IssuanceServiceTests {
   func abandonedIntents() async throws {
     try await TestInstallation.withApp { app in
       let service = try await Self.service(app)
-      let sql = app.db as! any SQLDatabase
+      let sql = try app.db.sql
       for (serial, age) in [("0a", 3600.0), ("0b", 10.0)] {
         try await sql.insert(into: "issuance_intents")
           .columns(

@@ -8,7 +8,9 @@ import Testing
 import Vapor
 import X509
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("Revocation, CRL and OCSP in the portal; the audit trail; notices")
 struct LifecycleTests {
@@ -328,7 +330,7 @@ struct LifecycleTests {
             details: ["n": "\(index)"]), on: app.db)
       }
       #expect(try await AuditTrail.verify(on: app.db) == .init(records: 20, firstBroken: nil))
-      let sql = app.db as! any SQLDatabase
+      let sql = try app.db.sql
       // The trail refuses changes by the application's own connection.
       await #expect(throws: (any Error).self) {
         try await sql.raw("UPDATE audit_events SET subject = 'x' WHERE seq = 7").run()

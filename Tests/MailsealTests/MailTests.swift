@@ -4,7 +4,9 @@ import NIOPosix
 import Testing
 import Vapor
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("Mail: MIME, the outbox, the worker, SMTP and the .eml folder")
 struct MailTests {

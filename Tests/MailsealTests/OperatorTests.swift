@@ -3,7 +3,9 @@ import Foundation
 import Testing
 import Vapor
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("Operators: enrolment with password and TOTP, sign-in, lockout, roles")
 struct OperatorTests {

@@ -5,7 +5,9 @@ import Testing
 import VaporTesting
 import X509
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("Public endpoints: health and the CA certificates at the caIssuers URL")
 struct PublicEndpointTests {

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("QR codes for TOTP enrolment")
 struct QRCodeTests {

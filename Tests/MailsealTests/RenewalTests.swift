@@ -8,14 +8,16 @@ import Testing
 import Vapor
 import X509
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("Renewal: identity evidence reused for 825 days, reminders before expiry")
 struct RenewalTests {
   /// A requester's session for `mailbox`, validated at `now` (the clock of
   /// the test).
-  static func session(_ mailbox: String, at now: Date) -> Mailseal.SessionRecord {
-    let session = Mailseal.SessionRecord()
+  static func session(_ mailbox: String, at now: Date) -> MailsealStore.SessionRecord {
+    let session = MailsealStore.SessionRecord()
     session.mailbox = mailbox
     session.validatedAt = now
     session.kind = .requester
@@ -212,7 +214,7 @@ struct RenewalTests {
       // A mailbox with a later certificate is already renewed.
       let old = try await LifecycleTests.issue(app, mailbox: "lea@example.edu")
       let renewed = try await LifecycleTests.issue(app, mailbox: "lea@example.edu")
-      let sql = app.db as! any SQLDatabase
+      let sql = try app.db.sql
       try await sql.raw(
         "UPDATE certificates SET not_after = \(bind: old.notAfter.addingTimeInterval(365 * 86_400)) WHERE id = \(bind: renewed.id!)"
       ).run()

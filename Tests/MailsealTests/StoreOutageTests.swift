@@ -7,7 +7,9 @@ import SQLKit
 import Testing
 import VaporTesting
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("The database goes away: statements fail fast, answers say 503 or tryLater, pools recover")
 struct StoreOutageTests {
@@ -24,7 +26,7 @@ struct StoreOutageTests {
       // and kept its pool's only slot.
       await #expect(throws: StoreUnavailable.self) {
         try await app.db.transaction { database in
-          let sql = database as! any SQLDatabase
+          let sql = try database.sql
           let pid = try #require(
             try await sql.raw("SELECT pg_backend_pid() AS pid").first()?.decode(
               column: "pid", as: Int.self))
@@ -95,7 +97,7 @@ struct StoreOutageTests {
       let request = Array(try Data(contentsOf: requestFile))
 
       let service = OCSPService(
-        database: UnreachableDatabase(like: app.db), configuration: app.mailseal,
+        database: try UnreachableDatabase(like: app.db), configuration: app.mailseal,
         logger: app.logger)
       let answer = await service.respond(to: request)
       #expect(answer.outcome == .tryLater)
@@ -114,9 +116,9 @@ struct UnreachableDatabase: Database, SQLDatabase {
   let dialect: any SQLDialect
   var inTransaction: Bool { false }
 
-  init(like database: any Database) {
+  init(like database: any Database) throws {
     context = database.context
-    dialect = (database as! any SQLDatabase).dialect
+    dialect = try database.sql.dialect
   }
 
   private func fail<T>() -> EventLoopFuture<T> {

@@ -2,7 +2,9 @@ import Foundation
 import SQLKit
 import Testing
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 @Suite("The store is durable")
 struct StoreTests {
@@ -10,7 +12,7 @@ struct StoreTests {
   func sqliteDurability() async throws {
     guard TestDatabase.kind == "sqlite" else { return }
     try await TestInstallation.withApp { app in
-      let sql = app.db as! any SQLDatabase
+      let sql = try app.db.sql
       let mode = try await sql.raw("PRAGMA journal_mode").first()!.decode(
         column: "journal_mode", as: String.self)
       #expect(mode == "wal")
@@ -23,7 +25,7 @@ struct StoreTests {
   @Test("the migrations make every table the issuance needs")
   func tables() async throws {
     try await TestInstallation.withApp { app in
-      let sql = app.db as! any SQLDatabase
+      let sql = try app.db.sql
       for table in ["issuers", "certificates", "issuance_intents", "blocked_keys"] {
         let row = try await sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()
         #expect(try row?.decode(column: "n", as: Int.self) == 0)

@@ -3,7 +3,9 @@ import NIOCore
 import Vapor
 import VaporTesting
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 /// A browser for in-memory requests: keeps cookies, sends forms and JSON,
 /// asks for pages (Accept: text/html) in a chosen language.

@@ -2,7 +2,9 @@ import Foundation
 import MailsealCA
 import Vapor
 
-@testable import Mailseal
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
 
 /// The database a test runs on: SQLite (a fresh file per test) or, when the
 /// test script says so, PostgreSQL (a fresh database per test on the server

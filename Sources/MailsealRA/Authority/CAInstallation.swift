@@ -1,0 +1,291 @@
+public import FluentKit
+import Foundation
+public import MailsealCA
+public import MailsealStore
+import SwiftASN1
+import X509
+
+/// The CA hierarchy of this installation as stored: certificates in the
+/// database, keys in custody. Runs the ceremony, imports a CA, and loads the
+/// active issuing CA for signing.
+public struct CAInstallation: Sendable {
+  let database: any Database
+  let configuration: MailsealConfiguration
+
+  public init(database: any Database, configuration: MailsealConfiguration) {
+    self.database = database
+    self.configuration = configuration
+  }
+
+  /// The active issuing CA's record, if there is one.
+  public func activeIssuer() async throws -> IssuerRecord? {
+    try await IssuerRecord.query(on: database).filter(\.$isActive == true).filter(
+      \.$role == .issuing
+    ).first()
+  }
+
+  /// Every CA certificate, issuing CAs first, newest first.
+  public func allIssuers() async throws -> [IssuerRecord] {
+    try await IssuerRecord.query(on: database).sort(\.$role).sort(\.$createdAt, .descending).all()
+  }
+
+  /// The chain of an issuing CA up to its root, issuing CA first.
+  public func chain(of issuer: IssuerRecord) async throws -> [IssuerRecord] {
+    var chain = [issuer]
+    var current = issuer
+    while let parentID = current.$parent.id, chain.count < 8,
+      let parent = try await IssuerRecord.find(parentID, on: database)
+    {
+      chain.append(parent)
+      current = parent
+    }
+    return chain
+  }
+
+  /// Runs the key ceremony: a root and an issuing CA, keys in custody,
+  /// certificates stored, the issuing CA made active.
+  ///
+  /// - Parameter test: whether the names say "TEST — not trusted".
+  /// - Throws: when an issuing CA is already active.
+  @discardableResult
+  public func initialize(keyType: CAKeyType, test: Bool, now: Date = Date()) async throws -> (
+    root: IssuerRecord, issuing: IssuerRecord
+  ) {
+    guard try await activeIssuer() == nil else {
+      throw CAError(
+        .caMaterialInvalid,
+        "This installation already has an active issuing CA; `mailseal ca show` lists it.")
+    }
+    let custody = try configuration.keyCustody()
+    let stamp = Self.labelStamp(now)
+    let (rootReference, rootKey) = try custody.generateKey(keyType, label: "root-\(stamp)")
+    let (issuingReference, issuingKey) = try custody.generateKey(keyType, label: "issuing-\(stamp)")
+    let names = try CACeremony.names(
+      organization: configuration.organization, test: test, now: now, rootKey: rootKey,
+      issuingKey: issuingKey)
+    let root = try CACeremony.makeRoot(key: rootKey, subject: names.root, now: now)
+    let issuing = try CACeremony.makeIssuing(
+      key: issuingKey, subject: names.issuing, root: root, rootKey: rootKey,
+      endpoints: configuration.endpoints, now: now
+    )
+    let records = try await database.transaction { database in
+      let rootRecord = Self.record(
+        root, role: .root, keyReference: rootReference, keyType: keyType, parent: nil, test: test,
+        active: false)
+      try await rootRecord.create(on: database)
+      let issuingRecord = Self.record(
+        issuing, role: .issuing, keyReference: issuingReference, keyType: keyType,
+        parent: rootRecord.id, test: test, active: true)
+      try await issuingRecord.create(on: database)
+      try await AuditTrail.append(
+        [
+          AuditEvent(
+            actor: AuditEvent.commandLine, action: "ca.created", subject: rootRecord.slug,
+            details: ["role": "root", "subject": rootRecord.subject, "keyType": keyType.rawValue]),
+          AuditEvent(
+            actor: AuditEvent.commandLine, action: "ca.created", subject: issuingRecord.slug,
+            details: [
+              "role": "issuing", "subject": issuingRecord.subject, "keyType": keyType.rawValue,
+            ]),
+        ], on: database, now: now)
+      return (rootRecord, issuingRecord)
+    }
+    try await ensureOCSPResponder(for: records.1, now: now)
+    return records
+  }
+
+  /// Takes over an existing issuing CA for production: its certificate
+  /// chain (issuing CA first, then up to the root) and its key as an
+  /// encrypted PKCS#8 file, which is re-encrypted into custody.
+  @discardableResult
+  public func importIssuing(
+    chainPEM: String, encryptedKey: [UInt8], keyPassphrase: [UInt8], now: Date = Date()
+  ) async throws -> IssuerRecord {
+    guard try await activeIssuer() == nil else {
+      throw CAError(
+        .caMaterialInvalid,
+        "This installation already has an active issuing CA; `mailseal ca show` lists it.")
+    }
+    let certificates: [Certificate]
+    do {
+      certificates = try PEMDocument.parseMultiple(pemString: chainPEM)
+        .filter { $0.discriminator == "CERTIFICATE" }
+        .map { try Certificate(derEncoded: $0.derBytes) }
+    } catch {
+      throw CAError(.caMaterialInvalid, "The chain file is not a list of PEM certificates.")
+    }
+    guard let issuing = certificates.first else {
+      throw CAError(.caMaterialInvalid, "The chain file holds no certificate.")
+    }
+    for (child, parent) in zip(certificates, certificates.dropFirst()) {
+      guard child.issuer == parent.subject,
+        parent.publicKey.isValidSignature(child.signature, for: child)
+      else {
+        throw CAError(
+          .caMaterialInvalid,
+          "The chain is out of order: “\(child.subject)” is not signed by “\(parent.subject)”. List the issuing CA first, then each issuer up to the root."
+        )
+      }
+    }
+    guard let keyType = try CAKeyType(publicKey: issuing.publicKey) else {
+      throw CAError(
+        .caMaterialInvalid, "The issuing CA's key is not P-256, P-384, P-521 or RSA 4096.")
+    }
+    guard try issuing.extensions.extendedKeyUsage.map({ $0.contains(.emailProtection) }) ?? true
+    else {
+      throw CAError(
+        .caMaterialInvalid,
+        "The issuing CA's extKeyUsage does not allow emailProtection, so it cannot issue S/MIME certificates."
+      )
+    }
+    guard issuing.notValidAfter > now else {
+      throw CAError(.caMaterialInvalid, "The issuing CA expired on \(issuing.notValidAfter).")
+    }
+    let custody = try configuration.keyCustody()
+    let (reference, key) = try custody.importKey(
+      encryptedPKCS8: encryptedKey, passphrase: keyPassphrase,
+      label: "issuing-imported-\(Self.labelStamp(now))")
+    // Binding the key to the certificate checks that they belong together.
+    _ = try CertificateAuthority(
+      certificate: issuing, chain: certificates, key: key, policy: configuration.issuerPolicy())
+
+    let imported = try await database.transaction { database in
+      var parentID: UUID?
+      for certificate in certificates.dropFirst().reversed() {
+        let slug = PublicEndpoints.issuerSlug(
+          subjectKeyIdentifier: certificate.subjectKeyIdentifierBytes)
+        if let existing = try await IssuerRecord.query(on: database).filter(\.$slug == slug).first()
+        {
+          parentID = existing.id
+          continue
+        }
+        let record = Self.record(
+          certificate, role: .root, keyReference: nil,
+          keyType: (try? CAKeyType(publicKey: certificate.publicKey)) ?? keyType,
+          parent: parentID, test: false, active: false
+        )
+        try await record.create(on: database)
+        parentID = record.id
+      }
+      let record = Self.record(
+        issuing, role: .issuing, keyReference: reference, keyType: keyType, parent: parentID,
+        test: false, active: true)
+      try await record.create(on: database)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.commandLine, action: "ca.imported", subject: record.slug,
+          details: ["subject": record.subject, "sha256": record.sha256Fingerprint]),
+        on: database, now: now)
+      return record
+    }
+    try await ensureOCSPResponder(for: imported, now: now)
+    return imported
+  }
+
+  /// Loads the active issuing CA with its key, ready to sign.
+  public func loadActiveAuthority() async throws -> (CertificateAuthority, issuerID: UUID) {
+    guard let record = try await activeIssuer(), let id = record.id else {
+      throw CAError(
+        .caMaterialInvalid,
+        "This installation has no issuing CA yet: run `mailseal ca init` or `mailseal ca import`.")
+    }
+    return (try await authority(for: record), id)
+  }
+
+  /// Loads a CA of this installation with its key: an issuing CA, or a
+  /// root whose key is in custody (for its CRL).
+  public func authority(for record: IssuerRecord) async throws -> CertificateAuthority {
+    guard let reference = record.keyReference else {
+      throw CAError(.keyCustody, "The CA “\(record.subject)” has no key in custody.")
+    }
+    let chain = try await chain(of: record).map {
+      try Certificate(derEncoded: Array($0.certificateDER))
+    }
+    let key = try configuration.keyCustody().loadKey(KeyReference(rawValue: reference))
+    return try CertificateAuthority(
+      certificate: chain[0], chain: chain, key: key, policy: configuration.issuerPolicy())
+  }
+
+  /// The OCSP signer of an issuing CA: its delegated responder certificate
+  /// (made here when there is none or it has fewer than 30 days left), or
+  /// the CA key itself with `MAILSEAL_OCSP_SIGNER=ca`.
+  public func ocspResponder(for issuer: IssuerRecord, now: Date = Date()) async throws
+    -> OCSPResponder
+  {
+    let authority = try await authority(for: issuer)
+    if configuration.portal.ocspSignedByCA {
+      return try OCSPResponder(
+        issuer: authority.certificate, signerCertificate: authority.certificate,
+        key: authority.signingKey)
+    }
+    let record = try await ensureOCSPResponder(for: issuer, now: now)
+    let certificate = try Certificate(derEncoded: Array(record.certificateDER))
+    let key = try configuration.keyCustody().loadKey(KeyReference(rawValue: record.keyReference!))
+    return try OCSPResponder(
+      issuer: authority.certificate, signerCertificate: certificate, key: key)
+  }
+
+  /// The newest delegated OCSP responder certificate of an issuing CA with
+  /// more than 30 days left, made now (P-256 key in custody) if there is
+  /// none.
+  @discardableResult
+  public func ensureOCSPResponder(for issuer: IssuerRecord, now: Date = Date()) async throws
+    -> IssuerRecord
+  {
+    let current = try await IssuerRecord.query(on: database)
+      .filter(\.$role == .ocspResponder).filter(\.$parent.$id == issuer.id)
+      .sort(\.$notAfter, .descending).first()
+    if let current, current.notAfter.timeIntervalSince(now) > 30 * 86_400,
+      current.notBefore <= now
+    {
+      return current
+    }
+    let authority = try await authority(for: issuer)
+    let custody = try configuration.keyCustody()
+    let (reference, key) = try custody.generateKey(.p256, label: "ocsp-\(Self.labelStamp(now))")
+    let certificate = try CACeremony.makeOCSPResponder(
+      key: key, issuing: authority.certificate, issuingKey: authority.signingKey, now: now)
+    let record = Self.record(
+      certificate, role: .ocspResponder, keyReference: reference, keyType: .p256,
+      parent: issuer.id, test: issuer.isTest, active: false)
+    try await database.transaction { database in
+      try await record.create(on: database)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.ca, action: "ocsp-responder.issued", subject: record.slug,
+          details: [
+            "issuer": issuer.slug, "notAfter": "\(certificate.notValidAfter)",
+            "sha256": record.sha256Fingerprint,
+          ]), on: database, now: now)
+    }
+    return record
+  }
+
+  static func record(
+    _ certificate: Certificate, role: IssuerRecord.Role, keyReference: KeyReference?,
+    keyType: CAKeyType,
+    parent: UUID?, test: Bool, active: Bool
+  ) -> IssuerRecord {
+    let record = IssuerRecord()
+    record.id = UUID()
+    record.role = role
+    record.slug = PublicEndpoints.issuerSlug(
+      subjectKeyIdentifier: certificate.subjectKeyIdentifierBytes)
+    record.subject = certificate.subject.description
+    record.certificateDER = Data(certificate.derBytes)
+    record.sha256Fingerprint = certificate.sha256Fingerprint
+    record.keyReference = keyReference?.rawValue
+    record.keyType = keyType.rawValue
+    record.$parent.id = parent
+    record.notBefore = certificate.notValidBefore
+    record.notAfter = certificate.notValidAfter
+    record.isTest = test
+    record.isActive = active
+    return record
+  }
+
+  static func labelStamp(_ date: Date) -> String {
+    let seconds = Int(date.timeIntervalSince1970)
+    return "\(seconds)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+  }
+}

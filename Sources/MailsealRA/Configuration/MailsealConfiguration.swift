@@ -1,0 +1,294 @@
+public import Foundation
+public import MailsealCA
+public import MailsealStore
+
+/// Every setting of an installation, read once from the environment at
+/// start-up and validated as a whole: one error names every variable that is
+/// missing or malformed.
+public struct MailsealConfiguration: Sendable {
+  /// Where the database lives.
+  public enum DatabaseLocation: Sendable, Equatable {
+    /// An SQLite file (the embedded default).
+    case sqlite(path: String)
+    /// A PostgreSQL server, by URL.
+    case postgres(url: String)
+  }
+
+  /// Where the CA key passphrase comes from.
+  public enum PassphraseSource: Sendable, Equatable {
+    /// `MAILSEAL_CA_PASSPHRASE`.
+    case environment
+    /// `MAILSEAL_CA_PASSPHRASE_FILE`.
+    case file(path: String)
+    /// Neither was set: a generated file in the data folder (embedded default).
+    case generated(path: String)
+  }
+
+  /// `MAILSEAL_DATA_DIR`: SQLite file, CA key files, outbox.
+  public var dataDirectory: URL
+  /// `DATABASE_URL`.
+  public var database: DatabaseLocation
+  /// `MAILSEAL_PUBLIC_URL`: where people reach the portal.
+  public var publicURL: String
+  /// `MAILSEAL_PKI_URL` (default: the public URL with http://): the base of
+  /// the CRL, OCSP and CA certificate URLs written into certificates.
+  public var endpoints: PublicEndpoints
+  /// `MAILSEAL_ORG_NAME`, `MAILSEAL_ORG_ID`, `MAILSEAL_ORG_COUNTRY`.
+  public var organization: OrganizationIdentity
+  /// Whether the organisation is the built-in test default.
+  public var organizationIsDefault: Bool
+  /// `MAILSEAL_CERT_DAYS`.
+  public var certificateDays: Int
+  /// Where the CA key passphrase comes from.
+  public var passphraseSource: PassphraseSource
+  /// The passphrase itself (never logged).
+  package var passphrase: [UInt8]
+  /// How mail leaves the portal.
+  public var mail: MailSettings
+  /// The requester-facing settings.
+  public var portal: PortalSettings
+  /// PBKDF2 iterations for new CA key files; tests lower it to stay fast.
+  var keyIterations = EncryptedPrivateKeyInfo.defaultIterations
+
+  /// The folder holding the encrypted CA key files.
+  public var keyDirectory: URL {
+    dataDirectory.appendingPathComponent("ca-keys", isDirectory: true)
+  }
+
+  /// The issuer policy every certificate is issued under.
+  public func issuerPolicy() throws(CAError) -> IssuerPolicy {
+    try IssuerPolicy(
+      organization: organization, validityDays: certificateDays, endpoints: endpoints)
+  }
+
+  /// The file custody of the CA keys.
+  public func keyCustody() throws(CAError) -> FileKeyCustody {
+    try FileKeyCustody(directory: keyDirectory, passphrase: passphrase, iterations: keyIterations)
+  }
+
+  /// Defaults of the embedded test installation.
+  public enum Defaults {
+    public static let dataDirectory = "./data"
+    public static let publicURL = "http://127.0.0.1:8080"
+    public static let organizationName = "Mailseal Test Organisation"
+    public static let organizationIdentifier = "VATDE-000000000"
+    public static let organizationCountry = "DE"
+  }
+
+  /// Reads and validates the configuration. On the embedded default (no
+  /// passphrase configured) this creates the data folder and a generated
+  /// passphrase file.
+  public static func load(from environment: [String: String] = ProcessInfo.processInfo.environment)
+    throws(ConfigurationError) -> MailsealConfiguration
+  {
+    var problems: [ConfigurationError.Problem] = []
+    func value(_ name: String) -> String? {
+      guard let raw = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines),
+        !raw.isEmpty
+      else { return nil }
+      return raw
+    }
+    func check<T>(_ name: String, _ body: () throws(CAError) -> T) -> T? {
+      do {
+        return try body()
+      } catch {
+        problems.append(.init(variable: name, message: error.message))
+        return nil
+      }
+    }
+
+    let dataPath = value("MAILSEAL_DATA_DIR") ?? Defaults.dataDirectory
+    let dataDirectory = URL(fileURLWithPath: dataPath, isDirectory: true).standardizedFileURL
+
+    var database = DatabaseLocation.sqlite(
+      path: dataDirectory.appendingPathComponent("mailseal.sqlite").path)
+    if let url = value("DATABASE_URL") {
+      if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+        if URL(string: url)?.host == nil {
+          problems.append(
+            .init(
+              variable: "DATABASE_URL",
+              message:
+                "“\(Self.redacted(url))” is not a PostgreSQL URL of the form postgres://user:password@host:5432/database."
+            ))
+        }
+        database = .postgres(url: url)
+      } else if url.hasPrefix("sqlite://") {
+        let path = String(url.dropFirst("sqlite://".count))
+        if path.isEmpty {
+          problems.append(
+            .init(
+              variable: "DATABASE_URL",
+              message:
+                "sqlite:// needs a file path, e.g. sqlite:///var/lib/mailseal/mailseal.sqlite."))
+        }
+        database = .sqlite(path: path)
+      } else {
+        problems.append(
+          .init(
+            variable: "DATABASE_URL",
+            message: "“\(Self.redacted(url))” is neither postgres://… nor sqlite://…."))
+      }
+    }
+
+    var publicURL = value("MAILSEAL_PUBLIC_URL") ?? Defaults.publicURL
+    while publicURL.hasSuffix("/") { publicURL.removeLast() }
+    if !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://"))
+      || URL(string: publicURL)?.host == nil
+    {
+      problems.append(
+        .init(
+          variable: "MAILSEAL_PUBLIC_URL",
+          message: "“\(publicURL.prefix(100))” is not an http:// or https:// URL."))
+    }
+    let pkiName = value("MAILSEAL_PKI_URL") == nil ? "MAILSEAL_PUBLIC_URL" : "MAILSEAL_PKI_URL"
+    let pkiBase =
+      value("MAILSEAL_PKI_URL")
+      ?? (publicURL.hasPrefix("https://")
+        ? "http://" + publicURL.dropFirst("https://".count) : publicURL)
+    let endpoints = check(pkiName) { () throws(CAError) in try PublicEndpoints(baseURL: pkiBase) }
+
+    let orgName = value("MAILSEAL_ORG_NAME")
+    let orgID = value("MAILSEAL_ORG_ID")
+    let orgCountry = value("MAILSEAL_ORG_COUNTRY")
+    let organizationIsDefault = orgName == nil && orgID == nil && orgCountry == nil
+    let name = check("MAILSEAL_ORG_NAME") { () throws(CAError) in
+      try SubjectName(
+        orgName ?? Defaults.organizationName, field: "organisation name",
+        maximumLength: SubjectNameBounds.organizationName)
+    }
+    let identifier = check("MAILSEAL_ORG_ID") { () throws(CAError) in
+      try OrganizationIdentifier(orgID ?? Defaults.organizationIdentifier)
+    }
+    let country = check("MAILSEAL_ORG_COUNTRY") { () throws(CAError) in
+      try CountryCode(orgCountry ?? Defaults.organizationCountry)
+    }
+
+    var days = IssuerPolicy.defaultValidityDays
+    if let text = value("MAILSEAL_CERT_DAYS") {
+      if let parsed = Int(text), (1...IssuerPolicy.maximumValidityDays).contains(parsed) {
+        days = parsed
+      } else {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_CERT_DAYS",
+            message:
+              "“\(text.prefix(20))” is not a number of days from 1 to \(IssuerPolicy.maximumValidityDays) (S/MIME BR §6.3.2)."
+          ))
+      }
+    }
+
+    var source = PassphraseSource.environment
+    var passphrase: [UInt8] = []
+    if let inline = environment["MAILSEAL_CA_PASSPHRASE"], !inline.isEmpty {
+      if value("MAILSEAL_CA_PASSPHRASE_FILE") != nil {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_CA_PASSPHRASE_FILE",
+            message: "set either MAILSEAL_CA_PASSPHRASE or MAILSEAL_CA_PASSPHRASE_FILE, not both."))
+      }
+      passphrase = Array(inline.utf8)
+    } else if let path = value("MAILSEAL_CA_PASSPHRASE_FILE") {
+      source = .file(path: path)
+      if let data = FileManager.default.contents(atPath: path) {
+        passphrase = Array(
+          String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines).utf8)
+      } else {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_CA_PASSPHRASE_FILE", message: "the file \(path) cannot be read."))
+      }
+    } else {
+      let path = dataDirectory.appendingPathComponent("ca-passphrase").path
+      source = .generated(path: path)
+      do {
+        passphrase = try Self.generatedPassphrase(at: path)
+      } catch {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_DATA_DIR",
+            message: "the generated passphrase file \(path) cannot be read or made: \(error)"))
+      }
+    }
+    if !passphrase.isEmpty, passphrase.count < FileKeyCustody.minimumPassphraseLength {
+      let name = source == .environment ? "MAILSEAL_CA_PASSPHRASE" : "MAILSEAL_CA_PASSPHRASE_FILE"
+      problems.append(
+        .init(
+          variable: name,
+          message:
+            "the CA key passphrase must be at least \(FileKeyCustody.minimumPassphraseLength) characters long."
+        ))
+    }
+
+    let (mail, portal) = loadPortal(
+      value, dataDirectory: dataDirectory, publicURL: publicURL, problems: &problems)
+
+    guard problems.isEmpty, let endpoints, let name, let identifier, let country else {
+      throw ConfigurationError(problems: problems)
+    }
+    return MailsealConfiguration(
+      dataDirectory: dataDirectory,
+      database: database,
+      publicURL: publicURL,
+      endpoints: endpoints,
+      organization: OrganizationIdentity(name: name, identifier: identifier, country: country),
+      organizationIsDefault: organizationIsDefault,
+      certificateDays: days,
+      passphraseSource: source,
+      passphrase: passphrase,
+      mail: mail,
+      portal: portal
+    )
+  }
+
+  /// Reads the generated passphrase file, making it (and the data folder)
+  /// first if needed: 32 random bytes, base64url, mode 0600.
+  static func generatedPassphrase(at path: String) throws -> [UInt8] {
+    if let data = FileManager.default.contents(atPath: path) {
+      return Array(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines).utf8)
+    }
+    let folder = (path as NSString).deletingLastPathComponent
+    try FileManager.default.createDirectory(
+      atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    var generator = SystemRandomNumberGenerator()
+    let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    let text = Data(bytes).base64EncodedString()
+      .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+      .replacingOccurrences(of: "=", with: "")
+    guard
+      FileManager.default.createFile(
+        atPath: path, contents: Data((text + "\n").utf8), attributes: [.posixPermissions: 0o600])
+    else {
+      throw ConfigurationError(problems: [
+        .init(variable: "MAILSEAL_DATA_DIR", message: "cannot write \(path)")
+      ])
+    }
+    return Array(text.utf8)
+  }
+
+  /// A database URL with its password replaced, for messages and logs.
+  public static func redacted(_ url: String) -> String {
+    guard var components = URLComponents(string: url), components.password != nil else {
+      return url
+    }
+    components.password = "***"
+    return components.string ?? "(unreadable URL)"
+  }
+}
+
+/// Everything wrong with the environment, each variable named once.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+  /// One variable and what is wrong with it.
+  public struct Problem: Sendable, Equatable {
+    public let variable: String
+    public let message: String
+  }
+
+  /// The problems, in the order the variables are read.
+  public let problems: [Problem]
+
+  public var description: String {
+    "Mailseal cannot start; fix these settings:\n"
+      + problems.map { "  \($0.variable): \($0.message)" }.joined(separator: "\n")
+  }
+}

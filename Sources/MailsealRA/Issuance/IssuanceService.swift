@@ -1,0 +1,274 @@
+public import FluentKit
+import Foundation
+import Logging
+public import MailsealCA
+public import MailsealStore
+
+/// One certificate to issue: the request as received and the subject the
+/// registration authority validated.
+public struct IssuanceOrder: Sendable {
+  /// The PKCS#10 request, PEM or DER.
+  public let request: [UInt8]
+  /// Who the certificate is for.
+  public let subject: ValidatedSubject
+  /// The certificate request it answers, if any (recorded with the certificate).
+  public let requestID: UUID?
+
+  public init(request: [UInt8], subject: ValidatedSubject, requestID: UUID? = nil) {
+    self.request = request
+    self.subject = subject
+    self.requestID = requestID
+  }
+}
+
+/// A certificate on its way into the store.
+public struct StoredCertificate: Sendable {
+  public let certificate: SignedCertificate
+  public let keyType: SubscriberKeyType
+  public let requestID: UUID?
+}
+
+/// Issues certificates in Boulder's order, a batch at a time:
+///
+/// 1. check every request (size, form, proof of possession, key type);
+/// 2. check the keys against the store (certified for another mailbox,
+///    blocked after a key compromise);
+/// 3. build each certificate from the validated subject and lint it on a
+///    copy signed by a throwaway key;
+/// 4. record the intents durably (one transaction);
+/// 5. sign each once with the CA key;
+/// 6. store the certificates and close the intents (one transaction).
+///
+/// CPU-bound steps run on all cores; the store sees three statements per
+/// batch, not three per certificate. A refusal in steps 1–3 refuses that
+/// certificate only; a failure of the store fails the batch, and nothing
+/// was signed whose intent is not recorded.
+public struct IssuanceService: Sendable {
+  /// The signing CA.
+  public let authority: CertificateAuthority
+  /// Its record's id.
+  public let issuerID: UUID
+  let database: any Database
+  /// Tests set this to fail the batch between signing and storing, as a
+  /// crash or a lost database would.
+  var faultBeforeStoring: (@Sendable () throws -> Void)?
+  /// Runs inside the transaction that stores certificates, so that what
+  /// follows from them (the request marked issued, the pickup mail queued)
+  /// is stored with them or not at all.
+  public var afterStoring: (@Sendable (any Database, [StoredCertificate]) async throws -> Void)?
+  /// Where the batch timings go (debug level).
+  public var logger = Logger(label: "mailseal.issuance")
+
+  public init(authority: CertificateAuthority, issuerID: UUID, database: any Database) {
+    self.authority = authority
+    self.issuerID = issuerID
+    self.database = database
+  }
+
+  /// Issues one certificate.
+  public func issue(_ order: IssuanceOrder, now: Date = Date()) async throws -> SignedCertificate {
+    try await issue([order], now: now)[0].get()
+  }
+
+  /// How many certificates go through the pipeline together. Chunks
+  /// overlap: while one chunk's transaction commits, the next is checked,
+  /// built and linted.
+  static let chunkSize = 128
+
+  /// Issues a batch; the results are in the order of the orders.
+  ///
+  /// A failure of the store fails the call. Certificates committed before
+  /// it stay committed; the intents of those signed but not stored stay
+  /// pending, so no signature is ever without its record.
+  public func issue(_ orders: [IssuanceOrder], now: Date = Date()) async throws -> [Result<
+    SignedCertificate, CAError
+  >] {
+    var results = [Result<SignedCertificate, CAError>?](repeating: nil, count: orders.count)
+    guard !orders.isEmpty else { return [] }
+    let store = IssuanceStore(database: database)
+    let chunks = Array(orders.indices).chunked(into: Self.chunkSize).map(Array.init)
+    var stages = StageTimer()
+
+    // Chunk 0 is prepared alone; after that, preparing chunk k+1 overlaps
+    // the commit that stores chunk k−1 and records chunk k.
+    var current = try await prepare(
+      chunks[0], of: orders, facts: KeyFacts(), store: store, now: now)
+    stages.lap("prepare")
+    var signedBefore: [StoredCertificate] = []
+    var issued = 0
+    for number in chunks.indices {
+      for (index, failure) in current.refused { results[index] = .failure(failure) }
+      let toStore = signedBefore
+      let toRecord = current.ready
+      if !toStore.isEmpty { try faultBeforeStoring?() }
+      async let committed: Void = store.commit(
+        storing: toStore, recording: toRecord.map(\.prepared), issuerID: issuerID, now: now,
+        afterStoring: afterStoring)
+      let upcoming = number + 1 < chunks.count ? chunks[number + 1] : []
+      let facts = current.facts
+      async let next = prepare(upcoming, of: orders, facts: facts, store: store, now: now)
+      try await committed
+      issued += toStore.count
+      stages.lap("commit")
+
+      // Sign the chunk whose intents are now on disk.
+      let authority = self.authority
+      let signatures = await Parallel.map(toRecord) { item in
+        Result { () throws(CAError) in try authority.sign(item.prepared) }
+      }
+      signedBefore = []
+      for (item, result) in zip(toRecord, signatures) {
+        results[item.index] = result
+        if case .success(let certificate) = result {
+          signedBefore.append(
+            StoredCertificate(
+              certificate: certificate, keyType: item.keyType,
+              requestID: orders[item.index].requestID))
+        }
+      }
+      stages.lap("sign")
+      current = try await next
+      stages.lap("prepare")
+    }
+    if !signedBefore.isEmpty { try faultBeforeStoring?() }
+    try await store.commit(
+      storing: signedBefore, recording: [], issuerID: issuerID, now: now, afterStoring: afterStoring
+    )
+    issued += signedBefore.count
+    stages.lap("commit")
+    logger.debug(
+      "issued a batch",
+      metadata: stages.metadata.merging(["orders": "\(orders.count)", "issued": "\(issued)"]) { $1 }
+    )
+    return results.map { $0! }
+  }
+
+  /// Key facts known so far in a batch: from the store, and the mailboxes
+  /// this batch has already given each key.
+  typealias KeyFacts = IssuanceStore.KeyFacts
+
+  /// A chunk checked, its keys vetted, built and linted.
+  struct PreparedChunk: Sendable {
+    var ready: [(index: Int, prepared: PreparedCertificate, keyType: SubscriberKeyType)] = []
+    var refused: [(Int, CAError)] = []
+    var facts: KeyFacts
+  }
+
+  /// Steps 1–3 for one chunk: check the requests, check the keys against
+  /// the store and the batch so far, build and lint.
+  func prepare(
+    _ indices: [Int], of orders: [IssuanceOrder], facts known: KeyFacts, store: IssuanceStore,
+    now: Date
+  ) async throws -> PreparedChunk {
+    var chunk = PreparedChunk(facts: known)
+    guard !indices.isEmpty else { return chunk }
+    let checked = await Parallel.map(indices) { index in
+      Result { () throws(CAError) in try CertificateRequestCheck.check(orders[index].request) }
+    }
+    let fingerprints = checked.compactMap { try? $0.get().keyFingerprint.hexString }
+    let stored = try await store.keyFacts(fingerprints)
+    var accepted: [(index: Int, request: CheckedRequest)] = []
+    for (index, result) in zip(indices, checked) {
+      switch result {
+      case .failure(let error):
+        chunk.refused.append((index, error))
+      case .success(let request):
+        let fingerprint = request.keyFingerprint.hexString
+        let mailbox = orders[index].subject.mailbox.address
+        let mailboxes = stored.mailboxes[fingerprint, default: []].union(
+          chunk.facts.mailboxes[fingerprint, default: []])
+        if stored.blocked.contains(fingerprint) || chunk.facts.blocked.contains(fingerprint) {
+          chunk.refused.append(
+            (
+              index,
+              CAError(
+                .keyCompromised,
+                "This key was revoked for key compromise and can never be certified again; make a new key."
+              )
+            ))
+        } else if mailboxes.contains(where: { $0 != mailbox }) {
+          chunk.refused.append(
+            (
+              index,
+              CAError(
+                .keyAlreadyCertified,
+                "This key is already certified for another mailbox; make a new key for this one.")
+            ))
+        } else {
+          chunk.facts.mailboxes[fingerprint, default: []].insert(mailbox)
+          accepted.append((index, request))
+        }
+      }
+    }
+    let authority = self.authority
+    let prepared = await Parallel.map(accepted) { item in
+      Result { () throws(CAError) in
+        try authority.prepare(item.request, for: orders[item.index].subject, now: now)
+      }
+    }
+    for (item, result) in zip(accepted, prepared) {
+      switch result {
+      case .failure(let error): chunk.refused.append((item.index, error))
+      case .success(let certificate):
+        chunk.ready.append((item.index, certificate, item.request.keyType))
+      }
+    }
+    return chunk
+  }
+
+  /// Closes intents left pending by a process that died between recording
+  /// and storing; returns their serials (logged, and listed on the CRL
+  /// once revocation exists, since they may have been signed).
+  public static func recoverAbandonedIntents(
+    on database: any Database, logger: Logger, now: Date = Date()
+  ) async throws {
+    let serials = try await IssuanceStore(database: database).abandonPendingIntents(
+      olderThan: now.addingTimeInterval(-300), now: now)
+    if !serials.isEmpty {
+      logger.warning(
+        "Issuance intents left pending by an earlier process were marked abandoned",
+        metadata: ["serials": .string(serials.joined(separator: ","))])
+    }
+  }
+}
+
+/// Milliseconds spent per stage of a batch (summed over its chunks), for
+/// the debug log.
+struct StageTimer {
+  private var last = ContinuousClock.now
+  private var sums: [String: Double] = [:]
+
+  mutating func lap(_ stage: String) {
+    let now = ContinuousClock.now
+    let elapsed = (now - last).components
+    sums[stage, default: 0] += Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+    last = now
+  }
+
+  var metadata: Logger.Metadata {
+    sums.reduce(into: [:]) { $0["\($1.key)_ms"] = "\(($1.value * 10).rounded() / 10)" }
+  }
+}
+
+/// Runs CPU-bound work on every core.
+public enum Parallel {
+  /// Maps `items` in order, in as many chunks as there are cores (two per
+  /// core, so that an uneven chunk does not leave one idle).
+  public static func map<Item: Sendable, Output: Sendable>(
+    _ items: [Item], _ transform: @escaping @Sendable (Item) -> Output
+  ) async -> [Output] {
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    guard items.count > 1, cores > 1 else { return items.map(transform) }
+    let chunkSize = max(1, (items.count + cores * 2 - 1) / (cores * 2))
+    let chunks = items.chunked(into: chunkSize)
+    return await withTaskGroup(of: (Int, [Output]).self) { group in
+      for (number, chunk) in chunks.enumerated() {
+        let chunk = Array(chunk)
+        group.addTask { (number, chunk.map(transform)) }
+      }
+      var parts = [[Output]](repeating: [], count: chunks.count)
+      for await (number, outputs) in group { parts[number] = outputs }
+      return parts.flatMap { $0 }
+    }
+  }
+}

@@ -1,0 +1,202 @@
+import Crypto
+import FluentKit
+import Foundation
+import MailsealCA
+public import MailsealStore
+import SQLKit
+
+/// The storage steps of issuance, in SQL so that a batch costs a handful of
+/// statements: the key facts for the checks, the intents before signing,
+/// the certificates after.
+struct IssuanceStore {
+  let database: any Database
+  var sql: any SQLDatabase { get throws { try database.sql } }
+
+  /// What the store knows about some public keys: for which mailboxes each
+  /// is certified (or about to be), and which are blocked.
+  struct KeyFacts: Sendable {
+    var mailboxes: [String: Set<String>] = [:]
+    var blocked: Set<String> = []
+  }
+
+  /// Looks up the facts for the given key fingerprints (hex): one query for
+  /// the mailboxes (certificates and open intents, distinct pairs only, so
+  /// that a key renewed many times costs one row) and one for blocked keys.
+  func keyFacts(_ fingerprints: [String]) async throws -> KeyFacts {
+    var facts = KeyFacts()
+    guard !fingerprints.isEmpty else { return facts }
+    for chunk in Array(Set(fingerprints)).chunked(into: 500) {
+      let binds = Array(chunk)
+      let rows = try await sql.raw(
+        """
+        SELECT DISTINCT key_fingerprint, mailbox FROM certificates WHERE key_fingerprint IN (\(binds: binds))
+        UNION
+        SELECT DISTINCT key_fingerprint, mailbox FROM issuance_intents
+          WHERE key_fingerprint IN (\(binds: binds))
+        """
+      ).all()
+      for row in rows {
+        let fingerprint = try row.decode(column: "key_fingerprint", as: String.self)
+        facts.mailboxes[fingerprint, default: []].insert(
+          try row.decode(column: "mailbox", as: String.self))
+      }
+      for row in try await sql.select().column("key_fingerprint").from("blocked_keys")
+        .where("key_fingerprint", .in, binds).all()
+      {
+        facts.blocked.insert(try row.decode(column: "key_fingerprint", as: String.self))
+      }
+    }
+    return facts
+  }
+
+  /// One durable transaction of the pipeline: stores the certificates of the
+  /// previous chunk (closing their intents) and records the intents of the
+  /// next one. Grouping the two halves the commits; the order of the
+  /// pipeline still holds, since a chunk is signed only after the commit
+  /// that recorded it, and stored only in a later one.
+  func commit(
+    storing signed: [StoredCertificate],
+    recording prepared: [PreparedCertificate],
+    issuerID: UUID, now: Date,
+    afterStoring: (@Sendable (any Database, [StoredCertificate]) async throws -> Void)? = nil
+  ) async throws {
+    guard !signed.isEmpty || !prepared.isEmpty else { return }
+    try await database.transaction { database in
+      let sql = try database.sql
+      try await Self.insertCertificates(signed, on: sql, issuerID: issuerID, now: now)
+      if !signed.isEmpty, let afterStoring { try await afterStoring(database, signed) }
+      // The CA's record of each issuance, in the transaction that stores it.
+      try await AuditTrail.append(
+        signed.map { item in
+          AuditEvent(
+            actor: AuditEvent.ca, action: "certificate.issued",
+            subject: item.certificate.prepared.serialHex,
+            details: [
+              "mailbox": item.certificate.prepared.subject.mailbox.address,
+              "notAfter": ISO8601DateFormatter.string(
+                from: item.certificate.prepared.notAfter, timeZone: .gmt,
+                formatOptions: .withInternetDateTime),
+              "request": item.requestID?.uuidString ?? "command line",
+            ])
+        }, on: database, now: now)
+      try await Self.insertIntents(prepared, on: sql, issuerID: issuerID, now: now)
+    }
+  }
+
+  /// Records intents durably before any signature.
+  func recordIntents(_ prepared: [PreparedCertificate], issuerID: UUID, now: Date) async throws {
+    try await commit(storing: [], recording: prepared, issuerID: issuerID, now: now)
+  }
+
+  /// Stores signed certificates and closes their intents.
+  func storeCertificates(
+    _ signed: [StoredCertificate], issuerID: UUID, now: Date
+  ) async throws {
+    try await commit(storing: signed, recording: [], issuerID: issuerID, now: now)
+  }
+
+  static func insertIntents(
+    _ prepared: [PreparedCertificate], on sql: any SQLDatabase, issuerID: UUID, now: Date
+  ) async throws {
+    for chunk in prepared.chunked(into: 500) {
+      var insert = sql.insert(into: "issuance_intents")
+        .columns(
+          "serial", "issuer_id", "tbs_sha256", "not_after", "mailbox", "key_fingerprint", "state",
+          "created_at")
+      for item in chunk {
+        insert = insert.values(
+          SQLBind(item.serialHex), SQLBind(issuerID),
+          SQLBind(Array(SHA256.hash(data: item.tbsCertificate)).hexString), SQLBind(item.notAfter),
+          SQLBind(item.subject.mailbox.address), SQLBind(item.keyFingerprint.hexString),
+          SQLBind(IssuanceIntentRecord.State.pending.rawValue), SQLBind(now)
+        )
+      }
+      try await insert.run()
+    }
+  }
+
+  static func insertCertificates(
+    _ signed: [StoredCertificate], on sql: any SQLDatabase, issuerID: UUID,
+    now: Date
+  ) async throws {
+    for chunk in signed.chunked(into: 400) {
+      var insert = sql.insert(into: "certificates").columns(
+        "id", "issuer_id", "serial", "der", "mailbox", "profile", "common_name", "given_name",
+        "surname", "pseudonym", "key_fingerprint", "key_type", "not_before", "not_after", "status",
+        "created_at", "request_id"
+      )
+      for item in chunk {
+        let certificate = item.certificate
+        let keyType = item.keyType
+        let prepared = certificate.prepared
+        let subject = prepared.subject
+        var given: String?
+        var surname: String?
+        var pseudonym: String?
+        switch subject.identity {
+        case .person(let g, let s):
+          given = g.value
+          surname = s.value
+        case .pseudonym(let p):
+          pseudonym = p.value
+        case .mailboxOnly:
+          break
+        }
+        insert = insert.values(
+          SQLBind(UUID()), SQLBind(issuerID), SQLBind(prepared.serialHex),
+          SQLBind(Data(certificate.der)),
+          SQLBind(subject.mailbox.address), SQLBind(subject.profile.rawValue),
+          SQLBind(subject.commonName),
+          SQLBind(given), SQLBind(surname), SQLBind(pseudonym),
+          SQLBind(prepared.keyFingerprint.hexString),
+          SQLBind(keyType.storageName), SQLBind(prepared.notBefore), SQLBind(prepared.notAfter),
+          SQLBind(CertificateRecord.Status.active.rawValue), SQLBind(now), SQLBind(item.requestID)
+        )
+      }
+      try await insert.run()
+      try await sql.update("issuance_intents")
+        .set("state", to: IssuanceIntentRecord.State.signed.rawValue)
+        .set("completed_at", to: now)
+        .where("serial", .in, chunk.map { $0.certificate.prepared.serialHex })
+        .run()
+    }
+  }
+
+  /// Marks intents abandoned that have been pending for longer than any
+  /// batch takes (another instance may be signing younger ones right now)
+  /// and returns their serials. Should such a certificate still be stored,
+  /// the store sets its intent to signed.
+  func abandonPendingIntents(olderThan cutoff: Date, now: Date) async throws -> [String] {
+    let rows = try await sql.select().column("serial").from("issuance_intents")
+      .where("state", .equal, IssuanceIntentRecord.State.pending.rawValue)
+      .where("created_at", .lessThan, cutoff)
+      .all()
+    let serials = try rows.map { try $0.decode(column: "serial", as: String.self) }
+    guard !serials.isEmpty else { return [] }
+    try await sql.update("issuance_intents")
+      .set("state", to: IssuanceIntentRecord.State.abandoned.rawValue)
+      .set("completed_at", to: now)
+      .where("serial", .in, serials)
+      .run()
+    return serials
+  }
+}
+
+extension SubscriberKeyType {
+  /// How the key type is stored: `rsa2048`, `p256`, …
+  var storageName: String {
+    switch self {
+    case .rsa(let bits): return "rsa\(bits)"
+    case .ecP256: return "p256"
+    case .ecP384: return "p384"
+    case .ecP521: return "p521"
+    }
+  }
+}
+
+extension Array {
+  /// Consecutive slices of at most `size` elements.
+  func chunked(into size: Int) -> [ArraySlice<Element>] {
+    stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+  }
+}

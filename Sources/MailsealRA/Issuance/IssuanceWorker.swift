@@ -1,0 +1,313 @@
+public import FluentKit
+public import Foundation
+public import Logging
+import MailsealCA
+public import MailsealStore
+import SQLKit
+
+/// Issues approved requests: claims them with a lease (`FOR UPDATE SKIP
+/// LOCKED` on PostgreSQL, so several instances never take the same one),
+/// runs them through the issuance pipeline, and — in the transaction that
+/// stores each certificate — marks its request issued and queues the pickup
+/// mail. A request is therefore issued once: either its certificate and its
+/// new state are stored together, or neither is and the lease runs out.
+public actor IssuanceWorker {
+  let database: any Database
+  let configuration: MailsealConfiguration
+  let logger: Logger
+  let mailQueued: @Sendable () -> Void
+  /// How long a claim holds; a worker that dies frees its requests then.
+  let lease: TimeInterval
+  let batchSize: Int
+  let pollInterval: Duration
+  private var service: IssuanceService?
+  private let doorbell = Doorbell()
+  let metrics: MailsealMetrics?
+
+  public init(
+    database: any Database, configuration: MailsealConfiguration, logger: Logger,
+    lease: TimeInterval = 120,
+    batchSize: Int = 256, pollInterval: Duration = .seconds(5), metrics: MailsealMetrics? = nil,
+    mailQueued: @escaping @Sendable () -> Void = {}
+  ) {
+    self.metrics = metrics
+    self.database = database
+    self.configuration = configuration
+    self.logger = logger
+    self.lease = lease
+    self.batchSize = batchSize
+    self.pollInterval = pollInterval
+    self.mailQueued = mailQueued
+  }
+
+  func issuanceService() async throws -> IssuanceService {
+    if let service { return service }
+    let (authority, issuerID) = try await CAInstallation(
+      database: database, configuration: configuration
+    ).loadActiveAuthority()
+    var made = IssuanceService(authority: authority, issuerID: issuerID, database: database)
+    made.logger = logger
+    let configuration = self.configuration
+    made.afterStoring = { database, stored in
+      try await Self.markIssued(stored, on: database, configuration: configuration)
+    }
+    service = made
+    return made
+  }
+
+  /// Issues what is approved and unclaimed, a batch at a time; returns how
+  /// many certificates were issued.
+  @discardableResult
+  public func issueDue(now: Date = Date()) async throws -> Int {
+    guard try await !Settings(database: database).isIssuancePaused() else { return 0 }
+    let sql = try database.sql
+    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
+    let claimed = try await sql.raw(
+      """
+      UPDATE certificate_requests SET issuing_lease_until = \(bind: now.addingTimeInterval(lease))
+      WHERE id IN (
+        SELECT id FROM certificate_requests
+        WHERE state = 'approved' AND (issuing_lease_until IS NULL OR issuing_lease_until < \(bind: now))
+        ORDER BY approved_at LIMIT \(literal: batchSize)\(unsafeRaw: skipLocked))
+      RETURNING id
+      """
+    ).all()
+    guard !claimed.isEmpty else { return 0 }
+    let started = ContinuousClock.now
+    let ids = try claimed.map { try $0.decode(column: "id", as: UUID.self) }
+    let requests = try await IssuingRequest.load(ids, on: sql)
+    var orders: [IssuanceOrder] = []
+    var refused: [(IssuingRequest, String)] = []
+    for request in requests {
+      do {
+        orders.append(
+          IssuanceOrder(
+            request: request.csrDER, subject: try request.subject(), requestID: request.id))
+      } catch {
+        refused.append((request, "\(error)"))
+      }
+    }
+    let service = try await issuanceService()
+    let results = try await service.issue(orders, now: now)
+    var issued = 0
+    let stored = Date()
+    let approvals = Dictionary(
+      requests.compactMap { request in request.approvedAt.map { (request.id, $0) } },
+      uniquingKeysWith: { first, _ in first })
+    for (order, result) in zip(orders, results) {
+      switch result {
+      case .success:
+        issued += 1
+        if let requestID = order.requestID, let approvedAt = approvals[requestID] {
+          metrics?.issuanceLatency.record(
+            .milliseconds(Int64(stored.timeIntervalSince(approvedAt) * 1000)))
+        }
+      case .failure(let error):
+        if let request = requests.first(where: { $0.id == order.requestID }) {
+          refused.append((request, error.message))
+        }
+      }
+    }
+    for (request, reason) in refused {
+      try await refuse(request, reason: reason, now: now)
+    }
+    if issued > 0 { mailQueued() }
+    metrics?.issued.increment(by: Int64(issued))
+    metrics?.issuanceRefused.increment(by: Int64(refused.count))
+    metrics?.issuanceBatch.record(ContinuousClock.now - started)
+    logger.info(
+      "issued approved requests", metadata: ["issued": "\(issued)", "refused": "\(refused.count)"])
+    return issued
+  }
+
+  /// Inside the storing transaction: the requests become issued, their
+  /// pickup links are made, the evidence's retention runs from each
+  /// certificate's expiry, and the pickup mails are queued. A few statements
+  /// per chunk, whatever its size.
+  static func markIssued(
+    _ stored: [StoredCertificate], on database: any Database, configuration: MailsealConfiguration
+  )
+    async throws
+  {
+    let sql = try database.sql
+    let now = Date()
+    let expires = now.addingTimeInterval(TimeInterval(configuration.portal.pickupDays) * 86_400)
+    for chunk in stored.filter({ $0.requestID != nil }).chunked(into: 400) {
+      let serials = chunk.map(\.certificate.prepared.serialHex)
+      var certificateIDs: [String: UUID] = [:]
+      for row in try await sql.select().column("id").column("serial").from("certificates")
+        .where("serial", .in, serials).all()
+      {
+        certificateIDs[try row.decode(column: "serial", as: String.self)] = try row.decode(
+          column: "id", as: UUID.self)
+      }
+      var tokens: [UUID: String] = [:]
+      var certificateCase = SQLCaseBuilder()
+      var tokenCase = SQLCaseBuilder()
+      var retentionCase = SQLCaseBuilder()
+      for item in chunk {
+        let requestID = item.requestID!
+        let token = SecretToken.make()
+        tokens[requestID] = token
+        guard let certificateID = certificateIDs[item.certificate.prepared.serialHex] else {
+          throw IssuedTwice()
+        }
+        certificateCase.when(requestID, then: certificateID)
+        tokenCase.when(requestID, then: SecretToken.hash(token))
+        retentionCase.when(
+          requestID,
+          then: item.certificate.prepared.notAfter.addingTimeInterval(
+            TimeInterval(configuration.portal.evidenceRetentionDays) * 86_400))
+      }
+      let requestIDs = Array(tokens.keys)
+      let updated = try await sql.raw(
+        """
+        UPDATE certificate_requests SET state = 'issued',
+          certificate_id = \(certificateCase.expression(on: "id")),
+          pickup_token_hash = \(tokenCase.expression(on: "id")),
+          pickup_expires_at = \(bind: expires), issuing_lease_until = NULL, updated_at = \(bind: now)
+        WHERE id IN (\(binds: requestIDs)) AND state = 'approved' RETURNING id
+        """
+      ).all()
+      // Another worker stored one of them first (after this one's lease
+      // ran out): the whole transaction is undone, so none of these
+      // certificates is kept, and the others are issued again.
+      guard updated.count == requestIDs.count else { throw IssuedTwice() }
+      // A renewal's evidence belongs to the earlier request it reuses: its
+      // retention now runs from the new certificate's expiry.
+      var evidenceOwners: [UUID: UUID] = [:]
+      for row in try await sql.select().columns("id", "evidence_request_id")
+        .from("certificate_requests").where("id", .in, requestIDs)
+        .where("evidence_request_id", .isNot, SQLLiteral.null).all()
+      {
+        evidenceOwners[try row.decode(column: "id", as: UUID.self)] = try row.decode(
+          column: "evidence_request_id", as: UUID.self)
+      }
+      if !evidenceOwners.isEmpty {
+        var ownerCase = SQLCaseBuilder()
+        for item in chunk {
+          guard let owner = evidenceOwners[item.requestID!] else { continue }
+          ownerCase.when(
+            owner,
+            then: item.certificate.prepared.notAfter.addingTimeInterval(
+              TimeInterval(configuration.portal.evidenceRetentionDays) * 86_400))
+        }
+        try await sql.raw(
+          """
+          UPDATE identity_evidence SET retain_until = \(ownerCase.expression(on: "request_id"))
+          WHERE request_id IN (\(binds: Array(Set(evidenceOwners.values))))
+          """
+        ).run()
+      }
+      try await sql.raw(
+        """
+        UPDATE identity_evidence SET retain_until = \(retentionCase.expression(on: "request_id"))
+        WHERE request_id IN (\(binds: requestIDs))
+        """
+      ).run()
+      let recipients = try await sql.select().columns("id", "number", "mailbox", "language")
+        .from("certificate_requests").where("id", .in, requestIDs).all()
+      try await Outbox.enqueue(
+        recipients.map { row in
+          MailTemplates.certificateReady(
+            number: try row.decode(column: "number", as: String.self),
+            mailbox: try row.decode(column: "mailbox", as: String.self),
+            pickupURL:
+              "\(configuration.publicURL)/pickup/\(tokens[try row.decode(column: "id", as: UUID.self)]!)",
+            days: configuration.portal.pickupDays,
+            portalURL: configuration.publicURL, from: configuration.mail.from,
+            language: Language(rawValue: try row.decode(column: "language", as: String.self)) ?? .de
+          )
+        },
+        on: database, messageDomain: configuration.mail.domain, now: now)
+    }
+  }
+
+  struct IssuedTwice: Error {}
+
+  func refuse(_ request: IssuingRequest, reason: String, now: Date) async throws {
+    logger.error(
+      "approved request could not be issued",
+      metadata: ["number": "\(request.number)", "reason": "\(reason)"])
+    try await database.sql.raw(
+      """
+      UPDATE certificate_requests SET state = 'rejected', rejection_reason = \(bind: String(reason.prefix(500))),
+        issuing_lease_until = NULL, updated_at = \(bind: now) WHERE id = \(bind: request.id) AND state = 'approved'
+      """
+    ).run()
+  }
+
+  /// Asks the worker to look now (after an approval).
+  public nonisolated func nudge() {
+    doorbell.ring()
+  }
+
+  /// Issues until cancelled: when nudged, and every poll interval.
+  public func run() async {
+    logger.notice("issuance worker started")
+    while !Task.isCancelled {
+      do {
+        while try await issueDue() > 0 {}
+      } catch {
+        logger.backgroundFailure("issuance worker", error)
+      }
+      await doorbell.wait(upTo: pollInterval)
+    }
+  }
+}
+
+/// What the worker needs of a claimed request, read in one query without
+/// building Fluent models (whose reflection costs more than the query).
+struct IssuingRequest: Sendable {
+  let id: UUID
+  let number: String
+  let mailbox: String
+  let mailboxType: String
+  let givenName: String?
+  let surname: String?
+  let pseudonym: String?
+  let csrDER: [UInt8]
+  let approvedAt: Date?
+
+  static func load(_ ids: [UUID], on sql: any SQLDatabase) async throws -> [IssuingRequest] {
+    var requests: [IssuingRequest] = []
+    for chunk in ids.chunked(into: 500) {
+      for row in try await sql.select()
+        .columns(
+          "id", "number", "mailbox", "mailbox_type", "given_name", "surname", "pseudonym",
+          "csr_der", "approved_at"
+        )
+        .from("certificate_requests").where("id", .in, Array(chunk)).orderBy("approved_at").all()
+      {
+        requests.append(
+          IssuingRequest(
+            id: try row.decode(column: "id", as: UUID.self),
+            number: try row.decode(column: "number", as: String.self),
+            mailbox: try row.decode(column: "mailbox", as: String.self),
+            mailboxType: try row.decode(column: "mailbox_type", as: String.self),
+            givenName: try row.decode(column: "given_name", as: String?.self),
+            surname: try row.decode(column: "surname", as: String?.self),
+            pseudonym: try row.decode(column: "pseudonym", as: String?.self),
+            csrDER: Array(try row.decode(column: "csr_der", as: Data.self)),
+            approvedAt: try row.decode(column: "approved_at", as: Date?.self)))
+      }
+    }
+    return requests
+  }
+
+  /// The validated subject, from the names the request holds.
+  func subject() throws -> ValidatedSubject {
+    switch CertificateRequestRecord.MailboxType(rawValue: mailboxType) {
+    case .personal:
+      return try .person(mailbox: mailbox, givenName: givenName ?? "", surname: surname ?? "")
+    case .role:
+      return try .pseudonym(mailbox: mailbox, name: pseudonym ?? "")
+    case nil:
+      throw UnknownMailboxType(description: "unknown mailbox type \(mailboxType)")
+    }
+  }
+}
+
+struct UnknownMailboxType: Error, CustomStringConvertible {
+  let description: String
+}

@@ -1,0 +1,24 @@
+public import FluentKit
+public import Foundation
+public import Logging
+public import MailsealStore
+import SQLKit
+
+/// Deletes identity evidence whose retention ran out: two years (or the
+/// configured time) after the certificate expired; for requests that never
+/// led to a certificate, two years after the check.
+public enum EvidenceRetention {
+  @discardableResult
+  public static func purge(on database: any Database, logger: Logger, now: Date = Date())
+    async throws -> Int
+  {
+    let deleted = try await database.sql.raw(
+      "DELETE FROM identity_evidence WHERE retain_until < \(bind: now) RETURNING id"
+    ).all()
+    if !deleted.isEmpty {
+      logger.notice(
+        "identity evidence purged after its retention", metadata: ["records": "\(deleted.count)"])
+    }
+    return deleted.count
+  }
+}

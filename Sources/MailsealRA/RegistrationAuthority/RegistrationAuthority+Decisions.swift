@@ -1,0 +1,241 @@
+import FluentKit
+public import Foundation
+import MailsealCA
+public import MailsealStore
+import SQLKit
+
+/// What the operator records after seeing the photo ID.
+public struct EvidenceForm: Codable, Sendable {
+  public var method: String
+  public var documentType: String
+  public var issuingAuthority: String
+  public var documentNumber: String
+  /// `YYYY-MM-DD`.
+  public var documentExpiry: String
+  public var verifiedGivenName: String
+  public var verifiedSurname: String
+
+  public init(
+    method: String, documentType: String, issuingAuthority: String, documentNumber: String,
+    documentExpiry: String,
+    verifiedGivenName: String, verifiedSurname: String
+  ) {
+    self.method = method
+    self.documentType = documentType
+    self.issuingAuthority = issuingAuthority
+    self.documentNumber = documentNumber
+    self.documentExpiry = documentExpiry
+    self.verifiedGivenName = verifiedGivenName
+    self.verifiedSurname = verifiedSurname
+  }
+}
+
+extension RegistrationAuthority {
+  /// S/MIME BR §3.2.4: mailbox control may be relied on for at most 30 days
+  /// before issuance.
+  package static let mailboxValidationLifetime: TimeInterval = 30 * 86_400
+
+  /// Refuses a decision about the operator's own mailbox.
+  func refuseOwnMailbox(_ record: CertificateRequestRecord, _ staff: OperatorRecord) throws {
+    guard record.mailbox != staff.email else {
+      throw MailsealError(.ownMailbox)
+    }
+  }
+
+  package func request(number: String) async throws -> CertificateRequestRecord {
+    guard let normalized = RequestNumber.normalize(number),
+      let record = try await CertificateRequestRecord.query(on: database).filter(
+        \.$number == normalized
+      ).first()
+    else { throw MailsealError.notFound }
+    return record
+  }
+
+  /// Records the identity check; the request becomes `verified`. The names
+  /// on the document must be the request's (for a role mailbox, the person
+  /// responsible is checked and named).
+  public func recordEvidence(
+    number: String, _ form: EvidenceForm, by staff: OperatorRecord, now: Date = Date()
+  ) async throws -> CertificateRequestRecord {
+    guard staff.role.mayDecide else { throw MailsealError.forbiddenForRole }
+    let record = try await request(number: number)
+    try refuseOwnMailbox(record, staff)
+    guard record.state == .submitted else {
+      throw MailsealError(.wrongState, message: Message("problem.wrong-state.evidence"))
+    }
+    var fields: [String: Message] = [:]
+    func text(_ name: String, _ value: String, max: Int) -> String? {
+      let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+      guard !trimmed.isEmpty, trimmed.count <= max,
+        !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+      else {
+        fields[name] = Message("field.missing-or-invalid")
+        return nil
+      }
+      return trimmed
+    }
+    let method = IdentityEvidenceRecord.Method(rawValue: form.method)
+    if method == nil { fields["method"] = Message("field.choose") }
+    let document = IdentityEvidenceRecord.DocumentType(rawValue: form.documentType)
+    if document == nil {
+      fields["documentType"] = Message("field.choose")
+    }
+    let authority = text("issuingAuthority", form.issuingAuthority, max: 128)
+    let documentNumber = text("documentNumber", form.documentNumber, max: 64)
+    let given = text("verifiedGivenName", form.verifiedGivenName, max: 64)
+    let surname = text("verifiedSurname", form.verifiedSurname, max: 64)
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy-MM-dd"
+    let expiry = formatter.date(from: form.documentExpiry.trimmingCharacters(in: .whitespaces))
+    if expiry == nil {
+      fields["documentExpiry"] = Message("field.date-format")
+    } else if expiry! < Calendar(identifier: .gregorian).startOfDay(for: now) {
+      fields["documentExpiry"] = Message("field.document-expired")
+    }
+    guard fields.isEmpty, let method, let document, let authority, let documentNumber, let given,
+      let surname, let expiry
+    else {
+      throw MailsealError(.invalidEvidence, fields: fields)
+    }
+    if record.mailboxType == .personal {
+      func same(_ a: String, _ b: String?) -> Bool {
+        guard let b, let x = try? SubjectName(a, field: "name", maximumLength: 64),
+          let y = try? SubjectName(b, field: "name", maximumLength: 64)
+        else { return false }
+        return Array(x.value.unicodeScalars) == Array(y.value.unicodeScalars)
+      }
+      guard same(given, record.givenName), same(surname, record.surname) else {
+        throw MailsealError(.nameMismatch)
+      }
+    }
+    let evidence = IdentityEvidenceRecord()
+    evidence.requestID = try record.requireID()
+    evidence.method = method
+    evidence.documentType = document
+    evidence.issuingAuthority = authority
+    evidence.documentNumber = documentNumber
+    evidence.documentExpiry = expiry
+    evidence.verifiedGivenName = given
+    evidence.verifiedSurname = surname
+    evidence.checkedBy = try staff.requireID()
+    evidence.checkedAt = now
+    evidence.retainUntil = now.addingTimeInterval(
+      TimeInterval(portal.evidenceRetentionDays) * 86_400)
+    try await database.transaction { database in
+      let updated = try await database.sql.raw(
+        """
+        UPDATE certificate_requests SET state = 'verified', verified_by = \(bind: staff.id!), verified_at = \(bind: now),
+          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = 'submitted' RETURNING id
+        """
+      ).all()
+      guard !updated.isEmpty else {
+        throw MailsealError(.wrongState)
+      }
+      try await evidence.create(on: database)
+      // The trail outlives the evidence's retention: it names the kind of
+      // check, not the document's number.
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(staff.email), action: "evidence.recorded",
+          subject: record.number,
+          details: [
+            "method": evidence.method.rawValue, "documentType": evidence.documentType.rawValue,
+            "mailbox": record.mailbox,
+          ]), on: database, now: now)
+    }
+    logger.info(
+      "identity evidence recorded",
+      metadata: ["number": "\(record.number)", "by": "\(staff.email)"])
+    return try await request(number: record.number)
+  }
+
+  /// Approves a verified request; the issuance worker then issues it.
+  public func approve(number: String, by staff: OperatorRecord, now: Date = Date()) async throws
+    -> CertificateRequestRecord
+  {
+    guard staff.role.mayDecide else { throw MailsealError.forbiddenForRole }
+    let record = try await request(number: number)
+    try refuseOwnMailbox(record, staff)
+    guard record.state == .verified else {
+      throw MailsealError(.wrongState, message: Message("problem.wrong-state.approve"))
+    }
+    if portal.fourEyes, record.verifiedBy == staff.id {
+      throw MailsealError(.fourEyes)
+    }
+    guard now.timeIntervalSince(record.mailboxValidatedAt) <= Self.mailboxValidationLifetime else {
+      throw MailsealError(.mailboxValidationStale)
+    }
+    try await database.transaction { database in
+      let updated = try await database.sql.raw(
+        """
+        UPDATE certificate_requests SET state = 'approved', approved_by = \(bind: staff.id!), approved_at = \(bind: now),
+          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = 'verified' RETURNING id
+        """
+      ).all()
+      guard !updated.isEmpty else {
+        throw MailsealError(.wrongState)
+      }
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(staff.email), action: "request.approved",
+          subject: record.number, details: ["mailbox": record.mailbox]), on: database, now: now)
+    }
+    logger.info(
+      "certificate request approved",
+      metadata: ["number": "\(record.number)", "by": "\(staff.email)"])
+    return try await request(number: record.number)
+  }
+
+  /// Rejects a request that is not yet approved; the requester gets the reason by mail.
+  public func reject(number: String, reason: String, by staff: OperatorRecord, now: Date = Date())
+    async throws
+    -> CertificateRequestRecord
+  {
+    guard staff.role.mayDecide else { throw MailsealError.forbiddenForRole }
+    let record = try await request(number: number)
+    let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty, trimmed.count <= 500 else {
+      throw MailsealError(.invalidReason, fields: ["reason": Message("field.reason.invalid")])
+    }
+    guard record.state == .submitted || record.state == .verified else {
+      throw MailsealError(.wrongState, message: Message("problem.wrong-state.reject"))
+    }
+    let language = Language(rawValue: record.language) ?? .de
+    try await database.transaction { database in
+      let updated = try await database.sql.raw(
+        """
+        UPDATE certificate_requests SET state = 'rejected', decided_by = \(bind: staff.id!), rejection_reason = \(bind: trimmed),
+          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state IN ('submitted', 'verified') RETURNING id
+        """
+      ).all()
+      guard !updated.isEmpty else {
+        throw MailsealError(.wrongState)
+      }
+      try await Outbox.enqueue(
+        MailTemplates.requestRejected(
+          record, reason: trimmed, from: configuration.mail.from, language: language),
+        on: database, messageDomain: configuration.mail.domain, now: now)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(staff.email), action: "request.rejected",
+          subject: record.number, details: ["mailbox": record.mailbox, "reason": trimmed]),
+        on: database, now: now)
+    }
+    mailQueued()
+    logger.info(
+      "certificate request rejected",
+      metadata: ["number": "\(record.number)", "by": "\(staff.email)"])
+    return try await request(number: record.number)
+  }
+
+  /// The evidence of a request, if recorded.
+  public func evidence(for record: CertificateRequestRecord) async throws -> IdentityEvidenceRecord?
+  {
+    // A renewal's evidence is the earlier request's.
+    try await IdentityEvidenceRecord.query(on: database).filter(
+      \.$requestID == (record.evidenceRequestID ?? record.requireID())
+    ).first()
+  }
+}

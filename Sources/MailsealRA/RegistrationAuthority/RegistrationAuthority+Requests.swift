@@ -1,0 +1,291 @@
+import FluentKit
+public import Foundation
+import MailsealCA
+public import MailsealStore
+import SQLKit
+
+/// What the request form posts (JSON). The CSR is PEM; nothing else of the
+/// key ever reaches the server.
+public struct RequestForm: Codable, Sendable {
+  public var mailboxType: String
+  public var givenName: String?
+  public var surname: String?
+  public var commonName: String?
+  public var keyType: String
+  public var csr: String
+  /// For a renewal: the serial (hex) of the certificate it renews.
+  public var renewalOf: String?
+
+  public init(
+    mailboxType: String, givenName: String?, surname: String?, commonName: String?, keyType: String,
+    csr: String, renewalOf: String? = nil
+  ) {
+    self.renewalOf = renewalOf
+    self.mailboxType = mailboxType
+    self.givenName = givenName
+    self.surname = surname
+    self.commonName = commonName
+    self.keyType = keyType
+    self.csr = csr
+  }
+
+  /// Field sizes the form accepts before anything else is looked at.
+  static let maximumNameLength = 256
+}
+
+/// The key types the portal offers, with the subscriber key each must be.
+enum OfferedKeyType: String, CaseIterable {
+  case rsa3072, rsa4096, p256
+
+  func matches(_ key: SubscriberKeyType) -> Bool {
+    switch (self, key) {
+    case (.rsa3072, .rsa(3072)), (.rsa4096, .rsa(4096)), (.p256, .ecP256): return true
+    default: return false
+    }
+  }
+}
+
+extension RegistrationAuthority {
+  /// Validates the form and the request, stores it as `submitted`, and
+  /// queues the confirmation mail. Every field problem is reported at once.
+  public func submit(
+    _ form: RequestForm, session: SessionRecord, language: Language, now: Date = Date()
+  ) async throws
+    -> CertificateRequestRecord
+  {
+    var fields: [String: Message] = [:]
+    func field(_ name: String, _ input: String?, label: String, bound: Int) -> SubjectName? {
+      let labelled = ["label": "@\(label)"]
+      guard let input, !input.trimmingCharacters(in: .whitespaces).isEmpty else {
+        fields[name] = Message("field.name.missing", labelled)
+        return nil
+      }
+      guard input.count <= RequestForm.maximumNameLength else {
+        fields[name] = Message("field.name.too-long", labelled)
+        return nil
+      }
+      do {
+        return try SubjectName(
+          input, field: Catalogue.text(label, .en).lowercased(), maximumLength: bound)
+      } catch {
+        fields[name] = Self.nameProblem(error, label: label, bound: bound)
+        return nil
+      }
+    }
+
+    let mailbox = try Mailbox(session.mailbox)
+    var identity: ValidatedSubject.Identity?
+    let type = CertificateRequestRecord.MailboxType(rawValue: form.mailboxType)
+    switch type {
+    case .personal:
+      let given = field(
+        "givenName", form.givenName, label: "label.given-name",
+        bound: SubjectNameBounds.givenName)
+      let surname = field(
+        "surname", form.surname, label: "label.surname",
+        bound: SubjectNameBounds.surname)
+      if let given, let surname { identity = .person(givenName: given, surname: surname) }
+    case .role:
+      if let name = field(
+        "commonName", form.commonName,
+        label: "label.mailbox-name",
+        bound: SubjectNameBounds.pseudonym)
+      {
+        identity = .pseudonym(name)
+      }
+    case nil:
+      fields["mailboxType"] = Message("field.mailbox-type.choose")
+    }
+    var subject: ValidatedSubject?
+    if let identity {
+      do {
+        subject = try ValidatedSubject(mailbox: mailbox, identity: identity)
+      } catch {
+        fields[type == .personal ? "surname" : "commonName"] = Message(
+          "field.names.too-long-together", ["bound": "\(SubjectNameBounds.commonName)"])
+      }
+    }
+    let offered = OfferedKeyType(rawValue: form.keyType)
+    if offered == nil {
+      fields["keyType"] = Message("field.key-type.choose")
+    }
+    guard fields.isEmpty, let subject, let offered else {
+      throw MailsealError(.invalidForm, fields: fields)
+    }
+
+    let request = try CertificateRequestCheck.check(pem: form.csr)
+    guard offered.matches(request.keyType) else {
+      throw MailsealError(.keyTypeMismatch, ["keyType": offered.rawValue])
+    }
+    let fingerprint = request.keyFingerprint.hexString
+    try await checkKeyIsFree(fingerprint, for: mailbox.address)
+
+    let record = CertificateRequestRecord()
+    record.mailbox = mailbox.address
+    record.mailboxType = type!
+    switch subject.identity {
+    case .person(let given, let surname):
+      record.givenName = given.value
+      record.surname = surname.value
+    case .pseudonym(let name):
+      record.pseudonym = name.value
+    case .mailboxOnly:
+      break
+    }
+    record.keyType = offered.rawValue
+    record.keyFingerprint = fingerprint
+    record.csrDER = Data(request.der)
+    record.state = .submitted
+    record.language = language.rawValue
+    record.mailboxValidatedAt = session.validatedAt
+    record.createdAt = now
+    record.updatedAt = now
+    record.setSearchKeys()
+    var renewal: RenewalBasis?
+    if let serial = form.renewalOf, !serial.isEmpty {
+      guard serial.count <= 64 else { throw MailsealError.notFound }
+      renewal = try await applyRenewal(record, serial: serial, subject: subject, now: now)
+    }
+    var audit = [
+      AuditEvent(
+        actor: AuditEvent.requester(record.mailbox), action: "request.submitted",
+        subject: "",
+        details: [
+          "mailboxType": record.mailboxType.rawValue, "keyType": record.keyType,
+          "keyFingerprint": record.keyFingerprint,
+          "renewalOf": renewal?.certificate.serial ?? "",
+          "evidenceReused": record.evidenceRequestID == nil ? "false" : "true",
+        ])
+    ]
+    if record.state == .approved {
+      audit.append(
+        AuditEvent(
+          actor: AuditEvent.ca, action: "request.approved", subject: "",
+          details: ["mailbox": record.mailbox, "automatic": "renewal with reused evidence"]))
+    }
+    for attempt in 1...5 {
+      record.id = UUID()
+      record.number = RequestNumber.make()
+      do {
+        let number = record.number
+        let mail: MailMessage =
+          if record.state == .submitted {
+            MailTemplates.requestReceived(
+              record, identityCheck: portal.identityCheckText[language.rawValue] ?? "",
+              videoCallURL: portal.videoCallURL,
+              portalURL: configuration.publicURL, from: configuration.mail.from, language: language)
+          } else {
+            MailTemplates.renewalReceived(
+              record, automatic: record.state == .approved, portalURL: configuration.publicURL,
+              from: configuration.mail.from, language: language)
+          }
+        let events = audit.map { event in
+          var event = event
+          event.subject = number
+          return event
+        }
+        try await database.transaction { database in
+          try await record.create(on: database)
+          try await Outbox.enqueue(
+            mail, on: database, messageDomain: configuration.mail.domain, now: now)
+          try await AuditTrail.append(events, on: database, now: now)
+        }
+        break
+      } catch let error as any DatabaseError where error.isConstraintFailure && attempt < 5 {
+        continue  // a request number drawn twice: draw again
+      }
+    }
+    mailQueued()
+    logger.info(
+      "certificate request submitted",
+      metadata: ["number": "\(record.number)", "mailbox": "\(record.mailbox)"])
+    return record
+  }
+
+  /// Refuses a key that is certified, or requested, for another mailbox, or
+  /// that is blocked.
+  func checkKeyIsFree(_ fingerprint: String, for mailbox: String) async throws {
+    let facts = try await IssuanceStore(database: database).keyFacts([fingerprint])
+    if facts.blocked.contains(fingerprint) {
+      throw CAError(
+        .keyCompromised,
+        "This key was revoked for key compromise and can never be certified again; make a new key.")
+    }
+    let requested = try await CertificateRequestRecord.query(on: database)
+      .filter(\.$keyFingerprint == fingerprint).filter(\.$mailbox != mailbox)
+      .filter(\.$state !~ [.withdrawn, .rejected, .expired]).count()
+    if requested > 0 || facts.mailboxes[fingerprint, default: []].contains(where: { $0 != mailbox })
+    {
+      throw CAError(
+        .keyAlreadyCertified,
+        "This key is already certified or requested for another mailbox; make a new key for this one."
+      )
+    }
+  }
+
+  /// What is wrong with a name the core refused, for the field `label`
+  /// (a catalogue ID) names.
+  static func nameProblem(_ error: CAError, label: String, bound: Int) -> Message {
+    let message = error.message
+    let labelled = ["label": "@\(label)"]
+    if message.contains("control character") {
+      return Message("field.name.control-character", labelled)
+    }
+    if message.contains("at least one letter") {
+      return Message("field.name.needs-letter", labelled)
+    }
+    if message.contains("at most") {
+      return Message("field.name.too-long-at-most", ["label": "@\(label)", "bound": "\(bound)"])
+    }
+    return Message("field.name.invalid", labelled)
+  }
+
+  /// The requests of a mailbox, newest first.
+  public func requests(of mailbox: String) async throws -> [CertificateRequestRecord] {
+    try await CertificateRequestRecord.query(on: database).filter(\.$mailbox == mailbox)
+      .sort(\.$createdAt, .descending).limit(200).all()
+  }
+
+  /// One request of the session's mailbox; another mailbox's request is
+  /// "not found", so that its existence is not revealed.
+  public func request(number: String, session: SessionRecord) async throws
+    -> CertificateRequestRecord
+  {
+    guard let normalized = RequestNumber.normalize(number),
+      let record = try await CertificateRequestRecord.query(on: database).filter(
+        \.$number == normalized
+      ).first(),
+      record.mailbox == session.mailbox
+    else { throw MailsealError.notFound }
+    return record
+  }
+
+  /// Withdraws a request that is not yet approved.
+  public func withdraw(number: String, session: SessionRecord, now: Date = Date()) async throws
+    -> CertificateRequestRecord
+  {
+    let record = try await request(number: number, session: session)
+    guard record.state == .submitted || record.state == .verified else {
+      throw MailsealError(.cannotWithdraw)
+    }
+    try await database.transaction { database in
+      let updated = try await database.sql.raw(
+        """
+        UPDATE certificate_requests SET state = 'withdrawn', updated_at = \(bind: now)
+        WHERE id = \(bind: record.id!) AND state IN ('submitted', 'verified') RETURNING id
+        """
+      ).all()
+      guard !updated.isEmpty else {
+        throw MailsealError(.cannotWithdraw)
+      }
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.requester(record.mailbox), action: "request.withdrawn",
+          subject: record.number), on: database, now: now)
+    }
+    record.state = .withdrawn
+    record.updatedAt = now
+    logger.info("certificate request withdrawn", metadata: ["number": "\(record.number)"])
+    return record
+  }
+}

@@ -1,0 +1,168 @@
+import FluentKit
+public import Foundation
+public import MailsealCA
+public import MailsealStore
+import SQLKit
+
+/// Who asks for a revocation.
+public enum Revoker: Sendable {
+  /// The requester, signed in for the certificate's mailbox by login link.
+  case requester(mailbox: String)
+  /// Staff with a role that may decide.
+  case staff(OperatorRecord)
+  /// An administrator at the command line.
+  case commandLine
+
+  var auditActor: String {
+    switch self {
+    case .requester(let mailbox): return AuditEvent.requester(mailbox)
+    case .staff(let member): return AuditEvent.staff(member.email)
+    case .commandLine: return AuditEvent.commandLine
+    }
+  }
+}
+
+extension RevocationReason {
+  /// The reason as the pages and mails name it.
+  public func label(_ language: Language) -> String {
+    switch (self, language) {
+    case (.keyCompromise, .de): return "Der private Schlüssel ist in fremde Hände geraten"
+    case (.keyCompromise, .en): return "The private key has been compromised"
+    case (.superseded, .de): return "Durch ein neues Zertifikat ersetzt"
+    case (.superseded, .en): return "Replaced by a new certificate"
+    case (.affiliationChanged, .de): return "Name oder Zugehörigkeit hat sich geändert"
+    case (.affiliationChanged, .en): return "Name or affiliation has changed"
+    case (.cessationOfOperation, .de): return "Das Postfach wird nicht mehr genutzt"
+    case (.cessationOfOperation, .en): return "The mailbox is no longer used"
+    case (.privilegeWithdrawn, .de): return "Die Berechtigung wurde entzogen"
+    case (.privilegeWithdrawn, .en): return "The entitlement has been withdrawn"
+    case (.cACompromise, .de): return "Die Zertifizierungsstelle ist kompromittiert"
+    case (.cACompromise, .en): return "The certificate authority has been compromised"
+    case (.unspecified, .de): return "Ohne Angabe"
+    case (.unspecified, .en): return "No reason given"
+    }
+  }
+
+  /// The reasons staff may choose: the subscriber's and privilegeWithdrawn
+  /// (S/MIME BR §4.9.1.1). cACompromise is the command line's.
+  public static let staffChoices: [RevocationReason] =
+    subscriberChoices.filter { $0 != .unspecified } + [.privilegeWithdrawn, .unspecified]
+}
+
+extension RegistrationAuthority {
+  /// A certificate of this installation by serial (hex, any case, colons
+  /// and spaces ignored).
+  public func certificate(serial: String) async throws -> CertificateRecord {
+    let normalized = serial.lowercased().filter { $0.isHexDigit }
+    guard !normalized.isEmpty, normalized.count <= 40,
+      let record = try await CertificateRecord.query(on: database).filter(
+        \.$serial == normalized
+      ).first()
+    else { throw MailsealError.notFound }
+    return record
+  }
+
+  /// The certificates of a mailbox, newest first (at most 200).
+  public func certificates(of mailbox: String) async throws -> [CertificateRecord] {
+    try await CertificateRecord.query(on: database).filter(\.$mailbox == mailbox)
+      .sort(\.$notBefore, .descending).limit(200).all()
+  }
+
+  /// Revokes a certificate: at once in the store (so OCSP says revoked
+  /// from the next query on), the CRL marked stale (the publisher re-issues
+  /// it shortly), for keyCompromise the key blocked for good, the
+  /// requester told by mail, and the audit trail written — all in one
+  /// transaction.
+  ///
+  /// A requester may revoke only certificates of the mailbox they are
+  /// signed in for, with the subscriber's reasons; an auditor never.
+  @discardableResult
+  public func revoke(
+    serial: String, reason: RevocationReason, by revoker: Revoker, now: Date = Date()
+  ) async throws -> CertificateRecord {
+    let record = try await certificate(serial: serial)
+    switch revoker {
+    case .requester(let mailbox):
+      // Another mailbox's certificate does not exist for this requester.
+      guard record.mailbox == mailbox else { throw MailsealError.notFound }
+      guard RevocationReason.subscriberChoices.contains(reason) else {
+        throw MailsealError(.reasonNotAllowed)
+      }
+    case .staff(let member):
+      guard member.role.mayDecide else { throw MailsealError.forbiddenForRole }
+      guard RevocationReason.staffChoices.contains(reason) else {
+        throw MailsealError(
+          .reasonNotAllowed, message: Message("problem.reason-not-allowed.command-line"))
+      }
+    case .commandLine:
+      break
+    }
+    guard record.status == .active else {
+      throw MailsealError(.alreadyRevoked)
+    }
+    guard record.notAfter > now else {
+      throw MailsealError(.certificateExpired)
+    }
+    let revokedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+    let configuration = self.configuration
+    try await database.transaction { database in
+      let sql = try database.sql
+      let updated = try await sql.raw(
+        """
+        UPDATE certificates SET status = 'revoked', revoked_at = \(bind: revokedAt),
+          revocation_reason = \(bind: reason.name), revoked_by = \(bind: revoker.auditActor)
+        WHERE id = \(bind: record.id!) AND status = 'active' RETURNING id
+        """
+      ).all()
+      // Someone else revoked it a moment ago.
+      guard !updated.isEmpty else {
+        throw MailsealError(.alreadyRevoked)
+      }
+      if reason == .keyCompromise {
+        let blocked = try await sql.select().column("key_fingerprint").from("blocked_keys")
+          .where("key_fingerprint", .equal, record.keyFingerprint).first()
+        if blocked == nil {
+          try await sql.insert(into: "blocked_keys").columns(
+            "id", "key_fingerprint", "reason", "created_at"
+          ).values(
+            SQLBind(UUID()), SQLBind(record.keyFingerprint),
+            SQLBind("keyCompromise of certificate \(record.serial)"), SQLBind(now)
+          ).run()
+        }
+      }
+      try await sql.raw(
+        """
+        UPDATE crls SET stale_since = \(bind: now) WHERE issuer_id = \(bind: record.$issuer.id)
+        """
+      ).run()
+      let language =
+        try await CertificateRequestRecord.find(record.requestID, on: database)
+        .flatMap { Language(rawValue: $0.language) } ?? .de
+      try await Outbox.enqueue(
+        MailTemplates.certificateRevoked(
+          record, reason: reason.label(language), portalURL: configuration.publicURL,
+          from: configuration.mail.from, language: language),
+        on: database, messageDomain: configuration.mail.domain, now: now)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: revoker.auditActor, action: "certificate.revoked", subject: record.serial,
+          details: [
+            "reason": reason.name, "mailbox": record.mailbox,
+            "keyBlocked": reason == .keyCompromise ? "true" : "false",
+          ]), on: database, now: now)
+    }
+    mailQueued()
+    revocationRecorded(reason)
+    logger.notice(
+      "certificate revoked",
+      metadata: [
+        "serial": "\(record.serial)", "reason": "\(reason.name)", "by": "\(revoker.auditActor)",
+      ])
+    record.status = .revoked
+    record.revokedAt = revokedAt
+    record.revocationReason = reason.name
+    record.revokedBy = revoker.auditActor
+    return record
+  }
+
+}

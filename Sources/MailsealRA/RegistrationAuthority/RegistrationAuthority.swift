@@ -1,0 +1,183 @@
+public import FluentKit
+import Foundation
+public import Logging
+public import MailsealCA
+public import MailsealStore
+import SQLKit
+
+/// The rules of the portal: who may ask for a login link, what a login link
+/// proves, what a request must hold, who may see and withdraw it. Web pages
+/// and the JSON API both call this; neither decides policy.
+public struct RegistrationAuthority: Sendable {
+  let database: any Database
+  let configuration: MailsealConfiguration
+  let logger: Logger
+  /// Wakes the mail worker after a message was queued.
+  let mailQueued: @Sendable () -> Void
+  /// Wakes the CRL publisher after a revocation (and counts it).
+  let revocationRecorded: @Sendable (RevocationReason) -> Void
+
+  public init(
+    database: any Database, configuration: MailsealConfiguration, logger: Logger,
+    mailQueued: @escaping @Sendable () -> Void = {},
+    revocationRecorded: @escaping @Sendable (RevocationReason) -> Void = { _ in }
+  ) {
+    self.database = database
+    self.configuration = configuration
+    self.logger = logger
+    self.mailQueued = mailQueued
+    self.revocationRecorded = revocationRecorded
+  }
+
+  var portal: PortalSettings { configuration.portal }
+
+  // MARK: - Login links (mailbox control)
+
+  /// Sends a login link to `address` if its domain is allowed and the rate
+  /// limits hold. The answer is the same whether or not the address has
+  /// requests: nothing about the mailbox is revealed.
+  public func requestLoginLink(
+    address: String, language: Language, clientAddress: String, now: Date = Date()
+  )
+    async throws
+  {
+    let mailbox: Mailbox
+    do {
+      mailbox = try Mailbox(address)
+    } catch {
+      throw MailsealError(.invalidAddress, fields: ["address": Message("field.address.invalid")])
+    }
+    guard portal.allowedDomains.allows(mailbox) else {
+      let domains = portal.allowedDomains.description
+      throw MailsealError(
+        .domainNotAllowed, ["domains": domains],
+        fields: ["address": Message("field.address.domain-not-allowed")])
+    }
+    let since = now.addingTimeInterval(-3600)
+    let perAddress = try await LoginLinkRecord.query(on: database)
+      .filter(\.$mailbox == mailbox.address).filter(\.$createdAt > since).count()
+    let perClient = try await LoginLinkRecord.query(on: database)
+      .filter(\.$clientAddress == clientAddress).filter(\.$createdAt > since).count()
+    guard perAddress < portal.loginLimitPerAddress, perClient < portal.loginLimitPerClient else {
+      logger.warning(
+        "login link refused by rate limit",
+        metadata: [
+          "mailbox": "\(mailbox)", "client": "\(clientAddress)", "perAddress": "\(perAddress)",
+          "perClient": "\(perClient)",
+        ])
+      throw MailsealError(.rateLimited)
+    }
+    let token = SecretToken.make()
+    let url = "\(configuration.publicURL)/login/\(token)"
+    let minutes = Int(portal.loginLinkLifetime / 60)
+    let message = MailTemplates.loginLink(
+      url: url, minutes: minutes, to: mailbox.address, from: configuration.mail.from,
+      language: language)
+    try await database.transaction { database in
+      let link = LoginLinkRecord()
+      link.tokenHash = SecretToken.hash(token)
+      link.mailbox = mailbox.address
+      link.language = language.rawValue
+      link.clientAddress = clientAddress
+      link.createdAt = now
+      link.expiresAt = now.addingTimeInterval(portal.loginLinkLifetime)
+      try await link.create(on: database)
+      try await Outbox.enqueue(
+        message, on: database, messageDomain: configuration.mail.domain, now: now)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.requester(mailbox.address), action: "login-link.sent",
+          subject: mailbox.address, details: ["client": clientAddress]),
+        on: database, now: now)
+    }
+    mailQueued()
+    if configuration.mail.smtp == nil {
+      // The embedded default has no mail server: the link is also logged.
+      logger.notice("Login link for \(mailbox.address): \(url)")
+    } else {
+      logger.info("login link sent", metadata: ["mailbox": "\(mailbox)"])
+    }
+  }
+
+  /// What opening a valid login link gives: a session for that mailbox.
+  public struct SignIn: Sendable {
+    public let sessionToken: String
+    public let csrfToken: String
+    public let mailbox: String
+  }
+
+  /// Opens a login link once: checks it, marks it used, starts a session.
+  public func redeemLoginLink(_ token: String, now: Date = Date()) async throws -> SignIn {
+    guard SecretToken.isWellFormed(token),
+      let link = try await LoginLinkRecord.query(on: database).filter(
+        \.$tokenHash == SecretToken.hash(token)
+      ).first(),
+      let id = link.id
+    else {
+      throw MailsealError(.loginLinkInvalid)
+    }
+    guard link.usedAt == nil else {
+      throw MailsealError.loginLinkUsed
+    }
+    guard link.expiresAt > now else {
+      throw MailsealError(.loginLinkExpired)
+    }
+    let sessionToken = SecretToken.make()
+    let csrfToken = SecretToken.make()
+    try await database.transaction { database in
+      // Only one opening wins, even if two arrive at once.
+      let claimed = try await database.sql.raw(
+        "UPDATE login_links SET used_at = \(bind: now) WHERE id = \(bind: id) AND used_at IS NULL RETURNING id"
+      ).all()
+      guard !claimed.isEmpty else {
+        throw MailsealError.loginLinkUsed
+      }
+      let session = SessionRecord()
+      session.tokenHash = SecretToken.hash(sessionToken)
+      session.csrfHash = SecretToken.hash(csrfToken)
+      session.kind = .requester
+      session.mailbox = link.mailbox
+      session.validatedAt = now
+      session.createdAt = now
+      session.expiresAt = now.addingTimeInterval(portal.sessionLifetime)
+      try await session.create(on: database)
+      // A fresh mailbox validation counts for the open requests too.
+      try await database.sql.raw(
+        """
+        UPDATE certificate_requests SET mailbox_validated_at = \(bind: now)
+        WHERE mailbox = \(bind: link.mailbox) AND state IN ('submitted', 'verified', 'approved')
+        """
+      ).run()
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.requester(link.mailbox), action: "login-link.used",
+          subject: link.mailbox), on: database, now: now)
+    }
+    logger.info("signed in by login link", metadata: ["mailbox": "\(link.mailbox)"])
+    return SignIn(sessionToken: sessionToken, csrfToken: csrfToken, mailbox: link.mailbox)
+  }
+
+  /// The live session a cookie names, if any.
+  public func session(token: String, now: Date = Date()) async throws -> SessionRecord? {
+    guard SecretToken.isWellFormed(token),
+      let session = try await SessionRecord.query(on: database).filter(
+        \.$tokenHash == SecretToken.hash(token)
+      ).first(),
+      session.expiresAt > now
+    else { return nil }
+    return session
+  }
+
+  /// Ends a session.
+  public func signOut(token: String) async throws {
+    guard SecretToken.isWellFormed(token) else { return }
+    try await SessionRecord.query(on: database).filter(\.$tokenHash == SecretToken.hash(token))
+      .delete()
+  }
+
+  /// Whether a CSRF token belongs to the session.
+  public static func verifyCSRF(_ token: String?, session: SessionRecord) -> Bool {
+    guard let token, SecretToken.isWellFormed(token) else { return false }
+    return SecretToken.constantTimeEquals(SecretToken.hash(token), session.csrfHash)
+  }
+}

@@ -1,0 +1,207 @@
+public import FluentKit
+public import Foundation
+public import Logging
+import MailsealCA
+public import MailsealStore
+import SQLKit
+
+/// Publishes the CRL of every CA whose key this installation holds: after
+/// revocations (debounced, so that a burst makes one CRL), whenever the
+/// published one is a day old, and on first request. Each CRL is one
+/// transaction that locks the CA's row in `crls`, reads the revoked,
+/// unexpired certificates, signs, and stores the CRL with the next number;
+/// a revocation that commits meanwhile marks the row stale again, so it is
+/// in the next CRL a moment later.
+public actor CRLPublisher {
+  let database: any Database
+  let configuration: MailsealConfiguration
+  let logger: Logger
+  /// How long after a revocation the CRL is re-issued (collects a burst).
+  let debounce: Duration
+  /// How often the publisher looks without being asked.
+  let pollInterval: Duration
+
+  /// A CRL is re-issued when it is this old (S/MIME BR §4.9.7: at least
+  /// every 7 days) …
+  public static let refreshAge: TimeInterval = 86_400
+  /// … and says when the next one is due: 7 days, within the BR's 10.
+  public static let validity: TimeInterval = 7 * 86_400
+
+  private let doorbell = Doorbell()
+  private var authorities: [UUID: CertificateAuthority] = [:]
+
+  let metrics: MailsealMetrics?
+
+  public init(
+    database: any Database, configuration: MailsealConfiguration, logger: Logger,
+    debounce: Duration = .seconds(2), pollInterval: Duration = .seconds(600),
+    metrics: MailsealMetrics? = nil
+  ) {
+    self.metrics = metrics
+    self.database = database
+    self.configuration = configuration
+    self.logger = logger
+    self.debounce = debounce
+    self.pollInterval = pollInterval
+  }
+
+  /// What a published CRL is.
+  public struct Published: Sendable {
+    public let der: [UInt8]
+    public let number: Int64
+    public let thisUpdate: Date
+    public let nextUpdate: Date
+    public let entries: Int
+  }
+
+  /// The CRL of the CA with `slug`, published now if there is none yet.
+  /// Nil when there is no such CA or its key is not held here.
+  public func current(slug: String, now: Date = Date()) async throws -> Published? {
+    guard
+      let issuer = try await IssuerRecord.query(on: database).filter(\.$slug == slug).first(),
+      issuer.role != .ocspResponder, issuer.keyReference != nil
+    else { return nil }
+    if let stored = try await Self.stored(issuerID: issuer.id!, on: database),
+      stored.nextUpdate > now
+    {
+      return stored
+    }
+    return try await publish(issuer, now: now)
+  }
+
+  static func stored(issuerID: UUID, on database: any Database) async throws -> Published? {
+    let sql = try database.sql
+    guard
+      let row = try await sql.select().columns(
+        "der", "number", "this_update", "next_update", "entries"
+      )
+      .from("crls").where("issuer_id", .equal, issuerID).first()
+    else { return nil }
+    return Published(
+      der: Array(try row.decode(column: "der", as: Data.self)),
+      number: try row.decode(column: "number", as: Int64.self),
+      thisUpdate: try row.decode(column: "this_update", as: Date.self),
+      nextUpdate: try row.decode(column: "next_update", as: Date.self),
+      entries: Int(try row.decode(column: "entries", as: Int64.self)))
+  }
+
+  /// Makes and stores a new CRL for `issuer`.
+  @discardableResult
+  public func publish(_ issuer: IssuerRecord, now: Date = Date()) async throws -> Published {
+    let issuerID = issuer.id!
+    // The key is decrypted once per process (PBKDF2 with 600,000
+    // iterations costs ~80 ms), not once per CRL.
+    let authority: CertificateAuthority
+    if let loaded = authorities[issuerID] {
+      authority = loaded
+    } else {
+      authority = try await CAInstallation(database: database, configuration: configuration)
+        .authority(for: issuer)
+      authorities[issuerID] = authority
+    }
+    let thisUpdate = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+    let nextUpdate = thisUpdate.addingTimeInterval(Self.validity)
+    let published = try await database.transaction { database in
+      let sql = try database.sql
+      // Lock the row first: revocations that commit after this point
+      // mark it stale again.
+      let locked = try await sql.raw(
+        "UPDATE crls SET stale_since = stale_since WHERE issuer_id = \(bind: issuerID) RETURNING number"
+      ).first()
+      let number = (try locked?.decode(column: "number", as: Int64.self) ?? 0) + 1
+      var revoked: [RevokedCertificate] = []
+      for row in try await sql.select().columns("serial", "revoked_at", "revocation_reason")
+        .from("certificates")
+        .where("issuer_id", .equal, issuerID).where("status", .equal, "revoked")
+        .where("not_after", .greaterThan, thisUpdate)
+        .orderBy("revoked_at").all()
+      {
+        revoked.append(
+          RevokedCertificate(
+            serialNumber: try Self.bytes(hex: row.decode(column: "serial", as: String.self)),
+            revocationDate: try row.decode(column: "revoked_at", as: Date.self),
+            reason: RevocationReason(
+              name: try row.decode(column: "revocation_reason", as: String.self)) ?? .unspecified))
+      }
+      let der = try authority.signCRL(
+        revoked: revoked, number: UInt64(number), thisUpdate: thisUpdate, nextUpdate: nextUpdate)
+      if locked == nil {
+        try await sql.insert(into: "crls").columns(
+          "issuer_id", "number", "this_update", "next_update", "der", "entries", "stale_since"
+        ).values(
+          SQLBind(issuerID), SQLBind(number), SQLBind(thisUpdate), SQLBind(nextUpdate),
+          SQLBind(Data(der)), SQLBind(Int64(revoked.count)), SQLLiteral.null
+        ).run()
+      } else {
+        try await sql.update("crls").set("number", to: number).set("this_update", to: thisUpdate)
+          .set("next_update", to: nextUpdate).set("der", to: Data(der))
+          .set("entries", to: Int64(revoked.count)).set("stale_since", to: SQLLiteral.null)
+          .where("issuer_id", .equal, issuerID).run()
+      }
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.ca, action: "crl.published", subject: issuer.slug,
+          details: ["number": "\(number)", "entries": "\(revoked.count)"]), on: database, now: now)
+      return Published(
+        der: der, number: number, thisUpdate: thisUpdate, nextUpdate: nextUpdate,
+        entries: revoked.count)
+    }
+    metrics?.crlPublished.increment()
+    logger.info(
+      "CRL published",
+      metadata: [
+        "issuer": "\(issuer.slug)", "number": "\(published.number)",
+        "entries": "\(published.entries)",
+      ])
+    return published
+  }
+
+  static func bytes(hex: String) throws -> [UInt8] {
+    guard let bytes = [UInt8](hexString: hex) else { throw BadSerial() }
+    return bytes
+  }
+
+  struct BadSerial: Error {}
+
+  /// Publishes what is due: CAs with a key and no CRL yet, a stale CRL
+  /// (a revocation since), or one older than ``refreshAge``.
+  @discardableResult
+  public func publishDue(now: Date = Date()) async throws -> Int {
+    var published = 0
+    let issuers = try await IssuerRecord.query(on: database)
+      .filter(\.$role ~~ [.issuing, .root]).all()
+      .filter { $0.keyReference != nil && $0.notAfter > now }
+    let sql = try database.sql
+    for issuer in issuers {
+      let row = try await sql.select().columns("this_update", "stale_since").from("crls")
+        .where("issuer_id", .equal, issuer.id!).first()
+      let thisUpdate = try row?.decode(column: "this_update", as: Date.self)
+      let stale = try row?.decode(column: "stale_since", as: Date?.self) ?? nil
+      if row == nil || stale != nil || now.timeIntervalSince(thisUpdate!) >= Self.refreshAge {
+        try await publish(issuer, now: now)
+        published += 1
+      }
+    }
+    return published
+  }
+
+  /// Asks for a CRL soon (after a revocation).
+  public nonisolated func nudge() {
+    doorbell.ring()
+  }
+
+  /// Publishes until cancelled: shortly after a nudge, and every poll
+  /// interval.
+  public func run() async {
+    while !Task.isCancelled {
+      do {
+        try await publishDue()
+      } catch {
+        logger.backgroundFailure("CRL publisher", error)
+      }
+      await doorbell.wait(upTo: pollInterval)
+      // Collect the rest of a burst of revocations into one CRL.
+      try? await Task.sleep(for: debounce)
+    }
+  }
+}

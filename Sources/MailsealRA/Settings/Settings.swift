@@ -1,0 +1,120 @@
+public import FluentKit
+public import Foundation
+public import MailsealStore
+import SQLKit
+
+/// Settings an administrator changes at run time, shared by all instances
+/// through the database (the environment is read only at start-up).
+public struct Settings: Sendable {
+  let database: any Database
+
+  public init(database: any Database) { self.database = database }
+
+  public static let issuancePaused = "issuance.paused"
+
+  public func value(_ key: String) async throws -> String? {
+    try await database.sql.select().column("value").from("settings").where(
+      "key", .equal, key
+    )
+    .first()?.decode(column: "value", as: String.self)
+  }
+
+  /// Changes settings (nil removes one) and records who did it in the
+  /// audit trail, in one transaction.
+  public func change(
+    _ values: [(key: String, value: String?)], by actor: String, action: String,
+    now: Date = Date()
+  ) async throws {
+    try await database.transaction { database in
+      let sql = try database.sql
+      var details: [String: String] = [:]
+      for (key, value) in values {
+        try await sql.delete(from: "settings").where("key", .equal, key).run()
+        if let value {
+          try await sql.insert(into: "settings").columns("key", "value", "updated_at")
+            .values(SQLBind(key), SQLBind(value), SQLBind(now)).run()
+        }
+        details[key] = value ?? "(removed)"
+      }
+      try await AuditTrail.append(
+        AuditEvent(actor: actor, action: action, subject: "settings", details: details),
+        on: database, now: now)
+    }
+  }
+
+  /// Pauses or resumes issuance.
+  public func setIssuancePaused(_ paused: Bool, by actor: String, now: Date = Date()) async throws {
+    try await change(
+      [(Self.issuancePaused, paused ? "true" : "false")], by: actor,
+      action: paused ? "issuance.paused" : "issuance.resumed", now: now)
+  }
+
+  public static let noticeGerman = "notice.de"
+  public static let noticeEnglish = "notice.en"
+
+  /// The longest notice text, per language.
+  public static let maximumNoticeLength = 500
+
+  /// Sets the service notice shown on every requester page, in both
+  /// languages; both texts are required, plain text, at most
+  /// ``maximumNoticeLength`` characters.
+  public func setNotice(german: String, english: String, by actor: String, now: Date = Date())
+    async throws
+  {
+    var problems: [String: Message] = [:]
+    for (field, text) in [("de", german), ("en", english)] {
+      let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+      if trimmed.isEmpty {
+        problems[field] = Message("field.notice.\(field).missing")
+      } else if trimmed.count > Self.maximumNoticeLength {
+        problems[field] = Message(
+          "field.notice.too-long", ["bound": "\(Self.maximumNoticeLength)"])
+      } else if trimmed.unicodeScalars.contains(where: {
+        $0.properties.generalCategory == .control && $0 != "\n"
+      }) {
+        problems[field] = Message("field.notice.control-characters")
+      }
+    }
+    guard problems.isEmpty else { throw MailsealError(.noticeInvalid, fields: problems) }
+    try await change(
+      [
+        (Self.noticeGerman, german.trimmingCharacters(in: .whitespacesAndNewlines)),
+        (Self.noticeEnglish, english.trimmingCharacters(in: .whitespacesAndNewlines)),
+      ], by: actor, action: "notice.set", now: now)
+  }
+
+  /// Removes the service notice.
+  public func clearNotice(by actor: String, now: Date = Date()) async throws {
+    try await change(
+      [(Self.noticeGerman, nil), (Self.noticeEnglish, nil)], by: actor, action: "notice.cleared",
+      now: now)
+  }
+
+  /// What requester pages say about the service: the notice and whether
+  /// issuance is paused, read in one query.
+  public struct ServiceState: Sendable, Equatable {
+    public var notice: LocalizedText?
+    public var issuancePaused: Bool
+  }
+
+  public func serviceState() async throws -> ServiceState {
+    let rows = try await database.sql.select().columns("key", "value")
+      .from("settings")
+      .where("key", .in, [Self.noticeGerman, Self.noticeEnglish, Self.issuancePaused]).all()
+    var values: [String: String] = [:]
+    for row in rows {
+      values[try row.decode(column: "key", as: String.self)] = try row.decode(
+        column: "value", as: String.self)
+    }
+    var notice: LocalizedText?
+    if let german = values[Self.noticeGerman], let english = values[Self.noticeEnglish] {
+      notice = LocalizedText(de: german, en: english)
+    }
+    return ServiceState(notice: notice, issuancePaused: values[Self.issuancePaused] == "true")
+  }
+
+  /// Whether issuance is paused: approved requests then wait.
+  public func isIssuancePaused() async throws -> Bool {
+    try await value(Self.issuancePaused) == "true"
+  }
+}

@@ -1,0 +1,74 @@
+import Foundation
+public import MailsealStore
+
+/// Every word a requester, an operator or an administrator reads — pages,
+/// mails, problem documents, command-line messages and the browser's
+/// scripts — keyed by a stable message ID, in German and English. A
+/// sentence names its values as `{name}` placeholders.
+///
+/// The entries live in one file per audience (`Catalogue+Pages.swift`,
+/// `Catalogue+Problems.swift`, …); tests check that every ID used anywhere
+/// is here, in both languages, with the same placeholders.
+public enum Catalogue {
+  /// All entries. Two parts never use one ID (a test checks).
+  public static let entries: [String: LocalizedText] = pages.merging(problems) { first, _ in first }
+
+  /// The sentence `id` in `language` with its placeholders filled in; the
+  /// ID itself when it is missing (tests keep that from happening).
+  public static func text(
+    _ id: String, _ language: Language, _ arguments: [String: String] = [:]
+  ) -> String {
+    guard let entry = entries[id] else { return id }
+    return fill(entry[language], arguments, language)
+  }
+
+  /// The sentence of `message` in `language`.
+  public static func text(_ message: Message, _ language: Language) -> String {
+    text(message.id, language, message.arguments)
+  }
+
+  /// Every entry in one language (for templates and the browser).
+  public static func table(_ language: Language) -> [String: String] {
+    entries.mapValues { $0[language] }
+  }
+
+  /// The names of the placeholders in `text`.
+  public static func placeholders(in text: String) -> Set<String> {
+    var names: Set<String> = []
+    var rest = Substring(text)
+    while let open = rest.firstIndex(of: "{"),
+      let close = rest[open...].firstIndex(of: "}")
+    {
+      let name = rest[rest.index(after: open)..<close]
+      if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+        names.insert(String(name))
+      }
+      rest = rest[rest.index(after: close)...]
+    }
+    return names
+  }
+
+  /// Fills the placeholders; a value `@id` is the catalogue's sentence `id`
+  /// in the same language (a field's label inside a field's problem).
+  static func fill(_ text: String, _ arguments: [String: String], _ language: Language) -> String {
+    guard !arguments.isEmpty else { return text }
+    var filled = text
+    for (name, value) in arguments {
+      let resolved =
+        value.hasPrefix("@") ? (entries[String(value.dropFirst())]?[language] ?? value) : value
+      filled = filled.replacingOccurrences(of: "{\(name)}", with: resolved)
+    }
+    return filled
+  }
+}
+
+/// A sentence of the catalogue with the values it names.
+public struct Message: Sendable, Hashable, Codable {
+  public let id: String
+  public var arguments: [String: String]
+
+  public init(_ id: String, _ arguments: [String: String] = [:]) {
+    self.id = id
+    self.arguments = arguments
+  }
+}

@@ -1,0 +1,31 @@
+public import FluentKit
+public import SQLKit
+
+/// The store's database is always an SQL database (SQLite or PostgreSQL);
+/// this is the one place that says so.
+extension Database {
+  /// This database as SQLKit sees it.
+  public var sql: any SQLDatabase {
+    get throws {
+      guard let sql = self as? any SQLDatabase else { throw NotAnSQLDatabase() }
+      return sql
+    }
+  }
+
+  /// The collation under which a prefix is a range of an index: the bytes'
+  /// order (PostgreSQL's "C"; SQLite compares bytes already). Natural-language
+  /// collations ignore punctuation and would let a range miss matches.
+  public var byteOrderCollation: String {
+    (self as? any SQLDatabase)?.dialect.name == "postgresql" ? " COLLATE \"C\"" : ""
+  }
+}
+
+/// A database driver that does not speak SQL was configured.
+struct NotAnSQLDatabase: Error, CustomStringConvertible {
+  var description: String { "the database is not an SQL database" }
+}
+
+/// The audit trail's tables (migration M0013) start from this hash.
+public enum AuditChain {
+  public static let genesisHash = String(repeating: "0", count: 64)
+}

@@ -1,0 +1,45 @@
+import Fluent
+import Foundation
+import MailsealRA
+import MailsealStore
+import Vapor
+
+/// `mailseal issuance pause|resume`: approved requests wait while paused and
+/// are issued in order on resume.
+struct IssuanceCommand: AsyncCommandGroup {
+  var help: String { "Pause or resume issuance." }
+  var commands: [String: any AnyAsyncCommand] {
+    [
+      "pause": IssuanceSwitch(paused: true), "resume": IssuanceSwitch(paused: false),
+      "status": IssuanceStatus(),
+    ]
+  }
+}
+
+struct IssuanceSwitch: AsyncCommand {
+  struct Signature: CommandSignature {}
+  let paused: Bool
+  var help: String { paused ? "Pause issuance: approved requests wait." : "Resume issuance." }
+
+  func run(using context: CommandContext, signature: Signature) async throws {
+    let app = context.application
+    try await Settings(database: app.db).setIssuancePaused(paused, by: AuditEvent.commandLine)
+    app.logger.notice(paused ? "issuance paused" : "issuance resumed")
+    context.console.print(
+      paused ? "Issuance is paused; approved requests wait." : "Issuance is running.")
+  }
+}
+
+struct IssuanceStatus: AsyncCommand {
+  struct Signature: CommandSignature {}
+  var help: String { "Say whether issuance is paused and how many requests wait." }
+
+  func run(using context: CommandContext, signature: Signature) async throws {
+    let app = context.application
+    let paused = try await Settings(database: app.db).isIssuancePaused()
+    let waiting = try await CertificateRequestRecord.query(on: app.db).filter(\.$state == .approved)
+      .count()
+    context.console.print(
+      "\(paused ? "paused" : "running"); \(waiting) approved request(s) waiting")
+  }
+}

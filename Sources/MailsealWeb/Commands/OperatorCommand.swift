@@ -1,0 +1,52 @@
+import Foundation
+import MailsealRA
+import MailsealStore
+import Vapor
+
+/// `mailseal operator …`: staff accounts.
+struct OperatorCommand: AsyncCommandGroup {
+  var help: String { "Add operators (service desk), administrators and auditors." }
+  var commands: [String: any AnyAsyncCommand] { ["add": OperatorAddCommand()] }
+}
+
+struct OperatorAddCommand: AsyncCommand {
+  struct Signature: CommandSignature {
+    @Option(name: "email", help: "The operator's mail address (also the sign-in name).")
+    var email: String?
+    @Option(
+      name: "name", help: "The operator's name as shown in the back office and the audit trail.")
+    var name: String?
+    @Option(
+      name: "role",
+      help:
+        "operator (verify, approve, reject, revoke), admin (also operators, notices, settings) or auditor (read only)."
+    )
+    var role: String?
+    init() {}
+  }
+
+  var help: String { "Add a staff account and print its one-time enrolment link (valid 48 hours)." }
+
+  func run(using context: CommandContext, signature: Signature) async throws {
+    guard let email = signature.email, let name = signature.name, let roleText = signature.role
+    else {
+      throw CommandFailure("--email, --name and --role are required.")
+    }
+    guard let role = OperatorRecord.Role(rawValue: roleText) else {
+      throw CommandFailure("--role must be operator, admin or auditor; “\(roleText)” is not.")
+    }
+    let app = context.application
+    let (record, link) = try await app.operatorDirectory.add(email: email, name: name, role: role)
+    context.console.print("Added \(record.name) <\(record.email)> as \(role.rawValue).")
+    context.console.print(
+      "Enrolment link (valid 48 hours, works once; send it to \(record.email) only):")
+    context.console.print(link)
+  }
+}
+
+extension Application {
+  /// The staff accounts of this installation.
+  var operatorDirectory: OperatorDirectory {
+    OperatorDirectory(database: db, configuration: mailseal, logger: logger)
+  }
+}

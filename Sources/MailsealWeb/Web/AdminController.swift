@@ -1,0 +1,166 @@
+import Foundation
+import MailsealRA
+import MailsealStore
+import Vapor
+
+/// The administrator's page (service notice, issuance pause) and the
+/// auditor's view of the audit trail.
+enum AdminController {
+  struct AdminPage: Encodable {
+    let noticeGerman: String
+    let noticeEnglish: String
+    let hasNotice: Bool
+    let issuancePaused: Bool
+    let maximumNoticeLength: Int
+    let error: String?
+    let saved: Bool
+  }
+
+  static func requireAdmin(_ request: Request) async throws -> OperatorSession.Current {
+    try await OperatorSession.require(request, roles: [.admin])
+  }
+
+  static func renderAdmin(
+    _ request: Request, error: MailsealError? = nil, draft: NoticePost? = nil
+  ) async throws -> Response {
+    let state = try await Settings(database: request.db).serviceState()
+    let language = Language.of(request)
+    return try await Pages.render(
+      "admin",
+      AdminPage(
+        noticeGerman: draft?.de ?? state.notice?.de ?? "",
+        noticeEnglish: draft?.en ?? state.notice?.en ?? "",
+        hasNotice: state.notice != nil, issuancePaused: state.issuancePaused,
+        maximumNoticeLength: Settings.maximumNoticeLength,
+        error: error?.sentence(language),
+        saved: request.query[String.self, at: "saved"] != nil),
+      for: request, status: error?.status ?? .ok)
+  }
+
+  /// `GET /operator/admin`.
+  @Sendable
+  static func page(_ request: Request) async throws -> Response {
+    _ = try await requireAdmin(request)
+    return try await renderAdmin(request)
+  }
+
+  struct NoticePost: Content {
+    var csrf: String
+    var de: String
+    var en: String
+  }
+
+  /// `POST /operator/notice`.
+  @Sendable
+  static func setNotice(_ request: Request) async throws -> Response {
+    let current = try await requireAdmin(request)
+    let form = try? request.content.decode(NoticePost.self)
+    try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
+    guard let form else { throw MailsealError.csrf }
+    do {
+      try await Settings(database: request.db).setNotice(
+        german: form.de, english: form.en, by: AuditEvent.staff(current.operator.email))
+    } catch let error as MailsealError where error.status.code < 500 {
+      return try await renderAdmin(request, error: error, draft: form)
+    }
+    request.logger.notice("service notice set", metadata: ["by": "\(current.operator.email)"])
+    return request.redirect(to: "/operator/admin?saved=1")
+  }
+
+  /// `POST /operator/notice/clear`.
+  @Sendable
+  static func clearNotice(_ request: Request) async throws -> Response {
+    let current = try await requireAdmin(request)
+    try OperatorSession.verifyCSRF(
+      request, session: current.session, formToken: try? request.content.decode(CSRFForm.self).csrf)
+    try await Settings(database: request.db).clearNotice(
+      by: AuditEvent.staff(current.operator.email))
+    request.logger.notice("service notice cleared", metadata: ["by": "\(current.operator.email)"])
+    return request.redirect(to: "/operator/admin?saved=1")
+  }
+
+  // MARK: Audit trail
+
+  struct AuditRow: Encodable {
+    let seq: Int64
+    let at: String
+    let actor: String
+    let action: String
+    let subject: String
+    let details: String
+  }
+
+  struct AuditPage: Encodable {
+    let actor: String
+    let action: String
+    let subject: String
+    let rows: [AuditRow]
+    let nextBefore: Int64?
+  }
+
+  static let auditPageSize = 100
+
+  /// Auditors and administrators read the trail.
+  static func requireAuditReader(_ request: Request) async throws -> OperatorSession.Current {
+    try await OperatorSession.require(request, roles: [.auditor, .admin])
+  }
+
+  /// `GET /operator/audit?actor=&action=&subject=&before=`: newest first,
+  /// 100 a page, each filter an exact match.
+  @Sendable
+  static func audit(_ request: Request) async throws -> Response {
+    _ = try await requireAuditReader(request)
+    func filter(_ name: String) -> String {
+      String((request.query[String.self, at: name] ?? "").prefix(200)).trimmingCharacters(
+        in: .whitespaces)
+    }
+    let before = request.query[Int64.self, at: "before"]
+    let language = Language.of(request)
+    let records = try await AuditTrail.search(
+      actor: filter("actor"), action: filter("action"), subject: filter("subject"),
+      before: before, limit: auditPageSize + 1, on: request.db)
+    let rows = records.prefix(auditPageSize).map {
+      AuditRow(
+        seq: $0.seq, at: BackOfficeController.format($0.at, language), actor: $0.actor,
+        action: $0.action, subject: $0.subject, details: $0.details)
+    }
+    return try await Pages.render(
+      "audit",
+      AuditPage(
+        actor: filter("actor"), action: filter("action"), subject: filter("subject"),
+        rows: Array(rows),
+        nextBefore: records.count > auditPageSize ? rows.last?.seq : nil),
+      for: request)
+  }
+
+  /// `GET /operator/audit/export.jsonl`: the whole trail, oldest first, as
+  /// JSON lines, streamed a page at a time.
+  @Sendable
+  static func export(_ request: Request) async throws -> Response {
+    let current = try await requireAuditReader(request)
+    let database = request.db
+    let logger = request.logger
+    try await AuditTrail.append(
+      AuditEvent(
+        actor: AuditEvent.staff(current.operator.email), action: "audit.exported",
+        subject: "audit trail"), on: database)
+    let response = Response(
+      status: .ok,
+      body: .init(
+        managedAsyncStream: { writer in
+          do {
+            try await AuditTrail.exportJSONLines(on: database) { page in
+              try await writer.write(.buffer(ByteBuffer(string: page)))
+            }
+          } catch {
+            logger.error("audit export failed: \(error)")
+            throw error
+          }
+        }, count: -1))
+    response.headers.contentType = HTTPMediaType(type: "application", subType: "jsonl")
+    response.headers.replaceOrAdd(
+      name: .contentDisposition, value: "attachment; filename=\"mailseal-audit.jsonl\"")
+    response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+    return response
+  }
+}

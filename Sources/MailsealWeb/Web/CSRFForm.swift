@@ -1,0 +1,13 @@
+public import MailsealRA
+import MailsealStore
+public import Vapor
+
+/// A form whose only field is its CSRF token (withdraw, sign out, clear,
+/// approve).
+struct CSRFForm: Content {
+  var csrf: String
+}
+
+// The registration authority's forms, as Vapor decodes them.
+extension RequestForm: Content {}
+extension EvidenceForm: Content {}

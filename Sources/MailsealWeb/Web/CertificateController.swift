@@ -1,0 +1,181 @@
+import Fluent
+import Foundation
+import MailsealCA
+import MailsealRA
+import MailsealStore
+import Vapor
+
+/// A certificate's page and its revocation: for the requester signed in
+/// for its mailbox (`/certificates/…`) and for staff
+/// (`/operator/certificates/…`).
+enum CertificateController {
+  struct CertificateRow: Encodable {
+    let serial: String
+    let name: String
+    let mailbox: String
+    let validFrom: String
+    let validUntil: String
+    let status: String
+    let statusLabel: String
+    let revokedAt: String?
+    let reason: String?
+    let canRevoke: Bool
+    /// Always offered: whether the identity check is reused is the renewal
+    /// form's to say.
+    let canRenew: Bool
+  }
+
+  struct ReasonChoice: Encodable {
+    let value: String
+    let label: String
+  }
+
+  struct CertificatePage: Encodable {
+    let certificate: CertificateRow
+    let reasons: [ReasonChoice]
+    let requestNumber: String?
+    /// Where the revocation form posts.
+    let action: String
+    let error: String?
+    let justRevoked: Bool
+  }
+
+  static func row(_ record: CertificateRecord, language: Language, now: Date = Date())
+    -> CertificateRow
+  {
+    let expired = record.notAfter <= now
+    let status = record.status == .revoked ? "revoked" : expired ? "expired" : "active"
+    return CertificateRow(
+      serial: record.serial,
+      name: record.pseudonym
+        ?? [record.givenName, record.surname].compactMap { $0 }.joined(separator: " "),
+      mailbox: record.mailbox,
+      validFrom: BackOfficeController.format(record.notBefore, language),
+      validUntil: BackOfficeController.format(record.notAfter, language),
+      status: status, statusLabel: Catalogue.entries["certificate_\(status)"]?[language] ?? status,
+      revokedAt: record.revokedAt.map { BackOfficeController.format($0, language) },
+      reason: record.revocationReason.flatMap(RevocationReason.init(name:))?.label(language),
+      canRevoke: status == "active", canRenew: true)
+  }
+
+  /// Where a certificate is shown: the requester's pages or the back
+  /// office, each with its template, its paths and the reasons it offers.
+  struct Side {
+    let template: String
+    let base: String
+    let reasons: [RevocationReason]
+
+    static let requester = Side(
+      template: "certificate", base: "/certificates",
+      reasons: RevocationReason.subscriberChoices)
+
+    static func staff(_ member: OperatorRecord) -> Side {
+      Side(
+        template: "desk-certificate", base: "/operator/certificates",
+        reasons: member.role.mayDecide ? RevocationReason.staffChoices : [])
+    }
+  }
+
+  /// The certificate's page on `side`, with a refused revocation's reason.
+  static func render(
+    _ record: CertificateRecord, on side: Side, for request: Request,
+    error: MailsealError? = nil
+  ) async throws -> Response {
+    let language = Language.of(request)
+    var number: String?
+    if let requestID = record.requestID {
+      number = try await CertificateRequestRecord.find(requestID, on: request.db)?.number
+    }
+    let page = CertificatePage(
+      certificate: row(record, language: language),
+      reasons: side.reasons.map { ReasonChoice(value: $0.name, label: $0.label(language)) },
+      requestNumber: number, action: "\(side.base)/\(record.serial)/revoke",
+      error: error?.sentence(language),
+      justRevoked: request.query[String.self, at: "revoked"] != nil)
+    return try await Pages.render(
+      side.template, page, for: request, status: error?.status ?? .ok)
+  }
+
+  /// Revokes with the form's reason; a refusal shows the page again.
+  static func revoke(
+    _ record: CertificateRecord, form: RevokePost?, by revoker: Revoker, on side: Side,
+    for request: Request
+  ) async throws -> Response {
+    do {
+      try await request.application.registrationAuthority.revoke(
+        serial: record.serial, reason: try reason(form?.reason ?? ""), by: revoker)
+    } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
+      return try await render(record, on: side, for: request, error: error)
+    }
+    return request.redirect(to: "\(side.base)/\(record.serial)?revoked=1")
+  }
+
+  struct RevokePost: Content {
+    var csrf: String
+    var reason: String?
+  }
+
+  static func reason(_ text: String) throws -> RevocationReason {
+    guard let reason = RevocationReason(name: text) else {
+      throw MailsealError(.reasonMissing)
+    }
+    return reason
+  }
+
+  // MARK: Requester
+
+  /// The certificate of the signed-in mailbox; another mailbox's does not
+  /// exist for this requester.
+  static func requesterCertificate(_ request: Request, mailbox: String) async throws
+    -> CertificateRecord
+  {
+    let record = try await request.application.registrationAuthority.certificate(
+      serial: request.parameters.get("serial") ?? "")
+    guard record.mailbox == mailbox else { throw MailsealError.notFound }
+    return record
+  }
+
+  /// `GET /certificates/:serial`: the certificate and, while it is valid,
+  /// the revocation form.
+  @Sendable
+  static func show(_ request: Request) async throws -> Response {
+    let session = try await RequesterSession.require(request)
+    let record = try await requesterCertificate(request, mailbox: session.mailbox)
+    return try await render(record, on: .requester, for: request)
+  }
+
+  /// `POST /certificates/:serial/revoke`.
+  @Sendable
+  static func revoke(_ request: Request) async throws -> Response {
+    let session = try await RequesterSession.require(request)
+    let form = try? request.content.decode(RevokePost.self)
+    try RequesterSession.verifyCSRF(request, session: session, formToken: form?.csrf)
+    let record = try await requesterCertificate(request, mailbox: session.mailbox)
+    return try await revoke(
+      record, form: form, by: .requester(mailbox: session.mailbox), on: .requester, for: request)
+  }
+
+  // MARK: Staff
+
+  /// `GET /operator/certificates/:serial`.
+  @Sendable
+  static func deskShow(_ request: Request) async throws -> Response {
+    let current = try await OperatorSession.require(request)
+    let record = try await request.application.registrationAuthority.certificate(
+      serial: request.parameters.get("serial") ?? "")
+    return try await render(record, on: .staff(current.operator), for: request)
+  }
+
+  /// `POST /operator/certificates/:serial/revoke`.
+  @Sendable
+  static func deskRevoke(_ request: Request) async throws -> Response {
+    let current = try await OperatorSession.require(request)
+    let form = try? request.content.decode(RevokePost.self)
+    try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
+    let record = try await request.application.registrationAuthority.certificate(
+      serial: request.parameters.get("serial") ?? "")
+    return try await revoke(
+      record, form: form, by: .staff(current.operator), on: .staff(current.operator),
+      for: request)
+  }
+}

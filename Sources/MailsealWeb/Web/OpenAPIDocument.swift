@@ -1,0 +1,130 @@
+import MailsealRA
+import MailsealStore
+import Vapor
+
+/// The OpenAPI 3.1 description of the JSON API.
+enum OpenAPIDocument {
+  @Sendable
+  static func serve(_ request: Request) async throws -> Response {
+    let response = Response(status: .ok, body: .init(string: document))
+    response.headers.contentType = .json
+    response.headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=3600")
+    return response
+  }
+
+  static let document = #"""
+    {
+      "openapi": "3.1.0",
+      "info": {
+        "title": "Mailseal requester API",
+        "version": "1.0.0",
+        "description": "What the portal's browser code calls. Authentication: the session cookie set by opening a login link. State-changing calls need the session's CSRF token in X-CSRF-Token. Errors are RFC 9457 problem documents (application/problem+json) in the language of Accept-Language or ?lang=."
+      },
+      "servers": [{ "url": "/" }],
+      "components": {
+        "securitySchemes": {
+          "session": { "type": "apiKey", "in": "cookie", "name": "mailseal_session" },
+          "csrf": { "type": "apiKey", "in": "header", "name": "X-CSRF-Token" }
+        },
+        "schemas": {
+          "RequestForm": {
+            "type": "object",
+            "required": ["mailboxType", "keyType", "csr"],
+            "properties": {
+              "mailboxType": { "type": "string", "enum": ["personal", "role"] },
+              "givenName": { "type": "string", "maxLength": 256, "description": "personal mailboxes" },
+              "surname": { "type": "string", "maxLength": 256, "description": "personal mailboxes" },
+              "commonName": { "type": "string", "maxLength": 256, "description": "role or group mailboxes: the name in natural language" },
+              "keyType": { "type": "string", "enum": ["rsa3072", "rsa4096", "p256"] },
+              "csr": { "type": "string", "maxLength": 16384, "description": "PKCS#10 request, PEM, signed by the new key" }
+            }
+          },
+          "Request": {
+            "type": "object",
+            "required": ["number", "state", "mailbox", "mailboxType", "keyType", "keyFingerprint", "created", "keyFileName"],
+            "properties": {
+              "number": { "type": "string", "pattern": "^R-[0-9A-Z]{4}-[0-9A-Z]{4}$" },
+              "state": { "type": "string", "enum": ["submitted", "verified", "approved", "issued", "rejected", "withdrawn", "expired"] },
+              "mailbox": { "type": "string" },
+              "mailboxType": { "type": "string", "enum": ["personal", "role"] },
+              "givenName": { "type": ["string", "null"] },
+              "surname": { "type": ["string", "null"] },
+              "commonName": { "type": ["string", "null"] },
+              "keyType": { "type": "string" },
+              "keyFingerprint": { "type": "string", "description": "SHA-256 of the SubjectPublicKeyInfo, hex" },
+              "created": { "type": "string", "format": "date-time" },
+              "keyFileName": { "type": "string" }
+            }
+          },
+          "Problem": {
+            "type": "object",
+            "required": ["type", "title", "status", "detail", "code"],
+            "properties": {
+              "type": { "type": "string" },
+              "title": { "type": "string" },
+              "status": { "type": "integer" },
+              "detail": { "type": "string" },
+              "code": { "type": "string" },
+              "errors": { "type": "object", "additionalProperties": { "type": "string" } },
+              "reference": { "type": "string" }
+            }
+          }
+        },
+        "responses": {
+          "Problem": { "description": "An error", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
+        }
+      },
+      "paths": {
+        "/api/v1/requests": {
+          "get": {
+            "summary": "The requests of the signed-in mailbox, newest first",
+            "security": [{ "session": [] }],
+            "responses": {
+              "200": { "description": "The requests", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Request" } } } } },
+              "401": { "$ref": "#/components/responses/Problem" }
+            }
+          },
+          "post": {
+            "summary": "Submit a request: the form and the CSR the browser made",
+            "security": [{ "session": [], "csrf": [] }],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RequestForm" } } } },
+            "responses": {
+              "201": { "description": "Submitted", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Request" } } } },
+              "401": { "$ref": "#/components/responses/Problem" },
+              "403": { "$ref": "#/components/responses/Problem" },
+              "409": { "$ref": "#/components/responses/Problem" },
+              "413": { "$ref": "#/components/responses/Problem" },
+              "422": { "$ref": "#/components/responses/Problem" }
+            }
+          }
+        },
+        "/api/v1/requests/{number}": {
+          "parameters": [{ "name": "number", "in": "path", "required": true, "schema": { "type": "string" } }],
+          "get": {
+            "summary": "One request of the signed-in mailbox",
+            "security": [{ "session": [] }],
+            "responses": {
+              "200": { "description": "The request", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Request" } } } },
+              "401": { "$ref": "#/components/responses/Problem" },
+              "404": { "$ref": "#/components/responses/Problem" }
+            }
+          }
+        },
+        "/api/v1/requests/{number}/withdraw": {
+          "parameters": [{ "name": "number", "in": "path", "required": true, "schema": { "type": "string" } }],
+          "post": {
+            "summary": "Withdraw a request that is not yet approved",
+            "security": [{ "session": [], "csrf": [] }],
+            "responses": {
+              "200": { "description": "Withdrawn", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Request" } } } },
+              "401": { "$ref": "#/components/responses/Problem" },
+              "403": { "$ref": "#/components/responses/Problem" },
+              "404": { "$ref": "#/components/responses/Problem" },
+              "409": { "$ref": "#/components/responses/Problem" }
+            }
+          }
+        }
+      }
+    }
+    """#
+}

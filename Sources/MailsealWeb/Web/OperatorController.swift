@@ -1,0 +1,219 @@
+import Foundation
+import MailsealRA
+import MailsealStore
+import Vapor
+
+/// Staff sign-in (password, then TOTP code) and enrolment.
+enum OperatorController {
+  struct FormPage: Encodable {
+    let formToken: String
+    let error: String?
+  }
+
+  static func anonymousToken(_ request: Request) -> String {
+    if let existing = request.cookies[RequesterSession.anonymousCSRFCookieName]?.string,
+      SecretToken.isWellFormed(existing)
+    {
+      return existing
+    }
+    return SecretToken.make()
+  }
+
+  static func renderWithToken(
+    _ template: String, error: String?, for request: Request, status: HTTPResponseStatus = .ok
+  ) async throws
+    -> Response
+  {
+    let token = anonymousToken(request)
+    let response = try await Pages.render(
+      template, FormPage(formToken: token, error: error), for: request, status: status)
+    response.cookies[RequesterSession.anonymousCSRFCookieName] = HTTPCookies.Value(
+      string: token, maxAge: 86_400, path: "/",
+      isSecure: request.application.mailseal.portal.secureCookies,
+      isHTTPOnly: true, sameSite: .strict)
+    return response
+  }
+
+  static func checkAnonymousToken(_ request: Request, _ formToken: String) throws {
+    guard let cookie = request.cookies[RequesterSession.anonymousCSRFCookieName]?.string,
+      SecretToken.isWellFormed(formToken), SecretToken.constantTimeEquals(cookie, formToken)
+    else { throw MailsealError.csrf }
+  }
+
+  /// `GET /operator`.
+  @Sendable
+  static func home(_ request: Request) async throws -> Response {
+    if let current = try await OperatorSession.current(request), current.session.stage == .complete
+    {
+      return request.redirect(to: "/operator/queue")
+    }
+    return request.redirect(to: "/operator/login")
+  }
+
+  /// `GET /operator/login`.
+  @Sendable
+  static func loginForm(_ request: Request) async throws -> Response {
+    try await renderWithToken("operator-login", error: nil, for: request)
+  }
+
+  struct LoginForm: Content {
+    var email: String
+    var password: String
+    var csrf: String
+  }
+
+  /// `POST /operator/login`: the password step.
+  @Sendable
+  static func login(_ request: Request) async throws -> Response {
+    let form = try request.content.decode(LoginForm.self)
+    try checkAnonymousToken(request, form.csrf)
+    let language = Language.of(request)
+    do {
+      let tokens = try await request.application.operatorDirectory.signIn(
+        email: form.email, password: form.password)
+      let response = request.redirect(to: "/operator/code")
+      OperatorSession.setCookies(
+        response, tokens: tokens, secure: request.application.mailseal.portal.secureCookies)
+      return response
+    } catch let error as MailsealError
+      where error.status == .unauthorized || error.status == .locked
+    {
+      return try await renderWithToken(
+        "operator-login", error: error.detail(language), for: request, status: error.status)
+    }
+  }
+
+  /// `GET /operator/code`.
+  @Sendable
+  static func codeForm(_ request: Request) async throws -> Response {
+    guard let current = try await OperatorSession.current(request),
+      current.session.stage == .password
+    else {
+      return request.redirect(to: "/operator/login")
+    }
+    return try await renderWithToken("operator-code", error: nil, for: request)
+  }
+
+  struct CodeForm: Content {
+    var code: String
+    var csrf: String
+  }
+
+  /// `POST /operator/code`: the second factor; rotates the session.
+  @Sendable
+  static func code(_ request: Request) async throws -> Response {
+    let form = try request.content.decode(CodeForm.self)
+    try checkAnonymousToken(request, form.csrf)
+    guard let pending = request.cookies[OperatorSession.cookieName]?.string else {
+      return request.redirect(to: "/operator/login")
+    }
+    let language = Language.of(request)
+    do {
+      let tokens = try await request.application.operatorDirectory.completeSignIn(
+        pendingToken: pending, code: form.code)
+      let response = request.redirect(to: "/operator/queue")
+      OperatorSession.setCookies(
+        response, tokens: tokens, secure: request.application.mailseal.portal.secureCookies)
+      return response
+    } catch let error as MailsealError
+      where error.status == .unauthorized || error.status == .locked
+    {
+      if error.code == .operatorSignInRequired {
+        return request.redirect(to: "/operator/login")
+      }
+      return try await renderWithToken(
+        "operator-code", error: error.detail(language), for: request, status: error.status)
+    }
+  }
+
+  /// `POST /operator/logout`.
+  @Sendable
+  static func logout(_ request: Request) async throws -> Response {
+    let current = try await OperatorSession.require(request)
+    try OperatorSession.verifyCSRF(
+      request, session: current.session, formToken: try? request.content.decode(CSRFForm.self).csrf)
+    if let token = request.cookies[OperatorSession.cookieName]?.string {
+      try await request.application.operatorDirectory.signOut(token: token)
+    }
+    let response = request.redirect(to: "/operator/login")
+    OperatorSession.clearCookies(
+      response, secure: request.application.mailseal.portal.secureCookies)
+    return response
+  }
+
+  struct EnrolPage: Encodable {
+    let formToken: String
+    let token: String
+    let name: String
+    let error: String?
+  }
+
+  /// `GET /operator/enrol/:token`: choose a password.
+  @Sendable
+  static func enrolForm(_ request: Request) async throws -> Response {
+    let token = request.parameters.get("token") ?? ""
+    let record = try await request.application.operatorDirectory.enrolling(token: token)
+    let form = anonymousToken(request)
+    let response = try await Pages.render(
+      "operator-enrol", EnrolPage(formToken: form, token: token, name: record.name, error: nil),
+      for: request)
+    response.cookies[RequesterSession.anonymousCSRFCookieName] = HTTPCookies.Value(
+      string: form, maxAge: 86_400, path: "/",
+      isSecure: request.application.mailseal.portal.secureCookies,
+      isHTTPOnly: true, sameSite: .strict)
+    return response
+  }
+
+  struct PasswordForm: Content {
+    var password: String
+    var passwordRepeat: String
+    var csrf: String
+  }
+
+  struct QRPage: Encodable {
+    let formToken: String
+    let token: String
+    let secret: String
+    let qr: String
+    let error: String?
+  }
+
+  /// `POST /operator/enrol/:token`: sets the password, shows the QR code once.
+  @Sendable
+  static func enrol(_ request: Request) async throws -> Response {
+    let token = request.parameters.get("token") ?? ""
+    let form = try request.content.decode(PasswordForm.self)
+    try checkAnonymousToken(request, form.csrf)
+    let directory = request.application.operatorDirectory
+    let language = Language.of(request)
+    do {
+      let factor = try await directory.setPassword(
+        token: token, password: form.password, repeat: form.passwordRepeat)
+      let response = try await Pages.render(
+        "operator-enrol-qr",
+        QRPage(
+          formToken: form.csrf, token: token, secret: factor.secret,
+          qr: "data:image/svg+xml;base64," + Data(factor.qrSVG.utf8).base64EncodedString(),
+          error: nil),
+        for: request)
+      return response
+    } catch let error as MailsealError where error.status == .unprocessableEntity {
+      let record = try await directory.enrolling(token: token)
+      return try await Pages.render(
+        "operator-enrol",
+        EnrolPage(
+          formToken: form.csrf, token: token, name: record.name, error: error.detail(language)),
+        for: request, status: .unprocessableEntity)
+    }
+  }
+
+  /// `POST /operator/enrol/:token/confirm`: the first code proves the app holds the secret.
+  @Sendable
+  static func confirm(_ request: Request) async throws -> Response {
+    let token = request.parameters.get("token") ?? ""
+    let form = try request.content.decode(CodeForm.self)
+    try checkAnonymousToken(request, form.csrf)
+    try await request.application.operatorDirectory.confirmEnrolment(token: token, code: form.code)
+    return try await Pages.render("operator-enrolled", Pages.Empty(), for: request)
+  }
+}

@@ -1,0 +1,136 @@
+import Crypto
+import Fluent
+import Foundation
+import MailsealCA
+import MailsealRA
+import MailsealStore
+import SwiftASN1
+import Vapor
+import X509
+
+/// Step 10–12: the pickup page, the certificate and chain for the browser's
+/// PKCS#12, and plain downloads. Reached by the pickup link from the mail
+/// or, signed in for the mailbox, from the requests page.
+enum PickupController {
+  struct Pickup {
+    let request: CertificateRequestRecord
+    let certificate: CertificateRecord
+    let chain: [IssuerRecord]
+    /// The path prefix that reached it (for the page's links).
+    let base: String
+  }
+
+  static let linkInvalid = MailsealError(.pickupLinkInvalid)
+
+  /// Resolves `/pickup/:token…` or `/requests/:number/pickup…`.
+  static func resolve(_ request: Request) async throws -> Pickup {
+    let record: CertificateRequestRecord
+    let base: String
+    if let token = request.parameters.get("token") {
+      guard SecretToken.isWellFormed(token),
+        let found = try await CertificateRequestRecord.query(on: request.db).filter(
+          \.$pickupTokenHash == SecretToken.hash(token)
+        ).first(),
+        let expires = found.pickupExpiresAt, expires > Date()
+      else { throw linkInvalid }
+      record = found
+      base = "/pickup/\(token)"
+    } else {
+      let session = try await RequesterSession.require(request)
+      record = try await request.application.registrationAuthority.request(
+        number: request.parameters.get("number") ?? "", session: session)
+      base = "/requests/\(record.number)/pickup"
+    }
+    guard record.state == .issued, let certificateID = record.certificateID,
+      let certificate = try await CertificateRecord.find(certificateID, on: request.db)
+    else { throw MailsealError.notFound }
+    let issuer = try await IssuerRecord.find(certificate.$issuer.id, on: request.db)
+    var chain: [IssuerRecord] = []
+    if let issuer { chain = try await request.application.caInstallation.chain(of: issuer) }
+    return Pickup(request: record, certificate: certificate, chain: chain, base: base)
+  }
+
+  struct Page: Encodable {
+    let number: String
+    let name: String
+    let mailbox: String
+    let serial: String
+    let notBefore: String
+    let notAfter: String
+    let fingerprint: String
+    let base: String
+    let keyFileName: String
+    let issuer: String
+  }
+
+  /// The pickup page.
+  @Sendable
+  static func page(_ request: Request) async throws -> Response {
+    let pickup = try await resolve(request)
+    let language = Language.of(request)
+    let certificate = pickup.certificate
+    let response = try await Pages.render(
+      "pickup",
+      Page(
+        number: pickup.request.number, name: certificate.commonName, mailbox: certificate.mailbox,
+        serial: certificate.serial,
+        notBefore: BackOfficeController.format(certificate.notBefore, language),
+        notAfter: BackOfficeController.format(certificate.notAfter, language),
+        fingerprint: Array(SHA256.hash(data: certificate.der)).hexString, base: pickup.base,
+        keyFileName: "mailseal-\(pickup.request.number).key.pem",
+        issuer: pickup.chain.first?.subject ?? ""),
+      for: request)
+    return response
+  }
+
+  struct Bundle: Content {
+    let number: String
+    let certificate: String
+    let chain: [String]
+    let friendlyName: String
+  }
+
+  /// What the browser needs to build the PKCS#12: certificate and chain, DER in base64.
+  @Sendable
+  static func bundle(_ request: Request) async throws -> Response {
+    let pickup = try await resolve(request)
+    let bundle = Bundle(
+      number: pickup.request.number, certificate: pickup.certificate.der.base64EncodedString(),
+      chain: pickup.chain.map { $0.certificateDER.base64EncodedString() },
+      friendlyName: "\(pickup.certificate.commonName) <\(pickup.certificate.mailbox)>")
+    let response = try await bundle.encodeResponse(for: request)
+    response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+    return response
+  }
+
+  static func download(_ data: Data, type: String, name: String) -> Response {
+    var headers = HTTPHeaders()
+    headers.replaceOrAdd(name: .contentType, value: type)
+    headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(name)\"")
+    headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+    return Response(status: .ok, headers: headers, body: .init(data: data))
+  }
+
+  /// `…/certificate.pem`, `…/certificate.der`, `…/chain.pem`.
+  @Sendable
+  static func file(_ request: Request) async throws -> Response {
+    let pickup = try await resolve(request)
+    let number = pickup.request.number
+    switch request.parameters.get("file") {
+    case "certificate.der":
+      return download(pickup.certificate.der, type: "application/pkix-cert", name: "\(number).cer")
+    case "certificate.pem":
+      let pem =
+        PEMDocument(type: "CERTIFICATE", derBytes: Array(pickup.certificate.der)).pemString + "\n"
+      return download(Data(pem.utf8), type: "application/x-pem-file", name: "\(number).pem")
+    case "chain.pem":
+      let pems =
+        ([Array(pickup.certificate.der)] + pickup.chain.map { Array($0.certificateDER) })
+        .map { PEMDocument(type: "CERTIFICATE", derBytes: $0).pemString }.joined(separator: "\n")
+        + "\n"
+      return download(Data(pems.utf8), type: "application/x-pem-file", name: "\(number)-chain.pem")
+    default:
+      throw MailsealError.notFound
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import Fluent
+import MailsealCA
+import MailsealRA
+import MailsealStore
+import SQLKit
+import Vapor
+
+/// What relying parties and monitors fetch without signing in.
+enum PublicCAController {
+  struct Health: Content {
+    let status: String
+    let database: String
+    let issuer: String?
+  }
+
+  /// `GET /healthz`: the database answers and an issuing CA is active.
+  @Sendable
+  static func health(_ request: Request) async throws -> Response {
+    do {
+      _ = try await request.db.sql.raw("SELECT 1").all()
+      let issuer = try await request.application.caInstallation.activeIssuer()
+      let health = Health(
+        status: issuer == nil ? "no-issuer" : "ok", database: "ok", issuer: issuer?.slug)
+      let response = try await health.encodeResponse(
+        status: issuer == nil ? .serviceUnavailable : .ok, for: request)
+      response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+      return response
+    } catch {
+      if let unavailable = StoreUnavailable.classify(error) {
+        StoreRefusalLog.shared.note(unavailable, logger: request.logger)
+      } else {
+        request.logger.error("health check failed: \(String(reflecting: error))")
+      }
+      let response = try await Health(status: "unavailable", database: "unreachable", issuer: nil)
+        .encodeResponse(status: .serviceUnavailable, for: request)
+      response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+      response.headers.replaceOrAdd(
+        name: "Retry-After", value: "\(StoreUnavailable.classify(error)?.retryAfterSeconds ?? 5)")
+      return response
+    }
+  }
+
+  /// `GET /ca/<slug>.cer`: a CA certificate in DER (RFC 5280 §4.2.2.1),
+  /// the caIssuers URL of the certificates it issued.
+  @Sendable
+  static func caCertificate(_ request: Request) async throws -> Response {
+    let file = request.parameters.get("file") ?? ""
+    guard file.hasSuffix(".cer") else { throw MailsealError.notFound }
+    let slug = String(file.dropLast(4))
+    guard slug.count == 16, slug.allSatisfy(\.isHexDigit),
+      let issuer = try await IssuerRecord.query(on: request.db).filter(\.$slug == slug).first()
+    else { throw MailsealError.notFound }
+    var headers = HTTPHeaders()
+    headers.contentType = HTTPMediaType(type: "application", subType: "pkix-cert")
+    headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=86400")
+    headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(slug).cer\"")
+    return Response(status: .ok, headers: headers, body: .init(data: issuer.certificateDER))
+  }
+
+  /// `GET /crl/<slug>.crl`: the CA's current CRL in DER (RFC 5280 §5),
+  /// the URL its certificates name as CRL distribution point.
+  @Sendable
+  static func crl(_ request: Request) async throws -> Response {
+    let file = request.parameters.get("file") ?? ""
+    guard file.hasSuffix(".crl") else { throw MailsealError.notFound }
+    let slug = String(file.dropLast(4))
+    guard slug.count == 16, slug.allSatisfy(\.isHexDigit),
+      let publisher = request.application.crlPublisher,
+      let crl = try await publisher.current(slug: slug)
+    else { throw MailsealError.notFound }
+    var headers = HTTPHeaders()
+    headers.contentType = HTTPMediaType(type: "application", subType: "pkix-crl")
+    // Relying parties may keep it a few minutes; a revocation is in the
+    // next CRL within seconds.
+    headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=300")
+    headers.replaceOrAdd(name: .lastModified, value: HTTPHeaders.httpDate(crl.thisUpdate))
+    headers.replaceOrAdd(name: .eTag, value: "\"\(slug)-\(crl.number)\"")
+    return Response(status: .ok, headers: headers, body: .init(data: Data(crl.der)))
+  }
+
+  /// `GET /metrics`: Prometheus' text format; with `MAILSEAL_METRICS_TOKEN`
+  /// set, only for `Authorization: Bearer <token>`.
+  @Sendable
+  static func metrics(_ request: Request) async throws -> Response {
+    if let token = request.application.mailseal.portal.metricsToken {
+      let given = request.headers.bearerAuthorization?.token ?? ""
+      guard SecretToken.constantTimeEquals(given, token) else {
+        throw MailsealError(.metricsToken)
+      }
+    }
+    let body = try await request.application.metrics.scrape(request.db)
+    var headers = HTTPHeaders()
+    headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
+    headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+    return Response(status: .ok, headers: headers, body: .init(data: Data(body)))
+  }
+
+  /// `POST /ocsp` with `application/ocsp-request`.
+  @Sendable
+  static func ocspPost(_ request: Request) async throws -> Response {
+    let body = request.body.data.map { Array($0.readableBytesView) } ?? []
+    let answer = await request.application.ocspService.respond(to: body)
+    request.application.metrics.ocspResponses[answer.outcome]?.increment()
+    return ocspResponse(answer, cacheable: false)
+  }
+
+  /// `GET /ocsp/<base64 of the DER request>` (RFC 6960 appendix A.1, RFC
+  /// 5019 §5): cacheable by proxies until the response's nextUpdate.
+  @Sendable
+  static func ocspGet(_ request: Request) async throws -> Response {
+    let path = request.url.path
+    let prefix = "/\(PublicEndpoints.ocspPath)/"
+    // Anything that is not base64 of a request reaches the responder as no
+    // bytes at all, which it answers malformedRequest.
+    var bytes: [UInt8] = []
+    if path.hasPrefix(prefix), path.utf8.count <= 12_000 {
+      let encoded = String(path.dropFirst(prefix.count))
+      let text = (encoded.removingPercentEncoding ?? encoded)
+      bytes = Data(base64Encoded: text).map(Array.init) ?? []
+    }
+    let answer = await request.application.ocspService.respond(to: bytes)
+    request.application.metrics.ocspResponses[answer.outcome]?.increment()
+    return ocspResponse(answer, cacheable: true)
+  }
+
+  static func ocspResponse(_ answer: OCSPService.Answer, cacheable: Bool) -> Response {
+    var headers = HTTPHeaders()
+    headers.contentType = HTTPMediaType(type: "application", subType: "ocsp-response")
+    if cacheable, let thisUpdate = answer.thisUpdate, let nextUpdate = answer.nextUpdate {
+      // RFC 5019 §6.2: max-age no later than nextUpdate; an hour at most
+      // here, so that a revocation reaches caches soon.
+      let maxAge = max(0, min(3600, Int(nextUpdate.timeIntervalSinceNow)))
+      headers.replaceOrAdd(
+        name: .cacheControl, value: "public, max-age=\(maxAge), no-transform, must-revalidate")
+      headers.replaceOrAdd(name: .lastModified, value: HTTPHeaders.httpDate(thisUpdate))
+      headers.replaceOrAdd(name: .expires, value: HTTPHeaders.httpDate(nextUpdate))
+    } else {
+      headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+    }
+    return Response(status: .ok, headers: headers, body: .init(data: Data(answer.der)))
+  }
+}
+
+extension HTTPHeaders {
+  /// An HTTP date (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
+  static func httpDate(_ date: Date) -> String {
+    MIME.dateText(date, zone: "GMT")
+  }
+}

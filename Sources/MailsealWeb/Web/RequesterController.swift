@@ -1,0 +1,241 @@
+import Foundation
+import MailsealRA
+import MailsealStore
+import Vapor
+
+/// The requester's pages: start, login link, requests, the form.
+enum RequesterController {
+  /// Phones and tablets: key generation and later use belong on a desktop.
+  static func isMobile(_ request: Request) -> Bool {
+    let agent = request.headers.first(name: .userAgent) ?? ""
+    return [
+      "iPhone", "iPad", "iPod", "Android", "Mobile", "Tablet", "Silk/", "Kindle", "Opera Mini",
+      "IEMobile",
+    ]
+    .contains { agent.contains($0) }
+  }
+
+  struct StartPage: Encodable {
+    let formToken: String
+    let address: String
+    let mobile: Bool
+    let error: String?
+  }
+
+  /// `GET /`: the address form, or the requests when signed in.
+  @Sendable
+  static func start(_ request: Request) async throws -> Response {
+    if try await RequesterSession.current(request) != nil {
+      return request.redirect(to: "/requests")
+    }
+    return try await startPage(request, address: "", error: nil, status: .ok)
+  }
+
+  static func startPage(
+    _ request: Request, address: String, error: String?, status: HTTPResponseStatus
+  ) async throws -> Response {
+    var token = SecretToken.make()
+    if let existing = request.cookies[RequesterSession.anonymousCSRFCookieName]?.string,
+      SecretToken.isWellFormed(existing)
+    {
+      token = existing
+    }
+    let response = try await Pages.render(
+      "start",
+      StartPage(formToken: token, address: address, mobile: isMobile(request), error: error),
+      for: request, status: status)
+    response.cookies[RequesterSession.anonymousCSRFCookieName] = HTTPCookies.Value(
+      string: token, maxAge: 86_400, path: "/",
+      isSecure: request.application.mailseal.portal.secureCookies,
+      isHTTPOnly: true, sameSite: .strict)
+    return response
+  }
+
+  struct LoginForm: Content {
+    var address: String
+    var csrf: String
+  }
+
+  /// `POST /login`: sends the login link; the same page whatever the address.
+  @Sendable
+  static func requestLink(_ request: Request) async throws -> Response {
+    let form = try request.content.decode(LoginForm.self)
+    guard let cookie = request.cookies[RequesterSession.anonymousCSRFCookieName]?.string,
+      SecretToken.isWellFormed(form.csrf), SecretToken.constantTimeEquals(cookie, form.csrf)
+    else { throw MailsealError.csrf }
+    guard form.address.utf8.count <= 320 else {
+      return try await startPage(
+        request, address: "", error: Catalogue.text("address_label", .de),
+        status: .unprocessableEntity)
+    }
+    let settings = request.application.mailseal.portal
+    do {
+      try await request.application.registrationAuthority.requestLoginLink(
+        address: form.address, language: Language.of(request),
+        clientAddress: RequesterSession.clientAddress(request, settings: settings))
+    } catch let error as MailsealError where error.status == .unprocessableEntity {
+      return try await startPage(
+        request, address: String(form.address.prefix(320)),
+        error: error.detail(Language.of(request)),
+        status: .unprocessableEntity)
+    }
+    return try await Pages.render("link-sent", Pages.Empty(), for: request)
+  }
+
+  /// `GET /login/:token`: opens the login link, signs the browser in.
+  @Sendable
+  static func openLink(_ request: Request) async throws -> Response {
+    let token = request.parameters.get("token") ?? ""
+    let signIn = try await request.application.registrationAuthority.redeemLoginLink(token)
+    let response = request.redirect(to: "/requests")
+    RequesterSession.setCookies(
+      response, signIn: signIn, settings: request.application.mailseal.portal)
+    return response
+  }
+
+  /// `POST /logout`.
+  @Sendable
+  static func signOut(_ request: Request) async throws -> Response {
+    let session = try await RequesterSession.require(request)
+    try RequesterSession.verifyCSRF(
+      request, session: session, formToken: try? request.content.decode(CSRFForm.self).csrf)
+    if let token = request.cookies[RequesterSession.cookieName]?.string {
+      try await request.application.registrationAuthority.signOut(token: token)
+    }
+    let response = request.redirect(to: "/")
+    RequesterSession.clearCookies(response, settings: request.application.mailseal.portal)
+    return response
+  }
+
+  struct RequestRow: Encodable {
+    let number: String
+    let created: String
+    let state: String
+    let stateLabel: String
+    let name: String
+    let canWithdraw: Bool
+  }
+
+  struct RequestsPage: Encodable {
+    let requests: [RequestRow]
+    let certificates: [CertificateController.CertificateRow]
+  }
+
+  static func row(_ record: CertificateRequestRecord, language: Language) -> RequestRow {
+    let name =
+      record.pseudonym
+      ?? [record.givenName, record.surname].compactMap { $0 }.joined(separator: " ")
+    return RequestRow(
+      number: record.number, created: BackOfficeController.format(record.createdAt, language),
+      state: record.state.rawValue,
+      stateLabel: Catalogue.entries["state_\(record.state.rawValue)"]?[language]
+        ?? record.state.rawValue,
+      name: name,
+      canWithdraw: record.state == .submitted || record.state == .verified)
+  }
+
+  /// `GET /requests`.
+  @Sendable
+  static func requests(_ request: Request) async throws -> Response {
+    let session = try await RequesterSession.require(request)
+    let language = Language.of(request)
+    let authority = request.application.registrationAuthority
+    let records = try await authority.requests(of: session.mailbox)
+    let certificates = try await authority.certificates(of: session.mailbox)
+    return try await Pages.render(
+      "requests",
+      RequestsPage(
+        requests: records.map { row($0, language: language) },
+        certificates: certificates.map { CertificateController.row($0, language: language) }),
+      for: request)
+  }
+
+  struct FormPage: Encodable {
+    let mobile: Bool
+    let mailbox: String
+    let renewal: RenewalView?
+  }
+
+  /// What the form says about a renewal: the certificate, its names (kept),
+  /// and whether the identity check is young enough to be reused.
+  struct RenewalView: Encodable {
+    let serial: String
+    let validUntil: String
+    let personal: Bool
+    let givenName: String
+    let surname: String
+    let commonName: String
+    let evidenceReused: Bool
+    let checkedAt: String?
+    let reusableUntil: String?
+  }
+
+  /// `GET /requests/new`: the form; the browser's script does the rest.
+  @Sendable
+  static func newRequest(_ request: Request) async throws -> Response {
+    let session = try await RequesterSession.require(request)
+    var renewal: RenewalView?
+    if let serial = request.query[String.self, at: "renew"] {
+      let language = Language.of(request)
+      let basis = try await request.application.registrationAuthority.renewalBasis(
+        serial: String(serial.prefix(64)), mailbox: session.mailbox)
+      let certificate = basis.certificate
+      renewal = RenewalView(
+        serial: certificate.serial,
+        validUntil: BackOfficeController.format(certificate.notAfter, language),
+        personal: certificate.pseudonym == nil, givenName: certificate.givenName ?? "",
+        surname: certificate.surname ?? "", commonName: certificate.pseudonym ?? "",
+        evidenceReused: basis.evidenceRequestID != nil,
+        checkedAt: basis.checkedAt.map { BackOfficeController.format($0, language, time: false) },
+        reusableUntil: basis.reusableUntil.map {
+          BackOfficeController.format($0, language, time: false)
+        })
+    }
+    return try await Pages.render(
+      "request-new",
+      FormPage(mobile: isMobile(request), mailbox: session.mailbox, renewal: renewal),
+      for: request)
+  }
+
+  struct RequestPage: Encodable {
+    let request: RequestRow
+    let certificateSerial: String?
+    let mailbox: String
+    let identityCheck: String
+    let videoCallURL: String?
+    let justSubmitted: Bool
+  }
+
+  /// `GET /requests/:number`: the confirmation and the request's state.
+  @Sendable
+  static func show(_ request: Request) async throws -> Response {
+    let session = try await RequesterSession.require(request)
+    let language = Language.of(request)
+    let record = try await request.application.registrationAuthority.request(
+      number: request.parameters.get("number") ?? "", session: session)
+    let portal = request.application.mailseal.portal
+    return try await Pages.render(
+      "request",
+      RequestPage(
+        request: row(record, language: language),
+        certificateSerial: try await record.certificateID.asyncFlatMap {
+          try await CertificateRecord.find($0, on: request.db)?.serial
+        },
+        mailbox: record.mailbox,
+        identityCheck: portal.identityCheckText[language.rawValue] ?? "",
+        videoCallURL: portal.videoCallURL,
+        justSubmitted: request.query[String.self, at: "submitted"] != nil),
+      for: request)
+  }
+
+  /// `POST /requests/:number/withdraw` (a form on the requests page).
+  @Sendable
+  static func withdraw(_ request: Request) async throws -> Response {
+    let session = try await RequesterSession.require(request)
+    try RequesterSession.verifyCSRF(
+      request, session: session, formToken: try? request.content.decode(CSRFForm.self).csrf)
+    _ = try await request.application.registrationAuthority.withdraw(
+      number: request.parameters.get("number") ?? "", session: session)
+    return request.redirect(to: "/requests")
+  }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import MailsealRA
+import MailsealStore
+import Vapor
+
+/// The requester's session, read from its cookie, and the CSRF token the
+/// pages and scripts send back.
+enum RequesterSession {
+  static let cookieName = "mailseal_session"
+  static let csrfCookieName = "mailseal_csrf"
+  /// The double-submit token of forms used before signing in.
+  static let anonymousCSRFCookieName = "mailseal_form"
+
+  /// The live session of the request, or nil.
+  static func current(_ request: Request) async throws -> SessionRecord? {
+    if let cached = request.storage[CachedSession.self] { return cached.session }
+    var session: SessionRecord?
+    if let token = request.cookies[cookieName]?.string {
+      session = try await request.application.registrationAuthority.session(token: token)
+    }
+    request.storage[CachedSession.self] = CachedSession(session: session)
+    return session
+  }
+
+  /// The session, or "please sign in".
+  static func require(_ request: Request) async throws -> SessionRecord {
+    guard let session = try await current(request) else { throw MailsealError.signInRequired }
+    return session
+  }
+
+  /// The session's CSRF token as the browser holds it (for pages to embed).
+  static func csrfToken(_ request: Request) -> String? {
+    request.cookies[csrfCookieName]?.string
+  }
+
+  /// Refuses a state-changing request whose CSRF token (form field `csrf`
+  /// or header `X-CSRF-Token`) is not the session's.
+  static func verifyCSRF(_ request: Request, session: SessionRecord, formToken: String?) throws {
+    let token = formToken ?? request.headers.first(name: "X-CSRF-Token")
+    guard RegistrationAuthority.verifyCSRF(token, session: session) else {
+      throw MailsealError.csrf
+    }
+  }
+
+  /// Cookies of a new session.
+  static func setCookies(
+    _ response: Response, signIn: RegistrationAuthority.SignIn, settings: PortalSettings
+  ) {
+    response.cookies[cookieName] = cookie(signIn.sessionToken, settings: settings)
+    response.cookies[csrfCookieName] = cookie(signIn.csrfToken, settings: settings)
+  }
+
+  static func clearCookies(_ response: Response, settings: PortalSettings) {
+    for name in [cookieName, csrfCookieName] {
+      var expired = cookie("", settings: settings)
+      expired.maxAge = 0
+      expired.expires = Date(timeIntervalSince1970: 0)
+      response.cookies[name] = expired
+    }
+  }
+
+  static func cookie(
+    _ value: String, settings: PortalSettings, sameSite: HTTPCookies.SameSitePolicy = .lax
+  ) -> HTTPCookies.Value {
+    HTTPCookies.Value(
+      string: value, expires: nil, maxAge: Int(settings.sessionLifetime), domain: nil, path: "/",
+      isSecure: settings.secureCookies, isHTTPOnly: true, sameSite: sameSite)
+  }
+
+  /// The client address for rate limits: the peer, or the first
+  /// X-Forwarded-For entry behind a trusted proxy.
+  static func clientAddress(_ request: Request, settings: PortalSettings) -> String {
+    if settings.trustForwardedFor,
+      let forwarded = request.headers.first(name: .xForwardedFor)?.split(separator: ",").first
+    {
+      return forwarded.trimmingCharacters(in: .whitespaces)
+    }
+    return request.remoteAddress?.ipAddress ?? "unknown"
+  }
+
+  private struct CachedSession: StorageKey {
+    typealias Value = CachedSession
+    let session: SessionRecord?
+  }
+}
+
+extension Application {
+  /// The registration authority of this installation.
+  var registrationAuthority: RegistrationAuthority {
+    RegistrationAuthority(
+      database: db, configuration: mailseal, logger: logger,
+      mailQueued: { [weak self] in self?.mailWorker?.nudge() },
+      revocationRecorded: { [weak self] reason in
+        self?.crlPublisher?.nudge()
+        self?.metrics.revocations[reason]?.increment()
+      })
+  }
+}

@@ -1,0 +1,99 @@
+import MailsealCA
+import MailsealRA
+import MailsealStore
+import Vapor
+
+/// Every route, in groups.
+func routes(_ app: Application) throws {
+  // Operations.
+  app.get("healthz", use: PublicCAController.health)
+  app.get("metrics", use: PublicCAController.metrics)
+
+  // The CA's publication point: what certificates name in AIA and CRL DP.
+  app.get(
+    .constant(PublicEndpoints.caCertificatePathPrefix), ":file",
+    use: PublicCAController.caCertificate)
+
+  app.get(.constant(PublicEndpoints.crlPathPrefix), ":file", use: PublicCAController.crl)
+  // OCSP (RFC 6960 appendix A): POST with the DER request, or GET with it
+  // in base64 in the path (which may hold "/").
+  app.on(
+    // Up to 64 KiB is read, so that an oversized request still gets an
+    // OCSP answer (malformedRequest: the responder reads at most 8 KiB).
+    .POST, .constant(PublicEndpoints.ocspPath), body: .collect(maxSize: "64kb"),
+    use: PublicCAController.ocspPost)
+  app.get(.constant(PublicEndpoints.ocspPath), "**", use: PublicCAController.ocspGet)
+  // `/ocsp/` with nothing behind it: a malformed request, not a 404.
+  app.get(.constant(PublicEndpoints.ocspPath), use: PublicCAController.ocspGet)
+
+  // The requester's pages.
+  app.get(use: RequesterController.start)
+  app.on(.POST, "login", body: .collect(maxSize: "4kb"), use: RequesterController.requestLink)
+  app.get("login", ":token", use: RequesterController.openLink)
+  app.on(.POST, "logout", body: .collect(maxSize: "1kb"), use: RequesterController.signOut)
+  app.get("requests", use: RequesterController.requests)
+  app.get("requests", "new", use: RequesterController.newRequest)
+  app.get("requests", ":number", use: RequesterController.show)
+  app.on(
+    .POST, "requests", ":number", "withdraw", body: .collect(maxSize: "1kb"),
+    use: RequesterController.withdraw)
+
+  // Pickup (steps 10–12): by the link from the mail, or signed in.
+  app.get("pickup", ":token", use: PickupController.page)
+  app.get("pickup", ":token", "bundle.json", use: PickupController.bundle)
+  app.get("pickup", ":token", ":file", use: PickupController.file)
+  app.get("requests", ":number", "pickup", use: PickupController.page)
+  app.get("requests", ":number", "pickup", "bundle.json", use: PickupController.bundle)
+  app.get("requests", ":number", "pickup", ":file", use: PickupController.file)
+  app.get("certificates", ":serial", use: CertificateController.show)
+  app.on(
+    .POST, "certificates", ":serial", "revoke", body: .collect(maxSize: "1kb"),
+    use: CertificateController.revoke)
+
+  // The back office: staff sign-in and enrolment.
+  let staff = app.grouped("operator")
+  staff.get(use: OperatorController.home)
+  staff.get("login", use: OperatorController.loginForm)
+  staff.on(.POST, "login", body: .collect(maxSize: "4kb"), use: OperatorController.login)
+  staff.get("code", use: OperatorController.codeForm)
+  staff.on(.POST, "code", body: .collect(maxSize: "1kb"), use: OperatorController.code)
+  staff.on(.POST, "logout", body: .collect(maxSize: "1kb"), use: OperatorController.logout)
+  staff.get("enrol", ":token", use: OperatorController.enrolForm)
+  staff.on(.POST, "enrol", ":token", body: .collect(maxSize: "4kb"), use: OperatorController.enrol)
+  staff.on(
+    .POST, "enrol", ":token", "confirm", body: .collect(maxSize: "1kb"),
+    use: OperatorController.confirm)
+  staff.get("queue", use: BackOfficeController.queue)
+  staff.on(
+    .POST, "issuance", body: .collect(maxSize: "1kb"), use: BackOfficeController.switchIssuance)
+  staff.get("requests", ":number", use: BackOfficeController.show)
+  staff.on(
+    .POST, "requests", ":number", "evidence", body: .collect(maxSize: "4kb"),
+    use: BackOfficeController.recordEvidence)
+  staff.on(
+    .POST, "requests", ":number", "approve", body: .collect(maxSize: "1kb"),
+    use: BackOfficeController.approve)
+  staff.on(
+    .POST, "requests", ":number", "reject", body: .collect(maxSize: "4kb"),
+    use: BackOfficeController.reject)
+  staff.get("certificates", ":serial", use: CertificateController.deskShow)
+  staff.on(
+    .POST, "certificates", ":serial", "revoke", body: .collect(maxSize: "1kb"),
+    use: CertificateController.deskRevoke)
+  staff.get("admin", use: AdminController.page)
+  staff.on(.POST, "notice", body: .collect(maxSize: "8kb"), use: AdminController.setNotice)
+  staff.on(
+    .POST, "notice", "clear", body: .collect(maxSize: "1kb"), use: AdminController.clearNotice)
+  staff.get("audit", use: AdminController.audit)
+  staff.get("audit", "export.jsonl", use: AdminController.export)
+
+  // The JSON API of the browser's script.
+  let api = app.grouped("api", "v1")
+  api.on(.POST, "requests", body: .collect(maxSize: "24kb"), use: RequestAPIController.create)
+  api.get("requests", use: RequestAPIController.list)
+  api.get("requests", ":number", use: RequestAPIController.show)
+  api.on(
+    .POST, "requests", ":number", "withdraw", body: .collect(maxSize: "1kb"),
+    use: RequestAPIController.withdraw)
+  app.get("api", "openapi.json", use: OpenAPIDocument.serve)
+}

@@ -1,0 +1,279 @@
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import Leaf
+import LeafKit
+import MailsealCA
+public import MailsealRA
+import MailsealStore
+import SQLKit
+public import Vapor
+
+extension Application {
+  private struct ConfigurationKey: StorageKey {
+    typealias Value = MailsealConfiguration
+  }
+
+  /// The installation's configuration, read once at start-up.
+  public var mailseal: MailsealConfiguration {
+    get {
+      guard let configuration = storage[ConfigurationKey.self] else {
+        fatalError("configure(_:with:) was not called")
+      }
+      return configuration
+    }
+    set { storage[ConfigurationKey.self] = newValue }
+  }
+
+  private struct MailWorkerKey: StorageKey {
+    typealias Value = MailWorker
+  }
+
+  /// The mail worker of this process (set up by `configure`).
+  public var mailWorker: MailWorker? {
+    get { storage[MailWorkerKey.self] }
+    set { storage[MailWorkerKey.self] = newValue }
+  }
+
+  private struct IssuanceWorkerKey: StorageKey {
+    typealias Value = IssuanceWorker
+  }
+
+  /// The issuance worker of this process (set up by `configure`).
+  public var issuanceWorker: IssuanceWorker? {
+    get { storage[IssuanceWorkerKey.self] }
+    set { storage[IssuanceWorkerKey.self] = newValue }
+  }
+
+  private struct CRLPublisherKey: StorageKey {
+    typealias Value = CRLPublisher
+  }
+
+  /// The CRL publisher of this process (set up by `configure`).
+  public var crlPublisher: CRLPublisher? {
+    get { storage[CRLPublisherKey.self] }
+    set { storage[CRLPublisherKey.self] = newValue }
+  }
+
+  private struct MetricsKey: StorageKey {
+    typealias Value = MailsealMetrics
+  }
+
+  /// The metrics of this process (`GET /metrics`).
+  public var metrics: MailsealMetrics {
+    get {
+      if let metrics = storage[MetricsKey.self] { return metrics }
+      let made = MailsealMetrics()
+      storage[MetricsKey.self] = made
+      return made
+    }
+    set { storage[MetricsKey.self] = newValue }
+  }
+
+  private struct OCSPServiceKey: StorageKey {
+    typealias Value = OCSPService
+  }
+
+  /// The OCSP responder of this process (set up by `configure`).
+  public var ocspService: OCSPService {
+    get {
+      guard let service = storage[OCSPServiceKey.self] else {
+        fatalError("configure(_:with:) was not called")
+      }
+      return service
+    }
+    set { storage[OCSPServiceKey.self] = newValue }
+  }
+
+  /// The CA hierarchy of this installation.
+  public var caInstallation: CAInstallation {
+    CAInstallation(database: db, configuration: mailseal)
+  }
+}
+
+/// Wires the application: database, migrations, commands, routes. Tests call
+/// this with their own configuration.
+public func configure(_ app: Application, with configuration: MailsealConfiguration) async throws {
+  app.mailseal = configuration
+  try FileManager.default.createDirectory(
+    at: configuration.dataDirectory, withIntermediateDirectories: true,
+    attributes: [.posixPermissions: 0o700])
+
+  switch configuration.database {
+  case .sqlite(let path):
+    app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
+  case .postgres(let url):
+    // A request waits at most 5 s for a connection; while PostgreSQL is
+    // away, statements fail at once (503, OCSP tryLater) rather than queue.
+    app.databases.use(try .guardedPostgres(url: url, poolTimeout: .seconds(5)), as: .psql)
+  }
+  if case .sqlite = configuration.database {
+    // WAL lets readers run beside the writer; with synchronous=FULL every
+    // commit is on disk before it returns. The pool holds one connection
+    // per event loop; each gets a 64 MiB page cache (the default is 2 MiB,
+    // which makes the key lookups of issuance read from the file). These
+    // settings hold per connection, so they are made on each.
+    try await app.db.sql.raw("PRAGMA journal_mode=WAL").run()
+    for loop in app.eventLoopGroup.makeIterator() {
+      let database =
+        app.databases.database(.sqlite, logger: app.logger, on: loop)! as! any SQLDatabase
+      try await database.raw("PRAGMA synchronous=FULL").run()
+      try await database.raw("PRAGMA cache_size=-65536").run()
+      // Statement journals in memory, not in temporary files; checkpoints
+      // every 40 MiB of WAL rather than every 4 MiB.
+      try await database.raw("PRAGMA temp_store=MEMORY").run()
+      try await database.raw("PRAGMA wal_autocheckpoint=10000").run()
+    }
+  }
+  app.migrations.add(MailsealMigrations.all)
+  try await app.autoMigrate()
+
+  app.asyncCommands.use(CACommand(), as: "ca")
+  app.asyncCommands.use(OperatorCommand(), as: "operator")
+  app.asyncCommands.use(IssuanceCommand(), as: "issuance")
+  app.asyncCommands.use(AuditCommand(), as: "audit")
+  app.asyncCommands.use(NoticeCommand(), as: "notice")
+
+  // Pages and the browser's scripts ship inside the package.
+  let resources = Bundle.module.resourceURL!
+  app.directory.viewsDirectory = resources.appendingPathComponent("Views").path + "/"
+  app.directory.publicDirectory = resources.appendingPathComponent("Public").path + "/"
+  app.views.use(.leaf)
+  app.leaf.configuration.rootDirectory = app.directory.viewsDirectory
+  // The bundle may sit below a hidden folder (.build): sandboxed to the
+  // views folder, but not limited to visible paths.
+  app.leaf.sources = .singleSource(
+    NIOLeafFiles(
+      fileio: app.fileio, limits: [.toSandbox, .requireExtensions],
+      sandboxDirectory: app.directory.viewsDirectory, viewDirectory: app.directory.viewsDirectory))
+  app.leaf.cache.isEnabled = app.environment.isRelease
+
+  app.middleware = Middlewares()
+  app.middleware.use(SecurityHeadersMiddleware())
+  app.middleware.use(ProblemMiddleware())
+  app.middleware.use(LanguageMiddleware())
+  app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+  app.routes.defaultMaxBodySize = "32kb"
+  try routes(app)
+
+  // Mail: SMTP when configured, otherwise a folder of .eml files.
+  let transport: any MailTransport =
+    if let smtp = configuration.mail.smtp {
+      SMTPMailTransport(
+        settings: smtp, heloName: configuration.mail.domain, group: app.eventLoopGroup)
+    } else {
+      try FolderMailTransport(directory: configuration.mail.outboxDirectory)
+    }
+  let metrics = MailsealMetrics()
+  app.metrics = metrics
+  let mailWorker = MailWorker(
+    database: app.db, transport: transport, logger: app.logger, metrics: metrics)
+  app.mailWorker = mailWorker
+  app.issuanceWorker = IssuanceWorker(
+    database: app.db, configuration: configuration, logger: app.logger,
+    lease: TimeInterval(configuration.portal.issuanceLease), metrics: metrics,
+    mailQueued: { mailWorker.nudge() })
+  app.crlPublisher = CRLPublisher(
+    database: app.db, configuration: configuration, logger: app.logger, metrics: metrics)
+  app.ocspService = OCSPService(database: app.db, configuration: configuration, logger: app.logger)
+
+  if case .generated(let path) = configuration.passphraseSource {
+    app.logger.notice(
+      "CA keys are encrypted with a generated passphrase kept in \(path); in production set MAILSEAL_CA_PASSPHRASE_FILE to a file outside the data folder."
+    )
+  }
+  if app.isServing {
+    try await prepareToServe(app)
+    app.lifecycle.use(WorkerLifecycle())
+  }
+}
+
+extension Application {
+  /// Whether this process runs the web server (the default command).
+  var isServing: Bool {
+    // `serve` is the default command, so `mailseal` and `mailseal --port 9000`
+    // serve too; asking for help never does.
+    let arguments = environment.arguments.dropFirst()
+    guard !arguments.contains("--help"), !arguments.contains("-h") else { return false }
+    return arguments.first.map { $0 == "serve" || $0.hasPrefix("-") } ?? true
+  }
+}
+
+/// Runs the mail and issuance workers while the server runs.
+struct WorkerLifecycle: LifecycleHandler {
+  final class Running: @unchecked Sendable {
+    var tasks: [Task<Void, Never>] = []
+  }
+  let running = Running()
+
+  func didBootAsync(_ application: Application) async throws {
+    if let worker = application.mailWorker { running.tasks.append(Task { await worker.run() }) }
+    if let worker = application.issuanceWorker { running.tasks.append(Task { await worker.run() }) }
+    if let publisher = application.crlPublisher {
+      running.tasks.append(Task { await publisher.run() })
+    }
+    // Housekeeping once an hour: evidence past its retention, renewal
+    // reminders, and OCSP responder certificates renewed 30 days before
+    // they end.
+    let database = application.db
+    let logger = application.logger
+    let reminders = RenewalReminders(
+      database: database, configuration: application.mailseal, logger: logger)
+    let installation = application.caInstallation
+    let ocsp = application.ocspService
+    let mailWorker = application.mailWorker
+    running.tasks.append(
+      Task {
+        while !Task.isCancelled {
+          do {
+            try await EvidenceRetention.purge(on: database, logger: logger)
+          } catch {
+            logger.backgroundFailure("evidence purge failed", error)
+          }
+          do {
+            if try await reminders.sendDue() > 0 { mailWorker?.nudge() }
+          } catch {
+            logger.backgroundFailure("renewal reminders failed", error)
+          }
+          do {
+            for issuer in try await IssuerRecord.query(on: database).filter(\.$role == .issuing)
+              .all()
+            where issuer.keyReference != nil && issuer.notAfter > Date() {
+              try await installation.ensureOCSPResponder(for: issuer)
+            }
+            ocsp.reloadResponders()
+          } catch {
+            logger.backgroundFailure("OCSP responder renewal failed", error)
+          }
+          try? await Task.sleep(for: .seconds(3600))
+        }
+      })
+  }
+
+  func shutdownAsync(_ application: Application) async {
+    for task in running.tasks { task.cancel() }
+    for task in running.tasks { await task.value }
+  }
+}
+
+/// Before the server answers: a CA to sign with (a test CA on a fresh data
+/// folder), and no intent left pending by a process that died.
+func prepareToServe(_ app: Application) async throws {
+  if try await app.caInstallation.activeIssuer() == nil {
+    let (_, issuing) = try await app.caInstallation.initialize(keyType: .p384, test: true)
+    app.logger.warning(
+      "No CA was configured, so a TEST CA was made (\(issuing.subject)). Its certificates are not trusted by anyone. For production run `mailseal ca init` or `mailseal ca import` on an empty database."
+    )
+  }
+  if app.mailseal.organizationIsDefault {
+    app.logger.warning(
+      "MAILSEAL_ORG_NAME, MAILSEAL_ORG_ID and MAILSEAL_ORG_COUNTRY are not set; certificates name the test organisation “\(app.mailseal.organization.name)”."
+    )
+  }
+  try await IssuanceService.recoverAbandonedIntents(on: app.db, logger: app.logger)
+  // Every issuing CA has a delegated OCSP responder with time left.
+  for issuer in try await IssuerRecord.query(on: app.db).filter(\.$role == .issuing).all()
+  where issuer.keyReference != nil && issuer.notAfter > Date() {
+    try await app.caInstallation.ensureOCSPResponder(for: issuer)
+  }
+}
