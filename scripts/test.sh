@@ -26,6 +26,9 @@ swift build --build-tests
 log "Checking the format (swift format lint, the toolchain's default style)"
 swift format lint --strict --recursive Package.swift Sources Tests Benchmarks
 
+log "Checking the layers (web → RA → CA core, store; nothing points back up)"
+python3 scripts/check-layers.py
+
 log "Running the whole suite on SQLite"
 MAILSEAL_TEST_DATABASE=sqlite swift test --skip-build
 

@@ -138,7 +138,7 @@ struct CommandLineTests {
       "ca", "issue", "--csr", csr.path, "--email", "b@example.edu", "--mailbox-only")
     #expect(
       otherMailbox.status != 0
-        && otherMailbox.output.contains("already certified for another mailbox"))
+        && otherMailbox.output.contains("already certified or requested for another mailbox"))
     let badKeyType = try sandbox.mailseal("ca", "init", "--key-type", "rsa1024")
     #expect(badKeyType.status != 0 && badKeyType.output.contains("--key-type must be one of"))
     await sandbox.cleanUp()

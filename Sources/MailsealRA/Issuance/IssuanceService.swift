@@ -175,25 +175,8 @@ public struct IssuanceService: Sendable {
       case .success(let request):
         let fingerprint = request.keyFingerprint.hexString
         let mailbox = orders[index].subject.mailbox.address
-        let mailboxes = stored.mailboxes[fingerprint, default: []].union(
-          chunk.facts.mailboxes[fingerprint, default: []])
-        if stored.blocked.contains(fingerprint) || chunk.facts.blocked.contains(fingerprint) {
-          chunk.refused.append(
-            (
-              index,
-              CAError(
-                .keyCompromised,
-                "This key was revoked for key compromise and can never be certified again; make a new key."
-              )
-            ))
-        } else if mailboxes.contains(where: { $0 != mailbox }) {
-          chunk.refused.append(
-            (
-              index,
-              CAError(
-                .keyAlreadyCertified,
-                "This key is already certified for another mailbox; make a new key for this one.")
-            ))
+        if let refusal = stored.refusal(of: fingerprint, for: mailbox, also: chunk.facts) {
+          chunk.refused.append((index, refusal))
         } else {
           chunk.facts.mailboxes[fingerprint, default: []].insert(mailbox)
           accepted.append((index, request))

@@ -60,14 +60,20 @@ public actor IssuanceWorker {
   @discardableResult
   public func issueDue(now: Date = Date()) async throws -> Int {
     guard try await !Settings(database: database).isIssuancePaused() else { return 0 }
+    try await holdStaleValidations(now: now)
     let sql = try database.sql
     let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
+    // Only requests whose mailbox validation may still be relied on
+    // (RequestRules.mailboxValidationFresh); the others wait for a fresh
+    // login link.
+    let validSince = now.addingTimeInterval(-RequestRules.mailboxValidationLifetime)
     let claimed = try await sql.raw(
       """
       UPDATE certificate_requests SET issuing_lease_until = \(bind: now.addingTimeInterval(lease))
       WHERE id IN (
         SELECT id FROM certificate_requests
         WHERE state = 'approved' AND (issuing_lease_until IS NULL OR issuing_lease_until < \(bind: now))
+          AND mailbox_validated_at >= \(bind: validSince)
         ORDER BY approved_at LIMIT \(literal: batchSize)\(unsafeRaw: skipLocked))
       RETURNING id
       """
@@ -77,14 +83,15 @@ public actor IssuanceWorker {
     let ids = try claimed.map { try $0.decode(column: "id", as: UUID.self) }
     let requests = try await IssuingRequest.load(ids, on: sql)
     var orders: [IssuanceOrder] = []
-    var refused: [(IssuingRequest, String)] = []
+    var refused: [(IssuingRequest, any Error)] = []
     for request in requests {
       do {
+        try request.checkRules(fourEyes: configuration.portal.fourEyes, now: now)
         orders.append(
           IssuanceOrder(
             request: request.csrDER, subject: try request.subject(), requestID: request.id))
       } catch {
-        refused.append((request, "\(error)"))
+        refused.append((request, error))
       }
     }
     let service = try await issuanceService()
@@ -104,20 +111,69 @@ public actor IssuanceWorker {
         }
       case .failure(let error):
         if let request = requests.first(where: { $0.id == order.requestID }) {
-          refused.append((request, error.message))
+          refused.append((request, error))
         }
       }
     }
     for (request, reason) in refused {
-      try await refuse(request, reason: reason, now: now)
+      try await refuse(request, because: reason, now: now)
     }
-    if issued > 0 { mailQueued() }
+    if issued > 0 || !refused.isEmpty { mailQueued() }
     metrics?.issued.increment(by: Int64(issued))
     metrics?.issuanceRefused.increment(by: Int64(refused.count))
     metrics?.issuanceBatch.record(ContinuousClock.now - started)
     logger.info(
       "issued approved requests", metadata: ["issued": "\(issued)", "refused": "\(refused.count)"])
     return issued
+  }
+
+  /// Approved requests whose mailbox validation grew older than 30 days
+  /// (a long pause): they are not issued; the requester is told once, by
+  /// mail, to open a fresh login link, which lets them be issued; the
+  /// audit trail says so. One statement decides which are newly held, so
+  /// two workers never tell twice.
+  func holdStaleValidations(now: Date) async throws {
+    let validSince = now.addingTimeInterval(-RequestRules.mailboxValidationLifetime)
+    let configuration = self.configuration
+    let held = try await database.transaction { database in
+      let rows = try await database.sql.raw(
+        """
+        UPDATE certificate_requests SET issuance_held_at = \(bind: now), updated_at = \(bind: now)
+        WHERE state = 'approved' AND mailbox_validated_at < \(bind: validSince) AND issuance_held_at IS NULL
+        RETURNING number, mailbox, language
+        """
+      ).all()
+      var messages: [MailMessage] = []
+      var events: [AuditEvent] = []
+      for row in rows {
+        let number = try row.decode(column: "number", as: String.self)
+        let mailbox = try row.decode(column: "mailbox", as: String.self)
+        let language =
+          Language(rawValue: try row.decode(column: "language", as: String.self)) ?? .de
+        messages.append(
+          MailTemplates.issuanceHeld(
+            number: number, mailbox: mailbox, portalURL: configuration.publicURL,
+            from: configuration.mail.from, language: language))
+        events.append(
+          AuditEvent(
+            actor: AuditEvent.ca, action: "issuance.held", subject: number,
+            details: [
+              "mailbox": mailbox, "reason": MailsealError.Code.mailboxValidationStale.rawValue,
+            ]))
+      }
+      if !rows.isEmpty {
+        try await Outbox.enqueue(
+          messages, on: database, messageDomain: configuration.mail.domain, now: now)
+        try await AuditTrail.append(events, on: database, now: now)
+      }
+      return rows.count
+    }
+    if held > 0 {
+      mailQueued()
+      logger.warning(
+        "approved requests wait for a fresh mailbox validation",
+        metadata: ["requests": "\(held)"])
+    }
   }
 
   /// Inside the storing transaction: the requests become issued, their
@@ -225,16 +281,60 @@ public actor IssuanceWorker {
 
   struct IssuedTwice: Error {}
 
-  func refuse(_ request: IssuingRequest, reason: String, now: Date) async throws {
+  /// An approved request the CA will not issue (its key was certified for
+  /// another mailbox or blocked meanwhile, a rule no longer holds, a lint
+  /// failed): rejected with the reason, audited, and the requester told —
+  /// in one transaction, like every other transition.
+  func refuse(_ request: IssuingRequest, because error: any Error, now: Date) async throws {
+    let reason = Self.reasonText(error)
+    let code = (error as? CAError)?.code.rawValue ?? (error as? MailsealError)?.code.rawValue
     logger.error(
       "approved request could not be issued",
       metadata: ["number": "\(request.number)", "reason": "\(reason)"])
-    try await database.sql.raw(
-      """
-      UPDATE certificate_requests SET state = 'rejected', rejection_reason = \(bind: String(reason.prefix(500))),
-        issuing_lease_until = NULL, updated_at = \(bind: now) WHERE id = \(bind: request.id) AND state = 'approved'
-      """
-    ).run()
+    let configuration = self.configuration
+    try await database.transaction { database in
+      let updated = try await database.sql.raw(
+        """
+        UPDATE certificate_requests SET state = 'rejected', rejection_reason = \(bind: String(reason.prefix(500))),
+          issuing_lease_until = NULL, updated_at = \(bind: now) WHERE id = \(bind: request.id) AND state = 'approved'
+        RETURNING language
+        """
+      ).all()
+      guard let row = updated.first else { return }
+      let language = Language(rawValue: try row.decode(column: "language", as: String.self)) ?? .de
+      try await Outbox.enqueue(
+        MailTemplates.issuanceRefused(
+          number: request.number, mailbox: request.mailbox, reason: Self.mailReason(error),
+          from: configuration.mail.from, language: language),
+        on: database, messageDomain: configuration.mail.domain, now: now)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.ca, action: "issuance.refused", subject: request.number,
+          details: ["mailbox": request.mailbox, "reason": reason, "code": code ?? "other"]),
+        on: database, now: now)
+    }
+  }
+
+  /// The reason as operators read it (English, precise).
+  static func reasonText(_ error: any Error) -> String {
+    switch error {
+    case let error as CAError: return error.message
+    case let error as MailsealError: return error.detail(.en)
+    default: return "\(error)"
+    }
+  }
+
+  /// The reason as the requester's mail says it (a catalogue sentence).
+  static func mailReason(_ error: any Error) -> String {
+    switch error {
+    case let error as CAError
+    where error.code == .keyAlreadyCertified || error.code == .keyCompromised:
+      return "@mail.issuance-refused.key-taken"
+    case let error as MailsealError:
+      return "@problem.\(error.code.rawValue)"
+    default:
+      return "@mail.issuance-refused.other"
+    }
   }
 
   /// Asks the worker to look now (after an approval).
@@ -268,17 +368,30 @@ struct IssuingRequest: Sendable {
   let pseudonym: String?
   let csrDER: [UInt8]
   let approvedAt: Date?
+  let mailboxValidatedAt: Date
+  let verifiedBy: UUID?
+  let approvedBy: UUID?
+  /// Who approved (nil: approved by itself, a renewal).
+  let approverEmail: String?
+  /// When the identity evidence it rests on was checked (its own, or for a
+  /// renewal the earlier request's).
+  let evidenceCheckedAt: Date?
 
   static func load(_ ids: [UUID], on sql: any SQLDatabase) async throws -> [IssuingRequest] {
     var requests: [IssuingRequest] = []
     for chunk in ids.chunked(into: 500) {
-      for row in try await sql.select()
-        .columns(
-          "id", "number", "mailbox", "mailbox_type", "given_name", "surname", "pseudonym",
-          "csr_der", "approved_at"
-        )
-        .from("certificate_requests").where("id", .in, Array(chunk)).orderBy("approved_at").all()
-      {
+      for row in try await sql.raw(
+        """
+        SELECT r.id, r.number, r.mailbox, r.mailbox_type, r.given_name, r.surname, r.pseudonym,
+          r.csr_der, r.approved_at, r.mailbox_validated_at, r.verified_by, r.approved_by,
+          approver.email AS approver_email, evidence.checked_at AS evidence_checked_at
+        FROM certificate_requests r
+        LEFT JOIN operators approver ON approver.id = r.approved_by
+        LEFT JOIN identity_evidence evidence
+          ON evidence.request_id = COALESCE(r.evidence_request_id, r.id)
+        WHERE r.id IN (\(binds: Array(chunk))) ORDER BY r.approved_at
+        """
+      ).all() {
         requests.append(
           IssuingRequest(
             id: try row.decode(column: "id", as: UUID.self),
@@ -289,10 +402,26 @@ struct IssuingRequest: Sendable {
             surname: try row.decode(column: "surname", as: String?.self),
             pseudonym: try row.decode(column: "pseudonym", as: String?.self),
             csrDER: Array(try row.decode(column: "csr_der", as: Data.self)),
-            approvedAt: try row.decode(column: "approved_at", as: Date?.self)))
+            approvedAt: try row.decode(column: "approved_at", as: Date?.self),
+            mailboxValidatedAt: try row.decode(column: "mailbox_validated_at", as: Date.self),
+            verifiedBy: try row.decode(column: "verified_by", as: UUID?.self),
+            approvedBy: try row.decode(column: "approved_by", as: UUID?.self),
+            approverEmail: try row.decode(column: "approver_email", as: String?.self),
+            evidenceCheckedAt: try row.decode(column: "evidence_checked_at", as: Date?.self)))
       }
     }
     return requests
+  }
+
+  /// The rules of the desk, checked again at issuance: they held at
+  /// approval, and must still hold now.
+  func checkRules(fourEyes: Bool, now: Date) throws {
+    try RequestRules.notOwnMailbox(request: mailbox, decidedBy: approverEmail)
+    try RequestRules.fourEyes(enabled: fourEyes, verifiedBy: verifiedBy, approvedBy: approvedBy)
+    try RequestRules.mailboxValidationFresh(mailboxValidatedAt, now: now)
+    if let evidenceCheckedAt {
+      try RequestRules.evidenceFresh(checkedAt: evidenceCheckedAt, now: now)
+    }
   }
 
   /// The validated subject, from the names the request holds.

@@ -44,6 +44,7 @@ public struct MailsealError: Error, Sendable, Equatable {
     case cannotWithdraw = "cannot-withdraw"
     case nameMismatch = "name-mismatch"
     case mailboxValidationStale = "mailbox-validation-stale"
+    case evidenceTooOld = "evidence-too-old"
     case operatorExists = "operator-exists"
     case rateLimited = "rate-limited"
     case reasonNotAllowed = "reason-not-allowed"

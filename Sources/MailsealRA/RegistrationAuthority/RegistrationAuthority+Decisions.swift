@@ -31,15 +31,9 @@ public struct EvidenceForm: Codable, Sendable {
 }
 
 extension RegistrationAuthority {
-  /// S/MIME BR §3.2.4: mailbox control may be relied on for at most 30 days
-  /// before issuance.
-  package static let mailboxValidationLifetime: TimeInterval = 30 * 86_400
-
   /// Refuses a decision about the operator's own mailbox.
   func refuseOwnMailbox(_ record: CertificateRequestRecord, _ staff: OperatorRecord) throws {
-    guard record.mailbox != staff.email else {
-      throw MailsealError(.ownMailbox)
-    }
+    try RequestRules.notOwnMailbox(request: record.mailbox, decidedBy: staff.email)
   }
 
   package func request(number: String) async throws -> CertificateRequestRecord {
@@ -161,12 +155,9 @@ extension RegistrationAuthority {
     guard record.state == .verified else {
       throw MailsealError(.wrongState, message: Message("problem.wrong-state.approve"))
     }
-    if portal.fourEyes, record.verifiedBy == staff.id {
-      throw MailsealError(.fourEyes)
-    }
-    guard now.timeIntervalSince(record.mailboxValidatedAt) <= Self.mailboxValidationLifetime else {
-      throw MailsealError(.mailboxValidationStale)
-    }
+    try RequestRules.fourEyes(
+      enabled: portal.fourEyes, verifiedBy: record.verifiedBy, approvedBy: staff.id)
+    try RequestRules.mailboxValidationFresh(record.mailboxValidatedAt, now: now)
     try await database.transaction { database in
       let updated = try await database.sql.raw(
         """
@@ -195,6 +186,7 @@ extension RegistrationAuthority {
   {
     guard staff.role.mayDecide else { throw MailsealError.forbiddenForRole }
     let record = try await request(number: number)
+    try refuseOwnMailbox(record, staff)
     let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.isEmpty, trimmed.count <= 500 else {
       throw MailsealError(.invalidReason, fields: ["reason": Message("field.reason.invalid")])

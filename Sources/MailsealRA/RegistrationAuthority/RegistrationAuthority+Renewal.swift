@@ -9,9 +9,6 @@ import SQLKit
 /// earlier request is reused while it is at most 825 days old, so no second
 /// desk visit is needed; older evidence sends the requester to the desk.
 extension RegistrationAuthority {
-  /// How long identity evidence may be reused (S/MIME BR §4.2.1).
-  public static let evidenceReuseLifetime: TimeInterval = 825 * 86_400
-
   /// What a renewal of a certificate may rest on.
   public struct RenewalBasis: Sendable {
     public let certificate: CertificateRecord
@@ -23,7 +20,7 @@ extension RegistrationAuthority {
     public let checkedAt: Date?
     /// When the evidence stops being reusable.
     public var reusableUntil: Date? {
-      checkedAt?.addingTimeInterval(RegistrationAuthority.evidenceReuseLifetime)
+      checkedAt?.addingTimeInterval(RequestRules.evidenceReuseLifetime)
     }
   }
 
@@ -50,7 +47,7 @@ extension RegistrationAuthority {
       let evidence = try await IdentityEvidenceRecord.query(on: database).filter(
         \.$requestID == owner
       ).first(),
-      now.timeIntervalSince(evidence.checkedAt) <= Self.evidenceReuseLifetime
+      now.timeIntervalSince(evidence.checkedAt) <= RequestRules.evidenceReuseLifetime
     else {
       return RenewalBasis(
         certificate: certificate, evidenceRequestID: nil, checkedBy: nil, checkedAt: nil)

@@ -205,22 +205,15 @@ extension RegistrationAuthority {
   /// Refuses a key that is certified, or requested, for another mailbox, or
   /// that is blocked.
   func checkKeyIsFree(_ fingerprint: String, for mailbox: String) async throws {
-    let facts = try await IssuanceStore(database: database).keyFacts([fingerprint])
-    if facts.blocked.contains(fingerprint) {
-      throw CAError(
-        .keyCompromised,
-        "This key was revoked for key compromise and can never be certified again; make a new key.")
-    }
-    let requested = try await CertificateRequestRecord.query(on: database)
+    var facts = try await IssuanceStore(database: database).keyFacts([fingerprint])
+    // Requests not yet issued hold their key too.
+    for other in try await CertificateRequestRecord.query(on: database)
       .filter(\.$keyFingerprint == fingerprint).filter(\.$mailbox != mailbox)
-      .filter(\.$state !~ [.withdrawn, .rejected, .expired]).count()
-    if requested > 0 || facts.mailboxes[fingerprint, default: []].contains(where: { $0 != mailbox })
+      .filter(\.$state !~ [.withdrawn, .rejected, .expired]).limit(1).all()
     {
-      throw CAError(
-        .keyAlreadyCertified,
-        "This key is already certified or requested for another mailbox; make a new key for this one."
-      )
+      facts.mailboxes[fingerprint, default: []].insert(other.mailbox)
     }
+    if let refusal = facts.refusal(of: fingerprint, for: mailbox) { throw refusal }
   }
 
   /// What is wrong with a name the core refused, for the field `label`

@@ -16,17 +16,21 @@ public struct RegistrationAuthority: Sendable {
   let mailQueued: @Sendable () -> Void
   /// Wakes the CRL publisher after a revocation (and counts it).
   let revocationRecorded: @Sendable (RevocationReason) -> Void
+  /// Wakes the issuance worker (after an approval, or issuance resumed).
+  let issuanceResumed: @Sendable () -> Void
 
   public init(
     database: any Database, configuration: MailsealConfiguration, logger: Logger,
     mailQueued: @escaping @Sendable () -> Void = {},
-    revocationRecorded: @escaping @Sendable (RevocationReason) -> Void = { _ in }
+    revocationRecorded: @escaping @Sendable (RevocationReason) -> Void = { _ in },
+    issuanceResumed: @escaping @Sendable () -> Void = {}
   ) {
     self.database = database
     self.configuration = configuration
     self.logger = logger
     self.mailQueued = mailQueued
     self.revocationRecorded = revocationRecorded
+    self.issuanceResumed = issuanceResumed
   }
 
   var portal: PortalSettings { configuration.portal }
@@ -144,7 +148,7 @@ public struct RegistrationAuthority: Sendable {
       // A fresh mailbox validation counts for the open requests too.
       try await database.sql.raw(
         """
-        UPDATE certificate_requests SET mailbox_validated_at = \(bind: now)
+        UPDATE certificate_requests SET mailbox_validated_at = \(bind: now), issuance_held_at = NULL
         WHERE mailbox = \(bind: link.mailbox) AND state IN ('submitted', 'verified', 'approved')
         """
       ).run()

@@ -51,7 +51,7 @@ package struct RenewalReminders: Sendable {
   func sendBatch(days: Int, alsoCovering covered: [Int], now: Date) async throws -> Int {
     let sql = try database.sql
     let horizon = now.addingTimeInterval(TimeInterval(days) * 86_400)
-    let reuseSince = now.addingTimeInterval(-RegistrationAuthority.evidenceReuseLifetime)
+    let reuseSince = now.addingTimeInterval(-RequestRules.evidenceReuseLifetime)
     let rows = try await sql.raw(
       """
       SELECT c.id, c.serial, c.mailbox, c.not_after, q.language, e.checked_at

@@ -67,6 +67,9 @@ extension Catalogue {
       de: "Eingegangen – Ausweisprüfung ausstehend", en: "Received – identity check pending"),
     "state_verified": .init(de: "Identität geprüft", en: "Identity checked"),
     "state_approved": .init(de: "Freigegeben – wird ausgestellt", en: "Approved – being issued"),
+    "state_approved_held": .init(
+      de: "Freigegeben – wartet: bitte Postfach mit einem neuen Anmeldelink bestätigen",
+      en: "Approved – waiting: please confirm the mailbox with a new login link"),
     "state_issued": .init(de: "Ausgestellt", en: "Issued"),
     "state_rejected": .init(de: "Abgelehnt", en: "Rejected"),
     "state_withdrawn": .init(de: "Zurückgezogen", en: "Withdrawn"),

@@ -149,6 +149,12 @@ extension Catalogue {
       en:
         "The mailbox validation is older than 30 days. The requester must sign in again with a login link."
     ),
+    "problem.evidence-too-old": .init(
+      de:
+        "Die Identitätsprüfung ist älter als 825 Tage und darf nicht mehr verwendet werden; die Person muss ihren Ausweis noch einmal zeigen.",
+      en:
+        "The identity check is more than 825 days old and may no longer be relied on; the person must show their ID again."
+    ),
     "problem.invalid-reason": .init(
       de: "Bitte geben Sie einen Grund an (höchstens 500 Zeichen).",
       en: "Please give a reason (at most 500 characters)."),

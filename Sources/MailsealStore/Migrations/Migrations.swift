@@ -18,5 +18,6 @@ public enum MailsealMigrations {
     M0012_Revocation(),
     M0013_AuditTrail(),
     M0014_Renewal(),
+    M0015_IssuanceHeld(),
   ]
 }

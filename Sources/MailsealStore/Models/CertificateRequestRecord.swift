@@ -52,6 +52,9 @@ public final class CertificateRequestRecord: Model, @unchecked Sendable {
   @OptionalField(key: "evidence_request_id") public var evidenceRequestID: UUID?
   /// While an issuance worker holds the request.
   @OptionalField(key: "issuing_lease_until") public var issuingLeaseUntil: Date?
+  /// Approved, but waiting for a fresh mailbox validation since then (the
+  /// requester was told).
+  @OptionalField(key: "issuance_held_at") public var issuanceHeldAt: Date?
   /// The pickup link: its SHA-256 and when it stops working.
   @OptionalField(key: "pickup_token_hash") public var pickupTokenHash: String?
   @OptionalField(key: "pickup_expires_at") public var pickupExpiresAt: Date?

@@ -83,8 +83,8 @@ struct NoticeSetCommand: AsyncCommand {
       throw CommandFailure("--de TEXT and --en TEXT are both required.")
     }
     do {
-      try await Settings(database: context.application.db).setNotice(
-        german: german, english: english, by: AuditEvent.commandLine)
+      try await context.application.registrationAuthority.setNotice(
+        german: german, english: english, by: .commandLine)
     } catch let error as MailsealError {
       throw CommandFailure(error.sentence(.en))
     }
@@ -97,7 +97,7 @@ struct NoticeClearCommand: AsyncCommand {
   var help: String { "Remove the notice." }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    try await Settings(database: context.application.db).clearNotice(by: AuditEvent.commandLine)
+    try await context.application.registrationAuthority.clearNotice(by: .commandLine)
     context.console.print("The notice is removed.")
   }
 }
@@ -107,7 +107,7 @@ struct NoticeShowCommand: AsyncCommand {
   var help: String { "Show the notice and whether issuance is paused." }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    let state = try await Settings(database: context.application.db).serviceState()
+    let state = try await context.application.registrationAuthority.serviceState()
     if let notice = state.notice {
       context.console.print("de: \(notice.de)")
       context.console.print("en: \(notice.en)")

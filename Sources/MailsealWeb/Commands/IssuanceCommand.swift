@@ -23,8 +23,7 @@ struct IssuanceSwitch: AsyncCommand {
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let app = context.application
-    try await Settings(database: app.db).setIssuancePaused(paused, by: AuditEvent.commandLine)
-    app.logger.notice(paused ? "issuance paused" : "issuance resumed")
+    try await app.registrationAuthority.setIssuancePaused(paused, by: .commandLine)
     context.console.print(
       paused ? "Issuance is paused; approved requests wait." : "Issuance is running.")
   }
@@ -36,7 +35,7 @@ struct IssuanceStatus: AsyncCommand {
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let app = context.application
-    let paused = try await Settings(database: app.db).isIssuancePaused()
+    let paused = try await app.registrationAuthority.isIssuancePaused()
     let waiting = try await CertificateRequestRecord.query(on: app.db).filter(\.$state == .approved)
       .count()
     context.console.print(

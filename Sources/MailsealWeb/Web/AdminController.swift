@@ -23,7 +23,7 @@ enum AdminController {
   static func renderAdmin(
     _ request: Request, error: MailsealError? = nil, draft: NoticePost? = nil
   ) async throws -> Response {
-    let state = try await Settings(database: request.db).serviceState()
+    let state = try await request.registrationAuthority.serviceState()
     let language = Language.of(request)
     return try await Pages.render(
       "admin",
@@ -58,8 +58,8 @@ enum AdminController {
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
     guard let form else { throw MailsealError.csrf }
     do {
-      try await Settings(database: request.db).setNotice(
-        german: form.de, english: form.en, by: AuditEvent.staff(current.operator.email))
+      try await request.registrationAuthority.setNotice(
+        german: form.de, english: form.en, by: .staff(current.operator))
     } catch let error as MailsealError where error.status.code < 500 {
       return try await renderAdmin(request, error: error, draft: form)
     }
@@ -73,8 +73,7 @@ enum AdminController {
     let current = try await requireAdmin(request)
     try OperatorSession.verifyCSRF(
       request, session: current.session, formToken: try? request.content.decode(CSRFForm.self).csrf)
-    try await Settings(database: request.db).clearNotice(
-      by: AuditEvent.staff(current.operator.email))
+    try await request.registrationAuthority.clearNotice(by: .staff(current.operator))
     request.logger.notice("service notice cleared", metadata: ["by": "\(current.operator.email)"])
     return request.redirect(to: "/operator/admin?saved=1")
   }

@@ -44,12 +44,12 @@ enum BackOfficeController {
     // leads to the certificate, e.g. to revoke it.
     let hex = query.lowercased().filter { $0 != ":" && $0 != " " }
     if hex.count >= 16, hex.count <= 40, hex.allSatisfy(\.isHexDigit),
-      let certificate = try? await request.application.registrationAuthority.certificate(
+      let certificate = try? await request.registrationAuthority.certificate(
         serial: hex)
     {
       return request.redirect(to: "/operator/certificates/\(certificate.serial)")
     }
-    let records = try await request.application.registrationAuthority.searchRequests(
+    let records = try await request.registrationAuthority.searchRequests(
       query: query, state: CertificateRequestRecord.State(rawValue: stateText),
       offset: page * pageSize,
       limit: pageSize + 1)
@@ -65,7 +65,7 @@ enum BackOfficeController {
       "queue",
       QueuePage(
         isAdmin: current.operator.role == .admin,
-        issuancePaused: try await Settings(database: request.db).isIssuancePaused(),
+        issuancePaused: try await request.registrationAuthority.isIssuancePaused(),
         query: query, state: stateText, rows: Array(rows),
         nextPage: records.count > pageSize ? page + 1 : nil,
         states: CertificateRequestRecord.State.allCases.map(\.rawValue)),
@@ -127,7 +127,7 @@ extension BackOfficeController {
   {
     let current = try await OperatorSession.require(request)
     let language = Language.of(request)
-    let authority = request.application.registrationAuthority
+    let authority = request.registrationAuthority
     let record = try await authority.request(number: number)
     let row = RequesterController.row(record, language: language)
     var evidenceView: EvidenceView?
@@ -146,7 +146,7 @@ extension BackOfficeController {
     let decider = staff.role.mayDecide && !own
     let stale =
       Date().timeIntervalSince(record.mailboxValidatedAt)
-      > RegistrationAuthority.mailboxValidationLifetime
+      > RequestRules.mailboxValidationLifetime
     let page = RequestPage(
       number: record.number, mailbox: record.mailbox, mailboxType: record.mailboxType.rawValue,
       name: row.name,
@@ -205,7 +205,7 @@ extension BackOfficeController {
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: csrf)
     let number = request.parameters.get("number") ?? ""
     do {
-      try await action(request.application.registrationAuthority, current.operator, number)
+      try await action(request.registrationAuthority, current.operator, number)
     } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
       return try await renderRequest(request, number: number, error: error)
     }
@@ -263,14 +263,8 @@ extension BackOfficeController {
     let current = try await OperatorSession.require(request)
     let form = try request.content.decode(IssuanceSwitchPost.self)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form.csrf)
-    guard current.operator.role == .admin else { throw MailsealError.forbiddenForRole }
-    let paused = form.paused == "true"
-    try await Settings(database: request.db).setIssuancePaused(
-      paused, by: AuditEvent.staff(current.operator.email))
-    request.logger.notice(
-      paused ? "issuance paused" : "issuance resumed", metadata: ["by": "\(current.operator.email)"]
-    )
-    if !paused { request.application.issuanceWorker?.nudge() }
+    try await request.registrationAuthority.setIssuancePaused(
+      form.paused == "true", by: .staff(current.operator))
     return request.redirect(to: form.back == "admin" ? "/operator/admin" : "/operator/queue")
   }
 }

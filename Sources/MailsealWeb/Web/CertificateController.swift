@@ -102,7 +102,7 @@ enum CertificateController {
     for request: Request
   ) async throws -> Response {
     do {
-      try await request.application.registrationAuthority.revoke(
+      try await request.registrationAuthority.revoke(
         serial: record.serial, reason: try reason(form?.reason ?? ""), by: revoker)
     } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
       return try await render(record, on: side, for: request, error: error)
@@ -129,7 +129,7 @@ enum CertificateController {
   static func requesterCertificate(_ request: Request, mailbox: String) async throws
     -> CertificateRecord
   {
-    let record = try await request.application.registrationAuthority.certificate(
+    let record = try await request.registrationAuthority.certificate(
       serial: request.parameters.get("serial") ?? "")
     guard record.mailbox == mailbox else { throw MailsealError.notFound }
     return record
@@ -161,7 +161,7 @@ enum CertificateController {
   @Sendable
   static func deskShow(_ request: Request) async throws -> Response {
     let current = try await OperatorSession.require(request)
-    let record = try await request.application.registrationAuthority.certificate(
+    let record = try await request.registrationAuthority.certificate(
       serial: request.parameters.get("serial") ?? "")
     return try await render(record, on: .staff(current.operator), for: request)
   }
@@ -172,7 +172,7 @@ enum CertificateController {
     let current = try await OperatorSession.require(request)
     let form = try? request.content.decode(RevokePost.self)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
-    let record = try await request.application.registrationAuthority.certificate(
+    let record = try await request.registrationAuthority.certificate(
       serial: request.parameters.get("serial") ?? "")
     return try await revoke(
       record, form: form, by: .staff(current.operator), on: .staff(current.operator),

@@ -37,7 +37,7 @@ enum PickupController {
       base = "/pickup/\(token)"
     } else {
       let session = try await RequesterSession.require(request)
-      record = try await request.application.registrationAuthority.request(
+      record = try await request.registrationAuthority.request(
         number: request.parameters.get("number") ?? "", session: session)
       base = "/requests/\(record.number)/pickup"
     }

@@ -161,7 +161,8 @@ struct ProblemMiddleware: AsyncMiddleware {
     case .loginLinkInvalid, .pickupLinkInvalid, .operatorEnrolmentInvalid, .notFound:
       return .notFound
     case .loginLinkExpired, .loginLinkUsed: return .gone
-    case .wrongState, .cannotWithdraw, .mailboxValidationStale, .operatorExists, .alreadyRevoked,
+    case .wrongState, .cannotWithdraw, .mailboxValidationStale, .evidenceTooOld, .operatorExists,
+      .alreadyRevoked,
       .certificateExpired:
       return .conflict
     case .rateLimited: return .tooManyRequests

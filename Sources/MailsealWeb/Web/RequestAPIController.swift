@@ -41,7 +41,7 @@ enum RequestAPIController {
     let session = try await RequesterSession.require(request)
     try RequesterSession.verifyCSRF(request, session: session, formToken: nil)
     let form = try request.content.decode(RequestForm.self)
-    let record = try await request.application.registrationAuthority.submit(
+    let record = try await request.registrationAuthority.submit(
       form, session: session, language: Language.of(request))
     // A renewal approved by itself is issued now.
     if record.state == .approved { request.application.issuanceWorker?.nudge() }
@@ -55,7 +55,7 @@ enum RequestAPIController {
   @Sendable
   static func list(_ request: Request) async throws -> [RequestView] {
     let session = try await RequesterSession.require(request)
-    return try await request.application.registrationAuthority.requests(of: session.mailbox).map(
+    return try await request.registrationAuthority.requests(of: session.mailbox).map(
       RequestView.init)
   }
 
@@ -64,7 +64,7 @@ enum RequestAPIController {
   static func show(_ request: Request) async throws -> RequestView {
     let session = try await RequesterSession.require(request)
     return RequestView(
-      try await request.application.registrationAuthority.request(
+      try await request.registrationAuthority.request(
         number: request.parameters.get("number") ?? "", session: session))
   }
 
@@ -74,7 +74,7 @@ enum RequestAPIController {
     let session = try await RequesterSession.require(request)
     try RequesterSession.verifyCSRF(request, session: session, formToken: nil)
     return RequestView(
-      try await request.application.registrationAuthority.withdraw(
+      try await request.registrationAuthority.withdraw(
         number: request.parameters.get("number") ?? "", session: session))
   }
 }

@@ -70,7 +70,7 @@ enum RequesterController {
     }
     let settings = request.application.mailseal.portal
     do {
-      try await request.application.registrationAuthority.requestLoginLink(
+      try await request.registrationAuthority.requestLoginLink(
         address: form.address, language: Language.of(request),
         clientAddress: RequesterSession.clientAddress(request, settings: settings))
     } catch let error as MailsealError where error.status == .unprocessableEntity {
@@ -86,7 +86,7 @@ enum RequesterController {
   @Sendable
   static func openLink(_ request: Request) async throws -> Response {
     let token = request.parameters.get("token") ?? ""
-    let signIn = try await request.application.registrationAuthority.redeemLoginLink(token)
+    let signIn = try await request.registrationAuthority.redeemLoginLink(token)
     let response = request.redirect(to: "/requests")
     RequesterSession.setCookies(
       response, signIn: signIn, settings: request.application.mailseal.portal)
@@ -100,7 +100,7 @@ enum RequesterController {
     try RequesterSession.verifyCSRF(
       request, session: session, formToken: try? request.content.decode(CSRFForm.self).csrf)
     if let token = request.cookies[RequesterSession.cookieName]?.string {
-      try await request.application.registrationAuthority.signOut(token: token)
+      try await request.registrationAuthority.signOut(token: token)
     }
     let response = request.redirect(to: "/")
     RequesterSession.clearCookies(response, settings: request.application.mailseal.portal)
@@ -128,8 +128,9 @@ enum RequesterController {
     return RequestRow(
       number: record.number, created: BackOfficeController.format(record.createdAt, language),
       state: record.state.rawValue,
-      stateLabel: Catalogue.entries["state_\(record.state.rawValue)"]?[language]
-        ?? record.state.rawValue,
+      stateLabel: Catalogue.text(
+        record.state == .approved && record.issuanceHeldAt != nil
+          ? "state_approved_held" : "state_\(record.state.rawValue)", language),
       name: name,
       canWithdraw: record.state == .submitted || record.state == .verified)
   }
@@ -139,7 +140,7 @@ enum RequesterController {
   static func requests(_ request: Request) async throws -> Response {
     let session = try await RequesterSession.require(request)
     let language = Language.of(request)
-    let authority = request.application.registrationAuthority
+    let authority = request.registrationAuthority
     let records = try await authority.requests(of: session.mailbox)
     let certificates = try await authority.certificates(of: session.mailbox)
     return try await Pages.render(
@@ -177,7 +178,7 @@ enum RequesterController {
     var renewal: RenewalView?
     if let serial = request.query[String.self, at: "renew"] {
       let language = Language.of(request)
-      let basis = try await request.application.registrationAuthority.renewalBasis(
+      let basis = try await request.registrationAuthority.renewalBasis(
         serial: String(serial.prefix(64)), mailbox: session.mailbox)
       let certificate = basis.certificate
       renewal = RenewalView(
@@ -211,7 +212,7 @@ enum RequesterController {
   static func show(_ request: Request) async throws -> Response {
     let session = try await RequesterSession.require(request)
     let language = Language.of(request)
-    let record = try await request.application.registrationAuthority.request(
+    let record = try await request.registrationAuthority.request(
       number: request.parameters.get("number") ?? "", session: session)
     let portal = request.application.mailseal.portal
     return try await Pages.render(
@@ -234,7 +235,7 @@ enum RequesterController {
     let session = try await RequesterSession.require(request)
     try RequesterSession.verifyCSRF(
       request, session: session, formToken: try? request.content.decode(CSRFForm.self).csrf)
-    _ = try await request.application.registrationAuthority.withdraw(
+    _ = try await request.registrationAuthority.withdraw(
       number: request.parameters.get("number") ?? "", session: session)
     return request.redirect(to: "/requests")
   }

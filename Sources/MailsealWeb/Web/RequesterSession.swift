@@ -1,3 +1,4 @@
+import FluentKit
 import Foundation
 import MailsealRA
 import MailsealStore
@@ -16,7 +17,7 @@ enum RequesterSession {
     if let cached = request.storage[CachedSession.self] { return cached.session }
     var session: SessionRecord?
     if let token = request.cookies[cookieName]?.string {
-      session = try await request.application.registrationAuthority.session(token: token)
+      session = try await request.registrationAuthority.session(token: token)
     }
     request.storage[CachedSession.self] = CachedSession(session: session)
     return session
@@ -85,14 +86,31 @@ enum RequesterSession {
 }
 
 extension Application {
-  /// The registration authority of this installation.
+  /// The registration authority of this installation (for commands and
+  /// background work; a request uses ``Vapor/Request/registrationAuthority``).
+  var registrationAuthority: RegistrationAuthority { makeRegistrationAuthority(on: db) }
+
+  /// The registration authority on `database`, wired to this process's
+  /// workers.
+  func makeRegistrationAuthority(on database: any Database) -> RegistrationAuthority {
+    let mailWorker = self.mailWorker
+    let crlPublisher = self.crlPublisher
+    let issuanceWorker = self.issuanceWorker
+    let metrics = self.metrics
+    return RegistrationAuthority(
+      database: database, configuration: mailseal, logger: logger,
+      mailQueued: { mailWorker?.nudge() },
+      revocationRecorded: { reason in
+        crlPublisher?.nudge()
+        metrics.revocations[reason]?.increment()
+      },
+      issuanceResumed: { issuanceWorker?.nudge() })
+  }
+}
+
+extension Request {
+  /// The registration authority on this request's connection pool.
   var registrationAuthority: RegistrationAuthority {
-    RegistrationAuthority(
-      database: db, configuration: mailseal, logger: logger,
-      mailQueued: { [weak self] in self?.mailWorker?.nudge() },
-      revocationRecorded: { [weak self] reason in
-        self?.crlPublisher?.nudge()
-        self?.metrics.revocations[reason]?.increment()
-      })
+    application.makeRegistrationAuthority(on: db)
   }
 }

@@ -1,0 +1,65 @@
+public import Foundation
+public import MailsealStore
+
+/// Who changes how the service runs: an administrator signed in, or
+/// whoever runs the command line on the server.
+public enum ServiceAdministrator: Sendable {
+  case staff(OperatorRecord)
+  case commandLine
+
+  var auditActor: String {
+    switch self {
+    case .staff(let member): return AuditEvent.staff(member.email)
+    case .commandLine: return AuditEvent.commandLine
+    }
+  }
+}
+
+extension RegistrationAuthority {
+  /// The notice and whether issuance is paused, as requester pages show
+  /// them.
+  public func serviceState() async throws -> Settings.ServiceState {
+    try await Settings(database: database).serviceState()
+  }
+
+  /// Whether issuance is paused: approved requests then wait.
+  public func isIssuancePaused() async throws -> Bool {
+    try await Settings(database: database).isIssuancePaused()
+  }
+
+  /// Sets the service notice (both languages, plain text, at most
+  /// ``Settings/maximumNoticeLength`` characters each). Administrators only.
+  public func setNotice(
+    german: String, english: String, by administrator: ServiceAdministrator, now: Date = Date()
+  ) async throws {
+    try Self.refuseUnlessAdministrator(administrator)
+    try await Settings(database: database).setNotice(
+      german: german, english: english, by: administrator.auditActor, now: now)
+  }
+
+  /// Removes the service notice. Administrators only.
+  public func clearNotice(by administrator: ServiceAdministrator, now: Date = Date()) async throws {
+    try Self.refuseUnlessAdministrator(administrator)
+    try await Settings(database: database).clearNotice(by: administrator.auditActor, now: now)
+  }
+
+  /// Pauses or resumes issuance. Administrators only; on resume the
+  /// issuance worker is woken.
+  public func setIssuancePaused(
+    _ paused: Bool, by administrator: ServiceAdministrator, now: Date = Date()
+  ) async throws {
+    try Self.refuseUnlessAdministrator(administrator)
+    try await Settings(database: database).setIssuancePaused(
+      paused, by: administrator.auditActor, now: now)
+    logger.notice(
+      paused ? "issuance paused" : "issuance resumed",
+      metadata: ["by": "\(administrator.auditActor)"])
+    if !paused { issuanceResumed() }
+  }
+
+  static func refuseUnlessAdministrator(_ administrator: ServiceAdministrator) throws {
+    if case .staff(let member) = administrator, member.role != .admin {
+      throw MailsealError.forbiddenForRole
+    }
+  }
+}

@@ -1,0 +1,276 @@
+extension Catalogue {
+  /// The mails: `mail.<name>.subject`, `.title` and `.body` (paragraphs with
+  /// the markup of ``MailComposer``), and the sentences they choose between.
+  static let mails: [String: LocalizedText] = [
+    "mail.login-link.subject": .init(
+      de: "Ihr Anmeldelink für S/MIME-Zertifikate", en: "Your login link for S/MIME certificates"),
+    "mail.login-link.title": .init(de: "Ihr Anmeldelink", en: "Your login link"),
+    "mail.login-link.body": .init(
+      de: """
+        Guten Tag,
+
+        mit diesem Link melden Sie sich für das Postfach *{mailbox}* an, um ein S/MIME-Zertifikat zu beantragen:
+
+        <{url}>
+
+        Der Link gilt {minutes} Minuten und nur einmal. Wenn Sie ihn nicht angefordert haben, können Sie diese Nachricht ignorieren; ohne den Link kann sich niemand für Ihr Postfach anmelden.
+        """,
+      en: """
+        Hello,
+
+        this link signs you in for the mailbox *{mailbox}* to request an S/MIME certificate:
+
+        <{url}>
+
+        The link works for {minutes} minutes and only once. If you did not ask for it, you can ignore this message; without the link nobody can sign in for your mailbox.
+        """),
+
+    "mail.request-received.subject": .init(
+      de: "Ihr Zertifikatsantrag {number}", en: "Your certificate request {number}"),
+    "mail.request-received.title": .init(
+      de: "Ihr Zertifikatsantrag", en: "Your certificate request"),
+    "mail.request-received.body": .init(
+      de: """
+        Guten Tag,
+
+        wir haben Ihren Antrag auf ein S/MIME-Zertifikat für *{mailbox}* erhalten.
+
+        Antragsnummer: *{number}*
+
+        So geht es weiter: Lassen Sie Ihre Identität mit einem Lichtbildausweis prüfen und nennen Sie dabei die Antragsnummer. {identityCheck}
+
+        Statt am Service-Desk können Sie Ihren Ausweis auch in einem Videotermin zeigen: <{videoCallURL}>
+
+        Nach der Freigabe erhalten Sie eine E-Mail mit dem Link zur Abholung. Für die Abholung brauchen Sie die heruntergeladene *Schlüsseldatei und ihr Passwort* — bewahren Sie beides gut auf.
+
+        [Stand des Antrags]({statusURL})
+        """,
+      en: """
+        Hello,
+
+        we have received your request for an S/MIME certificate for *{mailbox}*.
+
+        Request number: *{number}*
+
+        What happens next: have your identity checked with a photo ID and quote the request number. {identityCheck}
+
+        Instead of at the service desk, you can also show your ID in a video call: <{videoCallURL}>
+
+        Once approved, you will get a mail with the pickup link. For the pickup you need the *key file you downloaded and its password* — keep both safe.
+
+        [Status of the request]({statusURL})
+        """),
+
+    "mail.renewal-received.subject": .init(
+      de: "Ihr Verlängerungsantrag {number}", en: "Your renewal request {number}"),
+    "mail.renewal-received.title": .init(de: "Verlängerung beantragt", en: "Renewal requested"),
+    "mail.renewal-received.body": .init(
+      de: """
+        Guten Tag,
+
+        wir haben Ihren Antrag *{number}* auf die Verlängerung Ihres S/MIME-Zertifikats für *{mailbox}* erhalten.
+
+        Ihre Identität wurde innerhalb der letzten 825 Tage geprüft; ein neuer Besuch am Service-Desk ist nicht nötig. {next}
+
+        Bewahren Sie die neue Schlüsseldatei und ihr Passwort gut auf: Sie brauchen beide bei der Abholung.
+
+        [Stand des Antrags]({statusURL})
+        """,
+      en: """
+        Hello,
+
+        we have received your request *{number}* to renew your S/MIME certificate for *{mailbox}*.
+
+        Your identity was checked within the last 825 days; you do not need to visit the service desk again. {next}
+
+        Keep the new key file and its password safe: you need both at pickup.
+
+        [Status of the request]({statusURL})
+        """),
+    "mail.renewal-received.automatic": .init(
+      de: "Das neue Zertifikat wird jetzt ausgestellt; Sie erhalten eine E-Mail zur Abholung.",
+      en: "The new certificate is being issued now; you will get a mail to pick it up."),
+    "mail.renewal-received.confirmation": .init(
+      de:
+        "Sobald der Service-Desk die Verlängerung bestätigt hat, erhalten Sie eine E-Mail zur Abholung.",
+      en: "Once the service desk has confirmed the renewal, you will get a mail to pick it up."),
+
+    "mail.request-rejected.subject": .init(
+      de: "Ihr Zertifikatsantrag {number} wurde abgelehnt",
+      en: "Your certificate request {number} was rejected"),
+    "mail.request-rejected.title": .init(de: "Antrag abgelehnt", en: "Request rejected"),
+    "mail.request-rejected.body": .init(
+      de: """
+        Guten Tag,
+
+        Ihr Antrag *{number}* auf ein S/MIME-Zertifikat für {mailbox} wurde abgelehnt.
+
+        Grund: {reason}
+
+        Sie können jederzeit einen neuen Antrag stellen.
+        """,
+      en: """
+        Hello,
+
+        your request *{number}* for an S/MIME certificate for {mailbox} was rejected.
+
+        Reason: {reason}
+
+        You can make a new request at any time.
+        """),
+
+    "mail.issuance-refused.subject": .init(
+      de: "Ihr Zertifikat {number} konnte nicht ausgestellt werden",
+      en: "Your certificate {number} could not be issued"),
+    "mail.issuance-refused.title": .init(
+      de: "Zertifikat nicht ausgestellt", en: "Certificate not issued"),
+    "mail.issuance-refused.body": .init(
+      de: """
+        Guten Tag,
+
+        Ihr Antrag *{number}* für {mailbox} war freigegeben, aber die Zertifizierungsstelle hat das Zertifikat nicht ausgestellt.
+
+        Grund: {reason}
+
+        Bitte stellen Sie einen neuen Antrag; Ihr Browser erzeugt dabei einen neuen Schlüssel.
+        """,
+      en: """
+        Hello,
+
+        your request *{number}* for {mailbox} was approved, but the certificate authority did not issue the certificate.
+
+        Reason: {reason}
+
+        Please make a new request; your browser makes a new key for it.
+        """),
+    "mail.issuance-refused.key-taken": .init(
+      de:
+        "Dieser Schlüssel ist inzwischen für ein anderes Postfach zertifiziert oder als kompromittiert gesperrt.",
+      en: "This key has since been certified for another mailbox or blocked as compromised."),
+    "mail.issuance-refused.other": .init(
+      de: "Das Zertifikat hätte die Regeln der Zertifizierungsstelle nicht erfüllt.",
+      en: "The certificate would not have met the certificate authority's rules."),
+
+    "mail.issuance-held.subject": .init(
+      de: "Ihr Zertifikat {number} wartet auf eine Bestätigung Ihres Postfachs",
+      en: "Your certificate {number} waits for you to confirm your mailbox"),
+    "mail.issuance-held.title": .init(
+      de: "Postfach bestätigen", en: "Confirm your mailbox"),
+    "mail.issuance-held.body": .init(
+      de: """
+        Guten Tag,
+
+        Ihr Antrag *{number}* für *{mailbox}* ist freigegeben, aber Ihr Postfach wurde vor mehr als 30 Tagen bestätigt. So lange darf sich die Zertifizierungsstelle darauf nicht verlassen (S/MIME Baseline Requirements §3.2.2).
+
+        Bitte fordern Sie unter <{portalURL}> einen neuen Anmeldelink an und öffnen Sie ihn. Danach wird Ihr Zertifikat ausgestellt, ohne dass Sie noch etwas tun müssen.
+        """,
+      en: """
+        Hello,
+
+        your request *{number}* for *{mailbox}* is approved, but your mailbox was confirmed more than 30 days ago. The certificate authority may not rely on it for longer than that (S/MIME Baseline Requirements §3.2.2).
+
+        Please ask for a new login link at <{portalURL}> and open it. Your certificate is then issued without anything more to do.
+        """),
+
+    "mail.certificate-revoked.subject": .init(
+      de: "Ihr S/MIME-Zertifikat für {mailbox} wurde widerrufen",
+      en: "Your S/MIME certificate for {mailbox} has been revoked"),
+    "mail.certificate-revoked.title": .init(
+      de: "Zertifikat widerrufen", en: "Certificate revoked"),
+    "mail.certificate-revoked.body": .init(
+      de: """
+        Guten Tag,
+
+        Ihr S/MIME-Zertifikat für *{mailbox}* (Seriennummer {serial}) wurde widerrufen.
+
+        Grund: {reason}
+
+        Mit diesem Zertifikat können Sie keine E-Mails mehr signieren; Empfänger sehen es als ungültig. Verschlüsselte E-Mails, die Sie schon haben, können Sie mit dem Schlüssel weiter lesen. Ein neues Zertifikat beantragen Sie unter <{portalURL}>.
+
+        Wenn Sie diesen Widerruf nicht veranlasst haben, wenden Sie sich bitte an den Service-Desk.
+        """,
+      en: """
+        Hello,
+
+        your S/MIME certificate for *{mailbox}* (serial number {serial}) has been revoked.
+
+        Reason: {reason}
+
+        You can no longer sign mail with this certificate; recipients see it as invalid. Encrypted mail you already have can still be read with the key. You can request a new certificate at <{portalURL}>.
+
+        If you did not ask for this revocation, please contact the service desk.
+        """),
+
+    "mail.certificate-ready.subject": .init(
+      de: "Ihr S/MIME-Zertifikat {number} ist bereit",
+      en: "Your S/MIME certificate {number} is ready"),
+    "mail.certificate-ready.title": .init(
+      de: "Ihr Zertifikat ist bereit", en: "Your certificate is ready"),
+    "mail.certificate-ready.body": .init(
+      de: """
+        Guten Tag,
+
+        Ihr S/MIME-Zertifikat für *{mailbox}* ist ausgestellt.
+
+        [Zertifikat abholen]({pickupURL})
+
+        Sie brauchen dafür Ihre Schlüsseldatei (mailseal-{number}.key.pem) und ihr Passwort. Ihr Browser erstellt daraus eine PKCS#12-Datei für Ihr E-Mail-Programm; der Schlüssel verlässt dabei Ihren Computer nicht.
+
+        Der Link gilt {days} Tage. Angemeldet unter <{portalURL}> finden Sie das Zertifikat jederzeit unter Ihren Anträgen.
+        """,
+      en: """
+        Hello,
+
+        your S/MIME certificate for *{mailbox}* has been issued.
+
+        [Pick up the certificate]({pickupURL})
+
+        You need your key file (mailseal-{number}.key.pem) and its password. Your browser builds a PKCS#12 file for your mail program from them; the key does not leave your computer.
+
+        The link works for {days} days. Signed in at <{portalURL}> you find the certificate under your requests at any time.
+        """),
+
+    "mail.certificate-expiring.subject": .init(
+      de: "Ihr S/MIME-Zertifikat für {mailbox} läuft am {date} ab",
+      en: "Your S/MIME certificate for {mailbox} expires on {date}"),
+    "mail.certificate-expiring.title": .init(
+      de: "Zertifikat läuft ab", en: "Certificate expires"),
+    "mail.certificate-expiring.body": .init(
+      de: """
+        Guten Tag,
+
+        Ihr S/MIME-Zertifikat für *{mailbox}* (Seriennummer {serial}) läuft am {date} ab, {remaining}.
+
+        So verlängern Sie es: Melden Sie sich unter <{portalURL}> mit einem Anmeldelink an und wählen Sie bei dem Zertifikat „Verlängern“. Ihr Browser erzeugt dabei einen neuen Schlüssel.
+
+        {evidence}
+
+        Alte verschlüsselte E-Mails lesen Sie weiterhin mit dem bisherigen Schlüssel; bewahren Sie ihn auf.
+        """,
+      en: """
+        Hello,
+
+        your S/MIME certificate for *{mailbox}* (serial number {serial}) expires on {date}, {remaining}.
+
+        To renew it, sign in at <{portalURL}> with a login link and choose “Renew” next to the certificate. Your browser makes a new key.
+
+        {evidence}
+
+        Keep the current key: you still need it to read old encrypted mail.
+        """),
+    "mail.certificate-expiring.in-one-day": .init(de: "in einem Tag", en: "in one day"),
+    "mail.certificate-expiring.in-days": .init(de: "in {days} Tagen", en: "in {days} days"),
+    "mail.certificate-expiring.evidence-reusable": .init(
+      de:
+        "Ihre Identität wurde innerhalb der letzten 825 Tage geprüft: Ein neuer Besuch am Service-Desk ist nicht nötig.",
+      en:
+        "Your identity was checked within the last 825 days: you do not need to visit the service desk again."
+    ),
+    "mail.certificate-expiring.evidence-too-old": .init(
+      de:
+        "Ihre letzte Identitätsprüfung ist älter als 825 Tage: Für die Verlängerung zeigen Sie Ihren Ausweis bitte noch einmal am Service-Desk.",
+      en:
+        "Your last identity check is more than 825 days old: please show your ID at the service desk again for the renewal."
+    ),
+  ]
+}

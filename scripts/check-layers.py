@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Fails when the layering of Mailseal is broken: the CA core, the store and
+the registration authority must not reach the web framework or the
+templates, and nothing may point back up (store → RA or web, RA → web).
+
+Checks both what Package.swift lets a target depend on (through
+`swift package dump-package`) and what its sources import. Run by
+scripts/test.sh; exit status 1 names every offence."""
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# Modules a layer must not see: the web framework, the templates, Fluent's
+# Vapor integration, and the layers above it.
+WEB = {"Vapor", "VaporTesting", "XCTVapor", "Leaf", "LeafKit", "Fluent"}
+FORBIDDEN = {
+    "MailsealCA": WEB | {"FluentKit", "SQLKit", "MailsealStore", "MailsealRA", "MailsealWeb", "NIOPosix"},
+    "MailsealStore": WEB | {"MailsealRA", "MailsealWeb"},
+    "MailsealRA": WEB | {"MailsealWeb"},
+}
+# Packages whose products the lower layers must not depend on at all.
+WEB_PACKAGES = {"vapor", "leaf", "leaf-kit", "fluent"}
+
+offences = []
+package = json.loads(subprocess.run(["swift", "package", "dump-package"], cwd=ROOT, check=True,
+                                    capture_output=True, text=True).stdout)
+targets = {target["name"]: target for target in package["targets"]}
+for name, forbidden in FORBIDDEN.items():
+    target = targets.get(name)
+    if target is None:
+        offences.append("Package.swift has no target %s" % name)
+        continue
+    for dependency in target["dependencies"]:
+        if "product" in dependency:
+            product, package_name = dependency["product"][0], dependency["product"][1]
+            if product in forbidden or (package_name or "").lower() in WEB_PACKAGES:
+                offences.append("Package.swift: %s depends on %s (%s)" % (name, product, package_name))
+        elif "byName" in dependency and dependency["byName"][0] in forbidden:
+            offences.append("Package.swift: %s depends on %s" % (name, dependency["byName"][0]))
+    statement = re.compile(r"^\s*(?:@\w+\s+)*(?:public\s+|package\s+|internal\s+)?import\s+(?:\w+\s+)?(\w+)",
+                           re.M)
+    for source in sorted((ROOT / "Sources" / name).rglob("*.swift")):
+        for module in statement.findall(source.read_text(encoding="utf-8")):
+            if module in forbidden:
+                offences.append("%s imports %s" % (source.relative_to(ROOT), module))
+
+if offences:
+    print("The layers are broken (web → RA → CA core, store; nothing points back up):")
+    for offence in offences:
+        print("  " + offence)
+    sys.exit(1)
+print("Layers hold: %s import no web framework, no templates and nothing above them."
+      % ", ".join(FORBIDDEN))
