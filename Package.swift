@@ -1,9 +1,12 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
+// Every target of ours: Swift 6, the upcoming strictness, and no warning
+// left standing (a warning fails the build).
 let strict: [SwiftSetting] = [
   .enableUpcomingFeature("ExistentialAny"),
   .enableUpcomingFeature("InternalImportsByDefault"),
+  .treatAllWarnings(as: .error),
 ]
 
 let package = Package(
@@ -143,7 +146,7 @@ let package = Package(
         .product(name: "SQLKit", package: "sql-kit"),
       ],
       path: "Benchmarks/Issuance",
-      swiftSettings: [.swiftLanguageMode(.v5)],
+      swiftSettings: strict,
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
   ],

@@ -7,6 +7,7 @@ import MailsealCA
 public import MailsealRA
 import MailsealStore
 import SQLKit
+import Synchronization
 public import Vapor
 
 extension Application {
@@ -199,60 +200,31 @@ extension Application {
   }
 }
 
-/// Runs the mail and issuance workers while the server runs.
-struct WorkerLifecycle: LifecycleHandler {
-  final class Running: @unchecked Sendable {
-    var tasks: [Task<Void, Never>] = []
-  }
-  let running = Running()
+/// Runs the background services while the server runs: the mail worker,
+/// the issuance worker, the CRL publisher and the hourly housekeeping.
+final class WorkerLifecycle: LifecycleHandler, Sendable {
+  private let running = Mutex<[Task<Void, Never>]>([])
 
   func didBootAsync(_ application: Application) async throws {
-    if let worker = application.mailWorker { running.tasks.append(Task { await worker.run() }) }
-    if let worker = application.issuanceWorker { running.tasks.append(Task { await worker.run() }) }
-    if let publisher = application.crlPublisher {
-      running.tasks.append(Task { await publisher.run() })
-    }
-    // Housekeeping once an hour: evidence past its retention, renewal
-    // reminders, and OCSP responder certificates renewed 30 days before
-    // they end.
-    let database = application.db
-    let logger = application.logger
-    let reminders = RenewalReminders(
-      database: database, configuration: application.mailseal, logger: logger)
-    let installation = application.caInstallation
-    let ocsp = application.ocspService
     let mailWorker = application.mailWorker
-    running.tasks.append(
-      Task {
-        while !Task.isCancelled {
-          do {
-            try await EvidenceRetention.purge(on: database, logger: logger)
-          } catch {
-            logger.backgroundFailure("evidence purge failed", error)
-          }
-          do {
-            if try await reminders.sendDue() > 0 { mailWorker?.nudge() }
-          } catch {
-            logger.backgroundFailure("renewal reminders failed", error)
-          }
-          do {
-            for issuer in try await IssuerRecord.query(on: database).filter(\.$role == .issuing)
-              .all()
-            where issuer.keyReference != nil && issuer.notAfter > Date() {
-              try await installation.ensureOCSPResponder(for: issuer)
-            }
-            ocsp.reloadResponders()
-          } catch {
-            logger.backgroundFailure("OCSP responder renewal failed", error)
-          }
-          try? await Task.sleep(for: .seconds(3600))
-        }
-      })
+    let housekeeping = Housekeeping(
+      database: application.db, configuration: application.mailseal, logger: application.logger,
+      ocsp: application.ocspService, mailQueued: { mailWorker?.nudge() })
+    var services: [@Sendable () async -> Void] = [{ await housekeeping.run() }]
+    if let worker = mailWorker { services.append { await worker.run() } }
+    if let worker = application.issuanceWorker { services.append { await worker.run() } }
+    if let publisher = application.crlPublisher { services.append { await publisher.run() } }
+    let tasks = services.map { service in Task { await service() } }
+    running.withLock { $0.append(contentsOf: tasks) }
   }
 
   func shutdownAsync(_ application: Application) async {
-    for task in running.tasks { task.cancel() }
-    for task in running.tasks { await task.value }
+    let tasks = running.withLock { tasks in
+      defer { tasks = [] }
+      return tasks
+    }
+    for task in tasks { task.cancel() }
+    for task in tasks { await task.value }
   }
 }
 

@@ -41,7 +41,7 @@ struct CertificateRequestCheckTests {
     }
 
     var key = DER.Serializer()
-    try key.appendConstructedNode(identifier: .sequence) { coder in
+    key.appendConstructedNode(identifier: .sequence) { coder in
       coder.appendPrimitiveNode(identifier: .integer) { $0.append(contentsOf: integer(modulus)) }
       coder.appendPrimitiveNode(identifier: .integer) { $0.append(contentsOf: integer(exponent)) }
     }
@@ -65,7 +65,7 @@ struct CertificateRequestCheckTests {
         try coder.serialize(0)
         try coder.serialize(try DistinguishedName { CommonName("Even exponent") })
         coder.serializeRawBytes(spki)
-        try coder.appendConstructedNode(
+        coder.appendConstructedNode(
           identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
         ) { _ in }
       }

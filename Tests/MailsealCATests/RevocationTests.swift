@@ -295,13 +295,13 @@ struct RevocationTests {
               identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
             ) { try $0.serialize(version) }
           }
-          try coder.appendConstructedNode(identifier: .sequence) { coder in
+          coder.appendConstructedNode(identifier: .sequence) { coder in
             for id in certIDs ?? [certID] {
-              try coder.appendConstructedNode(identifier: .sequence) { $0.serializeRawBytes(id) }
+              coder.appendConstructedNode(identifier: .sequence) { $0.serializeRawBytes(id) }
             }
           }
           if let extensions {
-            try coder.appendConstructedNode(
+            coder.appendConstructedNode(
               identifier: ASN1Identifier(tagWithNumber: 2, tagClass: .contextSpecific)
             ) { $0.serializeRawBytes(extensions) }
           }

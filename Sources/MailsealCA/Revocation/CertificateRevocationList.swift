@@ -1,7 +1,7 @@
 import Crypto
 public import Foundation
 import SwiftASN1
-public import X509
+import X509
 
 /// A revoked certificate as a CRL lists it.
 public struct RevokedCertificate: Sendable, Hashable {

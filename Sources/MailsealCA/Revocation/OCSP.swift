@@ -414,7 +414,7 @@ public struct OCSPResponder: Sendable {
         ) { coder in
           try DERTime.serializeGeneralizedTime(time, into: &coder)
           if reason != .unspecified {
-            try coder.appendConstructedNode(
+            coder.appendConstructedNode(
               identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
             ) { coder in
               coder.appendPrimitiveNode(identifier: .enumerated) {

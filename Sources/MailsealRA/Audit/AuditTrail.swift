@@ -1,8 +1,8 @@
 import Crypto
 public import FluentKit
-public import Foundation
+import Foundation
 import MailsealCA
-public import MailsealStore
+import MailsealStore
 import SQLKit
 
 /// One action for the audit trail: who did what to which thing.

@@ -1,6 +1,6 @@
 public import Foundation
 public import MailsealCA
-public import MailsealStore
+import MailsealStore
 
 /// Every setting of an installation, read once from the environment at
 /// start-up and validated as a whole: one error names every variable that is

@@ -1,6 +1,6 @@
 public import Foundation
 public import MailsealCA
-public import MailsealStore
+import MailsealStore
 
 /// Which mail domains may ask for a login link (`MAILSEAL_ALLOWED_DOMAINS`):
 /// `example.edu` is that domain exactly, `*.example.edu` any subdomain of it.

@@ -2,7 +2,7 @@ public import FluentKit
 import Foundation
 import Logging
 public import MailsealCA
-public import MailsealStore
+import MailsealStore
 
 /// One certificate to issue: the request as received and the subject the
 /// registration authority validated.

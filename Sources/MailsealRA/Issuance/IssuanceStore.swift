@@ -2,7 +2,7 @@ import Crypto
 import FluentKit
 import Foundation
 import MailsealCA
-public import MailsealStore
+import MailsealStore
 import SQLKit
 
 /// The storage steps of issuance, in SQL so that a batch costs a handful of

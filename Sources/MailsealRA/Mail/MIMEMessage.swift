@@ -1,6 +1,6 @@
 public import Foundation
 import MailsealCA
-public import MailsealStore
+import MailsealStore
 
 /// A mail as people receive it: UTF-8 subject and body, a plain-text part
 /// and an HTML alternative, rendered as an RFC 5322 / MIME message.

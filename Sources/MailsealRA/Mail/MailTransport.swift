@@ -1,6 +1,6 @@
 public import Foundation
 import Logging
-public import MailsealStore
+import MailsealStore
 public import NIOCore
 
 /// Delivers one rendered message.

@@ -1,7 +1,7 @@
 public import FluentKit
 import Foundation
 public import Logging
-public import MailsealStore
+import MailsealStore
 import SQLKit
 
 /// The mail outbox: messages are written here first (in the same

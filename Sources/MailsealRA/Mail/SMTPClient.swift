@@ -1,5 +1,5 @@
-public import Foundation
-public import MailsealStore
+import Foundation
+import MailsealStore
 public import NIOCore
 import NIOPosix
 import NIOSSL
@@ -76,10 +76,12 @@ public enum SMTPClient {
       if !settings.implicitTLS {
         if capabilities.contains(where: { $0.uppercased().hasPrefix("STARTTLS") }) {
           _ = try await session.command("STARTTLS", expect: 220)
-          try await channel.channel.pipeline.addHandler(
-            NIOSSLClientHandler(context: tlsContext, serverHostname: settings.host),
-            position: .first
-          ).get()
+          // The handler is made on the channel's loop: it is not Sendable.
+          let host = settings.host
+          try await channel.channel.eventLoop.submit {
+            try channel.channel.pipeline.syncOperations.addHandler(
+              NIOSSLClientHandler(context: tlsContext, serverHostname: host), position: .first)
+          }.get()
           capabilities = try await session.command("EHLO \(heloName)", expect: 250)
         } else if settings.username != nil {
           throw SMTPError(

@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-public import MailsealStore
+import MailsealStore
 
 /// One JSON object per log line on standard error (`MAILSEAL_LOG_FORMAT=json`):
 /// `time` (RFC 3339, UTC, milliseconds), `level`, `label`, `message`,

@@ -1,7 +1,7 @@
 public import FluentKit
-public import Foundation
+import Foundation
 package import MailsealCA
-public import MailsealStore
+import MailsealStore
 public import Prometheus
 import SQLKit
 

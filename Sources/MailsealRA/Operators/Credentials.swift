@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import MailsealCA
-public import MailsealStore
+import MailsealStore
 import _CryptoExtras
 
 /// Operator passwords, hashed with scrypt (memory-hard): N = 2^15, r = 8,

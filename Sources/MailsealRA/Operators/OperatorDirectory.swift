@@ -1,5 +1,5 @@
 public import FluentKit
-public import Foundation
+import Foundation
 public import Logging
 import MailsealCA
 public import MailsealStore

@@ -1,7 +1,7 @@
 public import FluentKit
-public import Foundation
+import Foundation
 public import Logging
-public import MailsealStore
+import MailsealStore
 import SQLKit
 
 /// Deletes identity evidence whose retention ran out: two years (or the

@@ -1,5 +1,5 @@
 import Foundation
-public import MailsealStore
+import MailsealStore
 
 /// The mails of the portal: which catalogue template, to whom, with which
 /// values. The words are in `Catalogue+Mails.swift`, in German and English.

@@ -1,7 +1,7 @@
 package import FluentKit
 import Foundation
 import Logging
-public import MailsealStore
+import MailsealStore
 import SQLKit
 
 /// Mails before a certificate expires (`MAILSEAL_RENEWAL_REMINDER_DAYS`,

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import MailsealCA
-public import MailsealStore
+import MailsealStore
 
 /// Secrets handed to browsers and mailboxes: 256 random bits, base64url.
 /// Only their SHA-256 is ever stored.

@@ -2,7 +2,7 @@ public import FluentKit
 public import Foundation
 public import Logging
 import MailsealCA
-public import MailsealStore
+import MailsealStore
 import SQLKit
 import Synchronization
 import X509

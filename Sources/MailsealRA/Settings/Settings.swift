@@ -1,6 +1,6 @@
 public import FluentKit
-public import Foundation
-public import MailsealStore
+import Foundation
+import MailsealStore
 import SQLKit
 
 /// Settings an administrator changes at run time, shared by all instances

@@ -1,5 +1,5 @@
 import Foundation
-public import MailsealStore
+import MailsealStore
 
 /// Every word a requester, an operator or an administrator reads — pages,
 /// mails, problem documents, command-line messages and the browser's

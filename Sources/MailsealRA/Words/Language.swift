@@ -1,5 +1,4 @@
 import Foundation
-public import MailsealStore
 
 /// The languages of every page, mail and message.
 public enum Language: String, Codable, Sendable, CaseIterable {

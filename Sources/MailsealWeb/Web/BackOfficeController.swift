@@ -127,47 +127,31 @@ extension BackOfficeController {
   {
     let current = try await OperatorSession.require(request)
     let language = Language.of(request)
-    let authority = request.registrationAuthority
-    let record = try await authority.request(number: number)
+    let desk = try await request.registrationAuthority.deskRequest(
+      number: number, for: current.operator)
+    let record = desk.record
     let row = RequesterController.row(record, language: language)
-    var evidenceView: EvidenceView?
-    if let evidence = try await authority.evidence(for: record) {
-      let checker = try await OperatorRecord.find(evidence.checkedBy, on: request.db)
-      evidenceView = EvidenceView(
+    let evidenceView = desk.evidence.map { evidence in
+      EvidenceView(
         method: evidence.method.rawValue, documentType: evidence.documentType.rawValue,
         issuingAuthority: evidence.issuingAuthority, documentNumber: evidence.documentNumber,
         documentExpiry: format(evidence.documentExpiry, language, time: false),
         names: "\(evidence.verifiedGivenName) \(evidence.verifiedSurname)",
-        checkedBy: checker?.name ?? "?",
+        checkedBy: desk.evidenceCheckedBy ?? "?",
         checkedAt: format(evidence.checkedAt, language))
     }
-    let staff = current.operator
-    let own = record.mailbox == staff.email
-    let decider = staff.role.mayDecide && !own
-    let stale =
-      Date().timeIntervalSince(record.mailboxValidatedAt)
-      > RequestRules.mailboxValidationLifetime
     let page = RequestPage(
       number: record.number, mailbox: record.mailbox, mailboxType: record.mailboxType.rawValue,
       name: row.name,
       keyType: record.keyType, keyFingerprint: record.keyFingerprint, state: record.state.rawValue,
       stateLabel: row.stateLabel, created: row.created,
       mailboxValidated: format(record.mailboxValidatedAt, language),
-      mailboxValidationStale: stale, evidence: evidenceView,
+      mailboxValidationStale: desk.actions.mailboxValidationStale, evidence: evidenceView,
       rejectionReason: record.rejectionReason,
-      certificateSerial: try await record.certificateID.asyncFlatMap {
-        try await CertificateRecord.find($0, on: request.db)?.serial
-      },
-      renewalOf: try await record.renewalOf.asyncFlatMap {
-        try await CertificateRecord.find($0, on: request.db)?.serial
-      },
-      evidenceFrom: try await record.evidenceRequestID.asyncFlatMap {
-        try await CertificateRequestRecord.find($0, on: request.db)?.number
-      },
-      canVerify: decider && record.state == .submitted,
-      canApprove: decider && record.state == .verified,
-      canReject: decider && (record.state == .submitted || record.state == .verified),
-      ownMailbox: own,
+      certificateSerial: desk.certificateSerial, renewalOf: desk.renewalOf,
+      evidenceFrom: desk.evidenceFrom,
+      canVerify: desk.actions.recordEvidence, canApprove: desk.actions.approve,
+      canReject: desk.actions.reject, ownMailbox: desk.actions.ownMailbox,
       error: error?.sentence(language),
       methods: IdentityEvidenceRecord.Method.allCases.map(\.rawValue),
       documentTypes: IdentityEvidenceRecord.DocumentType.allCases.map(\.rawValue))

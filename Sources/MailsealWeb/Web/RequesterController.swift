@@ -121,7 +121,10 @@ enum RequesterController {
     let certificates: [CertificateController.CertificateRow]
   }
 
-  static func row(_ record: CertificateRequestRecord, language: Language) -> RequestRow {
+  /// A request's line; `actions`: what the viewer may do (from the RA).
+  static func row(
+    _ record: CertificateRequestRecord, language: Language, actions: RequestActions = .init()
+  ) -> RequestRow {
     let name =
       record.pseudonym
       ?? [record.givenName, record.surname].compactMap { $0 }.joined(separator: " ")
@@ -132,7 +135,7 @@ enum RequesterController {
         record.state == .approved && record.issuanceHeldAt != nil
           ? "state_approved_held" : "state_\(record.state.rawValue)", language),
       name: name,
-      canWithdraw: record.state == .submitted || record.state == .verified)
+      canWithdraw: actions.withdraw)
   }
 
   /// `GET /requests`.
@@ -146,7 +149,11 @@ enum RequesterController {
     return try await Pages.render(
       "requests",
       RequestsPage(
-        requests: records.map { row($0, language: language) },
+        requests: records.map {
+          row(
+            $0, language: language,
+            actions: authority.actions(on: $0, for: .requester(mailbox: session.mailbox)))
+        },
         certificates: certificates.map { CertificateController.row($0, language: language) }),
       for: request)
   }
@@ -218,7 +225,10 @@ enum RequesterController {
     return try await Pages.render(
       "request",
       RequestPage(
-        request: row(record, language: language),
+        request: row(
+          record, language: language,
+          actions: request.registrationAuthority.actions(
+            on: record, for: .requester(mailbox: session.mailbox))),
         certificateSerial: try await record.certificateID.asyncFlatMap {
           try await CertificateRecord.find($0, on: request.db)?.serial
         },

@@ -1,6 +1,6 @@
 extension Optional {
   /// `flatMap` with an asynchronous transform.
-  func asyncFlatMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
+  package func asyncFlatMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
     guard let self else { return nil }
     return try await transform(self)
   }

@@ -1,0 +1,64 @@
+public import FluentKit
+import Foundation
+public import Logging
+import MailsealStore
+
+/// The hourly housekeeping of a serving process: identity evidence past its
+/// retention is purged, renewal reminders that are due are queued, and the
+/// delegated OCSP responder of every issuing CA is renewed 30 days before it
+/// ends. Each step fails on its own; the next hour tries again.
+public struct Housekeeping: Sendable {
+  let database: any Database
+  let configuration: MailsealConfiguration
+  let logger: Logger
+  let ocsp: OCSPService
+  let mailQueued: @Sendable () -> Void
+  let interval: Duration
+
+  public init(
+    database: any Database, configuration: MailsealConfiguration, logger: Logger,
+    ocsp: OCSPService, interval: Duration = .seconds(3600),
+    mailQueued: @escaping @Sendable () -> Void
+  ) {
+    self.database = database
+    self.configuration = configuration
+    self.logger = logger
+    self.ocsp = ocsp
+    self.interval = interval
+    self.mailQueued = mailQueued
+  }
+
+  /// One round of every step.
+  public func runOnce(now: Date = Date()) async {
+    do {
+      try await EvidenceRetention.purge(on: database, logger: logger)
+    } catch {
+      logger.backgroundFailure("evidence purge failed", error)
+    }
+    do {
+      let reminders = RenewalReminders(
+        database: database, configuration: configuration, logger: logger)
+      if try await reminders.sendDue(now: now) > 0 { mailQueued() }
+    } catch {
+      logger.backgroundFailure("renewal reminders failed", error)
+    }
+    do {
+      let installation = CAInstallation(database: database, configuration: configuration)
+      for issuer in try await IssuerRecord.query(on: database).filter(\.$role == .issuing).all()
+      where issuer.keyReference != nil && issuer.notAfter > now {
+        try await installation.ensureOCSPResponder(for: issuer)
+      }
+      ocsp.reloadResponders()
+    } catch {
+      logger.backgroundFailure("OCSP responder renewal failed", error)
+    }
+  }
+
+  /// Rounds every ``interval`` until the task is cancelled.
+  public func run() async {
+    while !Task.isCancelled {
+      await runOnce()
+      try? await Task.sleep(for: interval)
+    }
+  }
+}
