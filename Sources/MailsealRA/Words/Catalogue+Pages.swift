@@ -367,5 +367,21 @@ extension Catalogue {
       de: "Alles als JSON Lines herunterladen", en: "Download everything as JSON lines"),
     "audit_empty": .init(de: "Keine Einträge.", en: "No records."),
     "audit_older": .init(de: "Ältere Einträge", en: "Older records"),
+    // The request form's script (read from the form's data attributes)
+    "js_strength": .init(
+      de: "sehr schwach|schwach|mittel|gut|stark", en: "very weak|weak|fair|good|strong"),
+    "js_too_short": .init(
+      de: "Das Passwort muss mindestens 12 Zeichen lang sein.",
+      en: "The password must be at least 12 characters long."),
+    "js_common": .init(
+      de: "Dieses Passwort ist zu bekannt oder zu einfach.",
+      en: "This password is too well known or too simple."),
+    "js_mismatch": .init(
+      de: "Die beiden Passwörter stimmen nicht überein.", en: "The two passwords do not match."),
+    "js_missing": .init(de: "Bitte ausfüllen.", en: "Please fill this in."),
+    "js_network": .init(
+      de:
+        "Der Antrag konnte nicht gesendet werden. Bitte prüfen Sie die Verbindung und versuchen Sie es noch einmal.",
+      en: "The request could not be sent. Please check the connection and try again."),
   ]
 }

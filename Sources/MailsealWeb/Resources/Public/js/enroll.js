@@ -8,24 +8,15 @@ import * as password from "./password.js";
 
 const form = document.getElementById("request-form");
 const lang = form?.dataset.lang === "en" ? "en" : "de";
+// The words come from the page (the catalogue, in the page's language).
 const TEXT = {
-  de: {
-    strength: ["sehr schwach", "schwach", "mittel", "gut", "stark"],
-    tooShort: "Das Passwort muss mindestens 12 Zeichen lang sein.",
-    common: "Dieses Passwort ist zu bekannt oder zu einfach.",
-    mismatch: "Die beiden Passwörter stimmen nicht überein.",
-    missing: "Bitte ausfüllen.",
-    network: "Der Antrag konnte nicht gesendet werden. Bitte prüfen Sie die Verbindung und versuchen Sie es noch einmal.",
-  },
-  en: {
-    strength: ["very weak", "weak", "fair", "good", "strong"],
-    tooShort: "The password must be at least 12 characters long.",
-    common: "This password is too well known or too simple.",
-    mismatch: "The two passwords do not match.",
-    missing: "Please fill this in.",
-    network: "The request could not be sent. Please check the connection and try again.",
-  },
-}[lang];
+  strength: (form?.dataset.textStrength ?? "").split("|"),
+  tooShort: form?.dataset.textTooShort,
+  common: form?.dataset.textCommon,
+  mismatch: form?.dataset.textMismatch,
+  missing: form?.dataset.textMissing,
+  network: form?.dataset.textNetwork,
+};
 
 /** Timings of the last run, read by the browser tests. */
 window.mailsealTimings = {};
