@@ -2,7 +2,7 @@
 # Runs every test of Mailseal on a fresh Debian machine with Swift:
 #   1. installs what is missing (Debian: openssl, curl, postgresql,
 #      python3-venv, chromium, chromium-driver; PyPI, pinned, in .venv:
-#      pkilint, aiosmtpd, selenium and what they pull in),
+#      pkilint, aiosmtpd, selenium, schemathesis and what they pull in),
 #   2. starts a throw-away PostgreSQL on 127.0.0.1,
 #   3. builds, checks formatting, runs the whole suite on SQLite and the
 #      database-backed suite again on PostgreSQL, then the hardening tests
@@ -35,7 +35,7 @@ MAILSEAL_TEST_DATABASE=sqlite swift test --skip-build
 log "Running the database-backed suite on PostgreSQL"
 MAILSEAL_TEST_DATABASE=postgres swift test --skip-build --filter MailsealTests
 
-log "Running the hardening tests (the real portal: PostgreSQL restarted under load)"
+log "Running the hardening tests (the real portal: PostgreSQL restarted under load; schemathesis)"
 MAILSEAL_PG_BIN="$PG_BIN" MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \
     "$MAILSEAL_VENV/bin/python" -m unittest discover --start-directory Tests/hardening --pattern 'test_*.py' -v
 

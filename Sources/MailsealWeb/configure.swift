@@ -152,6 +152,7 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
   app.middleware = Middlewares()
   app.middleware.use(SecurityHeadersMiddleware())
   app.middleware.use(ProblemMiddleware())
+  app.middleware.use(MethodNotAllowedMiddleware())
   app.middleware.use(LanguageMiddleware())
   app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
   app.routes.defaultMaxBodySize = "32kb"

@@ -71,7 +71,12 @@ enum OpenAPIDocument {
           }
         },
         "responses": {
-          "Problem": { "description": "An error", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
+          "Problem": { "description": "An error", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } },
+          "Unavailable": {
+            "description": "The service cannot read or store data for a moment (a database restart); nothing was changed. Try again after Retry-After seconds.",
+            "headers": { "Retry-After": { "required": true, "schema": { "type": "integer" } } },
+            "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+          }
         }
       },
       "paths": {
@@ -81,7 +86,8 @@ enum OpenAPIDocument {
             "security": [{ "session": [] }],
             "responses": {
               "200": { "description": "The requests", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Request" } } } } },
-              "401": { "$ref": "#/components/responses/Problem" }
+              "401": { "$ref": "#/components/responses/Problem" },
+              "503": { "$ref": "#/components/responses/Unavailable" }
             }
           },
           "post": {
@@ -90,11 +96,14 @@ enum OpenAPIDocument {
             "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RequestForm" } } } },
             "responses": {
               "201": { "description": "Submitted", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Request" } } } },
+              "400": { "$ref": "#/components/responses/Problem" },
               "401": { "$ref": "#/components/responses/Problem" },
               "403": { "$ref": "#/components/responses/Problem" },
               "409": { "$ref": "#/components/responses/Problem" },
               "413": { "$ref": "#/components/responses/Problem" },
-              "422": { "$ref": "#/components/responses/Problem" }
+              "415": { "$ref": "#/components/responses/Problem" },
+              "422": { "$ref": "#/components/responses/Problem" },
+              "503": { "$ref": "#/components/responses/Unavailable" }
             }
           }
         },
@@ -106,7 +115,8 @@ enum OpenAPIDocument {
             "responses": {
               "200": { "description": "The request", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Request" } } } },
               "401": { "$ref": "#/components/responses/Problem" },
-              "404": { "$ref": "#/components/responses/Problem" }
+              "404": { "$ref": "#/components/responses/Problem" },
+              "503": { "$ref": "#/components/responses/Unavailable" }
             }
           }
         },
@@ -120,7 +130,9 @@ enum OpenAPIDocument {
               "401": { "$ref": "#/components/responses/Problem" },
               "403": { "$ref": "#/components/responses/Problem" },
               "404": { "$ref": "#/components/responses/Problem" },
-              "409": { "$ref": "#/components/responses/Problem" }
+              "409": { "$ref": "#/components/responses/Problem" },
+              "413": { "$ref": "#/components/responses/Problem" },
+              "503": { "$ref": "#/components/responses/Unavailable" }
             }
           }
         }

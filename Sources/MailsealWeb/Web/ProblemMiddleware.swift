@@ -81,6 +81,12 @@ struct ProblemMiddleware: AsyncMiddleware {
       response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
     }
     if let retryAfter { response.headers.replaceOrAdd(name: "Retry-After", value: "\(retryAfter)") }
+    // What an HTTP error says beside its status (Allow for a 405).
+    if let abort = error as? any AbortError {
+      for (name, value) in abort.headers where name.lowercased() == "allow" {
+        response.headers.replaceOrAdd(name: name, value: value)
+      }
+    }
     return response
   }
 

@@ -87,8 +87,10 @@ func routes(_ app: Application) throws {
   staff.get("audit", use: AdminController.audit)
   staff.get("audit", "export.jsonl", use: AdminController.export)
 
-  // The JSON API of the browser's script.
-  let api = app.grouped("api", "v1")
+  // The JSON API of the browser's script. Its answers name a mailbox's
+  // requests: never stored by a cache. A method the description does not
+  // list is 405 with Allow.
+  let api = app.grouped("api", "v1").grouped(NoStoreMiddleware())
   api.on(.POST, "requests", body: .collect(maxSize: "24kb"), use: RequestAPIController.create)
   api.get("requests", use: RequestAPIController.list)
   api.get("requests", ":number", use: RequestAPIController.show)
@@ -96,4 +98,42 @@ func routes(_ app: Application) throws {
     .POST, "requests", ":number", "withdraw", body: .collect(maxSize: "1kb"),
     use: RequestAPIController.withdraw)
   app.get("api", "openapi.json", use: OpenAPIDocument.serve)
+}
+
+/// A method the API's description does not list for a path that exists is
+/// 405 with Allow (RFC 9110 §15.5.6), not 404: the router's "not found" is
+/// turned into it for the API's paths.
+struct MethodNotAllowedMiddleware: AsyncMiddleware {
+  /// The API's paths (`*` one segment) and their methods, as in
+  /// `/api/openapi.json`.
+  static let paths: [(pattern: [String], methods: [HTTPMethod])] = [
+    (["api", "v1", "requests"], [.GET, .POST]),
+    (["api", "v1", "requests", "*"], [.GET]),
+    (["api", "v1", "requests", "*", "withdraw"], [.POST]),
+  ]
+
+  func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+    do {
+      return try await next.respond(to: request)
+    } catch let error as any AbortError where error.status == .notFound {
+      let segments = request.url.path.split(separator: "/").map(String.init)
+      guard
+        let known = Self.paths.first(where: { path in
+          path.pattern.count == segments.count
+            && zip(path.pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
+        }), !known.methods.contains(request.method)
+      else { throw error }
+      let allow = (known.methods + (known.methods.contains(.GET) ? [.HEAD] : [])).map(\.rawValue)
+      throw Abort(.methodNotAllowed, headers: ["Allow": allow.joined(separator: ", ")])
+    }
+  }
+}
+
+/// `Cache-Control: no-store` on every answer of a group.
+struct NoStoreMiddleware: AsyncMiddleware {
+  func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+    let response = try await next.respond(to: request)
+    response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+    return response
+  }
 }
