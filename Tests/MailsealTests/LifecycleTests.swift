@@ -326,7 +326,7 @@ struct LifecycleTests {
       for index in 1...20 {
         try await AuditTrail.append(
           AuditEvent(
-            actor: "operator:anna@example.edu", action: "test.event", subject: "s\(index)",
+            actor: "operator:anna@example.edu", action: .noticeSet, subject: "s\(index)",
             details: ["n": "\(index)"]), on: app.db)
       }
       #expect(try await AuditTrail.verify(on: app.db) == .init(records: 20, firstBroken: nil))

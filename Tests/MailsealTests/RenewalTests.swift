@@ -71,7 +71,8 @@ struct RenewalTests {
       let kept = try #require(try await IdentityEvidenceRecord.find(evidence.id, on: app.db))
       #expect(abs(kept.retainUntil.timeIntervalSince(renewed.notAfter) - 730 * 86_400) < 2)
       let submitted = try await AuditTrail.search(
-        actor: nil, action: "request.submitted", subject: renewal.number, before: nil, limit: 1,
+        actor: nil, action: AuditAction.requestSubmitted.rawValue, subject: renewal.number,
+        before: nil, limit: 1,
         on: app.db)
       #expect(submitted.first?.details.contains("\"evidenceReused\":\"true\"") == true)
 
@@ -132,7 +133,8 @@ struct RenewalTests {
       #expect(renewal.state == .approved && renewal.approvedBy == nil)
       #expect(try await app.issuanceWorker!.issueDue() == 1)
       let approvals = try await AuditTrail.search(
-        actor: "ca", action: "request.approved", subject: renewal.number, before: nil, limit: 5,
+        actor: "ca", action: AuditAction.requestApproved.rawValue, subject: renewal.number,
+        before: nil, limit: 5,
         on: app.db)
       #expect(approvals.count == 1)
 
@@ -222,7 +224,8 @@ struct RenewalTests {
         try await reminders.sendDue(now: old.notAfter.addingTimeInterval(-10 * 86_400)) >= 0)
       #expect(try await mails("lea@example.edu").isEmpty)
       let audit = try await AuditTrail.search(
-        actor: "ca", action: "renewal.reminded", subject: nil, before: nil, limit: 10, on: app.db)
+        actor: "ca", action: AuditAction.renewalReminded.rawValue, subject: nil, before: nil,
+        limit: 10, on: app.db)
       #expect(audit.count == 3)
     }
   }

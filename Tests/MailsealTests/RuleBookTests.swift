@@ -60,7 +60,8 @@ struct RuleBookTests {
       #expect(mails.count == 1, "told once, however often the worker looks")
       #expect(mails.first?.message.contains("/login") == false)
       let trail = try await AuditTrail.search(
-        actor: nil, action: "issuance.held", subject: nil, before: nil, limit: 10, on: app.db)
+        actor: nil, action: AuditAction.issuanceHeld.rawValue, subject: nil, before: nil, limit: 10,
+        on: app.db)
       #expect(trail.count == 1 && trail.first?.subject == record.number)
       #expect(trail.first?.details.contains("mailbox-validation-stale") == true)
 
@@ -105,7 +106,8 @@ struct RuleBookTests {
       #expect(refused.state == .rejected)
       #expect(refused.rejectionReason?.contains("another mailbox") == true)
       let trail = try await AuditTrail.search(
-        actor: nil, action: "issuance.refused", subject: nil, before: nil, limit: 10, on: app.db)
+        actor: nil, action: AuditAction.issuanceRefused.rawValue, subject: nil, before: nil,
+        limit: 10, on: app.db)
       #expect(trail.count == 1 && trail.first?.actor == AuditEvent.ca)
       #expect(trail.first?.details.contains("key-already-certified") == true)
       let mail = try #require(

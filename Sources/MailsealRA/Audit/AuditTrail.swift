@@ -16,9 +16,11 @@ public struct AuditEvent: Sendable, Hashable {
   /// The facts that matter, as text.
   public var details: [String: String]
 
-  public init(actor: String, action: String, subject: String, details: [String: String] = [:]) {
+  public init(
+    actor: String, action: AuditAction, subject: String, details: [String: String] = [:]
+  ) {
     self.actor = actor
-    self.action = action
+    self.action = action.rawValue
     self.subject = subject
     self.details = details
   }
@@ -31,6 +33,37 @@ public struct AuditEvent: Sendable, Hashable {
   public static let ca = "ca"
   /// An administrator at the command line.
   public static let commandLine = "cli"
+}
+
+/// Every kind of audited event. The stored action is the raw value,
+/// dotted and stable: auditors filter by it, exports carry it.
+public enum AuditAction: String, Sendable, CaseIterable, Codable {
+  case loginLinkSent = "login-link.sent"
+  case loginLinkUsed = "login-link.used"
+  case requestSubmitted = "request.submitted"
+  case requestWithdrawn = "request.withdrawn"
+  case evidenceRecorded = "evidence.recorded"
+  case requestApproved = "request.approved"
+  case requestRejected = "request.rejected"
+  case issuanceHeld = "issuance.held"
+  case issuanceRefused = "issuance.refused"
+  case certificateIssued = "certificate.issued"
+  case certificateRevoked = "certificate.revoked"
+  case crlPublished = "crl.published"
+  case ocspResponderIssued = "ocsp-responder.issued"
+  case caCreated = "ca.created"
+  case caImported = "ca.imported"
+  case renewalReminded = "renewal.reminded"
+  case noticeSet = "notice.set"
+  case noticeCleared = "notice.cleared"
+  case issuancePaused = "issuance.paused"
+  case issuanceResumed = "issuance.resumed"
+  case operatorAdded = "operator.added"
+  case operatorEnrolled = "operator.enrolled"
+  case operatorSignedIn = "operator.signed-in"
+  case operatorSignInFailed = "operator.sign-in-failed"
+  case operatorLocked = "operator.locked"
+  case auditExported = "audit.exported"
 }
 
 /// A stored audit record.

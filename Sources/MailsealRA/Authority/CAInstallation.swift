@@ -80,10 +80,10 @@ public struct CAInstallation: Sendable {
       try await AuditTrail.append(
         [
           AuditEvent(
-            actor: AuditEvent.commandLine, action: "ca.created", subject: rootRecord.slug,
+            actor: AuditEvent.commandLine, action: .caCreated, subject: rootRecord.slug,
             details: ["role": "root", "subject": rootRecord.subject, "keyType": keyType.rawValue]),
           AuditEvent(
-            actor: AuditEvent.commandLine, action: "ca.created", subject: issuingRecord.slug,
+            actor: AuditEvent.commandLine, action: .caCreated, subject: issuingRecord.slug,
             details: [
               "role": "issuing", "subject": issuingRecord.subject, "keyType": keyType.rawValue,
             ]),
@@ -173,7 +173,7 @@ public struct CAInstallation: Sendable {
       try await record.create(on: database)
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.commandLine, action: "ca.imported", subject: record.slug,
+          actor: AuditEvent.commandLine, action: .caImported, subject: record.slug,
           details: ["subject": record.subject, "sha256": record.sha256Fingerprint]),
         on: database, now: now)
       return record
@@ -252,7 +252,7 @@ public struct CAInstallation: Sendable {
       try await record.create(on: database)
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.ca, action: "ocsp-responder.issued", subject: record.slug,
+          actor: AuditEvent.ca, action: .ocspResponderIssued, subject: record.slug,
           details: [
             "issuer": issuer.slug, "notAfter": "\(certificate.notValidAfter)",
             "sha256": record.sha256Fingerprint,

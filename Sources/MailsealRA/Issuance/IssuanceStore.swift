@@ -91,7 +91,7 @@ struct IssuanceStore {
       try await AuditTrail.append(
         signed.map { item in
           AuditEvent(
-            actor: AuditEvent.ca, action: "certificate.issued",
+            actor: AuditEvent.ca, action: .certificateIssued,
             subject: item.certificate.prepared.serialHex,
             details: [
               "mailbox": item.certificate.prepared.subject.mailbox.address,

@@ -72,7 +72,7 @@ public actor IssuanceWorker {
       UPDATE certificate_requests SET issuing_lease_until = \(bind: now.addingTimeInterval(lease))
       WHERE id IN (
         SELECT id FROM certificate_requests
-        WHERE state = 'approved' AND (issuing_lease_until IS NULL OR issuing_lease_until < \(bind: now))
+        WHERE state = \(CertificateRequestRecord.State.approved) AND (issuing_lease_until IS NULL OR issuing_lease_until < \(bind: now))
           AND mailbox_validated_at >= \(bind: validSince)
         ORDER BY approved_at LIMIT \(literal: batchSize)\(unsafeRaw: skipLocked))
       RETURNING id
@@ -139,7 +139,7 @@ public actor IssuanceWorker {
       let rows = try await database.sql.raw(
         """
         UPDATE certificate_requests SET issuance_held_at = \(bind: now), updated_at = \(bind: now)
-        WHERE state = 'approved' AND mailbox_validated_at < \(bind: validSince) AND issuance_held_at IS NULL
+        WHERE state = \(CertificateRequestRecord.State.approved) AND mailbox_validated_at < \(bind: validSince) AND issuance_held_at IS NULL
         RETURNING number, mailbox, language
         """
       ).all()
@@ -156,7 +156,7 @@ public actor IssuanceWorker {
             from: configuration.mail.from, language: language))
         events.append(
           AuditEvent(
-            actor: AuditEvent.ca, action: "issuance.held", subject: number,
+            actor: AuditEvent.ca, action: .issuanceHeld, subject: number,
             details: [
               "mailbox": mailbox, "reason": MailsealError.Code.mailboxValidationStale.rawValue,
             ]))
@@ -218,11 +218,11 @@ public actor IssuanceWorker {
       let requestIDs = Array(tokens.keys)
       let updated = try await sql.raw(
         """
-        UPDATE certificate_requests SET state = 'issued',
+        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.issued),
           certificate_id = \(certificateCase.expression(on: "id")),
           pickup_token_hash = \(tokenCase.expression(on: "id")),
           pickup_expires_at = \(bind: expires), issuing_lease_until = NULL, updated_at = \(bind: now)
-        WHERE id IN (\(binds: requestIDs)) AND state = 'approved' RETURNING id
+        WHERE id IN (\(binds: requestIDs)) AND state = \(CertificateRequestRecord.State.approved) RETURNING id
         """
       ).all()
       // Another worker stored one of them first (after this one's lease
@@ -295,8 +295,8 @@ public actor IssuanceWorker {
     try await database.transaction { database in
       let updated = try await database.sql.raw(
         """
-        UPDATE certificate_requests SET state = 'rejected', rejection_reason = \(bind: String(reason.prefix(500))),
-          issuing_lease_until = NULL, updated_at = \(bind: now) WHERE id = \(bind: request.id) AND state = 'approved'
+        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.rejected), rejection_reason = \(bind: String(reason.prefix(500))),
+          issuing_lease_until = NULL, updated_at = \(bind: now) WHERE id = \(bind: request.id) AND state = \(CertificateRequestRecord.State.approved)
         RETURNING language
         """
       ).all()
@@ -309,7 +309,7 @@ public actor IssuanceWorker {
         on: database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.ca, action: "issuance.refused", subject: request.number,
+          actor: AuditEvent.ca, action: .issuanceRefused, subject: request.number,
           details: ["mailbox": request.mailbox, "reason": reason, "code": code ?? "other"]),
         on: database, now: now)
     }

@@ -113,7 +113,7 @@ public actor MailWorker {
       UPDATE outbox_messages SET leased_until = \(bind: now.addingTimeInterval(lease))
       WHERE id IN (
         SELECT id FROM outbox_messages
-        WHERE state = 'queued' AND next_attempt_at <= \(bind: now)
+        WHERE state = \(OutboxMessageRecord.State.queued) AND next_attempt_at <= \(bind: now)
           AND (leased_until IS NULL OR leased_until < \(bind: now))
         ORDER BY next_attempt_at LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
       RETURNING id, recipient, sender, message, attempts, created_at

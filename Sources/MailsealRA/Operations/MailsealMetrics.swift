@@ -113,7 +113,7 @@ public final class MailsealMetrics: Sendable {
     for (state, gauge) in requestsByState { gauge.set(counts[state.rawValue] ?? 0) }
     var mail: [String: Double] = [:]
     for row in try await sql.raw(
-      "SELECT state, COUNT(*) AS n FROM outbox_messages WHERE state <> 'sent' GROUP BY state"
+      "SELECT state, COUNT(*) AS n FROM outbox_messages WHERE state <> \(OutboxMessageRecord.State.sent) GROUP BY state"
     ).all() {
       mail[try row.decode(column: "state", as: String.self)] = Double(
         try row.decode(column: "n", as: Int64.self))

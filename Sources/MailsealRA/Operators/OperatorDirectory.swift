@@ -65,7 +65,7 @@ public struct OperatorDirectory: Sendable {
       try await record.create(on: database)
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.commandLine, action: "operator.added", subject: mailbox.address,
+          actor: AuditEvent.commandLine, action: .operatorAdded, subject: mailbox.address,
           details: ["name": display.value, "role": role.rawValue]), on: database, now: now)
     }
     logger.notice("operator added", metadata: ["email": "\(mailbox)", "role": "\(role.rawValue)"])
@@ -133,7 +133,7 @@ public struct OperatorDirectory: Sendable {
       try await record.save(on: database)
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.staff(record.email), action: "operator.enrolled",
+          actor: AuditEvent.staff(record.email), action: .operatorEnrolled,
           subject: record.email), on: database, now: now)
     }
     logger.notice("operator enrolled", metadata: ["email": "\(record.email)"])
@@ -191,7 +191,7 @@ public struct OperatorDirectory: Sendable {
       try await session.delete(on: database)
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.staff(record.email), action: "operator.signed-in",
+          actor: AuditEvent.staff(record.email), action: .operatorSignedIn,
           subject: record.email), on: database, now: now)
     }
     logger.info("operator signed in", metadata: ["email": "\(record.email)"])
@@ -232,7 +232,7 @@ public struct OperatorDirectory: Sendable {
       locked = true
       logger.warning("operator account locked", metadata: ["email": "\(record.email)"])
     }
-    let action = locked ? "operator.locked" : "operator.sign-in-failed"
+    let action: AuditAction = locked ? .operatorLocked : .operatorSignInFailed
     try await database.transaction { database in
       try await record.save(on: database)
       try await AuditTrail.append(

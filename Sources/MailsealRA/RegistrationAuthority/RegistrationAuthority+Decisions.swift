@@ -120,8 +120,8 @@ extension RegistrationAuthority {
     try await database.transaction { database in
       let updated = try await database.sql.raw(
         """
-        UPDATE certificate_requests SET state = 'verified', verified_by = \(bind: staff.id!), verified_at = \(bind: now),
-          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = 'submitted' RETURNING id
+        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.verified), verified_by = \(bind: staff.id!), verified_at = \(bind: now),
+          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = \(CertificateRequestRecord.State.submitted) RETURNING id
         """
       ).all()
       guard !updated.isEmpty else {
@@ -132,7 +132,7 @@ extension RegistrationAuthority {
       // check, not the document's number.
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.staff(staff.email), action: "evidence.recorded",
+          actor: AuditEvent.staff(staff.email), action: .evidenceRecorded,
           subject: record.number,
           details: [
             "method": evidence.method.rawValue, "documentType": evidence.documentType.rawValue,
@@ -161,8 +161,8 @@ extension RegistrationAuthority {
     try await database.transaction { database in
       let updated = try await database.sql.raw(
         """
-        UPDATE certificate_requests SET state = 'approved', approved_by = \(bind: staff.id!), approved_at = \(bind: now),
-          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = 'verified' RETURNING id
+        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.approved), approved_by = \(bind: staff.id!), approved_at = \(bind: now),
+          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = \(CertificateRequestRecord.State.verified) RETURNING id
         """
       ).all()
       guard !updated.isEmpty else {
@@ -170,7 +170,7 @@ extension RegistrationAuthority {
       }
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.staff(staff.email), action: "request.approved",
+          actor: AuditEvent.staff(staff.email), action: .requestApproved,
           subject: record.number, details: ["mailbox": record.mailbox]), on: database, now: now)
     }
     logger.info(
@@ -198,8 +198,8 @@ extension RegistrationAuthority {
     try await database.transaction { database in
       let updated = try await database.sql.raw(
         """
-        UPDATE certificate_requests SET state = 'rejected', decided_by = \(bind: staff.id!), rejection_reason = \(bind: trimmed),
-          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state IN ('submitted', 'verified') RETURNING id
+        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.rejected), decided_by = \(bind: staff.id!), rejection_reason = \(bind: trimmed),
+          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state IN (\([CertificateRequestRecord.State.submitted, .verified])) RETURNING id
         """
       ).all()
       guard !updated.isEmpty else {
@@ -211,7 +211,7 @@ extension RegistrationAuthority {
         on: database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.staff(staff.email), action: "request.rejected",
+          actor: AuditEvent.staff(staff.email), action: .requestRejected,
           subject: record.number, details: ["mailbox": record.mailbox, "reason": trimmed]),
         on: database, now: now)
     }

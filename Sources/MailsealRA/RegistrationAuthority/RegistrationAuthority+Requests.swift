@@ -148,7 +148,7 @@ extension RegistrationAuthority {
     }
     var audit = [
       AuditEvent(
-        actor: AuditEvent.requester(record.mailbox), action: "request.submitted",
+        actor: AuditEvent.requester(record.mailbox), action: .requestSubmitted,
         subject: "",
         details: [
           "mailboxType": record.mailboxType.rawValue, "keyType": record.keyType,
@@ -160,7 +160,7 @@ extension RegistrationAuthority {
     if record.state == .approved {
       audit.append(
         AuditEvent(
-          actor: AuditEvent.ca, action: "request.approved", subject: "",
+          actor: AuditEvent.ca, action: .requestApproved, subject: "",
           details: ["mailbox": record.mailbox, "automatic": "renewal with reused evidence"]))
     }
     for attempt in 1...5 {
@@ -264,8 +264,8 @@ extension RegistrationAuthority {
     try await database.transaction { database in
       let updated = try await database.sql.raw(
         """
-        UPDATE certificate_requests SET state = 'withdrawn', updated_at = \(bind: now)
-        WHERE id = \(bind: record.id!) AND state IN ('submitted', 'verified') RETURNING id
+        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.withdrawn), updated_at = \(bind: now)
+        WHERE id = \(bind: record.id!) AND state IN (\([CertificateRequestRecord.State.submitted, .verified])) RETURNING id
         """
       ).all()
       guard !updated.isEmpty else {
@@ -273,7 +273,7 @@ extension RegistrationAuthority {
       }
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.requester(record.mailbox), action: "request.withdrawn",
+          actor: AuditEvent.requester(record.mailbox), action: .requestWithdrawn,
           subject: record.number), on: database, now: now)
     }
     record.state = .withdrawn

@@ -109,9 +109,9 @@ extension RegistrationAuthority {
       let sql = try database.sql
       let updated = try await sql.raw(
         """
-        UPDATE certificates SET status = 'revoked', revoked_at = \(bind: revokedAt),
+        UPDATE certificates SET status = \(CertificateRecord.Status.revoked), revoked_at = \(bind: revokedAt),
           revocation_reason = \(bind: reason.name), revoked_by = \(bind: revoker.auditActor)
-        WHERE id = \(bind: record.id!) AND status = 'active' RETURNING id
+        WHERE id = \(bind: record.id!) AND status = \(CertificateRecord.Status.active) RETURNING id
         """
       ).all()
       // Someone else revoked it a moment ago.
@@ -145,7 +145,7 @@ extension RegistrationAuthority {
         on: database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
-          actor: revoker.auditActor, action: "certificate.revoked", subject: record.serial,
+          actor: revoker.auditActor, action: .certificateRevoked, subject: record.serial,
           details: [
             "reason": reason.name, "mailbox": record.mailbox,
             "keyBlocked": reason == .keyCompromise ? "true" : "false",

@@ -90,7 +90,7 @@ public struct RegistrationAuthority: Sendable {
         message, on: database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.requester(mailbox.address), action: "login-link.sent",
+          actor: AuditEvent.requester(mailbox.address), action: .loginLinkSent,
           subject: mailbox.address, details: ["client": clientAddress]),
         on: database, now: now)
     }
@@ -149,12 +149,12 @@ public struct RegistrationAuthority: Sendable {
       try await database.sql.raw(
         """
         UPDATE certificate_requests SET mailbox_validated_at = \(bind: now), issuance_held_at = NULL
-        WHERE mailbox = \(bind: link.mailbox) AND state IN ('submitted', 'verified', 'approved')
+        WHERE mailbox = \(bind: link.mailbox) AND state IN (\([CertificateRequestRecord.State.submitted, .verified, .approved]))
         """
       ).run()
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.requester(link.mailbox), action: "login-link.used",
+          actor: AuditEvent.requester(link.mailbox), action: .loginLinkUsed,
           subject: link.mailbox), on: database, now: now)
     }
     logger.info("signed in by login link", metadata: ["mailbox": "\(link.mailbox)"])

@@ -58,13 +58,13 @@ package struct RenewalReminders: Sendable {
       FROM certificates c
       LEFT JOIN certificate_requests q ON q.id = c.request_id
       LEFT JOIN identity_evidence e ON e.request_id = COALESCE(q.evidence_request_id, q.id)
-      WHERE c.status = 'active' AND c.not_after > \(bind: now) AND c.not_after <= \(bind: horizon)
+      WHERE c.status = \(CertificateRecord.Status.active) AND c.not_after > \(bind: now) AND c.not_after <= \(bind: horizon)
         AND NOT EXISTS (SELECT 1 FROM renewal_reminders r
                         WHERE r.certificate_id = c.id AND r.days = \(bind: days))
         AND NOT EXISTS (SELECT 1 FROM certificates n
-                        WHERE n.mailbox = c.mailbox AND n.status = 'active' AND n.not_after > c.not_after)
+                        WHERE n.mailbox = c.mailbox AND n.status = \(CertificateRecord.Status.active) AND n.not_after > c.not_after)
         AND NOT EXISTS (SELECT 1 FROM certificate_requests p WHERE p.renewal_of = c.id
-                        AND p.state IN ('submitted', 'verified', 'approved'))
+                        AND p.state IN (\([CertificateRequestRecord.State.submitted, .verified, .approved])))
       ORDER BY c.not_after LIMIT \(unsafeRaw: String(Self.batchSize))
       """
     ).all()
@@ -113,7 +113,7 @@ package struct RenewalReminders: Sendable {
       try await AuditTrail.append(
         due.map {
           AuditEvent(
-            actor: AuditEvent.ca, action: "renewal.reminded", subject: $0.serial,
+            actor: AuditEvent.ca, action: .renewalReminded, subject: $0.serial,
             details: ["mailbox": $0.mailbox, "days": "\(days)"])
         }, on: database, now: now)
     }

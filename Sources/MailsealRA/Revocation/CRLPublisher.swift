@@ -140,7 +140,7 @@ public actor CRLPublisher {
       }
       try await AuditTrail.append(
         AuditEvent(
-          actor: AuditEvent.ca, action: "crl.published", subject: issuer.slug,
+          actor: AuditEvent.ca, action: .crlPublished, subject: issuer.slug,
           details: ["number": "\(number)", "entries": "\(revoked.count)"]), on: database, now: now)
       return Published(
         der: der, number: number, thisUpdate: thisUpdate, nextUpdate: nextUpdate,

@@ -22,7 +22,7 @@ public struct Settings: Sendable {
   /// Changes settings (nil removes one) and records who did it in the
   /// audit trail, in one transaction.
   public func change(
-    _ values: [(key: String, value: String?)], by actor: String, action: String,
+    _ values: [(key: String, value: String?)], by actor: String, action: AuditAction,
     now: Date = Date()
   ) async throws {
     try await database.transaction { database in
@@ -46,7 +46,7 @@ public struct Settings: Sendable {
   public func setIssuancePaused(_ paused: Bool, by actor: String, now: Date = Date()) async throws {
     try await change(
       [(Self.issuancePaused, paused ? "true" : "false")], by: actor,
-      action: paused ? "issuance.paused" : "issuance.resumed", now: now)
+      action: paused ? .issuancePaused : .issuanceResumed, now: now)
   }
 
   public static let noticeGerman = "notice.de"
@@ -80,13 +80,13 @@ public struct Settings: Sendable {
       [
         (Self.noticeGerman, german.trimmingCharacters(in: .whitespacesAndNewlines)),
         (Self.noticeEnglish, english.trimmingCharacters(in: .whitespacesAndNewlines)),
-      ], by: actor, action: "notice.set", now: now)
+      ], by: actor, action: .noticeSet, now: now)
   }
 
   /// Removes the service notice.
   public func clearNotice(by actor: String, now: Date = Date()) async throws {
     try await change(
-      [(Self.noticeGerman, nil), (Self.noticeEnglish, nil)], by: actor, action: "notice.cleared",
+      [(Self.noticeGerman, nil), (Self.noticeEnglish, nil)], by: actor, action: .noticeCleared,
       now: now)
   }
 

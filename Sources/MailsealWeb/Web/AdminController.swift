@@ -141,7 +141,7 @@ enum AdminController {
     let logger = request.logger
     try await AuditTrail.append(
       AuditEvent(
-        actor: AuditEvent.staff(current.operator.email), action: "audit.exported",
+        actor: AuditEvent.staff(current.operator.email), action: .auditExported,
         subject: "audit trail"), on: database)
     let response = Response(
       status: .ok,
