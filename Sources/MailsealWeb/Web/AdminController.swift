@@ -64,7 +64,7 @@ enum AdminController {
       return try await renderAdmin(request, error: error, draft: form)
     }
     request.logger.notice("service notice set", metadata: ["by": "\(current.operator.email)"])
-    return request.redirect(to: "/operator/admin?saved=1")
+    return request.redirect(to: .operatorAdmin(saved: true))
   }
 
   /// `POST /operator/notice/clear`.
@@ -75,7 +75,7 @@ enum AdminController {
       request, session: current.session, formToken: try? request.content.decode(CSRFForm.self).csrf)
     try await request.registrationAuthority.clearNotice(by: .staff(current.operator))
     request.logger.notice("service notice cleared", metadata: ["by": "\(current.operator.email)"])
-    return request.redirect(to: "/operator/admin?saved=1")
+    return request.redirect(to: .operatorAdmin(saved: true))
   }
 
   // MARK: Audit trail

@@ -47,7 +47,7 @@ enum BackOfficeController {
       let certificate = try? await request.registrationAuthority.certificate(
         serial: hex)
     {
-      return request.redirect(to: "/operator/certificates/\(certificate.serial)")
+      return request.redirect(to: .certificate(serial: certificate.serial, staff: true))
     }
     let records = try await request.registrationAuthority.searchRequests(
       query: query, state: CertificateRequestRecord.State(rawValue: stateText),
@@ -193,7 +193,7 @@ extension BackOfficeController {
     } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
       return try await renderRequest(request, number: number, error: error)
     }
-    return request.redirect(to: "/operator/requests/\(number)")
+    return request.redirect(to: .operatorRequest(number: number))
   }
 
   /// `POST /operator/requests/:number/evidence`.
@@ -249,6 +249,6 @@ extension BackOfficeController {
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form.csrf)
     try await request.registrationAuthority.setIssuancePaused(
       form.paused == "true", by: .staff(current.operator))
-    return request.redirect(to: form.back == "admin" ? "/operator/admin" : "/operator/queue")
+    return request.redirect(to: form.back == "admin" ? .operatorAdmin() : .operatorQueue)
   }
 }

@@ -62,16 +62,15 @@ enum CertificateController {
   /// office, each with its template, its paths and the reasons it offers.
   struct Side {
     let template: String
-    let base: String
+    let staff: Bool
     let reasons: [RevocationReason]
 
     static let requester = Side(
-      template: "certificate", base: "/certificates",
-      reasons: RevocationReason.subscriberChoices)
+      template: "certificate", staff: false, reasons: RevocationReason.subscriberChoices)
 
     static func staff(_ member: OperatorRecord) -> Side {
       Side(
-        template: "desk-certificate", base: "/operator/certificates",
+        template: "desk-certificate", staff: true,
         reasons: member.role.mayDecide ? RevocationReason.staffChoices : [])
     }
   }
@@ -89,7 +88,8 @@ enum CertificateController {
     let page = CertificatePage(
       certificate: row(record, language: language),
       reasons: side.reasons.map { ReasonChoice(value: $0.name, label: $0.label(language)) },
-      requestNumber: number, action: "\(side.base)/\(record.serial)/revoke",
+      requestNumber: number,
+      action: SiteURL.certificate(serial: record.serial, staff: side.staff).path + "/revoke",
       error: error?.sentence(language),
       justRevoked: request.query[String.self, at: "revoked"] != nil)
     return try await Pages.render(
@@ -107,7 +107,8 @@ enum CertificateController {
     } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
       return try await render(record, on: side, for: request, error: error)
     }
-    return request.redirect(to: "\(side.base)/\(record.serial)?revoked=1")
+    return request.redirect(
+      to: .certificate(serial: record.serial, staff: side.staff, revoked: true))
   }
 
   struct RevokePost: Content {

@@ -45,9 +45,9 @@ enum OperatorController {
   static func home(_ request: Request) async throws -> Response {
     if let current = try await OperatorSession.current(request), current.session.stage == .complete
     {
-      return request.redirect(to: "/operator/queue")
+      return request.redirect(to: .operatorQueue)
     }
-    return request.redirect(to: "/operator/login")
+    return request.redirect(to: .operatorLogin)
   }
 
   /// `GET /operator/login`.
@@ -71,7 +71,7 @@ enum OperatorController {
     do {
       let tokens = try await request.application.operatorDirectory.signIn(
         email: form.email, password: form.password)
-      let response = request.redirect(to: "/operator/code")
+      let response = request.redirect(to: .operatorCode)
       OperatorSession.setCookies(
         response, tokens: tokens, secure: request.application.mailseal.portal.secureCookies)
       return response
@@ -89,7 +89,7 @@ enum OperatorController {
     guard let current = try await OperatorSession.current(request),
       current.session.stage == .password
     else {
-      return request.redirect(to: "/operator/login")
+      return request.redirect(to: .operatorLogin)
     }
     return try await renderWithToken("operator-code", error: nil, for: request)
   }
@@ -105,13 +105,13 @@ enum OperatorController {
     let form = try request.content.decode(CodeForm.self)
     try checkAnonymousToken(request, form.csrf)
     guard let pending = request.cookies[OperatorSession.cookieName]?.string else {
-      return request.redirect(to: "/operator/login")
+      return request.redirect(to: .operatorLogin)
     }
     let language = Language.of(request)
     do {
       let tokens = try await request.application.operatorDirectory.completeSignIn(
         pendingToken: pending, code: form.code)
-      let response = request.redirect(to: "/operator/queue")
+      let response = request.redirect(to: .operatorQueue)
       OperatorSession.setCookies(
         response, tokens: tokens, secure: request.application.mailseal.portal.secureCookies)
       return response
@@ -119,7 +119,7 @@ enum OperatorController {
       where error.status == .unauthorized || error.status == .locked
     {
       if error.code == .operatorSignInRequired {
-        return request.redirect(to: "/operator/login")
+        return request.redirect(to: .operatorLogin)
       }
       return try await renderWithToken(
         "operator-code", error: error.detail(language), for: request, status: error.status)
@@ -135,7 +135,7 @@ enum OperatorController {
     if let token = request.cookies[OperatorSession.cookieName]?.string {
       try await request.application.operatorDirectory.signOut(token: token)
     }
-    let response = request.redirect(to: "/operator/login")
+    let response = request.redirect(to: .operatorLogin)
     OperatorSession.clearCookies(
       response, secure: request.application.mailseal.portal.secureCookies)
     return response

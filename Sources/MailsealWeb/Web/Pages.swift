@@ -45,7 +45,7 @@ enum Pages {
     var session: SessionRecord?
     var staff: Staff?
     var service: Service?
-    if request.url.path.hasPrefix("/operator") {
+    if SiteURL.area(of: request.url.path) == .staff {
       if let current = try? await OperatorSession.current(request),
         current.session.stage == .complete
       {

@@ -93,11 +93,10 @@ struct ProblemMiddleware: AsyncMiddleware {
   /// A browser navigating to a page gets a page; the API, scripts and the
   /// CA's publication points get a problem document.
   static func wantsPage(_ request: Request) -> Bool {
-    let path = request.url.path
-    guard !path.hasPrefix("/api/"), !path.hasPrefix("/ca/"), !path.hasPrefix("/crl/"),
-      !path.hasPrefix("/ocsp"),
-      path != "/healthz"
-    else { return false }
+    switch SiteURL.area(of: request.url.path) {
+    case .api, .publication, .operations: return false
+    case .staff, .requester: break
+    }
     return request.headers.first(name: .accept)?.contains("text/html") ?? false
   }
 

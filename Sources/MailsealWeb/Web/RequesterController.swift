@@ -26,7 +26,7 @@ enum RequesterController {
   @Sendable
   static func start(_ request: Request) async throws -> Response {
     if try await RequesterSession.current(request) != nil {
-      return request.redirect(to: "/requests")
+      return request.redirect(to: .requests)
     }
     return try await startPage(request, address: "", error: nil, status: .ok)
   }
@@ -87,7 +87,7 @@ enum RequesterController {
   static func openLink(_ request: Request) async throws -> Response {
     let token = request.parameters.get("token") ?? ""
     let signIn = try await request.registrationAuthority.redeemLoginLink(token)
-    let response = request.redirect(to: "/requests")
+    let response = request.redirect(to: .requests)
     RequesterSession.setCookies(
       response, signIn: signIn, settings: request.application.mailseal.portal)
     return response
@@ -102,7 +102,7 @@ enum RequesterController {
     if let token = request.cookies[RequesterSession.cookieName]?.string {
       try await request.registrationAuthority.signOut(token: token)
     }
-    let response = request.redirect(to: "/")
+    let response = request.redirect(to: .start)
     RequesterSession.clearCookies(response, settings: request.application.mailseal.portal)
     return response
   }
@@ -247,6 +247,6 @@ enum RequesterController {
       request, session: session, formToken: try? request.content.decode(CSRFForm.self).csrf)
     _ = try await request.registrationAuthority.withdraw(
       number: request.parameters.get("number") ?? "", session: session)
-    return request.redirect(to: "/requests")
+    return request.redirect(to: .requests)
   }
 }

@@ -17,8 +17,7 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
     // OCSP responses, CRLs and CA certificates are data for relying
     // parties, fetched by mail programs far more often than pages: only
     // nosniff, to keep each answer small.
-    let path = request.url.path
-    if path.hasPrefix("/ocsp") || path.hasPrefix("/crl/") || path.hasPrefix("/ca/") {
+    if SiteURL.area(of: request.url.path) == .publication {
       response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
       return response
     }
