@@ -12,42 +12,30 @@ import X509
 /// PKCS#12, and plain downloads. Reached by the pickup link from the mail
 /// or, signed in for the mailbox, from the requests page.
 enum PickupController {
-  struct Pickup {
+  /// A pickup and the path prefix that reached it (for the page's links).
+  struct Reached {
     let request: CertificateRequestRecord
     let certificate: CertificateRecord
     let chain: [IssuerRecord]
-    /// The path prefix that reached it (for the page's links).
     let base: String
   }
 
-  static let linkInvalid = MailsealError(.pickupLinkInvalid)
-
   /// Resolves `/pickup/:token…` or `/requests/:number/pickup…`.
-  static func resolve(_ request: Request) async throws -> Pickup {
-    let record: CertificateRequestRecord
+  static func resolve(_ request: Request) async throws -> Reached {
+    let authority = request.registrationAuthority
+    let pickup: Pickup
     let base: String
     if let token = request.parameters.get("token") {
-      guard SecretToken.isWellFormed(token),
-        let found = try await CertificateRequestRecord.query(on: request.db).filter(
-          \.$pickupTokenHash == SecretToken.hash(token)
-        ).first(),
-        let expires = found.pickupExpiresAt, expires > Date()
-      else { throw linkInvalid }
-      record = found
+      pickup = try await authority.pickup(token: token)
       base = "/pickup/\(token)"
     } else {
       let session = try await RequesterSession.require(request)
-      record = try await request.registrationAuthority.request(
+      pickup = try await authority.pickup(
         number: request.parameters.get("number") ?? "", session: session)
-      base = "/requests/\(record.number)/pickup"
+      base = "/requests/\(pickup.request.number)/pickup"
     }
-    guard record.state == .issued, let certificateID = record.certificateID,
-      let certificate = try await CertificateRecord.find(certificateID, on: request.db)
-    else { throw MailsealError.notFound }
-    let issuer = try await IssuerRecord.find(certificate.$issuer.id, on: request.db)
-    var chain: [IssuerRecord] = []
-    if let issuer { chain = try await request.application.caInstallation.chain(of: issuer) }
-    return Pickup(request: record, certificate: certificate, chain: chain, base: base)
+    return Reached(
+      request: pickup.request, certificate: pickup.certificate, chain: pickup.chain, base: base)
   }
 
   struct Page: Encodable {
