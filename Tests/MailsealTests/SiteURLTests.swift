@@ -30,7 +30,8 @@ struct SiteURLTests {
   func templateLinks() async throws {
     try await TestInstallation.withApp { app in
       let views = Run.packageRoot.appendingPathComponent("Sources/MailsealWeb/Resources/Views")
-      let public_ = Run.packageRoot.appendingPathComponent("Sources/MailsealWeb/Resources/Public")
+      let publicFolder = Run.packageRoot.appendingPathComponent(
+        "Sources/MailsealWeb/Resources/Public")
       let link = try Regex(#"(?:href|action)="(/[^"?]*)"#)
       var checked = 0
       var broken: [String] = []
@@ -41,7 +42,7 @@ struct SiteURLTests {
           // A value filled in by the page stands for one path segment.
           let path = String(text[match.output[1].range!]).replacing(#/#\([^)]*\)/#) { _ in "x" }
           checked += 1
-          let file = public_.appendingPathComponent(String(path.dropFirst()))
+          let file = publicFolder.appendingPathComponent(String(path.dropFirst()))
           if !Self.routed(path, in: app) && !FileManager.default.fileExists(atPath: file.path) {
             broken.append("\(file): \(path)")
           }
