@@ -91,12 +91,13 @@ public struct OperatorDirectory: Sendable {
   }
 
   /// Step 1 of enrolment: the password; a fresh TOTP secret is made and
-  /// shown once.
+  /// shown once. The link is spent here, in one statement (a leaked link
+  /// cannot set the password again); the rest of enrolment belongs to the
+  /// browser that set it, by the enrolment session returned.
   public func setPassword(
-    token: String, password: String, repeat repeated: String, now: Date = Date()
-  ) async throws
-    -> SecondFactor
-  {
+    token: String, password: String, repeat repeated: String, clientAddress: String = "",
+    now: Date = Date()
+  ) async throws -> (factor: SecondFactor, tokens: Tokens) {
     let record = try await enrolling(token: token, now: now)
     guard password == repeated else {
       throw MailsealError(
@@ -106,31 +107,64 @@ public struct OperatorDirectory: Sendable {
       throw MailsealError(
         .passwordTooShort, fields: ["password": Message("field.password.too-short")])
     }
+    try await admitAttempt(
+      [.init(key: "enrol.client:\(clientAddress)", limit: 10, window: 15 * 60)], now: now)
     var generator = SystemRandomNumberGenerator()
     let secret = (0..<20).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    record.passwordHash = try PasswordHash.make(password)
-    record.totpSecretSealed = try box.seal(secret)
-    try await record.save(on: database)
+    let hash = try await PasswordHashing.shared.run { try PasswordHash.make(password) }
+    let sealed = try box.seal(secret)
+    let tokens = Tokens(session: SecretToken.make(), csrf: SecretToken.make())
+    try await database.transaction { database in
+      let spent = try await database.sql.raw(
+        """
+        UPDATE operators SET password_hash = \(bind: hash), totp_secret_sealed = \(bind: sealed),
+          enrolment_token_hash = NULL
+        WHERE id = \(bind: record.requireID()) AND enrolment_token_hash = \(bind: SecretToken.hash(token))
+          AND enrolment_expires_at > \(bind: now)
+        RETURNING id
+        """
+      ).all()
+      guard !spent.isEmpty else { throw Self.enrolmentInvalid }
+      try await Self.createSession(
+        tokens, for: record.requireID(), stage: .enrolment,
+        expires: min(
+          record.enrolmentExpiresAt ?? now, now.addingTimeInterval(Self.pendingLifetime * 3)),
+        now: now, on: database)
+    }
     let uri = OneTimePassword.uri(secret: secret, account: record.email, issuer: "Mailseal")
-    return SecondFactor(
-      secret: OneTimePassword.base32(secret), uri: uri, qrSVG: try QRCode(uri).svg())
+    return (
+      SecondFactor(secret: OneTimePassword.base32(secret), uri: uri, qrSVG: try QRCode(uri).svg()),
+      tokens
+    )
   }
 
   /// Step 2 of enrolment: a code from the authenticator proves it holds
-  /// the secret; the enrolment link stops working.
-  public func confirmEnrolment(token: String, code: String, now: Date = Date()) async throws {
-    let record = try await enrolling(token: token, now: now)
+  /// the secret. Only the browser that set the password (its enrolment
+  /// session) can finish; the code's step is claimed in one statement.
+  public func confirmEnrolment(sessionToken: String, code: String, now: Date = Date())
+    async throws
+  {
+    guard let (session, record) = try await session(token: sessionToken, now: now),
+      session.stage == .enrolment
+    else { throw Self.enrolmentInvalid }
     guard let sealed = record.totpSecretSealed, record.passwordHash != nil,
       let step = OneTimePassword.verify(
         code, secret: try box.open(sealed), now: now, lastUsed: record.totpLastStep)
     else {
       throw MailsealError(.totpInvalid, fields: ["code": Message("field.code.wrong")])
     }
-    record.totpLastStep = step
-    record.enrolmentTokenHash = nil
-    record.enrolmentExpiresAt = nil
     try await database.transaction { database in
-      try await record.save(on: database)
+      let claimed = try await database.sql.raw(
+        """
+        UPDATE operators SET totp_last_step = \(bind: step), enrolment_expires_at = NULL
+        WHERE id = \(bind: record.requireID()) AND totp_last_step < \(bind: step)
+        RETURNING id
+        """
+      ).all()
+      guard !claimed.isEmpty else {
+        throw MailsealError(.totpInvalid, fields: ["code": Message("field.code.wrong")])
+      }
+      try await Self.endSession(session, on: database)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(record.email), action: .operatorEnrolled,
@@ -147,27 +181,47 @@ public struct OperatorDirectory: Sendable {
     public let csrf: String
   }
 
+  /// Attempts per client address and per account (whatever the address
+  /// typed), counted before any password is hashed.
+  static func signInLimits(email: String, clientAddress: String) -> [RateLimiter.Limit] {
+    [
+      .init(key: "signin.client:\(clientAddress)", limit: 30, window: 15 * 60),
+      .init(key: "signin.account:\(email.lowercased().prefix(320))", limit: 20, window: 15 * 60),
+    ]
+  }
+
   /// Step 1: address and password. Gives a session that still owes the
   /// second factor.
-  public func signIn(email: String, password: String, now: Date = Date()) async throws -> Tokens {
+  public func signIn(
+    email: String, password: String, clientAddress: String = "", now: Date = Date()
+  ) async throws -> Tokens {
+    try await admitAttempt(
+      Self.signInLimits(email: email, clientAddress: clientAddress), now: now)
     guard let address = try? Mailbox(email).address,
       let record = try await OperatorRecord.query(on: database).filter(\.$email == address).first(),
       record.isEnabled, record.isEnrolled, let hash = record.passwordHash
     else {
       // The same work as a real check, so that timing says nothing.
-      _ = PasswordHash.verify(password, against: Self.dummyHash)
+      _ = try await PasswordHashing.shared.run {
+        PasswordHash.verify(password, against: Self.dummyHash)
+      }
       throw Self.signInFailed
     }
-    try requireUnlocked(record, now: now)
-    guard PasswordHash.verify(password, against: hash) else {
+    let id = try record.requireID()
+    try await claimAttempt(id, now: now)
+    guard try await PasswordHashing.shared.run({ PasswordHash.verify(password, against: hash) })
+    else {
       try await recordFailure(record, now: now)
       throw Self.signInFailed
     }
+    try await giveBackAttempt(id)
     return try await startSession(for: record, stage: .password, now: now)
   }
 
   /// Step 2: the TOTP code. Replaces the pending session by a complete one
-  /// (a new token: the session is rotated at sign-in).
+  /// (a new token: the session is rotated at sign-in). The code's step is
+  /// claimed and the pending session ended in one transaction, so one code
+  /// signs in one session, however many arrive at once.
   public func completeSignIn(pendingToken: String, code: String, now: Date = Date()) async throws
     -> Tokens
   {
@@ -176,7 +230,8 @@ public struct OperatorDirectory: Sendable {
     else {
       throw MailsealError.operatorSignInRequired
     }
-    try requireUnlocked(record, now: now)
+    let id = try record.requireID()
+    try await claimAttempt(id, now: now)
     guard let sealed = record.totpSecretSealed,
       let step = OneTimePassword.verify(
         code, secret: try box.open(sealed), now: now, lastUsed: record.totpLastStep)
@@ -184,18 +239,33 @@ public struct OperatorDirectory: Sendable {
       try await recordFailure(record, now: now)
       throw Self.signInFailed
     }
-    record.totpLastStep = step
-    record.failedAttempts = 0
-    try await database.transaction { database in
-      try await record.save(on: database)
-      try await session.delete(on: database)
+    let tokens = Tokens(session: SecretToken.make(), csrf: SecretToken.make())
+    let signedIn = try await database.transaction { database -> Bool in
+      let claimed = try await database.sql.raw(
+        """
+        UPDATE operators SET totp_last_step = \(bind: step), failed_attempts = 0
+        WHERE id = \(bind: id) AND totp_last_step < \(bind: step) RETURNING id
+        """
+      ).all()
+      guard !claimed.isEmpty, try await Self.endSession(session, on: database) else {
+        return false
+      }
+      try await Self.createSession(
+        tokens, for: id, stage: .complete, expires: now.addingTimeInterval(Self.sessionLifetime),
+        now: now, on: database)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(record.email), action: .operatorSignedIn,
           subject: record.email), on: database, now: now)
+      return true
+    }
+    guard signedIn else {
+      // The code (or the pending session) was used a moment ago.
+      try await recordFailure(record, now: now)
+      throw Self.signInFailed
     }
     logger.info("operator signed in", metadata: ["email": "\(record.email)"])
-    return try await startSession(for: record, stage: .complete, now: now)
+    return tokens
   }
 
   /// The session a cookie names and its operator, while both are valid.
@@ -219,24 +289,66 @@ public struct OperatorDirectory: Sendable {
     ).delete()
   }
 
-  func requireUnlocked(_ record: OperatorRecord, now: Date) throws {
-    if let until = record.lockedUntil, until > now { throw Self.locked }
+  /// Counts an attempt against the rate limits; refuses it (429) when one
+  /// is used up.
+  func admitAttempt(_ limits: [RateLimiter.Limit], now: Date) async throws {
+    guard try await RateLimiter(database: database).admit(limits, now: now) else {
+      logger.warning(
+        "staff attempt refused by rate limit", metadata: ["keys": "\(limits.map(\.key))"])
+      throw MailsealError(.tooManyAttempts)
+    }
   }
 
+  /// Takes one of the account's attempts before a password or code is
+  /// checked, in one statement: refused (423) while the account is locked
+  /// or its attempts are used up, so at most ``lockoutThreshold`` checks
+  /// are ever under way or failed, however many arrive at once. A lock that
+  /// has run out starts a fresh count.
+  func claimAttempt(_ id: UUID, now: Date) async throws {
+    let claimed = try await database.sql.raw(
+      """
+      UPDATE operators SET
+        failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= \(bind: now)
+          THEN 1 ELSE failed_attempts + 1 END,
+        locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= \(bind: now)
+          THEN NULL ELSE locked_until END
+      WHERE id = \(bind: id)
+        AND ((locked_until IS NOT NULL AND locked_until <= \(bind: now))
+          OR (locked_until IS NULL AND failed_attempts < \(literal: Self.lockoutThreshold)))
+      RETURNING failed_attempts
+      """
+    ).all()
+    if claimed.isEmpty { throw Self.locked }
+  }
+
+  /// A check that succeeded does not count as a failure.
+  func giveBackAttempt(_ id: UUID) async throws {
+    try await database.sql.raw(
+      "UPDATE operators SET failed_attempts = failed_attempts - 1 WHERE id = \(bind: id) AND failed_attempts > 0"
+    ).run()
+  }
+
+  /// A failed check keeps its claimed attempt; the one that uses up the
+  /// last attempt locks the account (once), and both are audited.
   func recordFailure(_ record: OperatorRecord, now: Date) async throws {
-    record.failedAttempts += 1
-    var locked = false
-    if record.failedAttempts >= Self.lockoutThreshold {
-      record.lockedUntil = now.addingTimeInterval(Self.lockoutDuration)
-      record.failedAttempts = 0
-      locked = true
-      logger.warning("operator account locked", metadata: ["email": "\(record.email)"])
-    }
-    let action: AuditAction = locked ? .operatorLocked : .operatorSignInFailed
+    let id = try record.requireID()
     try await database.transaction { database in
-      try await record.save(on: database)
+      let locked = try await database.sql.raw(
+        """
+        UPDATE operators SET locked_until = \(bind: now.addingTimeInterval(Self.lockoutDuration))
+        WHERE id = \(bind: id) AND locked_until IS NULL
+          AND failed_attempts >= \(literal: Self.lockoutThreshold)
+        RETURNING id
+        """
+      ).all()
+      if !locked.isEmpty {
+        logger.warning("operator account locked", metadata: ["email": "\(record.email)"])
+      }
       try await AuditTrail.append(
-        AuditEvent(actor: AuditEvent.staff(record.email), action: action, subject: record.email),
+        AuditEvent(
+          actor: AuditEvent.staff(record.email),
+          action: locked.isEmpty ? .operatorSignInFailed : .operatorLocked,
+          subject: record.email),
         on: database, now: now)
     }
   }
@@ -245,16 +357,36 @@ public struct OperatorDirectory: Sendable {
     async throws -> Tokens
   {
     let tokens = Tokens(session: SecretToken.make(), csrf: SecretToken.make())
+    try await Self.createSession(
+      tokens, for: record.requireID(), stage: stage,
+      expires: now.addingTimeInterval(
+        stage == .complete ? Self.sessionLifetime : Self.pendingLifetime),
+      now: now, on: database)
+    return tokens
+  }
+
+  static func createSession(
+    _ tokens: Tokens, for id: UUID, stage: OperatorSessionRecord.Stage, expires: Date, now: Date,
+    on database: any Database
+  ) async throws {
     let session = OperatorSessionRecord()
-    session.$operator.id = try record.requireID()
+    session.$operator.id = id
     session.tokenHash = SecretToken.hash(tokens.session)
     session.csrfHash = SecretToken.hash(tokens.csrf)
     session.stage = stage
     session.createdAt = now
-    session.expiresAt = now.addingTimeInterval(
-      stage == .complete ? Self.sessionLifetime : Self.pendingLifetime)
+    session.expiresAt = expires
     try await session.create(on: database)
-    return tokens
+  }
+
+  /// Ends a session; false when it was ended a moment ago by another.
+  @discardableResult
+  static func endSession(_ session: OperatorSessionRecord, on database: any Database) async throws
+    -> Bool
+  {
+    !(try await database.sql.raw(
+      "DELETE FROM operator_sessions WHERE id = \(bind: session.requireID()) RETURNING id"
+    ).all()).isEmpty
   }
 
   static let dummyHash = (try? PasswordHash.make("not a real password at all")) ?? ""

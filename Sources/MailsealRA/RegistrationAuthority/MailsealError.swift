@@ -47,6 +47,8 @@ public struct MailsealError: Error, Sendable, Equatable {
     case evidenceTooOld = "evidence-too-old"
     case operatorExists = "operator-exists"
     case rateLimited = "rate-limited"
+    case tooManyAttempts = "too-many-attempts"
+    case busy = "busy"
     case reasonNotAllowed = "reason-not-allowed"
     case alreadyRevoked = "already-revoked"
     case certificateExpired = "expired"

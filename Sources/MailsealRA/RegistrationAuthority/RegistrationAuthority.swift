@@ -57,18 +57,20 @@ public struct RegistrationAuthority: Sendable {
         .domainNotAllowed, ["domains": domains],
         fields: ["address": Message("field.address.domain-not-allowed")])
     }
-    let since = now.addingTimeInterval(-3600)
-    let perAddress = try await LoginLinkRecord.query(on: database)
-      .filter(\.$mailbox == mailbox.address).filter(\.$createdAt > since).count()
-    let perClient = try await LoginLinkRecord.query(on: database)
-      .filter(\.$clientAddress == clientAddress).filter(\.$createdAt > since).count()
-    guard perAddress < portal.loginLimitPerAddress, perClient < portal.loginLimitPerClient else {
+    // Counted and admitted in one statement per limit (RateLimiter), so
+    // parallel requests cannot all pass.
+    let admitted = try await RateLimiter(database: database).admit(
+      [
+        .init(
+          key: "login.address:\(mailbox.address)", limit: portal.loginLimitPerAddress,
+          window: 3600),
+        .init(
+          key: "login.client:\(clientAddress)", limit: portal.loginLimitPerClient, window: 3600),
+      ], now: now)
+    guard admitted else {
       logger.warning(
         "login link refused by rate limit",
-        metadata: [
-          "mailbox": "\(mailbox)", "client": "\(clientAddress)", "perAddress": "\(perAddress)",
-          "perClient": "\(perClient)",
-        ])
+        metadata: ["mailbox": "\(mailbox)", "client": "\(clientAddress)"])
       throw MailsealError(.rateLimited)
     }
     let token = SecretToken.make()

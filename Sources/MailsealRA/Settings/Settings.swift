@@ -29,10 +29,17 @@ public struct Settings: Sendable {
       let sql = try database.sql
       var details: [String: String] = [:]
       for (key, value) in values {
-        try await sql.delete(from: "settings").where("key", .equal, key).run()
         if let value {
-          try await sql.insert(into: "settings").columns("key", "value", "updated_at")
-            .values(SQLBind(key), SQLBind(value), SQLBind(now)).run()
+          // One statement whatever is there: two instances changing a
+          // setting at once never collide on the key.
+          try await sql.raw(
+            """
+            INSERT INTO settings (key, value, updated_at) VALUES (\(bind: key), \(bind: value), \(bind: now))
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+            """
+          ).run()
+        } else {
+          try await sql.delete(from: "settings").where("key", .equal, key).run()
         }
         details[key] = value ?? "(removed)"
       }

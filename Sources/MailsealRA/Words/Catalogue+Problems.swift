@@ -177,6 +177,16 @@ extension Catalogue {
       en: "This certificate has expired; revoking it would change nothing."),
 
     // Staff
+    "problem.too-many-attempts": .init(
+      de:
+        "Zu viele Anmeldeversuche von hier oder für dieses Konto. Bitte warten Sie eine Viertelstunde.",
+      en:
+        "Too many sign-in attempts from here or for this account. Please wait a quarter of an hour."
+    ),
+    "problem.busy": .init(
+      de:
+        "Gerade melden sich sehr viele an. Bitte versuchen Sie es in einigen Sekunden noch einmal.",
+      en: "Very many sign-ins are under way. Please try again in a few seconds."),
     "problem.operator-sign-in-failed": .init(
       de: "Anmeldung fehlgeschlagen. Prüfen Sie E-Mail-Adresse, Passwort und Code.",
       en: "Sign-in failed. Check the address, the password and the code."),

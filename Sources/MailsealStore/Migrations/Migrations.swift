@@ -19,5 +19,6 @@ public enum MailsealMigrations {
     M0013_AuditTrail(),
     M0014_Renewal(),
     M0015_IssuanceHeld(),
+    M0016_RateLimits(),
   ]
 }

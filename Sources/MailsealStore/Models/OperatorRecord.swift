@@ -41,6 +41,7 @@ public final class OperatorRecord: Model, @unchecked Sendable {
   /// Whether enrolment (password and second factor) is complete.
   public var isEnrolled: Bool {
     passwordHash != nil && totpSecretSealed != nil && enrolmentTokenHash == nil
+      && enrolmentExpiresAt == nil
   }
 }
 
@@ -50,6 +51,9 @@ public final class OperatorSessionRecord: Model, @unchecked Sendable {
 
   /// How far the sign-in got.
   public enum Stage: String, Codable, Sendable {
+    /// Enrolment: the password is set (the link is spent); the first code
+    /// from the authenticator is still owed, by this browser.
+    case enrolment
     /// The password was right; the second factor is still owed.
     case password
     /// Password and TOTP code were right.

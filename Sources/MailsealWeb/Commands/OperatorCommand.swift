@@ -50,3 +50,10 @@ extension Application {
     OperatorDirectory(database: db, configuration: mailseal, logger: logger)
   }
 }
+
+extension Request {
+  /// The operator directory on this request's connection pool.
+  var operatorDirectory: OperatorDirectory {
+    OperatorDirectory(database: db, configuration: application.mailseal, logger: logger)
+  }
+}

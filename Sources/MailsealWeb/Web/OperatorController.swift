@@ -69,8 +69,10 @@ enum OperatorController {
     try checkAnonymousToken(request, form.csrf)
     let language = Language.of(request)
     do {
-      let tokens = try await request.application.operatorDirectory.signIn(
-        email: form.email, password: form.password)
+      let tokens = try await request.operatorDirectory.signIn(
+        email: form.email, password: form.password,
+        clientAddress: RequesterSession.clientAddress(
+          request, settings: request.application.mailseal.portal))
       let response = request.redirect(to: .operatorCode)
       OperatorSession.setCookies(
         response, tokens: tokens, secure: request.application.mailseal.portal.secureCookies)
@@ -109,7 +111,7 @@ enum OperatorController {
     }
     let language = Language.of(request)
     do {
-      let tokens = try await request.application.operatorDirectory.completeSignIn(
+      let tokens = try await request.operatorDirectory.completeSignIn(
         pendingToken: pending, code: form.code)
       let response = request.redirect(to: .operatorQueue)
       OperatorSession.setCookies(
@@ -184,11 +186,13 @@ enum OperatorController {
     let token = request.parameters.get("token") ?? ""
     let form = try request.content.decode(PasswordForm.self)
     try checkAnonymousToken(request, form.csrf)
-    let directory = request.application.operatorDirectory
+    let directory = request.operatorDirectory
     let language = Language.of(request)
     do {
-      let factor = try await directory.setPassword(
-        token: token, password: form.password, repeat: form.passwordRepeat)
+      let (factor, tokens) = try await directory.setPassword(
+        token: token, password: form.password, repeat: form.passwordRepeat,
+        clientAddress: RequesterSession.clientAddress(
+          request, settings: request.application.mailseal.portal))
       let response = try await Pages.render(
         "operator-enrol-qr",
         QRPage(
@@ -196,6 +200,9 @@ enum OperatorController {
           qr: "data:image/svg+xml;base64," + Data(factor.qrSVG.utf8).base64EncodedString(),
           error: nil),
         for: request)
+      // Only this browser may finish the enrolment.
+      OperatorSession.setCookies(
+        response, tokens: tokens, secure: request.application.mailseal.portal.secureCookies)
       return response
     } catch let error as MailsealError where error.status == .unprocessableEntity {
       let record = try await directory.enrolling(token: token)
@@ -210,10 +217,13 @@ enum OperatorController {
   /// `POST /operator/enrol/:token/confirm`: the first code proves the app holds the secret.
   @Sendable
   static func confirm(_ request: Request) async throws -> Response {
-    let token = request.parameters.get("token") ?? ""
     let form = try request.content.decode(CodeForm.self)
     try checkAnonymousToken(request, form.csrf)
-    try await request.application.operatorDirectory.confirmEnrolment(token: token, code: form.code)
-    return try await Pages.render("operator-enrolled", Pages.Empty(), for: request)
+    let session = request.cookies[OperatorSession.cookieName]?.string ?? ""
+    try await request.operatorDirectory.confirmEnrolment(sessionToken: session, code: form.code)
+    let response = try await Pages.render("operator-enrolled", Pages.Empty(), for: request)
+    OperatorSession.clearCookies(
+      response, secure: request.application.mailseal.portal.secureCookies)
+    return response
   }
 }

@@ -123,7 +123,8 @@ struct LanguageMiddleware: AsyncMiddleware {
       let language = Language(rawValue: chosen)
     {
       response.cookies[Language.cookieName] = HTTPCookies.Value(
-        string: language.rawValue, maxAge: 365 * 86_400, path: "/", isSecure: false,
+        string: language.rawValue, maxAge: 365 * 86_400, path: "/",
+        isSecure: request.application.mailseal.portal.secureCookies,
         isHTTPOnly: true, sameSite: .lax)
     }
     return response

@@ -57,7 +57,7 @@ struct ProblemMiddleware: AsyncMiddleware {
       problem.message = Message("problem.internal", ["reference": id])
       problem.fields = [:]
     } else if problem.status == .tooManyRequests {
-      retryAfter = 3600
+      retryAfter = Self.retryAfter(problem.code)
     }
     let language = Language.of(request)
     let response: Response
@@ -151,6 +151,16 @@ struct ProblemMiddleware: AsyncMiddleware {
     }
   }
 
+  /// How long to wait after a 429: a login link's hour, a staff attempt's
+  /// quarter of an hour, a moment when the hashing queue is full.
+  static func retryAfter(_ code: String) -> Int {
+    switch MailsealError.Code(rawValue: code) {
+    case .tooManyAttempts: return 900
+    case .busy: return 5
+    default: return 3600
+    }
+  }
+
   /// The status of each of the application's error codes.
   static func status(of code: MailsealError.Code) -> HTTPResponseStatus {
     switch code {
@@ -170,7 +180,7 @@ struct ProblemMiddleware: AsyncMiddleware {
       .alreadyRevoked,
       .certificateExpired:
       return .conflict
-    case .rateLimited: return .tooManyRequests
+    case .rateLimited, .tooManyAttempts, .busy: return .tooManyRequests
     case .serviceUnavailable: return .serviceUnavailable
     case .internal: return .internalServerError
     }

@@ -1,0 +1,77 @@
+public import FluentKit
+public import Foundation
+import MailsealStore
+import SQLKit
+
+/// Rate limits as one atomic statement per key: the attempt is counted and
+/// the count read back in the same UPSERT, so parallel requests cannot all
+/// pass a check they all read before any of them wrote. Each key has a fixed
+/// window that starts with its first attempt; the count starts afresh when
+/// the window has run out.
+public struct RateLimiter: Sendable {
+  let database: any Database
+
+  public init(database: any Database) { self.database = database }
+
+  /// One limit: at most `limit` attempts per `window` for `key`.
+  public struct Limit: Sendable {
+    public let key: String
+    public let limit: Int
+    public let window: TimeInterval
+
+    public init(key: String, limit: Int, window: TimeInterval) {
+      self.key = key
+      self.limit = limit
+      self.window = window
+    }
+  }
+
+  /// Counts one attempt against every limit; true when all of them still
+  /// allow it. A refused attempt gives its counts back, so that only what
+  /// was admitted counts; a request that saw a count a refused one was
+  /// about to give back may be refused too — never is one admitted over a
+  /// limit.
+  public func admit(_ limits: [Limit], now: Date = Date()) async throws -> Bool {
+    var counted: [Limit] = []
+    var admitted = true
+    for limit in limits {
+      let count = try await count(limit, now: now)
+      counted.append(limit)
+      if count > limit.limit {
+        admitted = false
+        break
+      }
+    }
+    if !admitted {
+      for limit in counted {
+        try await database.sql.raw(
+          "UPDATE rate_limits SET count = count - 1 WHERE key = \(bind: limit.key) AND count > 0"
+        ).run()
+      }
+    }
+    return admitted
+  }
+
+  /// Adds one attempt to `limit.key` and returns the attempts of its
+  /// current window, this one included.
+  func count(_ limit: Limit, now: Date) async throws -> Int {
+    let expired = now.addingTimeInterval(-limit.window)
+    let row = try await database.sql.raw(
+      """
+      INSERT INTO rate_limits (key, window_start, count) VALUES (\(bind: limit.key), \(bind: now), 1)
+      ON CONFLICT (key) DO UPDATE SET
+        count = CASE WHEN rate_limits.window_start <= \(bind: expired) THEN 1 ELSE rate_limits.count + 1 END,
+        window_start = CASE WHEN rate_limits.window_start <= \(bind: expired) THEN \(bind: now)
+          ELSE rate_limits.window_start END
+      RETURNING count
+      """
+    ).first()
+    return Int(try row?.decode(column: "count", as: Int64.self) ?? 1)
+  }
+
+  /// Forgets windows that ended more than a day ago (housekeeping).
+  public func purge(before: Date) async throws {
+    try await database.sql.delete(from: "rate_limits").where("window_start", .lessThan, before)
+      .run()
+  }
+}
