@@ -113,7 +113,7 @@ let package = Package(
     ),
     .executableTarget(
       name: "mailseal",
-      dependencies: ["MailsealWeb"],
+      dependencies: ["MailsealWeb", "MailsealRA", "MailsealStore"],
       swiftSettings: strict
     ),
     .testTarget(

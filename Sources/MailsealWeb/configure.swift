@@ -94,11 +94,17 @@ extension Application {
 
 /// Wires the application: database, migrations, commands, routes. Tests call
 /// this with their own configuration.
-public func configure(_ app: Application, with configuration: MailsealConfiguration) async throws {
+///
+/// `readOnly` (a command that only reads): nothing is made or migrated.
+public func configure(
+  _ app: Application, with configuration: MailsealConfiguration, readOnly: Bool = false
+) async throws {
   app.mailseal = configuration
-  try FileManager.default.createDirectory(
-    at: configuration.dataDirectory, withIntermediateDirectories: true,
-    attributes: [.posixPermissions: 0o700])
+  if !readOnly {
+    try FileManager.default.createDirectory(
+      at: configuration.dataDirectory, withIntermediateDirectories: true,
+      attributes: [.posixPermissions: 0o700])
+  }
 
   switch configuration.database {
   case .sqlite(let path):
@@ -114,10 +120,10 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
     // per event loop; each gets a 64 MiB page cache (the default is 2 MiB,
     // which makes the key lookups of issuance read from the file). These
     // settings hold per connection, so they are made on each.
-    try await app.db.sql.raw("PRAGMA journal_mode=WAL").run()
+    if !readOnly { try await app.db.sql.raw("PRAGMA journal_mode=WAL").run() }
     for loop in app.eventLoopGroup.makeIterator() {
-      let database =
-        app.databases.database(.sqlite, logger: app.logger, on: loop)! as! any SQLDatabase
+      guard let database = try app.databases.database(.sqlite, logger: app.logger, on: loop)?.sql
+      else { continue }
       try await database.raw("PRAGMA synchronous=FULL").run()
       try await database.raw("PRAGMA cache_size=-65536").run()
       // Statement journals in memory, not in temporary files; checkpoints
@@ -127,13 +133,8 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
     }
   }
   app.migrations.add(MailsealMigrations.all)
-  try await app.autoMigrate()
-
-  app.asyncCommands.use(CACommand(), as: "ca")
-  app.asyncCommands.use(OperatorCommand(), as: "operator")
-  app.asyncCommands.use(IssuanceCommand(), as: "issuance")
-  app.asyncCommands.use(AuditCommand(), as: "audit")
-  app.asyncCommands.use(NoticeCommand(), as: "notice")
+  if !readOnly { try await app.autoMigrate() }
+  registerCommands(app)
 
   // Pages and the browser's scripts ship inside the package.
   let resources = Bundle.module.resourceURL!
@@ -154,7 +155,8 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
   app.middleware.use(ProblemMiddleware())
   app.middleware.use(MethodNotAllowedMiddleware())
   app.middleware.use(LanguageMiddleware())
-  app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+  app.middleware.use(
+    PublicFilesMiddleware(files: FileMiddleware(publicDirectory: app.directory.publicDirectory)))
   app.routes.defaultMaxBodySize = "32kb"
   try routes(app)
 
@@ -188,6 +190,30 @@ public func configure(_ app: Application, with configuration: MailsealConfigurat
     try await prepareToServe(app)
     app.lifecycle.use(WorkerLifecycle())
   }
+}
+
+/// The administrator's commands (also for `--help`, which needs nothing
+/// else).
+public func registerCommands(_ app: Application) {
+  app.asyncCommands.use(CACommand(), as: "ca")
+  app.asyncCommands.use(OperatorCommand(), as: "operator")
+  app.asyncCommands.use(IssuanceCommand(), as: "issuance")
+  app.asyncCommands.use(AuditCommand(), as: "audit")
+  app.asyncCommands.use(NoticeCommand(), as: "notice")
+}
+
+/// Commands that only read: they run without making or migrating anything.
+public func isReadOnlyCommand(_ arguments: [String]) -> Bool {
+  let words = arguments.filter { !$0.hasPrefix("-") }.prefix(2).map { $0.lowercased() }
+  return [
+    ["ca", "show"], ["audit", "verify"], ["audit", "export"], ["issuance", "status"],
+    ["notice", "show"],
+  ].contains(Array(words))
+}
+
+/// Whether `arguments` only ask for help.
+public func asksForHelp(_ arguments: [String]) -> Bool {
+  arguments.contains("--help") || arguments.contains("-h") || arguments.first == "help"
 }
 
 extension Application {
@@ -236,6 +262,16 @@ func prepareToServe(_ app: Application) async throws {
     let (_, issuing) = try await app.caInstallation.initialize(keyType: .p384, test: true)
     app.logger.warning(
       "No CA was configured, so a TEST CA was made (\(issuing.subject)). Its certificates are not trusted by anyone. For production run `mailseal ca init` or `mailseal ca import` on an empty database."
+    )
+  }
+  switch app.mailseal.portal.metricsAccess {
+  case .open:
+    app.logger.notice("GET /metrics is open: the public URL is on loopback.")
+  case .token:
+    app.logger.notice("GET /metrics needs MAILSEAL_METRICS_TOKEN as a bearer token.")
+  case .off:
+    app.logger.warning(
+      "GET /metrics is off: the public URL is not on loopback and MAILSEAL_METRICS_TOKEN is not set."
     )
   }
   if app.mailseal.organizationIsDefault {

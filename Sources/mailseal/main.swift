@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MailsealRA
+import MailsealStore
 import MailsealWeb
 import Vapor
 
@@ -15,9 +16,21 @@ if ProcessInfo.processInfo.environment["MAILSEAL_LOG_FORMAT"]?.lowercased() == "
   try LoggingSystem.bootstrap(from: &environment)
 }
 
+// Help needs no configuration, no data folder and no database: it touches
+// nothing.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if asksForHelp(arguments) {
+  let app = try await Application.make(environment)
+  registerCommands(app)
+  try await app.execute()
+  try await app.asyncShutdown()
+  exit(0)
+}
+let readOnly = isReadOnlyCommand(arguments)
+
 let configuration: MailsealConfiguration
 do {
-  configuration = try MailsealConfiguration.load()
+  configuration = try MailsealConfiguration.load(readOnly: readOnly)
 } catch {
   FileHandle.standardError.write(Data((error.description + "\n").utf8))
   exit(78)  // EX_CONFIG
@@ -25,11 +38,13 @@ do {
 
 let app = try await Application.make(environment)
 do {
-  try await configure(app, with: configuration)
+  try await configure(app, with: configuration, readOnly: readOnly)
 } catch {
   FileHandle.standardError.write(Data(("mailseal: \(String(describing: error))\n").utf8))
   try? await app.asyncShutdown()
-  exit(1)
+  // A database that cannot be opened or written is a configuration
+  // problem (EX_CONFIG), like the others.
+  exit(StoreUnavailable.classify(error) == nil ? 1 : 78)
 }
 do {
   try await app.execute()

@@ -77,10 +77,12 @@ public struct MailsealConfiguration: Sendable {
 
   /// Reads and validates the configuration. On the embedded default (no
   /// passphrase configured) this creates the data folder and a generated
-  /// passphrase file.
-  public static func load(from environment: [String: String] = ProcessInfo.processInfo.environment)
-    throws(ConfigurationError) -> MailsealConfiguration
-  {
+  /// passphrase file — unless `readOnly` (a command that only reads: it
+  /// touches nothing, and needs an installation that is there).
+  public static func load(
+    from environment: [String: String] = ProcessInfo.processInfo.environment,
+    readOnly: Bool = false
+  ) throws(ConfigurationError) -> MailsealConfiguration {
     var problems: [ConfigurationError.Problem] = []
     func value(_ name: String) -> String? {
       guard let raw = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines),
@@ -99,6 +101,10 @@ public struct MailsealConfiguration: Sendable {
 
     let dataPath = value("MAILSEAL_DATA_DIR") ?? Defaults.dataDirectory
     let dataDirectory = URL(fileURLWithPath: dataPath, isDirectory: true).standardizedFileURL
+    let folderProblem = Self.dataFolderProblem(dataDirectory, readOnly: readOnly)
+    if let folderProblem {
+      problems.append(.init(variable: "MAILSEAL_DATA_DIR", message: folderProblem))
+    }
 
     var database = DatabaseLocation.sqlite(
       path: dataDirectory.appendingPathComponent("mailseal.sqlite").path)
@@ -198,6 +204,9 @@ public struct MailsealConfiguration: Sendable {
           .init(
             variable: "MAILSEAL_CA_PASSPHRASE_FILE", message: "the file \(path) cannot be read."))
       }
+    } else if readOnly || folderProblem != nil {
+      // Reading needs no CA key (and an unusable folder is named above).
+      source = .generated(path: dataDirectory.appendingPathComponent("ca-passphrase").path)
     } else {
       let path = dataDirectory.appendingPathComponent("ca-passphrase").path
       source = .generated(path: path)
@@ -239,6 +248,41 @@ public struct MailsealConfiguration: Sendable {
       mail: mail,
       portal: portal
     )
+  }
+
+  /// What keeps the data folder from being used, in words that name the
+  /// folder and the missing permission; nil when it can be used.
+  static func dataFolderProblem(_ folder: URL, readOnly: Bool) -> String? {
+    let path = folder.path
+    var isFolder: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+    if exists && !isFolder.boolValue { return "\(path) is a file, not a folder." }
+    if readOnly {
+      return exists
+        ? nil : "there is no Mailseal installation in \(path) (the folder does not exist)."
+    }
+    if exists {
+      guard FileManager.default.isWritableFile(atPath: path),
+        FileManager.default.isExecutableFile(atPath: path)
+      else {
+        return
+          "the folder \(path) cannot be written by this user (it needs write and search permission): Mailseal keeps its database, CA keys and outbox there."
+      }
+      let database = folder.appendingPathComponent("mailseal.sqlite").path
+      if FileManager.default.fileExists(atPath: database),
+        !FileManager.default.isWritableFile(atPath: database)
+      {
+        return "the database file \(database) cannot be written by this user."
+      }
+      return nil
+    }
+    // It will be made: its parent must allow that.
+    let parent = folder.deletingLastPathComponent().path
+    guard FileManager.default.isWritableFile(atPath: parent) else {
+      return
+        "the folder \(path) does not exist and cannot be made in \(parent) (no write permission)."
+    }
+    return nil
   }
 
   /// Reads the generated passphrase file, making it (and the data folder)

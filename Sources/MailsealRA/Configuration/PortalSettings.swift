@@ -91,6 +91,24 @@ public struct PortalSettings: Sendable {
   /// `MAILSEAL_METRICS_TOKEN`: when set, `GET /metrics` needs
   /// `Authorization: Bearer <token>`.
   public var metricsToken: String? = nil
+  /// Whether the public URL names this machine (127.0.0.0/8, ::1,
+  /// localhost): then `/metrics` may be open without a token.
+  public var publicURLIsLoopback = true
+
+  /// Who may read `GET /metrics`.
+  public enum MetricsAccess: Sendable, Equatable {
+    /// Anyone who reaches it: only when the portal is reached on loopback.
+    case open
+    /// Whoever sends `Authorization: Bearer <token>`.
+    case token(String)
+    /// Nobody: the portal is public and no token is set.
+    case off
+  }
+
+  public var metricsAccess: MetricsAccess {
+    if let metricsToken { return .token(metricsToken) }
+    return publicURLIsLoopback ? .open : .off
+  }
 
   static let defaultIdentityCheck = [
     "de":
@@ -259,7 +277,9 @@ extension MailsealConfiguration {
         evidenceRetentionDays: retention,
         pickupDays: pickupDays, issuanceLease: lease, ocspSignedByCA: signer == "ca",
         renewalReminderDays: reminders, renewalAutoApprove: autoApprove,
-        metricsToken: metricsToken)
+        metricsToken: metricsToken,
+        publicURLIsLoopback: ["localhost", "::1", "[::1]"].contains(host.lowercased())
+          || host.hasPrefix("127."))
     )
   }
 }

@@ -82,11 +82,14 @@ enum PublicCAController {
   /// set, only for `Authorization: Bearer <token>`.
   @Sendable
   static func metrics(_ request: Request) async throws -> Response {
-    if let token = request.application.mailseal.portal.metricsToken {
+    switch request.application.mailseal.portal.metricsAccess {
+    case .open: break
+    case .token(let token):
       let given = request.headers.bearerAuthorization?.token ?? ""
       guard SecretToken.constantTimeEquals(given, token) else {
         throw MailsealError(.metricsToken)
       }
+    case .off: throw MailsealError.notFound
     }
     let body = try await request.application.metrics.scrape(request.db)
     var headers = HTTPHeaders()

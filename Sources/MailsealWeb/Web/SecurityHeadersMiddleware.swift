@@ -35,3 +35,20 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
     return response
   }
 }
+
+/// The browser's scripts and styles, from the package's Public folder —
+/// only for the requester's area and only for paths a file system can name
+/// (segments of at most 255 bytes, 1 KiB in all): anything else goes to the
+/// router (404, or the OCSP responder for `/ocsp/…`), never to a file
+/// lookup that fails with "name too long".
+struct PublicFilesMiddleware: AsyncMiddleware {
+  let files: FileMiddleware
+
+  func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+    let path = request.url.path
+    guard SiteURL.area(of: path) == .requester, path.utf8.count <= 1024,
+      !path.split(separator: "/").contains(where: { $0.utf8.count > 255 })
+    else { return try await next.respond(to: request) }
+    return try await files.respond(to: request, chainingTo: next)
+  }
+}

@@ -107,11 +107,12 @@ enum Run {
 
   static func program(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-    input: Data? = nil
+    input: Data? = nil, in folder: URL? = nil
   ) throws -> Result {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if let folder { process.currentDirectoryURL = folder }
     if let environment { process.environment = environment }
     let output = Pipe()
     process.standardOutput = output
