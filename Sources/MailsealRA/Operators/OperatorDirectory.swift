@@ -195,6 +195,7 @@ public struct OperatorDirectory: Sendable {
   public func signIn(
     email: String, password: String, clientAddress: String = "", now: Date = Date()
   ) async throws -> Tokens {
+    try PasswordHashing.shared.refuseWhenFull()
     try await admitAttempt(
       Self.signInLimits(email: email, clientAddress: clientAddress), now: now)
     guard let address = try? Mailbox(email).address,

@@ -19,6 +19,13 @@ package final class PasswordHashing: Sendable {
     self.queueLimit = queueLimit
   }
 
+  /// Refuses at once when the queue is full — before any other work is
+  /// spent on a sign-in that could not be checked anyway. (``run(_:)``
+  /// keeps the bound; this only saves the work.)
+  package func refuseWhenFull() throws {
+    if waiting.withLock({ $0 >= queueLimit }) { throw MailsealError(.busy) }
+  }
+
   /// Runs `work` on the hashing thread, or refuses at once when too many
   /// hashes wait already.
   package func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
