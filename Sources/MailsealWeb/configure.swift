@@ -259,10 +259,14 @@ final class WorkerLifecycle: LifecycleHandler, Sendable {
 /// folder), and no intent left pending by a process that died.
 func prepareToServe(_ app: Application) async throws {
   if try await app.caInstallation.activeIssuer() == nil {
-    let (_, issuing) = try await app.caInstallation.initialize(keyType: .p384, test: true)
-    app.logger.warning(
-      "No CA was configured, so a TEST CA was made (\(issuing.subject)). Its certificates are not trusted by anyone. For production run `mailseal ca init` or `mailseal ca import` on an empty database."
-    )
+    do {
+      let (_, issuing) = try await app.caInstallation.initialize(keyType: .p384, test: true)
+      app.logger.warning(
+        "No CA was configured, so a TEST CA was made (\(issuing.subject)). Its certificates are not trusted by anyone. For production run `mailseal ca init` or `mailseal ca import` on an empty database."
+      )
+    } catch let error as CAError where error == CAInstallation.alreadyInitialized {
+      // Another instance made it a moment ago.
+    }
   }
   switch app.mailseal.portal.metricsAccess {
   case .open:

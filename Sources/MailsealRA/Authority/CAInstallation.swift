@@ -42,6 +42,10 @@ public struct CAInstallation: Sendable {
     return chain
   }
 
+  package static let alreadyInitialized = CAError(
+    .caMaterialInvalid,
+    "This installation already has an active issuing CA; `mailseal ca show` lists it.")
+
   /// Runs the key ceremony: a root and an issuing CA, keys in custody,
   /// certificates stored, the issuing CA made active.
   ///
@@ -51,11 +55,7 @@ public struct CAInstallation: Sendable {
   public func initialize(keyType: CAKeyType, test: Bool, now: Date = Date()) async throws -> (
     root: IssuerRecord, issuing: IssuerRecord
   ) {
-    guard try await activeIssuer() == nil else {
-      throw CAError(
-        .caMaterialInvalid,
-        "This installation already has an active issuing CA; `mailseal ca show` lists it.")
-    }
+    guard try await activeIssuer() == nil else { throw Self.alreadyInitialized }
     let custody = try configuration.keyCustody()
     let stamp = Self.labelStamp(now)
     let (rootReference, rootKey) = try custody.generateKey(keyType, label: "root-\(stamp)")
@@ -69,6 +69,14 @@ public struct CAInstallation: Sendable {
       endpoints: configuration.endpoints, now: now
     )
     let records = try await database.transaction { database in
+      // Instances starting together on an empty database: the audit
+      // trail's head row (every change locks it) makes them take turns,
+      // and the second finds the first one's CA.
+      try await database.sql.raw("UPDATE audit_head SET seq = seq WHERE id = 1").run()
+      guard
+        try await IssuerRecord.query(on: database).filter(\.$role == .issuing)
+          .filter(\.$isActive == true).first() == nil
+      else { throw Self.alreadyInitialized }
       let rootRecord = Self.record(
         root, role: .root, keyReference: rootReference, keyType: keyType, parent: nil, test: test,
         active: false)
@@ -101,11 +109,7 @@ public struct CAInstallation: Sendable {
   public func importIssuing(
     chainPEM: String, encryptedKey: [UInt8], keyPassphrase: [UInt8], now: Date = Date()
   ) async throws -> IssuerRecord {
-    guard try await activeIssuer() == nil else {
-      throw CAError(
-        .caMaterialInvalid,
-        "This installation already has an active issuing CA; `mailseal ca show` lists it.")
-    }
+    guard try await activeIssuer() == nil else { throw Self.alreadyInitialized }
     let certificates: [Certificate]
     do {
       certificates = try PEMDocument.parseMultiple(pemString: chainPEM)

@@ -4,7 +4,8 @@ public import Logging
 import MailsealStore
 
 /// The hourly housekeeping of a serving process: identity evidence past its
-/// retention is purged, renewal reminders that are due are queued, and the
+/// retention is purged, old rate-limit windows forgotten, renewal reminders
+/// that are due are queued, and the
 /// delegated OCSP responder of every issuing CA is renewed 30 days before it
 /// ends. Each step fails on its own; the next hour tries again.
 public struct Housekeeping: Sendable {
@@ -34,6 +35,12 @@ public struct Housekeeping: Sendable {
       try await EvidenceRetention.purge(on: database, logger: logger)
     } catch {
       logger.backgroundFailure("evidence purge failed", error)
+    }
+    do {
+      // Rate-limit windows are at most an hour long.
+      try await RateLimiter(database: database).purge(before: now.addingTimeInterval(-86_400))
+    } catch {
+      logger.backgroundFailure("rate-limit purge failed", error)
     }
     do {
       let reminders = RenewalReminders(

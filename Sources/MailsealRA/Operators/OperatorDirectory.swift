@@ -61,12 +61,17 @@ public struct OperatorDirectory: Sendable {
     record.failedAttempts = 0
     record.isEnabled = true
     record.createdAt = now
-    try await database.transaction { database in
-      try await record.create(on: database)
-      try await AuditTrail.append(
-        AuditEvent(
-          actor: AuditEvent.commandLine, action: .operatorAdded, subject: mailbox.address,
-          details: ["name": display.value, "role": role.rawValue]), on: database, now: now)
+    do {
+      try await database.transaction { database in
+        try await record.create(on: database)
+        try await AuditTrail.append(
+          AuditEvent(
+            actor: AuditEvent.commandLine, action: .operatorAdded, subject: mailbox.address,
+            details: ["name": display.value, "role": role.rawValue]), on: database, now: now)
+      }
+    } catch let error as any DatabaseError where error.isConstraintFailure {
+      // Added at the same moment by someone else (the address is unique).
+      throw MailsealError(.operatorExists)
     }
     logger.notice("operator added", metadata: ["email": "\(mailbox)", "role": "\(role.rawValue)"])
     return (record, "\(configuration.publicURL)/operator/enrol/\(token)")

@@ -185,6 +185,12 @@ extension RegistrationAuthority {
           return event
         }
         try await database.transaction { database in
+          // The key's rule again, now that this transaction holds the audit
+          // trail's head (every change takes it): two requests with one key
+          // for two mailboxes, sent at the same moment, cannot both pass.
+          try await database.sql.raw("UPDATE audit_head SET seq = seq WHERE id = 1").run()
+          try await Self.checkKeyIsFree(
+            record.keyFingerprint, for: record.mailbox, on: database)
           try await record.create(on: database)
           try await Outbox.enqueue(
             mail, on: database, messageDomain: configuration.mail.domain, now: now)
@@ -205,6 +211,12 @@ extension RegistrationAuthority {
   /// Refuses a key that is certified, or requested, for another mailbox, or
   /// that is blocked.
   func checkKeyIsFree(_ fingerprint: String, for mailbox: String) async throws {
+    try await Self.checkKeyIsFree(fingerprint, for: mailbox, on: database)
+  }
+
+  static func checkKeyIsFree(
+    _ fingerprint: String, for mailbox: String, on database: any Database
+  ) async throws {
     var facts = try await IssuanceStore(database: database).keyFacts([fingerprint])
     // Requests not yet issued hold their key too.
     for other in try await CertificateRequestRecord.query(on: database)

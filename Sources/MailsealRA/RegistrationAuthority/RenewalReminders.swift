@@ -81,27 +81,26 @@ package struct RenewalReminders: Sendable {
         evidenceReusable: checked.map { $0 > reuseSince } ?? false)
     }
     let configuration = self.configuration
-    try await database.transaction { database in
+    let reminded = try await database.transaction { database -> [Due] in
       let sql = try database.sql
       // This threshold and every larger one: a late mail covers them all.
+      // Recording the reminder is the claim: whoever inserts the row for
+      // this threshold mails, so two instances never remind twice.
       var insert = sql.insert(into: "renewal_reminders").columns(
         "certificate_id", "days", "sent_at")
-      var sent: Set<String> = []
-      for row in try await sql.select().columns("certificate_id", "days").from("renewal_reminders")
-        .where("certificate_id", .in, due.map(\.id)).all()
-      {
-        sent.insert(
-          "\(try row.decode(column: "certificate_id", as: UUID.self)) \(try row.decode(column: "days", as: Int.self))"
-        )
-      }
-      var values = 0
       for item in due {
-        for threshold in covered where !sent.contains("\(item.id) \(threshold)") {
+        for threshold in Set(covered + [days]) {
           insert = insert.values(SQLBind(item.id), SQLBind(threshold), SQLBind(now))
-          values += 1
         }
       }
-      if values > 0 { try await insert.run() }
+      var claimed: Set<UUID> = []
+      for row in try await insert.ignoringConflicts(with: ["certificate_id", "days"])
+        .returning("certificate_id", "days").all()
+      where try row.decode(column: "days", as: Int.self) == days {
+        claimed.insert(try row.decode(column: "certificate_id", as: UUID.self))
+      }
+      let due = due.filter { claimed.contains($0.id) }
+      guard !due.isEmpty else { return [] }
       try await Outbox.enqueue(
         due.map { item in
           MailTemplates.certificateExpiring(
@@ -116,8 +115,10 @@ package struct RenewalReminders: Sendable {
             actor: AuditEvent.ca, action: .renewalReminded, subject: $0.serial,
             details: ["mailbox": $0.mailbox, "days": "\(days)"])
         }, on: database, now: now)
+      return due
     }
-    logger.info("renewal reminders queued", metadata: ["count": "\(due.count)", "days": "\(days)"])
-    return due.count
+    logger.info(
+      "renewal reminders queued", metadata: ["count": "\(reminded.count)", "days": "\(days)"])
+    return reminded.count
   }
 }
