@@ -6,7 +6,8 @@
 #   2. starts a throw-away PostgreSQL on 127.0.0.1,
 #   3. builds, checks formatting, runs the whole suite on SQLite and the
 #      database-backed suite again on PostgreSQL, then the hardening tests
-#      (PostgreSQL restarted under load, on a server of their own) and the
+#      (PostgreSQL restarted under load, on a server of their own; races;
+#      schemathesis), 60 s of fuzzing per parser (scripts/fuzz.sh) and the
 #      browser tests in headless Chromium against the real portal,
 #   4. stops PostgreSQL and removes its files, whatever happened.
 # Needs no standard input. Exit status 0 when every test passed.
@@ -24,7 +25,7 @@ log "Building (debug, with tests)"
 swift build --build-tests
 
 log "Checking the format (swift format lint, the toolchain's default style)"
-swift format lint --strict --recursive Package.swift Sources Tests Benchmarks
+swift format lint --strict --recursive Package.swift Sources Tests Benchmarks Fuzz/Package.swift Fuzz/Sources
 
 log "Checking the layers (web → RA → CA core, store; nothing points back up)"
 python3 scripts/check-layers.py
@@ -38,6 +39,9 @@ MAILSEAL_TEST_DATABASE=postgres swift test --skip-build --filter MailsealTests
 log "Running the hardening tests (the real portal: PostgreSQL restarted under load; schemathesis)"
 MAILSEAL_PG_BIN="$PG_BIN" MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \
     "$MAILSEAL_VENV/bin/python" -m unittest discover --start-directory Tests/hardening --pattern 'test_*.py' -v
+
+log "Fuzzing every parser that takes hostile bytes, 60 s each (libFuzzer, AddressSanitizer)"
+scripts/fuzz.sh "${MAILSEAL_FUZZ_SECONDS:-60}"
 
 log "Running the browser tests (headless Chromium, real SMTP server, OpenSSL)"
 MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \

@@ -105,6 +105,14 @@ public enum EncryptedPrivateKeyInfo {
   ///   passphrase does not open it, ``CAError/Code/caMaterialInvalid`` when
   ///   it is not such a file.
   public static func decrypt(_ input: [UInt8], passphrase: [UInt8]) throws(CAError) -> [UInt8] {
+    try decrypt(input, passphrase: passphrase, iterationLimit: maximumIterations)
+  }
+
+  /// `decrypt` with a lower bound on the work (the fuzzer's: it must not
+  /// spend seconds on one input's iteration count).
+  static func decrypt(_ input: [UInt8], passphrase: [UInt8], iterationLimit: Int)
+    throws(CAError) -> [UInt8]
+  {
     let invalid = CAError(
       .caMaterialInvalid,
       "The key file is not a PKCS#8 key encrypted with PBES2 (PBKDF2, AES-CBC); re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`."
@@ -188,7 +196,7 @@ public enum EncryptedPrivateKeyInfo {
     case aes256CBC: keyBytes = 32
     default: throw invalid
     }
-    guard (1...maximumIterations).contains(parsed.iterations), parsed.iv.count == 16,
+    guard (1...iterationLimit).contains(parsed.iterations), parsed.iv.count == 16,
       parsed.keyLength == nil || parsed.keyLength == keyBytes, !parsed.data.isEmpty,
       parsed.data.count % 16 == 0
     else { throw invalid }

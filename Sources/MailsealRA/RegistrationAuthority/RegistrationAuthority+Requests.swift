@@ -45,14 +45,21 @@ enum OfferedKeyType: String, CaseIterable {
   }
 }
 
+/// A request form that passed every check that needs no store.
+struct ValidatedForm: Sendable {
+  let type: CertificateRequestRecord.MailboxType
+  let subject: ValidatedSubject
+  let keyType: OfferedKeyType
+  let request: CheckedRequest
+}
+
 extension RegistrationAuthority {
   /// Validates the form and the request, stores it as `submitted`, and
   /// queues the confirmation mail. Every field problem is reported at once.
-  public func submit(
-    _ form: RequestForm, session: SessionRecord, language: Language, now: Date = Date()
-  ) async throws
-    -> CertificateRequestRecord
-  {
+  /// What the form must hold, checked without the store: the names for
+  /// the mailbox type, a key type that is offered and matches the CSR, a
+  /// CSR the CA core accepts. Every field problem is reported at once.
+  static func validate(_ form: RequestForm, mailbox: Mailbox) throws -> ValidatedForm {
     var fields: [String: Message] = [:]
     func field(_ name: String, _ input: String?, label: String, bound: Int) -> SubjectName? {
       let labelled = ["label": "@\(label)"]
@@ -73,7 +80,6 @@ extension RegistrationAuthority {
       }
     }
 
-    let mailbox = try Mailbox(session.mailbox)
     var identity: ValidatedSubject.Identity?
     let type = CertificateRequestRecord.MailboxType(rawValue: form.mailboxType)
     switch type {
@@ -109,7 +115,7 @@ extension RegistrationAuthority {
     if offered == nil {
       fields["keyType"] = Message("field.key-type.choose")
     }
-    guard fields.isEmpty, let subject, let offered else {
+    guard fields.isEmpty, let type, let subject, let offered else {
       throw MailsealError(.invalidForm, fields: fields)
     }
 
@@ -117,12 +123,25 @@ extension RegistrationAuthority {
     guard offered.matches(request.keyType) else {
       throw MailsealError(.keyTypeMismatch, ["keyType": offered.rawValue])
     }
+    return ValidatedForm(type: type, subject: subject, keyType: offered, request: request)
+  }
+
+  public func submit(
+    _ form: RequestForm, session: SessionRecord, language: Language, now: Date = Date()
+  ) async throws
+    -> CertificateRequestRecord
+  {
+    let mailbox = try Mailbox(session.mailbox)
+    let validated = try Self.validate(form, mailbox: mailbox)
+    let (type, subject, offered, request) = (
+      validated.type, validated.subject, validated.keyType, validated.request
+    )
     let fingerprint = request.keyFingerprint.hexString
     try await checkKeyIsFree(fingerprint, for: mailbox.address)
 
     let record = CertificateRequestRecord()
     record.mailbox = mailbox.address
-    record.mailboxType = type!
+    record.mailboxType = type
     switch subject.identity {
     case .person(let given, let surname):
       record.givenName = given.value

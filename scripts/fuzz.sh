@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the libFuzzer targets of Fuzz/ (built with -sanitize=fuzzer,address)
+# for a given time each, starting from the committed seed corpora:
+#   scripts/fuzz.sh [SECONDS] [TARGET ...]      (default: 60 s, every target)
+# Targets: FuzzCSR (PKCS#10, DER and PEM), FuzzOCSPRequest, FuzzLenientPEM,
+# FuzzPKCS8 (encrypted key files), FuzzRequestJSON (the API's request form
+# and every check that needs no database). New inputs go to a scratch folder,
+# not into the repository; a crash or a leak fails the run and keeps the
+# input (its path is printed). The seeds are made by the project's own code:
+#   swift build --package-path Fuzz --scratch-path .build-fuzz-seeds --product FuzzSeeds
+#   .build-fuzz-seeds/debug/FuzzSeeds Fuzz/Corpus
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH="${1:-60}"
+shift || true
+TARGETS=("$@")
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzCSR FuzzOCSPRequest FuzzLenientPEM FuzzPKCS8 FuzzRequestJSON)
+FLAGS=(--package-path Fuzz --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
+
+echo "==> Building the fuzz targets (-sanitize=fuzzer,address)"
+for target in "${TARGETS[@]}"; do swift build "${FLAGS[@]}" --product "$target"; done
+BIN="$(swift build "${FLAGS[@]}" --show-bin-path)"
+WORK=$(mktemp -d /tmp/mailseal-fuzz.XXXXXX)
+FAILED=0
+for target in "${TARGETS[@]}"; do
+    mkdir -p "$WORK/$target/corpus" "$WORK/$target/crashes"
+    cp Fuzz/Corpus/"$target"/* "$WORK/$target/corpus/"
+    echo "==> $target for ${SECONDS_EACH}s"
+    if "$BIN/$target" "$WORK/$target/corpus" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
+        -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$WORK/$target/crashes/" \
+        > "$WORK/$target/log" 2>&1; then
+        runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$WORK/$target/log" | grep -o '[0-9]*$')
+        rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$WORK/$target/log" | grep -o '[0-9]*$')
+        units=$(ls "$WORK/$target/corpus" | wc -l)
+        echo "    $runs executions ($rate/s), corpus $units inputs, no crash"
+    else
+        FAILED=1
+        echo "    FAILED — input and log kept in $WORK/$target:"
+        grep -E "ERROR|SUMMARY|artifact" "$WORK/$target/log" | head -20
+    fi
+done
+if [ "$FAILED" = 0 ]; then rm -rf "$WORK"; fi
+exit "$FAILED"
