@@ -30,14 +30,24 @@ struct EnrollmentTests {
 
   /// Signs a browser in for `address` the way a person does.
   static func signIn(_ browser: inout TestBrowser, _ address: String) async throws {
-    let start = try await browser.send(.GET, "/")
+    // The address form is for desktop browsers; a phone test says it is one.
+    let start = try await browser.send(.GET, "/?desktop=1")
     let token = try #require(TestBrowser.formToken(in: start.body))
     let sent = try await browser.send(.POST, "/login", form: ["address": address, "csrf": token])
-    #expect(sent.status == .ok, "\(sent.body)")
+    // Post, redirect, get: the answer is the page at /login/sent.
+    #expect(sent.status == .seeOther, "\(sent.body)")
+    #expect(sent.headers.first(name: .location) == "/login/sent")
+    #expect(try await browser.send(.GET, "/login/sent").status == .ok)
     let link = try await loginLink(browser.app, to: address.lowercased())
+    let requests = try await CertificateRequestRecord.query(on: browser.app.db)
+      .filter(\.$mailbox == address.lowercased()).count()
+    let certificates = try await CertificateRecord.query(on: browser.app.db)
+      .filter(\.$mailbox == address.lowercased()).count()
+    let isNew = requests == 0 && certificates == 0
     let opened = try await browser.send(.GET, link)
     #expect(opened.status == .seeOther)
-    #expect(opened.headers.first(name: .location) == "/requests")
+    // Someone new goes straight to the form.
+    #expect(opened.headers.first(name: .location) == (isNew ? "/requests/new" : "/requests"))
   }
 
   static func csrf(_ browser: TestBrowser) -> [String: String] {
@@ -151,7 +161,7 @@ struct EnrollmentTests {
         invalid.status == .unprocessableEntity && invalid.body.contains("not a valid mail address"))
       let sub = try await browser.send(
         .POST, "/login", form: ["address": "a@cs.example.edu", "csrf": token])
-      #expect(sub.status == .ok)
+      #expect(sub.status == .seeOther)
       #expect(try await OutboxMessageRecord.query(on: app.db).count() == 1)
     }
   }
@@ -171,7 +181,7 @@ struct EnrollmentTests {
         #expect(
           try await browser.send(
             .POST, "/login", form: ["address": "zoe@example.edu", "csrf": token]
-          ).status == .ok)
+          ).status == .seeOther)
       }
       let third = try await browser.send(
         .POST, "/login", form: ["address": "zoe@example.edu", "csrf": token])
@@ -179,7 +189,7 @@ struct EnrollmentTests {
       #expect(
         try await browser.send(
           .POST, "/login", form: ["address": "ann@example.edu", "csrf": token]
-        ).status == .ok)
+        ).status == .seeOther)
       let perClient = try await browser.send(
         .POST, "/login", form: ["address": "bob@example.edu", "csrf": token])
       #expect(perClient.status == .tooManyRequests)
@@ -341,10 +351,20 @@ struct EnrollmentTests {
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
       let start = try await browser.send(.GET, "/")
       #expect(start.body.contains("Please use a desktop browser"))
+      // The explanation and no form; a link for a browser taken for a phone.
+      #expect(!start.body.contains("action=\"/login\""))
+      #expect(start.body.contains("href=\"/?desktop=1\""))
       try await Self.signIn(&browser, "zoe@example.edu")
+      // Signed in (the link said "desktop" on the way): a phone that has not
+      // said so gets no form.
+      browser.cookies[RequesterController.desktopCookieName] = nil
       let form = try await browser.send(.GET, "/requests/new")
       #expect(form.body.contains("Please use a desktop browser"))
       #expect(!form.body.contains("request-form"))
+      // Who says it is a desktop computer after all gets the form.
+      let desktop = try await browser.send(.GET, "/requests/new?desktop=1")
+      #expect(desktop.body.contains("request-form"))
+      #expect(browser.cookies[RequesterController.desktopCookieName] == "1")
     }
   }
 

@@ -54,8 +54,12 @@ struct OperatorTests {
     let form = try await browser.send(.GET, path)
     #expect(form.status == .ok)
     let token = try #require(TestBrowser.formToken(in: form.body))
-    let qrPage = try await browser.send(
+    let setPassword = try await browser.send(
       .POST, path, form: ["password": password, "passwordRepeat": password, "csrf": token])
+    // Post, redirect, get: the QR code is the enrolment page again, in the
+    // browser that set the password.
+    #expect(setPassword.status == .seeOther, "\(setPassword.body)")
+    let qrPage = try await browser.send(.GET, path)
     #expect(qrPage.status == .ok, "\(qrPage.body)")
     let secretRange = try #require(
       qrPage.body.range(of: #"id="totp-secret">[A-Z2-7]+<"#, options: .regularExpression))
@@ -73,7 +77,9 @@ struct OperatorTests {
     let code = OneTimePassword.code(secret: secret, step: OneTimePassword.step(Date()))
     let done = try await browser.send(
       .POST, path + "/confirm", form: ["code": code, "csrf": token])
-    #expect(done.status == .ok, "\(done.body)")
+    #expect(done.status == .seeOther, "\(done.body)")
+    #expect(done.headers.first(name: .location) == "/operator/enrolled")
+    #expect(try await browser.send(.GET, "/operator/enrolled").status == .ok)
     return secret
   }
 

@@ -91,6 +91,9 @@ public struct PortalSettings: Sendable {
   /// `MAILSEAL_METRICS_TOKEN`: when set, `GET /metrics` needs
   /// `Authorization: Bearer <token>`.
   public var metricsToken: String? = nil
+  /// `MAILSEAL_TIME_ZONE` (IANA name): the zone times are shown in on
+  /// pages and in mails; the system's by default.
+  public var timeZone: TimeZone = .current
   /// Whether the public URL names this machine (127.0.0.0/8, ::1,
   /// localhost): then `/metrics` may be open without a token.
   public var publicURLIsLoopback = true
@@ -259,6 +262,17 @@ extension MailsealConfiguration {
       problems.append(
         .init(variable: "MAILSEAL_LOG_FORMAT", message: "must be `text` or `json`."))
     }
+    var timeZone = TimeZone.current
+    if let name = value("MAILSEAL_TIME_ZONE") {
+      if let zone = TimeZone(identifier: name) {
+        timeZone = zone
+      } else {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_TIME_ZONE",
+            message: "“\(name.prefix(64))” is not a time zone name such as Europe/Berlin or UTC."))
+      }
+    }
     let metricsToken = value("MAILSEAL_METRICS_TOKEN")
     if let metricsToken, metricsToken.count < 16 || metricsToken.count > 256 {
       problems.append(
@@ -277,7 +291,7 @@ extension MailsealConfiguration {
         evidenceRetentionDays: retention,
         pickupDays: pickupDays, issuanceLease: lease, ocspSignedByCA: signer == "ca",
         renewalReminderDays: reminders, renewalAutoApprove: autoApprove,
-        metricsToken: metricsToken,
+        metricsToken: metricsToken, timeZone: timeZone,
         publicURLIsLoopback: ["localhost", "::1", "[::1]"].contains(host.lowercased())
           || host.hasPrefix("127."))
     )

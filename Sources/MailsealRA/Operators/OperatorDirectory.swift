@@ -143,6 +143,22 @@ public struct OperatorDirectory: Sendable {
     )
   }
 
+  /// The enrolment this browser is in the middle of (its enrolment
+  /// session), with the secret to show again until the first code comes.
+  public func enrolmentInProgress(sessionToken: String, now: Date = Date()) async throws
+    -> (record: OperatorRecord, factor: SecondFactor)?
+  {
+    guard let (session, record) = try await session(token: sessionToken, now: now),
+      session.stage == .enrolment, let sealed = record.totpSecretSealed
+    else { return nil }
+    let secret = try box.open(sealed)
+    let uri = OneTimePassword.uri(secret: secret, account: record.email, issuer: "Mailseal")
+    return (
+      record,
+      SecondFactor(secret: OneTimePassword.base32(secret), uri: uri, qrSVG: try QRCode(uri).svg())
+    )
+  }
+
   /// Step 2 of enrolment: a code from the authenticator proves it holds
   /// the secret. Only the browser that set the password (its enrolment
   /// session) can finish; the code's step is claimed in one statement.

@@ -22,7 +22,13 @@ enum MailTemplates {
       "mailbox": request.mailbox, "number": request.number, "identityCheck": identityCheck,
       "statusURL": "\(portalURL)/requests/\(request.number)",
     ]
-    values["videoCallURL"] = videoCallURL
+    // Both ways are always named: the video call's link when there is
+    // one, otherwise whom to ask (the other paragraph is left out).
+    if let videoCallURL {
+      values["videoCallURL"] = videoCallURL
+    } else {
+      values["videoAsk"] = "@mail.request-received.video-ask"
+    }
     return MailComposer.compose(
       "request-received", to: request.mailbox, from: from, language: language, values: values)
   }
@@ -100,17 +106,15 @@ enum MailTemplates {
   /// A certificate expires soon: how to renew it.
   static func certificateExpiring(
     serial: String, mailbox: String, notAfter: Date, days: Int, evidenceReusable: Bool,
-    portalURL: String, from: String, language: Language
+    portalURL: String, from: String, language: Language, zone: TimeZone
   ) -> MailMessage {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: language == .de ? "de_DE" : "en_GB")
-    formatter.dateStyle = .long
-    formatter.timeZone = TimeZone(identifier: "Europe/Berlin")
     return MailComposer.compose(
       "certificate-expiring", to: mailbox, from: from, language: language,
       values: [
         "mailbox": mailbox, "serial": serial.uppercased(),
-        "date": formatter.string(from: notAfter), "days": "\(days)",
+        "date": DateWords.format(
+          notAfter, language: language, zone: zone, time: false, long: true),
+        "days": "\(days)",
         "remaining": days == 1
           ? "@mail.certificate-expiring.in-one-day" : "@mail.certificate-expiring.in-days",
         "evidence": evidenceReusable

@@ -107,7 +107,8 @@ package struct RenewalReminders: Sendable {
             serial: item.serial, mailbox: item.mailbox, notAfter: item.notAfter,
             days: max(1, Int((item.notAfter.timeIntervalSince(now) / 86_400).rounded(.up))),
             evidenceReusable: item.evidenceReusable, portalURL: configuration.publicURL,
-            from: configuration.mail.from, language: item.language)
+            from: configuration.mail.from, language: item.language,
+            zone: configuration.portal.timeZone)
         }, on: database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         due.map {

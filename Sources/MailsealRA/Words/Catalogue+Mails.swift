@@ -39,7 +39,9 @@ extension Catalogue {
 
         So geht es weiter: Lassen Sie Ihre Identität mit einem Lichtbildausweis prüfen und nennen Sie dabei die Antragsnummer. {identityCheck}
 
-        Statt am Service-Desk können Sie Ihren Ausweis auch in einem Videotermin zeigen: <{videoCallURL}>
+        Statt am Service-Desk können Sie Ihren Ausweis auch in einem Videoanruf zeigen: <{videoCallURL}>
+
+        Statt am Service-Desk können Sie Ihren Ausweis auch in einem Videoanruf zeigen; {videoAsk}
 
         Nach der Freigabe erhalten Sie eine E-Mail mit dem Link zur Abholung. Für die Abholung brauchen Sie die heruntergeladene *Schlüsseldatei und ihr Passwort* — bewahren Sie beides gut auf.
 
@@ -56,11 +58,16 @@ extension Catalogue {
 
         Instead of at the service desk, you can also show your ID in a video call: <{videoCallURL}>
 
+        Instead of at the service desk, you can also show your ID in a video call; {videoAsk}
+
         Once approved, you will get a mail with the pickup link. For the pickup you need the *key file you downloaded and its password* — keep both safe.
 
         [Status of the request]({statusURL})
         """),
 
+    "mail.request-received.video-ask": .init(
+      de: "fragen Sie den Service-Desk nach einem Termin.",
+      en: "ask the service desk for an appointment."),
     "mail.renewal-received.subject": .init(
       de: "Ihr Verlängerungsantrag {number}", en: "Your renewal request {number}"),
     "mail.renewal-received.title": .init(de: "Verlängerung beantragt", en: "Renewal requested"),

@@ -32,6 +32,8 @@ extension Catalogue {
       de: "Zum Beispiel vorname.nachname@example.edu",
       en: "For example firstname.lastname@example.edu"),
     "send_link": .init(de: "Anmeldelink senden", en: "Send login link"),
+    "on_desktop": .init(
+      de: "Ich bin an einem Desktop-Computer", en: "I am on a desktop computer"),
     "desktop_only_title": .init(
       de: "Bitte einen Desktop-Browser verwenden", en: "Please use a desktop browser"),
     "desktop_only": .init(
@@ -67,6 +69,9 @@ extension Catalogue {
       de: "Eingegangen – Ausweisprüfung ausstehend", en: "Received – identity check pending"),
     "state_verified": .init(de: "Identität geprüft", en: "Identity checked"),
     "state_approved": .init(de: "Freigegeben – wird ausgestellt", en: "Approved – being issued"),
+    "state_approved_paused": .init(
+      de: "Freigegeben – wartet: die Ausstellung ist unterbrochen",
+      en: "Approved – waiting: issuance is paused"),
     "state_approved_held": .init(
       de: "Freigegeben – wartet: bitte Postfach mit einem neuen Anmeldelink bestätigen",
       en: "Approved – waiting: please confirm the mailbox with a new login link"),
@@ -111,9 +116,9 @@ extension Catalogue {
     "password_repeat": .init(de: "Passwort wiederholen", en: "Repeat the password"),
     "password_rules": .init(
       de:
-        "Mindestens 12 Zeichen, kein bekanntes Passwort. Sie brauchen es bei der Abholung wieder; es wird nirgends gespeichert und nie übertragen.",
+        "Mindestens 12 Zeichen; kein bekanntes Passwort, kein wiederholtes Zeichen, keine Folge wie abcdef oder 123456, nicht der Name des Postfachs. Sie brauchen es bei der Abholung wieder; es wird nirgends gespeichert und nie übertragen.",
       en:
-        "At least 12 characters, not a known password. You need it again at pickup; it is stored nowhere and never sent."
+        "At least 12 characters; not a well-known password, not one character repeated, not a run such as abcdef or 123456, not the mailbox's name. You need it again at pickup; it is stored nowhere and never sent."
     ),
     "strength": .init(de: "Stärke", en: "Strength"),
     "next": .init(de: "Weiter: Schlüssel erzeugen", en: "Next: make the key"),
@@ -145,6 +150,11 @@ extension Catalogue {
         "Lassen Sie Ihre Identität mit einem Lichtbildausweis prüfen und nennen Sie die Antragsnummer.",
       en: "Have your identity checked with a photo ID and quote the request number."),
     "video_call": .init(de: "Videotermin buchen", en: "Book a video call"),
+    "id_in_person": .init(de: "Persönlich am Service-Desk:", en: "In person at the service desk:"),
+    "id_by_video": .init(de: "Oder per Videoanruf:", en: "Or by video call:"),
+    "video_call_ask": .init(
+      de: "Fragen Sie den Service-Desk nach einem Termin.",
+      en: "Ask the service desk for an appointment."),
     "pickup_needs": .init(
       de: "Für die Abholung brauchen Sie die Schlüsseldatei und ihr Passwort.",
       en: "For the pickup you need the key file and its password."),
@@ -181,7 +191,7 @@ extension Catalogue {
       en:
         "AES-256 and SHA-256, as OpenSSL 3 writes it; for current systems (Windows 10 from 1709, Thunderbird, current macOS)."
     ),
-    "build_p12": .init(de: "PKCS#12-Datei erstellen", en: "Build the PKCS#12 file"),
+    "build_p12": .init(de: "Zertifikat herunterladen", en: "Download certificate"),
     "building": .init(
       de: "Ihr Browser erstellt die Datei …", en: "Your browser is building the file …"),
     "download_p12": .init(de: "PKCS#12-Datei speichern", en: "Save the PKCS#12 file"),
@@ -374,8 +384,15 @@ extension Catalogue {
       de: "Das Passwort muss mindestens 12 Zeichen lang sein.",
       en: "The password must be at least 12 characters long."),
     "js_common": .init(
-      de: "Dieses Passwort ist zu bekannt oder zu einfach.",
-      en: "This password is too well known or too simple."),
+      de: "Dieses Passwort ist zu bekannt.", en: "This password is too well known."),
+    "js_repeated": .init(
+      de: "Es besteht aus einem einzigen, wiederholten Zeichen.",
+      en: "It is one character repeated."),
+    "js_sequence": .init(
+      de: "Es ist eine Zeichenfolge wie abcdef, 123456 oder qwertz.",
+      en: "It is a run of characters such as abcdef, 123456 or qwerty."),
+    "js_mailbox": .init(
+      de: "Es enthält den Namen des Postfachs.", en: "It contains the mailbox's name."),
     "js_mismatch": .init(
       de: "Die beiden Passwörter stimmen nicht überein.", en: "The two passwords do not match."),
     "js_missing": .init(de: "Bitte ausfüllen.", en: "Please fill this in."),

@@ -115,12 +115,13 @@ enum AdminController {
     }
     let before = request.query[Int64.self, at: "before"]
     let language = Language.of(request)
+    let zone = request.timeZone
     let records = try await AuditTrail.search(
       actor: filter("actor"), action: filter("action"), subject: filter("subject"),
       before: before, limit: auditPageSize + 1, on: request.db)
     let rows = records.prefix(auditPageSize).map {
       AuditRow(
-        seq: $0.seq, at: BackOfficeController.format($0.at, language), actor: $0.actor,
+        seq: $0.seq, at: BackOfficeController.format($0.at, language, zone), actor: $0.actor,
         action: $0.action, subject: $0.subject, details: $0.details)
     }
     return try await Pages.render(

@@ -40,6 +40,7 @@ enum BackOfficeController {
     let stateText = request.query[String.self, at: "state"] ?? ""
     let page = max(0, min(request.query[Int.self, at: "page"] ?? 0, 10_000))
     let language = Language.of(request)
+    let zone = request.timeZone
     // A certificate's serial (32 hex digits, colons or spaces allowed)
     // leads to the certificate, e.g. to revoke it.
     let hex = query.lowercased().filter { $0 != ":" && $0 != " " }
@@ -54,7 +55,7 @@ enum BackOfficeController {
       offset: page * pageSize,
       limit: pageSize + 1)
     let rows = records.prefix(pageSize).map { record in
-      let row = RequesterController.row(record, language: language)
+      let row = RequesterController.row(record, language: language, zone: zone)
       return QueueRow(
         number: record.number, mailbox: record.mailbox, name: row.name,
         mailboxType: record.mailboxType.rawValue,
@@ -113,13 +114,12 @@ extension BackOfficeController {
     let documentTypes: [String]
   }
 
-  static func format(_ date: Date, _ language: Language, time: Bool = true) -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: language == .de ? "de_DE" : "en_GB")
-    formatter.dateStyle = .medium
-    formatter.timeStyle = time ? .short : .none
-    formatter.timeZone = TimeZone(identifier: "Europe/Berlin")
-    return formatter.string(from: date)
+  /// A date (and time, with its zone) as the pages show it, in the
+  /// installation's zone (`MAILSEAL_TIME_ZONE`).
+  static func format(_ date: Date, _ language: Language, _ zone: TimeZone, time: Bool = true)
+    -> String
+  {
+    DateWords.format(date, language: language, zone: zone, time: time)
   }
 
   static func renderRequest(_ request: Request, number: String, error: MailsealError? = nil)
@@ -127,25 +127,28 @@ extension BackOfficeController {
   {
     let current = try await OperatorSession.require(request)
     let language = Language.of(request)
+    let zone = request.timeZone
     let desk = try await request.registrationAuthority.deskRequest(
       number: number, for: current.operator)
     let record = desk.record
-    let row = RequesterController.row(record, language: language)
+    let row = RequesterController.row(
+      record, language: language, zone: zone,
+      issuancePaused: try await request.registrationAuthority.isIssuancePaused())
     let evidenceView = desk.evidence.map { evidence in
       EvidenceView(
         method: evidence.method.rawValue, documentType: evidence.documentType.rawValue,
         issuingAuthority: evidence.issuingAuthority, documentNumber: evidence.documentNumber,
-        documentExpiry: format(evidence.documentExpiry, language, time: false),
+        documentExpiry: format(evidence.documentExpiry, language, zone, time: false),
         names: "\(evidence.verifiedGivenName) \(evidence.verifiedSurname)",
         checkedBy: desk.evidenceCheckedBy ?? "?",
-        checkedAt: format(evidence.checkedAt, language))
+        checkedAt: format(evidence.checkedAt, language, zone))
     }
     let page = RequestPage(
       number: record.number, mailbox: record.mailbox, mailboxType: record.mailboxType.rawValue,
       name: row.name,
       keyType: record.keyType, keyFingerprint: record.keyFingerprint, state: record.state.rawValue,
       stateLabel: row.stateLabel, created: row.created,
-      mailboxValidated: format(record.mailboxValidatedAt, language),
+      mailboxValidated: format(record.mailboxValidatedAt, language, zone),
       mailboxValidationStale: desk.actions.mailboxValidationStale, evidence: evidenceView,
       rejectionReason: record.rejectionReason,
       certificateSerial: desk.certificateSerial, renewalOf: desk.renewalOf,

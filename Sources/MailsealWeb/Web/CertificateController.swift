@@ -40,7 +40,9 @@ enum CertificateController {
     let justRevoked: Bool
   }
 
-  static func row(_ record: CertificateRecord, language: Language, now: Date = Date())
+  static func row(
+    _ record: CertificateRecord, language: Language, zone: TimeZone, now: Date = Date()
+  )
     -> CertificateRow
   {
     let expired = record.notAfter <= now
@@ -50,10 +52,10 @@ enum CertificateController {
       name: record.pseudonym
         ?? [record.givenName, record.surname].compactMap { $0 }.joined(separator: " "),
       mailbox: record.mailbox,
-      validFrom: BackOfficeController.format(record.notBefore, language),
-      validUntil: BackOfficeController.format(record.notAfter, language),
+      validFrom: BackOfficeController.format(record.notBefore, language, zone),
+      validUntil: BackOfficeController.format(record.notAfter, language, zone),
       status: status, statusLabel: Catalogue.entries["certificate_\(status)"]?[language] ?? status,
-      revokedAt: record.revokedAt.map { BackOfficeController.format($0, language) },
+      revokedAt: record.revokedAt.map { BackOfficeController.format($0, language, zone) },
       reason: record.revocationReason.flatMap(RevocationReason.init(name:))?.label(language),
       canRevoke: status == "active", canRenew: true)
   }
@@ -81,12 +83,13 @@ enum CertificateController {
     error: MailsealError? = nil
   ) async throws -> Response {
     let language = Language.of(request)
+    let zone = request.timeZone
     var number: String?
     if let requestID = record.requestID {
       number = try await CertificateRequestRecord.find(requestID, on: request.db)?.number
     }
     let page = CertificatePage(
-      certificate: row(record, language: language),
+      certificate: row(record, language: language, zone: zone),
       reasons: side.reasons.map { ReasonChoice(value: $0.name, label: $0.label(language)) },
       requestNumber: number,
       action: SiteURL.certificate(serial: record.serial, staff: side.staff).path + "/revoke",

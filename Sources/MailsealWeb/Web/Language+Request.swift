@@ -20,3 +20,8 @@ extension Language {
 
   static let cookieName = "mailseal_lang"
 }
+
+extension Request {
+  /// The zone times are shown in (`MAILSEAL_TIME_ZONE`).
+  var timeZone: TimeZone { application.mailseal.portal.timeZone }
+}

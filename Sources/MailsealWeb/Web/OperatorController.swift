@@ -150,20 +150,43 @@ enum OperatorController {
     let error: String?
   }
 
-  /// `GET /operator/enrol/:token`: choose a password.
+  /// `GET /operator/enrol/:token`: choose a password — or, in the browser
+  /// that has set it, the QR code and the first code.
   @Sendable
   static func enrolForm(_ request: Request) async throws -> Response {
     let token = request.parameters.get("token") ?? ""
-    let record = try await request.application.operatorDirectory.enrolling(token: token)
+    let directory = request.operatorDirectory
     let form = anonymousToken(request)
-    let response = try await Pages.render(
-      "operator-enrol", EnrolPage(formToken: form, token: token, name: record.name, error: nil),
-      for: request)
+    let response: Response
+    if let session = request.cookies[OperatorSession.cookieName]?.string,
+      let (_, factor) = try await directory.enrolmentInProgress(sessionToken: session)
+    {
+      response = try await renderQR(request, token: token, formToken: form, factor: factor)
+    } else {
+      let record = try await directory.enrolling(token: token)
+      response = try await Pages.render(
+        "operator-enrol", EnrolPage(formToken: form, token: token, name: record.name, error: nil),
+        for: request)
+    }
     response.cookies[RequesterSession.anonymousCSRFCookieName] = HTTPCookies.Value(
       string: form, maxAge: 86_400, path: "/",
       isSecure: request.application.mailseal.portal.secureCookies,
       isHTTPOnly: true, sameSite: .strict)
     return response
+  }
+
+  static func renderQR(
+    _ request: Request, token: String, formToken: String,
+    factor: OperatorDirectory.SecondFactor, error: String? = nil,
+    status: HTTPResponseStatus = .ok
+  ) async throws -> Response {
+    try await Pages.render(
+      "operator-enrol-qr",
+      QRPage(
+        formToken: formToken, token: token, secret: factor.secret,
+        qr: "data:image/svg+xml;base64," + Data(factor.qrSVG.utf8).base64EncodedString(),
+        error: error),
+      for: request, status: status)
   }
 
   struct PasswordForm: Content {
@@ -189,18 +212,13 @@ enum OperatorController {
     let directory = request.operatorDirectory
     let language = Language.of(request)
     do {
-      let (factor, tokens) = try await directory.setPassword(
+      let (_, tokens) = try await directory.setPassword(
         token: token, password: form.password, repeat: form.passwordRepeat,
         clientAddress: RequesterSession.clientAddress(
           request, settings: request.application.mailseal.portal))
-      let response = try await Pages.render(
-        "operator-enrol-qr",
-        QRPage(
-          formToken: form.csrf, token: token, secret: factor.secret,
-          qr: "data:image/svg+xml;base64," + Data(factor.qrSVG.utf8).base64EncodedString(),
-          error: nil),
-        for: request)
-      // Only this browser may finish the enrolment.
+      // The QR code is a page of its own (GET), shown to this browser until
+      // the first code; only this browser may finish the enrolment.
+      let response = request.redirect(to: "/operator/enrol/\(token)")
       OperatorSession.setCookies(
         response, tokens: tokens, secure: request.application.mailseal.portal.secureCookies)
       return response
@@ -214,16 +232,33 @@ enum OperatorController {
     }
   }
 
-  /// `POST /operator/enrol/:token/confirm`: the first code proves the app holds the secret.
+  /// `POST /operator/enrol/:token/confirm`: the first code proves the app
+  /// holds the secret; then the confirmation is a page of its own.
   @Sendable
   static func confirm(_ request: Request) async throws -> Response {
     let form = try request.content.decode(CodeForm.self)
     try checkAnonymousToken(request, form.csrf)
     let session = request.cookies[OperatorSession.cookieName]?.string ?? ""
-    try await request.operatorDirectory.confirmEnrolment(sessionToken: session, code: form.code)
-    let response = try await Pages.render("operator-enrolled", Pages.Empty(), for: request)
+    let directory = request.operatorDirectory
+    do {
+      try await directory.confirmEnrolment(sessionToken: session, code: form.code)
+    } catch let error as MailsealError where error.code == .totpInvalid {
+      guard let (_, factor) = try await directory.enrolmentInProgress(sessionToken: session)
+      else { throw error }
+      return try await renderQR(
+        request, token: request.parameters.get("token") ?? "", formToken: form.csrf,
+        factor: factor, error: error.sentence(Language.of(request)),
+        status: .unprocessableEntity)
+    }
+    let response = request.redirect(to: "/operator/enrolled")
     OperatorSession.clearCookies(
       response, secure: request.application.mailseal.portal.secureCookies)
     return response
+  }
+
+  /// `GET /operator/enrolled`: enrolment is complete; sign in.
+  @Sendable
+  static func enrolled(_ request: Request) async throws -> Response {
+    try await Pages.render("operator-enrolled", Pages.Empty(), for: request)
   }
 }

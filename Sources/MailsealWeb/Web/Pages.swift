@@ -71,12 +71,24 @@ enum Pages {
     let view = try await request.view.render(template, context)
     let response = try await view.encodeResponse(for: request)
     response.status = status
+    // "I am on a desktop computer" (a browser taken for a phone): remembered.
+    if request.query[String.self, at: "desktop"] == "1" {
+      response.cookies[RequesterController.desktopCookieName] = HTTPCookies.Value(
+        string: "1", maxAge: 30 * 86_400, path: "/",
+        isSecure: request.application.mailseal.portal.secureCookies,
+        isHTTPOnly: true, sameSite: .lax)
+    }
     response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
     response.headers.replaceOrAdd(name: .contentLanguage, value: language.rawValue)
     return response
   }
 
+  /// The same page in the other language. An answer to a form (POST) has
+  /// no address of its own: its link goes to the page the form was on.
   static func languageLink(_ request: Request) -> String {
+    guard request.method == .GET || request.method == .HEAD else {
+      return SiteURL.pageOfForm(request.url.path) + "?lang="
+    }
     var components = URLComponents()
     components.queryItems = URLComponents(string: request.url.string)?.queryItems?.filter {
       $0.name != "lang"

@@ -56,14 +56,15 @@ enum PickupController {
   static func page(_ request: Request) async throws -> Response {
     let pickup = try await resolve(request)
     let language = Language.of(request)
+    let zone = request.timeZone
     let certificate = pickup.certificate
     let response = try await Pages.render(
       "pickup",
       Page(
         number: pickup.request.number, name: certificate.commonName, mailbox: certificate.mailbox,
         serial: certificate.serial,
-        notBefore: BackOfficeController.format(certificate.notBefore, language),
-        notAfter: BackOfficeController.format(certificate.notAfter, language),
+        notBefore: BackOfficeController.format(certificate.notBefore, language, zone),
+        notAfter: BackOfficeController.format(certificate.notAfter, language, zone),
         fingerprint: Array(SHA256.hash(data: certificate.der)).hexString, base: pickup.base,
         keyFileName: "mailseal-\(pickup.request.number).key.pem",
         issuer: pickup.chain.first?.subject ?? ""),

@@ -6,7 +6,17 @@ import Vapor
 /// The requester's pages: start, login link, requests, the form.
 enum RequesterController {
   /// Phones and tablets: key generation and later use belong on a desktop.
+  static let desktopCookieName = "mailseal_desktop"
+
+  /// Phones and tablets (by their user agent) get an explanation instead
+  /// of a form — unless the person said, by the page's link, that this is
+  /// a desktop computer after all (remembered in a cookie).
   static func isMobile(_ request: Request) -> Bool {
+    if request.query[String.self, at: "desktop"] == "1"
+      || request.cookies[desktopCookieName]?.string == "1"
+    {
+      return false
+    }
     let agent = request.headers.first(name: .userAgent) ?? ""
     return [
       "iPhone", "iPad", "iPod", "Android", "Mobile", "Tablet", "Silk/", "Kindle", "Opera Mini",
@@ -48,6 +58,7 @@ enum RequesterController {
       string: token, maxAge: 86_400, path: "/",
       isSecure: request.application.mailseal.portal.secureCookies,
       isHTTPOnly: true, sameSite: .strict)
+
     return response
   }
 
@@ -79,15 +90,29 @@ enum RequesterController {
         error: error.detail(Language.of(request)),
         status: .unprocessableEntity)
     }
-    return try await Pages.render("link-sent", Pages.Empty(), for: request)
+    // Post, redirect, get: the answer is a page of its own, whose language
+    // link works and which a reload does not send again.
+    return request.redirect(to: .loginLinkSent)
+  }
+
+  /// `GET /login/sent`: the same neutral page whatever the address.
+  @Sendable
+  static func linkSent(_ request: Request) async throws -> Response {
+    try await Pages.render("link-sent", Pages.Empty(), for: request)
   }
 
   /// `GET /login/:token`: opens the login link, signs the browser in.
   @Sendable
   static func openLink(_ request: Request) async throws -> Response {
     let token = request.parameters.get("token") ?? ""
-    let signIn = try await request.registrationAuthority.redeemLoginLink(token)
-    let response = request.redirect(to: .requests)
+    let authority = request.registrationAuthority
+    let signIn = try await authority.redeemLoginLink(token)
+    // Someone new goes straight to the form; someone with requests or
+    // certificates to their list.
+    let hasRequests = try await !authority.requests(of: signIn.mailbox).isEmpty
+    let hasCertificates = try await !authority.certificates(of: signIn.mailbox).isEmpty
+    let isNew = !hasRequests && !hasCertificates
+    let response = request.redirect(to: isNew ? .newRequest : .requests)
     RequesterSession.setCookies(
       response, signIn: signIn, settings: request.application.mailseal.portal)
     return response
@@ -121,19 +146,26 @@ enum RequesterController {
     let certificates: [CertificateController.CertificateRow]
   }
 
+  /// The words for a request's state: an approved request says why it
+  /// waits (the pause, or a mailbox validation to renew).
+  static func stateLabel(_ record: CertificateRequestRecord, issuancePaused: Bool) -> String {
+    guard record.state == .approved else { return "state_\(record.state.rawValue)" }
+    if record.issuanceHeldAt != nil { return "state_approved_held" }
+    return issuancePaused ? "state_approved_paused" : "state_approved"
+  }
+
   /// A request's line; `actions`: what the viewer may do (from the RA).
   static func row(
-    _ record: CertificateRequestRecord, language: Language, actions: RequestActions = .init()
+    _ record: CertificateRequestRecord, language: Language, zone: TimeZone,
+    actions: RequestActions = .init(), issuancePaused: Bool = false
   ) -> RequestRow {
     let name =
       record.pseudonym
       ?? [record.givenName, record.surname].compactMap { $0 }.joined(separator: " ")
     return RequestRow(
-      number: record.number, created: BackOfficeController.format(record.createdAt, language),
+      number: record.number, created: BackOfficeController.format(record.createdAt, language, zone),
       state: record.state.rawValue,
-      stateLabel: Catalogue.text(
-        record.state == .approved && record.issuanceHeldAt != nil
-          ? "state_approved_held" : "state_\(record.state.rawValue)", language),
+      stateLabel: Catalogue.text(stateLabel(record, issuancePaused: issuancePaused), language),
       name: name,
       canWithdraw: actions.withdraw)
   }
@@ -143,18 +175,23 @@ enum RequesterController {
   static func requests(_ request: Request) async throws -> Response {
     let session = try await RequesterSession.require(request)
     let language = Language.of(request)
+    let zone = request.timeZone
     let authority = request.registrationAuthority
     let records = try await authority.requests(of: session.mailbox)
     let certificates = try await authority.certificates(of: session.mailbox)
+    let paused = try await authority.isIssuancePaused()
     return try await Pages.render(
       "requests",
       RequestsPage(
         requests: records.map {
           row(
-            $0, language: language,
-            actions: authority.actions(on: $0, for: .requester(mailbox: session.mailbox)))
+            $0, language: language, zone: zone,
+            actions: authority.actions(on: $0, for: .requester(mailbox: session.mailbox)),
+            issuancePaused: paused)
         },
-        certificates: certificates.map { CertificateController.row($0, language: language) }),
+        certificates: certificates.map {
+          CertificateController.row($0, language: language, zone: zone)
+        }),
       for: request)
   }
 
@@ -185,18 +222,21 @@ enum RequesterController {
     var renewal: RenewalView?
     if let serial = request.query[String.self, at: "renew"] {
       let language = Language.of(request)
+      let zone = request.timeZone
       let basis = try await request.registrationAuthority.renewalBasis(
         serial: String(serial.prefix(64)), mailbox: session.mailbox)
       let certificate = basis.certificate
       renewal = RenewalView(
         serial: certificate.serial,
-        validUntil: BackOfficeController.format(certificate.notAfter, language),
+        validUntil: BackOfficeController.format(certificate.notAfter, language, zone),
         personal: certificate.pseudonym == nil, givenName: certificate.givenName ?? "",
         surname: certificate.surname ?? "", commonName: certificate.pseudonym ?? "",
         evidenceReused: basis.evidenceRequestID != nil,
-        checkedAt: basis.checkedAt.map { BackOfficeController.format($0, language, time: false) },
+        checkedAt: basis.checkedAt.map {
+          BackOfficeController.format($0, language, zone, time: false)
+        },
         reusableUntil: basis.reusableUntil.map {
-          BackOfficeController.format($0, language, time: false)
+          BackOfficeController.format($0, language, zone, time: false)
         })
     }
     return try await Pages.render(
@@ -219,6 +259,7 @@ enum RequesterController {
   static func show(_ request: Request) async throws -> Response {
     let session = try await RequesterSession.require(request)
     let language = Language.of(request)
+    let zone = request.timeZone
     let record = try await request.registrationAuthority.request(
       number: request.parameters.get("number") ?? "", session: session)
     let portal = request.application.mailseal.portal
@@ -226,9 +267,10 @@ enum RequesterController {
       "request",
       RequestPage(
         request: row(
-          record, language: language,
+          record, language: language, zone: zone,
           actions: request.registrationAuthority.actions(
-            on: record, for: .requester(mailbox: session.mailbox))),
+            on: record, for: .requester(mailbox: session.mailbox)),
+          issuancePaused: try await request.registrationAuthority.isIssuancePaused()),
         certificateSerial: try await record.certificateID.asyncFlatMap {
           try await CertificateRecord.find($0, on: request.db)?.serial
         },

@@ -6,7 +6,9 @@ import Vapor
 /// templates' links are checked against the routes by a test.)
 enum SiteURL {
   case start
+  case loginLinkSent
   case requests
+  case newRequest
   case request(number: String)
   case certificate(serial: String, staff: Bool, revoked: Bool = false)
   case operatorLogin
@@ -18,7 +20,9 @@ enum SiteURL {
   var path: String {
     switch self {
     case .start: return "/"
+    case .loginLinkSent: return "/login/sent"
     case .requests: return "/requests"
+    case .newRequest: return "/requests/new"
     case .request(let number): return "/requests/\(number)"
     case .certificate(let serial, let staff, let revoked):
       return (staff ? "/operator/certificates/" : "/certificates/") + serial
@@ -29,6 +33,25 @@ enum SiteURL {
     case .operatorRequest(let number): return "/operator/requests/\(number)"
     case .operatorAdmin(let saved): return "/operator/admin" + (saved ? "?saved=1" : "")
     }
+  }
+
+  /// The page a form posted to `path` is on (what a language link of its
+  /// answer opens): the start page for the address form, the admin page
+  /// for its forms, the page of the thing an action was taken on.
+  static func pageOfForm(_ path: String) -> String {
+    switch path {
+    case "/login", "/logout": return "/"
+    case "/operator/notice", "/operator/notice/clear", "/operator/issuance":
+      return "/operator/admin"
+    case "/operator/logout": return "/operator/login"
+    default: break
+    }
+    let actions: Set<Substring> = [
+      "evidence", "approve", "reject", "withdraw", "revoke", "confirm",
+    ]
+    var segments = path.split(separator: "/")
+    if let last = segments.last, actions.contains(last) { segments.removeLast() }
+    return "/" + segments.joined(separator: "/")
   }
 
   /// What part of the site a path belongs to.

@@ -29,6 +29,7 @@ func routes(_ app: Application) throws {
   // The requester's pages.
   app.get(use: RequesterController.start)
   app.on(.POST, "login", body: .collect(maxSize: "4kb"), use: RequesterController.requestLink)
+  app.get("login", "sent", use: RequesterController.linkSent)
   app.get("login", ":token", use: RequesterController.openLink)
   app.on(.POST, "logout", body: .collect(maxSize: "1kb"), use: RequesterController.signOut)
   app.get("requests", use: RequesterController.requests)
@@ -59,6 +60,7 @@ func routes(_ app: Application) throws {
   staff.on(.POST, "code", body: .collect(maxSize: "1kb"), use: OperatorController.code)
   staff.on(.POST, "logout", body: .collect(maxSize: "1kb"), use: OperatorController.logout)
   staff.get("enrol", ":token", use: OperatorController.enrolForm)
+  staff.get("enrolled", use: OperatorController.enrolled)
   staff.on(.POST, "enrol", ":token", body: .collect(maxSize: "4kb"), use: OperatorController.enrol)
   staff.on(
     .POST, "enrol", ":token", "confirm", body: .collect(maxSize: "1kb"),

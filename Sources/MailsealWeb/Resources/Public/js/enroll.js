@@ -13,6 +13,9 @@ const TEXT = {
   strength: (form?.dataset.textStrength ?? "").split("|"),
   tooShort: form?.dataset.textTooShort,
   common: form?.dataset.textCommon,
+  repeated: form?.dataset.textRepeated,
+  sequence: form?.dataset.textSequence,
+  mailbox: form?.dataset.textMailbox,
   mismatch: form?.dataset.textMismatch,
   missing: form?.dataset.textMissing,
   network: form?.dataset.textNetwork,
@@ -46,9 +49,31 @@ function updateType() {
 
 function updateStrength() {
   const value = document.getElementById("password").value;
-  const score = password.strength(value);
+  const score = password.strength(value, form.dataset.mailbox);
   document.getElementById("strength-meter").value = score;
   document.getElementById("strength").textContent = value ? TEXT.strength[score] : "";
+}
+
+/** The password's problems, shown; true when there are none. */
+function checkPassword() {
+  const found = password.problems(
+    document.getElementById("password").value,
+    document.getElementById("password-repeat").value,
+    form.dataset.mailbox,
+  );
+  show("password-error", found.length ? found.map((key) => TEXT[key]).join(" ") : null);
+  return found.length === 0;
+}
+
+/** Once a field's error is shown, it follows the field: it goes as soon as
+ * the field is right, and changes when the problem changes. */
+function recheck(event) {
+  const id = event.target.id;
+  if (id === "password" || id === "password-repeat") {
+    if (!document.getElementById("password-error").hidden) checkPassword();
+  } else if (["givenName", "surname", "commonName"].includes(id) && event.target.value.trim()) {
+    show(`${id}-error`, null);
+  }
 }
 
 function validate() {
@@ -61,13 +86,7 @@ function validate() {
       valid = false;
     }
   }
-  const found = password.problems(
-    document.getElementById("password").value,
-    document.getElementById("password-repeat").value,
-    form.dataset.mailbox,
-  );
-  show("password-error", found.length ? found.map((key) => TEXT[key]).join(" ") : null);
-  return valid && found.length === 0;
+  return checkPassword() && valid;
 }
 
 async function submit(event) {
@@ -156,6 +175,7 @@ if (form) {
       if (event.target.name === "mailboxType") updateType();
     });
     document.getElementById("password").addEventListener("input", updateStrength);
+    form.addEventListener("input", recheck);
     form.addEventListener("submit", submit);
     updateType();
   }

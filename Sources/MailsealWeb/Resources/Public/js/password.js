@@ -4,19 +4,30 @@ import { COMMON_PASSWORDS } from "./common-passwords.js";
 
 export const MINIMUM_LENGTH = 12;
 
-/** Problems of a password, as message keys; empty when it is acceptable. */
+/**
+ * The rules of a key-file password, as the page states them: each rule that
+ * fails is one message key, so the page can say which. The strength meter
+ * uses the same rules (a refused password is never shown as strong).
+ */
 export function problems(password, repeat, mailbox = "") {
   const found = [];
   const length = [...password].length;
   if (length < MINIMUM_LENGTH) found.push("tooShort");
   const lowered = password.toLowerCase();
-  const local = mailbox.split("@")[0].toLowerCase();
-  if (COMMON_PASSWORDS.has(lowered) || /^(.)\1+$/.test(password) || isSequence(lowered) ||
-      (local.length >= 4 && lowered.includes(local)) || lowered.includes("mailseal")) {
-    found.push("common");
-  }
+  if (COMMON_PASSWORDS.has(lowered) || lowered.includes("mailseal")) found.push("common");
+  if (length > 1 && /^(.)\1+$/u.test(password)) found.push("repeated");
+  if (isSequence(lowered)) found.push("sequence");
+  if (containsMailbox(lowered, mailbox)) found.push("mailbox");
   if (repeat !== undefined && password !== repeat) found.push("mismatch");
   return found;
+}
+
+/** Whether the password contains the mailbox's name (or a part of it of
+ * four letters or more, as in anna.mueller). */
+function containsMailbox(lowered, mailbox) {
+  const local = mailbox.split("@")[0].toLowerCase();
+  const parts = [local, ...local.split(/[^\p{L}\p{N}]+/u)].filter((part) => part.length >= 4);
+  return parts.some((part) => lowered.includes(part));
 }
 
 function isSequence(text) {
@@ -26,13 +37,13 @@ function isSequence(text) {
 }
 
 /**
- * A rough strength from 0 to 4: bits of a brute-force guess over the
- * character classes used, with repeated characters and common passwords
- * counted down.
+ * A rough strength from 0 to 4: 0 when a rule refuses the password,
+ * otherwise bits of a brute-force guess over the character classes used,
+ * with repeated characters counted down.
  */
-export function strength(password) {
+export function strength(password, mailbox = "") {
   if (!password) return 0;
-  if (COMMON_PASSWORDS.has(password.toLowerCase())) return 0;
+  if (problems(password, undefined, mailbox).length) return 0;
   let pool = 0;
   if (/[a-z]/.test(password)) pool += 26;
   if (/[A-Z]/.test(password)) pool += 26;
