@@ -18,8 +18,13 @@ let searchKinds:
     ("open requests, page 20", "", nil, 20),
     ("request number", "", nil, 0),  // the query is a stored number
     ("surname prefix \"müll\"", "müll", nil, 0),
+    ("surname as transliterated \"mueller\"", "mueller", nil, 0),
+    ("surname without accents \"muller\"", "muller", nil, 0),
     ("whole name \"anna sch\"", "anna sch", nil, 0),
     ("address prefix \"jonas.\"", "jonas.", nil, 0),
+    ("end of an address \"weber7@example.edu\"", "weber7@example.edu", nil, 0),
+    ("a department's domain (10 %)", "cs.example.edu", nil, 0),
+    ("the domain of every request", "example.edu", nil, 0),
     ("surname, issued only", "weber", .issued, 0),
     ("no match", "zzzz", nil, 0),
   ]
@@ -61,27 +66,35 @@ final class SearchInstallation: @unchecked Sendable {
       var insert = sql.insert(into: "certificate_requests").columns(
         "id", "number", "mailbox", "mailbox_type", "given_name", "surname", "key_type",
         "key_fingerprint", "csr_der", "state", "language", "mailbox_validated_at", "created_at",
-        "updated_at", "search_name", "search_surname")
+        "updated_at")
+      var terms = sql.insert(into: SearchTerms.table).columns("term", "request_id")
       for n in chunk..<min(chunk + 500, searchedRequests) {
         let first = given.randomElement(using: &generator)!
         let last = surnames.randomElement(using: &generator)!
         let created = start.addingTimeInterval(Double(n) * 900)
         let number = "R-\(String(format: "%04X", n / 65_536))-\(String(format: "%04X", n % 65_536))"
         if n == searchedRequests / 2 { knownNumber = number }
-        let mailbox =
-          CertificateRequestRecord.searchKey("\(first).\(last)").replacingOccurrences(
-            of: "ß", with: "ss") + "\(n)@example.edu"
+        // Addresses as most organisations write them: umlauts
+        // transliterated; one in ten in a department's domain.
+        let local = SearchTerms.spellings("\(first).\(last)").last! + "\(n % 500)"
+        let mailbox = local + (n % 10 == 3 ? "@cs.example.edu" : "@example.edu")
+        let id = UUID()
+        for term in SearchTerms.terms(mailbox: mailbox, names: ["\(first) \(last)"]) {
+          terms = terms.values(SQLBind(term), SQLBind(id))
+        }
         insert = insert.values(
-          SQLBind(UUID()), SQLBind(number), SQLBind(mailbox), SQLBind("personal"),
+          SQLBind(id), SQLBind(number), SQLBind(mailbox), SQLBind("personal"),
           SQLBind(first), SQLBind(last), SQLBind("rsa3072"), SQLBind("fp\(n)"), SQLBind(csr),
           SQLBind(states.randomElement(using: &generator)!), SQLBind("de"), SQLBind(created),
-          SQLBind(created), SQLBind(created),
-          SQLBind(CertificateRequestRecord.searchKey("\(first) \(last)")),
-          SQLBind(CertificateRequestRecord.searchKey(last)))
+          SQLBind(created), SQLBind(created))
       }
       try await insert.run()
+      try await terms.run()
     }
-    if base.database == "PostgreSQL" { try await sql.raw("ANALYZE certificate_requests").run() }
+    if base.database == "PostgreSQL" {
+      try await sql.raw("ANALYZE certificate_requests").run()
+      try await sql.raw("ANALYZE \(ident: SearchTerms.table)").run()
+    }
   }
 
   func tearDown() async throws { try await base.tearDown() }

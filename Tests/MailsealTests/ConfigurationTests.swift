@@ -42,6 +42,7 @@ struct ConfigurationTests {
         "MAILSEAL_ORG_COUNTRY": "Germany",
         "MAILSEAL_CERT_DAYS": "900",
         "MAILSEAL_CA_PASSPHRASE": "short",
+        "MAILSEAL_TIME_ZONE": "Mitteleuropa",
       ])
       Issue.record("a malformed configuration was accepted")
     } catch {
@@ -49,7 +50,7 @@ struct ConfigurationTests {
       #expect(
         named == [
           "DATABASE_URL", "MAILSEAL_PUBLIC_URL", "MAILSEAL_ORG_ID", "MAILSEAL_ORG_COUNTRY",
-          "MAILSEAL_CERT_DAYS", "MAILSEAL_CA_PASSPHRASE",
+          "MAILSEAL_CERT_DAYS", "MAILSEAL_CA_PASSPHRASE", "MAILSEAL_TIME_ZONE",
         ])
       #expect(
         error.description.contains(

@@ -64,6 +64,25 @@ struct EnrollmentTests {
     return try csr.serializeAsPEM().pemString
   }
 
+  /// A mail's quoted-printable parts as text (soft line breaks joined).
+  static func quotedPrintableDecoded(_ message: String) -> String {
+    let joined = Array(message.replacingOccurrences(of: "=\r\n", with: "").utf8)
+    var bytes: [UInt8] = []
+    var index = 0
+    while index < joined.count {
+      if joined[index] == UInt8(ascii: "="), index + 2 < joined.count,
+        let value = UInt8(String(decoding: joined[index + 1...index + 2], as: UTF8.self), radix: 16)
+      {
+        bytes.append(value)
+        index += 3
+      } else {
+        bytes.append(joined[index])
+        index += 1
+      }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
   static func form(
     type: String = "personal", given: String? = "Zoë", surname: String? = "Müller",
     common: String? = nil,
@@ -246,7 +265,9 @@ struct EnrollmentTests {
     }
   }
 
-  @Test("role mailboxes need their name; the key type must be offered and match the CSR")
+  @Test(
+    "role mailboxes need their name and the responsible person's; the key type must be offered and match the CSR"
+  )
   func roleAndKeyType() async throws {
     try await TestInstallation.withApp(environment: Self.environment) { app in
       var browser = TestBrowser(app)
@@ -265,15 +286,31 @@ struct EnrollmentTests {
         headers: Self.csrf(browser), page: false)
       #expect(
         wrongKey.status == .unprocessableEntity && wrongKey.body.contains("key-type-mismatch"))
-      let role = try await browser.send(
+      // The person responsible must be named: the desk checks their ID.
+      let nobody = try await browser.send(
         .POST, "/api/v1/requests",
         json: try Self.form(
           type: "role", given: nil, surname: nil, common: "Sekretariat des Rechenzentrums"),
         headers: Self.csrf(browser), page: false)
-      #expect(role.status == .created)
       #expect(
-        try await CertificateRequestRecord.query(on: app.db).first()?.pseudonym
-          == "Sekretariat des Rechenzentrums")
+        nobody.status == .unprocessableEntity && nobody.body.contains("givenName")
+          && nobody.body.contains("surname") && !nobody.body.contains("commonName"))
+      let role = try await browser.send(
+        .POST, "/api/v1/requests",
+        json: try Self.form(
+          type: "role", given: "Jörg", surname: "Weiß", common: "Sekretariat des Rechenzentrums"),
+        headers: Self.csrf(browser), page: false)
+      #expect(role.status == .created)
+      let stored = try #require(try await CertificateRequestRecord.query(on: app.db).first())
+      #expect(
+        stored.pseudonym == "Sekretariat des Rechenzentrums" && stored.givenName == "Jörg"
+          && stored.surname == "Weiß")
+      // The confirmation says whose ID the desk checks.
+      let mail = try #require(
+        try await OutboxMessageRecord.query(on: app.db)
+          .filter(\.$subject ~~ stored.number).first())
+      let text = Self.quotedPrintableDecoded(mail.message)
+      #expect(text.contains("Jörg Weiß") && text.contains("Sekretariat des Rechenzentrums"))
     }
   }
 

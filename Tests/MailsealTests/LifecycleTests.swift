@@ -16,7 +16,9 @@ import X509
 struct LifecycleTests {
   /// A certificate issued the way the portal issues it: request, evidence,
   /// approval, the worker.
-  static func issue(_ app: Application, mailbox: String) async throws -> CertificateRecord {
+  static func issue(_ app: Application, mailbox: String, pseudonym: String? = nil) async throws
+    -> CertificateRecord
+  {
     let authority = app.registrationAuthority
     let desk = try await OperatorRecord.query(on: app.db).filter(\.$email == "desk@example.edu")
       .first()
@@ -26,7 +28,7 @@ struct LifecycleTests {
     } else {
       staff = try await BackOfficeTests.staff(app, "desk@example.edu")
     }
-    let record = try await BackOfficeTests.request(app, mailbox: mailbox)
+    let record = try await BackOfficeTests.request(app, mailbox: mailbox, pseudonym: pseudonym)
     _ = try await authority.recordEvidence(
       number: record.number, BackOfficeTests.evidence(), by: staff)
     _ = try await authority.approve(number: record.number, by: staff)

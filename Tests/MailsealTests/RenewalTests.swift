@@ -33,6 +33,34 @@ struct RenewalTests {
   }
 
   @Test(
+    "a role mailbox's renewal reuses the evidence only for the person checked; another responsible person goes to the desk"
+  )
+  func roleRenewal() async throws {
+    try await TestInstallation.withApp { app in
+      try await prepareToServe(app)
+      let authority = app.registrationAuthority
+      let mailbox = "sekretariat@example.edu"
+      let certificate = try await LifecycleTests.issue(
+        app, mailbox: mailbox, pseudonym: "Sekretariat")
+      #expect(certificate.pseudonym == "Sekretariat" && certificate.givenName == nil)
+      func renew(_ given: String, _ surname: String) async throws -> CertificateRequestRecord {
+        var form = try EnrollmentTests.form(
+          type: "role", given: given, surname: surname, common: "Sekretariat")
+        form.renewalOf = certificate.serial
+        return try await authority.submit(
+          form, session: Self.session(mailbox, at: Date()), language: .en)
+      }
+      let same = try await renew("Zoë", "Müller")
+      #expect(same.state == .verified && same.evidenceRequestID != nil)
+      _ = try await authority.withdraw(
+        number: same.number, session: Self.session(mailbox, at: Date()))
+      let successor = try await renew("Jörg", "Weiß")
+      #expect(successor.state == .submitted && successor.evidenceRequestID == nil)
+      #expect(successor.renewalOf == certificate.id && successor.givenName == "Jörg")
+    }
+  }
+
+  @Test(
     "within 825 days the evidence is reused and one click issues; beyond, the desk again; names and key must fit"
   )
   func reuse() async throws {

@@ -22,6 +22,27 @@ struct StoreTests {
     }
   }
 
+  @Test("migration M0017 gives the requests already stored their search terms")
+  func searchTermsMigration() async throws {
+    try await TestInstallation.withApp { app in
+      let zoe = try await BackOfficeTests.request(app, mailbox: "zoe.mueller@example.edu")
+      let desk = try await BackOfficeTests.request(
+        app, mailbox: "pool@example.edu", pseudonym: "Fahrzeugpool", responsible: false)
+      let migration = M0017_RequestSearchTerms()
+      try await migration.revert(on: app.db)
+      try await migration.prepare(on: app.db)
+      func find(_ query: String) async throws -> [String] {
+        try await app.registrationAuthority.searchRequests(
+          query: query, state: nil, offset: 0, limit: 10
+        ).map(\.number)
+      }
+      #expect(try await find("mueller") == [zoe.number])
+      #expect(try await find("Müller") == [zoe.number])
+      #expect(try await find("mueller@example.edu") == [zoe.number])
+      #expect(try await find("fahrzeug") == [desk.number])
+    }
+  }
+
   @Test("the migrations make every table the issuance needs")
   func tables() async throws {
     try await TestInstallation.withApp { app in

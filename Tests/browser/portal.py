@@ -23,6 +23,7 @@ from selenium.common.exceptions import JavascriptException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # The PEM label of the browser's key file (encrypted PKCS#8, RFC 7468 §11).
@@ -282,6 +283,33 @@ def staff_sign_in(web, driver, wait, email_address, password, secret, last_step)
     return step
 
 
+SCREENSHOTS = os.environ.get("MAILSEAL_SCREENSHOTS")
+
+
+def screenshot(driver, name):
+    """With MAILSEAL_SCREENSHOTS set (scripts/screenshots.sh), saves the page
+    in English and in German as NAME-en.png and NAME-de.png in that folder,
+    then shows it again in its language; otherwise does nothing."""
+    if not SCREENSHOTS:
+        return
+    folder = pathlib.Path(SCREENSHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    language = driver.find_element(By.TAG_NAME, "html").get_attribute("lang")
+    address = driver.current_url.split("?")[0]
+
+    def show(shown):
+        driver.get(address + "?lang=" + shown)
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    for shown in ("en", "de"):
+        show(shown)
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1280, max(800, height + 40))
+        driver.save_screenshot(str(folder / ("%s-%s.png" % (name, shown))))
+        driver.set_window_size(1280, 1000)
+    show(language)
+
+
 def click_and_load(driver, wait, element):
     """Clicks `element` and waits until another document has loaded: a
     mark set on the old page's window is gone and the new one is
@@ -305,6 +333,28 @@ def check_identity_and_approve(driver, wait, number, search_for, given_name, sur
     click_and_load(driver, wait, driver.find_element(By.CSS_SELECTOR, "form[role=search] button[type=submit]"))
     driver.find_element(By.CSS_SELECTOR, "tr[data-number='%s'] a" % number).click()
     wait.until(EC.presence_of_element_located((By.ID, "evidence-form")))
+    screenshot(driver, "desk-request")
+    driver.find_element(By.ID, "issuingAuthority").send_keys("Stadt Beispielstadt, DE")
+    driver.find_element(By.ID, "documentNumber").send_keys("L01X00T47")
+    # The expiry is the browser's date picker, labelled as such (no format
+    # to type), bounded from today to 20 years ahead.
+    expiry = driver.find_element(By.ID, "documentExpiry")
+    label = driver.find_element(By.CSS_SELECTOR, "label[for=documentExpiry]").text
+    assert "YYYY" not in label and "JJJJ" not in label, label
+    assert expiry.get_attribute("type") == "date" and expiry.get_attribute("min") and expiry.get_attribute("max")
+    for implausible in ("2090-01-01", "2001-01-01"):
+        driver.execute_script("arguments[0].value = arguments[1]", expiry, implausible)
+        assert not driver.execute_script("return arguments[0].checkValidity()", expiry), implausible
+    # Past the browser (its checks switched off), the server refuses it too.
+    driver.execute_script("arguments[0].value = '2090-01-01'", expiry)
+    driver.find_element(By.ID, "verifiedGivenName").send_keys(given_name)
+    driver.find_element(By.ID, "verifiedSurname").send_keys(surname)
+    driver.execute_script("document.getElementById('evidence-form').noValidate = true")
+    click_and_load(driver, wait, driver.find_element(By.CSS_SELECTOR, "#evidence-form button"))
+    refusal = driver.find_element(By.ID, "decision-error").text
+    assert "plausible" in refusal, refusal
+    for field in ("issuingAuthority", "documentNumber", "verifiedGivenName", "verifiedSurname"):
+        driver.find_element(By.ID, field).clear()
     driver.find_element(By.ID, "issuingAuthority").send_keys("Stadt Beispielstadt, DE")
     driver.find_element(By.ID, "documentNumber").send_keys("L01X00T47")
     driver.execute_script("document.getElementById('documentExpiry').value = '2034-05-31'")

@@ -83,6 +83,8 @@ class Walker:
         self.assertIn(address, driver.find_element(By.CSS_SELECTOR, "header .who").text)
         # 4–6: the form.
         form = wait.until(EC.visibility_of_element_located((By.ID, "request-form")))
+        portal.screenshot(driver, "request-form")
+        form = wait.until(EC.visibility_of_element_located((By.ID, "request-form")))
         driver.find_element(By.ID, "givenName").send_keys("Zoë")
         driver.find_element(By.ID, "surname").send_keys("Müller-Lüdenscheidt")
         driver.find_element(By.CSS_SELECTOR, "input[name=keyType][value=%s]" % key_type).click()

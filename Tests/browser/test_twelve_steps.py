@@ -60,7 +60,8 @@ class TwelveSteps(Walker, unittest.TestCase):
 
         # Step 8: sign in with password and TOTP, find the request, record the check, approve.
         portal.staff_sign_in(web, driver, wait, "anna.desk@example.edu", STAFF_PASSWORD, secret, step)
-        portal.check_identity_and_approve(driver, wait, number, "Müller-Lüdenscheidt", "Zoë", "Müller-Lüdenscheidt")
+        # Found as the address and the ID's machine-readable zone spell her.
+        portal.check_identity_and_approve(driver, wait, number, "mueller-luedenscheidt", "Zoë", "Müller-Lüdenscheidt")
 
         # Step 9: the CA issues, the pickup mail arrives by SMTP.
         wait.until(lambda _: any("ready" in str(m["subject"]) for m in server.messages()))
@@ -69,8 +70,17 @@ class TwelveSteps(Walker, unittest.TestCase):
         pickup = re.search(r"https?://\S+/pickup/[A-Za-z0-9_-]{43}", text).group(0)
 
         # Steps 10–11: the requester builds the PKCS#12, both encodings.
+        driver.get(pickup + "?lang=de")
+        wait.until(EC.visibility_of_element_located((By.ID, "pickup-form")))
+        self.assertEqual(driver.find_element(By.ID, "build").text, "Zertifikat herunterladen")
+        portal.screenshot(driver, "pickup")
         driver.get(pickup + "?lang=en")
         form = wait.until(EC.visibility_of_element_located((By.ID, "pickup-form")))
+        self.assertEqual(driver.find_element(By.ID, "build").text, "Download certificate")
+        # The issuer in words; its whole name folded away.
+        self.assertNotIn("CN=", driver.find_element(By.ID, "issuer-name").text)
+        self.assertIn("TEST", driver.find_element(By.ID, "issuer-name").text)
+        self.assertFalse(driver.find_element(By.ID, "issuer-full").is_displayed())
         fingerprint = driver.find_element(By.ID, "fingerprint").text
         timings = {}
         files = {}

@@ -22,6 +22,12 @@ enum MailTemplates {
       "mailbox": request.mailbox, "number": request.number, "identityCheck": identityCheck,
       "statusURL": "\(portalURL)/requests/\(request.number)",
     ]
+    // A role mailbox: whose ID the desk checks.
+    if let roleName = request.pseudonym, let surname = request.surname {
+      values["roleName"] = roleName
+      values["responsible"] = [request.givenName, surname].compactMap { $0 }.joined(
+        separator: " ")
+    }
     // Both ways are always named: the video call's link when there is
     // one, otherwise whom to ask (the other paragraph is left out).
     if let videoCallURL {

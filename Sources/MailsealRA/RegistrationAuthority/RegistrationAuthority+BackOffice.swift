@@ -5,11 +5,12 @@ public import MailsealStore
 import SQLKit
 
 extension RegistrationAuthority {
-  /// The requests staff look for: by number (exact), address or name
-  /// (prefix, without case or accents: ``CertificateRequestRecord/searchKey(_:)``),
-  /// or the open ones (submitted, verified, approved) oldest first. Every
-  /// prefix is a range on an index, so a search costs the same with a
-  /// hundred requests or a million.
+  /// The requests staff look for: by number (exact), by any word of a
+  /// name or of the address (``SearchTerms``: a prefix of a word, without
+  /// case or accents, "mueller" and "muller" for "Müller"), or the open ones
+  /// (submitted, verified, approved) oldest first. Every prefix is a range
+  /// on the terms' index, so a search costs about the same with a hundred
+  /// requests or a million.
   public func searchRequests(
     query: String, state: CertificateRequestRecord.State?, offset: Int, limit: Int
   ) async throws
@@ -18,18 +19,17 @@ extension RegistrationAuthority {
     var builder = CertificateRequestRecord.query(on: database)
     if !query.isEmpty {
       let collation = database.byteOrderCollation
-      func prefix(_ column: String, _ text: String) -> SQLQueryString {
-        "(\(ident: column)\(unsafeRaw: collation) >= \(bind: text) AND \(ident: column)\(unsafeRaw: collation) < \(bind: text + "\u{10FFFF}"))"
+      let spellings = Set(SearchTerms.spellings(query) + [query.lowercased()]).sorted()
+      let ranges = spellings.map { text -> SQLQueryString in
+        "(term\(unsafeRaw: collation) >= \(bind: text) AND term\(unsafeRaw: collation) < \(bind: text + "\u{10FFFF}"))"
       }
-      let address = query.lowercased()
-      let name = CertificateRequestRecord.searchKey(query)
+      let terms: SQLQueryString =
+        "id IN (SELECT request_id FROM \(ident: SearchTerms.table) WHERE \(ranges.joined(separator: " OR ")))"
       // "Hartmann" reads as a request number too: both are looked for.
       let number = RequestNumber.normalize(query)
       builder = builder.group(.or) { group in
         if let number { group.filter(\.$number == number) }
-        group.filter(.sql(embed: prefix("mailbox", address)))
-        group.filter(.sql(embed: prefix("search_name", name)))
-        group.filter(.sql(embed: prefix("search_surname", name)))
+        group.filter(.sql(embed: terms))
       }
     }
     if let state {

@@ -18,6 +18,9 @@ extension RegistrationAuthority {
     public let evidenceRequestID: UUID?
     public let checkedBy: UUID?
     public let checkedAt: Date?
+    /// The names on the document checked then (whose evidence it is).
+    public var checkedGivenName: String? = nil
+    public var checkedSurname: String? = nil
     /// When the evidence stops being reusable.
     public var reusableUntil: Date? {
       checkedAt?.addingTimeInterval(RequestRules.evidenceReuseLifetime)
@@ -54,7 +57,8 @@ extension RegistrationAuthority {
     }
     return RenewalBasis(
       certificate: certificate, evidenceRequestID: owner, checkedBy: evidence.checkedBy,
-      checkedAt: evidence.checkedAt)
+      checkedAt: evidence.checkedAt, checkedGivenName: evidence.verifiedGivenName,
+      checkedSurname: evidence.verifiedSurname)
   }
 
   /// Fills in a renewal request: the names must be the certificate's; with
@@ -62,7 +66,8 @@ extension RegistrationAuthority {
   /// renewals are approved automatically), otherwise it waits for the desk
   /// like any other.
   func applyRenewal(
-    _ record: CertificateRequestRecord, serial: String, subject: ValidatedSubject, now: Date
+    _ record: CertificateRequestRecord, serial: String, subject: ValidatedSubject,
+    person: Person, now: Date
   ) async throws -> RenewalBasis {
     let basis = try await renewalBasis(serial: serial, mailbox: record.mailbox, now: now)
     let certificate = basis.certificate
@@ -84,7 +89,11 @@ extension RegistrationAuthority {
       throw MailsealError(.renewalNeedsNewKey)
     }
     record.renewalOf = certificate.id
-    if let owner = basis.evidenceRequestID {
+    // The evidence is reused only for the person it was checked for: a
+    // role mailbox whose responsible person changed goes to the desk.
+    if let owner = basis.evidenceRequestID,
+      person.isNamed(basis.checkedGivenName, basis.checkedSurname)
+    {
       record.evidenceRequestID = owner
       record.verifiedBy = basis.checkedBy
       record.verifiedAt = basis.checkedAt

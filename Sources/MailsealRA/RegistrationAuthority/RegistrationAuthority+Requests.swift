@@ -33,6 +33,25 @@ public struct RequestForm: Codable, Sendable {
   static let maximumNameLength = 256
 }
 
+/// The person a request names, as checked names.
+struct Person: Sendable {
+  let givenName: SubjectName
+  let surname: SubjectName
+
+  /// Whether `given` and `surname` (as recorded from a document) are this
+  /// person's names, compared as the subject compares them.
+  func isNamed(_ given: String?, _ surname: String?) -> Bool {
+    Self.same(given, givenName.value) && Self.same(surname, self.surname.value)
+  }
+
+  static func same(_ a: String?, _ b: String?) -> Bool {
+    guard let a, let b, let x = try? SubjectName(a, field: "name", maximumLength: 64),
+      let y = try? SubjectName(b, field: "name", maximumLength: 64)
+    else { return false }
+    return Array(x.value.unicodeScalars) == Array(y.value.unicodeScalars)
+  }
+}
+
 /// The key types the portal offers, with the subscriber key each must be.
 enum OfferedKeyType: String, CaseIterable {
   case rsa3072, rsa4096, p256
@@ -49,6 +68,10 @@ enum OfferedKeyType: String, CaseIterable {
 struct ValidatedForm: Sendable {
   let type: CertificateRequestRecord.MailboxType
   let subject: ValidatedSubject
+  /// The person whose photo ID the desk checks: the holder of a personal
+  /// mailbox (the subject's names), or the person responsible for a role
+  /// mailbox (recorded with the request, not in the certificate).
+  let person: Person
   let keyType: OfferedKeyType
   let request: CheckedRequest
 }
@@ -81,16 +104,21 @@ extension RegistrationAuthority {
     }
 
     var identity: ValidatedSubject.Identity?
+    var person: Person?
     let type = CertificateRequestRecord.MailboxType(rawValue: form.mailboxType)
-    switch type {
-    case .personal:
+    if type != nil {
+      // Both kinds name a person: the holder, or the one responsible.
       let given = field(
         "givenName", form.givenName, label: "label.given-name",
         bound: SubjectNameBounds.givenName)
       let surname = field(
         "surname", form.surname, label: "label.surname",
         bound: SubjectNameBounds.surname)
-      if let given, let surname { identity = .person(givenName: given, surname: surname) }
+      if let given, let surname { person = Person(givenName: given, surname: surname) }
+    }
+    switch type {
+    case .personal:
+      if let person { identity = .person(givenName: person.givenName, surname: person.surname) }
     case .role:
       if let name = field(
         "commonName", form.commonName,
@@ -115,7 +143,7 @@ extension RegistrationAuthority {
     if offered == nil {
       fields["keyType"] = Message("field.key-type.choose")
     }
-    guard fields.isEmpty, let type, let subject, let offered else {
+    guard fields.isEmpty, let type, let subject, let person, let offered else {
       throw MailsealError(.invalidForm, fields: fields)
     }
 
@@ -123,7 +151,8 @@ extension RegistrationAuthority {
     guard offered.matches(request.keyType) else {
       throw MailsealError(.keyTypeMismatch, ["keyType": offered.rawValue])
     }
-    return ValidatedForm(type: type, subject: subject, keyType: offered, request: request)
+    return ValidatedForm(
+      type: type, subject: subject, person: person, keyType: offered, request: request)
   }
 
   public func submit(
@@ -142,15 +171,9 @@ extension RegistrationAuthority {
     let record = CertificateRequestRecord()
     record.mailbox = mailbox.address
     record.mailboxType = type
-    switch subject.identity {
-    case .person(let given, let surname):
-      record.givenName = given.value
-      record.surname = surname.value
-    case .pseudonym(let name):
-      record.pseudonym = name.value
-    case .mailboxOnly:
-      break
-    }
+    record.givenName = validated.person.givenName.value
+    record.surname = validated.person.surname.value
+    if case .pseudonym(let name) = subject.identity { record.pseudonym = name.value }
     record.keyType = offered.rawValue
     record.keyFingerprint = fingerprint
     record.csrDER = Data(request.der)
@@ -159,11 +182,11 @@ extension RegistrationAuthority {
     record.mailboxValidatedAt = session.validatedAt
     record.createdAt = now
     record.updatedAt = now
-    record.setSearchKeys()
     var renewal: RenewalBasis?
     if let serial = form.renewalOf, !serial.isEmpty {
       guard serial.count <= 64 else { throw MailsealError.notFound }
-      renewal = try await applyRenewal(record, serial: serial, subject: subject, now: now)
+      renewal = try await applyRenewal(
+        record, serial: serial, subject: subject, person: validated.person, now: now)
     }
     var audit = [
       AuditEvent(
@@ -211,6 +234,7 @@ extension RegistrationAuthority {
           try await Self.checkKeyIsFree(
             record.keyFingerprint, for: record.mailbox, on: database)
           try await record.create(on: database)
+          try await SearchTerms.save(record.searchTerms, for: record.id!, on: database)
           try await Outbox.enqueue(
             mail, on: database, messageDomain: configuration.mail.domain, now: now)
           try await AuditTrail.append(events, on: database, now: now)

@@ -10,6 +10,11 @@ public enum RequestRules {
   public static let mailboxValidationLifetime: TimeInterval = 30 * 86_400
   /// S/MIME BR §4.2.1: identity evidence may be reused for at most 825 days.
   public static let evidenceReuseLifetime: TimeInterval = 825 * 86_400
+  /// Photo IDs are issued for at most ten years (German identity cards
+  /// and passports; most others less): an expiry further ahead than this
+  /// is a typing or date-picker slip, not a document.
+  public static let documentValidityYears = 20
+  public static let documentValidityLimit = TimeInterval(documentValidityYears) * 365.25 * 86_400
 
   /// Nobody checks, approves or rejects a request for their own mailbox.
   public static func notOwnMailbox(request mailbox: String, decidedBy staffEmail: String?) throws {

@@ -39,6 +39,8 @@ extension Catalogue {
 
         So geht es weiter: Lassen Sie Ihre Identität mit einem Lichtbildausweis prüfen und nennen Sie dabei die Antragsnummer. {identityCheck}
 
+        Für das Funktionspostfach „{roleName}“ zeigt die verantwortliche Person ihren Ausweis: *{responsible}*. Die Namen im Ausweis müssen diese sein.
+
         Statt am Service-Desk können Sie Ihren Ausweis auch in einem Videoanruf zeigen: <{videoCallURL}>
 
         Statt am Service-Desk können Sie Ihren Ausweis auch in einem Videoanruf zeigen; {videoAsk}
@@ -55,6 +57,8 @@ extension Catalogue {
         Request number: *{number}*
 
         What happens next: have your identity checked with a photo ID and quote the request number. {identityCheck}
+
+        For the role mailbox "{roleName}", the person responsible shows their ID: *{responsible}*. The names on the ID must be these.
 
         Instead of at the service desk, you can also show your ID in a video call: <{videoCallURL}>
 

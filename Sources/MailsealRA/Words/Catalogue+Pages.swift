@@ -75,6 +75,7 @@ extension Catalogue {
     "state_approved_held": .init(
       de: "Freigegeben – wartet: bitte Postfach mit einem neuen Anmeldelink bestätigen",
       en: "Approved – waiting: please confirm the mailbox with a new login link"),
+    "state_approved_any": .init(de: "Freigegeben", en: "Approved"),
     "state_issued": .init(de: "Ausgestellt", en: "Issued"),
     "state_rejected": .init(de: "Abgelehnt", en: "Rejected"),
     "state_withdrawn": .init(de: "Zurückgezogen", en: "Withdrawn"),
@@ -98,6 +99,18 @@ extension Catalogue {
     "names_hint": .init(
       de: "Wie in Ihrem Ausweis. Sie werden am Service-Desk verglichen.",
       en: "As in your ID. They are compared at the service desk."),
+    "responsible_title": .init(
+      de: "Verantwortliche Person (Sie)", en: "The person responsible (you)"),
+    "responsible_hint": .init(
+      de:
+        "Ihr Name wie in Ihrem Lichtbildausweis: Der Service-Desk prüft Ihren Ausweis, weil Sie für das Postfach verantwortlich sind. Ihr Name steht nicht im Zertifikat.",
+      en:
+        "Your name as on your photo ID: the service desk checks your ID because you are responsible for the mailbox. Your name does not appear in the certificate."
+    ),
+    "renewal_responsible": .init(
+      de:
+        "Wenn Sie nicht die zuletzt geprüfte Person sind, prüft der Service-Desk Ihren Ausweis.",
+      en: "If you are not the person checked last time, the service desk checks your ID."),
     "common_name": .init(de: "Name des Postfachs", en: "Name of the mailbox"),
     "common_name_hint": .init(
       de:
@@ -172,6 +185,7 @@ extension Catalogue {
     "valid_until": .init(de: "Gültig bis", en: "Valid until"),
     "fingerprint": .init(de: "Fingerabdruck (SHA-256)", en: "Fingerprint (SHA-256)"),
     "issuer": .init(de: "Aussteller", en: "Issuer"),
+    "issuer_full": .init(de: "Vollständiger Name", en: "Full name"),
     "key_file": .init(de: "Schlüsseldatei", en: "Key file"),
     "key_password": .init(
       de: "Passwort der Schlüsseldatei (schützt auch die PKCS#12-Datei)",
@@ -271,7 +285,43 @@ extension Catalogue {
     "desk_document_type": .init(de: "Ausweisart", en: "Document"),
     "desk_authority": .init(de: "Ausstellende Behörde / Staat", en: "Issuing authority / country"),
     "desk_document_number": .init(de: "Ausweisnummer", en: "Document number"),
-    "desk_document_expiry": .init(de: "Gültig bis (JJJJ-MM-TT)", en: "Valid until (YYYY-MM-DD)"),
+    "desk_document_expiry": .init(de: "Gültig bis", en: "Valid until"),
+    "desk_document_expiry_hint": .init(
+      de: "Das Ablaufdatum auf dem Ausweis, mit der Datumsauswahl des Browsers.",
+      en: "The expiry date printed on the document, in the browser's date picker."),
+    "desk_person": .init(de: "Zu prüfende Person", en: "Person to check"),
+    "desk_person_personal": .init(
+      de:
+        "Die Inhaberin oder der Inhaber des Postfachs. Die Namen im Ausweis müssen die des Antrags sein; sie stehen im Zertifikat.",
+      en:
+        "The holder of the mailbox. The names on the photo ID must be the request's; they appear in the certificate."
+    ),
+    "desk_person_role": .init(
+      de:
+        "Die für das Funktionspostfach verantwortliche Person. Prüfen Sie ihren Lichtbildausweis; die Namen darauf müssen diese sein. Das Zertifikat nennt nur den Namen des Postfachs (Pseudonym); die Person wird mit der Prüfung festgehalten.",
+      en:
+        "The person responsible for the role mailbox. Check their photo ID; the names on it must be these. The certificate names only the mailbox (a pseudonym); the person is recorded with the check."
+    ),
+    "desk_person_unknown": .init(
+      de:
+        "Dieser Antrag nennt keine verantwortliche Person (gestellt vor dieser Regel): Erfassen Sie die Namen laut Ausweis der Person, die das Postfach verantwortet.",
+      en:
+        "This request names no responsible person (made before this rule): record the names on the photo ID of the person responsible for the mailbox."
+    ),
+    "method_in_person": .init(
+      de: "Persönlich am Service-Desk", en: "In person at the service desk"),
+    "method_video_call": .init(de: "Per Videoanruf", en: "By video call"),
+    "document_identity_card": .init(de: "Personalausweis", en: "Identity card"),
+    "document_passport": .init(de: "Reisepass", en: "Passport"),
+    "document_residence_permit": .init(de: "Aufenthaltstitel", en: "Residence permit"),
+    "keyname_rsa3072": .init(de: "RSA 3072", en: "RSA 3072"),
+    "keyname_rsa4096": .init(de: "RSA 4096", en: "RSA 4096"),
+    "keyname_p256": .init(de: "ECDSA P-256", en: "ECDSA P-256"),
+    "role_operator": .init(de: "Service-Desk", en: "service desk"),
+    "role_admin": .init(de: "Verwaltung", en: "administrator"),
+    "role_auditor": .init(de: "Revision", en: "auditor"),
+    "type_personal_short": .init(de: "Persönlich", en: "Personal"),
+    "type_role_short": .init(de: "Funktion / Gruppe", en: "Role / group"),
     "desk_verified_given": .init(
       de: "Vorname(n) laut Ausweis", en: "Given name(s) on the document"),
     "desk_verified_surname": .init(de: "Nachname laut Ausweis", en: "Surname on the document"),

@@ -129,7 +129,15 @@ extension Catalogue {
       de: "Bitte prüfen Sie die markierten Angaben.", en: "Please check the marked fields."),
     "field.missing-or-invalid": .init(de: "Fehlt oder ist ungültig.", en: "Missing or not valid."),
     "field.choose": .init(de: "Bitte wählen.", en: "Please choose."),
-    "field.date-format": .init(de: "Datum als JJJJ-MM-TT.", en: "A date as YYYY-MM-DD."),
+    "field.date-format": .init(
+      de: "Bitte das Ablaufdatum des Ausweises wählen.",
+      en: "Please choose the document's expiry date."),
+    "field.document-expiry-implausible": .init(
+      de:
+        "Ein Ausweis, der noch mehr als {years} Jahre gilt, ist nicht plausibel: Bitte das Datum prüfen.",
+      en:
+        "A document valid for more than {years} more years is not plausible: please check the date."
+    ),
     "field.document-expired": .init(
       de: "Der Ausweis ist abgelaufen und kann nicht angenommen werden.",
       en: "The document has expired and cannot be accepted."),

@@ -20,5 +20,6 @@ public enum MailsealMigrations {
     M0014_Renewal(),
     M0015_IssuanceHeld(),
     M0016_RateLimits(),
+    M0017_RequestSearchTerms(),
   ]
 }

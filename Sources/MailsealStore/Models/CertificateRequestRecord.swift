@@ -58,24 +58,21 @@ public final class CertificateRequestRecord: Model, @unchecked Sendable {
   /// The pickup link: its SHA-256 and when it stops working.
   @OptionalField(key: "pickup_token_hash") public var pickupTokenHash: String?
   @OptionalField(key: "pickup_expires_at") public var pickupExpiresAt: Date?
-  /// What the queue search compares with (``searchKey(_:)``): the whole
-  /// name ("given surname", or the pseudonym) and the surname alone.
-  @OptionalField(key: "search_name") public var searchName: String?
-  @OptionalField(key: "search_surname") public var searchSurname: String?
 
   public init() {}
 
-  /// Sets the search keys from the names.
-  public func setSearchKeys() {
-    let whole = [givenName, surname].compactMap { $0 }.joined(separator: " ")
-    let name = pseudonym ?? whole
-    searchName = name.isEmpty ? nil : Self.searchKey(name)
-    searchSurname = surname.map(Self.searchKey)
+  /// What the desk's search finds this request by (``SearchTerms``): its
+  /// names — the holder's or responsible person's, and a role mailbox's —
+  /// and its address.
+  public var searchTerms: Set<String> {
+    SearchTerms.terms(
+      mailbox: mailbox,
+      names: [[givenName, surname].compactMap { $0 }.joined(separator: " "), pseudonym])
   }
 
-  /// A name as the queue search compares it: without case, accents or
-  /// width, so that "muller" finds "Müller".
-  public static func searchKey(_ text: String) -> String {
+  /// A name as migration M0011 stored it: without case, accents or width.
+  /// (The search now uses ``SearchTerms``.)
+  static func searchKey(_ text: String) -> String {
     text.folding(
       options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
   }

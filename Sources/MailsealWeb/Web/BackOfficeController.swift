@@ -18,6 +18,13 @@ enum BackOfficeController {
     let created: String
   }
 
+  /// An option of a select: the value sent, the words shown.
+  struct Choice: Encodable {
+    let value: String
+    let label: String
+    var selected = false
+  }
+
   struct QueuePage: Encodable {
     let isAdmin: Bool
     let issuancePaused: Bool
@@ -25,7 +32,7 @@ enum BackOfficeController {
     let state: String
     let rows: [QueueRow]
     let nextPage: Int?
-    let states: [String]
+    let states: [Choice]
   }
 
   static let pageSize = 50
@@ -54,23 +61,36 @@ enum BackOfficeController {
       query: query, state: CertificateRequestRecord.State(rawValue: stateText),
       offset: page * pageSize,
       limit: pageSize + 1)
+    let paused = try await request.registrationAuthority.isIssuancePaused()
     let rows = records.prefix(pageSize).map { record in
-      let row = RequesterController.row(record, language: language, zone: zone)
+      let row = RequesterController.row(
+        record, language: language, zone: zone, issuancePaused: paused)
       return QueueRow(
-        number: record.number, mailbox: record.mailbox, name: row.name,
-        mailboxType: record.mailboxType.rawValue,
-        keyType: record.keyType, state: record.state.rawValue, stateLabel: row.stateLabel,
-        created: row.created)
+        number: record.number, mailbox: record.mailbox, name: deskName(record),
+        mailboxType: RecordWords.mailboxType(record.mailboxType, language),
+        keyType: RecordWords.keyType(record.keyType, language), state: record.state.rawValue,
+        stateLabel: row.stateLabel, created: row.created)
     }
     return try await Pages.render(
       "queue",
       QueuePage(
-        isAdmin: current.operator.role == .admin,
-        issuancePaused: try await request.registrationAuthority.isIssuancePaused(),
+        isAdmin: current.operator.role == .admin, issuancePaused: paused,
         query: query, state: stateText, rows: Array(rows),
         nextPage: records.count > pageSize ? page + 1 : nil,
-        states: CertificateRequestRecord.State.allCases.map(\.rawValue)),
+        states: CertificateRequestRecord.State.allCases.map {
+          Choice(
+            value: $0.rawValue, label: RecordWords.state($0, language),
+            selected: $0.rawValue == stateText)
+        }),
       for: request)
+  }
+
+  /// The name the desk sees: a role mailbox's name with its responsible
+  /// person, so that the person at the counter is found under either.
+  static func deskName(_ record: CertificateRequestRecord) -> String {
+    let person = [record.givenName, record.surname].compactMap { $0 }.joined(separator: " ")
+    guard let pseudonym = record.pseudonym else { return person }
+    return person.isEmpty ? pseudonym : "\(pseudonym) (\(person))"
   }
 }
 
@@ -91,6 +111,11 @@ extension BackOfficeController {
     let mailbox: String
     let mailboxType: String
     let name: String
+    /// Whose photo ID is checked: the names the request gives (nil for a
+    /// role request made before responsible persons were asked for), and
+    /// the sentence explaining it.
+    let person: String?
+    let personHint: String
     let keyType: String
     let keyFingerprint: String
     let state: String
@@ -110,8 +135,20 @@ extension BackOfficeController {
     let canReject: Bool
     let ownMailbox: Bool
     let error: String?
-    let methods: [String]
-    let documentTypes: [String]
+    let methods: [Choice]
+    let documentTypes: [Choice]
+    /// The date picker's bounds (`YYYY-MM-DD`): today, and the furthest
+    /// expiry a photo ID can plausibly have.
+    let expiryMin: String
+    let expiryMax: String
+  }
+
+  /// A day as the date input's value, in the installation's zone.
+  static func isoDay(_ date: Date, _ zone: TimeZone) -> String {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = zone
+    let day = calendar.dateComponents([.year, .month, .day], from: date)
+    return String(format: "%04d-%02d-%02d", day.year ?? 0, day.month ?? 0, day.day ?? 0)
   }
 
   /// A date (and time, with its zone) as the pages show it, in the
@@ -136,17 +173,25 @@ extension BackOfficeController {
       issuancePaused: try await request.registrationAuthority.isIssuancePaused())
     let evidenceView = desk.evidence.map { evidence in
       EvidenceView(
-        method: evidence.method.rawValue, documentType: evidence.documentType.rawValue,
+        method: RecordWords.method(evidence.method, language),
+        documentType: RecordWords.document(evidence.documentType, language),
         issuingAuthority: evidence.issuingAuthority, documentNumber: evidence.documentNumber,
         documentExpiry: format(evidence.documentExpiry, language, zone, time: false),
         names: "\(evidence.verifiedGivenName) \(evidence.verifiedSurname)",
         checkedBy: desk.evidenceCheckedBy ?? "?",
         checkedAt: format(evidence.checkedAt, language, zone))
     }
+    let person = [record.givenName, record.surname].compactMap { $0 }.joined(separator: " ")
     let page = RequestPage(
-      number: record.number, mailbox: record.mailbox, mailboxType: record.mailboxType.rawValue,
-      name: row.name,
-      keyType: record.keyType, keyFingerprint: record.keyFingerprint, state: record.state.rawValue,
+      number: record.number, mailbox: record.mailbox,
+      mailboxType: RecordWords.mailboxType(record.mailboxType, language),
+      name: row.name, person: person.isEmpty ? nil : person,
+      personHint: Catalogue.text(
+        record.mailboxType == .personal
+          ? "desk_person_personal" : person.isEmpty ? "desk_person_unknown" : "desk_person_role",
+        language),
+      keyType: RecordWords.keyType(record.keyType, language),
+      keyFingerprint: record.keyFingerprint, state: record.state.rawValue,
       stateLabel: row.stateLabel, created: row.created,
       mailboxValidated: format(record.mailboxValidatedAt, language, zone),
       mailboxValidationStale: desk.actions.mailboxValidationStale, evidence: evidenceView,
@@ -156,8 +201,15 @@ extension BackOfficeController {
       canVerify: desk.actions.recordEvidence, canApprove: desk.actions.approve,
       canReject: desk.actions.reject, ownMailbox: desk.actions.ownMailbox,
       error: error?.sentence(language),
-      methods: IdentityEvidenceRecord.Method.allCases.map(\.rawValue),
-      documentTypes: IdentityEvidenceRecord.DocumentType.allCases.map(\.rawValue))
+      methods: IdentityEvidenceRecord.Method.allCases.map {
+        Choice(value: $0.rawValue, label: RecordWords.method($0, language))
+      },
+      documentTypes: IdentityEvidenceRecord.DocumentType.allCases.map {
+        Choice(value: $0.rawValue, label: RecordWords.document($0, language))
+      },
+      expiryMin: isoDay(Date(), zone),
+      expiryMax: isoDay(
+        Date().addingTimeInterval(RequestRules.documentValidityLimit - 86_400), zone))
     return try await Pages.render("desk-request", page, for: request, status: error?.status ?? .ok)
   }
 

@@ -32,8 +32,8 @@ enum OpenAPIDocument {
             "required": ["mailboxType", "keyType", "csr"],
             "properties": {
               "mailboxType": { "type": "string", "enum": ["personal", "role"] },
-              "givenName": { "type": "string", "maxLength": 256, "description": "personal mailboxes" },
-              "surname": { "type": "string", "maxLength": 256, "description": "personal mailboxes" },
+              "givenName": { "type": "string", "maxLength": 256, "description": "the person whose photo ID the desk checks: the holder of a personal mailbox (in the certificate), or the person responsible for a role mailbox (recorded, not in the certificate); needed for both" },
+              "surname": { "type": "string", "maxLength": 256, "description": "as givenName" },
               "commonName": { "type": "string", "maxLength": 256, "description": "role or group mailboxes: the name in natural language" },
               "keyType": { "type": "string", "enum": ["rsa3072", "rsa4096", "p256"] },
               "csr": { "type": "string", "maxLength": 16384, "description": "PKCS#10 request, PEM, signed by the new key" }

@@ -31,7 +31,9 @@ enum Pages {
   /// The signed-in operator, on back-office pages.
   struct Staff: Encodable {
     let name: String
+    /// The role's identifier (for the template's choices) and its words.
     let role: String
+    let roleLabel: String
     let csrf: String?
   }
 
@@ -51,6 +53,7 @@ enum Pages {
       {
         staff = Staff(
           name: current.operator.name, role: current.operator.role.rawValue,
+          roleLabel: RecordWords.role(current.operator.role, language),
           csrf: request.cookies[OperatorSession.csrfCookieName]?.string)
       }
     } else {

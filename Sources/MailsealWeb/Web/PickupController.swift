@@ -48,7 +48,27 @@ enum PickupController {
     let fingerprint: String
     let base: String
     let keyFileName: String
+    /// The issuing CA in words (its common name and organisation), and its
+    /// whole distinguished name for those who want it.
+    let issuerName: String
+    let issuerOrganization: String?
     let issuer: String
+  }
+
+  /// The common name and organisation of a CA certificate's subject.
+  static func issuerWords(_ issuer: IssuerRecord?) -> (name: String, organization: String?) {
+    guard let issuer,
+      let certificate = try? Certificate(derEncoded: Array(issuer.certificateDER))
+    else { return (issuer?.subject ?? "", nil) }
+    func first(_ type: ASN1ObjectIdentifier) -> String? {
+      certificate.subject.lazy.flatMap { $0 }.first { $0.type == type }.flatMap {
+        String($0.value)
+      }
+    }
+    return (
+      first(.RDNAttributeType.commonName) ?? issuer.subject,
+      first(.RDNAttributeType.organizationName)
+    )
   }
 
   /// The pickup page.
@@ -58,6 +78,7 @@ enum PickupController {
     let language = Language.of(request)
     let zone = request.timeZone
     let certificate = pickup.certificate
+    let issuer = issuerWords(pickup.chain.first)
     let response = try await Pages.render(
       "pickup",
       Page(
@@ -67,6 +88,7 @@ enum PickupController {
         notAfter: BackOfficeController.format(certificate.notAfter, language, zone),
         fingerprint: Array(SHA256.hash(data: certificate.der)).hexString, base: pickup.base,
         keyFileName: "mailseal-\(pickup.request.number).key.pem",
+        issuerName: issuer.name, issuerOrganization: issuer.organization,
         issuer: pickup.chain.first?.subject ?? ""),
       for: request)
     return response

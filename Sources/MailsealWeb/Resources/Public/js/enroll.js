@@ -41,10 +41,17 @@ function mailboxType() {
   return form.querySelector("input[name=mailboxType]:checked").value;
 }
 
+/** Both kinds name a person: the holder of a personal mailbox, or the
+ * person responsible for a role mailbox (whose ID the desk checks). */
 function updateType() {
   const personal = mailboxType() === "personal";
-  document.getElementById("personal-fields").hidden = !personal;
   document.getElementById("role-fields").hidden = personal;
+  for (const id of ["responsible-title", "responsible-hint"]) {
+    const element = document.getElementById(id);
+    if (element && !form.dataset.renewal) element.hidden = personal;
+  }
+  const namesHint = document.getElementById("names-hint");
+  if (namesHint) namesHint.hidden = !personal;
 }
 
 function updateStrength() {
@@ -78,7 +85,8 @@ function recheck(event) {
 
 function validate() {
   let valid = true;
-  const required = mailboxType() === "personal" ? ["givenName", "surname"] : ["commonName"];
+  const required =
+    mailboxType() === "personal" ? ["givenName", "surname"] : ["commonName", "givenName", "surname"];
   for (const id of ["givenName", "surname", "commonName"]) show(`${id}-error`, null);
   for (const id of required) {
     if (!document.getElementById(id).value.trim()) {
@@ -115,12 +123,9 @@ async function submit(event) {
     const body = { mailboxType: mailboxType(), keyType, csr };
     // A renewal names the certificate it renews; the names are its own.
     if (form.dataset.renewal) body.renewalOf = form.dataset.renewal;
-    if (body.mailboxType === "personal") {
-      body.givenName = document.getElementById("givenName").value;
-      body.surname = document.getElementById("surname").value;
-    } else {
-      body.commonName = document.getElementById("commonName").value;
-    }
+    body.givenName = document.getElementById("givenName").value;
+    body.surname = document.getElementById("surname").value;
+    if (body.mailboxType === "role") body.commonName = document.getElementById("commonName").value;
     let response;
     try {
       response = await fetch("/api/v1/requests", {
