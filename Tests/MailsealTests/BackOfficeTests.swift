@@ -154,12 +154,19 @@ struct BackOfficeTests {
       let desk = try await Self.request(
         app, mailbox: "service@example.edu", given: "Sina", surname: "Berg-Øster",
         pseudonym: "Servicedesk Süd")
+      // Each query both ways: as a narrow query (the matches listed) and
+      // as a broad one (checked request by request); both must agree.
       func find(_ query: String, _ state: CertificateRequestRecord.State? = nil) async throws
         -> [String]
       {
-        try await app.registrationAuthority.searchRequests(
+        let narrow = try await app.registrationAuthority.searchRequests(
           query: query, state: state, offset: 0, limit: 50
         ).map(\.number)
+        let broad = try await app.registrationAuthority.searchRequests(
+          query: query, state: state, offset: 0, limit: 50, narrow: 0
+        ).map(\.number)
+        #expect(narrow == broad, "\(query)")
+        return narrow
       }
       #expect(
         try await find(zoe.number.lowercased().replacingOccurrences(of: "-", with: " ")) == [

@@ -11,8 +11,20 @@ extension RegistrationAuthority {
   /// (submitted, verified, approved) oldest first. Every prefix is a range
   /// on the terms' index, so a search costs about the same with a hundred
   /// requests or a million.
+  /// Terms a search reads off the index before it counts as broad.
+  static let narrowSearch = 2_000
+
   public func searchRequests(
     query: String, state: CertificateRequestRecord.State?, offset: Int, limit: Int
+  ) async throws -> [CertificateRequestRecord] {
+    try await searchRequests(
+      query: query, state: state, offset: offset, limit: limit, narrow: Self.narrowSearch)
+  }
+
+  /// `narrow`: how many terms a narrow query may match (tests make every
+  /// query broad with 0).
+  func searchRequests(
+    query: String, state: CertificateRequestRecord.State?, offset: Int, limit: Int, narrow: Int
   ) async throws
     -> [CertificateRequestRecord]
   {
@@ -22,14 +34,30 @@ extension RegistrationAuthority {
       let spellings = Set(SearchTerms.spellings(query) + [query.lowercased()]).sorted()
       let ranges = spellings.map { text -> SQLQueryString in
         "(term\(unsafeRaw: collation) >= \(bind: text) AND term\(unsafeRaw: collation) < \(bind: text + "\u{10FFFF}"))"
+      }.joined(separator: " OR ")
+      // A narrow query names its requests (at most a few thousand, read
+      // off the index); a broad one ("example.edu") is checked request by
+      // request in the order shown, so that the first page is found
+      // without sorting every match.
+      let sample = try await database.sql.raw(
+        "SELECT request_id FROM \(ident: SearchTerms.table) WHERE \(ranges) LIMIT \(literal: narrow + 1)"
+      ).all().map { try $0.decode(column: "request_id", as: UUID.self) }
+      let matches: SQLQueryString
+      if sample.count <= narrow {
+        let ids = Array(Set(sample))
+        matches = ids.isEmpty ? "1 = 0" : "id IN (\(binds: ids))"
+      } else {
+        // PostgreSQL would otherwise turn the EXISTS into a join over every
+        // match; OFFSET 0 keeps it a check per row.
+        let keep = try database.sql.dialect.name == "postgresql" ? " OFFSET 0" : ""
+        matches =
+          "EXISTS (SELECT 1 FROM \(ident: SearchTerms.table) t WHERE t.request_id = certificate_requests.id AND (\(ranges))\(unsafeRaw: keep))"
       }
-      let terms: SQLQueryString =
-        "id IN (SELECT request_id FROM \(ident: SearchTerms.table) WHERE \(ranges.joined(separator: " OR ")))"
       // "Hartmann" reads as a request number too: both are looked for.
       let number = RequestNumber.normalize(query)
       builder = builder.group(.or) { group in
         if let number { group.filter(\.$number == number) }
-        group.filter(.sql(embed: terms))
+        group.filter(.sql(embed: matches))
       }
     }
     if let state {
