@@ -42,10 +42,10 @@ extension RegistrationAuthority {
       let sample = try await database.sql.raw(
         "SELECT request_id FROM \(ident: SearchTerms.table) WHERE \(ranges) LIMIT \(literal: narrow + 1)"
       ).all().map { try $0.decode(column: "request_id", as: UUID.self) }
-      let matches: SQLQueryString
+      let matches: SQLQueryString?
       if sample.count <= narrow {
         let ids = Array(Set(sample))
-        matches = ids.isEmpty ? "1 = 0" : "id IN (\(binds: ids))"
+        matches = ids.isEmpty ? nil : "id IN (\(binds: ids))"
       } else {
         // PostgreSQL would otherwise turn the EXISTS into a join over every
         // match; OFFSET 0 keeps it a check per row.
@@ -55,9 +55,15 @@ extension RegistrationAuthority {
       }
       // "Hartmann" reads as a request number too: both are looked for.
       let number = RequestNumber.normalize(query)
-      builder = builder.group(.or) { group in
-        if let number { group.filter(\.$number == number) }
-        group.filter(.sql(embed: matches))
+      switch (number, matches) {
+      case (nil, nil): return []
+      case (let number?, nil): builder = builder.filter(\.$number == number)
+      case (nil, let matches?): builder = builder.filter(.sql(embed: matches))
+      case (let number?, let matches?):
+        builder = builder.group(.or) { group in
+          group.filter(\.$number == number)
+          group.filter(.sql(embed: matches))
+        }
       }
     }
     if let state {

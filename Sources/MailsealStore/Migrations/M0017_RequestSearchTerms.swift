@@ -4,7 +4,8 @@ import SQLKit
 
 /// The desk's search by any word of a name or an address, in both
 /// spellings of umlauts (``SearchTerms``): a table of terms, filled in for
-/// the requests already stored. The single search columns of M0011 go.
+/// the requests already stored, and the requests indexed by age. The single
+/// search columns of M0011 go.
 struct M0017_RequestSearchTerms: AsyncMigration {
   var name: String { "M0017_RequestSearchTerms" }
 
@@ -27,6 +28,9 @@ struct M0017_RequestSearchTerms: AsyncMigration {
     try await sql.raw(
       "CREATE INDEX request_search_terms_request ON \(ident: SearchTerms.table) (request_id)"
     ).run()
+    // A broad search walks the requests oldest first and stops at a page.
+    try await sql.create(index: "certificate_requests_created_at").on("certificate_requests")
+      .column("created_at").run()
     // In SQL, not through the model: the model has columns that later
     // migrations may add.
     for row in try await sql.select()
@@ -58,6 +62,7 @@ struct M0017_RequestSearchTerms: AsyncMigration {
 
   func revert(on database: any Database) async throws {
     try await database.schema(SearchTerms.table).delete()
+    try await database.sql.drop(index: "certificate_requests_created_at").run()
     // M0011's columns back (empty), so that its own revert finds them.
     for column in ["search_name", "search_surname"] {
       try await database.schema("certificate_requests").field(.string(column), .string).update()
