@@ -314,6 +314,41 @@ struct EnrollmentTests {
     }
   }
 
+  @Test(
+    "the confirmation page and mail always name both ways of the identity check: the video call's link when configured, otherwise ask the desk"
+  )
+  func bothWaysOfTheCheck() async throws {
+    for videoCall in [nil, "https://meet.example.edu/id-check"] {
+      var environment = Self.environment
+      environment["MAILSEAL_VIDEO_CALL_URL"] = videoCall
+      try await TestInstallation.withApp(environment: environment) { app in
+        var browser = TestBrowser(app)
+        try await Self.signIn(&browser, "zoe@example.edu")
+        let created = try await browser.send(
+          .POST, "/api/v1/requests", json: try Self.form(), headers: Self.csrf(browser),
+          page: false)
+        #expect(created.status == .created)
+        let record = try #require(try await CertificateRequestRecord.query(on: app.db).first())
+        let page = try await browser.send(.GET, "/requests/\(record.number)?lang=en")
+        let mail = Self.quotedPrintableDecoded(
+          try #require(
+            try await OutboxMessageRecord.query(on: app.db)
+              .filter(\.$subject ~~ record.number).first()
+          ).message)
+        #expect(page.body.contains("In person at the service desk:"))
+        #expect(page.body.contains("Or by video call:"))
+        #expect(mail.contains("video call"))
+        if let videoCall {
+          #expect(page.body.contains("href=\"\(videoCall)\""))
+          #expect(mail.contains(videoCall))
+        } else {
+          #expect(page.body.contains("Ask the service desk for an appointment."))
+          #expect(mail.contains("ask the service desk for an appointment"))
+        }
+      }
+    }
+  }
+
   @Test("a bad CSR is refused at once with the CA core's reason")
   func badCSR() async throws {
     try await TestInstallation.withApp(environment: Self.environment) { app in
