@@ -42,9 +42,13 @@ let package = Package(
   targets: [
     // The certificate authority: profiles, CSR checks, lints, signing, key custody.
     // No web framework, no database.
+    // The PKCS#11 declarations MailsealCA calls an HSM's module with
+    // (written from the specification; the module is loaded at run time).
+    .target(name: "CPKCS11"),
     .target(
       name: "MailsealCA",
       dependencies: [
+        "CPKCS11",
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
         .product(name: "Crypto", package: "swift-crypto"),
@@ -116,14 +120,18 @@ let package = Package(
       dependencies: ["MailsealWeb", "MailsealRA", "MailsealStore"],
       swiftSettings: strict
     ),
+    // SoftHSM2 tokens for the tests and the benchmark (a throw-away
+    // folder per process).
+    .target(name: "SoftHSMSupport", path: "Tests/SoftHSMSupport", swiftSettings: strict),
     .testTarget(
       name: "MailsealCATests",
-      dependencies: ["MailsealCA"],
+      dependencies: ["MailsealCA", "SoftHSMSupport"],
       swiftSettings: strict
     ),
     .testTarget(
       name: "MailsealTests",
       dependencies: [
+        "SoftHSMSupport",
         "MailsealStore",
         "MailsealRA",
         "MailsealWeb",
@@ -138,6 +146,7 @@ let package = Package(
     .executableTarget(
       name: "IssuanceBenchmark",
       dependencies: [
+        "SoftHSMSupport",
         "MailsealStore",
         "MailsealRA",
         "MailsealWeb",

@@ -22,6 +22,10 @@ ensure_debian_packages() {
     command -v pk12util >/dev/null || missing+=(libnss3-tools)
     command -v certtool >/dev/null || missing+=(gnutls-bin)
     command -v keytool >/dev/null || missing+=(default-jre-headless)
+    # The HSM the PKCS#11 custody is tested against, and an independent
+    # PKCS#11 client to judge what the token holds.
+    [ -f /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null || missing+=(softhsm2)
+    command -v pkcs11-tool >/dev/null || missing+=(opensc)
     if [ ${#missing[@]} -gt 0 ]; then
         log "Installing Debian packages: ${missing[*]}"
         as_root apt-get update -qq

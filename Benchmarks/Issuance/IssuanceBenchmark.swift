@@ -77,7 +77,7 @@ final class Installation: @unchecked Sendable {
     let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()
     service = IssuanceService(authority: authority, issuerID: issuerID, database: app.db)
     let record = try await app.caInstallation.activeIssuer()!
-    key = try configuration.keyCustody().loadKey(KeyReference(rawValue: record.keyReference!))
+    key = try configuration.loadKey(KeyReference(rawValue: record.keyReference!))
 
     // Requests from distinct P-256 keys (the browser also offers RSA, whose
     // verification is cheaper), one mailbox each.

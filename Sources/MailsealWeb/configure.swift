@@ -192,6 +192,13 @@ public func configure(
   }
 }
 
+/// The CA key cannot be opened at start: a configuration problem (exit
+/// status 78), named.
+public struct CustodyStartFailure: Error, CustomStringConvertible {
+  public let reason: String
+  public var description: String { "the issuing CA's key cannot be used: \(reason)" }
+}
+
 /// The administrator's commands (also for `--help`, which needs nothing
 /// else).
 public func registerCommands(_ app: Application) {
@@ -282,6 +289,20 @@ func prepareToServe(_ app: Application) async throws {
     app.logger.warning(
       "MAILSEAL_ORG_NAME, MAILSEAL_ORG_ID and MAILSEAL_ORG_COUNTRY are not set; certificates name the test organisation “\(app.mailseal.organization.name)”."
     )
+  }
+  // The active CA's key must open now: a wrong passphrase or PIN, a
+  // missing module or token stops the start (exit status 78), instead of
+  // a portal that approves what it can never sign.
+  if let issuer = try await app.caInstallation.activeIssuer() {
+    do {
+      let authority = try await app.caInstallation.authority(for: issuer)
+      try authority.signingKey.ensureAvailable()
+      app.logger.notice(
+        "The issuing CA's key is ready",
+        metadata: ["key": .string(issuer.keyReference ?? ""), "issuer": .string(issuer.slug)])
+    } catch let error as CAError where error.isCustodyFault {
+      throw CustodyStartFailure(reason: error.message)
+    }
   }
   try await IssuanceService.recoverAbandonedIntents(on: app.db, logger: app.logger)
   // Every issuing CA has a delegated OCSP responder with time left.

@@ -22,10 +22,10 @@ struct IssuanceMatrixTests {
   ]
 
   @Test(
-    "every profile × subscriber key × CA key lints clean with pkilint and verifies with OpenSSL",
-    arguments: [CAKeyType.p384, .rsa4096])
-  func matrix(caKey: CAKeyType) throws {
-    let pki = try TestPKI.make(caKey)
+    "every profile × subscriber key × CA key (in memory and in a SoftHSM2 token) lints clean with pkilint and verifies with OpenSSL",
+    arguments: [CAKeyType.p384, .rsa4096], TestCustody.allCases)
+  func matrix(caKey: CAKeyType, custody: TestCustody) throws {
+    let pki = try TestPKI.make(caKey, custody: custody)
     let folder = try ExternalTool.temporaryDirectory()
     defer { ExternalTool.cleanUp(folder) }
     let chain = folder.appendingPathComponent("chain.pem")
@@ -39,13 +39,13 @@ struct IssuanceMatrixTests {
         let request = try CertificateRequestCheck.check(pem: TestCSR.pem(try key.privateKey()))
         let prepared = try pki.authority.prepare(request, for: subject)
         let signed = try pki.authority.sign(prepared)
-        let file = folder.appendingPathComponent("\(caKey)-\(key)-\(label).pem")
+        let file = folder.appendingPathComponent("\(caKey)-\(custody)-\(key)-\(label).pem")
         try signed.pem.write(to: file, atomically: true, encoding: .utf8)
 
         let report = try PkilintReport.lint(file, type: subject.profile.lintType)
         #expect(
           report.atWarningOrAbove.isEmpty,
-          "pkilint on \(caKey)/\(key)/\(label): \(report.atWarningOrAbove)")
+          "pkilint on \(caKey)/\(custody)/\(key)/\(label): \(report.atWarningOrAbove)")
 
         let verify = try ExternalTool.openssl([
           "verify", "-x509_strict", "-purpose", "smimesign", "-CAfile", root.path, "-untrusted",
@@ -53,7 +53,7 @@ struct IssuanceMatrixTests {
         ])
         #expect(
           verify.status == 0 && verify.output.contains(": OK"),
-          "openssl verify on \(caKey)/\(key)/\(label): \(verify.output)")
+          "openssl verify on \(caKey)/\(custody)/\(key)/\(label): \(verify.output)")
       }
     }
   }

@@ -14,8 +14,8 @@ struct RevocationTests {
     let folder: URL
     let certificates: [SignedCertificate]
 
-    init(_ caKey: CAKeyType) throws {
-      pki = try TestPKI.make(caKey)
+    init(_ caKey: CAKeyType, custody: TestCustody = .file) throws {
+      pki = try TestPKI.make(caKey, custody: custody)
       folder = try ExternalTool.temporaryDirectory()
       var made: [SignedCertificate] = []
       for name in ["good", "compromised", "left"] {
@@ -61,10 +61,10 @@ struct RevocationTests {
   }
 
   @Test(
-    "the CRL and the root's ARL: openssl verifies them and finds revoked certificates; pkilint finds nothing",
-    arguments: [CAKeyType.p384, .rsa4096])
-  func crl(caKey: CAKeyType) throws {
-    let fixture = try Fixture(caKey)
+    "the CRL and the root's ARL (keys in memory and in a SoftHSM2 token): openssl verifies them and finds revoked certificates; pkilint finds nothing",
+    arguments: [CAKeyType.p384, .rsa4096], TestCustody.allCases)
+  func crl(caKey: CAKeyType, custody: TestCustody) throws {
+    let fixture = try Fixture(caKey, custody: custody)
     defer { ExternalTool.cleanUp(fixture.folder) }
     let now = Date()
     let crl = try fixture.pki.authority.signCRL(
@@ -151,13 +151,13 @@ struct RevocationTests {
   }
 
   @Test(
-    "OCSP: openssl reads good, revoked with reason and unknown, verifies the signature of the CA and of the delegated responder, with and without nonce, SHA-1 and SHA-256 CertIDs; pkilint finds nothing",
-    arguments: [CAKeyType.p384, .rsa4096])
-  func ocsp(caKey: CAKeyType) throws {
-    let fixture = try Fixture(caKey)
+    "OCSP (keys in memory and in a SoftHSM2 token): openssl reads good, revoked with reason and unknown, verifies the signature of the CA and of the delegated responder, with and without nonce, SHA-1 and SHA-256 CertIDs; pkilint finds nothing",
+    arguments: [CAKeyType.p384, .rsa4096], TestCustody.allCases)
+  func ocsp(caKey: CAKeyType, custody: TestCustody) throws {
+    let fixture = try Fixture(caKey, custody: custody)
     defer { ExternalTool.cleanUp(fixture.folder) }
     let authority = fixture.pki.authority
-    let responderKey = try SoftwareSigningKey.generate(.p256)
+    let responderKey = try custody.generate(.p256, label: "ocsp")
     let delegated = try CACeremony.makeOCSPResponder(
       key: responderKey, issuing: authority.certificate, issuingKey: authority.signingKey,
       now: Date())

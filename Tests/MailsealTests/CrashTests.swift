@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import SQLKit
+import SoftHSMSupport
 import Testing
 import Vapor
 
@@ -11,11 +12,19 @@ import Vapor
 @Suite("A worker killed in the middle of a batch")
 struct CrashTests {
   /// Starts `mailseal serve` on the sandbox and returns once it listens.
-  static func serve(_ sandbox: CommandLineTests.Sandbox) throws -> Process {
+  static func serve(_ sandbox: CommandLineTests.Sandbox, port: Int? = nil) throws -> Process {
+    try serveWithLog(sandbox, port: port).process
+  }
+
+  /// Starts `mailseal serve`; the process and everything it writes from
+  /// then on (read while it runs).
+  static func serveWithLog(_ sandbox: CommandLineTests.Sandbox, port: Int? = nil) throws -> (
+    process: Process, log: ServeLog
+  ) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: Run.mailsealExecutable)
     process.arguments = [
-      "serve", "--hostname", "127.0.0.1", "--port", "\(try TestSMTPServer.freePort())",
+      "serve", "--hostname", "127.0.0.1", "--port", "\(try port ?? TestSMTPServer.freePort())",
     ]
     process.environment = sandbox.environment
     let output = Pipe()
@@ -29,8 +38,30 @@ struct CrashTests {
       log += String(decoding: chunk, as: UTF8.self)
     }
     // Keep draining the output so that the server never blocks on a full pipe.
-    output.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
-    return process
+    let served = ServeLog(log)
+    output.fileHandleForReading.readabilityHandler = { handle in
+      served.append(String(decoding: handle.availableData, as: UTF8.self))
+    }
+    return (process, served)
+  }
+
+  /// What a served process has written so far.
+  final class ServeLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var text: String
+    init(_ text: String) { self.text = text }
+    func append(_ more: String) {
+      lock.lock()
+      text += more
+      lock.unlock()
+    }
+    var contents: String {
+      lock.lock()
+      defer { lock.unlock() }
+      return text
+    }
+    /// How often `line` appears.
+    func count(_ line: String) -> Int { contents.components(separatedBy: line).count - 1 }
   }
 
   /// Waits until `condition` holds, checking every 50 ms, for at most `limit`.
@@ -47,13 +78,18 @@ struct CrashTests {
   }
 
   @Test(
-    "SIGKILL mid-batch, restart: every approved request issued exactly once, every certificate recorded"
-  )
-  func killAndRestart() async throws {
-    let sandbox = try await CommandLineTests.Sandbox.make(["MAILSEAL_ISSUANCE_LEASE_SECONDS": "5"])
+    "SIGKILL mid-batch, restart: every approved request issued exactly once, every certificate recorded (CA key in a file, and in a SoftHSM2 token)",
+    arguments: ["file", "pkcs11"])
+  func killAndRestart(custody: String) async throws {
+    var extra = ["MAILSEAL_ISSUANCE_LEASE_SECONDS": "5"]
+    if custody == "pkcs11" {
+      extra.merge(try HSMPortalTests.environment(token: SoftHSM.shared.token("crash"))) { $1 }
+    }
+    let sandbox = try await CommandLineTests.Sandbox.make(extra)
     defer { Task { await sandbox.cleanUp() } }
     try await TestInstallation.withApp(environment: sandbox.environment) { app in
-      try await app.caInstallation.initialize(keyType: .p256, test: true)
+      let (_, issuing) = try await app.caInstallation.initialize(keyType: .p256, test: true)
+      #expect(issuing.keyReference?.hasPrefix(custody == "pkcs11" ? "pkcs11:" : "file:") == true)
       try await BackOfficeTests.insertApproved(app, count: 1_000)
       let sql = try app.db.sql
       func count(_ query: String) async throws -> Int {

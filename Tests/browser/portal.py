@@ -91,6 +91,28 @@ class SMTPServer:
         self.process.stdout.close()
 
 
+SOFTHSM_MODULE = os.environ.get("MAILSEAL_TEST_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
+
+
+def softhsm_token(folder, label="mailseal-browser", pin="13572468"):
+    """A throw-away SoftHSM2 token in `folder` (its own SOFTHSM2_CONF, made
+    with softhsm2-util); returns the settings that put the portal's CA keys
+    in it."""
+    folder = pathlib.Path(folder) / "softhsm"
+    tokens = folder / "tokens"
+    tokens.mkdir(parents=True)
+    conf = folder / "softhsm2.conf"
+    conf.write_text("directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n" % tokens)
+    env = dict(os.environ, SOFTHSM2_CONF=str(conf))
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin",
+                    "so-" + pin], env=env, check=True, stdout=subprocess.DEVNULL)
+    pin_file = folder / "pin"
+    pin_file.write_text(pin + "\n")
+    pin_file.chmod(0o600)
+    return {"SOFTHSM2_CONF": str(conf), "MAILSEAL_PKCS11_MODULE": SOFTHSM_MODULE,
+            "MAILSEAL_PKCS11_PIN_FILE": str(pin_file), "MAILSEAL_PKCS11_TOKEN": label}
+
+
 class Portal:
     """`mailseal serve` on a free port of 127.0.0.1 with its own data folder."""
 

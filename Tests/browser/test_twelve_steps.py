@@ -38,14 +38,24 @@ def run(arguments, **kwargs):
 
 class TwelveSteps(Walker, unittest.TestCase):
     password = PASSWORD
+    # The CA keys in a SoftHSM2 token instead of files (TwelveStepsWithHSM).
+    hsm = False
 
     def test_the_whole_path_and_both_pkcs12_encodings(self):
         server = portal.SMTPServer(self.folder.name)
         self.stoppables.append(server)
         pki_port = portal.free_port()
-        web = portal.Portal(self.folder.name, smtp_port=server.port,
-                            extra={"MAILSEAL_PKI_URL": "http://pki.example.edu:%d" % pki_port})
+        extra = {"MAILSEAL_PKI_URL": "http://pki.example.edu:%d" % pki_port}
+        if self.hsm:
+            extra.update(portal.softhsm_token(self.folder.name))
+        web = portal.Portal(self.folder.name, smtp_port=server.port, extra=extra)
         self.stoppables.append(web)
+        if self.hsm:
+            # The test CA was made in the token: every signature of this walk goes through it.
+            status, shown = web.cli("ca", "show")
+            self.assertEqual(status, 0, shown)
+            self.assertIn("key          pkcs11:token=mailseal-browser;object=issuing-", shown)
+            self.assertIn("made by SoftHSM", shown)
         driver = portal.chromium(self.downloads)
         self.stoppables.append(driver)
         wait = WebDriverWait(driver, 120)
@@ -193,6 +203,12 @@ class TwelveSteps(Walker, unittest.TestCase):
         findings = [f for result in json.loads(linted.stdout)["results"] for f in result["finding_descriptions"]
                     if f["severity"] in ("WARNING", "ERROR", "FATAL")]
         self.assertEqual(findings, [])
+
+
+class TwelveStepsWithHSM(TwelveSteps):
+    """The same walk with MAILSEAL_PKCS11_MODULE set: the CA keys (root,
+    issuing, OCSP responder) made and used in a SoftHSM2 token."""
+    hsm = True
 
 
 if __name__ == "__main__":

@@ -50,9 +50,15 @@ public protocol CASigningKey: Sendable {
   /// requires) and returns the signatureValue bytes as they go into the
   /// BIT STRING: a DER ECDSA-Sig-Value or a PKCS#1 v1.5 signature block.
   func sign(_ message: ArraySlice<UInt8>) throws -> [UInt8]
+  /// Checks, without signing, that the key can sign now; throws
+  /// ``CAError/Code/keyUnavailable`` when its custody is away.
+  func ensureAvailable() throws(CAError)
 }
 
 extension CASigningKey {
+  /// A key in process memory is always there.
+  public func ensureAvailable() throws(CAError) {}
+
   /// The key as swift-certificates' private key type, for building
   /// certificates with the X509 package.
   public var certificatePrivateKey: Certificate.PrivateKey {

@@ -30,6 +30,9 @@ public struct CAError: Error, Hashable, Sendable, CustomStringConvertible {
     case lintFailed = "lint-failed"
     // Key custody and CA material.
     case keyCustody = "key-custody"
+    /// The key's custody cannot sign now (a token that went away, a PIN
+    /// refused): nothing is signed, and it may work again by itself.
+    case keyUnavailable = "key-unavailable"
     case wrongPassphrase = "wrong-passphrase"
     case caMaterialInvalid = "ca-material-invalid"
     case signatureMismatch = "signature-mismatch"
@@ -50,4 +53,10 @@ public struct CAError: Error, Hashable, Sendable, CustomStringConvertible {
   }
 
   public var description: String { "\(code.rawValue): \(message)" }
+
+  /// Whether the error is the CA key's custody failing (not the request):
+  /// what was to be signed waits, it is not refused.
+  public var isCustodyFault: Bool {
+    code == .keyCustody || code == .keyUnavailable || code == .wrongPassphrase
+  }
 }

@@ -49,14 +49,18 @@ public struct CAInstallation: Sendable {
   /// Runs the key ceremony: a root and an issuing CA, keys in custody,
   /// certificates stored, the issuing CA made active.
   ///
-  /// - Parameter test: whether the names say "TEST — not trusted".
+  /// - Parameters:
+  ///   - test: whether the names say "TEST — not trusted".
+  ///   - custody: where the keys are made (default: the configuration's;
+  ///     a token when `MAILSEAL_PKCS11_TOKEN` is set).
   /// - Throws: when an issuing CA is already active.
   @discardableResult
-  public func initialize(keyType: CAKeyType, test: Bool, now: Date = Date()) async throws -> (
-    root: IssuerRecord, issuing: IssuerRecord
-  ) {
+  public func initialize(
+    keyType: CAKeyType, test: Bool, custody choice: MailsealConfiguration.Custody? = nil,
+    now: Date = Date()
+  ) async throws -> (root: IssuerRecord, issuing: IssuerRecord) {
     guard try await activeIssuer() == nil else { throw Self.alreadyInitialized }
-    let custody = try configuration.keyCustody()
+    let custody = try configuration.keyCustody(choice ?? configuration.defaultCustody)
     let stamp = Self.labelStamp(now)
     let (rootReference, rootKey) = try custody.generateKey(keyType, label: "root-\(stamp)")
     let (issuingReference, issuingKey) = try custody.generateKey(keyType, label: "issuing-\(stamp)")
@@ -89,17 +93,30 @@ public struct CAInstallation: Sendable {
         [
           AuditEvent(
             actor: AuditEvent.commandLine, action: .caCreated, subject: rootRecord.slug,
-            details: ["role": "root", "subject": rootRecord.subject, "keyType": keyType.rawValue]),
+            details: [
+              "role": "root", "subject": rootRecord.subject, "keyType": keyType.rawValue,
+              "key": rootReference.rawValue,
+            ]),
           AuditEvent(
             actor: AuditEvent.commandLine, action: .caCreated, subject: issuingRecord.slug,
             details: [
               "role": "issuing", "subject": issuingRecord.subject, "keyType": keyType.rawValue,
+              "key": issuingReference.rawValue,
             ]),
         ], on: database, now: now)
       return (rootRecord, issuingRecord)
     }
     try await ensureOCSPResponder(for: records.1, now: now)
     return records
+  }
+
+  /// The key an imported issuing CA signs with.
+  public enum ImportedKey: Sendable {
+    /// An encrypted PKCS#8 file and its passphrase: re-encrypted into the
+    /// file custody.
+    case encryptedFile([UInt8], passphrase: [UInt8])
+    /// A key that already lives in a token, by its PKCS#11 URI.
+    case reference(KeyReference)
   }
 
   /// Takes over an existing issuing CA for production: its certificate
@@ -109,6 +126,16 @@ public struct CAInstallation: Sendable {
   public func importIssuing(
     chainPEM: String, encryptedKey: [UInt8], keyPassphrase: [UInt8], now: Date = Date()
   ) async throws -> IssuerRecord {
+    try await importIssuing(
+      chainPEM: chainPEM, key: .encryptedFile(encryptedKey, passphrase: keyPassphrase), now: now)
+  }
+
+  /// Takes over an existing issuing CA: its certificate chain (issuing CA
+  /// first, then up to the root) and its key, from a file or in a token.
+  @discardableResult
+  public func importIssuing(chainPEM: String, key imported: ImportedKey, now: Date = Date())
+    async throws -> IssuerRecord
+  {
     guard try await activeIssuer() == nil else { throw Self.alreadyInitialized }
     let certificates: [Certificate]
     do {
@@ -145,10 +172,20 @@ public struct CAInstallation: Sendable {
     guard issuing.notValidAfter > now else {
       throw CAError(.caMaterialInvalid, "The issuing CA expired on \(issuing.notValidAfter).")
     }
-    let custody = try configuration.keyCustody()
-    let (reference, key) = try custody.importKey(
-      encryptedPKCS8: encryptedKey, passphrase: keyPassphrase,
-      label: "issuing-imported-\(Self.labelStamp(now))")
+    let reference: KeyReference
+    let key: any CASigningKey
+    switch imported {
+    case .encryptedFile(let encryptedKey, let keyPassphrase):
+      (reference, key) = try configuration.fileKeyCustody().importKey(
+        encryptedPKCS8: encryptedKey, passphrase: keyPassphrase,
+        label: "issuing-imported-\(Self.labelStamp(now))")
+    case .reference(let given):
+      // Canonical form: what `ca show` prints is what is stored.
+      reference =
+        given.scheme == "pkcs11"
+        ? KeyReference(rawValue: try PKCS11URI(given.rawValue).description) : given
+      key = try configuration.loadKey(reference)
+    }
     // Binding the key to the certificate checks that they belong together.
     _ = try CertificateAuthority(
       certificate: issuing, chain: certificates, key: key, policy: configuration.issuerPolicy())
@@ -178,7 +215,10 @@ public struct CAInstallation: Sendable {
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.commandLine, action: .caImported, subject: record.slug,
-          details: ["subject": record.subject, "sha256": record.sha256Fingerprint]),
+          details: [
+            "subject": record.subject, "sha256": record.sha256Fingerprint,
+            "key": reference.rawValue,
+          ]),
         on: database, now: now)
       return record
     }
@@ -205,7 +245,7 @@ public struct CAInstallation: Sendable {
     let chain = try await chain(of: record).map {
       try Certificate(derEncoded: Array($0.certificateDER))
     }
-    let key = try configuration.keyCustody().loadKey(KeyReference(rawValue: reference))
+    let key = try configuration.loadKey(KeyReference(rawValue: reference))
     return try CertificateAuthority(
       certificate: chain[0], chain: chain, key: key, policy: configuration.issuerPolicy())
   }
@@ -224,7 +264,7 @@ public struct CAInstallation: Sendable {
     }
     let record = try await ensureOCSPResponder(for: issuer, now: now)
     let certificate = try Certificate(derEncoded: Array(record.certificateDER))
-    let key = try configuration.keyCustody().loadKey(KeyReference(rawValue: record.keyReference!))
+    let key = try configuration.loadKey(KeyReference(rawValue: record.keyReference!))
     return try OCSPResponder(
       issuer: authority.certificate, signerCertificate: certificate, key: key)
   }
@@ -245,7 +285,16 @@ public struct CAInstallation: Sendable {
       return current
     }
     let authority = try await authority(for: issuer)
-    let custody = try configuration.keyCustody()
+    // The responder's key is kept where its CA's key is: in the same
+    // token, or in files.
+    let custody: any KeyCustody
+    if let reference = issuer.keyReference.map(KeyReference.init(rawValue:)),
+      reference.scheme == "pkcs11"
+    {
+      custody = try configuration.pkcs11KeyCustody(token: try PKCS11URI(reference.rawValue).token)
+    } else {
+      custody = try configuration.fileKeyCustody()
+    }
     let (reference, key) = try custody.generateKey(.p256, label: "ocsp-\(Self.labelStamp(now))")
     let certificate = try CACeremony.makeOCSPResponder(
       key: key, issuing: authority.certificate, issuingKey: authority.signingKey, now: now)

@@ -47,6 +47,9 @@ public struct MailsealConfiguration: Sendable {
   public var mail: MailSettings
   /// The requester-facing settings.
   public var portal: PortalSettings
+  /// `MAILSEAL_PKCS11_MODULE`, `MAILSEAL_PKCS11_PIN_FILE`,
+  /// `MAILSEAL_PKCS11_TOKEN`: CA keys in a hardware security module.
+  public var pkcs11: PKCS11Settings?
   /// PBKDF2 iterations for new CA key files; tests lower it to stay fast.
   var keyIterations = EncryptedPrivateKeyInfo.defaultIterations
 
@@ -62,8 +65,61 @@ public struct MailsealConfiguration: Sendable {
   }
 
   /// The file custody of the CA keys.
-  public func keyCustody() throws(CAError) -> FileKeyCustody {
+  public func fileKeyCustody() throws(CAError) -> FileKeyCustody {
     try FileKeyCustody(directory: keyDirectory, passphrase: passphrase, iterations: keyIterations)
+  }
+
+  /// The PKCS#11 custody; new keys go into `token` (default
+  /// `MAILSEAL_PKCS11_TOKEN`).
+  public func pkcs11KeyCustody(token: String? = nil) throws(CAError) -> PKCS11KeyCustody {
+    guard let pkcs11 else {
+      throw CAError(
+        .keyCustody,
+        "The CA key is in a PKCS#11 token, but MAILSEAL_PKCS11_MODULE is not set: name the HSM's module (for SoftHSM2 /usr/lib/softhsm/libsofthsm2.so)."
+      )
+    }
+    return try PKCS11KeyCustody(
+      modulePath: pkcs11.modulePath, pinFile: pkcs11.pinFile, token: token ?? pkcs11.token)
+  }
+
+  /// Where new CA keys go.
+  public enum Custody: Sendable, Equatable {
+    /// Encrypted files in the data folder.
+    case file
+    /// A token of the PKCS#11 module; nil: `MAILSEAL_PKCS11_TOKEN`.
+    case pkcs11(token: String?)
+  }
+
+  /// Where new CA keys go unless the command says otherwise: the token
+  /// when a module and a token are configured, otherwise files.
+  public var defaultCustody: Custody {
+    pkcs11?.token != nil ? .pkcs11(token: nil) : .file
+  }
+
+  /// The custody new keys of `custody` are made in.
+  public func keyCustody(_ custody: Custody) throws(CAError) -> any KeyCustody {
+    switch custody {
+    case .file: return try fileKeyCustody()
+    case .pkcs11(let token): return try pkcs11KeyCustody(token: token)
+    }
+  }
+
+  /// The custody that holds the key of `reference`, chosen by its scheme.
+  public func keyCustody(for reference: KeyReference) throws(CAError) -> any KeyCustody {
+    switch reference.scheme {
+    case "file": return try fileKeyCustody()
+    case "pkcs11": return try pkcs11KeyCustody()
+    default:
+      throw CAError(
+        .keyCustody,
+        "The CA key \(reference) is held by the “\(reference.scheme)” custody backend, which this Mailseal does not have."
+      )
+    }
+  }
+
+  /// Loads the key of `reference` from its custody.
+  public func loadKey(_ reference: KeyReference) throws -> any CASigningKey {
+    try keyCustody(for: reference).loadKey(reference)
   }
 
   /// Defaults of the embedded test installation.
@@ -229,6 +285,8 @@ public struct MailsealConfiguration: Sendable {
         ))
     }
 
+    let pkcs11 = loadPKCS11(value, problems: &problems)
+
     let (mail, portal) = loadPortal(
       value, dataDirectory: dataDirectory, publicURL: publicURL, problems: &problems)
 
@@ -246,8 +304,60 @@ public struct MailsealConfiguration: Sendable {
       passphraseSource: source,
       passphrase: passphrase,
       mail: mail,
-      portal: portal
+      portal: portal,
+      pkcs11: pkcs11
     )
+  }
+
+  /// The PKCS#11 settings: the module must be a file, the PIN file
+  /// readable by this user only; a PIN file or token without a module is
+  /// named as a problem.
+  static func loadPKCS11(
+    _ value: (String) -> String?, problems: inout [ConfigurationError.Problem]
+  ) -> PKCS11Settings? {
+    let module = value("MAILSEAL_PKCS11_MODULE")
+    let pinFile = value("MAILSEAL_PKCS11_PIN_FILE")
+    let token = value("MAILSEAL_PKCS11_TOKEN")
+    guard let module else {
+      for (name, given) in [
+        ("MAILSEAL_PKCS11_PIN_FILE", pinFile), ("MAILSEAL_PKCS11_TOKEN", token),
+      ]
+      where given != nil {
+        problems.append(
+          .init(variable: name, message: "it needs MAILSEAL_PKCS11_MODULE (the HSM's module)."))
+      }
+      return nil
+    }
+    var isFolder: ObjCBool = false
+    if !module.hasPrefix("/") {
+      problems.append(
+        .init(
+          variable: "MAILSEAL_PKCS11_MODULE",
+          message: "“\(module.prefix(200))” is not an absolute path to a PKCS#11 module (.so)."))
+    } else if !FileManager.default.fileExists(atPath: module, isDirectory: &isFolder)
+      || isFolder.boolValue
+    {
+      problems.append(
+        .init(
+          variable: "MAILSEAL_PKCS11_MODULE",
+          message:
+            "the module \(module.prefix(200)) does not exist (for SoftHSM2: apt install softhsm2, /usr/lib/softhsm/libsofthsm2.so)."
+        ))
+    }
+    if let pinFile {
+      do {
+        try PKCS11KeyCustody.checkPINFile(pinFile)
+      } catch {
+        problems.append(.init(variable: "MAILSEAL_PKCS11_PIN_FILE", message: error.message))
+      }
+    }
+    if let token, token.utf8.count > 32 {
+      problems.append(
+        .init(
+          variable: "MAILSEAL_PKCS11_TOKEN",
+          message: "a token label has at most 32 bytes; “\(token.prefix(40))” has more."))
+    }
+    return PKCS11Settings(modulePath: module, pinFile: pinFile, token: token)
   }
 
   /// What keeps the data folder from being used, in words that name the
@@ -318,6 +428,16 @@ public struct MailsealConfiguration: Sendable {
     components.password = "***"
     return components.string ?? "(unreadable URL)"
   }
+}
+
+/// CA keys in a hardware security module.
+public struct PKCS11Settings: Sendable, Equatable {
+  /// `MAILSEAL_PKCS11_MODULE`: the module's path, loaded with dlopen.
+  public var modulePath: String
+  /// `MAILSEAL_PKCS11_PIN_FILE`: the user PIN, in a file of mode 0600.
+  public var pinFile: String?
+  /// `MAILSEAL_PKCS11_TOKEN`: the label of the token new keys go into.
+  public var token: String?
 }
 
 /// Everything wrong with the environment, each variable named once.

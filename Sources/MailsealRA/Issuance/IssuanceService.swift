@@ -112,21 +112,55 @@ public struct IssuanceService: Sendable {
       stages.lap("commit")
 
       // Sign the chunk whose intents are now on disk.
+      // A key in a token is asked once per chunk whether it is there (a
+      // session opened before may sign from memory after the token went).
       let authority = self.authority
-      let signatures = await Parallel.map(toRecord) { item in
-        Result { () throws(CAError) in try authority.sign(item.prepared) }
+      let signatures: [Result<SignedCertificate, CAError>]
+      do throws(CAError) {
+        if !toRecord.isEmpty { try authority.signingKey.ensureAvailable() }
+        signatures = await Parallel.map(toRecord) { item in
+          Result { () throws(CAError) in try authority.sign(item.prepared) }
+        }
+      } catch {
+        signatures = toRecord.map { _ in .failure(error) }
       }
       signedBefore = []
+      var unsigned: [String] = []
+      var custodyFault: CAError?
       for (item, result) in zip(toRecord, signatures) {
         results[item.index] = result
-        if case .success(let certificate) = result {
+        switch result {
+        case .success(let certificate):
           signedBefore.append(
             StoredCertificate(
               certificate: certificate, keyType: item.keyType,
               requestID: orders[item.index].requestID))
+        case .failure(let error) where error.isCustodyFault:
+          unsigned.append(item.prepared.serialHex)
+          custodyFault = custodyFault ?? error
+        case .failure:
+          break
         }
       }
       stages.lap("sign")
+      if let custodyFault {
+        // The key's custody went away mid-batch: what was signed is
+        // stored, the intents it refused are closed as unsigned, and the
+        // rest of the batch waits for the key (the caller keeps those
+        // requests approved).
+        _ = try? await next
+        try await store.commit(
+          storing: signedBefore, recording: [], issuerID: issuerID, now: now,
+          afterStoring: afterStoring)
+        try await store.markUnsigned(unsigned, now: now)
+        logger.error(
+          "the CA key could not sign; the batch stops until it is back",
+          metadata: [
+            "stored": "\(issued + signedBefore.count)", "unsigned": "\(unsigned.count)",
+            "reason": "\(custodyFault.message)",
+          ])
+        throw custodyFault
+      }
       current = try await next
       stages.lap("prepare")
     }

@@ -184,6 +184,19 @@ struct IssuanceStore {
     }
   }
 
+  /// Closes the intents whose signature the key's custody refused: no
+  /// certificate exists with these serials.
+  func markUnsigned(_ serials: [String], now: Date) async throws {
+    for chunk in serials.chunked(into: 500) {
+      try await sql.update("issuance_intents")
+        .set("state", to: IssuanceIntentRecord.State.unsigned.rawValue)
+        .set("completed_at", to: now)
+        .where("serial", .in, Array(chunk))
+        .where("state", .equal, IssuanceIntentRecord.State.pending.rawValue)
+        .run()
+    }
+  }
+
   /// Marks intents abandoned that have been pending for longer than any
   /// batch takes (another instance may be signing younger ones right now)
   /// and returns their serials. Should such a certificate still be stored,

@@ -61,6 +61,11 @@ public actor IssuanceWorker {
   public func issueDue(now: Date = Date()) async throws -> Int {
     guard try await !Settings(database: database).isIssuancePaused() else { return 0 }
     try await holdStaleValidations(now: now)
+    // The key must be able to sign before anything is claimed: while its
+    // token is away, approved requests simply wait, and nothing is
+    // recorded for them.
+    let service = try await issuanceService()
+    try service.authority.signingKey.ensureAvailable()
     let sql = try database.sql
     let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
     // Only requests whose mailbox validation may still be relied on
@@ -94,8 +99,21 @@ public actor IssuanceWorker {
         refused.append((request, error))
       }
     }
-    let service = try await issuanceService()
-    let results = try await service.issue(orders, now: now)
+    let results: [Result<SignedCertificate, CAError>]
+    do {
+      results = try await service.issue(orders, now: now)
+    } catch let error as CAError where error.isCustodyFault {
+      // The key went away mid-batch: what was signed is stored and issued;
+      // the rest stays approved and is claimable again at once.
+      try await sql.raw(
+        """
+        UPDATE certificate_requests SET issuing_lease_until = NULL
+        WHERE id IN (\(binds: ids)) AND state = \(CertificateRequestRecord.State.approved)
+        """
+      ).run()
+      mailQueued()
+      throw error
+    }
     var issued = 0
     let stored = Date()
     let approvals = Dictionary(
@@ -348,6 +366,8 @@ public actor IssuanceWorker {
     while !Task.isCancelled {
       do {
         while try await issueDue() > 0 {}
+      } catch let error as CAError where error.isCustodyFault {
+        CustodyFaultLog.shared.note(error, logger: logger)
       } catch {
         logger.backgroundFailure("issuance worker", error)
       }

@@ -88,6 +88,11 @@ public final class OCSPService: Sendable {
         StoreRefusalLog.shared.note(unavailable, logger: logger)
         return .error(.tryLater, .tryLater)
       }
+      // The responder's key is in a token that is away: ask again later.
+      if let error = error as? CAError, error.code == .keyUnavailable {
+        CustodyFaultLog.shared.note(error, logger: logger)
+        return .error(.tryLater, .tryLater)
+      }
       logger.error("OCSP response failed: \(String(reflecting: error))")
       return .error(.internalError, .internalError)
     }
@@ -184,6 +189,9 @@ public final class OCSPService: Sendable {
           Responder(
             issuerID: issuer.id!,
             responder: try await installation.ocspResponder(for: issuer, now: now)))
+      } catch let error as CAError where error.code == .keyUnavailable {
+        // Not remembered as "no responder": the next request tries again.
+        throw error
       } catch {
         logger.backgroundFailure("no OCSP responder for \(issuer.slug)", error)
       }

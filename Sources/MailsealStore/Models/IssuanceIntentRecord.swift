@@ -18,6 +18,10 @@ public final class IssuanceIntentRecord: Model, @unchecked Sendable {
     /// Found pending after a restart: the certificate may have been
     /// signed but was never stored. Its serial is kept for the CRL.
     case abandoned
+    /// The CA key's custody refused to sign (a token that went away): no
+    /// signature exists, and the request is issued again later under a new
+    /// serial.
+    case unsigned
   }
 
   /// The serial number in lowercase hex: the intent's identity.

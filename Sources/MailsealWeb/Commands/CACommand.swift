@@ -45,11 +45,21 @@ struct CAInitCommand: AsyncCommand {
     var keyType: String?
     @Flag(name: "test", help: "Name the CAs \"TEST — not trusted\" (the embedded test CA).")
     var test: Bool
+    @Option(
+      name: "custody",
+      help:
+        "Where the keys are made: file (encrypted files in the data folder) or pkcs11 (inside the HSM token; needs MAILSEAL_PKCS11_MODULE and a PIN file). Default: pkcs11 when MAILSEAL_PKCS11_TOKEN is set, else file."
+    )
+    var custody: String?
+    @Option(
+      name: "token",
+      help: "With --custody pkcs11: the label of the token (default MAILSEAL_PKCS11_TOKEN).")
+    var token: String?
     init() {}
   }
 
   var help: String {
-    "Make a root CA and an issuing CA; keys go encrypted into custody, certificates into the database."
+    "Make a root CA and an issuing CA; keys go into custody (encrypted files or an HSM token), certificates into the database."
   }
 
   func run(using context: CommandContext, signature: Signature) async throws {
@@ -60,15 +70,40 @@ struct CAInitCommand: AsyncCommand {
       )
     }
     let app = context.application
+    let custody: MailsealConfiguration.Custody
+    switch signature.custody {
+    case nil:
+      custody =
+        signature.token.map { .pkcs11(token: $0) } ?? app.mailseal.defaultCustody
+    case "file":
+      guard signature.token == nil else {
+        throw CommandFailure("--token belongs to --custody pkcs11.")
+      }
+      custody = .file
+    case "pkcs11":
+      custody = .pkcs11(token: signature.token)
+    case let other?:
+      throw CommandFailure("--custody must be file or pkcs11; “\(other)” is not.")
+    }
     let (root, issuing) = try await app.caInstallation.initialize(
-      keyType: keyType, test: signature.test)
+      keyType: keyType, test: signature.test, custody: custody)
     context.console.print("Made the root CA    \(root.subject)")
     context.console.print("Made the issuing CA \(issuing.subject)")
-    context.console.print("Keys (encrypted, \(keyType)): \(app.mailseal.keyDirectory.path)")
-    if !signature.test {
+    if custody == .file {
+      context.console.print("Keys (encrypted, \(keyType)): \(app.mailseal.keyDirectory.path)")
+      if !signature.test {
+        context.console.print(
+          "Move the root key file \(root.keyReference ?? "") offline after the ceremony; it is needed only to sign new issuing CAs and the root CRL."
+        )
+      }
+    } else {
       context.console.print(
-        "Move the root key file \(root.keyReference ?? "") offline after the ceremony; it is needed only to sign new issuing CAs and the root CRL."
-      )
+        "Keys (\(keyType)) made inside the token: sensitive, not extractable.")
+      if !signature.test {
+        context.console.print(
+          "The root key \(root.keyReference ?? "") is needed only to sign new issuing CAs and the root CRL: back up the token as its maker describes, and keep the root's token offline where the HSM allows it."
+        )
+      }
     }
     try await CAShowCommand.show(app: app, console: context.console)
   }
@@ -82,7 +117,9 @@ struct CAImportCommand: AsyncCommand {
     var chain: String?
     @Option(
       name: "key",
-      help: "The issuing CA key as encrypted PKCS#8 PEM (openssl pkcs8 -topk8 -v2 aes-256-cbc).")
+      help:
+        "The issuing CA key: a file of encrypted PKCS#8 PEM (openssl pkcs8 -topk8 -v2 aes-256-cbc), or the PKCS#11 URI of a key in the HSM (pkcs11:token=…;object=…)."
+    )
     var key: String?
     @Option(
       name: "key-passphrase-file",
@@ -100,19 +137,28 @@ struct CAImportCommand: AsyncCommand {
       throw CommandFailure("Both --chain FILE and --key FILE are required.")
     }
     let chain = try readInputFile(chainPath, what: "chain file")
-    let key = try readInputFile(keyPath, what: "key file", limit: 64 * 1024)
     let app = context.application
-    var passphrase = app.mailseal.passphrase
-    if let path = signature.keyPassphraseFile {
-      passphrase = Array(
-        String(
-          decoding: try readInputFile(path, what: "passphrase file", limit: 4096), as: UTF8.self
-        ).trimmingCharacters(in: .newlines).utf8)
+    let imported: CAInstallation.ImportedKey
+    if keyPath.lowercased().hasPrefix("pkcs11:") {
+      guard signature.keyPassphraseFile == nil else {
+        throw CommandFailure(
+          "--key-passphrase-file belongs to a key file; a key in a token is opened with its PIN (MAILSEAL_PKCS11_PIN_FILE)."
+        )
+      }
+      imported = .reference(KeyReference(rawValue: keyPath))
+    } else {
+      let key = try readInputFile(keyPath, what: "key file", limit: 64 * 1024)
+      var passphrase = app.mailseal.passphrase
+      if let path = signature.keyPassphraseFile {
+        passphrase = Array(
+          String(
+            decoding: try readInputFile(path, what: "passphrase file", limit: 4096), as: UTF8.self
+          ).trimmingCharacters(in: .newlines).utf8)
+      }
+      imported = .encryptedFile(Array(key), passphrase: passphrase)
     }
     let record = try await app.caInstallation.importIssuing(
-      chainPEM: String(decoding: chain, as: UTF8.self), encryptedKey: Array(key),
-      keyPassphrase: passphrase
-    )
+      chainPEM: String(decoding: chain, as: UTF8.self), key: imported)
     context.console.print("Imported the issuing CA \(record.subject); it is now active.")
     try await CAShowCommand.show(app: app, console: context.console)
   }
@@ -155,6 +201,18 @@ struct CAShowCommand: AsyncCommand {
         "  valid        \(formatter.string(from: certificate.notValidBefore)) … \(formatter.string(from: certificate.notValidAfter))"
       )
       console.print("  key          \(record.keyReference ?? "not held by this installation")")
+      if let reference = record.keyReference.map(KeyReference.init(rawValue:)),
+        reference.scheme == "pkcs11"
+      {
+        do {
+          let info = try app.mailseal.pkcs11KeyCustody().tokenInfo(reference)
+          console.print(
+            "  token        “\(info.label)”, made by \(info.manufacturer) (\(info.model)), serial \(info.serial)"
+          )
+        } catch {
+          console.print("  token        cannot be reached: \(error.message)")
+        }
+      }
       console.print("  certificate  \(endpoints.caCertificateURL(issuerSlug: record.slug))")
       if position == 0 {
         console.print("  CRL          \(endpoints.crlURL(issuerSlug: record.slug))")

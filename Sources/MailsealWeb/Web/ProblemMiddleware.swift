@@ -48,6 +48,12 @@ struct ProblemMiddleware: AsyncMiddleware {
       // away for a moment (restart, fail-over) or cannot store (disk full).
       StoreRefusalLog.shared.note(unavailable, logger: request.logger)
       retryAfter = unavailable.retryAfterSeconds
+    } else if let error = error as? CAError, error.code == .keyUnavailable {
+      // The HSM is away for now: named in the log, not a fault to hide
+      // behind a reference.
+      request.logger.error(
+        "the CA key is unavailable", metadata: ["reason": .string(error.message)])
+      retryAfter = 5
     } else if problem.status.code >= 500 {
       let id = UUID().uuidString.prefix(8).lowercased()
       reference = id
@@ -126,6 +132,10 @@ struct ProblemMiddleware: AsyncMiddleware {
         return Description(
           code: error.code.rawValue, status: .conflict,
           message: Message("problem.\(error.code.rawValue)", ["reason": error.message]))
+      case .keyUnavailable:
+        return Description(
+          code: MailsealError.Code.serviceUnavailable.rawValue, status: .serviceUnavailable,
+          message: Message("problem.service-unavailable"))
       case .lintFailed, .invalidIssuerPolicy, .issuerNotValid, .keyCustody, .wrongPassphrase,
         .caMaterialInvalid,
         .signatureMismatch:

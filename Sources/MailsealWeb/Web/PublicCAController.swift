@@ -11,19 +11,28 @@ enum PublicCAController {
     let status: String
     let database: String
     let issuer: String?
+    /// "ok", or why the CA key cannot sign (a token that is away).
+    var custody: String? = nil
   }
 
-  /// `GET /healthz`: the database answers and an issuing CA is active.
+  /// `GET /healthz`: the database answers, an issuing CA is active, and
+  /// its key can sign (a key in a token is looked up in the token).
   @Sendable
   static func health(_ request: Request) async throws -> Response {
     do {
       _ = try await request.db.sql.raw("SELECT 1").all()
       let issuer = try await request.application.caInstallation.activeIssuer()
+      // PKCS#11 calls block: off the event loop.
+      let fault = try await request.application.threadPool.runIfActive(
+        eventLoop: request.eventLoop
+      ) { CustodyHealth.currentFault() }.get()
+      let status = issuer == nil ? "no-issuer" : fault != nil ? "key-unavailable" : "ok"
       let health = Health(
-        status: issuer == nil ? "no-issuer" : "ok", database: "ok", issuer: issuer?.slug)
+        status: status, database: "ok", issuer: issuer?.slug, custody: fault?.message ?? "ok")
       let response = try await health.encodeResponse(
-        status: issuer == nil ? .serviceUnavailable : .ok, for: request)
+        status: status == "ok" ? .ok : .serviceUnavailable, for: request)
       response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+      if fault != nil { response.headers.replaceOrAdd(name: "Retry-After", value: "5") }
       return response
     } catch {
       if let unavailable = StoreUnavailable.classify(error) {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SoftHSMSupport
 import SwiftASN1
 import X509
 import _CryptoExtras
@@ -67,10 +68,11 @@ struct TestPKI: Sendable {
   /// addresses internal names.
   static let endpoints = try! PublicEndpoints(baseURL: "http://pki.example.edu:8080")
 
-  static func make(_ type: CAKeyType, validityDays: Int = 365, now: Date = Date()) throws -> TestPKI
-  {
-    let rootKey = try SoftwareSigningKey.generate(type)
-    let issuingKey = try SoftwareSigningKey.generate(type)
+  static func make(
+    _ type: CAKeyType, custody: TestCustody = .file, validityDays: Int = 365, now: Date = Date()
+  ) throws -> TestPKI {
+    let rootKey = try custody.generate(type, label: "root")
+    let issuingKey = try custody.generate(type, label: "issuing")
     let names = try CACeremony.names(
       organization: organization, test: true, now: now, rootKey: rootKey, issuingKey: issuingKey)
     let root = try CACeremony.makeRoot(key: rootKey, subject: names.root, now: now)
@@ -118,5 +120,36 @@ enum TestCSR {
       signatureAlgorithm: signatureAlgorithm(for: key)
     )
     return try csr.serializeAsPEM().pemString
+  }
+}
+
+/// Where a test's CA keys live: in memory, or in a SoftHSM2 token through
+/// the PKCS#11 custody (the same code path as a production HSM).
+enum TestCustody: String, CaseIterable, Sendable, CustomStringConvertible {
+  case file
+  case softHSM
+
+  var description: String { rawValue }
+
+  /// The token the CA tests make their keys in.
+  static func tokenCustody() throws -> (PKCS11KeyCustody, SoftHSM.Token) {
+    let token = try SoftHSM.shared.token("mailseal-ca-tests")
+    return (
+      try PKCS11KeyCustody(
+        modulePath: SoftHSM.modulePath, pinFile: token.pinFile, token: token.label),
+      token
+    )
+  }
+
+  /// A fresh CA key of `type` in this custody.
+  func generate(_ type: CAKeyType, label: String) throws -> any CASigningKey {
+    switch self {
+    case .file:
+      return try SoftwareSigningKey.generate(type)
+    case .softHSM:
+      return try Self.tokenCustody().0.generateKey(
+        type, label: "\(label)-\(UInt64.random(in: 0...UInt64.max))"
+      ).1
+    }
   }
 }

@@ -1,0 +1,723 @@
+import CPKCS11
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// What a token says about itself (CK_TOKEN_INFO), blank padding removed.
+public struct PKCS11TokenInfo: Sendable, Hashable {
+  public let label: String
+  public let manufacturer: String
+  public let model: String
+  public let serial: String
+}
+
+/// A Cryptoki call that returned something other than CKR_OK.
+struct PKCS11Failure: Error, CustomStringConvertible {
+  let function: String
+  let value: CK_RV
+
+  var description: String { "\(function) returned \(Self.name(of: value))" }
+
+  /// The token, its session or the module is gone: whatever was asked may
+  /// work again once the token is back, so the caller waits, retries, and
+  /// reports the token unavailable meanwhile.
+  var meansTokenGone: Bool {
+    switch value {
+    case CKR_DEVICE_REMOVED, CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY, CKR_TOKEN_NOT_PRESENT,
+      CKR_TOKEN_NOT_RECOGNIZED, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED,
+      CKR_USER_NOT_LOGGED_IN, CKR_CRYPTOKI_NOT_INITIALIZED, CKR_SLOT_ID_INVALID,
+      CKR_GENERAL_ERROR, CKR_FUNCTION_FAILED, CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID,
+      CKR_HOST_MEMORY:
+      return true
+    default:
+      return false
+    }
+  }
+
+  /// The PIN was refused: trying it again would only count towards the
+  /// token's lockout.
+  var meansPINRefused: Bool {
+    switch value {
+    case CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE, CKR_PIN_EXPIRED, CKR_PIN_LOCKED,
+      CKR_USER_PIN_NOT_INITIALIZED:
+      return true
+    default:
+      return false
+    }
+  }
+
+  static func name(of value: CK_RV) -> String {
+    let names: [CK_RV: String] = [
+      CKR_HOST_MEMORY: "CKR_HOST_MEMORY", CKR_SLOT_ID_INVALID: "CKR_SLOT_ID_INVALID",
+      CKR_GENERAL_ERROR: "CKR_GENERAL_ERROR", CKR_FUNCTION_FAILED: "CKR_FUNCTION_FAILED",
+      CKR_ARGUMENTS_BAD: "CKR_ARGUMENTS_BAD", CKR_ATTRIBUTE_SENSITIVE: "CKR_ATTRIBUTE_SENSITIVE",
+      CKR_ATTRIBUTE_TYPE_INVALID: "CKR_ATTRIBUTE_TYPE_INVALID",
+      CKR_ATTRIBUTE_VALUE_INVALID: "CKR_ATTRIBUTE_VALUE_INVALID",
+      CKR_DATA_LEN_RANGE: "CKR_DATA_LEN_RANGE", CKR_DEVICE_ERROR: "CKR_DEVICE_ERROR",
+      CKR_DEVICE_MEMORY: "CKR_DEVICE_MEMORY", CKR_DEVICE_REMOVED: "CKR_DEVICE_REMOVED",
+      CKR_FUNCTION_CANCELED: "CKR_FUNCTION_CANCELED",
+      CKR_KEY_HANDLE_INVALID: "CKR_KEY_HANDLE_INVALID",
+      CKR_KEY_TYPE_INCONSISTENT: "CKR_KEY_TYPE_INCONSISTENT",
+      CKR_KEY_FUNCTION_NOT_PERMITTED: "CKR_KEY_FUNCTION_NOT_PERMITTED",
+      CKR_MECHANISM_INVALID: "CKR_MECHANISM_INVALID",
+      CKR_MECHANISM_PARAM_INVALID: "CKR_MECHANISM_PARAM_INVALID",
+      CKR_OBJECT_HANDLE_INVALID: "CKR_OBJECT_HANDLE_INVALID",
+      CKR_OPERATION_ACTIVE: "CKR_OPERATION_ACTIVE",
+      CKR_OPERATION_NOT_INITIALIZED: "CKR_OPERATION_NOT_INITIALIZED",
+      CKR_PIN_INCORRECT: "CKR_PIN_INCORRECT", CKR_PIN_INVALID: "CKR_PIN_INVALID",
+      CKR_PIN_LEN_RANGE: "CKR_PIN_LEN_RANGE", CKR_PIN_EXPIRED: "CKR_PIN_EXPIRED",
+      CKR_PIN_LOCKED: "CKR_PIN_LOCKED", CKR_SESSION_CLOSED: "CKR_SESSION_CLOSED",
+      CKR_SESSION_COUNT: "CKR_SESSION_COUNT",
+      CKR_SESSION_HANDLE_INVALID: "CKR_SESSION_HANDLE_INVALID",
+      CKR_SESSION_READ_ONLY: "CKR_SESSION_READ_ONLY",
+      CKR_TEMPLATE_INCOMPLETE: "CKR_TEMPLATE_INCOMPLETE",
+      CKR_TEMPLATE_INCONSISTENT: "CKR_TEMPLATE_INCONSISTENT",
+      CKR_TOKEN_NOT_PRESENT: "CKR_TOKEN_NOT_PRESENT",
+      CKR_TOKEN_NOT_RECOGNIZED: "CKR_TOKEN_NOT_RECOGNIZED",
+      CKR_TOKEN_WRITE_PROTECTED: "CKR_TOKEN_WRITE_PROTECTED",
+      CKR_USER_ALREADY_LOGGED_IN: "CKR_USER_ALREADY_LOGGED_IN",
+      CKR_USER_NOT_LOGGED_IN: "CKR_USER_NOT_LOGGED_IN",
+      CKR_USER_PIN_NOT_INITIALIZED: "CKR_USER_PIN_NOT_INITIALIZED",
+      CKR_USER_TYPE_INVALID: "CKR_USER_TYPE_INVALID", CKR_BUFFER_TOO_SMALL: "CKR_BUFFER_TOO_SMALL",
+      CKR_CRYPTOKI_NOT_INITIALIZED: "CKR_CRYPTOKI_NOT_INITIALIZED",
+      CKR_CRYPTOKI_ALREADY_INITIALIZED: "CKR_CRYPTOKI_ALREADY_INITIALIZED",
+    ]
+    return names[value] ?? "0x\(String(value, radix: 16))"
+  }
+}
+
+/// Which token a reference means: the URI's token attributes.
+struct PKCS11TokenSelector: Hashable, Sendable, CustomStringConvertible {
+  var label: String?
+  var manufacturer: String?
+  var model: String?
+  var serial: String?
+
+  init(_ uri: PKCS11URI) {
+    label = uri.token
+    manufacturer = uri.manufacturer
+    model = uri.model
+    serial = uri.serial
+  }
+
+  init(label: String) { self.label = label }
+
+  func matches(_ info: PKCS11TokenInfo) -> Bool {
+    (label.map { $0 == info.label } ?? true)
+      && (manufacturer.map { $0 == info.manufacturer } ?? true)
+      && (model.map { $0 == info.model } ?? true) && (serial.map { $0 == info.serial } ?? true)
+  }
+
+  var description: String {
+    let parts = [
+      label.map { "“\($0)”" }, serial.map { "serial \($0)" },
+      manufacturer.map { "by \($0)" },
+    ].compactMap { $0 }
+    return parts.isEmpty ? "(any token)" : parts.joined(separator: " ")
+  }
+}
+
+/// A PKCS#11 module loaded with dlopen: one per module path per process,
+/// initialised for threads (CKF_OS_LOCKING_OK), with a small pool of
+/// logged-in sessions per token.
+///
+/// Faults: when a call says the token, its session or the module is gone
+/// (CKR_DEVICE_REMOVED, CKR_SESSION_HANDLE_INVALID, CKR_TOKEN_NOT_PRESENT,
+/// …) or the PIN is refused, the module remembers the fault for that
+/// token, closes its sessions, and every later call for it fails at once
+/// with that fault — until a recovery (at most once a second, and once at
+/// once when a call finds a new fault) waits for the sessions in use,
+/// finalises and initialises the module again, finds the token, and logs
+/// in. A refused PIN is not tried again until the PIN file changes, so the
+/// token's lockout counter is not run up.
+final class PKCS11Module: @unchecked Sendable {
+  let path: String
+  private let functions: UnsafeMutablePointer<CK_FUNCTION_LIST>
+  /// Sessions per token: enough for the issuance pipeline's signers and
+  /// the OCSP responder to sign side by side.
+  let sessionLimit: Int
+
+  /// Everything below is guarded by `condition`.
+  private let condition = NSCondition()
+  private var initialized = false
+  private var recovering = false
+  private var inUse = 0
+  /// Faults by token: a token that went away does not stop the others.
+  private var faults: [PKCS11TokenSelector: CAError] = [:]
+  private var lastRecovery: ContinuousClock.Instant?
+  private var tokens: [PKCS11TokenSelector: TokenState] = [:]
+  /// Private-key handles by canonical URI; valid until the next recovery.
+  private var handles: [String: CK_OBJECT_HANDLE] = [:]
+  /// PINs the token refused, by PIN file: not offered again unchanged.
+  private var refusedPINs: [String: [UInt8]] = [:]
+
+  struct TokenState {
+    var slot: CK_SLOT_ID
+    var info: PKCS11TokenInfo
+    var idle: [CK_SESSION_HANDLE] = []
+    var open = 0
+    var loggedIn = false
+  }
+
+  private static let loaded = Mutex<[String: PKCS11Module]>([:])
+
+  /// The module at `path`, loaded and initialised once per process.
+  static func load(_ path: String) throws(CAError) -> PKCS11Module {
+    let canonical = URL(fileURLWithPath: path).standardizedFileURL.path
+    let result: Result<PKCS11Module, CAError> = loaded.withLock { modules in
+      if let module = modules[canonical] { return .success(module) }
+      do throws(CAError) {
+        let module = try PKCS11Module(path: canonical)
+        modules[canonical] = module
+        return .success(module)
+      } catch {
+        return .failure(error)
+      }
+    }
+    return try result.get()
+  }
+
+  /// Every module loaded so far (for the health check).
+  static var all: [PKCS11Module] { loaded.withLock { Array($0.values) } }
+
+  private init(path: String) throws(CAError) {
+    self.path = path
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw CAError(.keyCustody, "The PKCS#11 module \(path) does not exist.")
+    }
+    guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+      let reason = dlerror().map { String(cString: $0) } ?? "unknown reason"
+      throw CAError(.keyCustody, "The PKCS#11 module \(path) cannot be loaded: \(reason)")
+    }
+    guard let symbol = dlsym(library, "C_GetFunctionList") else {
+      throw CAError(
+        .keyCustody, "\(path) is not a PKCS#11 module: it has no C_GetFunctionList.")
+    }
+    let getFunctionList = unsafeBitCast(symbol, to: CK_C_GetFunctionList.self)
+    var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
+    let value = getFunctionList(&list)
+    guard value == CKR_OK, let list else {
+      throw CAError(
+        .keyCustody,
+        "The PKCS#11 module \(path) gave no function list (\(PKCS11Failure.name(of: value))).")
+    }
+    guard list.pointee.version.major >= 2 else {
+      throw CAError(
+        .keyCustody,
+        "The PKCS#11 module \(path) speaks Cryptoki \(list.pointee.version.major).\(list.pointee.version.minor); 2.20 or later is needed."
+      )
+    }
+    functions = list
+    sessionLimit = min(8, max(2, ProcessInfo.processInfo.activeProcessorCount + 1))
+  }
+
+  /// The functions of the module.
+  var f: CK_FUNCTION_LIST { functions.pointee }
+
+  static func check(_ function: String, _ value: CK_RV) throws(PKCS11Failure) {
+    guard value == CKR_OK else { throw PKCS11Failure(function: function, value: value) }
+  }
+
+  // MARK: - Sessions
+
+  /// Runs `body` on a logged-in session of the token. A failure that means
+  /// the token is gone marks the module faulty; one immediate recovery and
+  /// retry follows (a session the module invalidated, a token back in
+  /// place), then the fault is reported as ``CAError/Code/keyUnavailable``.
+  func withSession<T>(
+    _ token: PKCS11TokenSelector, pinFile: String?,
+    _ body: (CK_SESSION_HANDLE) throws(PKCS11Failure) -> T
+  ) throws(CAError) -> T {
+    var forceRecovery = false
+    while true {
+      var fresh = false
+      let session: CK_SESSION_HANDLE
+      do throws(CAError) {
+        session = try acquire(
+          token, pinFile: pinFile, forceRecovery: forceRecovery, freshFault: &fresh)
+      } catch {
+        // A fault this call found (not one remembered from before): one
+        // recovery at once — a token made or put back since the module
+        // was initialised is found only after C_Initialize.
+        if fresh && !forceRecovery {
+          forceRecovery = true
+          continue
+        }
+        throw error
+      }
+      do throws(PKCS11Failure) {
+        let value = try body(session)
+        release(token, session, usable: true)
+        return value
+      } catch {
+        if error.meansTokenGone {
+          release(token, session, usable: false)
+          let unavailable = Self.unavailable(token, error)
+          markFaulty(token, unavailable)
+          if !forceRecovery {
+            forceRecovery = true
+            continue
+          }
+          throw unavailable
+        }
+        // The session is fine; the request was not (a bad mechanism, a
+        // missing attribute).
+        release(token, session, usable: error.value != CKR_OPERATION_ACTIVE)
+        throw CAError(.keyCustody, "The PKCS#11 token \(token) refused: \(error).")
+      }
+    }
+  }
+
+  static func unavailable(_ token: PKCS11TokenSelector, _ failure: PKCS11Failure) -> CAError {
+    CAError(
+      .keyUnavailable,
+      "The PKCS#11 token \(token) is unavailable (\(failure)); nothing is signed until it is back.")
+  }
+
+  private func markFaulty(_ token: PKCS11TokenSelector, _ error: CAError) {
+    condition.lock()
+    defer { condition.unlock() }
+    if faults[token] == nil { faults[token] = error }
+    closeSessions(of: token)
+    condition.broadcast()
+  }
+
+  /// Under the lock: closes the idle sessions of a token and forgets its
+  /// state and every cached handle (the module may have lost them
+  /// already). Sessions in use are closed when they come back.
+  private func closeSessions(of token: PKCS11TokenSelector) {
+    if let state = tokens[token], initialized {
+      for session in state.idle { _ = f.C_CloseSession?(session) }
+    }
+    tokens[token] = nil
+    handles = [:]
+  }
+
+  /// Tests: ends the sessions of a token (and with them its login).
+  func closeSessionsForTesting(of token: PKCS11TokenSelector) {
+    condition.lock()
+    defer { condition.unlock() }
+    closeSessions(of: token)
+  }
+
+  private func acquire(
+    _ token: PKCS11TokenSelector, pinFile: String?, forceRecovery: Bool, freshFault: inout Bool
+  ) throws(CAError) -> CK_SESSION_HANDLE {
+    condition.lock()
+    defer { condition.unlock() }
+    var recovered = false
+    func fail(_ failure: PKCS11Failure) -> CAError {
+      freshFault = true
+      let unavailable = Self.unavailable(token, failure)
+      faults[token] = unavailable
+      closeSessions(of: token)
+      return unavailable
+    }
+    while true {
+      if recovering {
+        condition.wait()
+        continue
+      }
+      if let fault = faults[token] {
+        let now = ContinuousClock.now
+        let due = lastRecovery.map { now - $0 >= .seconds(1) } ?? true
+        guard (forceRecovery && !recovered) || due else { throw fault }
+        recover()
+        recovered = true
+        lastRecovery = now
+        continue
+      }
+      var state: TokenState
+      do throws(PKCS11Failure) {
+        if !initialized { try initialize() }
+        if let known = tokens[token] {
+          state = known
+        } else {
+          state = try findToken(token)
+        }
+      } catch {
+        throw fail(error)
+      }
+      if let session = state.idle.popLast() {
+        tokens[token] = state
+        inUse += 1
+        return session
+      }
+      guard state.open < sessionLimit else {
+        tokens[token] = state
+        condition.wait()
+        continue
+      }
+      var session: CK_SESSION_HANDLE = 0
+      let opened = f.C_OpenSession!(
+        state.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nil, nil, &session)
+      guard opened == CKR_OK else {
+        throw fail(PKCS11Failure(function: "C_OpenSession", value: opened))
+      }
+      state.open += 1
+      tokens[token] = state
+      if !state.loggedIn {
+        do {
+          try login(session, token: token, pinFile: pinFile)
+        } catch {
+          freshFault = true
+          closeSessions(of: token)
+          throw error
+        }
+        tokens[token]?.loggedIn = true
+      }
+      inUse += 1
+      return session
+    }
+  }
+
+  /// Under the lock: logs the user in with the PIN from `pinFile`.
+  private func login(_ session: CK_SESSION_HANDLE, token: PKCS11TokenSelector, pinFile: String?)
+    throws(CAError)
+  {
+    guard let pinFile else {
+      let refusal = CAError(
+        .keyUnavailable,
+        "The PKCS#11 token \(token) needs a PIN: set MAILSEAL_PKCS11_PIN_FILE (or pin-source=file:… in the key's URI)."
+      )
+      faults[token] = refusal
+      throw refusal
+    }
+    let pin = try Self.readPIN(pinFile)
+    if let refused = refusedPINs[pinFile], refused == pin {
+      let refusal = CAError(
+        .keyUnavailable,
+        "The PKCS#11 token \(token) refused the PIN in \(pinFile); it is not offered again until that file changes."
+      )
+      faults[token] = refusal
+      throw refusal
+    }
+    var bytes = pin
+    let value = bytes.withUnsafeMutableBufferPointer { buffer in
+      f.C_Login!(session, CKU_USER, buffer.baseAddress, CK_ULONG(buffer.count))
+    }
+    for index in bytes.indices { bytes[index] = 0 }
+    if value == CKR_OK || value == CKR_USER_ALREADY_LOGGED_IN { return }
+    let failure = PKCS11Failure(function: "C_Login", value: value)
+    let refusal: CAError
+    if failure.meansPINRefused {
+      refusedPINs[pinFile] = pin
+      refusal = CAError(
+        .keyUnavailable,
+        "The PKCS#11 token \(token) refused the PIN in \(pinFile) (\(PKCS11Failure.name(of: value)))."
+      )
+    } else {
+      refusal = Self.unavailable(token, failure)
+    }
+    faults[token] = refusal
+    throw refusal
+  }
+
+  /// Reads a PIN file (this user's, mode 0600 or stricter): at most 256
+  /// bytes, one line, trailing newline dropped. Its content never appears
+  /// in a message.
+  static func readPIN(_ path: String) throws(CAError) -> [UInt8] {
+    do {
+      try FileKeyCustody.requirePrivate(path, what: "PKCS#11 PIN file", mode: 0o600)
+    } catch {
+      throw CAError(.keyUnavailable, error.message)
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw CAError(.keyUnavailable, "The PKCS#11 PIN file \(path) cannot be read.")
+    }
+    guard data.count <= 256 else {
+      throw CAError(.keyUnavailable, "The PKCS#11 PIN file \(path) is longer than 256 bytes.")
+    }
+    var pin = Array(data)
+    while let last = pin.last, last == 0x0a || last == 0x0d { pin.removeLast() }
+    guard !pin.isEmpty else {
+      throw CAError(.keyUnavailable, "The PKCS#11 PIN file \(path) is empty.")
+    }
+    return pin
+  }
+
+  private func release(_ token: PKCS11TokenSelector, _ session: CK_SESSION_HANDLE, usable: Bool) {
+    condition.lock()
+    defer { condition.unlock() }
+    inUse -= 1
+    if usable, tokens[token] != nil {
+      tokens[token]!.idle.append(session)
+    } else {
+      // Not usable, or its token's pool was closed meanwhile.
+      if initialized { _ = f.C_CloseSession?(session) }
+      if tokens[token] != nil { tokens[token]!.open -= 1 }
+    }
+    condition.broadcast()
+  }
+
+  /// Under the lock: waits until no session is in use, then finalises and
+  /// initialises the module again, so that a token that went away and came
+  /// back is found afresh.
+  private func recover() {
+    recovering = true
+    while inUse > 0 { condition.wait() }
+    if initialized {
+      for state in tokens.values { for session in state.idle { _ = f.C_CloseSession?(session) } }
+      _ = f.C_Finalize?(nil)
+    }
+    tokens = [:]
+    handles = [:]
+    initialized = false
+    faults = [:]
+    recovering = false
+    condition.broadcast()
+  }
+
+  /// Under the lock: C_Initialize for threads with the operating system's
+  /// locks.
+  private func initialize() throws(PKCS11Failure) {
+    var arguments = CK_C_INITIALIZE_ARGS(
+      CreateMutex: nil, DestroyMutex: nil, LockMutex: nil, UnlockMutex: nil,
+      flags: CKF_OS_LOCKING_OK, pReserved: nil)
+    let value = f.C_Initialize!(&arguments)
+    guard value == CKR_OK || value == CKR_CRYPTOKI_ALREADY_INITIALIZED else {
+      throw PKCS11Failure(function: "C_Initialize", value: value)
+    }
+    initialized = true
+  }
+
+  /// Under the lock: the slot holding the token.
+  private func findToken(_ selector: PKCS11TokenSelector) throws(PKCS11Failure) -> TokenState {
+    for (slot, info) in try presentTokens() where selector.matches(info) {
+      return TokenState(slot: slot, info: info)
+    }
+    throw PKCS11Failure(
+      function: "C_GetTokenInfo (no token \(selector))", value: CKR_TOKEN_NOT_PRESENT)
+  }
+
+  /// Under the lock: every slot with a token, and what the token says.
+  private func presentTokens() throws(PKCS11Failure) -> [(CK_SLOT_ID, PKCS11TokenInfo)] {
+    var count: CK_ULONG = 0
+    try Self.check("C_GetSlotList", f.C_GetSlotList!(1, nil, &count))
+    var slots = [CK_SLOT_ID](repeating: 0, count: Int(count))
+    try Self.check("C_GetSlotList", f.C_GetSlotList!(1, &slots, &count))
+    var found: [(CK_SLOT_ID, PKCS11TokenInfo)] = []
+    for slot in slots.prefix(Int(count)) {
+      var info = CK_TOKEN_INFO()
+      guard f.C_GetTokenInfo!(slot, &info) == CKR_OK else { continue }
+      // An uninitialised token (SoftHSM's spare slot) holds no keys.
+      guard info.flags & CKF_TOKEN_INITIALIZED != 0 else { continue }
+      found.append((slot, Self.tokenInfo(info)))
+    }
+    return found
+  }
+
+  static func tokenInfo(_ info: CK_TOKEN_INFO) -> PKCS11TokenInfo {
+    func text<T>(_ tuple: T) -> String {
+      withUnsafeBytes(of: tuple) { bytes in
+        String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces.union(["\0"]))
+      }
+    }
+    return PKCS11TokenInfo(
+      label: text(info.label), manufacturer: text(info.manufacturerID), model: text(info.model),
+      serial: text(info.serialNumber))
+  }
+
+  /// What the token of `selector` says about itself.
+  func tokenInfo(_ selector: PKCS11TokenSelector, pinFile: String?) throws(CAError)
+    -> PKCS11TokenInfo
+  {
+    try withSession(selector, pinFile: pinFile) {
+      (_: CK_SESSION_HANDLE) throws(PKCS11Failure) -> PKCS11TokenInfo in
+      condition.lock()
+      defer { condition.unlock() }
+      guard let info = tokens[selector]?.info else {
+        throw PKCS11Failure(function: "C_GetTokenInfo", value: CKR_TOKEN_NOT_PRESENT)
+      }
+      return info
+    }
+  }
+
+  /// The token behind a session is still listed (C_GetSlotList: SoftHSM2
+  /// looks at its files again here) and answers C_GetTokenInfo.
+  func checkToken(of session: CK_SESSION_HANDLE) throws(PKCS11Failure) {
+    var count: CK_ULONG = 0
+    try Self.check("C_GetSlotList", f.C_GetSlotList!(1, nil, &count))
+    var sessionInfo = CK_SESSION_INFO()
+    try Self.check("C_GetSessionInfo", f.C_GetSessionInfo!(session, &sessionInfo))
+    var tokenInfo = CK_TOKEN_INFO()
+    try Self.check("C_GetTokenInfo", f.C_GetTokenInfo!(sessionInfo.slotID, &tokenInfo))
+  }
+
+  // MARK: - Objects
+
+  /// The private key's handle, found once per recovery.
+  func privateKeyHandle(_ uri: PKCS11URI, session: CK_SESSION_HANDLE, fresh: Bool = false)
+    throws(PKCS11Failure) -> CK_OBJECT_HANDLE
+  {
+    let key = uri.description
+    if !fresh {
+      condition.lock()
+      let cached = handles[key]
+      condition.unlock()
+      if let cached { return cached }
+    }
+    let found = try findObjects(
+      session, class: CKO_PRIVATE_KEY, label: uri.object, id: uri.id, limit: 2)
+    guard found.count == 1 else {
+      // Gone (a token whose files went away) or ambiguous: either way
+      // nothing may be signed with a guess.
+      throw PKCS11Failure(
+        function: found.isEmpty
+          ? "C_FindObjects (no private key \(uri.object ?? "with that id"))"
+          : "C_FindObjects (several private keys match \(uri.object ?? "that id"))",
+        value: found.isEmpty ? CKR_KEY_HANDLE_INVALID : CKR_ARGUMENTS_BAD)
+    }
+    condition.lock()
+    handles[key] = found[0]
+    condition.unlock()
+    return found[0]
+  }
+
+  func findObjects(
+    _ session: CK_SESSION_HANDLE, class objectClass: CK_OBJECT_CLASS, label: String?,
+    id: [UInt8]?, limit: Int
+  ) throws(PKCS11Failure) -> [CK_OBJECT_HANDLE] {
+    var template = AttributeTemplate()
+    template.add(CKA_CLASS, ulong: objectClass)
+    if let label { template.add(CKA_LABEL, bytes: Array(label.utf8)) }
+    if let id { template.add(CKA_ID, bytes: id) }
+    var handles = [CK_OBJECT_HANDLE](repeating: 0, count: limit)
+    var count: CK_ULONG = 0
+    try template.withAttributes {
+      (attributes: UnsafeMutablePointer<CK_ATTRIBUTE>?, length: CK_ULONG) throws(PKCS11Failure) in
+      try Self.check("C_FindObjectsInit", f.C_FindObjectsInit!(session, attributes, length))
+    }
+    let found = f.C_FindObjects!(session, &handles, CK_ULONG(limit), &count)
+    let finished = f.C_FindObjectsFinal!(session)
+    try Self.check("C_FindObjects", found)
+    try Self.check("C_FindObjectsFinal", finished)
+    return Array(handles.prefix(Int(count)))
+  }
+
+  /// Reads attributes; an attribute the token will not give (sensitive,
+  /// absent) is nil.
+  func attributes(
+    _ session: CK_SESSION_HANDLE, _ object: CK_OBJECT_HANDLE, _ types: [CK_ATTRIBUTE_TYPE]
+  ) throws(PKCS11Failure) -> [CK_ATTRIBUTE_TYPE: [UInt8]] {
+    var result: [CK_ATTRIBUTE_TYPE: [UInt8]] = [:]
+    for type in types {
+      var attribute = CK_ATTRIBUTE(type: type, pValue: nil, ulValueLen: 0)
+      let sized = f.C_GetAttributeValue!(session, object, &attribute, 1)
+      if sized == CKR_ATTRIBUTE_SENSITIVE || sized == CKR_ATTRIBUTE_TYPE_INVALID
+        || attribute.ulValueLen == CK_UNAVAILABLE_INFORMATION
+      {
+        continue
+      }
+      try Self.check("C_GetAttributeValue", sized)
+      guard attribute.ulValueLen <= 1 << 16 else {
+        throw PKCS11Failure(function: "C_GetAttributeValue (too long)", value: CKR_ARGUMENTS_BAD)
+      }
+      var value = [UInt8](repeating: 0, count: Int(attribute.ulValueLen))
+      let read = value.withUnsafeMutableBytes { buffer in
+        attribute.pValue = buffer.baseAddress
+        return f.C_GetAttributeValue!(session, object, &attribute, 1)
+      }
+      try Self.check("C_GetAttributeValue", read)
+      result[type] = Array(value.prefix(Int(attribute.ulValueLen)))
+    }
+    return result
+  }
+
+  /// Signs `data` (a digest, or a DigestInfo for RSA) with the mechanism.
+  func sign(
+    _ session: CK_SESSION_HANDLE, key: CK_OBJECT_HANDLE, mechanism: CK_MECHANISM_TYPE,
+    data: [UInt8], maximumLength: Int
+  ) throws(PKCS11Failure) -> [UInt8] {
+    var mechanismValue = CK_MECHANISM(mechanism: mechanism, pParameter: nil, ulParameterLen: 0)
+    try Self.check("C_SignInit", f.C_SignInit!(session, &mechanismValue, key))
+    var input = data
+    var signature = [UInt8](repeating: 0, count: maximumLength)
+    var length = CK_ULONG(maximumLength)
+    let value = input.withUnsafeMutableBufferPointer { input in
+      signature.withUnsafeMutableBufferPointer { output in
+        f.C_Sign!(session, input.baseAddress, CK_ULONG(input.count), output.baseAddress, &length)
+      }
+    }
+    try Self.check("C_Sign", value)
+    return Array(signature.prefix(Int(length)))
+  }
+
+  /// Generates a key pair in the token; returns the private key's handle
+  /// and the public key's.
+  func generateKeyPair(
+    _ session: CK_SESSION_HANDLE, mechanism: CK_MECHANISM_TYPE, publicTemplate: AttributeTemplate,
+    privateTemplate: AttributeTemplate
+  ) throws(PKCS11Failure) -> (private: CK_OBJECT_HANDLE, public: CK_OBJECT_HANDLE) {
+    var mechanismValue = CK_MECHANISM(mechanism: mechanism, pParameter: nil, ulParameterLen: 0)
+    var publicHandle: CK_OBJECT_HANDLE = 0
+    var privateHandle: CK_OBJECT_HANDLE = 0
+    try publicTemplate.withAttributes {
+      (publicAttributes: UnsafeMutablePointer<CK_ATTRIBUTE>?, publicCount: CK_ULONG)
+        throws(PKCS11Failure) in
+      try privateTemplate.withAttributes {
+        (privateAttributes: UnsafeMutablePointer<CK_ATTRIBUTE>?, privateCount: CK_ULONG)
+          throws(PKCS11Failure) in
+        try Self.check(
+          "C_GenerateKeyPair",
+          f.C_GenerateKeyPair!(
+            session, &mechanismValue, publicAttributes, publicCount, privateAttributes,
+            privateCount, &publicHandle, &privateHandle))
+      }
+    }
+    return (privateHandle, publicHandle)
+  }
+
+  func destroy(_ session: CK_SESSION_HANDLE, _ object: CK_OBJECT_HANDLE) {
+    _ = f.C_DestroyObject?(session, object)
+  }
+}
+
+/// A template of attributes whose values live as long as the template.
+struct AttributeTemplate {
+  private var entries: [(CK_ATTRIBUTE_TYPE, [UInt8])] = []
+
+  mutating func add(_ type: CK_ATTRIBUTE_TYPE, bytes: [UInt8]) { entries.append((type, bytes)) }
+
+  mutating func add(_ type: CK_ATTRIBUTE_TYPE, bool: Bool) {
+    entries.append((type, [bool ? 1 : 0]))
+  }
+
+  mutating func add(_ type: CK_ATTRIBUTE_TYPE, ulong: CK_ULONG) {
+    entries.append((type, withUnsafeBytes(of: ulong) { Array($0) }))
+  }
+
+  /// Calls `body` with a CK_ATTRIBUTE array pointing into one buffer
+  /// that holds every value until `body` returns.
+  func withAttributes<T>(
+    _ body: (UnsafeMutablePointer<CK_ATTRIBUTE>?, CK_ULONG) throws(PKCS11Failure) -> T
+  ) throws(PKCS11Failure) -> T {
+    let total = entries.reduce(0) { $0 + $1.1.count }
+    let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 16)
+    defer { storage.deallocate() }
+    var attributes: [CK_ATTRIBUTE] = []
+    var offset = 0
+    for (type, value) in entries {
+      let start = storage.baseAddress! + offset
+      value.withUnsafeBytes { bytes in
+        if let base = bytes.baseAddress { start.copyMemory(from: base, byteCount: bytes.count) }
+      }
+      attributes.append(CK_ATTRIBUTE(type: type, pValue: start, ulValueLen: CK_ULONG(value.count)))
+      offset += value.count
+    }
+    let count = CK_ULONG(attributes.count)
+    let result: Result<T, PKCS11Failure> = attributes.withUnsafeMutableBufferPointer { buffer in
+      do throws(PKCS11Failure) {
+        return .success(try body(buffer.baseAddress, count))
+      } catch {
+        return .failure(error)
+      }
+    }
+    return try result.get()
+  }
+}

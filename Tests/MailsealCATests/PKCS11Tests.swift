@@ -1,0 +1,222 @@
+import CPKCS11
+import Crypto
+import Foundation
+import SoftHSMSupport
+import Testing
+import X509
+
+@testable import MailsealCA
+
+/// The PKCS#11 custody against SoftHSM2, with OpenSC's pkcs11-tool as the
+/// independent judge of what the token holds.
+@Suite("CA keys in a PKCS#11 token (SoftHSM2)")
+struct PKCS11Tests {
+  @Test("RFC 7512 URIs: read, written canonically, and refused with a reason")
+  func uris() throws {
+    let uri = try PKCS11URI(
+      "pkcs11:token=Mailseal%20CA;object=issuing-1;id=%01%ff;type=private?pin-source=file:/etc/mailseal/pin"
+    )
+    #expect(uri.token == "Mailseal CA")
+    #expect(uri.object == "issuing-1")
+    #expect(uri.id == [0x01, 0xff])
+    #expect(uri.pinSource == "/etc/mailseal/pin")
+    #expect(
+      uri.description
+        == "pkcs11:token=Mailseal%20CA;object=issuing-1;id=%01%ff;type=private?pin-source=file:/etc/mailseal/pin"
+    )
+    #expect(try PKCS11URI(uri.description) == uri)
+    let plain = PKCS11URI(token: "a;b", object: "ü", id: [0x41])
+    #expect(plain.description == "pkcs11:token=a%3bb;object=%c3%bc;id=%41")
+    #expect(try PKCS11URI(plain.description) == plain)
+
+    func refusal(_ text: String) -> String {
+      do {
+        _ = try PKCS11URI(text)
+        return "accepted"
+      } catch {
+        return error.message
+      }
+    }
+    #expect(refusal("pkcs11:object=k?pin-value=1234").contains("pin-value is refused"))
+    #expect(!refusal("pkcs11:object=k?pin-value=1234").contains("1234"))
+    #expect(refusal("pkcs11:object=k?module-path=/tmp/evil.so").contains("MAILSEAL_PKCS11_MODULE"))
+    #expect(refusal("pkcs11:token=t").contains("names no object"))
+    #expect(refusal("pkcs11:object=k;color=red").contains("color is unknown"))
+    #expect(refusal("pkcs11:object=k;object=l").contains("appears twice"))
+    #expect(refusal("pkcs11:object=%zz").contains("percent-encoded"))
+    #expect(refusal("pkcs11:object=k;type=cert").contains("names a cert object"))
+    #expect(refusal("file:issuing.key.pem").contains("must start with pkcs11:"))
+    #expect(refusal("pkcs11:object=" + String(repeating: "a", count: 2000)).contains("longer"))
+  }
+
+  @Test(
+    "keys made in the token are sensitive and never extractable: pkcs11-tool lists them so, and reading CKA_VALUE fails",
+    arguments: [CAKeyType.p384, .rsa4096])
+  func keysStayInTheToken(type: CAKeyType) throws {
+    let (custody, token) = try TestCustody.tokenCustody()
+    let label = "judge-\(type.rawValue)-\(UInt32.random(in: 0...UInt32.max))"
+    let (reference, key) = try custody.generateKey(type, label: label)
+    #expect(reference.scheme == "pkcs11")
+    #expect(reference.rawValue.contains("object=\(label)"))
+    #expect(!reference.rawValue.contains(token.pin))
+
+    // The module itself will not give the private value: C_GetAttributeValue
+    // of CKA_VALUE (and of the RSA private exponent) is refused as sensitive.
+    let loaded = try #require(try custody.loadKey(reference) as? PKCS11SigningKey)
+    #expect(loaded.publicKey == key.publicKey)
+    let module = loaded.module
+    let answers = try module.withSession(PKCS11TokenSelector(loaded.uri), pinFile: token.pinFile) {
+      (session: CK_SESSION_HANDLE) throws(PKCS11Failure) -> [CK_RV] in
+      let handle = try module.privateKeyHandle(loaded.uri, session: session, fresh: true)
+      return [CKA_VALUE, CKA_PRIVATE_EXPONENT].map { type in
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        return buffer.withUnsafeMutableBytes { bytes in
+          var attribute = CK_ATTRIBUTE(
+            type: type, pValue: bytes.baseAddress, ulValueLen: CK_ULONG(bytes.count))
+          return module.f.C_GetAttributeValue!(session, handle, &attribute, 1)
+        }
+      }
+    }
+    if type == .rsa4096 {
+      // An RSA private key has no CKA_VALUE; its secret is the exponent.
+      #expect(answers[0] == CKR_ATTRIBUTE_TYPE_INVALID, "CKA_VALUE: \(answers[0])")
+      #expect(answers[1] == CKR_ATTRIBUTE_SENSITIVE, "CKA_PRIVATE_EXPONENT: \(answers[1])")
+    } else {
+      #expect(answers[0] == CKR_ATTRIBUTE_SENSITIVE, "CKA_VALUE: \(answers[0])")
+    }
+    let flags = try module.withSession(PKCS11TokenSelector(loaded.uri), pinFile: token.pinFile) {
+      (session: CK_SESSION_HANDLE) throws(PKCS11Failure) -> [CK_ATTRIBUTE_TYPE: [UInt8]] in
+      let handle = try module.privateKeyHandle(loaded.uri, session: session, fresh: true)
+      return try module.attributes(
+        session, handle, [CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE, CKA_TOKEN])
+    }
+    #expect(flags[CKA_SENSITIVE] == [1])
+    #expect(flags[CKA_EXTRACTABLE] == [0])
+    #expect(flags[CKA_NEVER_EXTRACTABLE] == [1])
+    #expect(flags[CKA_TOKEN] == [1])
+
+    // The independent judge: OpenSC's pkcs11-tool lists the key (its
+    // --label does not filter a listing: the key's own block is read).
+    let listing = try SoftHSM.run(
+      "pkcs11-tool",
+      [
+        "--module", SoftHSM.modulePath, "--token-label", token.label, "--login", "--pin",
+        token.pin, "--list-objects", "--type", "privkey",
+      ], environment: SoftHSM.shared.environment)
+    let block = try #require(
+      listing.components(separatedBy: "Private Key Object").first {
+        $0.contains("label:      \(label)\n")
+      }, "\(listing)")
+    let access = try #require(block.split(separator: "\n").first { $0.contains("Access:") })
+    #expect(access.contains("sensitive"), "\(access)")
+    #expect(access.contains("never extractable"), "\(access)")
+    #expect(!access.replacingOccurrences(of: "never extractable", with: "").contains("extractable"))
+
+    // A signature through the token verifies with the public key.
+    let message = Array("to be signed".utf8)
+    let signature = try loaded.sign(message[...])
+    #expect(
+      key.publicKey.isValidSignature(
+        signature, for: message, signatureAlgorithm: type.signatureAlgorithm))
+  }
+
+  @Test("the pool of sessions signs from many threads at once; every signature verifies")
+  func concurrentSignatures() async throws {
+    let (custody, _) = try TestCustody.tokenCustody()
+    let (_, key) = try custody.generateKey(
+      .p256, label: "parallel-\(UInt32.random(in: 0...UInt32.max))")
+    let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+      for task in 0..<16 {
+        group.addTask {
+          var good = true
+          for index in 0..<40 {
+            let message = Array("message \(task) \(index)".utf8)
+            let signature = try key.sign(message[...])
+            good =
+              good
+              && key.publicKey.isValidSignature(
+                signature, for: message, signatureAlgorithm: .ecdsaWithSHA256)
+          }
+          return good
+        }
+      }
+      return try await group.reduce(into: [Bool]()) { $0.append($1) }
+    }
+    #expect(results.count == 16)
+    #expect(results.allSatisfy { $0 })
+  }
+
+  @Test(
+    "a token whose files are removed: every signature and check fails as key-unavailable; put back, the key signs again without a restart"
+  )
+  func tokenGoneAndBack() async throws {
+    let token = try SoftHSM.shared.token("mailseal-ca-fault")
+    let custody = try PKCS11KeyCustody(
+      modulePath: SoftHSM.modulePath, pinFile: token.pinFile, token: token.label)
+    let (reference, key) = try custody.generateKey(.p384, label: "fault")
+    _ = try key.sign([1, 2, 3])
+
+    let away = SoftHSM.shared.folder.appendingPathComponent(
+      "away-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.moveItem(at: token.directory, to: away)
+    do {
+      try key.ensureAvailable()
+      Issue.record("the key was found with its token's files gone")
+    } catch {
+      #expect(error.code == .keyUnavailable, "\(error)")
+    }
+    #expect(throws: CAError.self) { _ = try key.sign([1, 2, 3]) }
+    #expect(throws: CAError.self) { _ = try custody.loadKey(reference) }
+
+    try FileManager.default.moveItem(at: away, to: token.directory)
+    // Recovery is tried at most once a second: wait (bounded) until it is.
+    let deadline = ContinuousClock.now + .seconds(20)
+    while (try? key.ensureAvailable()) == nil {
+      #expect(ContinuousClock.now < deadline, "the token was not found again")
+      if ContinuousClock.now >= deadline { return }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    let message: [UInt8] = Array("after the token came back".utf8)
+    let signature = try key.sign(message[...])
+    #expect(
+      key.publicKey.isValidSignature(signature, for: message, signatureAlgorithm: .ecdsaWithSHA384))
+  }
+
+  @Test(
+    "a wrong PIN: key-unavailable naming the file (never the PIN), not offered again unchanged; the right PIN in the file, and it works"
+  )
+  func wrongPIN() async throws {
+    let token = try SoftHSM.shared.token("mailseal-ca-pin")
+    let good = try PKCS11KeyCustody(
+      modulePath: SoftHSM.modulePath, pinFile: token.pinFile, token: token.label)
+    let (reference, _) = try good.generateKey(.p256, label: "pin")
+    // Another process would start with a wrong PIN; here the module is
+    // shared, so a second custody reads a PIN file with a wrong PIN.
+    let wrongFile = SoftHSM.shared.folder.appendingPathComponent("wrong-\(UUID()).pin").path
+    #expect(
+      FileManager.default.createFile(
+        atPath: wrongFile, contents: Data("99999999\n".utf8), attributes: [.posixPermissions: 0o600]
+      ))
+    let wrong = try PKCS11KeyCustody(
+      modulePath: SoftHSM.modulePath, pinFile: wrongFile, token: token.label)
+    // End the token's sessions (and so its login) so that the PIN is asked.
+    good.module.closeSessionsForTesting(of: PKCS11TokenSelector(label: token.label))
+    do {
+      _ = try wrong.loadKey(reference)
+      Issue.record("a wrong PIN opened the token")
+    } catch let error as CAError {
+      #expect(error.code == .keyUnavailable)
+      #expect(error.message.contains("refused the PIN"), "\(error.message)")
+      #expect(error.message.contains(wrongFile))
+      #expect(!error.message.contains("99999999"))
+    }
+    // The right PIN, in the same file: found again without a restart.
+    try "\(token.pin)\n".write(toFile: wrongFile, atomically: false, encoding: .utf8)
+    let deadline = ContinuousClock.now + .seconds(20)
+    while (try? wrong.loadKey(reference)) == nil {
+      #expect(ContinuousClock.now < deadline, "the right PIN was not taken")
+      if ContinuousClock.now >= deadline { return }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+  }
+}
