@@ -6,6 +6,7 @@ import MailsealRA
 import MailsealStore
 import MailsealWeb
 import SQLKit
+import SoftHSMSupport
 import Vapor
 import X509
 
@@ -25,10 +26,12 @@ let rawSignaturesPerSecond = BenchmarkMetric.custom(
 let ratioPercent = BenchmarkMetric.custom(
   "pipeline / raw (%)", polarity: .prefersLarger, useScalingFactor: false)
 
-/// One installation under test: its own data folder and database.
+/// One installation under test: its own data folder and database; the CA
+/// keys in files, or in a SoftHSM2 token (`inToken`).
 final class Installation: @unchecked Sendable {
   let keyType: CAKeyType
   let database: String
+  let inToken: Bool
   var app: Application?
   var service: IssuanceService?
   var key: (any CASigningKey)?
@@ -37,9 +40,10 @@ final class Installation: @unchecked Sendable {
   var folder: URL?
   var dropDatabase: (() -> Void)?
 
-  init(keyType: CAKeyType, database: String) {
+  init(keyType: CAKeyType, database: String, inToken: Bool = false) {
     self.keyType = keyType
     self.database = database
+    self.inToken = inToken
   }
 
   func setUp() async throws {
@@ -59,7 +63,7 @@ final class Installation: @unchecked Sendable {
       databaseURL = components.string!
       dropDatabase = { try? psql(admin, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
     }
-    let configuration = try MailsealConfiguration.load(from: [
+    var environment = [
       "MAILSEAL_DATA_DIR": folder.appendingPathComponent("data").path,
       "DATABASE_URL": databaseURL,
       "MAILSEAL_CA_PASSPHRASE": "benchmark-passphrase-not-secret",
@@ -67,7 +71,14 @@ final class Installation: @unchecked Sendable {
       "MAILSEAL_ORG_NAME": "Universität Beispielstadt",
       "MAILSEAL_ORG_ID": "NTRDE-DEB1101.HRB123456",
       "MAILSEAL_ORG_COUNTRY": "DE",
-    ])
+    ]
+    if inToken {
+      let token = try SoftHSM.shared.token("bench-\(keyType.rawValue)-\(database)")
+      environment["MAILSEAL_PKCS11_MODULE"] = SoftHSM.modulePath
+      environment["MAILSEAL_PKCS11_PIN_FILE"] = token.pinFile
+      environment["MAILSEAL_PKCS11_TOKEN"] = token.label
+    }
+    let configuration = try MailsealConfiguration.load(from: environment)
     let app = try await Application.make(
       Environment(name: "production", arguments: ["mailseal", "benchmark"]))
     app.logger.logLevel = .warning
@@ -213,10 +224,13 @@ let benchmarks: @Sendable () -> Void = {
     databases.append("PostgreSQL")
   }
   for database in databases {
-    for keyType in [CAKeyType.p256, .p384, .rsa4096] {
-      let installation = Installation(keyType: keyType, database: database)
+    let cases: [(CAKeyType, Bool)] = [
+      (.p256, false), (.p384, false), (.rsa4096, false), (.p384, true), (.rsa4096, true),
+    ]
+    for (keyType, inToken) in cases {
+      let installation = Installation(keyType: keyType, database: database, inToken: inToken)
       Benchmark(
-        "Issue \(batchSize) certificates, \(keyType) CA, \(database)",
+        "Issue \(batchSize) certificates, \(keyType) CA\(inToken ? " in SoftHSM2" : ""), \(database)",
         configuration: .init(
           metrics: [.wallClock, certificatesPerSecond, rawSignaturesPerSecond, ratioPercent],
           timeUnits: .milliseconds,

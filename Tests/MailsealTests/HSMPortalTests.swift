@@ -110,7 +110,7 @@ struct HSMPortalTests {
   }
 
   @Test(
-    "a wrong PIN at start stops serve with exit status 78, naming the PIN file and never the PIN; a PIN file others may read is a configuration error"
+    "a wrong PIN or a library that is no PKCS#11 module stops serve at start with exit status 78, naming the PIN file and never the PIN; a PIN file others may read is a configuration error"
   )
   func wrongPINAtStart() async throws {
     let token = try SoftHSM.shared.token("portal-pin")
@@ -131,6 +131,15 @@ struct HSMPortalTests {
     #expect(refused.status == 78, "\(refused.output)")
     #expect(refused.output.contains("refused the PIN in \(wrong)"), "\(refused.output)")
     #expect(!refused.output.contains("11112222"))
+
+    // A library that is no PKCS#11 module: named, exit status 78.
+    var notAModule = sandbox.environment
+    notAModule["MAILSEAL_PKCS11_MODULE"] = "/usr/lib/x86_64-linux-gnu/libz.so.1"
+    let module = try Run.program(
+      Run.mailsealExecutable, ["serve", "--hostname", "127.0.0.1", "--port", "\(port)"],
+      environment: notAModule)
+    #expect(module.status == 78, "\(module.output)")
+    #expect(module.output.contains("is not a PKCS#11 module"), "\(module.output)")
 
     chmod(wrong, 0o644)
     let open = try Run.program(
