@@ -186,12 +186,16 @@ public struct PKCS11KeyCustody: KeyCustody {
     return try module.tokenInfo(PKCS11TokenSelector(uri), pinFile: uri.pinSource ?? pinFile)
   }
 
-  /// The custody's problem right now, if any: every key loaded in this
-  /// process is looked up afresh in its token (a recovery is tried at most
-  /// once a second), so that `/healthz` sees a token go and come back even
-  /// while nothing is signed.
-  public static func currentFault() -> CAError? {
-    for key in PKCS11SigningKey.inService {
+  /// Why the keys of `references` cannot sign now, or nil when they can:
+  /// each PKCS#11 key among them that this process has loaded is looked up
+  /// afresh in its token (a recovery is tried at most once a second), so
+  /// that `/healthz` sees a token go and come back even while nothing is
+  /// signed. Keys in files, and keys not loaded here, are not asked.
+  public static func currentFault(references: [KeyReference]) -> CAError? {
+    for reference in references where reference.scheme == "pkcs11" {
+      guard let uri = try? PKCS11URI(reference.rawValue),
+        let key = PKCS11SigningKey.loaded(uri)
+      else { continue }
       do {
         try key.ensureAvailable()
       } catch {
@@ -378,12 +382,14 @@ public struct PKCS11SigningKey: CASigningKey {
 
   // MARK: - The keys in service, for the health check
 
-  private static let registered = Mutex<[String: PKCS11SigningKey]>([:])
+  private static let registered = Mutex<[PKCS11URI: PKCS11SigningKey]>([:])
 
   static func register(_ key: PKCS11SigningKey) {
-    registered.withLock { $0[key.module.path + " " + key.uri.description] = key }
+    registered.withLock { $0[key.uri] = key }
   }
 
-  /// Every key loaded in this process, once each.
-  static var inService: [PKCS11SigningKey] { registered.withLock { Array($0.values) } }
+  /// The key of `uri` as loaded in this process, if it was.
+  static func loaded(_ uri: PKCS11URI) -> PKCS11SigningKey? {
+    registered.withLock { $0[uri] }
+  }
 }

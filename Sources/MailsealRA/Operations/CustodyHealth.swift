@@ -32,9 +32,11 @@ public final class CustodyFaultLog: Sendable {
 
 /// The health of the CA keys' custody, for `/healthz`.
 public enum CustodyHealth {
-  /// Why the CA keys cannot sign now, or nil when they can. Asks every
-  /// token a loaded key lives in (blocking: call it off the event loop).
-  public static func currentFault() -> CAError? {
-    PKCS11KeyCustody.currentFault()
+  /// Why the keys the portal signs with now — the active issuing CA's and
+  /// its OCSP responder's — cannot sign, or nil when they can. Keys in a
+  /// token are asked there (blocking: call it off the event loop); a root
+  /// key kept in a token that is offline does not count.
+  public static func currentFault(references: [String]) -> CAError? {
+    PKCS11KeyCustody.currentFault(references: references.map(KeyReference.init(rawValue:)))
   }
 }

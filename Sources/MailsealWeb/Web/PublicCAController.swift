@@ -22,10 +22,18 @@ enum PublicCAController {
     do {
       _ = try await request.db.sql.raw("SELECT 1").all()
       let issuer = try await request.application.caInstallation.activeIssuer()
+      var references = [issuer?.keyReference].compactMap { $0 }
+      if let issuer,
+        let responder = try await IssuerRecord.query(on: request.db)
+          .filter(\.$role == .ocspResponder).filter(\.$parent.$id == issuer.id)
+          .sort(\.$notAfter, .descending).first(), let reference = responder.keyReference
+      {
+        references.append(reference)
+      }
       // PKCS#11 calls block: off the event loop.
       let fault = try await request.application.threadPool.runIfActive(
         eventLoop: request.eventLoop
-      ) { CustodyHealth.currentFault() }.get()
+      ) { [references] in CustodyHealth.currentFault(references: references) }.get()
       let status = issuer == nil ? "no-issuer" : fault != nil ? "key-unavailable" : "ok"
       let health = Health(
         status: status, database: "ok", issuer: issuer?.slug, custody: fault?.message ?? "ok")
