@@ -159,10 +159,21 @@ final class PKCS11Module: @unchecked Sendable {
   struct TokenState {
     var slot: CK_SLOT_ID
     var info: PKCS11TokenInfo
+    /// Which pool this is: a session lent by an earlier pool of the token
+    /// (closed after a fault) is closed when it comes back, not pooled.
+    var generation: UInt64
     var idle: [CK_SESSION_HANDLE] = []
     var open = 0
     var loggedIn = false
   }
+
+  /// A session lent out, and the pool it came from.
+  struct Lent {
+    let session: CK_SESSION_HANDLE
+    let generation: UInt64
+  }
+
+  private var generations: UInt64 = 0
 
   private static let loaded = Mutex<[String: PKCS11Module]>([:])
 
@@ -236,9 +247,9 @@ final class PKCS11Module: @unchecked Sendable {
     var forceRecovery = false
     while true {
       var fresh = false
-      let session: CK_SESSION_HANDLE
+      let lent: Lent
       do throws(CAError) {
-        session = try acquire(
+        lent = try acquire(
           token, pinFile: pinFile, forceRecovery: forceRecovery, freshFault: &fresh)
       } catch {
         // A fault this call found (not one remembered from before): one
@@ -251,12 +262,12 @@ final class PKCS11Module: @unchecked Sendable {
         throw error
       }
       do throws(PKCS11Failure) {
-        let value = try body(session)
-        release(token, session, usable: true)
+        let value = try body(lent.session)
+        release(token, lent, usable: true)
         return value
       } catch {
         if error.meansTokenGone {
-          release(token, session, usable: false)
+          release(token, lent, usable: false)
           let unavailable = Self.unavailable(token, error)
           markFaulty(token, unavailable)
           if !forceRecovery {
@@ -267,7 +278,7 @@ final class PKCS11Module: @unchecked Sendable {
         }
         // The session is fine; the request was not (a bad mechanism, a
         // missing attribute).
-        release(token, session, usable: error.value != CKR_OPERATION_ACTIVE)
+        release(token, lent, usable: error.value != CKR_OPERATION_ACTIVE)
         throw CAError(.keyCustody, "The PKCS#11 token \(token) refused: \(error).")
       }
     }
@@ -307,7 +318,7 @@ final class PKCS11Module: @unchecked Sendable {
 
   private func acquire(
     _ token: PKCS11TokenSelector, pinFile: String?, forceRecovery: Bool, freshFault: inout Bool
-  ) throws(CAError) -> CK_SESSION_HANDLE {
+  ) throws(CAError) -> Lent {
     condition.lock()
     defer { condition.unlock() }
     var recovered = false
@@ -339,6 +350,8 @@ final class PKCS11Module: @unchecked Sendable {
           state = known
         } else {
           state = try findToken(token)
+          generations += 1
+          state.generation = generations
         }
       } catch {
         throw fail(error)
@@ -346,7 +359,7 @@ final class PKCS11Module: @unchecked Sendable {
       if let session = state.idle.popLast() {
         tokens[token] = state
         inUse += 1
-        return session
+        return Lent(session: session, generation: state.generation)
       }
       guard state.open < sessionLimit else {
         tokens[token] = state
@@ -366,13 +379,14 @@ final class PKCS11Module: @unchecked Sendable {
           try login(session, token: token, pinFile: pinFile)
         } catch {
           freshFault = true
+          _ = f.C_CloseSession?(session)
           closeSessions(of: token)
           throw error
         }
         tokens[token]?.loggedIn = true
       }
       inUse += 1
-      return session
+      return Lent(session: session, generation: state.generation)
     }
   }
 
@@ -441,16 +455,20 @@ final class PKCS11Module: @unchecked Sendable {
     return pin
   }
 
-  private func release(_ token: PKCS11TokenSelector, _ session: CK_SESSION_HANDLE, usable: Bool) {
+  private func release(_ token: PKCS11TokenSelector, _ lent: Lent, usable: Bool) {
     condition.lock()
     defer { condition.unlock() }
     inUse -= 1
-    if usable, tokens[token] != nil {
-      tokens[token]!.idle.append(session)
-    } else {
-      // Not usable, or its token's pool was closed meanwhile.
-      if initialized { _ = f.C_CloseSession?(session) }
-      if tokens[token] != nil { tokens[token]!.open -= 1 }
+    if tokens[token]?.generation == lent.generation {
+      if usable {
+        tokens[token]!.idle.append(lent.session)
+      } else {
+        if initialized { _ = f.C_CloseSession?(lent.session) }
+        tokens[token]!.open -= 1
+      }
+    } else if initialized {
+      // Its pool was closed meanwhile (a fault, a recovery).
+      _ = f.C_CloseSession?(lent.session)
     }
     condition.broadcast()
   }
@@ -489,7 +507,7 @@ final class PKCS11Module: @unchecked Sendable {
   /// Under the lock: the slot holding the token.
   private func findToken(_ selector: PKCS11TokenSelector) throws(PKCS11Failure) -> TokenState {
     for (slot, info) in try presentTokens() where selector.matches(info) {
-      return TokenState(slot: slot, info: info)
+      return TokenState(slot: slot, info: info, generation: 0)
     }
     throw PKCS11Failure(
       function: "C_GetTokenInfo (no token \(selector))", value: CKR_TOKEN_NOT_PRESENT)
