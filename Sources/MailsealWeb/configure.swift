@@ -290,10 +290,13 @@ func prepareToServe(_ app: Application) async throws {
       "MAILSEAL_ORG_NAME, MAILSEAL_ORG_ID and MAILSEAL_ORG_COUNTRY are not set; certificates name the test organisation “\(app.mailseal.organization.name)”."
     )
   }
-  // The active CA's key must open now: a wrong passphrase or PIN, a
-  // missing module or token stops the start (exit status 78), instead of
-  // a portal that approves what it can never sign.
-  if let issuer = try await app.caInstallation.activeIssuer() {
+  // A CA key in an HSM must open now: a wrong PIN, a missing module or
+  // token stops the start (exit status 78), instead of a portal that
+  // approves what it can never sign. (Key files are opened when first
+  // used: an instance without the key folder may still serve the pages.)
+  if let issuer = try await app.caInstallation.activeIssuer(),
+    issuer.keyReference?.hasPrefix("pkcs11:") == true
+  {
     do {
       let authority = try await app.caInstallation.authority(for: issuer)
       try authority.signingKey.ensureAvailable()

@@ -39,6 +39,14 @@ struct PKCS11Tests {
     }
     #expect(refusal("pkcs11:object=k?pin-value=1234").contains("pin-value is refused"))
     #expect(!refusal("pkcs11:object=k?pin-value=1234").contains("1234"))
+    // Whatever else is wrong, a PIN in the query never reaches a message.
+    #expect(!refusal("pkcs11:object=k;bogus=1?pin-value=4711").contains("4711"))
+    #expect(!refusal("pkcs11:object=k?foo=1&pin-value=4711").contains("4711"))
+    #expect(!refusal("pkcs11:object=%zz?pin-value=4711").contains("4711"))
+    // RFC 7512: "/" is written encoded in a path value, plain in a query.
+    #expect(
+      PKCS11URI(object: "a/b=c", pinSource: "/p?q").description
+        == "pkcs11:object=a%2fb=c?pin-source=file:/p?q")
     #expect(refusal("pkcs11:object=k?module-path=/tmp/evil.so").contains("MAILSEAL_PKCS11_MODULE"))
     #expect(refusal("pkcs11:token=t").contains("names no object"))
     #expect(refusal("pkcs11:object=k;color=red").contains("color is unknown"))

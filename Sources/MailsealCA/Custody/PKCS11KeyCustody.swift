@@ -20,14 +20,34 @@ public struct PKCS11KeyCustody: KeyCustody {
   let module: PKCS11Module
   /// The PIN file used when a URI names none.
   let pinFile: String?
-  /// The token new keys are made in (`--token`, `MAILSEAL_PKCS11_TOKEN`).
-  let token: String?
+  /// Where new keys are made: the token's attributes (and a `pin-source`)
+  /// that every new key's URI carries.
+  let placement: PKCS11URI?
 
-  /// Loads the module (once per process) at `modulePath`.
+  /// Loads the module (once per process) at `modulePath`; new keys go into
+  /// the token labelled `token` (`--token`, `MAILSEAL_PKCS11_TOKEN`).
   public init(modulePath: String, pinFile: String?, token: String? = nil) throws(CAError) {
     module = try PKCS11Module.load(modulePath)
     self.pinFile = pinFile
-    self.token = token
+    self.placement = token.map { PKCS11URI(token: $0) }
+  }
+
+  init(module: PKCS11Module, pinFile: String?, placement: PKCS11URI?) {
+    self.module = module
+    self.pinFile = pinFile
+    self.placement = placement
+  }
+
+  /// The custody that makes new keys where the key of `reference` is: the
+  /// same token, found the same way, opened with the same PIN file (an
+  /// OCSP responder's key beside its CA's).
+  public func sibling(of reference: KeyReference) throws(CAError) -> PKCS11KeyCustody {
+    let uri = try PKCS11URI(reference.rawValue)
+    return PKCS11KeyCustody(
+      module: module, pinFile: pinFile,
+      placement: PKCS11URI(
+        token: uri.token, manufacturer: uri.manufacturer, serial: uri.serial, model: uri.model,
+        pinSource: uri.pinSource))
   }
 
   /// The module's path.
@@ -35,46 +55,47 @@ public struct PKCS11KeyCustody: KeyCustody {
 
   /// Makes a key pair of `type` in the token: the private half sensitive,
   /// never extractable, kept in the token; both halves labelled `label`
-  /// with the same random CKA_ID.
+  /// with the same random CKA_ID (a new one for each attempt, and a pair
+  /// that fails a check after it was made is destroyed, so that a retry
+  /// never leaves two keys of one name).
   public func generateKey(_ type: CAKeyType, label: String) throws -> (
     KeyReference, any CASigningKey
   ) {
-    guard let token, !token.isEmpty else {
+    guard let placement,
+      placement.token != nil || placement.serial != nil
+    else {
       throw CAError(
         .keyCustody,
         "Name the token the CA keys are made in: --token LABEL or MAILSEAL_PKCS11_TOKEN.")
     }
-    var id = [UInt8](repeating: 0, count: 16)
-    var generator = SystemRandomNumberGenerator()
-    for index in id.indices { id[index] = UInt8.random(in: 0...255, using: &generator) }
-    let uri = PKCS11URI(token: token, object: label, id: id, type: "private")
-    let selector = PKCS11TokenSelector(uri)
-    let publicKey = try module.withSession(selector, pinFile: pinFile) {
-      (session: CK_SESSION_HANDLE) throws(PKCS11Failure) -> Result<Certificate.PublicKey, CAError>
-      in
+    let selector = PKCS11TokenSelector(placement)
+    let pinFile = placement.pinSource ?? self.pinFile
+    let module = self.module
+    let (id, publicKey) = try module.withSession(selector, pinFile: pinFile) {
+      (session: CK_SESSION_HANDLE) throws(PKCS11Failure) -> Result<
+        ([UInt8], Certificate.PublicKey), CAError
+      > in
+      var id = [UInt8](repeating: 0, count: 16)
+      var generator = SystemRandomNumberGenerator()
+      for index in id.indices { id[index] = UInt8.random(in: 0...255, using: &generator) }
       var publicTemplate = AttributeTemplate()
+      publicTemplate.add(CKA_TOKEN, bool: true)
+      publicTemplate.add(CKA_LABEL, bytes: Array(label.utf8))
+      publicTemplate.add(CKA_ID, bytes: id)
+      publicTemplate.add(CKA_VERIFY, bool: true)
+      publicTemplate.add(CKA_ENCRYPT, bool: false)
+      publicTemplate.add(CKA_WRAP, bool: false)
       var privateTemplate = AttributeTemplate()
-      for template in [0, 1] {
-        var entries = AttributeTemplate()
-        entries.add(CKA_TOKEN, bool: true)
-        entries.add(CKA_LABEL, bytes: Array(label.utf8))
-        entries.add(CKA_ID, bytes: id)
-        if template == 0 {
-          entries.add(CKA_VERIFY, bool: true)
-          entries.add(CKA_ENCRYPT, bool: false)
-          entries.add(CKA_WRAP, bool: false)
-          publicTemplate = entries
-        } else {
-          entries.add(CKA_PRIVATE, bool: true)
-          entries.add(CKA_SENSITIVE, bool: true)
-          entries.add(CKA_EXTRACTABLE, bool: false)
-          entries.add(CKA_SIGN, bool: true)
-          entries.add(CKA_DECRYPT, bool: false)
-          entries.add(CKA_UNWRAP, bool: false)
-          entries.add(CKA_DERIVE, bool: false)
-          privateTemplate = entries
-        }
-      }
+      privateTemplate.add(CKA_TOKEN, bool: true)
+      privateTemplate.add(CKA_LABEL, bytes: Array(label.utf8))
+      privateTemplate.add(CKA_ID, bytes: id)
+      privateTemplate.add(CKA_PRIVATE, bool: true)
+      privateTemplate.add(CKA_SENSITIVE, bool: true)
+      privateTemplate.add(CKA_EXTRACTABLE, bool: false)
+      privateTemplate.add(CKA_SIGN, bool: true)
+      privateTemplate.add(CKA_DECRYPT, bool: false)
+      privateTemplate.add(CKA_UNWRAP, bool: false)
+      privateTemplate.add(CKA_DERIVE, bool: false)
       let mechanism: CK_MECHANISM_TYPE
       switch type {
       case .rsa4096:
@@ -88,31 +109,38 @@ public struct PKCS11KeyCustody: KeyCustody {
       let (privateHandle, publicHandle) = try module.generateKeyPair(
         session, mechanism: mechanism, publicTemplate: publicTemplate,
         privateTemplate: privateTemplate)
-      // The token must have kept what was asked: a key it would hand out
-      // is destroyed, not used.
-      let flags = try module.attributes(
-        session, privateHandle, [CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_TOKEN])
-      guard flags[CKA_SENSITIVE] == [1], flags[CKA_EXTRACTABLE] == [0], flags[CKA_TOKEN] == [1]
-      else {
-        module.destroy(session, privateHandle)
-        module.destroy(session, publicHandle)
-        return .failure(
-          CAError(
-            .keyCustody,
-            "The token \(token) did not keep the new key sensitive, unextractable and in the token; the key was destroyed."
-          ))
-      }
       do throws(PKCS11Failure) {
+        // The token must have kept what was asked: a key it would hand
+        // out is destroyed, not used.
+        let flags = try module.attributes(
+          session, privateHandle, [CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_TOKEN])
+        guard flags[CKA_SENSITIVE] == [1], flags[CKA_EXTRACTABLE] == [0], flags[CKA_TOKEN] == [1]
+        else {
+          module.destroy(session, privateHandle)
+          module.destroy(session, publicHandle)
+          return .failure(
+            CAError(
+              .keyCustody,
+              "The token \(selector) did not keep the new key sensitive, unextractable and in the token; the key was destroyed."
+            ))
+        }
         return .success(
-          try Self.publicKey(
-            type, module: module, session: session, privateKey: privateHandle,
-            publicKey: publicHandle))
+          (
+            id,
+            try Self.publicKey(
+              type, module: module, session: session, privateKey: privateHandle,
+              publicKey: publicHandle)
+          ))
       } catch {
         module.destroy(session, privateHandle)
         module.destroy(session, publicHandle)
         throw error
       }
     }.get()
+    let uri = PKCS11URI(
+      token: placement.token, manufacturer: placement.manufacturer, serial: placement.serial,
+      model: placement.model, object: label, id: id, type: "private",
+      pinSource: placement.pinSource)
     let key = PKCS11SigningKey(
       module: module, uri: uri, pinFile: pinFile, keyType: type, publicKey: publicKey)
     return (KeyReference(rawValue: uri.description), key)
@@ -176,8 +204,21 @@ public struct PKCS11KeyCustody: KeyCustody {
           try Self.publicKey(type, module: module, session: session, privateKey: handle, uri: uri)
         ))
     }.get()
-    return PKCS11SigningKey(
+    let key = PKCS11SigningKey(
       module: module, uri: uri, pinFile: pinFile, keyType: type, publicKey: publicKey)
+    // The public key was read from an object of its own (EC): one
+    // signature proves that it belongs to the private key.
+    let probe = Array("Mailseal: does this public key belong to the private key?".utf8)
+    let signature = try key.sign(probe[...])
+    guard
+      publicKey.isValidSignature(signature, for: probe, signatureAlgorithm: type.signatureAlgorithm)
+    else {
+      throw CAError(
+        .caMaterialInvalid,
+        "The public key found beside \(uri) does not belong to its private key; give the key pair one CKA_ID."
+      )
+    }
+    return key
   }
 
   /// What the token holding `reference` says about itself (for `ca show`).
@@ -260,9 +301,12 @@ public struct PKCS11KeyCustody: KeyCustody {
     case .p256, .p384, .p521:
       var handle = publicKey
       if handle == nil, let uri {
-        let ids = try module.attributes(session, privateKey, [CKA_ID, CKA_LABEL])
-        var found = try module.findObjects(
-          session, class: CKO_PUBLIC_KEY, label: nil, id: ids[CKA_ID], limit: 2)
+        let ids = try module.attributes(session, privateKey, [CKA_ID])
+        var found: [CK_OBJECT_HANDLE] = []
+        if let id = ids[CKA_ID], !id.isEmpty {
+          found = try module.findObjects(
+            session, class: CKO_PUBLIC_KEY, label: nil, id: id, limit: 2)
+        }
         if found.count != 1 {
           found = try module.findObjects(
             session, class: CKO_PUBLIC_KEY, label: uri.object, id: uri.id, limit: 2)

@@ -162,6 +162,8 @@ final class PKCS11Module: @unchecked Sendable {
     /// Which pool this is: a session lent by an earlier pool of the token
     /// (closed after a fault) is closed when it comes back, not pooled.
     var generation: UInt64
+    /// How many sessions the pool opens at most.
+    var limit: Int
     var idle: [CK_SESSION_HANDLE] = []
     var open = 0
     var loggedIn = false
@@ -267,18 +269,17 @@ final class PKCS11Module: @unchecked Sendable {
         return value
       } catch {
         if error.meansTokenGone {
-          release(token, lent, usable: false)
           let unavailable = Self.unavailable(token, error)
-          markFaulty(token, unavailable)
+          releaseFaulty(token, lent, unavailable)
           if !forceRecovery {
             forceRecovery = true
             continue
           }
           throw unavailable
         }
-        // The session is fine; the request was not (a bad mechanism, a
-        // missing attribute).
-        release(token, lent, usable: error.value != CKR_OPERATION_ACTIVE)
+        // The token is there; the request was not right (a mechanism, an
+        // attribute). The session may hold half an operation: closed.
+        release(token, lent, usable: false)
         throw CAError(.keyCustody, "The PKCS#11 token \(token) refused: \(error).")
       }
     }
@@ -290,11 +291,20 @@ final class PKCS11Module: @unchecked Sendable {
       "The PKCS#11 token \(token) is unavailable (\(failure)); nothing is signed until it is back.")
   }
 
-  private func markFaulty(_ token: PKCS11TokenSelector, _ error: CAError) {
+  /// Gives back a session whose call found the token gone, and marks the
+  /// token faulty — unless its pool was rebuilt since the session was lent
+  /// (another caller met the same fault and a recovery followed): then the
+  /// fault is old news, and the caller simply tries again.
+  private func releaseFaulty(_ token: PKCS11TokenSelector, _ lent: Lent, _ error: CAError) {
     condition.lock()
     defer { condition.unlock() }
-    if faults[token] == nil { faults[token] = error }
-    closeSessions(of: token)
+    inUse -= 1
+    if initialized { _ = f.C_CloseSession?(lent.session) }
+    if tokens[token]?.generation == lent.generation {
+      tokens[token]!.open -= 1
+      if faults[token] == nil { faults[token] = error }
+      closeSessions(of: token)
+    }
     condition.broadcast()
   }
 
@@ -361,7 +371,7 @@ final class PKCS11Module: @unchecked Sendable {
         inUse += 1
         return Lent(session: session, generation: state.generation)
       }
-      guard state.open < sessionLimit else {
+      guard state.open < state.limit else {
         tokens[token] = state
         condition.wait()
         continue
@@ -369,6 +379,14 @@ final class PKCS11Module: @unchecked Sendable {
       var session: CK_SESSION_HANDLE = 0
       let opened = f.C_OpenSession!(
         state.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nil, nil, &session)
+      if opened == CKR_SESSION_COUNT, state.open > 0 {
+        // The token allows fewer sessions than asked for (others use it
+        // too): wait for one of ours.
+        state.limit = state.open
+        tokens[token] = state
+        condition.wait()
+        continue
+      }
       guard opened == CKR_OK else {
         throw fail(PKCS11Failure(function: "C_OpenSession", value: opened))
       }
@@ -420,7 +438,11 @@ final class PKCS11Module: @unchecked Sendable {
     let failure = PKCS11Failure(function: "C_Login", value: value)
     let refusal: CAError
     if failure.meansPINRefused {
-      refusedPINs[pinFile] = pin
+      // A wrong PIN is not offered again unchanged; a locked or expired
+      // one may work again as it is once the officer has acted.
+      if [CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE].contains(value) {
+        refusedPINs[pinFile] = pin
+      }
       refusal = CAError(
         .keyUnavailable,
         "The PKCS#11 token \(token) refused the PIN in \(pinFile) (\(PKCS11Failure.name(of: value)))."
@@ -465,6 +487,8 @@ final class PKCS11Module: @unchecked Sendable {
       } else {
         if initialized { _ = f.C_CloseSession?(lent.session) }
         tokens[token]!.open -= 1
+        // The login ends with the token's last session.
+        if tokens[token]!.open == 0 { tokens[token]!.loggedIn = false }
       }
     } else if initialized {
       // Its pool was closed meanwhile (a fault, a recovery).
@@ -507,10 +531,21 @@ final class PKCS11Module: @unchecked Sendable {
   /// Under the lock: the slot holding the token.
   private func findToken(_ selector: PKCS11TokenSelector) throws(PKCS11Failure) -> TokenState {
     for (slot, info) in try presentTokens() where selector.matches(info) {
-      return TokenState(slot: slot, info: info, generation: 0)
+      return TokenState(slot: slot, info: info, generation: 0, limit: sessionLimit(for: slot))
     }
     throw PKCS11Failure(
       function: "C_GetTokenInfo (no token \(selector))", value: CKR_TOKEN_NOT_PRESENT)
+  }
+
+  /// Under the lock: the pool's size for a token — ours, or less if the
+  /// token allows fewer read-write sessions.
+  private func sessionLimit(for slot: CK_SLOT_ID) -> Int {
+    var info = CK_TOKEN_INFO()
+    guard f.C_GetTokenInfo!(slot, &info) == CKR_OK else { return sessionLimit }
+    let allowed = info.ulMaxRwSessionCount
+    // 0: no limit (CK_EFFECTIVELY_INFINITE); all ones: not known.
+    guard allowed != 0, allowed != CK_UNAVAILABLE_INFORMATION else { return sessionLimit }
+    return max(1, min(sessionLimit, Int(clamping: allowed)))
   }
 
   /// Under the lock: every slot with a token, and what the token says.
@@ -627,12 +662,9 @@ final class PKCS11Module: @unchecked Sendable {
     for type in types {
       var attribute = CK_ATTRIBUTE(type: type, pValue: nil, ulValueLen: 0)
       let sized = f.C_GetAttributeValue!(session, object, &attribute, 1)
-      if sized == CKR_ATTRIBUTE_SENSITIVE || sized == CKR_ATTRIBUTE_TYPE_INVALID
-        || attribute.ulValueLen == CK_UNAVAILABLE_INFORMATION
-      {
-        continue
-      }
+      if sized == CKR_ATTRIBUTE_SENSITIVE || sized == CKR_ATTRIBUTE_TYPE_INVALID { continue }
       try Self.check("C_GetAttributeValue", sized)
+      if attribute.ulValueLen == CK_UNAVAILABLE_INFORMATION { continue }
       guard attribute.ulValueLen <= 1 << 16 else {
         throw PKCS11Failure(function: "C_GetAttributeValue (too long)", value: CKR_ARGUMENTS_BAD)
       }

@@ -43,11 +43,18 @@ public struct PKCS11URI: Hashable, Sendable, CustomStringConvertible {
 
   /// Parses a URI; every problem is named.
   public init(_ text: String) throws(CAError) {
+    // Only the path is quoted in messages: the query could hold a PIN.
+    let quoted = text.prefix { $0 != "?" }.prefix(120)
     func invalid(_ why: String) -> CAError {
-      CAError(.keyCustody, "“\(text.prefix(120))” is not a usable PKCS#11 URI (RFC 7512): \(why)")
+      CAError(.keyCustody, "“\(quoted)” is not a usable PKCS#11 URI (RFC 7512): \(why)")
     }
     guard text.utf8.count <= Self.maximumLength else {
       throw invalid("longer than \(Self.maximumLength) characters.")
+    }
+    if let query = text.firstIndex(of: "?"),
+      text[query...].lowercased().contains("pin-value=")
+    {
+      throw Self.pinValueRefused
     }
     guard text.lowercased().hasPrefix("pkcs11:") else {
       throw invalid("it must start with pkcs11:.")
@@ -92,12 +99,9 @@ public struct PKCS11URI: Hashable, Sendable, CustomStringConvertible {
       guard seen.insert(name).inserted else { throw invalid("\(name) appears twice.") }
       switch name {
       case "pin-value":
-        throw CAError(
-          .keyCustody,
-          "A PKCS#11 URI with pin-value is refused: the PIN would be stored and shown with the reference. Put the PIN in a file (MAILSEAL_PKCS11_PIN_FILE, or pin-source=file:/path)."
-        )
+        throw Self.pinValueRefused
       case "pin-source":
-        guard let bytes = Self.percentDecoded(pair[1]) else {
+        guard let bytes = Self.percentDecoded(pair[1], query: true) else {
           throw invalid("the value of pin-source is not percent-encoded correctly.")
         }
         var source = String(decoding: bytes, as: UTF8.self)
@@ -123,6 +127,11 @@ public struct PKCS11URI: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
+  static let pinValueRefused = CAError(
+    .keyCustody,
+    "A PKCS#11 URI with pin-value is refused: the PIN would be stored and shown with the reference. Put the PIN in a file (MAILSEAL_PKCS11_PIN_FILE, or pin-source=file:/path)."
+  )
+
   /// The URI in its canonical form: attributes in a fixed order, values
   /// percent-encoded where RFC 7512 requires it, `id` always encoded.
   public var description: String {
@@ -137,32 +146,42 @@ public struct PKCS11URI: Hashable, Sendable, CustomStringConvertible {
     if let id { path.append("id=\(Self.percentEncoded(id, always: true))") }
     if let type { path.append("type=\(type)") }
     var text = "pkcs11:" + path.joined(separator: ";")
-    if let pinSource { text += "?pin-source=file:\(Self.percentEncoded(Array(pinSource.utf8)))" }
+    if let pinSource {
+      text += "?pin-source=file:\(Self.percentEncoded(Array(pinSource.utf8), query: true))"
+    }
     return text
   }
 
-  /// Unreserved characters and the few that RFC 7512 allows unencoded in
-  /// a path attribute value.
-  static func isPlain(_ byte: UInt8) -> Bool {
+  /// Unreserved characters and those RFC 7512 allows unencoded in a path
+  /// attribute value (pk11-p-res-avail) or, with `query`, in a query value
+  /// (pk11-q-res-avail, which adds "/", "?" and "|" but not "&").
+  static func isPlain(_ byte: UInt8, query: Bool = false) -> Bool {
     switch byte {
     case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
       UInt8(ascii: "0")...UInt8(ascii: "9"):
       return true
     case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
-      UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: "!"),
-      UInt8(ascii: "$"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"),
-      UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","):
+      UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "@"),
+      UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "'"), UInt8(ascii: "("),
+      UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","),
+      UInt8(ascii: "="):
       return true
+    case UInt8(ascii: "&"):
+      return !query
+    case UInt8(ascii: "/"), UInt8(ascii: "?"), UInt8(ascii: "|"):
+      return query
     default:
       return false
     }
   }
 
-  static func percentEncoded(_ bytes: [UInt8], always: Bool = false) -> String {
+  static func percentEncoded(_ bytes: [UInt8], always: Bool = false, query: Bool = false)
+    -> String
+  {
     let digits = Array("0123456789abcdef")
     var text = ""
     for byte in bytes {
-      if !always && isPlain(byte) {
+      if !always && isPlain(byte, query: query) {
         text.append(Character(Unicode.Scalar(byte)))
       } else {
         text.append("%")
@@ -173,7 +192,9 @@ public struct PKCS11URI: Hashable, Sendable, CustomStringConvertible {
     return text
   }
 
-  static func percentDecoded(_ text: Substring) -> [UInt8]? {
+  /// Decodes a value; nil when it holds a character the URI syntax does
+  /// not allow there, or a broken escape.
+  static func percentDecoded(_ text: Substring, query: Bool = false) -> [UInt8]? {
     var bytes: [UInt8] = []
     var iterator = text.utf8.makeIterator()
     while let byte = iterator.next() {
@@ -183,10 +204,7 @@ public struct PKCS11URI: Hashable, Sendable, CustomStringConvertible {
         else { return nil }
         bytes.append(high << 4 | low)
       } else {
-        // Characters a URI cannot hold unencoded.
-        guard byte > 0x20, byte < 0x7f, byte != UInt8(ascii: ";"), byte != UInt8(ascii: "?"),
-          byte != UInt8(ascii: "#")
-        else { return nil }
+        guard isPlain(byte, query: query) || byte == UInt8(ascii: "/") else { return nil }
         bytes.append(byte)
       }
     }

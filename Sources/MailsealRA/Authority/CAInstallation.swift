@@ -291,7 +291,7 @@ public struct CAInstallation: Sendable {
     if let reference = issuer.keyReference.map(KeyReference.init(rawValue:)),
       reference.scheme == "pkcs11"
     {
-      custody = try configuration.pkcs11KeyCustody(token: try PKCS11URI(reference.rawValue).token)
+      custody = try configuration.pkcs11KeyCustody().sibling(of: reference)
     } else {
       custody = try configuration.fileKeyCustody()
     }

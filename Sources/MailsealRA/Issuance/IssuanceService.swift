@@ -149,10 +149,12 @@ public struct IssuanceService: Sendable {
         // rest of the batch waits for the key (the caller keeps those
         // requests approved).
         _ = try? await next
+        // Closed first: should storing fail, these serials were still
+        // never signed (and must not end up on a CRL as abandoned).
+        try await store.markUnsigned(unsigned, now: now)
         try await store.commit(
           storing: signedBefore, recording: [], issuerID: issuerID, now: now,
           afterStoring: afterStoring)
-        try await store.markUnsigned(unsigned, now: now)
         logger.error(
           "the CA key could not sign; the batch stops until it is back",
           metadata: [

@@ -72,9 +72,10 @@ public actor IssuanceWorker {
     // (RequestRules.mailboxValidationFresh); the others wait for a fresh
     // login link.
     let validSince = now.addingTimeInterval(-RequestRules.mailboxValidationLifetime)
+    let leaseUntil = now.addingTimeInterval(lease)
     let claimed = try await sql.raw(
       """
-      UPDATE certificate_requests SET issuing_lease_until = \(bind: now.addingTimeInterval(lease))
+      UPDATE certificate_requests SET issuing_lease_until = \(bind: leaseUntil)
       WHERE id IN (
         SELECT id FROM certificate_requests
         WHERE state = \(CertificateRequestRecord.State.approved) AND (issuing_lease_until IS NULL OR issuing_lease_until < \(bind: now))
@@ -104,11 +105,14 @@ public actor IssuanceWorker {
       results = try await service.issue(orders, now: now)
     } catch let error as CAError where error.isCustodyFault {
       // The key went away mid-batch: what was signed is stored and issued;
-      // the rest stays approved and is claimable again at once.
+      // the rest stays approved and is claimable again at once — only what
+      // this claim still holds (another worker may have claimed a request
+      // since).
       try await sql.raw(
         """
         UPDATE certificate_requests SET issuing_lease_until = NULL
         WHERE id IN (\(binds: ids)) AND state = \(CertificateRequestRecord.State.approved)
+          AND issuing_lease_until = \(bind: leaseUntil)
         """
       ).run()
       mailQueued()
