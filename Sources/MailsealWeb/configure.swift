@@ -168,6 +168,22 @@ public func configure(
     } else {
       try FolderMailTransport(directory: configuration.mail.outboxDirectory)
     }
+  // The organisation's OpenID provider, when configured: Vapor's HTTP
+  // client, trusting MAILSEAL_OIDC_CA_FILE's roots instead of the
+  // system's when given.
+  if let oidc = configuration.oidc {
+    if let caFile = oidc.caFile {
+      var tls = TLSConfiguration.makeClientConfiguration()
+      tls.trustRoots = .file(caFile)
+      app.http.client.configuration.tlsConfiguration = tls
+    }
+    app.http.client.configuration.redirectConfiguration = .disallow
+    app.oidcSignIn = OIDCSignIn(
+      database: app.db, configuration: configuration, settings: oidc,
+      cache: OIDCProviderCache(settings: oidc, transport: VaporOIDCTransport(client: app.client)),
+      logger: app.logger)
+  }
+
   let metrics = MailsealMetrics()
   app.metrics = metrics
   let mailWorker = MailWorker(

@@ -52,6 +52,7 @@ struct BackOfficeTests {
     record.state = state
     record.language = "en"
     record.mailboxValidatedAt = validated
+    record.mailboxValidationMethod = SessionRecord.loginLink
     record.createdAt = Date()
     record.updatedAt = Date()
     record.approvedAt = approvedAt

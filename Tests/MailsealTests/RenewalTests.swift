@@ -20,6 +20,7 @@ struct RenewalTests {
     let session = MailsealStore.SessionRecord()
     session.mailbox = mailbox
     session.validatedAt = now
+    session.validationMethod = MailsealStore.SessionRecord.loginLink
     session.kind = .requester
     return session
   }

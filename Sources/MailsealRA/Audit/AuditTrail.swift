@@ -33,6 +33,8 @@ public struct AuditEvent: Sendable, Hashable {
   public static let ca = "ca"
   /// An administrator at the command line.
   public static let commandLine = "cli"
+  /// The organisation's OpenID provider (what its claims changed).
+  public static let identityProvider = "identity-provider"
 }
 
 /// Every kind of audited event. The stored action is the raw value,
@@ -63,6 +65,9 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
   case operatorSignedIn = "operator.signed-in"
   case operatorSignInFailed = "operator.sign-in-failed"
   case operatorLocked = "operator.locked"
+  case operatorRoleChanged = "operator.role-changed"
+  case identityProviderSignedIn = "identity-provider.signed-in"
+  case identityProviderRefused = "identity-provider.refused"
   case auditExported = "audit.exported"
 }
 

@@ -50,6 +50,11 @@ public struct MailsealConfiguration: Sendable {
   /// `MAILSEAL_PKCS11_MODULE`, `MAILSEAL_PKCS11_PIN_FILE`,
   /// `MAILSEAL_PKCS11_TOKEN`: CA keys in a hardware security module.
   public var pkcs11: PKCS11Settings?
+  /// `MAILSEAL_OIDC_*`: sign-in through the organisation's OpenID provider.
+  public var oidc: OIDCSettings?
+  /// `MAILSEAL_LOCAL_STAFF_LOGIN` (default true): staff may sign in with
+  /// password and TOTP (with OIDC: the break-glass way for admins).
+  public var localStaffLogin = true
   /// PBKDF2 iterations for new CA key files; tests lower it to stay fast.
   var keyIterations = EncryptedPrivateKeyInfo.defaultIterations
 
@@ -286,6 +291,27 @@ public struct MailsealConfiguration: Sendable {
     }
 
     let pkcs11 = loadPKCS11(value, problems: &problems)
+    let oidc = OIDCSettings.load(value, problems: &problems)
+    var localStaffLogin = true
+    if let text = value("MAILSEAL_LOCAL_STAFF_LOGIN") {
+      switch text.lowercased() {
+      case "true", "yes", "1": localStaffLogin = true
+      case "false", "no", "0": localStaffLogin = false
+      default:
+        problems.append(
+          .init(
+            variable: "MAILSEAL_LOCAL_STAFF_LOGIN",
+            message: "“\(text.prefix(20))” is not true or false."))
+      }
+      if !localStaffLogin && oidc == nil {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_LOCAL_STAFF_LOGIN",
+            message:
+              "staff could not sign in at all: switching the password sign-in off needs MAILSEAL_OIDC_ISSUER."
+          ))
+      }
+    }
 
     let (mail, portal) = loadPortal(
       value, dataDirectory: dataDirectory, publicURL: publicURL, problems: &problems)
@@ -305,7 +331,9 @@ public struct MailsealConfiguration: Sendable {
       passphrase: passphrase,
       mail: mail,
       portal: portal,
-      pkcs11: pkcs11
+      pkcs11: pkcs11,
+      oidc: oidc,
+      localStaffLogin: localStaffLogin
     )
   }
 

@@ -389,7 +389,7 @@ public struct OperatorDirectory: Sendable {
 
   static func createSession(
     _ tokens: Tokens, for id: UUID, stage: OperatorSessionRecord.Stage, expires: Date, now: Date,
-    on database: any Database
+    viaIdentityProvider: Bool = false, on database: any Database
   ) async throws {
     let session = OperatorSessionRecord()
     session.$operator.id = id
@@ -398,6 +398,7 @@ public struct OperatorDirectory: Sendable {
     session.stage = stage
     session.createdAt = now
     session.expiresAt = expires
+    session.viaIdentityProvider = viaIdentityProvider
     try await session.create(on: database)
   }
 

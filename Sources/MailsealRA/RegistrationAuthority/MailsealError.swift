@@ -38,6 +38,11 @@ public struct MailsealError: Error, Sendable, Equatable {
     case loginLinkUsed = "login-link-used"
     case pickupLinkInvalid = "pickup-link-invalid"
     case operatorEnrolmentInvalid = "operator-enrolment-invalid"
+    // Sign-in through the organisation's OpenID provider.
+    case identityProviderRefused = "identity-provider-refused"
+    case identityProviderUnavailable = "identity-provider-unavailable"
+    case localSignInOff = "local-sign-in-off"
+    case roleMailboxNeedsLoginLink = "role-mailbox-needs-login-link"
     // The state of things.
     case notFound = "not-found"
     case wrongState = "wrong-state"

@@ -166,6 +166,11 @@ extension RegistrationAuthority {
       validated.type, validated.subject, validated.keyType, validated.request
     )
     let fingerprint = request.keyFingerprint.hexString
+    // The provider vouches for the person, not for a role address
+    // (S/MIME BR §3.2.2): a role mailbox proves itself by its login link.
+    if type == .role, session.validationMethod != SessionRecord.loginLink {
+      throw MailsealError(.roleMailboxNeedsLoginLink)
+    }
     try await checkKeyIsFree(fingerprint, for: mailbox.address)
 
     let record = CertificateRequestRecord()
@@ -180,6 +185,7 @@ extension RegistrationAuthority {
     record.state = .submitted
     record.language = language.rawValue
     record.mailboxValidatedAt = session.validatedAt
+    record.mailboxValidationMethod = session.validationMethod
     record.createdAt = now
     record.updatedAt = now
     var renewal: RenewalBasis?
@@ -197,6 +203,7 @@ extension RegistrationAuthority {
           "keyFingerprint": record.keyFingerprint,
           "renewalOf": renewal?.certificate.serial ?? "",
           "evidenceReused": record.evidenceRequestID == nil ? "false" : "true",
+          "mailboxValidation": record.mailboxValidationMethod,
         ])
     ]
     if record.state == .approved {

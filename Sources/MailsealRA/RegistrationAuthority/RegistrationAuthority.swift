@@ -138,19 +138,14 @@ public struct RegistrationAuthority: Sendable {
       guard !claimed.isEmpty else {
         throw MailsealError.loginLinkUsed
       }
-      let session = SessionRecord()
-      session.tokenHash = SecretToken.hash(sessionToken)
-      session.csrfHash = SecretToken.hash(csrfToken)
-      session.kind = .requester
-      session.mailbox = link.mailbox
-      session.validatedAt = now
-      session.createdAt = now
-      session.expiresAt = now.addingTimeInterval(portal.sessionLifetime)
-      try await session.create(on: database)
+      try await Self.createRequesterSession(
+        sessionToken: sessionToken, csrfToken: csrfToken, mailbox: link.mailbox,
+        method: SessionRecord.loginLink, lifetime: portal.sessionLifetime, now: now, on: database)
       // A fresh mailbox validation counts for the open requests too.
       try await database.sql.raw(
         """
-        UPDATE certificate_requests SET mailbox_validated_at = \(bind: now), issuance_held_at = NULL
+        UPDATE certificate_requests SET mailbox_validated_at = \(bind: now), issuance_held_at = NULL,
+          mailbox_validation_method = \(bind: SessionRecord.loginLink)
         WHERE mailbox = \(bind: link.mailbox) AND state IN (\([CertificateRequestRecord.State.submitted, .verified, .approved]))
         """
       ).run()
@@ -161,6 +156,24 @@ public struct RegistrationAuthority: Sendable {
     }
     logger.info("signed in by login link", metadata: ["mailbox": "\(link.mailbox)"])
     return SignIn(sessionToken: sessionToken, csrfToken: csrfToken, mailbox: link.mailbox)
+  }
+
+  /// A requester's session for a mailbox validated now by `method`
+  /// (only hashes of its tokens are stored).
+  static func createRequesterSession(
+    sessionToken: String, csrfToken: String, mailbox: String, method: String,
+    lifetime: TimeInterval, now: Date, on database: any Database
+  ) async throws {
+    let session = SessionRecord()
+    session.tokenHash = SecretToken.hash(sessionToken)
+    session.csrfHash = SecretToken.hash(csrfToken)
+    session.kind = .requester
+    session.mailbox = mailbox
+    session.validatedAt = now
+    session.validationMethod = method
+    session.createdAt = now
+    session.expiresAt = now.addingTimeInterval(lifetime)
+    try await session.create(on: database)
   }
 
   /// The live session a cookie names, if any.

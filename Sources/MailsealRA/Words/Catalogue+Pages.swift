@@ -232,6 +232,25 @@ extension Catalogue {
     ),
     // Back office
     "staff_title": .init(de: "Service-Desk", en: "Service desk"),
+    "provider_sign_in": .init(de: "Mit {organisation} anmelden", en: "Sign in with {organisation}"),
+    "staff_break_glass": .init(
+      de: "Notfallanmeldung mit Passwort", en: "Emergency sign-in with a password"),
+    "staff_break_glass_hint": .init(
+      de:
+        "Nur für Administratorinnen und Administratoren, wenn der Identitätsanbieter nicht erreichbar ist.",
+      en: "For administrators only, when the identity provider cannot be reached."),
+    "or_sign_in_with": .init(de: "Oder:", en: "Or:"),
+    "provider_requester_hint": .init(
+      de:
+        "Für Ihr persönliches Postfach in der Organisation; für ein Funktionspostfach fordern Sie bitte einen Anmeldelink an.",
+      en:
+        "For your personal mailbox at the organisation; for a role mailbox please ask for a login link."
+    ),
+    "signed_in_title": .init(de: "Angemeldet", en: "Signed in"),
+    "signed_in_text": .init(
+      de: "Sie sind über den Identitätsanbieter angemeldet.",
+      en: "You are signed in through the identity provider."),
+    "signed_in_continue": .init(de: "Weiter", en: "Continue"),
     "staff_sign_in": .init(de: "Anmeldung für Mitarbeitende", en: "Staff sign-in"),
     "staff_email": .init(de: "E-Mail-Adresse", en: "Mail address"),
     "staff_password": .init(de: "Passwort", en: "Password"),
@@ -274,6 +293,10 @@ extension Catalogue {
     "desk_type": .init(de: "Art", en: "Type"),
     "desk_fingerprint": .init(de: "Schlüssel (SHA-256)", en: "Key (SHA-256)"),
     "desk_validated": .init(de: "Postfach bestätigt", en: "Mailbox validated"),
+    "desk_validated_by_link": .init(de: "durch Anmeldelink", en: "by login link"),
+    "desk_validated_by_provider": .init(
+      de: "durch den Identitätsanbieter (bestätigte Adresse)",
+      en: "by the identity provider (verified address)"),
     "desk_stale": .init(
       de: "Älter als 30 Tage: vor der Freigabe muss sich die Person neu anmelden.",
       en: "Older than 30 days: the person must sign in again before approval."),

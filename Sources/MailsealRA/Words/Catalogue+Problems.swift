@@ -198,6 +198,83 @@ extension Catalogue {
     "problem.operator-sign-in-failed": .init(
       de: "Anmeldung fehlgeschlagen. Prüfen Sie E-Mail-Adresse, Passwort und Code.",
       en: "Sign-in failed. Check the address, the password and the code."),
+    "problem.identity-provider-refused": .init(
+      de: "Die Anmeldung über den Identitätsanbieter wurde abgelehnt.",
+      en: "The sign-in through the identity provider was refused."),
+    "problem.identity-provider-refused.state": .init(
+      de:
+        "Diese Anmeldung ist unbekannt, schon benutzt, abgelaufen oder wurde in einem anderen Browser begonnen. Bitte melden Sie sich noch einmal an.",
+      en:
+        "This sign-in is unknown, already used, expired or was begun in another browser. Please sign in again."
+    ),
+    "problem.identity-provider-refused.provider-error": .init(
+      de: "Der Identitätsanbieter hat die Anmeldung nicht bestätigt.",
+      en: "The identity provider did not confirm the sign-in."),
+    "problem.identity-provider-refused.provider-unusable": .init(
+      de:
+        "Die Angaben des Identitätsanbieters sind nicht verwendbar. Bitte wenden Sie sich an die Administration.",
+      en: "The identity provider's metadata cannot be used. Please contact the administrators."),
+    "problem.identity-provider-refused.malformed-token": .init(
+      de: "Der Identitätsanbieter hat eine unlesbare Bestätigung geschickt.",
+      en: "The identity provider sent a confirmation that cannot be read."),
+    "problem.identity-provider-refused.bad-signature": .init(
+      de: "Die Bestätigung des Identitätsanbieters ist nicht gültig signiert.",
+      en: "The identity provider's confirmation is not validly signed."),
+    "problem.identity-provider-refused.unknown-key": .init(
+      de:
+        "Die Bestätigung ist mit einem Schlüssel signiert, den der Identitätsanbieter nicht veröffentlicht.",
+      en: "The confirmation is signed with a key the identity provider does not publish."),
+    "problem.identity-provider-refused.wrong-issuer": .init(
+      de: "Die Bestätigung stammt nicht vom eingerichteten Identitätsanbieter.",
+      en: "The confirmation does not come from the configured identity provider."),
+    "problem.identity-provider-refused.wrong-audience": .init(
+      de: "Die Bestätigung ist nicht für dieses Portal ausgestellt.",
+      en: "The confirmation was not issued for this portal."),
+    "problem.identity-provider-refused.expired": .init(
+      de:
+        "Die Bestätigung des Identitätsanbieters ist abgelaufen. Bitte melden Sie sich noch einmal an.",
+      en: "The identity provider's confirmation has expired. Please sign in again."),
+    "problem.identity-provider-refused.nonce": .init(
+      de: "Die Bestätigung gehört nicht zu dieser Anmeldung.",
+      en: "The confirmation does not belong to this sign-in."),
+    "problem.identity-provider-refused.email-missing": .init(
+      de: "Der Identitätsanbieter hat keine E-Mail-Adresse übermittelt.",
+      en: "The identity provider sent no email address."),
+    "problem.identity-provider-refused.email-unverified": .init(
+      de:
+        "Der Identitätsanbieter bestätigt diese E-Mail-Adresse nicht. Bitte fordern Sie einen Anmeldelink an.",
+      en:
+        "The identity provider does not vouch for this email address. Please ask for a login link."
+    ),
+    "problem.identity-provider-refused.domain-not-allowed": .init(
+      de:
+        "Für die Adresse, die der Identitätsanbieter übermittelt hat, stellt dieses Portal keine Zertifikate aus.",
+      en: "This portal issues no certificates for the address the identity provider sent."),
+    "problem.identity-provider-refused.no-role": .init(
+      de:
+        "Ihr Konto beim Identitätsanbieter hat keine Rolle in diesem Portal. Bitten Sie die Administration, Sie einer Gruppe zuzuordnen.",
+      en:
+        "Your account at the identity provider has no role in this portal. Ask the administrators to add you to a group."
+    ),
+    "problem.identity-provider-refused.acr": .init(
+      de:
+        "Für Mitarbeitende ist eine Anmeldung mit zweitem Faktor beim Identitätsanbieter nötig.",
+      en: "Staff must sign in at the identity provider with a second factor."),
+    "problem.identity-provider-unavailable": .init(
+      de:
+        "Der Identitätsanbieter ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
+      en: "The identity provider cannot be reached right now. Please try again in a moment."),
+    "problem.local-sign-in-off": .init(
+      de:
+        "Die Anmeldung mit Passwort ist ausgeschaltet. Bitte melden Sie sich über den Identitätsanbieter an.",
+      en:
+        "Signing in with a password is switched off. Please sign in through the identity provider."),
+    "problem.role-mailbox-needs-login-link": .init(
+      de:
+        "Für ein Funktionspostfach ist ein Anmeldelink an dieses Postfach nötig: Der Identitätsanbieter bestätigt die Person, nicht die Funktionsadresse.",
+      en:
+        "A role mailbox needs a login link sent to it: the identity provider vouches for the person, not for the role address."
+    ),
     "problem.operator-locked": .init(
       de: "Das Konto ist nach zu vielen Fehlversuchen für 15 Minuten gesperrt.",
       en: "The account is locked for 15 minutes after too many failed attempts."),

@@ -21,5 +21,6 @@ public enum MailsealMigrations {
     M0015_IssuanceHeld(),
     M0016_RateLimits(),
     M0017_RequestSearchTerms(),
+    M0018_IdentityProvider(),
   ]
 }

@@ -32,6 +32,8 @@ public final class CertificateRequestRecord: Model, @unchecked Sendable {
   /// When control of the mailbox was proven (S/MIME BR: at most 30 days
   /// before issuance).
   @Field(key: "mailbox_validated_at") public var mailboxValidatedAt: Date
+  /// How the mailbox was validated: `login-link` or `identity-provider`.
+  @Field(key: "mailbox_validation_method") public var mailboxValidationMethod: String
   @Field(key: "created_at") public var createdAt: Date
   @Field(key: "updated_at") public var updatedAt: Date
   /// Who recorded the identity evidence, and when.

@@ -35,6 +35,8 @@ public final class OperatorRecord: Model, @unchecked Sendable {
   @OptionalField(key: "locked_until") public var lockedUntil: Date?
   @Field(key: "is_enabled") public var isEnabled: Bool
   @Field(key: "created_at") public var createdAt: Date
+  /// `issuer subject` at the OpenID provider, for staff who sign in there.
+  @OptionalField(key: "oidc_subject") public var oidcSubject: String?
 
   public init() {}
 
@@ -67,6 +69,8 @@ public final class OperatorSessionRecord: Model, @unchecked Sendable {
   @Field(key: "stage") public var stage: Stage
   @Field(key: "created_at") public var createdAt: Date
   @Field(key: "expires_at") public var expiresAt: Date
+  /// Signed in through the OpenID provider (signing out leads there too).
+  @Field(key: "via_identity_provider") public var viaIdentityProvider: Bool
 
   public init() {}
 }

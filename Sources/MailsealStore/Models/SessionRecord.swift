@@ -20,8 +20,15 @@ public final class SessionRecord: Model, @unchecked Sendable {
   @Field(key: "mailbox") public var mailbox: String
   /// When the mailbox validation happened (the login link was opened).
   @Field(key: "validated_at") public var validatedAt: Date
+  /// How: `login-link`, or `identity-provider` (a verified address from
+  /// the organisation's OpenID provider).
+  @Field(key: "validation_method") public var validationMethod: String
   @Field(key: "created_at") public var createdAt: Date
   @Field(key: "expires_at") public var expiresAt: Date
 
   public init() {}
+
+  /// The validation methods.
+  public static let loginLink = "login-link"
+  public static let identityProvider = "identity-provider"
 }

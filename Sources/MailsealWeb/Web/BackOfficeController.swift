@@ -193,7 +193,10 @@ extension BackOfficeController {
       keyType: RecordWords.keyType(record.keyType, language),
       keyFingerprint: record.keyFingerprint, state: record.state.rawValue,
       stateLabel: row.stateLabel, created: row.created,
-      mailboxValidated: format(record.mailboxValidatedAt, language, zone),
+      mailboxValidated: format(record.mailboxValidatedAt, language, zone) + " · "
+        + Catalogue.text(
+          record.mailboxValidationMethod == SessionRecord.identityProvider
+            ? "desk_validated_by_provider" : "desk_validated_by_link", language),
       mailboxValidationStale: desk.actions.mailboxValidationStale, evidence: evidenceView,
       rejectionReason: record.rejectionReason,
       certificateSerial: desk.certificateSerial, renewalOf: desk.renewalOf,

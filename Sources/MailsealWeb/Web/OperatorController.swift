@@ -8,6 +8,10 @@ enum OperatorController {
   struct FormPage: Encodable {
     let formToken: String
     let error: String?
+    /// "Sign in with <organisation>", when an OpenID provider is configured.
+    var provider: String? = nil
+    /// Whether the password form is offered (`MAILSEAL_LOCAL_STAFF_LOGIN`).
+    var localSignIn = true
   }
 
   static func anonymousToken(_ request: Request) -> String {
@@ -25,8 +29,12 @@ enum OperatorController {
     -> Response
   {
     let token = anonymousToken(request)
-    let response = try await Pages.render(
-      template, FormPage(formToken: token, error: error), for: request, status: status)
+    let configuration = request.application.mailseal
+    let page = FormPage(
+      formToken: token, error: error,
+      provider: configuration.oidc == nil ? nil : OIDCController.buttonText(request),
+      localSignIn: configuration.localStaffLogin)
+    let response = try await Pages.render(template, page, for: request, status: status)
     response.cookies[RequesterSession.anonymousCSRFCookieName] = HTTPCookies.Value(
       string: token, maxAge: 86_400, path: "/",
       isSecure: request.application.mailseal.portal.secureCookies,
@@ -65,6 +73,11 @@ enum OperatorController {
   /// `POST /operator/login`: the password step.
   @Sendable
   static func login(_ request: Request) async throws -> Response {
+    // With the password sign-in switched off the form is gone, and so is
+    // its POST.
+    guard request.application.mailseal.localStaffLogin else {
+      throw MailsealError(.localSignInOff)
+    }
     let form = try request.content.decode(LoginForm.self)
     try checkAnonymousToken(request, form.csrf)
     let language = Language.of(request)
@@ -104,6 +117,9 @@ enum OperatorController {
   /// `POST /operator/code`: the second factor; rotates the session.
   @Sendable
   static func code(_ request: Request) async throws -> Response {
+    guard request.application.mailseal.localStaffLogin else {
+      throw MailsealError(.localSignInOff)
+    }
     let form = try request.content.decode(CodeForm.self)
     try checkAnonymousToken(request, form.csrf)
     guard let pending = request.cookies[OperatorSession.cookieName]?.string else {
@@ -137,7 +153,15 @@ enum OperatorController {
     if let token = request.cookies[OperatorSession.cookieName]?.string {
       try await request.application.operatorDirectory.signOut(token: token)
     }
-    let response = request.redirect(to: .operatorLogin)
+    // A session from the provider ends there too (RP-initiated logout).
+    var target = SiteURL.operatorLogin.path
+    if current.session.viaIdentityProvider, let signIn = request.application.oidcSignIn,
+      let logout = await signIn.logoutURL(
+        returnTo: request.application.mailseal.publicURL + SiteURL.operatorLogin.path)
+    {
+      target = logout
+    }
+    let response = request.redirect(to: target)
     OperatorSession.clearCookies(
       response, secure: request.application.mailseal.portal.secureCookies)
     return response

@@ -180,8 +180,11 @@ struct ProblemMiddleware: AsyncMiddleware {
       return .unprocessableEntity
     case .signInRequired, .operatorSignInRequired, .operatorSignInFailed, .metricsToken:
       return .unauthorized
-    case .forbiddenForRole, .ownMailbox, .fourEyes, .csrfTokenInvalid:
+    case .forbiddenForRole, .ownMailbox, .fourEyes, .csrfTokenInvalid, .identityProviderRefused,
+      .localSignInOff:
       return .forbidden
+    case .roleMailboxNeedsLoginLink: return .unprocessableEntity
+    case .identityProviderUnavailable: return .badGateway
     case .operatorLocked: return .locked
     case .loginLinkInvalid, .pickupLinkInvalid, .operatorEnrolmentInvalid, .notFound:
       return .notFound

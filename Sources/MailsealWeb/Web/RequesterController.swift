@@ -30,6 +30,8 @@ enum RequesterController {
     let address: String
     let mobile: Bool
     let error: String?
+    /// "Sign in with <organisation>", when requesters may use the provider.
+    let provider: String?
   }
 
   /// `GET /`: the address form, or the requests when signed in.
@@ -52,7 +54,10 @@ enum RequesterController {
     }
     let response = try await Pages.render(
       "start",
-      StartPage(formToken: token, address: address, mobile: isMobile(request), error: error),
+      StartPage(
+        formToken: token, address: address, mobile: isMobile(request), error: error,
+        provider: request.application.mailseal.oidc?.requesters == true
+          ? OIDCController.buttonText(request) : nil),
       for: request, status: status)
     response.cookies[RequesterSession.anonymousCSRFCookieName] = HTTPCookies.Value(
       string: token, maxAge: 86_400, path: "/",

@@ -30,6 +30,10 @@ func routes(_ app: Application) throws {
   app.get(use: RequesterController.start)
   app.on(.POST, "login", body: .collect(maxSize: "4kb"), use: RequesterController.requestLink)
   app.get("login", "sent", use: RequesterController.linkSent)
+  // Sign-in through the organisation's OpenID provider.
+  app.get("login", "provider", use: OIDCController.startRequester)
+  app.get("oidc", "callback", use: OIDCController.callback)
+  app.get("signed-in", use: OIDCController.signedIn)
   app.get("login", ":token", use: RequesterController.openLink)
   app.on(.POST, "logout", body: .collect(maxSize: "1kb"), use: RequesterController.signOut)
   app.get("requests", use: RequesterController.requests)
@@ -55,6 +59,7 @@ func routes(_ app: Application) throws {
   let staff = app.grouped("operator")
   staff.get(use: OperatorController.home)
   staff.get("login", use: OperatorController.loginForm)
+  staff.get("login", "provider", use: OIDCController.startStaff)
   staff.on(.POST, "login", body: .collect(maxSize: "4kb"), use: OperatorController.login)
   staff.get("code", use: OperatorController.codeForm)
   staff.on(.POST, "code", body: .collect(maxSize: "1kb"), use: OperatorController.code)

@@ -1,0 +1,439 @@
+import Crypto
+public import FluentKit
+import Foundation
+public import Logging
+import MailsealCA
+import MailsealStore
+import SQLKit
+import Synchronization
+
+/// How the portal reaches the provider over HTTP (the web layer has the
+/// client); tests put a provider of their own behind it.
+public protocol OIDCTransport: Sendable {
+  /// GET; the status and the body (at most a few hundred KiB).
+  func get(_ url: URL) async throws -> (status: Int, body: Data)
+  /// POST of an application/x-www-form-urlencoded body, with HTTP Basic
+  /// client authentication (RFC 6749 §2.3.1).
+  func postForm(_ url: URL, _ form: [(String, String)], user: String, password: String)
+    async throws -> (status: Int, body: Data)
+}
+
+/// The provider's discovery document and keys, fetched when first needed
+/// and again after an hour; the keys also when a token names a key the
+/// set does not hold (rotation), at most once per `refetchInterval`.
+public actor OIDCProviderCache {
+  let settings: OIDCSettings
+  let transport: any OIDCTransport
+  /// How soon after a fetch an unknown key may fetch the set again (a
+  /// flood of tokens with made-up key IDs costs one fetch per interval).
+  let refetchInterval: TimeInterval
+  private var provider: (OpenIDProvider, fetched: Date)?
+  private var keys: (JSONWebKeySet, fetched: Date)?
+
+  public init(
+    settings: OIDCSettings, transport: any OIDCTransport, refetchInterval: TimeInterval = 10
+  ) {
+    self.settings = settings
+    self.transport = transport
+    self.refetchInterval = refetchInterval
+  }
+
+  func fetch(_ url: URL, what: String) async throws -> Data {
+    let answer: (status: Int, body: Data)
+    do {
+      answer = try await transport.get(url)
+    } catch {
+      throw OIDCUnavailable(detail: "\(what) \(url): \(error)")
+    }
+    guard answer.status == 200 else {
+      throw OIDCUnavailable(detail: "\(what) \(url) answered \(answer.status)")
+    }
+    return answer.body
+  }
+
+  public func provider(now: Date = Date()) async throws -> OpenIDProvider {
+    if let provider, now.timeIntervalSince(provider.fetched) < 3600 { return provider.0 }
+    let url = URL(string: settings.issuer + "/.well-known/openid-configuration")!
+    let loaded = try OpenIDProvider(
+      discovery: try await fetch(url, what: "discovery"), expectedIssuer: settings.issuer)
+    provider = (loaded, now)
+    return loaded
+  }
+
+  func keys(refresh: Bool, now: Date) async throws -> JSONWebKeySet {
+    if let keys, !refresh || now.timeIntervalSince(keys.fetched) < refetchInterval,
+      now.timeIntervalSince(keys.fetched) < 3600
+    {
+      return keys.0
+    }
+    let loaded = try JSONWebKeySet(
+      json: try await fetch(try await provider(now: now).jwksURI, what: "JWK set"))
+    keys = (loaded, now)
+    return loaded
+  }
+
+  /// Validates an ID token; a key the cached set lacks makes it fetch the
+  /// set again once (the provider rotated its keys).
+  func validate(_ token: String, nonce: String, now: Date) async throws -> IDTokenClaims {
+    for refresh in [false, true] {
+      do {
+        return try IDTokenCheck.validate(
+          token, keys: try await keys(refresh: refresh, now: now), issuer: settings.issuer,
+          clientID: settings.clientID, nonce: nonce, now: now)
+      } catch let refusal as OIDCRefusal where refusal.reason == "unknown-key" && !refresh {
+        continue
+      }
+    }
+    throw OIDCRefusal("unknown-key")
+  }
+}
+
+/// The provider cannot be reached or answered nonsense: the sign-in fails,
+/// nothing is changed.
+public struct OIDCUnavailable: Error, CustomStringConvertible {
+  public let detail: String
+  public init(detail: String) { self.detail = detail }
+  public var description: String { "identity provider unavailable: \(detail)" }
+}
+
+/// Sign-in through the organisation's OpenID provider: authorization code
+/// with PKCE (S256), `state` and `nonce` bound to the browser and used
+/// once, the ID token checked in full, then a staff session (roles from a
+/// claim, multi-factor by `acr`) or a requester session (a verified
+/// address in an allowed domain).
+public struct OIDCSignIn: Sendable {
+  let database: any Database
+  let configuration: MailsealConfiguration
+  let settings: OIDCSettings
+  let cache: OIDCProviderCache
+  let logger: Logger
+
+  public init(
+    database: any Database, configuration: MailsealConfiguration, settings: OIDCSettings,
+    cache: OIDCProviderCache, logger: Logger
+  ) {
+    self.database = database
+    self.configuration = configuration
+    self.settings = settings
+    self.cache = cache
+    self.logger = logger
+  }
+
+  /// Who signs in.
+  public enum Purpose: String, Sendable {
+    case staff
+    case requester
+  }
+
+  /// How long a sign-in at the provider may take.
+  static let lifetime: TimeInterval = 600
+
+  /// Where the provider sends the browser back.
+  public var redirectURI: String { "\(configuration.publicURL)/oidc/callback" }
+
+  /// A sign-in begun: where to send the browser, and the value of the
+  /// cookie that binds the answer to this browser.
+  public struct Started: Sendable {
+    public let authorizationURL: String
+    public let browserToken: String
+  }
+
+  /// The PKCE verifier and the nonce are derived from the browser's token
+  /// (only its hash is stored): nothing in the database opens the sign-in.
+  static func derived(_ browserToken: String, _ purpose: String) -> String {
+    Base64URL.encode(
+      HMAC<SHA256>.authenticationCode(
+        for: Data(purpose.utf8), using: SymmetricKey(data: Data(browserToken.utf8))))
+  }
+
+  /// Step 1: records the sign-in (hashes of state and browser token) and
+  /// returns the provider's authorization URL.
+  public func start(_ purpose: Purpose, now: Date = Date()) async throws -> Started {
+    if purpose == .requester, !settings.requesters { throw MailsealError.notFound }
+    let provider: OpenIDProvider
+    do {
+      provider = try await cache.provider(now: now)
+    } catch {
+      logger.error("identity provider unavailable: \(error)")
+      throw MailsealError(.identityProviderUnavailable)
+    }
+    let state = SecretToken.make()
+    let browserToken = SecretToken.make()
+    try await database.sql.raw(
+      """
+      DELETE FROM oidc_logins WHERE expires_at < \(bind: now)
+      """
+    ).run()
+    try await database.sql.insert(into: "oidc_logins")
+      .columns("id", "state_hash", "browser_hash", "purpose", "created_at", "expires_at")
+      .values(
+        SQLBind(UUID()), SQLBind(SecretToken.hash(state)), SQLBind(SecretToken.hash(browserToken)),
+        SQLBind(purpose.rawValue), SQLBind(now), SQLBind(now.addingTimeInterval(Self.lifetime))
+      ).run()
+    let verifier = Self.derived(browserToken, "pkce")
+    let challenge = Base64URL.encode(SHA256.hash(data: Data(verifier.utf8)))
+    var components = URLComponents(
+      url: provider.authorizationEndpoint, resolvingAgainstBaseURL: false)!
+    var query = components.queryItems ?? []
+    query += [
+      URLQueryItem(name: "response_type", value: "code"),
+      URLQueryItem(name: "client_id", value: settings.clientID),
+      URLQueryItem(name: "redirect_uri", value: redirectURI),
+      URLQueryItem(name: "scope", value: settings.scopes.joined(separator: " ")),
+      URLQueryItem(name: "state", value: state),
+      URLQueryItem(name: "nonce", value: Self.derived(browserToken, "nonce")),
+      URLQueryItem(name: "code_challenge", value: challenge),
+      URLQueryItem(name: "code_challenge_method", value: "S256"),
+    ]
+    if purpose == .staff, !settings.staffACR.isEmpty {
+      query.append(
+        URLQueryItem(name: "acr_values", value: settings.staffACR.sorted().joined(separator: " ")))
+    }
+    components.queryItems = query
+    // "+" in a query value would be read as a space.
+    components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(
+      of: "+", with: "%2B")
+    return Started(authorizationURL: components.url!.absoluteString, browserToken: browserToken)
+  }
+
+  /// What a finished sign-in gives.
+  public enum Finished: Sendable {
+    case staff(OperatorDirectory.Tokens, email: String)
+    case requester(RegistrationAuthority.SignIn)
+  }
+
+  /// Step 2, the provider's answer: the sign-in is taken (once, by this
+  /// browser), the code exchanged, the ID token checked, the session made.
+  /// Every refusal is audited and makes no session.
+  public func finish(
+    state: String?, code: String?, providerError: String?, browserToken: String?,
+    now: Date = Date()
+  ) async throws -> Finished {
+    guard let state, SecretToken.isWellFormed(state), let browserToken,
+      SecretToken.isWellFormed(browserToken)
+    else {
+      throw try await refuse(OIDCRefusal("state", "no state or no browser binding"), now: now)
+    }
+    // One statement: a state is used once, and only by its browser.
+    let taken = try await database.sql.raw(
+      """
+      DELETE FROM oidc_logins WHERE state_hash = \(bind: SecretToken.hash(state))
+        AND browser_hash = \(bind: SecretToken.hash(browserToken)) AND expires_at > \(bind: now)
+      RETURNING purpose
+      """
+    ).all()
+    guard let row = taken.first,
+      let purpose = Purpose(rawValue: try row.decode(column: "purpose", as: String.self))
+    else {
+      throw try await refuse(
+        OIDCRefusal("state", "unknown, used, expired or another browser's state"), now: now)
+    }
+    if let providerError {
+      throw try await refuse(
+        OIDCRefusal("provider-error", "the provider answered \(providerError.prefix(100))"),
+        now: now)
+    }
+    guard let code, !code.isEmpty, code.utf8.count <= 2048 else {
+      throw try await refuse(OIDCRefusal("provider-error", "no code"), now: now)
+    }
+    let claims: IDTokenClaims
+    do {
+      let provider = try await cache.provider(now: now)
+      let answer = try await cache.transport.postForm(
+        provider.tokenEndpoint,
+        [
+          ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI),
+          ("code_verifier", Self.derived(browserToken, "pkce")),
+        ], user: settings.clientID, password: settings.clientSecret)
+      guard answer.status == 200, let body = JSONValue.object(answer.body),
+        let idToken = body["id_token"]?.string
+      else {
+        throw OIDCRefusal(
+          "provider-error", "the token endpoint answered \(answer.status) without an id_token")
+      }
+      claims = try await cache.validate(
+        idToken, nonce: Self.derived(browserToken, "nonce"), now: now)
+    } catch let refusal as OIDCRefusal {
+      throw try await refuse(refusal, now: now)
+    } catch {
+      logger.error("identity provider unavailable: \(error)")
+      throw MailsealError(.identityProviderUnavailable)
+    }
+    switch purpose {
+    case .staff: return try await signInStaff(claims, now: now)
+    case .requester: return try await signInRequester(claims, now: now)
+    }
+  }
+
+  /// Audits and logs a refusal; returns the error to throw.
+  func refuse(_ refusal: OIDCRefusal, who: String = "", now: Date) async throws -> MailsealError {
+    logger.warning(
+      "sign-in through the identity provider refused",
+      metadata: ["reason": "\(refusal.reason)", "detail": "\(refusal.detail)", "who": "\(who)"])
+    try await AuditTrail.append(
+      AuditEvent(
+        actor: who.isEmpty ? AuditEvent.identityProvider : AuditEvent.staff(who),
+        action: .identityProviderRefused, subject: who,
+        details: ["reason": refusal.reason, "detail": String(refusal.detail.prefix(300))]),
+      on: database, now: now)
+    return refusal.error
+  }
+
+  /// The account at the provider, as stored: issuer and subject.
+  func subjectKey(_ claims: IDTokenClaims) -> String { "\(settings.issuer) \(claims.subject)" }
+
+  /// A staff member: a mapped role and (when asked) multi-factor, else no
+  /// session; the directory follows the provider at each sign-in — name,
+  /// role, and an account whose role is gone is disabled with its
+  /// sessions ended.
+  func signInStaff(_ claims: IDTokenClaims, now: Date) async throws -> Finished {
+    guard let rawEmail = claims.email, let email = try? Mailbox(rawEmail).address else {
+      throw try await refuse(OIDCRefusal("email-missing", "no usable email claim"), now: now)
+    }
+    let key = subjectKey(claims)
+    let role = settings.role(for: claims.strings(settings.roleClaim))
+    let nameText =
+      claims.name
+      ?? [claims.givenName, claims.familyName].compactMap { $0 }.joined(
+        separator: " ")
+    let name =
+      (try? SubjectName(nameText.isEmpty ? email : nameText, field: "name", maximumLength: 128))?
+      .value ?? email
+    if role != nil, !settings.staffACR.isEmpty, !settings.staffACR.contains(claims.acr ?? "") {
+      throw try await refuse(
+        OIDCRefusal(
+          "acr", "acr \(claims.acr ?? "missing") is not one of \(settings.staffACR.sorted())"),
+        who: email, now: now)
+    }
+    let tokens = OperatorDirectory.Tokens(session: SecretToken.make(), csrf: SecretToken.make())
+    let outcome: Result<Void, OIDCRefusal> = try await database.transaction { database in
+      var existing = try await OperatorRecord.query(on: database).filter(\.$oidcSubject == key)
+        .first()
+      if existing == nil {
+        existing = try await OperatorRecord.query(on: database).filter(\.$email == email).first()
+      }
+      guard let role else {
+        if let existing, existing.isEnabled {
+          existing.isEnabled = false
+          try await existing.save(on: database)
+          try await OperatorSessionRecord.query(on: database)
+            .filter(\.$operator.$id == existing.requireID()).delete()
+          try await AuditTrail.append(
+            AuditEvent(
+              actor: AuditEvent.identityProvider, action: .operatorRoleChanged, subject: email,
+              details: ["from": existing.role.rawValue, "to": "none", "sessions": "ended"]),
+            on: database, now: now)
+        }
+        return .failure(
+          OIDCRefusal(
+            "no-role",
+            "no value of \(settings.roleClaim) is mapped to a role: \(claims.strings(settings.roleClaim).prefix(20))"
+          ))
+      }
+      let record = existing ?? OperatorRecord()
+      let isNew = existing == nil
+      let previousRole = existing?.role
+      if isNew {
+        record.email = email
+        record.totpLastStep = 0
+        record.failedAttempts = 0
+        record.createdAt = now
+      }
+      record.name = name
+      record.role = role
+      record.oidcSubject = key
+      record.isEnabled = true
+      try await record.save(on: database)
+      if isNew {
+        try await AuditTrail.append(
+          AuditEvent(
+            actor: AuditEvent.identityProvider, action: .operatorAdded, subject: email,
+            details: ["name": name, "role": role.rawValue, "via": "identity-provider"]),
+          on: database, now: now)
+      } else if let previousRole, previousRole != role || existing?.isEnabled == false {
+        try await AuditTrail.append(
+          AuditEvent(
+            actor: AuditEvent.identityProvider, action: .operatorRoleChanged, subject: email,
+            details: ["from": previousRole.rawValue, "to": role.rawValue]),
+          on: database, now: now)
+      }
+      try await OperatorDirectory.createSession(
+        tokens, for: record.requireID(), stage: .complete,
+        expires: now.addingTimeInterval(OperatorDirectory.sessionLifetime), now: now,
+        viaIdentityProvider: true, on: database)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(email), action: .operatorSignedIn, subject: email,
+          details: ["via": "identity-provider", "acr": claims.acr ?? ""]),
+        on: database, now: now)
+      return .success(())
+    }
+    if case .failure(let refusal) = outcome {
+      throw try await refuse(refusal, who: email, now: now)
+    }
+    logger.info("operator signed in through the identity provider", metadata: ["email": "\(email)"])
+    return .staff(tokens, email: email)
+  }
+
+  /// A requester: the provider's verified address in an allowed domain
+  /// validates the mailbox (S/MIME BR §3.2.2.1: the organisation holds
+  /// the domain); the session and every request made in it record how.
+  func signInRequester(_ claims: IDTokenClaims, now: Date) async throws -> Finished {
+    guard let rawEmail = claims.email, let mailbox = try? Mailbox(rawEmail) else {
+      throw try await refuse(OIDCRefusal("email-missing", "no usable email claim"), now: now)
+    }
+    guard claims.emailVerified else {
+      throw try await refuse(
+        OIDCRefusal("email-unverified", "email_verified is not true for \(mailbox.address)"),
+        now: now)
+    }
+    guard configuration.portal.allowedDomains.allows(mailbox) else {
+      throw try await refuse(
+        OIDCRefusal("domain-not-allowed", "\(mailbox.address) is outside the allowed domains"),
+        now: now)
+    }
+    let sessionToken = SecretToken.make()
+    let csrfToken = SecretToken.make()
+    try await database.transaction { database in
+      try await RegistrationAuthority.createRequesterSession(
+        sessionToken: sessionToken, csrfToken: csrfToken, mailbox: mailbox.address,
+        method: SessionRecord.identityProvider, lifetime: configuration.portal.sessionLifetime,
+        now: now, on: database)
+      // A fresh validation counts for the open requests of the person's
+      // own mailbox too (a role mailbox's only by its login link).
+      try await database.sql.raw(
+        """
+        UPDATE certificate_requests SET mailbox_validated_at = \(bind: now), issuance_held_at = NULL,
+          mailbox_validation_method = \(bind: SessionRecord.identityProvider)
+        WHERE mailbox = \(bind: mailbox.address) AND mailbox_type = \(bind: CertificateRequestRecord.MailboxType.personal.rawValue)
+          AND state IN (\([CertificateRequestRecord.State.submitted, .verified, .approved]))
+        """
+      ).run()
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.requester(mailbox.address), action: .identityProviderSignedIn,
+          subject: mailbox.address, details: ["subject": subjectKey(claims)]),
+        on: database, now: now)
+    }
+    logger.info(
+      "requester signed in through the identity provider",
+      metadata: ["mailbox": "\(mailbox.address)"])
+    return .requester(
+      RegistrationAuthority.SignIn(
+        sessionToken: sessionToken, csrfToken: csrfToken, mailbox: mailbox.address))
+  }
+
+  /// Where to send a browser that signs out of a session made by the
+  /// provider (RP-initiated logout), if the provider says.
+  public func logoutURL(returnTo: String) async -> String? {
+    guard let provider = try? await cache.provider(), let endpoint = provider.endSessionEndpoint,
+      var components = URLComponents(url: endpoint, resolvingAgainstBaseURL: false)
+    else { return nil }
+    components.queryItems =
+      (components.queryItems ?? []) + [
+        URLQueryItem(name: "client_id", value: settings.clientID),
+        URLQueryItem(name: "post_logout_redirect_uri", value: returnTo),
+      ]
+    return components.url?.absoluteString
+  }
+}

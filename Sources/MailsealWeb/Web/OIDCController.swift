@@ -1,0 +1,164 @@
+import Foundation
+import MailsealRA
+import MailsealStore
+import NIOCore
+import Vapor
+
+/// The provider's side of the HTTP: Vapor's client (TLS with the system's
+/// roots, or `MAILSEAL_OIDC_CA_FILE`'s), answers of at most 256 KiB.
+struct VaporOIDCTransport: OIDCTransport {
+  let client: any Client
+  static let limit = 256 * 1024
+
+  func get(_ url: URL) async throws -> (status: Int, body: Data) {
+    let response = try await client.get(URI(string: url.absoluteString)) { request in
+      request.headers.replaceOrAdd(name: .accept, value: "application/json")
+      request.timeout = .seconds(10)
+    }
+    return try Self.answer(response)
+  }
+
+  func postForm(_ url: URL, _ form: [(String, String)], user: String, password: String)
+    async throws -> (status: Int, body: Data)
+  {
+    let response = try await client.post(URI(string: url.absoluteString)) { request in
+      // RFC 6749 §2.3.1: the client's ID and secret, form-encoded, as Basic.
+      let credentials = "\(Self.formEncoded(user)):\(Self.formEncoded(password))"
+      request.headers.replaceOrAdd(
+        name: .authorization, value: "Basic " + Data(credentials.utf8).base64EncodedString())
+      request.headers.replaceOrAdd(name: .accept, value: "application/json")
+      request.headers.contentType = .urlEncodedForm
+      request.body = ByteBuffer(
+        string: form.map { "\(Self.formEncoded($0.0))=\(Self.formEncoded($0.1))" }.joined(
+          separator: "&"))
+      request.timeout = .seconds(10)
+    }
+    return try Self.answer(response)
+  }
+
+  static func answer(_ response: ClientResponse) throws -> (status: Int, body: Data) {
+    let body = response.body.map { Data($0.readableBytesView) } ?? Data()
+    guard body.count <= limit else { throw OIDCUnavailable(detail: "an answer over 256 KiB") }
+    return (Int(response.status.code), body)
+  }
+
+  /// application/x-www-form-urlencoded (only unreserved characters plain).
+  static func formEncoded(_ text: String) -> String {
+    var allowed = CharacterSet.alphanumerics
+    allowed.insert(charactersIn: "-._~")
+    return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+  }
+}
+
+/// Sign-in through the organisation's OpenID provider: the buttons' targets
+/// and the provider's answer.
+enum OIDCController {
+  /// The cookie that binds a sign-in to the browser that began it: Lax,
+  /// since the provider's answer is a navigation from another site.
+  static let cookieName = "mailseal_oidc"
+
+  /// "Sign in with <organisation>" in the request's language.
+  static func buttonText(_ request: Request) -> String {
+    Catalogue.text(
+      Message(
+        "provider_sign_in", ["organisation": request.application.mailseal.organization.name.value]),
+      Language.of(request))
+  }
+
+  static func signIn(_ request: Request) throws -> OIDCSignIn {
+    guard let signIn = request.application.oidcSignIn else { throw MailsealError.notFound }
+    return signIn
+  }
+
+  static func begin(_ request: Request, _ purpose: OIDCSignIn.Purpose) async throws -> Response {
+    let started = try await signIn(request).start(purpose)
+    let response = request.redirect(to: started.authorizationURL)
+    response.cookies[cookieName] = HTTPCookies.Value(
+      string: started.browserToken, maxAge: 600, path: "/oidc",
+      isSecure: request.application.mailseal.portal.secureCookies, isHTTPOnly: true, sameSite: .lax)
+    return response
+  }
+
+  /// `GET /operator/login/provider`: staff sign-in at the provider.
+  @Sendable
+  static func startStaff(_ request: Request) async throws -> Response {
+    try await begin(request, .staff)
+  }
+
+  /// `GET /login/provider`: a requester's sign-in at the provider.
+  @Sendable
+  static func startRequester(_ request: Request) async throws -> Response {
+    try await begin(request, .requester)
+  }
+
+  struct Continue: Encodable {
+    let target: String
+  }
+
+  /// `GET /signed-in?to=queue|requests|new`: a page of ours that leads on
+  /// to where the sign-in was for. The session cookies are SameSite=Strict
+  /// and the callback was a navigation from the provider's site: from this
+  /// page the next request is same-site and carries them.
+  @Sendable
+  static func signedIn(_ request: Request) async throws -> Response {
+    let target: SiteURL
+    switch request.query[String.self, at: "to"] {
+    case "queue": target = .operatorQueue
+    case "new": target = .newRequest
+    default: target = .requests
+    }
+    return try await Pages.render("signed-in", Continue(target: target.path), for: request)
+  }
+
+  /// `GET /oidc/callback`: the provider's answer.
+  @Sendable
+  static func callback(_ request: Request) async throws -> Response {
+    let query = request.url.query.map { URLComponents(string: "?" + $0)?.queryItems ?? [] } ?? []
+    func parameter(_ name: String) -> String? {
+      query.first { $0.name == name }?.value.map { String($0.prefix(4096)) }
+    }
+    let finished = try await signIn(request).finish(
+      state: parameter("state"), code: parameter("code"), providerError: parameter("error"),
+      browserToken: request.cookies[cookieName]?.string)
+    let settings = request.application.mailseal.portal
+    let target: SiteURL
+    switch finished {
+    case .staff:
+      target = .operatorQueue
+    case .requester(let signIn):
+      let authority = request.registrationAuthority
+      let hasRequests = try await !authority.requests(of: signIn.mailbox).isEmpty
+      let hasCertificates = try await !authority.certificates(of: signIn.mailbox).isEmpty
+      target = hasRequests || hasCertificates ? .requests : .newRequest
+    }
+    let next: String
+    switch target {
+    case .operatorQueue: next = "queue"
+    case .newRequest: next = "new"
+    default: next = "requests"
+    }
+    let response = request.redirect(to: "/signed-in?to=\(next)")
+    response.cookies[cookieName] = HTTPCookies.Value(
+      string: "", expires: Date(timeIntervalSince1970: 0), maxAge: 0, path: "/oidc",
+      isSecure: settings.secureCookies, isHTTPOnly: true, sameSite: .lax)
+    switch finished {
+    case .staff(let tokens, _):
+      OperatorSession.setCookies(response, tokens: tokens, secure: settings.secureCookies)
+    case .requester(let signIn):
+      RequesterSession.setCookies(response, signIn: signIn, settings: settings)
+    }
+    return response
+  }
+}
+
+extension Application {
+  private struct OIDCSignInKey: StorageKey {
+    typealias Value = OIDCSignIn
+  }
+
+  /// Sign-in through the OpenID provider, when one is configured.
+  var oidcSignIn: OIDCSignIn? {
+    get { storage[OIDCSignInKey.self] }
+    set { storage[OIDCSignInKey.self] = newValue }
+  }
+}
