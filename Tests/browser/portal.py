@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import JavascriptException
@@ -111,6 +112,56 @@ def softhsm_token(folder, label="mailseal-browser", pin="13572468"):
     pin_file.chmod(0o600)
     return {"SOFTHSM2_CONF": str(conf), "MAILSEAL_PKCS11_MODULE": SOFTHSM_MODULE,
             "MAILSEAL_PKCS11_PIN_FILE": str(pin_file), "MAILSEAL_PKCS11_TOKEN": label}
+
+
+class OpenIDProvider:
+    """PyPI's oidc-provider-mock (an OpenID provider this project did not
+    write: authlib behind Flask, its own login page) on a free port of
+    127.0.0.1, nonces required. Users and their claims are set with
+    `set_user`; on its login page one types the user's `sub`."""
+
+    def __init__(self, folder):
+        self.port = free_port()
+        self.issuer = "http://127.0.0.1:%d" % self.port
+        python = os.path.join(os.environ.get("MAILSEAL_VENV", str(ROOT / ".venv")), "bin", "python")
+        self.process = subprocess.Popen(
+            [python, "-u", "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(self.port),
+             "--require-nonce"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        read_until(self.process, "Uvicorn running on", 60)
+        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
+        self.secret_file = pathlib.Path(folder) / "oidc-client-secret"
+        self.secret_file.write_text("browser-test-client-secret\n")
+
+    def set_user(self, sub, claims):
+        request = urllib.request.Request(
+            "%s/users/%s" % (self.issuer, urllib.parse.quote(sub)), data=json.dumps(claims).encode(),
+            method="PUT", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 204, answer.status
+
+    def settings(self, **extra):
+        """The portal's settings for this provider."""
+        values = {
+            "MAILSEAL_OIDC_ISSUER": self.issuer,
+            "MAILSEAL_OIDC_CLIENT_ID": "mailseal-browser-test",
+            "MAILSEAL_OIDC_CLIENT_SECRET_FILE": str(self.secret_file),
+            "MAILSEAL_OIDC_ROLES": "operator:servicedesk,admin:pki-admins",
+            "MAILSEAL_OIDC_REQUESTERS": "true",
+        }
+        values.update(extra)
+        return values
+
+    @staticmethod
+    def log_in(driver, wait, sub):
+        """On the provider's own page: types the user and authorizes."""
+        field = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "input[name=sub]")))
+        field.send_keys(sub)
+        field.find_element(By.XPATH, "./ancestor::form//button[@type='submit']").click()
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(30)
 
 
 class Portal:

@@ -81,6 +81,12 @@ class Walker:
         driver.get(link)
         wait.until(EC.url_to_be(web.url + "/requests/new"))
         self.assertIn(address, driver.find_element(By.CSS_SELECTOR, "header .who").text)
+        return self.fill_in(driver, key_type, language)
+
+    def fill_in(self, driver, key_type, language="en"):
+        """Steps 4–7 on /requests/new: names, key type, key-file password,
+        the key pair and the request; returns (number, key file, timings)."""
+        wait = WebDriverWait(driver, 120)
         # 4–6: the form.
         form = wait.until(EC.visibility_of_element_located((By.ID, "request-form")))
         portal.screenshot(driver, "request-form")
