@@ -2,7 +2,8 @@
 # Runs every test of Mailseal on a fresh Debian machine with Swift:
 #   1. installs what is missing (Debian: openssl, curl, postgresql,
 #      python3-venv, chromium, chromium-driver; PyPI, pinned, in .venv:
-#      pkilint, aiosmtpd, selenium, schemathesis and what they pull in),
+#      pkilint, aiosmtpd, selenium, schemathesis, oidc-provider-mock and
+#      what they pull in; softhsm2 and opensc from Debian),
 #   2. starts a throw-away PostgreSQL on 127.0.0.1,
 #   3. builds, checks formatting, runs the whole suite on SQLite and the
 #      database-backed suite again on PostgreSQL, then the hardening tests

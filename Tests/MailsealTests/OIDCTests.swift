@@ -422,6 +422,31 @@ struct OIDCTests {
     }
   }
 
+  @Test(
+    "with a provider, the password sign-in is the administrators' break-glass: an operator's right password is refused, an admin's works"
+  )
+  func breakGlass() async throws {
+    try await Self.withProvider { app, _ in
+      let directory = app.operatorDirectory
+      for (email, role) in [
+        ("op@example.edu", OperatorRecord.Role.operator), ("boss@example.edu", .admin),
+      ] {
+        let (record, _) = try await directory.add(email: email, name: "Someone", role: role)
+        record.passwordHash = try PasswordHash.make("a-long-enough-password")
+        record.totpSecretSealed = try directory.box.seal(Array("12345678901234567890".utf8))
+        record.enrolmentTokenHash = nil
+        record.enrolmentExpiresAt = nil
+        try await record.save(on: app.db)
+      }
+      await #expect(throws: MailsealError.self) {
+        _ = try await directory.signIn(email: "op@example.edu", password: "a-long-enough-password")
+      }
+      let tokens = try await directory.signIn(
+        email: "boss@example.edu", password: "a-long-enough-password")
+      #expect(SecretToken.isWellFormed(tokens.session))
+    }
+  }
+
   @Test("with the password sign-in off the form is gone and its POST refused")
   func localSignInOff() async throws {
     try await Self.withProvider(extra: ["MAILSEAL_LOCAL_STAFF_LOGIN": "false"]) { app, _ in

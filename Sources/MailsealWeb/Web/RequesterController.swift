@@ -132,7 +132,15 @@ enum RequesterController {
     if let token = request.cookies[RequesterSession.cookieName]?.string {
       try await request.registrationAuthority.signOut(token: token)
     }
-    let response = request.redirect(to: .start)
+    // Signed in at the provider: signed out there too (RP-initiated logout).
+    var target = SiteURL.start.path
+    if session.validationMethod == SessionRecord.identityProvider,
+      let signIn = request.application.oidcSignIn,
+      let logout = await signIn.logoutURL(returnTo: request.application.mailseal.publicURL + "/")
+    {
+      target = logout
+    }
+    let response = request.redirect(to: target)
     RequesterSession.clearCookies(response, settings: request.application.mailseal.portal)
     return response
   }
