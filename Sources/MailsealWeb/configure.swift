@@ -301,6 +301,11 @@ func prepareToServe(_ app: Application) async throws {
       "GET /metrics is off: the public URL is not on loopback and MAILSEAL_METRICS_TOKEN is not set."
     )
   }
+  if let oidc = app.mailseal.oidc, !oidc.roles.isEmpty, oidc.staffACR.isEmpty {
+    app.logger.warning(
+      "Staff sign in through the identity provider without a required second factor: set MAILSEAL_OIDC_STAFF_ACR to the acr values the provider gives for multi-factor sign-in."
+    )
+  }
   if app.mailseal.organizationIsDefault {
     app.logger.warning(
       "MAILSEAL_ORG_NAME, MAILSEAL_ORG_ID and MAILSEAL_ORG_COUNTRY are not set; certificates name the test organisation “\(app.mailseal.organization.name)”."

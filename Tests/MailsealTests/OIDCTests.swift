@@ -447,6 +447,23 @@ struct OIDCTests {
     }
   }
 
+  @Test(
+    "an address alone never takes over, changes or disables an account: a provider user with a local admin's address is refused and the admin untouched"
+  )
+  func noTakeoverByAddress() async throws {
+    try await Self.withProvider { app, provider in
+      let (admin, _) = try await app.operatorDirectory.add(
+        email: "boss@example.edu", name: "Local Admin", role: .admin)
+      var claims = Self.staffClaims
+      claims["email"] = "boss@example.edu"
+      try await Self.expectRefusal(app, provider, claims: claims, message: "another staff account")
+      claims["groups"] = ["students"]
+      try await Self.expectRefusal(app, provider, claims: claims, message: "another staff account")
+      let after = try #require(try await OperatorRecord.find(admin.id, on: app.db))
+      #expect(after.isEnabled && after.role == .admin && after.oidcSubject == nil)
+    }
+  }
+
   @Test("with the password sign-in off the form is gone and its POST refused")
   func localSignInOff() async throws {
     try await Self.withProvider(extra: ["MAILSEAL_LOCAL_STAFF_LOGIN": "false"]) { app, _ in
@@ -486,6 +503,21 @@ struct OIDCTests {
       ] {
         #expect(text.contains(name), "\(name) in \(text)")
       }
+    }
+    let secret = folder.appendingPathComponent("secret")
+    try "s\n".write(to: secret, atomically: true, encoding: .utf8)
+    do {
+      _ = try MailsealConfiguration.load(from: [
+        "MAILSEAL_DATA_DIR": folder.appendingPathComponent("data").path,
+        "MAILSEAL_CA_PASSPHRASE": "a-passphrase-long-enough",
+        "MAILSEAL_OIDC_ISSUER": "https://idp.example.edu/",
+        "MAILSEAL_OIDC_CLIENT_ID": "portal",
+        "MAILSEAL_OIDC_CLIENT_SECRET_FILE": secret.path,
+        "MAILSEAL_OIDC_REQUESTERS": "true",
+      ])
+      Issue.record("accepted without allowed domains")
+    } catch {
+      #expect(error.description.contains("MAILSEAL_ALLOWED_DOMAINS"), "\(error.description)")
     }
     do {
       _ = try MailsealConfiguration.load(from: [

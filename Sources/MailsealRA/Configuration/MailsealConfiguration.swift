@@ -316,6 +316,16 @@ public struct MailsealConfiguration: Sendable {
     let (mail, portal) = loadPortal(
       value, dataDirectory: dataDirectory, publicURL: publicURL, problems: &problems)
 
+    // The provider vouches for addresses only in the organisation's own
+    // domains (S/MIME BR §3.2.2.1): they must be named.
+    if oidc?.requesters == true, portal.allowedDomains.isEmpty {
+      problems.append(
+        .init(
+          variable: "MAILSEAL_OIDC_REQUESTERS",
+          message:
+            "requesters may sign in through the provider only for the organisation's own mail domains: set MAILSEAL_ALLOWED_DOMAINS."
+        ))
+    }
     guard problems.isEmpty, let endpoints, let name, let identifier, let country else {
       throw ConfigurationError(problems: problems)
     }

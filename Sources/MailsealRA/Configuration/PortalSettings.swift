@@ -23,6 +23,9 @@ public struct AllowedDomains: Sendable, Equatable, CustomStringConvertible {
   }
 
   /// Whether a mailbox's domain is allowed.
+  /// Whether no domain is named (then every domain is allowed).
+  public var isEmpty: Bool { patterns.isEmpty }
+
   public func allows(_ mailbox: Mailbox) -> Bool {
     guard !patterns.isEmpty else { return true }
     let domain = String(mailbox.domain)

@@ -225,7 +225,7 @@ public struct OperatorDirectory: Sendable {
     guard let address = try? Mailbox(email).address,
       let record = try await OperatorRecord.query(on: database).filter(\.$email == address).first(),
       record.isEnabled, record.isEnrolled, let hash = record.passwordHash,
-      !breakGlassOnly || record.role == .admin
+      !breakGlassOnly || (record.role == .admin && record.oidcSubject == nil)
     else {
       // The same work as a real check, so that timing says nothing.
       _ = try await PasswordHashing.shared.run {

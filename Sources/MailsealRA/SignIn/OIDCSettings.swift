@@ -55,13 +55,13 @@ public struct OIDCSettings: Sendable, Equatable {
       "MAILSEAL_OIDC_SCOPES", "MAILSEAL_OIDC_ROLE_CLAIM", "MAILSEAL_OIDC_ROLES",
       "MAILSEAL_OIDC_STAFF_ACR", "MAILSEAL_OIDC_REQUESTERS",
     ]
-    guard var issuer = value("MAILSEAL_OIDC_ISSUER") else {
+    guard let issuer = value("MAILSEAL_OIDC_ISSUER") else {
       for name in names where value(name) != nil {
         problems.append(.init(variable: name, message: "it needs MAILSEAL_OIDC_ISSUER."))
       }
       return nil
     }
-    while issuer.hasSuffix("/") { issuer.removeLast() }
+    // Kept exactly as given: `iss` must equal it, trailing "/" and all.
     if !(issuer.hasPrefix("https://") && URL(string: issuer)?.host != nil)
       && !isLoopbackHTTP(issuer)
     {

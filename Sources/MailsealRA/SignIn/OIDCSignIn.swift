@@ -53,7 +53,9 @@ public actor OIDCProviderCache {
 
   public func provider(now: Date = Date()) async throws -> OpenIDProvider {
     if let provider, now.timeIntervalSince(provider.fetched) < 3600 { return provider.0 }
-    let url = URL(string: settings.issuer + "/.well-known/openid-configuration")!
+    var base = settings.issuer
+    while base.hasSuffix("/") { base.removeLast() }
+    let url = URL(string: base + "/.well-known/openid-configuration")!
     let loaded = try OpenIDProvider(
       discovery: try await fetch(url, what: "discovery"), expectedIssuer: settings.issuer)
     provider = (loaded, now)
@@ -148,8 +150,15 @@ public struct OIDCSignIn: Sendable {
 
   /// Step 1: records the sign-in (hashes of state and browser token) and
   /// returns the provider's authorization URL.
-  public func start(_ purpose: Purpose, now: Date = Date()) async throws -> Started {
+  public func start(_ purpose: Purpose, clientAddress: String = "", now: Date = Date())
+    async throws -> Started
+  {
     if purpose == .requester, !settings.requesters { throw MailsealError.notFound }
+    guard
+      try await RateLimiter(database: database).admit(
+        [.init(key: "oidc.start:\(clientAddress.prefix(64))", limit: 60, window: 15 * 60)], now: now
+      )
+    else { throw MailsealError(.tooManyAttempts) }
     let provider: OpenIDProvider
     do {
       provider = try await cache.provider(now: now)
@@ -212,7 +221,7 @@ public struct OIDCSignIn: Sendable {
     guard let state, SecretToken.isWellFormed(state), let browserToken,
       SecretToken.isWellFormed(browserToken)
     else {
-      throw try await refuse(OIDCRefusal("state", "no state or no browser binding"), now: now)
+      throw refuseUnaudited(OIDCRefusal("state", "no state or no browser binding"))
     }
     // One statement: a state is used once, and only by its browser.
     let taken = try await database.sql.raw(
@@ -225,8 +234,8 @@ public struct OIDCSignIn: Sendable {
     guard let row = taken.first,
       let purpose = Purpose(rawValue: try row.decode(column: "purpose", as: String.self))
     else {
-      throw try await refuse(
-        OIDCRefusal("state", "unknown, used, expired or another browser's state"), now: now)
+      throw refuseUnaudited(
+        OIDCRefusal("state", "unknown, used, expired or another browser's state"))
     }
     if let providerError {
       throw try await refuse(
@@ -263,6 +272,15 @@ public struct OIDCSignIn: Sendable {
     case .staff: return try await signInStaff(claims, now: now)
     case .requester: return try await signInRequester(claims, now: now)
     }
+  }
+
+  /// Logs a refusal before any sign-in was taken (anyone can send such a
+  /// request: it is not worth a record in the audit trail).
+  func refuseUnaudited(_ refusal: OIDCRefusal) -> MailsealError {
+    logger.info(
+      "identity provider callback without a sign-in of this browser",
+      metadata: ["reason": "\(refusal.reason)", "detail": "\(refusal.detail)"])
+    return refusal.error
   }
 
   /// Audits and logs a refusal; returns the error to throw.
@@ -307,10 +325,18 @@ public struct OIDCSignIn: Sendable {
     }
     let tokens = OperatorDirectory.Tokens(session: SecretToken.make(), csrf: SecretToken.make())
     let outcome: Result<Void, OIDCRefusal> = try await database.transaction { database in
-      var existing = try await OperatorRecord.query(on: database).filter(\.$oidcSubject == key)
+      // Accounts are linked to the provider by issuer and subject only: an
+      // address alone (which a provider user may be able to edit) never
+      // takes over, changes or disables an account.
+      let existing = try await OperatorRecord.query(on: database).filter(\.$oidcSubject == key)
         .first()
-      if existing == nil {
-        existing = try await OperatorRecord.query(on: database).filter(\.$email == email).first()
+      let holder = try await OperatorRecord.query(on: database).filter(\.$email == email).first()
+      if let holder, holder.id != existing?.id {
+        return .failure(
+          OIDCRefusal(
+            "account-conflict",
+            "\(email) belongs to another staff account (\(holder.oidcSubject == nil ? "password sign-in" : "another subject at the provider"))"
+          ))
       }
       guard let role else {
         if let existing, existing.isEnabled {
@@ -333,8 +359,15 @@ public struct OIDCSignIn: Sendable {
       let record = existing ?? OperatorRecord()
       let isNew = existing == nil
       let previousRole = existing?.role
+      if let previous = existing?.email, previous != email {
+        try await AuditTrail.append(
+          AuditEvent(
+            actor: AuditEvent.identityProvider, action: .operatorRoleChanged, subject: email,
+            details: ["email": "\(previous) → \(email)", "role": role.rawValue]),
+          on: database, now: now)
+      }
+      record.email = email
       if isNew {
-        record.email = email
         record.totpLastStep = 0
         record.failedAttempts = 0
         record.createdAt = now

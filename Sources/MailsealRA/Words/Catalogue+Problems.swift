@@ -256,6 +256,12 @@ extension Catalogue {
       en:
         "Your account at the identity provider has no role in this portal. Ask the administrators to add you to a group."
     ),
+    "problem.identity-provider-refused.account-conflict": .init(
+      de:
+        "Diese Adresse gehört schon zu einem anderen Konto für Mitarbeitende. Eine Administratorin muss es entfernen, bevor Sie sich über den Identitätsanbieter anmelden können.",
+      en:
+        "This address already belongs to another staff account. An administrator must remove it before you can sign in through the identity provider."
+    ),
     "problem.identity-provider-refused.acr": .init(
       de:
         "Für Mitarbeitende ist eine Anmeldung mit zweitem Faktor beim Identitätsanbieter nötig.",

@@ -44,8 +44,8 @@ struct VaporOIDCTransport: OIDCTransport {
 
   /// application/x-www-form-urlencoded (only unreserved characters plain).
   static func formEncoded(_ text: String) -> String {
-    var allowed = CharacterSet.alphanumerics
-    allowed.insert(charactersIn: "-._~")
+    let allowed = CharacterSet(
+      charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
     return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
   }
 }
@@ -71,7 +71,10 @@ enum OIDCController {
   }
 
   static func begin(_ request: Request, _ purpose: OIDCSignIn.Purpose) async throws -> Response {
-    let started = try await signIn(request).start(purpose)
+    let started = try await signIn(request).start(
+      purpose,
+      clientAddress: RequesterSession.clientAddress(
+        request, settings: request.application.mailseal.portal))
     let response = request.redirect(to: started.authorizationURL)
     response.cookies[cookieName] = HTTPCookies.Value(
       string: started.browserToken, maxAge: 600, path: "/oidc",
