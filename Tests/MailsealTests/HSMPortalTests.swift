@@ -151,6 +151,46 @@ struct HSMPortalTests {
   }
 
   @Test(
+    "OCSP answers tryLater, not internalError, while the responder's key is in a token that is away; signed answers again once it is back"
+  )
+  func ocspWhileTheTokenIsAway() async throws {
+    let token = try SoftHSM.shared.token("portal-ocsp")
+    let folder = try Run.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try await TestInstallation.withApp(environment: Self.environment(token: token)) { app in
+      try await prepareToServe(app)
+      let active = try #require(try await app.caInstallation.activeIssuer())
+      #expect(active.keyReference?.hasPrefix("pkcs11:") == true)
+      let issuer = folder.appendingPathComponent("issuer.pem")
+      try Certificate(derEncoded: Array(active.certificateDER)).serializeAsPEM().pemString.write(
+        to: issuer, atomically: true, encoding: .utf8)
+      let requestFile = folder.appendingPathComponent("request.der")
+      let made = try Run.openssl([
+        "ocsp", "-issuer", issuer.path, "-serial", "0x0123456789ABCDEF", "-no_nonce", "-reqout",
+        requestFile.path,
+      ])
+      #expect(made.status == 0, "\(made.output)")
+      let request = Array(try Data(contentsOf: requestFile))
+      func fresh() -> OCSPService {
+        OCSPService(database: app.db, configuration: app.mailseal, logger: app.logger)
+      }
+      #expect(await fresh().respond(to: request).outcome == .unknown)
+
+      let away = SoftHSM.shared.folder.appendingPathComponent(
+        "away-\(UInt32.random(in: 0...UInt32.max))")
+      try FileManager.default.moveItem(at: token.directory, to: away)
+      let refused = await fresh().respond(to: request)
+      #expect(refused.outcome == .tryLater)
+      #expect(refused.der == [0x30, 0x03, 0x0A, 0x01, 0x03])
+
+      try FileManager.default.moveItem(at: away, to: token.directory)
+      try await CrashTests.waitUntil(limit: .seconds(20)) {
+        await fresh().respond(to: request).outcome == .unknown
+      }
+    }
+  }
+
+  @Test(
     "the token's files removed while serving: /healthz 503, issuance stops, approved requests wait, nothing half-issued; put back, the worker resumes without a restart and every request is issued exactly once"
   )
   func tokenRemovedWhileServing() async throws {
