@@ -398,6 +398,7 @@ struct OIDCTests {
     try await Self.withProvider { app, provider in
       let person: [String: Any] = [
         "sub": "p-1", "email": "zoe.mueller@example.edu", "email_verified": true,
+        "given_name": "Zoë", "family_name": "Müller\u{202E}Lüdenscheidt",
       ]
       var unverified = person
       unverified["email_verified"] = false
@@ -419,6 +420,11 @@ struct OIDCTests {
       #expect(session.validationMethod == "identity-provider")
       let form = try await browser.send(.GET, "/requests/new")
       #expect(form.status == .ok)
+      // A name from the provider pre-fills the form only if it would pass
+      // the form's check (here the surname holds a bidirectional control).
+      #expect(form.body.contains(#"value="Zoë""#))
+      #expect(session.givenNameHint == "Zoë")
+      #expect(session.surnameHint == nil)
     }
   }
 

@@ -91,8 +91,9 @@ class Walker:
         form = wait.until(EC.visibility_of_element_located((By.ID, "request-form")))
         portal.screenshot(driver, "request-form")
         form = wait.until(EC.visibility_of_element_located((By.ID, "request-form")))
-        driver.find_element(By.ID, "givenName").send_keys("Zoë")
-        driver.find_element(By.ID, "surname").send_keys("Müller-Lüdenscheidt")
+        for field, value in (("givenName", "Zoë"), ("surname", "Müller-Lüdenscheidt")):
+            driver.find_element(By.ID, field).clear()
+            driver.find_element(By.ID, field).send_keys(value)
         driver.find_element(By.CSS_SELECTOR, "input[name=keyType][value=%s]" % key_type).click()
         # Client-side rules first: too short, then different, then right.
         driver.find_element(By.ID, "password").send_keys("short")

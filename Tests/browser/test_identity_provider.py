@@ -50,6 +50,10 @@ class IdentityProviderSignIn(Walker, unittest.TestCase):
         portal.OpenIDProvider.log_in(driver, wait, "zoe")
         wait.until(EC.url_to_be(web.url + "/requests/new"))
         self.assertIn("zoe.mueller@example.edu", driver.find_element(By.CSS_SELECTOR, "header .who").text)
+        # The provider's names, pre-filled (the desk still compares the photo ID).
+        wait.until(EC.visibility_of_element_located((By.ID, "request-form")))
+        self.assertEqual(driver.find_element(By.ID, "givenName").get_attribute("value"), "Zoë")
+        self.assertEqual(driver.find_element(By.ID, "surname").get_attribute("value"), "Müller-Lüdenscheidt")
         number, key_file, _ = self.fill_in(driver, "p256")
 
         # The desk: no password form; the provider's login page; the queue.

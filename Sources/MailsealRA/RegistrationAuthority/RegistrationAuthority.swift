@@ -162,7 +162,8 @@ public struct RegistrationAuthority: Sendable {
   /// (only hashes of its tokens are stored).
   static func createRequesterSession(
     sessionToken: String, csrfToken: String, mailbox: String, method: String,
-    lifetime: TimeInterval, now: Date, on database: any Database
+    lifetime: TimeInterval, now: Date, names: (given: String?, surname: String?) = (nil, nil),
+    on database: any Database
   ) async throws {
     let session = SessionRecord()
     session.tokenHash = SecretToken.hash(sessionToken)
@@ -173,6 +174,8 @@ public struct RegistrationAuthority: Sendable {
     session.validationMethod = method
     session.createdAt = now
     session.expiresAt = now.addingTimeInterval(lifetime)
+    session.givenNameHint = names.given
+    session.surnameHint = names.surname
     try await session.create(on: database)
   }
 

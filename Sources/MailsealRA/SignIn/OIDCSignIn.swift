@@ -431,7 +431,8 @@ public struct OIDCSignIn: Sendable {
       try await RegistrationAuthority.createRequesterSession(
         sessionToken: sessionToken, csrfToken: csrfToken, mailbox: mailbox.address,
         method: SessionRecord.identityProvider, lifetime: configuration.portal.sessionLifetime,
-        now: now, on: database)
+        now: now, names: (Self.nameHint(claims.givenName), Self.nameHint(claims.familyName)),
+        on: database)
       // A fresh validation counts for the open requests of the person's
       // own mailbox too (a role mailbox's only by its login link).
       try await database.sql.raw(
@@ -454,6 +455,14 @@ public struct OIDCSignIn: Sendable {
     return .requester(
       RegistrationAuthority.SignIn(
         sessionToken: sessionToken, csrfToken: csrfToken, mailbox: mailbox.address))
+  }
+
+  /// A name from the provider as a hint for the form: only one that would
+  /// pass the form's own check (the requester may still change it).
+  static func nameHint(_ text: String?) -> String? {
+    guard let text else { return nil }
+    return (try? SubjectName(text, field: "name", maximumLength: SubjectNameBounds.givenName))?
+      .value
   }
 
   /// Where to send a browser that signs out of a session made by the

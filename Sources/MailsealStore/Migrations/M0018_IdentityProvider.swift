@@ -5,7 +5,8 @@ import SQLKit
 /// of their state and browser binding), the staff account's subject at the
 /// provider, whether a staff session came from the provider, and how a
 /// requester's mailbox was validated (login link or identity provider) —
-/// for the session and for each request.
+/// for the session and for each request — and the names the provider
+/// gave, to pre-fill the request form.
 struct M0018_IdentityProvider: AsyncMigration {
   var name: String { "M0018_IdentityProvider" }
 
@@ -25,8 +26,11 @@ struct M0018_IdentityProvider: AsyncMigration {
       .unique().run()
     try await database.schema("operator_sessions")
       .field("via_identity_provider", .bool, .required, .sql(.default(false))).update()
+    // One column per statement: SQLite adds one at a time.
     try await database.schema("sessions")
       .field("validation_method", .string, .required, .sql(.default("login-link"))).update()
+    try await database.schema("sessions").field("given_name_hint", .string).update()
+    try await database.schema("sessions").field("surname_hint", .string).update()
     try await database.schema("certificate_requests")
       .field("mailbox_validation_method", .string, .required, .sql(.default("login-link")))
       .update()
@@ -35,7 +39,9 @@ struct M0018_IdentityProvider: AsyncMigration {
   func revert(on database: any Database) async throws {
     try await database.schema("certificate_requests").deleteField("mailbox_validation_method")
       .update()
-    try await database.schema("sessions").deleteField("validation_method").update()
+    for field in ["surname_hint", "given_name_hint", "validation_method"] {
+      try await database.schema("sessions").deleteField(.string(field)).update()
+    }
     try await database.schema("operator_sessions").deleteField("via_identity_provider").update()
     try await database.sql.drop(index: "operators_oidc_subject").run()
     try await database.schema("operators").deleteField("oidc_subject").update()

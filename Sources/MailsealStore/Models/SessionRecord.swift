@@ -23,6 +23,10 @@ public final class SessionRecord: Model, @unchecked Sendable {
   /// How: `login-link`, or `identity-provider` (a verified address from
   /// the organisation's OpenID provider).
   @Field(key: "validation_method") public var validationMethod: String
+  /// The names the identity provider gave (`given_name`, `family_name`):
+  /// only to pre-fill the form; the desk still compares the photo ID.
+  @OptionalField(key: "given_name_hint") public var givenNameHint: String?
+  @OptionalField(key: "surname_hint") public var surnameHint: String?
   @Field(key: "created_at") public var createdAt: Date
   @Field(key: "expires_at") public var expiresAt: Date
 

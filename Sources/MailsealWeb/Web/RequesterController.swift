@@ -212,6 +212,9 @@ enum RequesterController {
     let mobile: Bool
     let mailbox: String
     let renewal: RenewalView?
+    /// Names the identity provider gave, pre-filled (may be changed).
+    var givenName: String? = nil
+    var surname: String? = nil
   }
 
   /// What the form says about a renewal: the certificate, its names (kept),
@@ -254,7 +257,9 @@ enum RequesterController {
     }
     return try await Pages.render(
       "request-new",
-      FormPage(mobile: isMobile(request), mailbox: session.mailbox, renewal: renewal),
+      FormPage(
+        mobile: isMobile(request), mailbox: session.mailbox, renewal: renewal,
+        givenName: session.givenNameHint, surname: session.surnameHint),
       for: request)
   }
 
