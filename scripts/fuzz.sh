@@ -6,9 +6,12 @@
 # FuzzPKCS8 (encrypted key files), FuzzRequestJSON (the API's request form
 # and every check that needs no database). New inputs go to a scratch folder,
 # not into the repository; a crash or a leak fails the run and keeps the
-# input (its path is printed). The seeds are made by the project's own code:
+# input (its path is printed). The committed seeds (no key material) are made
+# by the project's own code:
 #   swift build --package-path Fuzz --scratch-path .build-fuzz-seeds --product FuzzSeeds
 #   .build-fuzz-seeds/debug/FuzzSeeds Fuzz/Corpus
+# FuzzPKCS8's seeds are encrypted private keys: made here at each run with
+# OpenSSL (a throw-away P-256 key, PBES2 with few rounds), never committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
@@ -24,7 +27,16 @@ WORK=$(mktemp -d /tmp/mailseal-fuzz.XXXXXX)
 FAILED=0
 for target in "${TARGETS[@]}"; do
     mkdir -p "$WORK/$target/corpus" "$WORK/$target/crashes"
-    cp Fuzz/Corpus/"$target"/* "$WORK/$target/corpus/"
+    if [ "$target" = FuzzPKCS8 ]; then
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+            | openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 -iter 1000 \
+                -passout "pass:fuzzing passphrase" -out "$WORK/$target/corpus/p256.pem"
+        openssl pkcs8 -in "$WORK/$target/corpus/p256.pem" -passin "pass:fuzzing passphrase" \
+            -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 -iter 1000 -passout "pass:fuzzing passphrase" \
+            -outform DER -out "$WORK/$target/corpus/p256.der"
+    else
+        cp Fuzz/Corpus/"$target"/* "$WORK/$target/corpus/"
+    fi
     echo "==> $target for ${SECONDS_EACH}s"
     if "$BIN/$target" "$WORK/$target/corpus" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
         -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$WORK/$target/crashes/" \

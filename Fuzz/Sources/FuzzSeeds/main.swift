@@ -111,12 +111,6 @@ try write(
   "FuzzOCSPRequest", "nonce.der", try ocspRequest([one], nonce: Array(repeating: 0x42, count: 16)))
 try write("FuzzOCSPRequest", "two.der", try ocspRequest([one, two], nonce: nil))
 
-// Encrypted PKCS#8 key files as `ca import` reads them, with few rounds.
-let keyInfo = P256.Signing.PrivateKey().derRepresentation
-let pem = try EncryptedPrivateKeyInfo.encrypt(
-  privateKeyInfo: keyInfo, passphrase: Array("fuzzing passphrase".utf8), iterations: 1_000)
-try write("FuzzPKCS8", "p256.pem", Array(pem.utf8))
-if let document = try? PEMDocument(pemString: pem) {
-  try write("FuzzPKCS8", "p256.der", document.derBytes)
-}
+// FuzzPKCS8's seeds hold private keys: they are made afresh by
+// scripts/fuzz.sh at each run, never stored in the repository.
 print("seeds written to \(corpus.path)")
