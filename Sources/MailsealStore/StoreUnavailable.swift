@@ -105,24 +105,36 @@ extension Logger {
   }
 }
 
-/// The log of requests refused because the database is away: one line
-/// every few seconds with the number refused since, not one per request
-/// (an outage under load would otherwise flood the log).
-package final class StoreRefusalLog: Sendable {
-  package static let shared = StoreRefusalLog()
-  static let interval: TimeInterval = 5
-  private let state = Mutex<(last: Date?, refused: Int)>((nil, 0))
+/// One log line at most every `interval` seconds, saying how many were
+/// held back since the last one: an outage under load would otherwise
+/// flood the log with a line per refused request.
+package final class ThrottledLog: Sendable {
+  let interval: TimeInterval
+  private let state = Mutex<(last: Date?, heldBack: Int)>((nil, 0))
 
-  package func note(_ unavailable: StoreUnavailable, logger: Logger, now: Date = Date()) {
-    let refusedBefore: Int? = state.withLock { state in
-      if let last = state.last, now.timeIntervalSince(last) < Self.interval {
-        state.refused += 1
+  package init(interval: TimeInterval = 5) { self.interval = interval }
+
+  /// Nil when this note is held back; otherwise how many were held back
+  /// since the last line (and a line is due now).
+  package func admit(now: Date = Date()) -> Int? {
+    state.withLock { state in
+      if let last = state.last, now.timeIntervalSince(last) < interval {
+        state.heldBack += 1
         return nil
       }
       defer { state = (now, 0) }
-      return state.refused
+      return state.heldBack
     }
-    guard let refusedBefore else { return }
+  }
+}
+
+/// The log of requests refused because the database is away.
+package final class StoreRefusalLog: Sendable {
+  package static let shared = StoreRefusalLog()
+  private let throttle = ThrottledLog()
+
+  package func note(_ unavailable: StoreUnavailable, logger: Logger, now: Date = Date()) {
+    guard let refusedBefore = throttle.admit(now: now) else { return }
     logger.warning(
       "request refused: database unavailable",
       metadata: [

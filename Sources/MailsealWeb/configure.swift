@@ -316,7 +316,7 @@ func prepareToServe(_ app: Application) async throws {
   // approves what it can never sign. (Key files are opened when first
   // used: an instance without the key folder may still serve the pages.)
   if let issuer = try await app.caInstallation.activeIssuer(),
-    issuer.keyReference?.hasPrefix("pkcs11:") == true
+    issuer.keyReference.map({ KeyReference(rawValue: $0).scheme }) == "pkcs11"
   {
     do {
       let authority = try await app.caInstallation.authority(for: issuer)

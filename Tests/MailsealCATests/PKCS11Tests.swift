@@ -178,11 +178,9 @@ struct PKCS11Tests {
 
     try FileManager.default.moveItem(at: away, to: token.directory)
     // Recovery is tried at most once a second: wait (bounded) until it is.
-    let deadline = ContinuousClock.now + .seconds(20)
-    while (try? key.ensureAvailable()) == nil {
-      #expect(ContinuousClock.now < deadline, "the token was not found again")
-      if ContinuousClock.now >= deadline { return }
-      try await Task.sleep(for: .milliseconds(100))
+    guard try await Self.eventually({ (try? key.ensureAvailable()) != nil }) else {
+      Issue.record("the token was not found again")
+      return
     }
     let message: [UInt8] = Array("after the token came back".utf8)
     let signature = try key.sign(message[...])
@@ -220,11 +218,19 @@ struct PKCS11Tests {
     }
     // The right PIN, in the same file: found again without a restart.
     try "\(token.pin)\n".write(toFile: wrongFile, atomically: false, encoding: .utf8)
+    #expect(
+      try await Self.eventually({ (try? wrong.loadKey(reference)) != nil }),
+      "the right PIN was not taken")
+  }
+
+  /// Whether `condition` comes to hold within 20 s, looking every 100 ms
+  /// (a recovery is tried at most once a second).
+  static func eventually(_ condition: () -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + .seconds(20)
-    while (try? wrong.loadKey(reference)) == nil {
-      #expect(ContinuousClock.now < deadline, "the right PIN was not taken")
-      if ContinuousClock.now >= deadline { return }
+    while !condition() {
+      guard ContinuousClock.now < deadline else { return false }
       try await Task.sleep(for: .milliseconds(100))
     }
+    return true
   }
 }

@@ -155,22 +155,13 @@ struct HSMPortalTests {
   )
   func ocspWhileTheTokenIsAway() async throws {
     let token = try SoftHSM.shared.token("portal-ocsp")
-    let folder = try Run.temporaryDirectory()
-    defer { try? FileManager.default.removeItem(at: folder) }
     try await TestInstallation.withApp(environment: Self.environment(token: token)) { app in
       try await prepareToServe(app)
       let active = try #require(try await app.caInstallation.activeIssuer())
       #expect(active.keyReference?.hasPrefix("pkcs11:") == true)
-      let issuer = folder.appendingPathComponent("issuer.pem")
-      try Certificate(derEncoded: Array(active.certificateDER)).serializeAsPEM().pemString.write(
-        to: issuer, atomically: true, encoding: .utf8)
-      let requestFile = folder.appendingPathComponent("request.der")
-      let made = try Run.openssl([
-        "ocsp", "-issuer", issuer.path, "-serial", "0x0123456789ABCDEF", "-no_nonce", "-reqout",
-        requestFile.path,
-      ])
-      #expect(made.status == 0, "\(made.output)")
-      let request = Array(try Data(contentsOf: requestFile))
+      let request = try Run.ocspRequest(
+        issuer: try Certificate(derEncoded: Array(active.certificateDER)),
+        serial: "0123456789ABCDEF")
       func fresh() -> OCSPService {
         OCSPService(database: app.db, configuration: app.mailseal, logger: app.logger)
       }

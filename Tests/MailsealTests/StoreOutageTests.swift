@@ -83,18 +83,8 @@ struct StoreOutageTests {
     try await TestInstallation.withApp { app in
       try await prepareToServe(app)
       let (authority, _) = try await app.caInstallation.loadActiveAuthority()
-      let folder = try Run.temporaryDirectory()
-      defer { try? FileManager.default.removeItem(at: folder) }
-      let issuer = folder.appendingPathComponent("issuer.pem")
-      try authority.certificate.serializeAsPEM().pemString.write(
-        to: issuer, atomically: true, encoding: .utf8)
-      let requestFile = folder.appendingPathComponent("request.der")
-      let made = try Run.openssl([
-        "ocsp", "-issuer", issuer.path, "-serial", "0x0123456789ABCDEF", "-no_nonce", "-reqout",
-        requestFile.path,
-      ])
-      #expect(made.status == 0, "\(made.output)")
-      let request = Array(try Data(contentsOf: requestFile))
+      let request = try Run.ocspRequest(
+        issuer: authority.certificate, serial: "0123456789ABCDEF")
 
       let service = OCSPService(
         database: try UnreachableDatabase(like: app.db), configuration: app.mailseal,

@@ -285,16 +285,9 @@ public struct CAInstallation: Sendable {
       return current
     }
     let authority = try await authority(for: issuer)
-    // The responder's key is kept where its CA's key is: in the same
-    // token, or in files.
-    let custody: any KeyCustody
-    if let reference = issuer.keyReference.map(KeyReference.init(rawValue:)),
-      reference.scheme == "pkcs11"
-    {
-      custody = try configuration.pkcs11KeyCustody().sibling(of: reference)
-    } else {
-      custody = try configuration.fileKeyCustody()
-    }
+    // The responder's key is kept where its CA's key is.
+    let custody = try configuration.keyCustody(
+      besides: issuer.keyReference.map(KeyReference.init(rawValue:)))
     let (reference, key) = try custody.generateKey(.p256, label: "ocsp-\(Self.labelStamp(now))")
     let certificate = try CACeremony.makeOCSPResponder(
       key: key, issuing: authority.certificate, issuingKey: authority.signingKey, now: now)

@@ -122,6 +122,13 @@ public struct MailsealConfiguration: Sendable {
     }
   }
 
+  /// The custody that makes new keys where the key of `reference` is
+  /// (an OCSP responder's key beside its CA's): the same token, or files.
+  public func keyCustody(besides reference: KeyReference?) throws(CAError) -> any KeyCustody {
+    guard let reference, reference.scheme == "pkcs11" else { return try fileKeyCustody() }
+    return try pkcs11KeyCustody().sibling(of: reference)
+  }
+
   /// Loads the key of `reference` from its custody.
   public func loadKey(_ reference: KeyReference) throws -> any CASigningKey {
     try keyCustody(for: reference).loadKey(reference)

@@ -318,11 +318,7 @@ public struct OperatorDirectory: Sendable {
   /// Counts an attempt against the rate limits; refuses it (429) when one
   /// is used up.
   func admitAttempt(_ limits: [RateLimiter.Limit], now: Date) async throws {
-    guard try await RateLimiter(database: database).admit(limits, now: now) else {
-      logger.warning(
-        "staff attempt refused by rate limit", metadata: ["keys": "\(limits.map(\.key))"])
-      throw MailsealError(.tooManyAttempts)
-    }
+    try await RateLimiter(database: database).admitOrRefuse(limits, now: now, logger: logger)
   }
 
   /// Takes one of the account's attempts before a password or code is

@@ -1,5 +1,6 @@
 public import FluentKit
 public import Foundation
+import Logging
 import MailsealStore
 import SQLKit
 
@@ -23,6 +24,15 @@ public struct RateLimiter: Sendable {
       self.key = key
       self.limit = limit
       self.window = window
+    }
+  }
+
+  /// Counts one attempt like ``admit(_:now:)``; refuses it (429, "too many
+  /// attempts") when a limit is used up.
+  func admitOrRefuse(_ limits: [Limit], now: Date, logger: Logger) async throws {
+    guard try await admit(limits, now: now) else {
+      logger.warning("attempt refused by rate limit", metadata: ["keys": "\(limits.map(\.key))"])
+      throw MailsealError(.tooManyAttempts)
     }
   }
 

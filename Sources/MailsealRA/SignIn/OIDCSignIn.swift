@@ -154,11 +154,9 @@ public struct OIDCSignIn: Sendable {
     async throws -> Started
   {
     if purpose == .requester, !settings.requesters { throw MailsealError.notFound }
-    guard
-      try await RateLimiter(database: database).admit(
-        [.init(key: "oidc.start:\(clientAddress.prefix(64))", limit: 60, window: 15 * 60)], now: now
-      )
-    else { throw MailsealError(.tooManyAttempts) }
+    try await RateLimiter(database: database).admitOrRefuse(
+      [.init(key: "oidc.start:\(clientAddress.prefix(64))", limit: 60, window: 15 * 60)], now: now,
+      logger: logger)
     let provider: OpenIDProvider
     do {
       provider = try await cache.provider(now: now)

@@ -104,12 +104,13 @@ enum OIDCController {
   /// page the next request is same-site and carries them.
   @Sendable
   static func signedIn(_ request: Request) async throws -> Response {
-    let target: SiteURL
-    switch request.query[String.self, at: "to"] {
-    case "queue": target = .operatorQueue
-    case "new": target = .newRequest
-    default: target = .requests
-    }
+    // A fixed list: no open redirect.
+    let target: SiteURL =
+      switch request.query[String.self, at: "to"] {
+      case "queue": .operatorQueue
+      case "new": .newRequest
+      default: .requests
+      }
     return try await Pages.render("signed-in", Continue(target: target.path), for: request)
   }
 
@@ -124,21 +125,11 @@ enum OIDCController {
       state: parameter("state"), code: parameter("code"), providerError: parameter("error"),
       browserToken: request.cookies[cookieName]?.string)
     let settings = request.application.mailseal.portal
-    let target: SiteURL
-    switch finished {
-    case .staff:
-      target = .operatorQueue
-    case .requester(let signIn):
-      let authority = request.registrationAuthority
-      let hasRequests = try await !authority.requests(of: signIn.mailbox).isEmpty
-      let hasCertificates = try await !authority.certificates(of: signIn.mailbox).isEmpty
-      target = hasRequests || hasCertificates ? .requests : .newRequest
-    }
     let next: String
-    switch target {
-    case .operatorQueue: next = "queue"
-    case .newRequest: next = "new"
-    default: next = "requests"
+    switch finished {
+    case .staff: next = "queue"
+    case .requester(let signIn):
+      next = try await RequesterController.isNew(signIn.mailbox, request) ? "new" : "requests"
     }
     let response = request.redirect(to: "/signed-in?to=\(next)")
     response.cookies[cookieName] = HTTPCookies.Value(

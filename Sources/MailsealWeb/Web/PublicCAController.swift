@@ -33,7 +33,9 @@ enum PublicCAController {
       // PKCS#11 calls block: off the event loop.
       let fault = try await request.application.threadPool.runIfActive(
         eventLoop: request.eventLoop
-      ) { [references] in CustodyHealth.currentFault(references: references) }.get()
+      ) { [references] in
+        PKCS11KeyCustody.currentFault(references: references.map(KeyReference.init(rawValue:)))
+      }.get()
       let status = issuer == nil ? "no-issuer" : fault != nil ? "key-unavailable" : "ok"
       let health = Health(
         status: status, database: "ok", issuer: issuer?.slug, custody: fault?.message ?? "ok")

@@ -112,15 +112,21 @@ enum RequesterController {
     let token = request.parameters.get("token") ?? ""
     let authority = request.registrationAuthority
     let signIn = try await authority.redeemLoginLink(token)
-    // Someone new goes straight to the form; someone with requests or
-    // certificates to their list.
-    let hasRequests = try await !authority.requests(of: signIn.mailbox).isEmpty
-    let hasCertificates = try await !authority.certificates(of: signIn.mailbox).isEmpty
-    let isNew = !hasRequests && !hasCertificates
-    let response = request.redirect(to: isNew ? .newRequest : .requests)
+    let response = request.redirect(
+      to: try await isNew(signIn.mailbox, request) ? .newRequest : .requests)
     RequesterSession.setCookies(
       response, signIn: signIn, settings: request.application.mailseal.portal)
     return response
+  }
+
+  /// Whether a mailbox just signed in has neither requests nor
+  /// certificates: someone new goes straight to the form, anyone else to
+  /// their list.
+  static func isNew(_ mailbox: String, _ request: Request) async throws -> Bool {
+    let authority = request.registrationAuthority
+    let hasRequests = try await !authority.requests(of: mailbox).isEmpty
+    let hasCertificates = try await !authority.certificates(of: mailbox).isEmpty
+    return !hasRequests && !hasCertificates
   }
 
   /// `POST /logout`.

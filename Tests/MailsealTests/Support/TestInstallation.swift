@@ -1,6 +1,7 @@
 import Foundation
 import MailsealCA
 import Vapor
+import X509
 
 @testable import MailsealRA
 @testable import MailsealStore
@@ -125,6 +126,22 @@ enum Run {
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+  }
+
+  /// An OCSP request (DER, no nonce) made by OpenSSL for `serial` (hex)
+  /// of `issuer`.
+  static func ocspRequest(issuer: Certificate, serial: String) throws -> [UInt8] {
+    let folder = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let issuerFile = folder.appendingPathComponent("issuer.pem")
+    try issuer.serializeAsPEM().pemString.write(to: issuerFile, atomically: true, encoding: .utf8)
+    let requestFile = folder.appendingPathComponent("request.der")
+    let made = try openssl([
+      "ocsp", "-issuer", issuerFile.path, "-serial", "0x" + serial, "-no_nonce", "-reqout",
+      requestFile.path,
+    ])
+    guard made.status == 0 else { throw TestSetupError("openssl ocsp: \(made.output)") }
+    return Array(try Data(contentsOf: requestFile))
   }
 
   static func openssl(_ arguments: [String], input: Data? = nil) throws -> Result {
