@@ -196,6 +196,9 @@ public func configure(
   app.crlPublisher = CRLPublisher(
     database: app.db, configuration: configuration, logger: app.logger, metrics: metrics)
   app.ocspService = OCSPService(database: app.db, configuration: configuration, logger: app.logger)
+  app.responder.use { app in
+    OCSPFrontResponder(ocsp: app.ocspService, metrics: app.metrics, next: app.responder.default)
+  }
 
   if case .generated(let path) = configuration.passphraseSource {
     app.logger.notice(
@@ -251,7 +254,8 @@ extension Application {
 }
 
 /// Runs the background services while the server runs: the mail worker,
-/// the issuance worker, the CRL publisher and the hourly housekeeping.
+/// the issuance worker, the CRL publisher, the OCSP responder's board and
+/// signatures, and the hourly housekeeping.
 final class WorkerLifecycle: LifecycleHandler, Sendable {
   private let running = Mutex<[Task<Void, Never>]>([])
 
@@ -260,7 +264,10 @@ final class WorkerLifecycle: LifecycleHandler, Sendable {
     let housekeeping = Housekeeping(
       database: application.db, configuration: application.mailseal, logger: application.logger,
       ocsp: application.ocspService, mailQueued: { mailWorker?.nudge() })
-    var services: [@Sendable () async -> Void] = [{ await housekeeping.run() }]
+    let ocsp = application.ocspService
+    var services: [@Sendable () async -> Void] = [
+      { await housekeeping.run() }, { await ocsp.run() },
+    ]
     if let worker = mailWorker { services.append { await worker.run() } }
     if let worker = application.issuanceWorker { services.append { await worker.run() } }
     if let publisher = application.crlPublisher { services.append { await publisher.run() } }

@@ -53,11 +53,16 @@ public protocol CASigningKey: Sendable {
   /// Checks, without signing, that the key can sign now; throws
   /// ``CAError/Code/keyUnavailable`` when its custody is away.
   func ensureAvailable() throws(CAError)
+  /// Whether signing runs in process memory only (no token to wait for),
+  /// so that a caller may sign on a thread that must not block.
+  var signsInProcess: Bool { get }
 }
 
 extension CASigningKey {
   /// A key in process memory is always there.
   public func ensureAvailable() throws(CAError) {}
+
+  public var signsInProcess: Bool { true }
 
   /// The key as swift-certificates' private key type, for building
   /// certificates with the X509 package.

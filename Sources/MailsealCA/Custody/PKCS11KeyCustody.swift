@@ -367,6 +367,9 @@ public struct PKCS11SigningKey: CASigningKey {
   /// The key's URI.
   public var reference: KeyReference { KeyReference(rawValue: uri.description) }
 
+  /// A signature waits for a session and for the token.
+  public var signsInProcess: Bool { false }
+
   /// The DigestInfo prefix of SHA-256 (RFC 8017 §9.2, note 1).
   static let sha256DigestInfo: [UInt8] = [
     0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,

@@ -85,6 +85,31 @@ public struct OCSPCertID: Sendable, Hashable {
     serialNumber = serial
   }
 
+  /// A CertID made here, for a response signed before anyone asks: the
+  /// hash algorithm with NULL parameters, as OpenSSL, NSS and Windows
+  /// encode it, so that their requests find the response by its bytes.
+  init(
+    hashAlgorithm: OCSPHashAlgorithm, issuerNameHash: [UInt8], issuerKeyHash: [UInt8],
+    serialNumber: [UInt8]
+  ) {
+    var coder = DER.Serializer()
+    // Serializing OIDs, NULL, octet strings and an integer's octets cannot fail.
+    try! coder.appendConstructedNode(identifier: .sequence) { coder in
+      try coder.appendConstructedNode(identifier: .sequence) { coder in
+        try coder.serialize(OCSPHashAlgorithm.oids.first { $0.0 == hashAlgorithm }!.1)
+        try coder.serialize(ASN1Null())
+      }
+      try coder.serialize(ASN1OctetString(contentBytes: issuerNameHash[...]))
+      try coder.serialize(ASN1OctetString(contentBytes: issuerKeyHash[...]))
+      coder.appendPrimitiveNode(identifier: .integer) { $0.append(contentsOf: serialNumber) }
+    }
+    self.hashAlgorithm = hashAlgorithm
+    self.issuerNameHash = issuerNameHash
+    self.issuerKeyHash = issuerKeyHash
+    self.serialNumber = serialNumber
+    self.encoded = coder.serializedBytes
+  }
+
   /// The serial number in lowercase hex, as the store keeps it.
   public var serialHex: String { serialNumber.hexString }
 }
@@ -327,6 +352,21 @@ public struct OCSPResponder: Sendable {
     }
     self.issuerHashes = hashes
   }
+
+  /// The CertID of one of this issuer's certificates (its serial number's
+  /// INTEGER content octets), as clients encode it.
+  public func certID(serialNumber: [UInt8], hashAlgorithm: OCSPHashAlgorithm = .sha1)
+    -> OCSPCertID
+  {
+    let hashes = issuerHashes[hashAlgorithm]!
+    return OCSPCertID(
+      hashAlgorithm: hashAlgorithm, issuerNameHash: hashes.name, issuerKeyHash: hashes.key,
+      serialNumber: serialNumber)
+  }
+
+  /// Whether this responder signs without waiting for anything outside
+  /// the process (its key is in memory, not in a token).
+  public var signsInProcess: Bool { key.signsInProcess }
 
   /// Whether a CertID names this responder's issuer.
   public func isForIssuer(_ certID: OCSPCertID) -> Bool {

@@ -107,10 +107,14 @@ extension RegistrationAuthority {
     let configuration = self.configuration
     try await database.transaction { database in
       let sql = try database.sql
+      // Numbered in commit order, so that every instance's OCSP responder
+      // reads it (RevocationSequence).
+      try await RevocationSequence.serialize(on: sql)
       let updated = try await sql.raw(
         """
         UPDATE certificates SET status = \(CertificateRecord.Status.revoked), revoked_at = \(bind: revokedAt),
-          revocation_reason = \(bind: reason.name), revoked_by = \(bind: revoker.auditActor)
+          revocation_reason = \(bind: reason.name), revoked_by = \(bind: revoker.auditActor),
+          revocation_seq = \(RevocationSequence.nextNumber)
         WHERE id = \(bind: record.id!) AND status = \(CertificateRecord.Status.active) RETURNING id
         """
       ).all()
@@ -150,9 +154,13 @@ extension RegistrationAuthority {
             "reason": reason.name, "mailbox": record.mailbox,
             "keyBlocked": reason == .keyCompromise ? "true" : "false",
           ]), on: database, now: now)
+      try await RevocationSequence.announce(on: sql)
     }
+    revocationRecorded(
+      RevocationNotice(
+        serial: record.serial, issuerID: record.$issuer.id, revokedAt: revokedAt, reason: reason,
+        notAfter: record.notAfter))
     mailQueued()
-    revocationRecorded(reason)
     logger.notice(
       "certificate revoked",
       metadata: [

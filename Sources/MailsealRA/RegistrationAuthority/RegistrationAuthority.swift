@@ -1,7 +1,7 @@
 public import FluentKit
 import Foundation
 public import Logging
-public import MailsealCA
+import MailsealCA
 public import MailsealStore
 import SQLKit
 
@@ -14,15 +14,16 @@ public struct RegistrationAuthority: Sendable {
   let logger: Logger
   /// Wakes the mail worker after a message was queued.
   let mailQueued: @Sendable () -> Void
-  /// Wakes the CRL publisher after a revocation (and counts it).
-  let revocationRecorded: @Sendable (RevocationReason) -> Void
+  /// After a revocation has been committed: tells this instance's OCSP
+  /// responder, wakes the CRL publisher, counts it.
+  let revocationRecorded: @Sendable (RevocationNotice) -> Void
   /// Wakes the issuance worker (after an approval, or issuance resumed).
   let issuanceResumed: @Sendable () -> Void
 
   public init(
     database: any Database, configuration: MailsealConfiguration, logger: Logger,
     mailQueued: @escaping @Sendable () -> Void = {},
-    revocationRecorded: @escaping @Sendable (RevocationReason) -> Void = { _ in },
+    revocationRecorded: @escaping @Sendable (RevocationNotice) -> Void = { _ in },
     issuanceResumed: @escaping @Sendable () -> Void = {}
   ) {
     self.database = database

@@ -22,5 +22,6 @@ public enum MailsealMigrations {
     M0016_RateLimits(),
     M0017_RequestSearchTerms(),
     M0018_IdentityProvider(),
+    M0019_RevocationSequence(),
   ]
 }

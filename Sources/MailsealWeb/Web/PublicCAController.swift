@@ -130,24 +130,29 @@ enum PublicCAController {
   /// 5019 §5): cacheable by proxies until the response's nextUpdate.
   @Sendable
   static func ocspGet(_ request: Request) async throws -> Response {
-    let path = request.url.path
-    let prefix = "/\(PublicEndpoints.ocspPath)/"
-    // Anything that is not base64 of a request reaches the responder as no
-    // bytes at all, which it answers malformedRequest.
-    var bytes: [UInt8] = []
-    if path.hasPrefix(prefix), path.utf8.count <= 12_000 {
-      let encoded = String(path.dropFirst(prefix.count))
-      let text = (encoded.removingPercentEncoding ?? encoded)
-      bytes = Data(base64Encoded: text).map(Array.init) ?? []
-    }
+    let bytes = ocspGetRequest(path: request.url.path)
     let answer = await request.application.ocspService.respond(to: bytes)
     request.application.metrics.ocspResponses[answer.outcome]?.increment()
     return ocspResponse(answer, cacheable: true)
   }
 
+  /// The DER request in a GET path. Anything that is not base64 of a
+  /// request reaches the responder as no bytes at all, which it answers
+  /// malformedRequest.
+  static func ocspGetRequest(path: String) -> [UInt8] {
+    let prefix = "/\(PublicEndpoints.ocspPath)/"
+    guard path.hasPrefix(prefix), path.utf8.count <= 12_000 else { return [] }
+    let encoded = String(path.dropFirst(prefix.count))
+    let text = (encoded.removingPercentEncoding ?? encoded)
+    return Data(base64Encoded: text).map(Array.init) ?? []
+  }
+
   static func ocspResponse(_ answer: OCSPService.Answer, cacheable: Bool) -> Response {
     var headers = HTTPHeaders()
     headers.contentType = HTTPMediaType(type: "application", subType: "ocsp-response")
+    // What SecurityHeadersMiddleware gives every publication; set here too
+    // for answers that take the short path (OCSPFrontResponder).
+    headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
     if cacheable, let thisUpdate = answer.thisUpdate, let nextUpdate = answer.nextUpdate {
       // RFC 5019 §6.2: max-age no later than nextUpdate; an hour at most
       // here, so that a revocation reaches caches soon.

@@ -97,12 +97,15 @@ extension Application {
     let crlPublisher = self.crlPublisher
     let issuanceWorker = self.issuanceWorker
     let metrics = self.metrics
+    let ocsp = self.ocspService
     return RegistrationAuthority(
       database: database, configuration: mailseal, logger: logger,
       mailQueued: { mailWorker?.nudge() },
-      revocationRecorded: { reason in
+      revocationRecorded: { revocation in
+        // This instance's OCSP answers say revoked from now on.
+        ocsp.apply(revocation)
         crlPublisher?.nudge()
-        metrics.revocations[reason]?.increment()
+        metrics.revocations[revocation.reason]?.increment()
       },
       issuanceResumed: { issuanceWorker?.nudge() })
   }
