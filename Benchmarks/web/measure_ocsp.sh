@@ -3,8 +3,9 @@
 # threads, 32 connections) on 127.0.0.1: Mailseal's POST /ocsp and
 # GET /ocsp/<base64> against `cfssl ocspserve` (Debian's golang-cfssl)
 # serving the same N certificates (some revoked), in the same run on the
-# same machine. Mailseal answers from its store with signed responses it
-# caches per CertID; cfssl from a file of responses signed beforehand
+# same machine. Mailseal answers from memory: statuses loaded at start and
+# kept current by revocations, responses signed ahead in the background
+# (see OCSPService); cfssl from a file of responses signed beforehand
 # (`cfssl ocspsign`) by a delegated responder of the same key type as
 # Mailseal's. Every answer of both is checked by OpenSSL before measuring.
 #
@@ -247,6 +248,11 @@ measure mailseal-POST+nonce post "$WORK/post-nonce.hex" "$MAILSEAL_URL" /ocsp
 measure cfssl-POST post "$WORK/post.hex" "$CFSSL_URL" /
 if [ -n "${RUN[cfssl-GET]:-}" ]; then measure cfssl-GET get "$WORK/cfssl-get.paths" "$CFSSL_URL" /; fi
 
+# The raw P-256 signature rate of every core, in this run: what a nonce
+# answer (signed per request by the P-256 delegated responder) is held to.
+log "openssl speed -multi $(nproc) ecdsap256"
+RAW_P256=$(openssl speed -multi "$(nproc)" -seconds 5 ecdsap256 2>/dev/null | awk '/ecdsa \(nistp256\)/ {rate = $(NF - 1)} END {print rate}')
+
 log "OCSP on 127.0.0.1: $N certificates ($REVOKED revoked), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores"
 echo "mailseal: $BINARY"
 echo "cfssl:    $(cfssl version | head -1 | sed 's/Version: //') ($(dpkg-query -W -f '${Version}' golang-cfssl 2>/dev/null || echo '?'))"
@@ -266,3 +272,12 @@ for key in mailseal-POST mailseal-GET mailseal-POST+nonce cfssl-POST cfssl-GET; 
     printf '%-9s %-11s %12s %10s %9s %8s %8s\n' "$server" "$method" "${rps:-?}" "${p99:-?}" "${non2xx:-0}" \
         "${errors:-0}" "${SIZE[$key]}"
 done
+rate() { awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk-$1.txt"; }
+python3 - "$(rate mailseal-POST)" "$(rate mailseal-GET)" "$(rate mailseal-POST+nonce)" "$(rate cfssl-POST)" "$RAW_P256" <<'EOF'
+import sys
+post, get, nonce, cfssl, raw = (float(x or 0) for x in sys.argv[1:])
+print("mailseal POST / cfssl POST:          %.2f" % (post / cfssl if cfssl else 0))
+print("mailseal GET / mailseal POST:        %.2f" % (get / post if post else 0))
+print("openssl speed ecdsap256 (all cores): %.0f signatures/s" % raw)
+print("mailseal POST+nonce / raw P-256:     %.2f" % (nonce / raw if raw else 0))
+EOF

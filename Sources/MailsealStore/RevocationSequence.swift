@@ -1,7 +1,7 @@
+import FluentPostgresDriver
 import Foundation
 public import Logging
 public import NIOCore
-import FluentPostgresDriver
 import PostgresNIO
 public import SQLKit
 
@@ -66,17 +66,24 @@ public enum RevocationSequence {
         let connection = try await PostgresConnection.connect(
           on: eventLoop, configuration: configuration, id: 0, logger: logger
         ).get()
-        defer { let _: EventLoopFuture<Void> = connection.close() }
-        try await withTaskCancellationHandler {
-          try await connection.listen(on: channel) { notifications in
-            if failures > 0 { logger.notice("revocation listener connected again") }
-            failures = 0
-            onConnected()
-            for try await _ in notifications { onNotification() }
+        do {
+          try await withTaskCancellationHandler {
+            try await connection.listen(on: channel) { notifications in
+              if failures > 0 { logger.notice("revocation listener connected again") }
+              failures = 0
+              onConnected()
+              for try await _ in notifications { onNotification() }
+            }
+          } onCancel: {
+            let _: EventLoopFuture<Void> = connection.close()
           }
-        } onCancel: {
-          let _: EventLoopFuture<Void> = connection.close()
+        } catch {
+          // Closed (again, perhaps) before it goes: a connection must be
+          // closed when it is released.
+          try? await connection.close()
+          throw error
         }
+        try? await connection.close()
       } catch {
         if Task.isCancelled { return }
         failures += 1

@@ -97,9 +97,11 @@ public final class OCSPService: Sendable {
     /// When entries expired a day ago were last dropped.
     var prunedAt = Date()
 
-    func isCurrent(_ now: Date) -> Bool {
+    /// Whether answers may come from the board: the statuses are loaded
+    /// and the last look at the store began less than `freshness` ago.
+    func isCurrent(_ now: Date, freshness: TimeInterval) -> Bool {
       guard loaded, let caughtUpAt else { return false }
-      return now.timeIntervalSince(caughtUpAt) < OCSPService.freshness
+      return now.timeIntervalSince(caughtUpAt) < freshness
     }
 
     /// Records a status read from the store or a revocation. A
@@ -141,13 +143,26 @@ public final class OCSPService: Sendable {
     }
   }
 
-  private let board = Mutex(Board())
+  let board = Mutex(Board())
   private let doorbell = Doorbell()
+  let catchUpInterval: Duration
+  let freshness: TimeInterval
+  let listens: Bool
 
-  public init(database: any Database, configuration: MailsealConfiguration, logger: Logger) {
+  /// A responder on `database`; the intervals are the defaults above
+  /// except in tests (a test of notifications alone reads the store
+  /// seldom; one of the safety net alone does not listen).
+  public init(
+    database: any Database, configuration: MailsealConfiguration, logger: Logger,
+    catchUpInterval: Duration = OCSPService.catchUpInterval,
+    freshness: TimeInterval = OCSPService.freshness, listens: Bool = true
+  ) {
     self.database = database
     self.configuration = configuration
     self.logger = logger
+    self.catchUpInterval = catchUpInterval
+    self.freshness = freshness
+    self.listens = listens
   }
 
   // MARK: - Answers
@@ -170,14 +185,15 @@ public final class OCSPService: Sendable {
     }
     let cacheable = request.certIDs.count == 1 && request.nonce == nil
     let found: Found? = board.withLock { board in
-      guard board.isCurrent(now), let responders = board.responders,
+      guard board.isCurrent(now, freshness: freshness), let responders = board.responders,
         now.timeIntervalSince(responders.loaded) < Self.responderReload,
         let signer = responders.list.first(where: { $0.responder.isForIssuer(request.certIDs[0]) })
       else { return nil }
       var statuses: [OCSPCertStatus] = []
       for certID in request.certIDs {
         guard signer.responder.isForIssuer(certID),
-          let entry = board.entries[SerialKey(issuerID: signer.issuerID, serial: certID.serialNumber)]
+          let entry = board.entries[
+            SerialKey(issuerID: signer.issuerID, serial: certID.serialNumber)]
         else { return nil }
         if cacheable {
           guard let signed = entry.signed.first(where: { $0.certID == certID.encoded }),
@@ -316,12 +332,13 @@ public final class OCSPService: Sendable {
   {
     let keys = serials.map { SerialKey(issuerID: signer.issuerID, serial: $0) }
     let known: [OCSPCertStatus?] = board.withLock { board in
-      guard board.isCurrent(now) else { return keys.map { _ in nil } }
+      guard board.isCurrent(now, freshness: freshness) else { return keys.map { _ in nil } }
       return keys.map { board.entries[$0]?.status }
     }
     let missing = zip(keys, known).filter { $0.1 == nil }.map(\.0)
     if missing.isEmpty { return known.map { $0! } }
-    let stored = try await storedStatus(of: missing.map(\.serial.hexString), issuerID: signer.issuerID)
+    let stored = try await storedStatus(
+      of: missing.map(\.serial.hexString), issuerID: signer.issuerID)
     return board.withLock { board in
       for (key, (status, notAfter)) in stored { board.learn(key, status, notAfter: notAfter) }
       return zip(keys, known).map { key, status in
@@ -338,7 +355,8 @@ public final class OCSPService: Sendable {
     guard
       let serial = [UInt8](hexString: try row.decode(column: "serial", as: String.self))
     else { return nil }
-    let key = SerialKey(issuerID: try row.decode(column: "issuer_id", as: UUID.self), serial: serial)
+    let key = SerialKey(
+      issuerID: try row.decode(column: "issuer_id", as: UUID.self), serial: serial)
     let notAfter = try row.decode(column: "not_after", as: Date.self)
     guard try row.decode(column: "status", as: String.self) == "revoked" else {
       return (key, .good, notAfter)
@@ -390,7 +408,7 @@ public final class OCSPService: Sendable {
   /// ``catchUpInterval``, and signs what is not signed or getting old.
   public func run() async {
     await withTaskGroup(of: Void.self) { group in
-      if case .postgres(let url) = configuration.database {
+      if listens, case .postgres(let url) = configuration.database {
         group.addTask { [doorbell, logger] in
           await RevocationSequence.listen(
             url: url, on: MultiThreadedEventLoopGroup.singleton.next(), logger: logger,
@@ -434,7 +452,7 @@ public final class OCSPService: Sendable {
           loggedFailure = true
         }
       }
-      await doorbell.wait(upTo: Self.catchUpInterval)
+      await doorbell.wait(upTo: catchUpInterval)
     }
   }
 
@@ -523,7 +541,8 @@ public final class OCSPService: Sendable {
           for (key, status) in batch {
             guard let responder = byIssuer[key.issuerID] else { continue }
             let certID = responder.certID(serialNumber: key.serial)
-            signed.append((key, status, try Self.signAhead(certID, status, by: responder, now: now)))
+            signed.append(
+              (key, status, try Self.signAhead(certID, status, by: responder, now: now)))
           }
           self.board.withLock { board in
             for (key, status, response) in signed where board.entries[key]?.status == status {

@@ -1,0 +1,218 @@
+import Foundation
+import MailsealCA
+import Testing
+import Vapor
+import X509
+
+@testable import MailsealRA
+@testable import MailsealStore
+@testable import MailsealWeb
+
+@Suite(
+  "OCSP from memory: signed ahead, and a revocation answered as revoked within a second on every instance"
+)
+struct OCSPBoardTests {
+  /// Runs the responder's background work while `body` runs.
+  static func running(_ services: [OCSPService], _ body: () async throws -> Void) async throws {
+    let tasks = services.map { service in Task { await service.run() } }
+    do {
+      try await body()
+    } catch {
+      for task in tasks { task.cancel() }
+      for task in tasks { await task.value }
+      throw error
+    }
+    for task in tasks { task.cancel() }
+    for task in tasks { await task.value }
+  }
+
+  /// Polls `condition` until it holds (true) or 20 s have passed (false).
+  static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(20)
+    while try await !condition() {
+      guard ContinuousClock.now < deadline else { return false }
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    return true
+  }
+
+  /// An OpenSSL request (SHA-1 CertID, no nonce) for an issued certificate.
+  static func request(_ app: Application, _ record: CertificateRecord) async throws -> [UInt8] {
+    let (authority, _) = try await app.caInstallation.loadActiveAuthority()
+    return try Run.ocspRequest(issuer: authority.certificate, serial: record.serial)
+  }
+
+  /// Asks `service` in a tight loop for `seconds` after `revoked`: no
+  /// answer begun more than a second after the revocation says good, and
+  /// one says revoked; returns when the first revoked answer began.
+  static func watch(
+    _ service: OCSPService, _ request: [UInt8], revokedAt revoked: ContinuousClock.Instant,
+    for seconds: Duration = .seconds(2)
+  ) async -> Duration? {
+    var firstRevoked: Duration?
+    var answers = 0
+    while ContinuousClock.now < revoked + seconds {
+      let started = ContinuousClock.now
+      let answer = await service.respond(to: request)
+      answers += 1
+      switch answer.outcome {
+      case .good:
+        #expect(started - revoked < .seconds(1), "good \(started - revoked) after the revocation")
+        #expect(firstRevoked == nil, "good again after revoked")
+      case .revoked:
+        firstRevoked = firstRevoked ?? (started - revoked)
+      default:
+        Issue.record("unexpected answer \(answer.outcome)")
+      }
+    }
+    #expect(answers > 50)
+    return firstRevoked
+  }
+
+  @Test(
+    "one instance: responses signed before anyone asks; revoked here, never good from the next answer on; revoked by another process, never good a second later"
+  )
+  func oneInstance() async throws {
+    try await TestInstallation.withApp { app in
+      try await prepareToServe(app)
+      let first = try await LifecycleTests.issue(app, mailbox: "anna@example.edu")
+      let second = try await LifecycleTests.issue(app, mailbox: "ben@example.edu")
+      let service = app.ocspService
+      let firstRequest = try await Self.request(app, first)
+      let secondRequest = try await Self.request(app, second)
+      #expect(service.immediateAnswer(to: firstRequest) == nil, "nothing in memory yet")
+
+      try await Self.running([service]) {
+        // Nobody has asked: both answers were signed ahead.
+        #expect(try await Self.eventually { service.immediateAnswer(to: firstRequest) != nil })
+        #expect(service.immediateAnswer(to: firstRequest)?.outcome == .good)
+        #expect(service.immediateAnswer(to: secondRequest)?.outcome == .good)
+        // The short path over HTTP gives the same bytes, with the
+        // publication's headers.
+        var headers = HTTPHeaders()
+        headers.contentType = HTTPMediaType(type: "application", subType: "ocsp-request")
+        let http = try await app.testing().sendRequest(
+          .POST, "/ocsp", headers: headers, body: ByteBuffer(bytes: firstRequest))
+        #expect(http.status == .ok)
+        #expect(
+          Array(http.body.readableBytesView) == service.immediateAnswer(to: firstRequest)?.der)
+        #expect(http.headers.first(name: "X-Content-Type-Options") == "nosniff")
+        #expect(http.headers.first(name: .cacheControl) == "no-store")
+
+        // Revoked through this instance: revoked from the first answer on.
+        try await app.registrationAuthority.revoke(
+          serial: first.serial, reason: .keyCompromise, by: .commandLine)
+        let revoked = ContinuousClock.now
+        #expect(await service.respond(to: firstRequest).outcome == .revoked)
+        #expect(await Self.watch(service, firstRequest, revokedAt: revoked) != nil)
+        // … and that answer is signed ahead too.
+        #expect(
+          try await Self.eventually {
+            service.immediateAnswer(to: firstRequest)?.outcome == .revoked
+          }
+        )
+
+        // Revoked by another process (as `mailseal ca revoke` does: an RA
+        // that does not know this responder): read from the store.
+        let other = RegistrationAuthority(
+          database: app.db, configuration: app.mailseal, logger: app.logger)
+        try await other.revoke(serial: second.serial, reason: .superseded, by: .commandLine)
+        let elsewhere = try #require(
+          await Self.watch(service, secondRequest, revokedAt: ContinuousClock.now))
+        #expect(elsewhere < .seconds(1))
+      }
+    }
+  }
+
+  @Test(
+    "two instances on one database: a revocation through A is answered as revoked by B within a second — by notification alone, by the store's revocation numbers alone, and with B's listener connection killed"
+  )
+  func twoInstances() async throws {
+    try await TestInstallation.withApp { a in
+      try await prepareToServe(a)
+      var issued: [CertificateRecord] = []
+      for name in ["anna", "ben", "carla", "dora"] {
+        issued.append(try await LifecycleTests.issue(a, mailbox: "\(name)@example.edu"))
+      }
+      // Instance B: another application on the same database and data folder.
+      let b = try await Application.make(
+        Environment(name: "testing", arguments: ["mailseal", "test"]))
+      do {
+        try await configure(b, with: a.mailseal)
+        let postgres: String? =
+          if case .postgres(let url) = a.mailseal.database { url } else { nil }
+        // B as configured; B reading the store's numbers only (never
+        // listening); on PostgreSQL, B hearing of revocations only by
+        // notification (it reads the store once a minute).
+        let usual = b.ocspService
+        let safetyNet = OCSPService(
+          database: b.db, configuration: b.mailseal, logger: b.logger, listens: false)
+        let notified = OCSPService(
+          database: b.db, configuration: b.mailseal, logger: b.logger,
+          catchUpInterval: .seconds(60), freshness: 120)
+        let services = [usual, safetyNet] + (postgres == nil ? [] : [notified])
+        var requests: [[UInt8]] = []
+        for record in issued { requests.append(try await Self.request(a, record)) }
+
+        try await Self.running(services) {
+          for service in services {
+            #expect(
+              try await Self.eventually {
+                requests.allSatisfy { service.immediateAnswer(to: $0)?.outcome == .good }
+              })
+          }
+          func revoke(_ index: Int) async throws -> ContinuousClock.Instant {
+            try await a.registrationAuthority.revoke(
+              serial: issued[index].serial, reason: .superseded, by: .commandLine)
+            return ContinuousClock.now
+          }
+          func revokedWithin(_ service: OCSPService, _ index: Int, since: ContinuousClock.Instant)
+            async throws -> Duration?
+          {
+            let found = try await Self.eventually {
+              await service.respond(to: requests[index]).outcome == .revoked
+            }
+            return found ? ContinuousClock.now - since : nil
+          }
+
+          var at = try await revoke(0)
+          for service in services {
+            let took = try #require(try await revokedWithin(service, 0, since: at))
+            #expect(took < .seconds(1))
+          }
+          at = try await revoke(1)
+          let watched = try #require(await Self.watch(safetyNet, requests[1], revokedAt: at))
+          #expect(watched < .seconds(1))
+
+          if let postgres {
+            // Notifications blocked: B's listener connections are killed.
+            let listeners =
+              "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(RevocationSequence.listenerName)'"
+            try TestDatabase.psql(
+              postgres,
+              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\(RevocationSequence.listenerName)'"
+            )
+            at = try await revoke(2)
+            let took = try #require(try await revokedWithin(usual, 2, since: at))
+            #expect(took < .seconds(1))
+            // The listener comes back, and notifications reach B again.
+            #expect(
+              try await Self.eventually {
+                let output = try Run.program(
+                  "/usr/bin/psql", [postgres, "-Atqc", listeners]
+                ).output
+                return Int(output.trimmingCharacters(in: .whitespacesAndNewlines)) == 2
+              })
+            at = try await revoke(3)
+            let notifiedAgain = try #require(try await revokedWithin(notified, 3, since: at))
+            #expect(notifiedAgain < .seconds(1))
+          }
+        }
+      } catch {
+        try? await b.asyncShutdown()
+        throw error
+      }
+      try await b.asyncShutdown()
+    }
+  }
+}
