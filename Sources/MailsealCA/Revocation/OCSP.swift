@@ -310,6 +310,9 @@ public struct OCSPResponder: Sendable {
   public let signerCertificate: Certificate
   let key: any CASigningKey
   let responderKeyHash: [UInt8]
+  /// The delegated responder's certificate, DER, sent with each response;
+  /// nil when the issuer signs itself.
+  let delegatedCertificateDER: [UInt8]?
   let issuerHashes: [OCSPHashAlgorithm: (name: [UInt8], key: [UInt8])]
 
   /// The longest validity of a response (S/MIME BR §4.9.10: at most 10 days).
@@ -342,6 +345,17 @@ public struct OCSPResponder: Sendable {
     self.key = key
     self.responderKeyHash = Array(
       Insecure.SHA1.hash(data: signerCertificate.publicKey.subjectPublicKeyInfoBytes))
+    if signerCertificate != issuer {
+      var coder = DER.Serializer()
+      do {
+        try coder.serialize(signerCertificate)
+      } catch {
+        throw CAError(.caMaterialInvalid, "The OCSP responder certificate cannot be encoded.")
+      }
+      self.delegatedCertificateDER = coder.serializedBytes
+    } else {
+      self.delegatedCertificateDER = nil
+    }
     var nameCoder = DER.Serializer()
     try! nameCoder.serialize(issuer.subject)
     let name = nameCoder.serializedBytes
@@ -405,40 +419,88 @@ public struct OCSPResponder: Sendable {
       }
       let tbs = data.serializedBytes
       let signature = try key.sign(tbs[...])
-      var basic = DER.Serializer()
-      try basic.appendConstructedNode(identifier: .sequence) { coder in
-        coder.serializeRawBytes(tbs)
-        coder.serializeRawBytes(key.keyType.algorithmIdentifierDER)
-        try coder.serialize(ASN1BitString(bytes: signature[...]))
-        if signerCertificate != issuer {
-          try coder.appendConstructedNode(
-            identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
-          ) { coder in
-            try coder.appendConstructedNode(identifier: .sequence) { coder in
-              try coder.serialize(signerCertificate)
-            }
-          }
-        }
-      }
-      var response = DER.Serializer()
-      try response.appendConstructedNode(identifier: .sequence) { coder in
-        coder.appendPrimitiveNode(identifier: .enumerated) { $0.append(0) }  // successful
-        try coder.appendConstructedNode(
-          identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
-        ) { coder in
-          try coder.appendConstructedNode(identifier: .sequence) { coder in
-            try coder.serialize(Self.basicOID)
-            try coder.serialize(ASN1OctetString(contentBytes: basic.serializedBytes[...]))
-          }
-        }
-      }
-      return response.serializedBytes
+      return Self.envelope(
+        tbs: tbs, algorithm: key.keyType.algorithmIdentifierDER, signature: signature,
+        certificates: delegatedCertificateDER)
     } catch let error as CAError {
       throw error
     } catch {
       throw CAError(.keyCustody, "The OCSP response could not be signed: \(error)")
     }
   }
+
+  /// The whole OCSPResponse around a signed ResponseData, written in one
+  /// pass with every length known ahead (the serializer would move the
+  /// outer layers' contents, responder certificate and all, once per
+  /// layer):
+  ///
+  /// ```
+  /// OCSPResponse { ENUMERATED successful, [0] EXPLICIT ResponseBytes {
+  ///   id-pkix-ocsp-basic, OCTET STRING { BasicOCSPResponse {
+  ///     tbs, signatureAlgorithm, BIT STRING signature,
+  ///     [0] EXPLICIT SEQUENCE { responder certificate } } } } }
+  /// ```
+  static func envelope(
+    tbs: [UInt8], algorithm: [UInt8], signature: [UInt8], certificates: [UInt8]?
+  ) -> [UInt8] {
+    func size(_ length: Int) -> Int {
+      var total = 1 + length
+      var rest = length
+      if rest >= 0x80 {
+        while rest > 0 {
+          total += 1
+          rest >>= 8
+        }
+      }
+      return total + 1
+    }
+    func header(_ tag: UInt8, _ length: Int, into bytes: inout [UInt8]) {
+      bytes.append(tag)
+      guard length >= 0x80 else { return bytes.append(UInt8(length)) }
+      var octets: [UInt8] = []
+      var rest = length
+      while rest > 0 {
+        octets.insert(UInt8(truncatingIfNeeded: rest), at: 0)
+        rest >>= 8
+      }
+      bytes.append(0x80 | UInt8(octets.count))
+      bytes.append(contentsOf: octets)
+    }
+    let bits = 1 + signature.count
+    let certificateList = certificates.map { size($0.count) } ?? 0
+    let basic = tbs.count + algorithm.count + size(bits) + (certificates == nil ? 0 : size(certificateList))
+    let octets = size(basic)
+    let responseBytes = basicOIDDER.count + size(octets)
+    let explicit = size(responseBytes)
+    let whole = 3 + size(explicit)
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(size(whole))
+    header(0x30, whole, into: &bytes)
+    bytes.append(contentsOf: [0x0A, 0x01, 0x00])  // successful
+    header(0xA0, explicit, into: &bytes)
+    header(0x30, responseBytes, into: &bytes)
+    bytes.append(contentsOf: basicOIDDER)
+    header(0x04, octets, into: &bytes)
+    header(0x30, basic, into: &bytes)
+    bytes.append(contentsOf: tbs)
+    bytes.append(contentsOf: algorithm)
+    header(0x03, bits, into: &bytes)
+    bytes.append(0)  // no unused bits
+    bytes.append(contentsOf: signature)
+    if let certificates {
+      header(0xA0, certificateList, into: &bytes)
+      header(0x30, certificates.count, into: &bytes)
+      bytes.append(contentsOf: certificates)
+    }
+    return bytes
+  }
+
+  /// id-pkix-ocsp-basic in DER.
+  static let basicOIDDER: [UInt8] = {
+    var coder = DER.Serializer()
+    try! coder.serialize(basicOID)
+    return coder.serializedBytes
+  }()
 
   static func serialize(_ response: OCSPSingleResponse, into coder: inout DER.Serializer) throws {
     try coder.appendConstructedNode(identifier: .sequence) { coder in

@@ -92,6 +92,9 @@ public final class OCSPService: Sendable {
     var responders: (loaded: Date, list: [Responder])?
     /// Responses for unknown serials and unusual CertID encodings.
     var other: [[UInt8]: (status: OCSPCertStatus, signed: Signed)] = [:]
+    /// The entry of each CertID encoding a response was signed for, so
+    /// that a request is answered by its bytes, without reading it whole.
+    var index: [[UInt8]: SerialKey] = [:]
     /// An entry was added or revoked since responses were last signed.
     var changed = false
     /// When entries expired a day ago were last dropped.
@@ -173,6 +176,19 @@ public final class OCSPService: Sendable {
   /// the store, a token or a response not yet signed: then
   /// ``respond(to:now:)``.
   public func immediateAnswer(to body: [UInt8], now: Date = Date()) -> Answer? {
+    if let certID = Self.soleCertID(in: body) {
+      let encoded = Array(certID)
+      let found: Answer? = board.withLock { board in
+        guard board.isCurrent(now, freshness: freshness), let responders = board.responders,
+          now.timeIntervalSince(responders.loaded) < Self.responderReload,
+          let key = board.index[encoded], let entry = board.entries[key],
+          let signed = entry.signed.first(where: { $0.certID == encoded }),
+          now.timeIntervalSince(signed.thisUpdate) < Self.refreshAge
+        else { return nil }
+        return .signed(signed, entry.status)
+      }
+      if let found { return found }
+    }
     let request: OCSPRequest
     do {
       request = try OCSPRequest(derEncoded: body)
@@ -213,6 +229,42 @@ public final class OCSPService: Sendable {
     default:
       return nil
     }
+  }
+
+  /// The CertID of a request for one certificate with nothing else — no
+  /// version, requestor name, extension or signature — in DER (minimal
+  /// lengths, nothing after): `SEQUENCE { SEQUENCE { SEQUENCE { SEQUENCE {
+  /// CertID } } } }`, as OpenSSL, NSS and Windows send it without a nonce.
+  /// Its bytes are looked up in the board's index, which holds only
+  /// CertIDs that were read or made whole; anything else is nil and is
+  /// read by ``OCSPRequest``.
+  static func soleCertID(in body: [UInt8]) -> ArraySlice<UInt8>? {
+    var bytes = body[...]
+    for _ in 0..<4 {
+      guard let content = sequenceContent(bytes) else { return nil }
+      bytes = content
+    }
+    return bytes.first == 0x30 ? bytes : nil
+  }
+
+  /// The content of a DER SEQUENCE that is exactly `bytes`.
+  static func sequenceContent(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+    let start = bytes.startIndex
+    guard bytes.count >= 2, bytes[start] == 0x30 else { return nil }
+    let length: Int
+    let header: Int
+    switch bytes[start + 1] {
+    case 0..<0x80:
+      (length, header) = (Int(bytes[start + 1]), 2)
+    case 0x81 where bytes.count >= 3 && bytes[start + 2] >= 0x80:
+      (length, header) = (Int(bytes[start + 2]), 3)
+    case 0x82 where bytes.count >= 4 && bytes[start + 2] != 0:
+      (length, header) = (Int(bytes[start + 2]) << 8 | Int(bytes[start + 3]), 4)
+    default:
+      return nil
+    }
+    guard bytes.count == header + length else { return nil }
+    return bytes[(start + header)...]
   }
 
   /// Answers one DER request; never throws: every failure is an OCSP
@@ -514,6 +566,7 @@ public final class OCSPService: Sendable {
       board.changed = false
       if now.timeIntervalSince(board.prunedAt) > 3_600 {
         board.entries = board.entries.filter { $0.value.notAfter > now.addingTimeInterval(-86_400) }
+        board.index = board.index.filter { board.entries[$0.value] != nil }
         board.prunedAt = now
       }
       return board.entries.compactMap { key, entry in
@@ -602,6 +655,7 @@ extension OCSPService.Board {
     if entry.signed.count >= 2 { entry.signed.removeFirst() }
     entry.signed.append(signed)
     entries[key] = entry
+    index[signed.certID] = key
   }
 }
 

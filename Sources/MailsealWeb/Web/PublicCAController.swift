@@ -3,6 +3,7 @@ import MailsealCA
 import MailsealRA
 import MailsealStore
 import SQLKit
+import Synchronization
 import Vapor
 
 /// What relying parties and monitors fetch without signing in.
@@ -141,36 +142,109 @@ enum PublicCAController {
   /// malformedRequest.
   static func ocspGetRequest(path: String) -> [UInt8] {
     let prefix = "/\(PublicEndpoints.ocspPath)/"
-    guard path.hasPrefix(prefix), path.utf8.count <= 12_000 else { return [] }
-    let encoded = String(path.dropFirst(prefix.count))
-    let text = (encoded.removingPercentEncoding ?? encoded)
-    return Data(base64Encoded: text).map(Array.init) ?? []
+    guard path.utf8.count <= 12_000, path.hasPrefix(prefix) else { return [] }
+    // Percent-decoded (clients escape +, / and =, or not) …
+    var text: [UInt8] = []
+    text.reserveCapacity(path.utf8.count)
+    var bytes = path.utf8.dropFirst(prefix.utf8.count).makeIterator()
+    while let byte = bytes.next() {
+      guard byte == UInt8(ascii: "%") else {
+        text.append(byte)
+        continue
+      }
+      guard let high = bytes.next().flatMap(hexValue), let low = bytes.next().flatMap(hexValue)
+      else { return [] }
+      text.append(high << 4 | low)
+    }
+    // … then base64 (RFC 4648 §4, padded).
+    return base64Decoded(text) ?? []
+  }
+
+  static func hexValue(_ digit: UInt8) -> UInt8? {
+    switch digit {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+    default: return nil
+    }
+  }
+
+  /// Base64 with the standard alphabet and padding; nil for anything else.
+  static func base64Decoded(_ text: [UInt8]) -> [UInt8]? {
+    guard text.count % 4 == 0 else { return nil }
+    func value(_ character: UInt8) -> UInt32? {
+      switch character {
+      case UInt8(ascii: "A")...UInt8(ascii: "Z"): return UInt32(character - UInt8(ascii: "A"))
+      case UInt8(ascii: "a")...UInt8(ascii: "z"): return UInt32(character - UInt8(ascii: "a") + 26)
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(character - UInt8(ascii: "0") + 52)
+      case UInt8(ascii: "+"): return 62
+      case UInt8(ascii: "/"): return 63
+      default: return nil
+      }
+    }
+    var decoded: [UInt8] = []
+    decoded.reserveCapacity(text.count / 4 * 3)
+    var index = 0
+    while index < text.count {
+      let last = index + 4 == text.count
+      let padding =
+        last && text[index + 3] == UInt8(ascii: "=")
+        ? (text[index + 2] == UInt8(ascii: "=") ? 2 : 1) : 0
+      var group: UInt32 = 0
+      for offset in 0..<(4 - padding) {
+        guard let sextet = value(text[index + offset]) else { return nil }
+        group = group << 6 | sextet
+      }
+      group <<= UInt32(6 * padding)
+      decoded.append(UInt8(truncatingIfNeeded: group >> 16))
+      if padding < 2 { decoded.append(UInt8(truncatingIfNeeded: group >> 8)) }
+      if padding < 1 { decoded.append(UInt8(truncatingIfNeeded: group)) }
+      index += 4
+    }
+    return decoded
   }
 
   static func ocspResponse(_ answer: OCSPService.Answer, cacheable: Bool) -> Response {
     var headers = HTTPHeaders()
-    headers.contentType = HTTPMediaType(type: "application", subType: "ocsp-response")
+    headers.reserveCapacity(5)
+    headers.add(name: .contentType, value: "application/ocsp-response")
     // What SecurityHeadersMiddleware gives every publication; set here too
     // for answers that take the short path (OCSPFrontResponder).
-    headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+    headers.add(name: "X-Content-Type-Options", value: "nosniff")
     if cacheable, let thisUpdate = answer.thisUpdate, let nextUpdate = answer.nextUpdate {
       // RFC 5019 §6.2: max-age no later than nextUpdate; an hour at most
       // here, so that a revocation reaches caches soon.
       let maxAge = max(0, min(3600, Int(nextUpdate.timeIntervalSinceNow)))
-      headers.replaceOrAdd(
-        name: .cacheControl, value: "public, max-age=\(maxAge), no-transform, must-revalidate")
-      headers.replaceOrAdd(name: .lastModified, value: HTTPHeaders.httpDate(thisUpdate))
-      headers.replaceOrAdd(name: .expires, value: HTTPHeaders.httpDate(nextUpdate))
+      headers.add(
+        name: .cacheControl,
+        value: maxAge == 3600
+          ? "public, max-age=3600, no-transform, must-revalidate"
+          : "public, max-age=\(maxAge), no-transform, must-revalidate")
+      headers.add(name: .lastModified, value: HTTPHeaders.httpDate(thisUpdate))
+      headers.add(name: .expires, value: HTTPHeaders.httpDate(nextUpdate))
     } else {
-      headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+      headers.add(name: .cacheControl, value: "no-store")
     }
-    return Response(status: .ok, headers: headers, body: .init(data: Data(answer.der)))
+    var body = ByteBufferAllocator().buffer(capacity: answer.der.count)
+    body.writeBytes(answer.der)
+    return Response(status: .ok, headers: headers, body: .init(buffer: body))
   }
 }
 
 extension HTTPHeaders {
   /// An HTTP date (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
   static func httpDate(_ date: Date) -> String {
-    MIME.dateText(date, zone: "GMT")
+    let second = Int64(date.timeIntervalSince1970.rounded(.down))
+    if let text = httpDates.withLock({ $0[second] }) { return text }
+    let text = MIME.dateText(date, zone: "GMT")
+    httpDates.withLock { dates in
+      if dates.count >= 4_096 { dates.removeAll(keepingCapacity: true) }
+      dates[second] = text
+    }
+    return text
   }
+
+  /// Dates written lately: cached OCSP responses share a few thisUpdate
+  /// and nextUpdate seconds, so a GET formats no date.
+  private static let httpDates = Mutex<[Int64: String]>([:])
 }
