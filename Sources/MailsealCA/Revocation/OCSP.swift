@@ -107,7 +107,9 @@ public struct OCSPCertID: Sendable, Hashable {
     self.issuerNameHash = issuerNameHash
     self.issuerKeyHash = issuerKeyHash
     self.serialNumber = serialNumber
-    self.encoded = coder.serializedBytes
+    // A copy of exactly its size: the serializer's buffer holds 1 KiB, and
+    // the responder keeps one CertID per certificate.
+    self.encoded = coder.serializedBytes.withUnsafeBufferPointer { Array($0) }
   }
 
   /// The serial number in lowercase hex, as the store keeps it.

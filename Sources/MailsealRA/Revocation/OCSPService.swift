@@ -579,6 +579,11 @@ public final class OCSPService: Sendable {
       }
     }
     guard !due.isEmpty else { return }
+    let started = ContinuousClock.now
+    defer {
+      logger.info(
+        "OCSP: signed \(due.count) responses ahead in \(ContinuousClock.now - started)")
+    }
     let byIssuer = Dictionary(uniqueKeysWithValues: responders.map { ($0.issuerID, $0.responder) })
     let batches = stride(from: 0, to: due.count, by: Self.signingBatch).map {
       Array(due[$0..<min($0 + Self.signingBatch, due.count)])
