@@ -216,3 +216,56 @@ struct OCSPBoardTests {
     }
   }
 }
+
+@Suite("OCSP short path: requests read by their bytes")
+struct OCSPShortPathTests {
+  @Test(
+    "GET paths: percent-decoding and base64 agree with Foundation's, for random requests and bent ones"
+  )
+  func getPaths() {
+    var generator = SystemRandomNumberGenerator()
+    for length in 0..<300 {
+      let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+      let base64 = Data(bytes).base64EncodedString()
+      let escaped = base64.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+      #expect(PublicCAController.ocspGetRequest(path: "/ocsp/" + base64) == bytes)
+      #expect(PublicCAController.ocspGetRequest(path: "/ocsp/" + escaped) == bytes)
+    }
+    // Strict RFC 4648: padding only at the end, no other alphabet, whole
+    // quartets; a bad escape or another path is no request at all.
+    #expect(PublicCAController.ocspGetRequest(path: "/ocsp/MEMw") == [0x30, 0x43, 0x30])
+    #expect(PublicCAController.ocspGetRequest(path: "/ocsp/MEM%3D") == [0x30, 0x43])
+    for bent in [
+      "/ocsp/MEM", "/ocsp/ME=w", "/ocsp/%ZZ", "/ocsp/%4", "/ocsp/ab_-", "/ocsp/a===", "/ocsp/====",
+      "/other/MEMw", "/ocsp/" + String(repeating: "A", count: 12_000),
+    ] {
+      #expect(PublicCAController.ocspGetRequest(path: bent) == [], "\(bent.prefix(20))")
+    }
+  }
+
+  @Test("only a request for one certificate with nothing else is read by its CertID's bytes")
+  func soleCertID() throws {
+    let certID: [UInt8] = [0x30, 0x03, 0x02, 0x01, 0x05]
+    func wrap(_ bytes: [UInt8]) -> [UInt8] {
+      bytes.count < 0x80
+        ? [0x30, UInt8(bytes.count)] + bytes
+        : bytes.count < 0x100
+          ? [0x30, 0x81, UInt8(bytes.count)] + bytes
+          : [0x30, 0x82, UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes
+    }
+    let plain = wrap(wrap(wrap(wrap(certID))))
+    #expect(OCSPService.soleCertID(in: plain).map(Array.init) == certID)
+    // Long and longer lengths, when minimal, are read too.
+    let long: [UInt8] = [0x30, 0x81, 0x80] + [UInt8](repeating: 0, count: 0x80)
+    #expect(OCSPService.soleCertID(in: wrap(wrap(wrap(wrap(long))))).map(Array.init) == long)
+    // Anything else is left to the full reader: trailing bytes, a second
+    // request, extensions (a nonce), a non-minimal length, another tag.
+    #expect(OCSPService.soleCertID(in: plain + [0]) == nil)
+    #expect(OCSPService.soleCertID(in: wrap(wrap(wrap(wrap(certID) + wrap(certID))))) == nil)
+    #expect(OCSPService.soleCertID(in: wrap(wrap(wrap(wrap(certID)) + [0xA2, 0x00]))) == nil)
+    #expect(OCSPService.soleCertID(in: [0x30, 0x81, 0x0B] + Array(plain.dropFirst(2))) == nil)
+    #expect(OCSPService.soleCertID(in: wrap(wrap(wrap(wrap([0x04, 0x01, 0x00]))))) == nil)
+    #expect(OCSPService.soleCertID(in: []) == nil)
+    #expect(OCSPService.soleCertID(in: [0x30]) == nil)
+  }
+}

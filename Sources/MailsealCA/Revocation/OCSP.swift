@@ -470,7 +470,8 @@ public struct OCSPResponder: Sendable {
     }
     let bits = 1 + signature.count
     let certificateList = certificates.map { size($0.count) } ?? 0
-    let basic = tbs.count + algorithm.count + size(bits) + (certificates == nil ? 0 : size(certificateList))
+    let basic =
+      tbs.count + algorithm.count + size(bits) + (certificates == nil ? 0 : size(certificateList))
     let octets = size(basic)
     let responseBytes = basicOIDDER.count + size(octets)
     let explicit = size(responseBytes)
