@@ -27,9 +27,10 @@ public enum RevocationSequence {
   /// The advisory lock's key ("MSRV").
   static let lockKey: Int64 = 0x4D53_5256
 
-  /// The next revocation number, as an SQL expression for the UPDATE.
+  /// The next revocation number, as an SQL expression for the UPDATE (the
+  /// condition lets both databases read the partial index).
   public static let nextNumber: SQLQueryString =
-    "(SELECT COALESCE(MAX(revocation_seq), 0) + 1 FROM certificates)"
+    "(SELECT COALESCE(MAX(revocation_seq), 0) + 1 FROM certificates WHERE revocation_seq IS NOT NULL)"
 
   /// In a revocation's transaction, before the number is taken.
   public static func serialize(on sql: any SQLDatabase) async throws {

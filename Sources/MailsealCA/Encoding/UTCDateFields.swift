@@ -35,6 +35,18 @@ public struct UTCDateFields: Sendable, Hashable {
     second = secondOfDay % 60
     weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday
   }
+
+  /// RFC 3339 in UTC, whole seconds: `2026-12-01T06:30:00Z` (what
+  /// ISO8601DateFormatter's internet date-time gives, without making a
+  /// formatter per call).
+  public var internetDateTime: String {
+    func digits(_ value: Int, _ count: Int) -> String {
+      let text = String(value)
+      return String(repeating: "0", count: max(0, count - text.count)) + text
+    }
+    return
+      "\(digits(year, 4))-\(digits(month, 2))-\(digits(day, 2))T\(digits(hour, 2)):\(digits(minute, 2)):\(digits(second, 2))Z"
+  }
 }
 
 /// The ASN.1 times of CRLs and OCSP responses, in whole seconds, UTC.

@@ -185,11 +185,43 @@ public enum AuditTrail {
 
   /// Details as a JSON object with sorted keys, values cut to 1,000
   /// characters.
+  /// Written here, byte for byte what JSONEncoder gives with
+  /// `[.sortedKeys, .withoutEscapingSlashes]`, without its cost (the CA
+  /// appends one record per certificate inside the issuance transaction).
   static func json(_ details: [String: String]) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let trimmed = details.mapValues { String($0.prefix(maximumField)) }
-    return String(decoding: (try? encoder.encode(trimmed)) ?? Data("{}".utf8), as: UTF8.self)
+    var text: [UInt8] = [UInt8(ascii: "{")]
+    for (index, key) in details.keys.sorted().enumerated() {
+      if index > 0 { text.append(UInt8(ascii: ",")) }
+      appendJSONString(key, to: &text)
+      text.append(UInt8(ascii: ":"))
+      appendJSONString(String(details[key]!.prefix(maximumField)), to: &text)
+    }
+    text.append(UInt8(ascii: "}"))
+    return String(decoding: text, as: UTF8.self)
+  }
+
+  /// A JSON string (RFC 8259 §7): quote, backslash and control
+  /// characters escaped, everything else as UTF-8.
+  static func appendJSONString(_ string: String, to text: inout [UInt8]) {
+    text.append(UInt8(ascii: "\""))
+    for byte in string.utf8 {
+      switch byte {
+      case UInt8(ascii: "\""): text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+      case UInt8(ascii: "\\"): text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+      case 0x0A: text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+      case 0x0D: text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+      case 0x09: text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+      case 0x08: text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+      case 0x0C: text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+      case 0..<0x20:
+        let digits = Array("0123456789abcdef".utf8)
+        text.append(contentsOf: Array("\\u00".utf8))
+        text.append(digits[Int(byte >> 4)])
+        text.append(digits[Int(byte & 0x0F)])
+      default: text.append(byte)
+      }
+    }
+    text.append(UInt8(ascii: "\""))
   }
 
   /// What `verify` found.

@@ -95,9 +95,7 @@ struct IssuanceStore {
             subject: item.certificate.prepared.serialHex,
             details: [
               "mailbox": item.certificate.prepared.subject.mailbox.address,
-              "notAfter": ISO8601DateFormatter.string(
-                from: item.certificate.prepared.notAfter, timeZone: .gmt,
-                formatOptions: .withInternetDateTime),
+              "notAfter": UTCDateFields(item.certificate.prepared.notAfter).internetDateTime,
               "request": item.requestID?.uuidString ?? "command line",
             ])
         }, on: database, now: now)

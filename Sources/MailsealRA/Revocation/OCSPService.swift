@@ -530,8 +530,10 @@ public final class OCSPService: Sendable {
   }
 
   static func lastNumber(_ sql: any SQLDatabase) async throws -> Int64 {
-    try await sql.raw("SELECT COALESCE(MAX(revocation_seq), 0) AS n FROM certificates").first()?
-      .decode(column: "n", as: Int64.self) ?? 0
+    try await sql.raw(
+      "SELECT COALESCE(MAX(revocation_seq), 0) AS n FROM certificates WHERE revocation_seq IS NOT NULL"
+    ).first()?
+    .decode(column: "n", as: Int64.self) ?? 0
   }
 
   /// The revocations numbered after the last one read.

@@ -10,8 +10,14 @@ struct M0019_RevocationSequence: AsyncMigration {
 
   func prepare(on database: any Database) async throws {
     try await database.schema("certificates").field("revocation_seq", .int64).update()
-    try await database.sql.create(index: "certificates_revocation_seq").on("certificates")
-      .column("revocation_seq").unique().run()
+    // Partial: only revoked certificates have a number, and issuance adds
+    // no entry to it.
+    try await database.sql.raw(
+      """
+      CREATE UNIQUE INDEX certificates_revocation_seq ON certificates (revocation_seq)
+      WHERE revocation_seq IS NOT NULL
+      """
+    ).run()
   }
 
   func revert(on database: any Database) async throws {
