@@ -151,6 +151,37 @@ struct HSMPortalTests {
   }
 
   @Test(
+    "OCSP with the responder's key in a token: responses signed ahead through the token, a revocation answered as revoked at once"
+  )
+  func ocspSignedAheadByTheToken() async throws {
+    let token = try SoftHSM.shared.token("portal-ocsp-ahead")
+    try await TestInstallation.withApp(environment: Self.environment(token: token)) { app in
+      try await prepareToServe(app)
+      var issued: [CertificateRecord] = []
+      for name in ["anna", "ben", "carla"] {
+        issued.append(try await LifecycleTests.issue(app, mailbox: "\(name)@example.edu"))
+      }
+      var requests: [[UInt8]] = []
+      for record in issued { requests.append(try await OCSPBoardTests.request(app, record)) }
+      let service = app.ocspService
+      try await OCSPBoardTests.running([service]) {
+        #expect(
+          try await OCSPBoardTests.eventually {
+            requests.allSatisfy { service.immediateAnswer(to: $0)?.outcome == .good }
+          })
+        try await app.registrationAuthority.revoke(
+          serial: issued[1].serial, reason: .keyCompromise, by: .commandLine)
+        #expect(await service.respond(to: requests[1]).outcome == .revoked)
+        #expect(
+          try await OCSPBoardTests.eventually {
+            service.immediateAnswer(to: requests[1])?.outcome == .revoked
+          })
+        #expect(service.immediateAnswer(to: requests[0])?.outcome == .good)
+      }
+    }
+  }
+
+  @Test(
     "OCSP answers tryLater, not internalError, while the responder's key is in a token that is away; signed answers again once it is back"
   )
   func ocspWhileTheTokenIsAway() async throws {
