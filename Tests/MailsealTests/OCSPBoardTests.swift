@@ -185,12 +185,13 @@ struct OCSPBoardTests {
           #expect(watched < .seconds(1))
 
           if let postgres {
-            // Notifications blocked: B's listener connections are killed.
+            // Notifications blocked: B's listener connections are killed
+            // (only this test's database: other tests listen on theirs).
             let listeners =
-              "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(RevocationSequence.listenerName)'"
+              "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(RevocationSequence.listenerName)' AND datname = current_database()"
             try TestDatabase.psql(
               postgres,
-              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\(RevocationSequence.listenerName)'"
+              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\(RevocationSequence.listenerName)' AND datname = current_database()"
             )
             at = try await revoke(2)
             let took = try #require(try await revokedWithin(usual, 2, since: at))
