@@ -5,7 +5,8 @@ POST and GET, with and without a nonce, with SHA-1 and SHA-256 CertIDs,
 signed by the delegated responder certificate and (a second portal,
 `MAILSEAL_OCSP_SIGNER=ca`) by the CA key; the CRL and the root's ARL
 fetched from the URLs the certificates name and used by `openssl verify
--crl_check`; a revocation answered at once by OCSP and the CRL; pkilint
+-crl_check`; a revocation on the command line answered by the running
+portal's OCSP within a second and by the CRL at once; pkilint
 finds nothing at WARNING or above in the CRL, the ARL and the responses."""
 import base64
 import hashlib
@@ -16,6 +17,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import urllib.parse
 
@@ -157,6 +159,18 @@ class RevocationPortal:
         status, output = cls.web.cli("ca", "revoke", "--serial", cls.serials["revoked"], "--reason", "keyCompromise")
         assert status == 0, output
         assert "Revoked %s" % cls.serials["revoked"].lower() in output, output
+        # The running portal reads a revocation made by another process
+        # from the database within a second: the tests start once it has.
+        deadline = time.monotonic() + 1.0
+        while True:
+            started = time.monotonic()
+            done = run(["openssl", "ocsp", "-url", cls.urls["ocsp"], "-issuer", w / "issuing.pem", "-cert",
+                        w / "revoked.pem", "-no_nonce", "-CAfile", w / "root.pem", "-verify_other",
+                        w / "issuing.pem"], cwd=w)
+            if re.search(r"revoked\.pem: revoked", done.stdout):
+                break
+            assert started < deadline, "still good a second after the revocation: " + done.stdout + done.stderr
+            time.sleep(0.05)  # the next poll; the deadline above decides
 
     # Helpers.
 
@@ -428,10 +442,13 @@ class DelegatedResponder(RevocationPortal, unittest.TestCase):
         arl, _ = self.fetch_crl(extension_urls(self.work / "issuing.pem")["crl"], "lint-arl")
         self.assertEqual(findings_at_warning_or_above("lint_crl", "-t", "ARL", "-p", "BR", arl), [])
 
-    def test_a_revocation_is_answered_at_once(self):
-        """later.pem: asked (so a signed 'good' is cached), revoked, asked
-        again at once by POST and GET without a nonce; the CRL lists it
-        as soon as the command returns."""
+    def test_a_revocation_is_answered_within_a_second(self):
+        """later.pem: asked (so a signed 'good' is cached), revoked by the
+        command line (another process: the portal reads the revocation from
+        the database within a second), asked again by POST in a loop — no
+        answer begun more than a second after the command returned says
+        good — then by GET; the CRL lists it as soon as the command
+        returns."""
         w = self.work
         before = self.ocsp(*self.cert_ids(None, "later"), "-no_nonce")
         self.assertVerified(before, nonce=False)
@@ -441,8 +458,15 @@ class DelegatedResponder(RevocationPortal, unittest.TestCase):
                                                                       "-text"]).stdout).group(1))
         status, output = self.web.cli("ca", "revoke", "--serial", self.serials["later"], "--reason", "superseded")
         self.assertEqual(status, 0, output)
-        after = self.ocsp(*self.cert_ids(None, "later"), "-no_nonce")
-        self.assertVerified(after, nonce=False)
+        deadline = time.monotonic() + 1.0
+        while True:
+            started = time.monotonic()
+            after = self.ocsp(*self.cert_ids(None, "later"), "-no_nonce")
+            self.assertVerified(after, nonce=False)
+            if re.search(r"later\.pem: revoked", after):
+                break
+            self.assertLess(started, deadline, "still good a second after the revocation:\n" + after)
+            time.sleep(0.05)  # the next poll; the deadline above decides
         self.assertStatus(after, "later", "revoked", "superseded")
         request = w / "later.req"
         run(["openssl", "ocsp", "-issuer", w / "issuing.pem", "-cert", w / "later.pem", "-no_nonce",
