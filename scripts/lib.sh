@@ -27,11 +27,36 @@ ensure_debian_packages() {
     [ -f /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null || missing+=(softhsm2)
     command -v pkcs11-tool >/dev/null || missing+=(opensc)
     if [ ${#missing[@]} -gt 0 ]; then
-        log "Installing Debian packages: ${missing[*]}"
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+        apt_install "${missing[@]}"
         PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
     fi
+}
+
+# Installs Debian packages (none: nothing to do).
+apt_install() {
+    [ $# -gt 0 ] || return 0
+    log "Installing Debian packages: $*"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# Installs what is missing of `command:package` pairs, e.g. cfssl:golang-cfssl.
+install_missing_tools() {
+    local missing=() tool
+    for tool in "$@"; do
+        command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+    done
+    apt_install "${missing[@]}"
+}
+
+# Sets BINARY: as given, or the release build of mailseal (built now).
+release_binary() {
+    if [ -z "${BINARY:-}" ]; then
+        log "Building the release binary"
+        swift build -c release --product mailseal
+        BINARY="$(swift build -c release --show-bin-path)/mailseal"
+    fi
+    [ -x "$BINARY" ] || { echo "no mailseal binary at $BINARY" >&2; exit 66; }
 }
 
 # Makes (or reuses) the Python environment with the pinned judges.

@@ -27,22 +27,8 @@ THREADS="${THREADS:-2}"
 PASSPHRASE=measure-ocsp-passphrase-0123
 [ "$N" -ge 1 ] && [ "$REVOKED" -ge 0 ] && [ "$REVOKED" -le "$N" ] || { echo "need 1 <= N and 0 <= REVOKED <= N" >&2; exit 64; }
 
-missing=()
-for tool in openssl:openssl curl:curl python3:python3 wrk:wrk cfssl:golang-cfssl; do
-    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    log "Installing Debian packages: ${missing[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
-
-if [ -z "${BINARY:-}" ]; then
-    log "Building the release binary"
-    swift build -c release --product mailseal
-    BINARY="$(swift build -c release --show-bin-path)/mailseal"
-fi
-[ -x "$BINARY" ] || { echo "no mailseal binary at $BINARY" >&2; exit 66; }
+install_missing_tools openssl:openssl curl:curl python3:python3 wrk:wrk cfssl:golang-cfssl
+release_binary
 
 WORK=$(mktemp -d /tmp/mailseal-ocsp.XXXXXX)
 PORTAL_PID=

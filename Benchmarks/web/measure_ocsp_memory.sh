@@ -15,20 +15,8 @@ source scripts/lib.sh
 
 N="${N:-100000}"
 PASSPHRASE=measure-ocsp-passphrase-0123
-missing=()
-for tool in openssl:openssl curl:curl sqlite3:sqlite3 python3:python3; do
-    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    log "Installing Debian packages: ${missing[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
-if [ -z "${BINARY:-}" ]; then
-    log "Building the release binary"
-    swift build -c release --product mailseal
-    BINARY="$(swift build -c release --show-bin-path)/mailseal"
-fi
+install_missing_tools openssl:openssl curl:curl sqlite3:sqlite3 python3:python3
+release_binary
 
 WORK=$(mktemp -d /tmp/mailseal-ocsp-memory.XXXXXX)
 PORTAL_PID=

@@ -199,8 +199,8 @@ public struct PKCS11URI: Hashable, Sendable, CustomStringConvertible {
     var iterator = text.utf8.makeIterator()
     while let byte = iterator.next() {
       if byte == UInt8(ascii: "%") {
-        guard let high = iterator.next().flatMap(hexValue),
-          let low = iterator.next().flatMap(hexValue)
+        guard let high = iterator.next()?.hexDigitValue,
+          let low = iterator.next()?.hexDigitValue
         else { return nil }
         bytes.append(high << 4 | low)
       } else {
@@ -209,14 +209,5 @@ public struct PKCS11URI: Hashable, Sendable, CustomStringConvertible {
       }
     }
     return bytes
-  }
-
-  static func hexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-    default: return nil
-    }
   }
 }

@@ -62,24 +62,29 @@ extension Certificate.SerialNumber {
   public var hex: String { bytes.hexString }
 }
 
+extension UInt8 {
+  /// The value of this ASCII hex digit (either case); nil for any other byte.
+  public var hexDigitValue: UInt8? {
+    switch self {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return self - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return self - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return self - UInt8(ascii: "A") + 10
+    default: return nil
+    }
+  }
+}
+
 extension Array where Element == UInt8 {
   /// The bytes of hex text (either case, no separators); nil for an odd
   /// length or a character that is not a hex digit.
   public init?(hexString: some StringProtocol) {
     let digits = Array(hexString.utf8)
     guard digits.count % 2 == 0 else { return nil }
-    func value(_ digit: UInt8) -> UInt8? {
-      switch digit {
-      case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
-      case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
-      case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
-      default: return nil
-      }
-    }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(digits.count / 2)
     for index in stride(from: 0, to: digits.count, by: 2) {
-      guard let high = value(digits[index]), let low = value(digits[index + 1]) else {
+      guard let high = digits[index].hexDigitValue, let low = digits[index + 1].hexDigitValue
+      else {
         return nil
       }
       bytes.append(high << 4 | low)

@@ -152,21 +152,12 @@ enum PublicCAController {
         text.append(byte)
         continue
       }
-      guard let high = bytes.next().flatMap(hexValue), let low = bytes.next().flatMap(hexValue)
+      guard let high = bytes.next()?.hexDigitValue, let low = bytes.next()?.hexDigitValue
       else { return [] }
       text.append(high << 4 | low)
     }
     // … then base64 (RFC 4648 §4, padded).
     return base64Decoded(text) ?? []
-  }
-
-  static func hexValue(_ digit: UInt8) -> UInt8? {
-    switch digit {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
-    default: return nil
-    }
   }
 
   /// Base64 with the standard alphabet and padding; nil for anything else.
@@ -216,10 +207,7 @@ enum PublicCAController {
       // here, so that a revocation reaches caches soon.
       let maxAge = max(0, min(3600, Int(nextUpdate.timeIntervalSinceNow)))
       headers.add(
-        name: .cacheControl,
-        value: maxAge == 3600
-          ? "public, max-age=3600, no-transform, must-revalidate"
-          : "public, max-age=\(maxAge), no-transform, must-revalidate")
+        name: .cacheControl, value: "public, max-age=\(maxAge), no-transform, must-revalidate")
       headers.add(name: .lastModified, value: HTTPHeaders.httpDate(thisUpdate))
       headers.add(name: .expires, value: HTTPHeaders.httpDate(nextUpdate))
     } else {
