@@ -54,6 +54,20 @@ public enum EncryptedPrivateKeyInfo {
     passphrase: [UInt8],
     iterations: Int = defaultIterations
   ) throws -> String {
+    PEMDocument(
+      type: Self.pemLabel,
+      derBytes: try encryptedDER(
+        privateKeyInfo: privateKeyInfo, passphrase: passphrase, iterations: iterations)
+    ).pemString
+  }
+
+  /// Encrypts DER (a PrivateKeyInfo, or a PKCS#12 SafeContents) and
+  /// returns the EncryptedPrivateKeyInfo's DER.
+  static func encryptedDER(
+    privateKeyInfo: some DataProtocol,
+    passphrase: [UInt8],
+    iterations: Int
+  ) throws -> [UInt8] {
     guard (1...maximumIterations).contains(iterations) else {
       throw CAError(
         .keyCustody, "PBKDF2 iterations must be 1 to \(maximumIterations), not \(iterations).")
@@ -95,7 +109,7 @@ public enum EncryptedPrivateKeyInfo {
       }
       try coder.serialize(ASN1OctetString(contentBytes: Array(ciphertext)[...]))
     }
-    return PEMDocument(type: Self.pemLabel, derBytes: coder.serializedBytes).pemString
+    return coder.serializedBytes
   }
 
   /// Decrypts PEM (`ENCRYPTED PRIVATE KEY`) or DER and returns the DER

@@ -36,6 +36,18 @@ public struct CAError: Error, Hashable, Sendable, CustomStringConvertible {
     case wrongPassphrase = "wrong-passphrase"
     case caMaterialInvalid = "ca-material-invalid"
     case signatureMismatch = "signature-mismatch"
+    // Key escrow: the envelope a browser made, the offline recovery key.
+    case envelopeMalformed = "envelope-malformed"
+    case envelopeTooLarge = "envelope-too-large"
+    /// The envelope is not made for exactly the installed recovery
+    /// certificates.
+    case envelopeRecipientsWrong = "envelope-recipients-wrong"
+    /// A recovery certificate, key or share that cannot be read or used.
+    case recoveryMaterialInvalid = "recovery-material-invalid"
+    /// The recovery key (or the shares) does not open this envelope.
+    case recoveryKeyMismatch = "recovery-key-mismatch"
+    /// The key in the envelope is not the key of the certificate.
+    case recoveredKeyMismatch = "recovered-key-mismatch"
   }
 
   /// The stable kind of this error.

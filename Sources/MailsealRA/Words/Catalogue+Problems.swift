@@ -77,6 +77,11 @@ extension Catalogue {
     "problem.key-type-mismatch": .init(
       de: "Der Schlüssel in der Anforderung ist kein {keyType}-Schlüssel.",
       en: "The key in the request is not the chosen {keyType} key."),
+    "problem.envelope-refused": .init(
+      de:
+        "Der Schlüsselumschlag Ihres Browsers wurde abgelehnt: {reason} Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+      en:
+        "Your browser's key envelope was refused: {reason} Please reload the page and try again."),
     "problem.csr-refused": .init(
       de:
         "Die Zertifikatsanforderung Ihres Browsers wurde abgelehnt ({code}: {reason}). Bitte laden Sie die Seite neu und erzeugen Sie einen neuen Schlüssel.",

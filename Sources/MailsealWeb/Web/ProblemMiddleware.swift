@@ -136,9 +136,14 @@ struct ProblemMiddleware: AsyncMiddleware {
         return Description(
           code: MailsealError.Code.serviceUnavailable.rawValue, status: .serviceUnavailable,
           message: Message("problem.service-unavailable"))
+      case .envelopeMalformed, .envelopeTooLarge, .envelopeRecipientsWrong:
+        return Description(
+          code: error.code.rawValue,
+          status: error.code == .envelopeTooLarge ? .payloadTooLarge : .unprocessableEntity,
+          message: Message("problem.envelope-refused", ["reason": error.message]))
       case .lintFailed, .invalidIssuerPolicy, .issuerNotValid, .keyCustody, .wrongPassphrase,
-        .caMaterialInvalid,
-        .signatureMismatch:
+        .caMaterialInvalid, .signatureMismatch, .recoveryMaterialInvalid, .recoveryKeyMismatch,
+        .recoveredKeyMismatch:
         return Description(
           code: error.code.rawValue, status: .internalServerError,
           message: Message("problem.internal"))
