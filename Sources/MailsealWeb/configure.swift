@@ -226,6 +226,7 @@ public func registerCommands(_ app: Application) {
   app.asyncCommands.use(IssuanceCommand(), as: "issuance")
   app.asyncCommands.use(AuditCommand(), as: "audit")
   app.asyncCommands.use(NoticeCommand(), as: "notice")
+  app.asyncCommands.use(RecoveryCommand(), as: "recovery")
 }
 
 /// Commands that only read: they run without making or migrating anything.
@@ -233,7 +234,7 @@ public func isReadOnlyCommand(_ arguments: [String]) -> Bool {
   let words = arguments.filter { !$0.hasPrefix("-") }.prefix(2).map { $0.lowercased() }
   return [
     ["ca", "show"], ["audit", "verify"], ["audit", "export"], ["issuance", "status"],
-    ["notice", "show"],
+    ["notice", "show"], ["recovery", "show"],
   ].contains(Array(words))
 }
 

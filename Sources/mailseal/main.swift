@@ -26,6 +26,25 @@ if asksForHelp(arguments) {
   try await app.asyncShutdown()
   exit(0)
 }
+// The offline commands (`recovery init`, `recovery open`) run on a machine
+// with no data folder, no configuration and no network.
+if isOfflineCommand(arguments) {
+  environment.arguments = joiningRepeatedOption("--share", in: environment.arguments)
+  let app = try await Application.make(environment)
+  registerOfflineCommands(app)
+  var failed = false
+  do {
+    try await app.execute()
+  } catch {
+    // `execute` has reported it in the log, unless the level hides warnings.
+    if app.logger.logLevel > .warning {
+      FileHandle.standardError.write(Data(("mailseal: \(String(describing: error))\n").utf8))
+    }
+    failed = true
+  }
+  try await app.asyncShutdown()
+  exit(failed ? 1 : 0)
+}
 let readOnly = isReadOnlyCommand(arguments)
 
 let configuration: MailsealConfiguration

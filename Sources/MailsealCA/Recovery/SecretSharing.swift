@@ -113,7 +113,8 @@ public enum SecretSharing {
     var power = a
     var exponent = 254
     while exponent > 0 {
-      if exponent & 1 == 1 { result = multiply(result, power) }  // public exponent: no secret branch
+      // The exponent is public: this branch says nothing about `a`.
+      if exponent & 1 == 1 { result = multiply(result, power) }
       power = multiply(power, power)
       exponent >>= 1
     }

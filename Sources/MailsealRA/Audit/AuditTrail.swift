@@ -69,6 +69,7 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
   case identityProviderSignedIn = "identity-provider.signed-in"
   case identityProviderRefused = "identity-provider.refused"
   case auditExported = "audit.exported"
+  case recoveryCertificateInstalled = "recovery-certificate.installed"
 }
 
 /// A stored audit record.

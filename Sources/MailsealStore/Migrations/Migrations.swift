@@ -23,5 +23,6 @@ public enum MailsealMigrations {
     M0017_RequestSearchTerms(),
     M0018_IdentityProvider(),
     M0019_RevocationSequence(),
+    M0020_RecoveryCertificates(),
   ]
 }

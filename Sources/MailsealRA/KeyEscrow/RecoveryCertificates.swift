@@ -1,0 +1,83 @@
+public import FluentKit
+import Foundation
+public import MailsealCA
+import MailsealStore
+import SQLKit
+
+/// The recovery certificates installed in this portal (key escrow). Each
+/// escrow envelope a browser makes must be made for exactly these.
+public struct RecoveryCertificates: Sendable {
+  let database: any Database
+
+  /// The most that may be installed: every envelope carries one encrypted
+  /// key per certificate (``KeyEnvelope/maximumRecipients``).
+  public static let maximum = KeyEnvelope.maximumRecipients
+
+  public init(database: any Database) {
+    self.database = database
+  }
+
+  /// What ``install(_:now:)`` did.
+  public enum Installation: Sendable {
+    case installed(RecoveryCertificate)
+    case alreadyInstalled(RecoveryCertificate)
+  }
+
+  /// Installs a recovery certificate (PEM or DER), after checking it
+  /// (``RecoveryCertificate``). Installing one twice changes nothing.
+  ///
+  /// - Throws: ``CAError`` when the certificate is not usable or
+  ///   ``maximum`` are installed already.
+  public func install(_ bytes: [UInt8], now: Date = Date()) async throws -> Installation {
+    let certificate = try RecoveryCertificate(bytes, now: now)
+    let fingerprint = certificate.fingerprint.hexString
+    let subject = certificate.certificate.subject.description
+    let inserted = try await database.transaction { database -> Bool in
+      let sql = try database.sql
+      if sql.dialect.name == "postgresql" {
+        // Two installs at once must not both see room for one more.
+        try await sql.raw("LOCK TABLE recovery_certificates IN SHARE ROW EXCLUSIVE MODE").run()
+      }
+      // One statement: the limit, the duplicate and the insert together
+      // (SQLite runs a writing statement under its write lock).
+      let row = try await sql.raw(
+        """
+        INSERT INTO recovery_certificates (id, sha256_fingerprint, der, subject, not_after, installed_at)
+        SELECT \(bind: UUID()), \(bind: fingerprint), \(bind: Data(certificate.der)), \(bind: subject),
+               \(bind: certificate.certificate.notValidAfter), \(bind: now)
+        WHERE (SELECT COUNT(*) FROM recovery_certificates) < \(literal: Self.maximum)
+        ON CONFLICT (sha256_fingerprint) DO NOTHING
+        RETURNING id
+        """
+      ).first()
+      guard row != nil else { return false }
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.commandLine, action: .recoveryCertificateInstalled,
+          subject: fingerprint,
+          details: [
+            "subject": subject,
+            "notAfter": UTCDateFields(certificate.certificate.notValidAfter).internetDateTime,
+          ]),
+        on: database, now: now)
+      return true
+    }
+    if inserted { return .installed(certificate) }
+    if try await RecoveryCertificateRecord.query(on: database)
+      .filter(\.$sha256Fingerprint == fingerprint).first() != nil
+    {
+      return .alreadyInstalled(certificate)
+    }
+    throw CAError(
+      .recoveryMaterialInvalid,
+      "\(Self.maximum) recovery certificates are installed already; no envelope is made for more.")
+  }
+
+  /// The installed recovery certificates, oldest first.
+  public func installed() async throws -> [(certificate: RecoveryCertificate, installedAt: Date)] {
+    try await RecoveryCertificateRecord.query(on: database).sort(\.$installedAt).all().map {
+      // An expired one stays installed: its key still opens old envelopes.
+      (try RecoveryCertificate(Array($0.der), now: .distantPast), $0.installedAt)
+    }
+  }
+}

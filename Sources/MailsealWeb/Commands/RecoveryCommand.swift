@@ -1,0 +1,291 @@
+import Foundation
+import MailsealCA
+import MailsealRA
+public import Vapor
+import X509
+
+/// `mailseal recovery …`: the recovery keys of key escrow. `init` and
+/// `open` run on the offline machine and touch no data folder or database;
+/// `install` and `show` run where the portal runs and touch only
+/// certificates.
+struct RecoveryCommand: AsyncCommandGroup {
+  var help: String {
+    "Recovery keys for escrowed encryption keys: make one offline, install its certificate, open an envelope."
+  }
+  var commands: [String: any AnyAsyncCommand] {
+    [
+      "init": RecoveryInitCommand(),
+      "install": RecoveryInstallCommand(),
+      "show": RecoveryShowCommand(),
+      "open": RecoveryOpenCommand(),
+    ]
+  }
+
+  /// The subcommands that run offline: no configuration, no database.
+  static let offline: Set<String> = ["init", "open"]
+}
+
+/// Whether `arguments` name an offline command (`recovery init`,
+/// `recovery open`): it needs no configuration and no database, and runs on
+/// a machine that has neither.
+public func isOfflineCommand(_ arguments: [String]) -> Bool {
+  let words = arguments.filter { !$0.hasPrefix("-") }.prefix(2).map { $0.lowercased() }
+  return words.count == 2 && words[0] == "recovery" && RecoveryCommand.offline.contains(words[1])
+}
+
+/// Registers the offline commands only (what `isOfflineCommand` runs).
+public func registerOfflineCommands(_ app: Application) {
+  app.asyncCommands.use(RecoveryCommand(), as: "recovery")
+}
+
+/// The arguments with an option given several times (`--share a --share
+/// b`) made into one comma-separated value (`--share a,b`), the form the
+/// command line parser takes.
+public func joiningRepeatedOption(_ option: String, in arguments: [String]) -> [String] {
+  var values: [String] = []
+  var rest: [String] = []
+  var index = arguments.startIndex
+  while index < arguments.endIndex {
+    if arguments[index] == option, index + 1 < arguments.endIndex {
+      values.append(arguments[index + 1])
+      index += 2
+    } else {
+      rest.append(arguments[index])
+      index += 1
+    }
+  }
+  return values.isEmpty ? arguments : rest + [option, values.joined(separator: ",")]
+}
+
+struct RecoveryInitCommand: AsyncCommand {
+  struct Signature: CommandSignature {
+    @Option(name: "out", help: "A new or empty folder for the certificate and the key or shares.")
+    var out: String?
+    @Option(
+      name: "split",
+      help:
+        "Split the private key into this many shares (2–255), one file per officer; no key file is written."
+    )
+    var split: Int?
+    @Option(
+      name: "threshold", help: "With --split: how many shares open an envelope (2 to --split).")
+    var threshold: Int?
+    @Option(name: "organization", help: "The organisation's name in the certificate (optional).")
+    var organization: String?
+    init() {}
+  }
+
+  var help: String {
+    "On the offline machine: make an RSA-4096 recovery key and its certificate; with --split N --threshold M, shares instead of a key file."
+  }
+
+  func run(using context: CommandContext, signature: Signature) async throws {
+    guard let out = signature.out else { throw CommandFailure("--out FOLDER is required.") }
+    let split: (count: Int, threshold: Int)?
+    switch (signature.split, signature.threshold) {
+    case (nil, nil): split = nil
+    case (let count?, let threshold?):
+      guard (2...SecretSharing.maximumShares).contains(count), (2...count).contains(threshold)
+      else {
+        throw CommandFailure(
+          "--split must be 2 to \(SecretSharing.maximumShares), and --threshold 2 to --split.")
+      }
+      split = (count, threshold)
+    default:
+      throw CommandFailure("--split and --threshold go together.")
+    }
+    if let organization = signature.organization,
+      organization.isEmpty || organization.count > 64
+    {
+      throw CommandFailure("--organization must have 1 to 64 characters.")
+    }
+    let folder = URL(fileURLWithPath: out)
+    let existing = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    guard existing.isEmpty else {
+      throw CommandFailure("\(out) is not empty; nothing is overwritten.")
+    }
+    try FileManager.default.createDirectory(
+      at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+
+    let (key, certificate) = try RecoveryKey.generate(organization: signature.organization)
+    try writeNew(Data(certificate.pemString.utf8), to: folder, "recovery-certificate.pem", 0o644)
+    context.console.print("Recovery certificate: \(folder.path)/recovery-certificate.pem")
+    context.console.print("  SHA-256 \(certificate.fingerprintText)")
+    if let split {
+      let shares = try RecoveryShare.split(
+        key, certificate: certificate, count: split.count, threshold: split.threshold)
+      for share in shares {
+        let name = "recovery-share-\(share.share.index)-of-\(split.count).pem"
+        try writeNew(Data(share.pemString.utf8), to: folder, name, 0o600)
+        context.console.print("Share \(share.share.index): \(folder.path)/\(name)")
+      }
+      context.console.print(
+        "Any \(split.threshold) of the \(split.count) shares open an envelope; fewer tell nothing. Give each share to one officer, on its own medium, and delete it from this machine."
+      )
+    } else {
+      try writeNew(Data(key.pemString.utf8), to: folder, "recovery-key.pem", 0o600)
+      context.console.print("Recovery key: \(folder.path)/recovery-key.pem")
+      context.console.print(
+        "The key file is not encrypted: keep it on removable media in a safe, never on a networked machine (or use --split)."
+      )
+    }
+    context.console.print(
+      "Install only the certificate in the portal: mailseal recovery install --cert recovery-certificate.pem"
+    )
+  }
+}
+
+/// Writes a file that must not exist yet, with the given permissions.
+private func writeNew(_ data: Data, to folder: URL, _ name: String, _ permissions: Int) throws {
+  let path = folder.appendingPathComponent(name).path
+  guard
+    FileManager.default.createFile(
+      atPath: path, contents: data, attributes: [.posixPermissions: permissions])
+  else { throw CommandFailure("\(path) cannot be written.") }
+}
+
+struct RecoveryInstallCommand: AsyncCommand {
+  struct Signature: CommandSignature {
+    @Option(name: "cert", help: "The recovery certificate (PEM or DER) made by `recovery init`.")
+    var cert: String?
+    init() {}
+  }
+
+  var help: String {
+    "Install a recovery certificate (only the certificate): every escrow envelope is made for all installed ones."
+  }
+
+  func run(using context: CommandContext, signature: Signature) async throws {
+    guard let path = signature.cert else { throw CommandFailure("--cert FILE is required.") }
+    let bytes = try readInputFile(path, what: "recovery certificate", limit: 64 * 1024)
+    let certificates = RecoveryCertificates(database: context.application.db)
+    switch try await certificates.install(Array(bytes)) {
+    case .installed(let certificate):
+      context.console.print("Installed recovery certificate \(certificate.certificate.subject)")
+      context.console.print("  SHA-256 \(certificate.fingerprintText)")
+    case .alreadyInstalled(let certificate):
+      context.console.print(
+        "Recovery certificate \(certificate.fingerprintText) is installed already; nothing changed."
+      )
+    }
+  }
+}
+
+struct RecoveryShowCommand: AsyncCommand {
+  struct Signature: CommandSignature {}
+
+  var help: String { "Print the installed recovery certificates with their fingerprints." }
+
+  func run(using context: CommandContext, signature: Signature) async throws {
+    let installed = try await RecoveryCertificates(database: context.application.db).installed()
+    guard !installed.isEmpty else {
+      context.console.print("No recovery certificate is installed.")
+      return
+    }
+    for (certificate, installedAt) in installed {
+      context.console.print("\(certificate.certificate.subject)")
+      context.console.print("  SHA-256    \(certificate.fingerprintText)")
+      context.console.print(
+        "  valid to   \(UTCDateFields(certificate.certificate.notValidAfter).internetDateTime)")
+      context.console.print("  installed  \(UTCDateFields(installedAt).internetDateTime)")
+    }
+  }
+}
+
+struct RecoveryOpenCommand: AsyncCommand {
+  struct Signature: CommandSignature {
+    @Option(name: "envelope", help: "The escrow envelope (DER) an officer downloaded.")
+    var envelope: String?
+    @Option(name: "key", help: "The recovery key file (or give the shares).")
+    var key: String?
+    @Option(
+      name: "share",
+      help:
+        "A share file; give --share once per share (as many as the threshold), or the files separated by commas."
+    )
+    var share: String?
+    @Option(name: "certificate", help: "The person's encryption certificate (PEM or DER).")
+    var certificate: String?
+    @Option(name: "out", help: "Where to write the PKCS#12 file (must not exist).")
+    var out: String?
+    init() {}
+  }
+
+  var help: String {
+    "On the offline machine: open an escrow envelope with the recovery key or shares, check the key against the certificate, write a PKCS#12 under a fresh password."
+  }
+
+  func run(using context: CommandContext, signature: Signature) async throws {
+    guard let envelopePath = signature.envelope, let certificatePath = signature.certificate,
+      let out = signature.out
+    else {
+      throw CommandFailure(
+        "--envelope, --certificate and --out are required, and --key or --share.")
+    }
+    let key: RecoveryKey
+    let shares = (signature.share ?? "").split(separator: ",").map(String.init)
+    switch (signature.key, shares.isEmpty) {
+    case (let path?, true):
+      key = try RecoveryKey(Array(try readInputFile(path, what: "recovery key", limit: 64 * 1024)))
+    case (nil, false):
+      key = try RecoveryShare.combine(
+        try shares.map {
+          try RecoveryShare(Array(try readInputFile($0, what: "share", limit: 64 * 1024)))
+        })
+    default:
+      throw CommandFailure("Give either --key or --share (once per share), not both.")
+    }
+    let envelope = try KeyEnvelope(
+      derEncoded: Array(
+        try readInputFile(envelopePath, what: "envelope", limit: KeyEnvelope.maximumSize)))
+    let certificateBytes = try readInputFile(certificatePath, what: "certificate", limit: 64 * 1024)
+    let certificate: Certificate
+    do {
+      certificate =
+        certificateBytes.first == 0x30
+        ? try Certificate(derEncoded: Array(certificateBytes))
+        : try Certificate(pemEncoded: String(decoding: certificateBytes, as: UTF8.self))
+    } catch {
+      throw CommandFailure("The certificate \(certificatePath) cannot be read.")
+    }
+    let privateKeyInfo = try envelope.open(with: key)
+    guard SubscriberKeyMatch.matches(privateKeyInfo: privateKeyInfo, certificate: certificate)
+    else {
+      throw CAError(
+        .recoveredKeyMismatch,
+        "The key in the envelope is not the key of \(certificate.subject): nothing was written. Run `mailseal recovery check` and report the envelope."
+      )
+    }
+    guard !FileManager.default.fileExists(atPath: out) else {
+      throw CommandFailure("\(out) exists; nothing is overwritten.")
+    }
+    let password = RecoveryPassword.make()
+    let commonName = certificate.subject.lazy.flatMap { $0 }
+      .first { $0.type == .RDNAttributeType.commonName }
+      .map { String(describing: $0.value) }
+    let name = commonName ?? certificate.subject.description
+    let pfx = try PKCS12.make(
+      privateKeyInfo: privateKeyInfo, certificate: certificate, password: password,
+      friendlyName: "\(name.prefix(60)) (recovered)")
+    guard
+      FileManager.default.createFile(
+        atPath: out, contents: Data(pfx), attributes: [.posixPermissions: 0o600])
+    else { throw CommandFailure("\(out) cannot be written.") }
+    context.console.print("Wrote \(out): the key of \(certificate.subject) and its certificate.")
+    context.console.print("Its password (shown once, not stored anywhere):")
+    context.console.print(password)
+  }
+}
+
+/// A fresh password for a recovered PKCS#12: 24 characters of an alphabet
+/// without look-alikes (≈ 124 bits), in groups of four for reading aloud.
+enum RecoveryPassword {
+  static let alphabet = Array("abcdefghjkmnpqrstuvwxyzACDEFGHJKMNPQRSTUVWXYZ23456789")
+
+  static func make() -> String {
+    var generator = SystemRandomNumberGenerator()
+    let characters = (0..<24).map { _ in alphabet.randomElement(using: &generator)! }
+    return stride(from: 0, to: 24, by: 4).map { String(characters[$0..<$0 + 4]) }
+      .joined(separator: "-")
+  }
+}
