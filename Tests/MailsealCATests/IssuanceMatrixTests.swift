@@ -59,6 +59,34 @@ struct IssuanceMatrixTests {
   }
 }
 
+extension IssuanceMatrixTests {
+  @Test(
+    "signing-only and encryption-only certificates (key escrow), RSA and EC keys, every profile: pkilint clean, keyUsage as the purpose asks",
+    arguments: [KeyPurpose.signing, .encryption])
+  func separateKeys(purpose: KeyPurpose) throws {
+    let pki = try TestPKI.make(.p384, custody: .file)
+    let folder = try ExternalTool.temporaryDirectory()
+    defer { ExternalTool.cleanUp(folder) }
+    for key in TestSubscriberKey.allCases {
+      for (label, subject) in Self.subjects {
+        let request = try CertificateRequestCheck.check(pem: TestCSR.pem(try key.privateKey()))
+        let signed = try pki.authority.sign(
+          pki.authority.prepare(request, for: subject, purpose: purpose))
+        let certificate = try Certificate(derEncoded: signed.der)
+        let usage = try #require(try certificate.extensions.keyUsage)
+        #expect(usage == purpose.keyUsage(for: request.keyType))
+        #expect(usage.digitalSignature == (purpose == .signing))
+        let file = folder.appendingPathComponent("\(purpose)-\(key)-\(label).pem")
+        try signed.pem.write(to: file, atomically: true, encoding: .utf8)
+        let report = try PkilintReport.lint(file, type: subject.profile.lintType)
+        #expect(
+          report.atWarningOrAbove.isEmpty,
+          "pkilint on \(purpose)/\(key)/\(label): \(report.atWarningOrAbove)")
+      }
+    }
+  }
+}
+
 /// pkilint's report, read from its JSON output. Its exit code counts INFO
 /// findings too, so the severity is read from each finding; output that is
 /// not a report (a usage error, a crash) fails the test instead of passing

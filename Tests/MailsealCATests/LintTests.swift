@@ -237,6 +237,29 @@ struct LintTests {
     }
   }
 
+  @Test("a dual-use keyUsage on a signing-only or encryption-only certificate, and the reverse")
+  func keyUsageAgainstPurpose() throws {
+    let fixture = try Self.fixture()
+    let request = try CertificateRequestCheck.check(
+      pem: TestCSR.pem(Certificate.PrivateKey(P256.Signing.PrivateKey())))
+    let cases: [(KeyPurpose, KeyUsage)] = [
+      (.signing, KeyUsage(digitalSignature: true, keyAgreement: true)),
+      (.signing, KeyUsage(digitalSignature: true, nonRepudiation: true)),
+      (.encryption, KeyUsage(digitalSignature: true, keyAgreement: true)),
+      (.encryption, KeyUsage(keyEncipherment: true)),
+      (.dualUse, KeyUsage(digitalSignature: true)),
+    ]
+    for (purpose, usage) in cases {
+      let error = expectCAError(.lintFailed) {
+        try fixture.authority.prepare(request, for: Self.personal, purpose: purpose, now: Date()) {
+          template in
+          template.extensions.update(try Critical(usage).makeCertificateExtension())
+        }
+      }
+      #expect(error?.failedRules == ["smime.key_usage.matches_key_type"], "\(purpose) \(usage)")
+    }
+  }
+
   @Test("an extra subject attribute")
   func extraSubjectAttribute() throws {
     try Self.expectRefused("smime.subject.profile_attributes") { template, _ in

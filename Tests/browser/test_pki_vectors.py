@@ -16,6 +16,7 @@ const [kind, cases, done] = arguments;
 (async () => {
   const tdea = await import('/js/pki/tdea.js');
   const p12 = await import('/js/pki/pkcs12.js');
+  const cms = await import('/js/pki/cms.js');
   const bytes = (hex) => Uint8Array.from(hex.match(/../g) || [], (h) => parseInt(h, 16));
   const hex = (array) => Array.from(array, (b) => b.toString(16).padStart(2, '0')).join('');
   const out = [];
@@ -32,6 +33,8 @@ const [kind, cases, done] = arguments;
       const encrypted = tdea.encryptCBC(bytes(c.key), bytes(c.iv), bytes(c.plaintext));
       const decrypted = tdea.decryptCBC(bytes(c.key), bytes(c.iv), encrypted);
       out.push({ encrypted: hex(encrypted), decrypted: hex(decrypted) });
+    } else if (kind === 'envelope') {
+      out.push(hex(await cms.sealKey(bytes(c.key), c.certificates.map(bytes))));
     } else if (kind === 'kdf') {
       const password = c.bmp ? p12.bmpPassword(c.password) : bytes(c.passwordHex);
       out.push(hex(await p12.derive(c.hash, c.id, password, bytes(c.salt), c.iterations, c.length)));
@@ -133,6 +136,52 @@ class BrowserCryptography(unittest.TestCase):
             # The JavaScript BMP encoding equals Python's UTF-16BE + terminator.
         self.assertEqual(self.run_cases("kdf", [dict(cases[3], bmp=False, passwordHex=bmp(cases[3]["password"]))]),
                          [results[3]])
+
+    def test_escrow_envelope_opened_by_openssl_and_mailseal(self):
+        # Two recovery certificates (RSA 3072 and 4096), a P-256 and an
+        # RSA-2048 encryption key: the browser seals each key for both;
+        # `openssl cms -decrypt` (an independent judge) opens it with
+        # either recovery key, and `mailseal recovery open` reads the very
+        # shape the browser wrote and finds the key of the certificate.
+        work = tempfile.mkdtemp(dir=self.folder.name)
+        path = lambda name: os.path.join(work, name)
+        recovery = []
+        for bits in (3072, 4096):
+            subprocess.run([
+                "openssl", "req", "-x509", "-newkey", "rsa:%d" % bits, "-nodes", "-keyout", path("r%d.key" % bits),
+                "-subj", "/CN=Recovery %d" % bits, "-days", "30", "-addext", "keyUsage=critical,keyEncipherment",
+                "-addext", "basicConstraints=critical,CA:FALSE", "-outform", "DER", "-out", path("r%d.der" % bits)],
+                check=True, capture_output=True)
+            recovery.append(bits)
+        def read(name):
+            with open(path(name), "rb") as handle:
+                return handle.read()
+        certificates = [read("r%d.der" % bits).hex() for bits in recovery]
+        for name, options in (("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+                              ("rsa", ["-newkey", "rsa:2048"])):
+            subprocess.run(["openssl", "req", "-x509"] + options + [
+                "-nodes", "-keyout", path(name + ".pem"), "-subj", "/CN=Erika Mustermann", "-days", "30",
+                "-out", path(name + ".crt")], check=True, capture_output=True)
+            key = openssl(["pkcs8", "-topk8", "-nocrypt", "-in", path(name + ".pem"), "-outform", "DER"])
+            [envelope] = self.run_cases("envelope", [{"key": key.hex(), "certificates": certificates}])
+            with open(path(name + ".env"), "wb") as handle:
+                handle.write(bytes.fromhex(envelope))
+            for bits in recovery:
+                opened = openssl(["cms", "-decrypt", "-inform", "DER", "-in", path(name + ".env"),
+                                  "-inkey", path("r%d.key" % bits)])
+                self.assertEqual(opened, key, (name, bits))
+            result = subprocess.run([
+                self.web.binary, "recovery", "open", "--envelope", path(name + ".env"), "--key", path("r4096.key"),
+                "--certificate", path(name + ".crt"), "--out", path(name + ".p12")],
+                capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+            password = result.stdout.strip().splitlines()[-1]
+            recovered = openssl(["pkcs12", "-in", path(name + ".p12"), "-passin", "pass:" + password,
+                                 "-nodes", "-nocerts"])
+            self.assertEqual(openssl(["pkcs8", "-topk8", "-nocrypt", "-outform", "DER"], recovered), key)
+        # No two envelopes of one key are alike (fresh content key and IV).
+        again = self.run_cases("envelope", [{"key": key.hex(), "certificates": certificates}] * 2)
+        self.assertNotEqual(again[0], again[1])
 
 
 if __name__ == "__main__":

@@ -116,13 +116,15 @@ public struct CertificateAuthority: Sendable {
   ///   - request: The checked certificate signing request; only its public
   ///     key is used.
   ///   - subject: The validated subject: the only source of names.
+  ///   - purpose: What the key is for, which decides the keyUsage.
   ///   - now: The issuance time (injectable for tests).
   /// - Throws: ``CAError/Code/lintFailed`` naming each failed rule, or
   ///   ``CAError/Code/issuerNotValid`` when the CA is expired.
-  public func prepare(_ request: CheckedRequest, for subject: ValidatedSubject, now: Date = Date())
-    throws(CAError) -> PreparedCertificate
-  {
-    try prepare(request, for: subject, now: now, adjust: nil)
+  public func prepare(
+    _ request: CheckedRequest, for subject: ValidatedSubject, purpose: KeyPurpose = .dualUse,
+    now: Date = Date()
+  ) throws(CAError) -> PreparedCertificate {
+    try prepare(request, for: subject, purpose: purpose, now: now, adjust: nil)
   }
 
   /// The same, with a hook that tests use to bend the template and prove
@@ -130,11 +132,13 @@ public struct CertificateAuthority: Sendable {
   func prepare(
     _ request: CheckedRequest,
     for subject: ValidatedSubject,
+    purpose: KeyPurpose = .dualUse,
     now: Date,
     adjust: ((inout CertificateTemplate) throws -> Void)?
   ) throws(CAError) -> PreparedCertificate {
     var template = try makeTemplate(
-      publicKey: request.publicKey, keyType: request.keyType, subject: subject, now: now)
+      publicKey: request.publicKey, keyType: request.keyType, subject: subject, purpose: purpose,
+      now: now)
     let lintCopy: [UInt8]
     do {
       try adjust?(&template)
@@ -154,7 +158,7 @@ public struct CertificateAuthority: Sendable {
     try linter.check(
       LintContext(
         certificate: parsed, issuer: certificate, subject: subject, keyType: request.keyType,
-        organization: policy.organization, issuerFacts: issuerFacts))
+        purpose: purpose, organization: policy.organization, issuerFacts: issuerFacts))
     let (tbs, algorithm) = Self.splitCertificate(lintCopy)
     return PreparedCertificate(
       serialNumber: template.serialNumber,
@@ -224,14 +228,11 @@ public struct CertificateAuthority: Sendable {
 
   func makeTemplate(
     publicKey: Certificate.PublicKey, keyType: SubscriberKeyType, subject: ValidatedSubject,
-    now: Date
+    purpose: KeyPurpose = .dualUse, now: Date
   ) throws(CAError) -> CertificateTemplate {
     let (notBefore, notAfter) = try validity(now: now)
     do {
-      let keyUsage: KeyUsage =
-        keyType.isEllipticCurve
-        ? KeyUsage(digitalSignature: true, keyAgreement: true)
-        : KeyUsage(digitalSignature: true, keyEncipherment: true)
+      let keyUsage = purpose.keyUsage(for: keyType)
       let endpoints = policy.endpoints
       let extensions = try Certificate.Extensions {
         Critical(keyUsage)

@@ -13,6 +13,8 @@ public struct LintContext: Sendable {
   public let subject: ValidatedSubject
   /// The subscriber key type found in the request.
   public let keyType: SubscriberKeyType
+  /// What the key is for (decides the keyUsage).
+  public let purpose: KeyPurpose
   /// The sponsoring organisation the issuer policy names.
   public let organization: OrganizationIdentity
 
@@ -25,23 +27,24 @@ public struct LintContext: Sendable {
   /// Creates a context.
   public init(
     certificate: Certificate, issuer: Certificate, subject: ValidatedSubject,
-    keyType: SubscriberKeyType,
+    keyType: SubscriberKeyType, purpose: KeyPurpose = .dualUse,
     organization: OrganizationIdentity
   ) {
     self.init(
       certificate: certificate, issuer: issuer, subject: subject, keyType: keyType,
-      organization: organization, issuerFacts: IssuerFacts(issuer))
+      purpose: purpose, organization: organization, issuerFacts: IssuerFacts(issuer))
   }
 
   init(
     certificate: Certificate, issuer: Certificate, subject: ValidatedSubject,
-    keyType: SubscriberKeyType,
+    keyType: SubscriberKeyType, purpose: KeyPurpose = .dualUse,
     organization: OrganizationIdentity, issuerFacts: IssuerFacts
   ) {
     self.certificate = certificate
     self.issuer = issuer
     self.subject = subject
     self.keyType = keyType
+    self.purpose = purpose
     self.organization = organization
     self.issuerFacts = issuerFacts
     self.certificateKeyType = Result { () throws(CAError) in

@@ -133,7 +133,7 @@ extension Linter {
     },
     LintRule(
       "smime.key_usage.matches_key_type",
-      "keyUsage is critical: digitalSignature and keyEncipherment for RSA, digitalSignature and keyAgreement for EC, nothing else (S/MIME BR §7.1.2.3 e, dual use)."
+      "keyUsage is critical and exactly what the key type and purpose call for: dual use digitalSignature with keyEncipherment (RSA) or keyAgreement (EC); signing only digitalSignature; encryption only keyEncipherment (RSA) or keyAgreement (EC) (S/MIME BR §7.1.2.3 e)."
     ) { context in
       guard let ext = context.certificate.extensions[oid: .X509ExtensionID.keyUsage] else {
         return "keyUsage is missing"
@@ -143,11 +143,9 @@ extension Linter {
       // The key type is read from the certificate's own key, not taken
       // from the request.
       let keyType = try context.certificateKeyType.get()
-      let expected =
-        keyType.isEllipticCurve
-        ? KeyUsage(digitalSignature: true, keyAgreement: true)
-        : KeyUsage(digitalSignature: true, keyEncipherment: true)
-      return usage == expected ? nil : "keyUsage is \(usage), expected \(expected)"
+      let expected = context.purpose.keyUsage(for: keyType)
+      return usage == expected
+        ? nil : "keyUsage is \(usage), expected \(expected) (\(context.purpose.rawValue))"
     },
     LintRule(
       "smime.crldp.http",

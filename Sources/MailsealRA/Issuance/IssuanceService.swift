@@ -13,11 +13,18 @@ public struct IssuanceOrder: Sendable {
   public let subject: ValidatedSubject
   /// The certificate request it answers, if any (recorded with the certificate).
   public let requestID: UUID?
+  /// What the key is for: one dual-use key, or one of a signing and an
+  /// encryption key (key escrow).
+  public let purpose: KeyPurpose
 
-  public init(request: [UInt8], subject: ValidatedSubject, requestID: UUID? = nil) {
+  public init(
+    request: [UInt8], subject: ValidatedSubject, requestID: UUID? = nil,
+    purpose: KeyPurpose = .dualUse
+  ) {
     self.request = request
     self.subject = subject
     self.requestID = requestID
+    self.purpose = purpose
   }
 }
 
@@ -222,7 +229,9 @@ public struct IssuanceService: Sendable {
     let authority = self.authority
     let prepared = await Parallel.map(accepted) { item in
       Result { () throws(CAError) in
-        try authority.prepare(item.request, for: orders[item.index].subject, now: now)
+        let order = orders[item.index]
+        return try authority.prepare(
+          item.request, for: order.subject, purpose: order.purpose, now: now)
       }
     }
     for (item, result) in zip(accepted, prepared) {
