@@ -13,6 +13,9 @@ package struct SQLCaseBuilder {
     pairs.append((key, value))
   }
 
+  /// Whether no case was added (the expression would not be SQL).
+  package var isEmpty: Bool { pairs.isEmpty }
+
   /// The expression, switching on `column`.
   package func expression(on column: String) -> any SQLExpression {
     var query: SQLQueryString = "CASE \(ident: column)"

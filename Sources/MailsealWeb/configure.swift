@@ -218,6 +218,14 @@ public struct CustodyStartFailure: Error, CustomStringConvertible {
   public var description: String { "the issuing CA's key cannot be used: \(reason)" }
 }
 
+/// Escrow is on but no recovery certificate is installed: a configuration
+/// problem (exit status 78), named with what to do.
+public struct EscrowStartFailure: Error, CustomStringConvertible {
+  public var description: String {
+    "MAILSEAL_ESCROW is on, but no recovery certificate is installed: make one offline with `mailseal recovery init` and install its certificate with `mailseal recovery install --cert FILE`."
+  }
+}
+
 /// The administrator's commands (also for `--help`, which needs nothing
 /// else).
 public func registerCommands(_ app: Application) {
@@ -335,6 +343,17 @@ func prepareToServe(_ app: Application) async throws {
     } catch let error as CAError where error.isCustodyFault {
       throw CustodyStartFailure(reason: error.message)
     }
+  }
+  // With escrow on, browsers must have a recovery certificate to seal for:
+  // without one the portal does not start (exit status 78).
+  if app.mailseal.escrow.isOn {
+    let installed = try await RecoveryCertificates(database: app.db).installed()
+    guard !installed.isEmpty else { throw EscrowStartFailure() }
+    app.logger.notice(
+      "Key escrow is \(app.mailseal.escrow.rawValue)",
+      metadata: [
+        "recoveryCertificates": .string(installed.map(\.certificate.fingerprintText).joined(separator: ","))
+      ])
   }
   try await IssuanceService.recoverAbandonedIntents(on: app.db, logger: app.logger)
   // Every issuing CA has a delegated OCSP responder with time left.

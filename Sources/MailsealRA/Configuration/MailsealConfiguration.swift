@@ -55,6 +55,8 @@ public struct MailsealConfiguration: Sendable {
   /// `MAILSEAL_LOCAL_STAFF_LOGIN` (default true): staff may sign in with
   /// password and TOTP (with OIDC: the break-glass way for admins).
   public var localStaffLogin = true
+  /// Key escrow (`MAILSEAL_ESCROW`): off, optional or required.
+  public var escrow: EscrowPolicy = .off
   /// PBKDF2 iterations for new CA key files; tests lower it to stay fast.
   var keyIterations = EncryptedPrivateKeyInfo.defaultIterations
 
@@ -320,6 +322,18 @@ public struct MailsealConfiguration: Sendable {
       }
     }
 
+    var escrow = EscrowPolicy.off
+    if let text = value("MAILSEAL_ESCROW") {
+      if let policy = EscrowPolicy(rawValue: text.lowercased()) {
+        escrow = policy
+      } else {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_ESCROW", message: "“\(text.prefix(20))” is not off, optional or required."
+          ))
+      }
+    }
+
     let (mail, portal) = loadPortal(
       value, dataDirectory: dataDirectory, publicURL: publicURL, problems: &problems)
 
@@ -350,7 +364,8 @@ public struct MailsealConfiguration: Sendable {
       portal: portal,
       pkcs11: pkcs11,
       oidc: oidc,
-      localStaffLogin: localStaffLogin
+      localStaffLogin: localStaffLogin,
+      escrow: escrow
     )
   }
 

@@ -33,6 +33,7 @@ public struct StoredCertificate: Sendable {
   public let certificate: SignedCertificate
   public let keyType: SubscriberKeyType
   public let requestID: UUID?
+  public var purpose: KeyPurpose = .dualUse
 }
 
 /// Issues certificates in Boulder's order, a batch at a time:
@@ -93,7 +94,7 @@ public struct IssuanceService: Sendable {
     var results = [Result<SignedCertificate, CAError>?](repeating: nil, count: orders.count)
     guard !orders.isEmpty else { return [] }
     let store = IssuanceStore(database: database)
-    let chunks = Array(orders.indices).chunked(into: Self.chunkSize).map(Array.init)
+    let chunks = Self.chunks(of: orders)
     var stages = StageTimer()
 
     // Chunk 0 is prepared alone; after that, preparing chunk k+1 overlaps
@@ -141,7 +142,7 @@ public struct IssuanceService: Sendable {
           signedBefore.append(
             StoredCertificate(
               certificate: certificate, keyType: item.keyType,
-              requestID: orders[item.index].requestID))
+              requestID: orders[item.index].requestID, purpose: orders[item.index].purpose))
         case .failure(let error) where error.isCustodyFault:
           unsigned.append(item.prepared.serialHex)
           custodyFault = custodyFault ?? error
@@ -184,6 +185,27 @@ public struct IssuanceService: Sendable {
       metadata: stages.metadata.merging(["orders": "\(orders.count)", "issued": "\(issued)"]) { $1 }
     )
     return results.map { $0! }
+  }
+
+  /// The orders in chunks of about ``chunkSize``; the orders of one
+  /// request (a signing and an encryption certificate) are next to each
+  /// other and never split, so that they are refused, recorded, signed and
+  /// stored together.
+  static func chunks(of orders: [IssuanceOrder]) -> [[Int]] {
+    var chunks: [[Int]] = []
+    var current: [Int] = []
+    for index in orders.indices {
+      let sameRequest =
+        index > 0 && orders[index].requestID != nil
+        && orders[index].requestID == orders[index - 1].requestID
+      if current.count >= chunkSize && !sameRequest {
+        chunks.append(current)
+        current = []
+      }
+      current.append(index)
+    }
+    if !current.isEmpty { chunks.append(current) }
+    return chunks
   }
 
   /// Key facts known so far in a batch: from the store, and the mailboxes
@@ -239,6 +261,20 @@ public struct IssuanceService: Sendable {
       case .failure(let error): chunk.refused.append((item.index, error))
       case .success(let certificate):
         chunk.ready.append((item.index, certificate, item.request.keyType))
+      }
+    }
+    // A request's certificates go together: when one is refused, so is
+    // the other, before anything is recorded.
+    let refusedRequests = Dictionary(
+      chunk.refused.compactMap { index, error in orders[index].requestID.map { ($0, error) } },
+      uniquingKeysWith: { first, _ in first })
+    if !refusedRequests.isEmpty {
+      chunk.ready.removeAll { item in
+        guard let requestID = orders[item.index].requestID,
+          let error = refusedRequests[requestID]
+        else { return false }
+        chunk.refused.append((item.index, error))
+        return true
       }
     }
     return chunk

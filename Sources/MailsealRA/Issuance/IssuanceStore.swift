@@ -143,7 +143,7 @@ struct IssuanceStore {
       var insert = sql.insert(into: "certificates").columns(
         "id", "issuer_id", "serial", "der", "mailbox", "profile", "common_name", "given_name",
         "surname", "pseudonym", "key_fingerprint", "key_type", "not_before", "not_after", "status",
-        "created_at", "request_id"
+        "created_at", "request_id", "key_purpose"
       )
       for item in chunk {
         let certificate = item.certificate
@@ -170,7 +170,8 @@ struct IssuanceStore {
           SQLBind(given), SQLBind(surname), SQLBind(pseudonym),
           SQLBind(prepared.keyFingerprint.hexString),
           SQLBind(keyType.storageName), SQLBind(prepared.notBefore), SQLBind(prepared.notAfter),
-          SQLBind(CertificateRecord.Status.active.rawValue), SQLBind(now), SQLBind(item.requestID)
+          SQLBind(CertificateRecord.Status.active.rawValue), SQLBind(now), SQLBind(item.requestID),
+          SQLBind(item.purpose.rawValue)
         )
       }
       try await insert.run()

@@ -93,9 +93,20 @@ public actor IssuanceWorker {
     for request in requests {
       do {
         try request.checkRules(fourEyes: configuration.portal.fourEyes, now: now)
-        orders.append(
-          IssuanceOrder(
-            request: request.csrDER, subject: try request.subject(), requestID: request.id))
+        let subject = try request.subject()
+        if let encryption = request.encryptionCSRDER {
+          // Key escrow: a signing and an encryption certificate, from one
+          // identity check, issued together.
+          orders.append(
+            IssuanceOrder(
+              request: request.csrDER, subject: subject, requestID: request.id, purpose: .signing))
+          orders.append(
+            IssuanceOrder(
+              request: encryption, subject: subject, requestID: request.id, purpose: .encryption))
+        } else {
+          orders.append(
+            IssuanceOrder(request: request.csrDER, subject: subject, requestID: request.id))
+        }
       } catch {
         refused.append((request, error))
       }
@@ -132,7 +143,10 @@ public actor IssuanceWorker {
             .milliseconds(Int64(stored.timeIntervalSince(approvedAt) * 1000)))
         }
       case .failure(let error):
-        if let request = requests.first(where: { $0.id == order.requestID }) {
+        // Both certificates of a pair are refused together: the request once.
+        if let request = requests.first(where: { $0.id == order.requestID }),
+          !refused.contains(where: { $0.0.id == request.id })
+        {
           refused.append((request, error))
         }
       }
@@ -219,29 +233,62 @@ public actor IssuanceWorker {
         certificateIDs[try row.decode(column: "serial", as: String.self)] = try row.decode(
           column: "id", as: UUID.self)
       }
+      // A request that escrows its encryption key is issued with both of
+      // its certificates, never with one (the service keeps them in one
+      // chunk; a key lost between the two signatures leaves it approved).
+      var byRequest: [UUID: (main: StoredCertificate?, encryption: StoredCertificate?)] = [:]
+      for item in chunk {
+        if item.purpose == .encryption {
+          byRequest[item.requestID!, default: (nil, nil)].encryption = item
+        } else {
+          byRequest[item.requestID!, default: (nil, nil)].main = item
+        }
+      }
+      var pairs: Set<UUID> = []
+      for row in try await sql.select().column("id").from("certificate_requests")
+        .where("id", .in, Array(byRequest.keys))
+        .where("encryption_csr_der", .isNot, SQLLiteral.null).all()
+      {
+        pairs.insert(try row.decode(column: "id", as: UUID.self))
+      }
       var tokens: [UUID: String] = [:]
       var certificateCase = SQLCaseBuilder()
+      var encryptionCase = SQLCaseBuilder()
       var tokenCase = SQLCaseBuilder()
       var retentionCase = SQLCaseBuilder()
-      for item in chunk {
-        let requestID = item.requestID!
-        let token = SecretToken.make()
-        tokens[requestID] = token
-        guard let certificateID = certificateIDs[item.certificate.prepared.serialHex] else {
+      var retainUntil: [UUID: Date] = [:]
+      for (requestID, certificates) in byRequest {
+        guard let main = certificates.main,
+          pairs.contains(requestID) == (certificates.encryption != nil)
+        else { continue }
+        guard let certificateID = certificateIDs[main.certificate.prepared.serialHex] else {
           throw IssuedTwice()
         }
         certificateCase.when(requestID, then: certificateID)
+        if let encryption = certificates.encryption {
+          guard let encryptionID = certificateIDs[encryption.certificate.prepared.serialHex] else {
+            throw IssuedTwice()
+          }
+          encryptionCase.when(requestID, then: encryptionID)
+        }
+        let token = SecretToken.make()
+        tokens[requestID] = token
         tokenCase.when(requestID, then: SecretToken.hash(token))
-        retentionCase.when(
-          requestID,
-          then: item.certificate.prepared.notAfter.addingTimeInterval(
-            TimeInterval(configuration.portal.evidenceRetentionDays) * 86_400))
+        let retain = main.certificate.prepared.notAfter.addingTimeInterval(
+          TimeInterval(configuration.portal.evidenceRetentionDays) * 86_400)
+        retainUntil[requestID] = retain
+        retentionCase.when(requestID, then: retain)
       }
+      guard !tokens.isEmpty else { continue }
+      let encryptionColumn =
+        encryptionCase.isEmpty
+        ? "" as SQLQueryString
+        : "encryption_certificate_id = \(encryptionCase.expression(on: "id")),"
       let requestIDs = Array(tokens.keys)
       let updated = try await sql.raw(
         """
         UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.issued),
-          certificate_id = \(certificateCase.expression(on: "id")),
+          certificate_id = \(certificateCase.expression(on: "id")), \(encryptionColumn)
           pickup_token_hash = \(tokenCase.expression(on: "id")),
           pickup_expires_at = \(bind: expires), issuing_lease_until = NULL, updated_at = \(bind: now)
         WHERE id IN (\(binds: requestIDs)) AND state = \(CertificateRequestRecord.State.approved) RETURNING id
@@ -263,12 +310,9 @@ public actor IssuanceWorker {
       }
       if !evidenceOwners.isEmpty {
         var ownerCase = SQLCaseBuilder()
-        for item in chunk {
-          guard let owner = evidenceOwners[item.requestID!] else { continue }
-          ownerCase.when(
-            owner,
-            then: item.certificate.prepared.notAfter.addingTimeInterval(
-              TimeInterval(configuration.portal.evidenceRetentionDays) * 86_400))
+        for (request, owner) in evidenceOwners {
+          guard let retain = retainUntil[request] else { continue }
+          ownerCase.when(owner, then: retain)
         }
         try await sql.raw(
           """
@@ -391,6 +435,8 @@ struct IssuingRequest: Sendable {
   let surname: String?
   let pseudonym: String?
   let csrDER: [UInt8]
+  /// Key escrow: the encryption key's request, issued beside the signing one.
+  let encryptionCSRDER: [UInt8]?
   let approvedAt: Date?
   let mailboxValidatedAt: Date
   let verifiedBy: UUID?
@@ -407,7 +453,7 @@ struct IssuingRequest: Sendable {
       for row in try await sql.raw(
         """
         SELECT r.id, r.number, r.mailbox, r.mailbox_type, r.given_name, r.surname, r.pseudonym,
-          r.csr_der, r.approved_at, r.mailbox_validated_at, r.verified_by, r.approved_by,
+          r.csr_der, r.encryption_csr_der, r.approved_at, r.mailbox_validated_at, r.verified_by, r.approved_by,
           approver.email AS approver_email, evidence.checked_at AS evidence_checked_at
         FROM certificate_requests r
         LEFT JOIN operators approver ON approver.id = r.approved_by
@@ -426,6 +472,9 @@ struct IssuingRequest: Sendable {
             surname: try row.decode(column: "surname", as: String?.self),
             pseudonym: try row.decode(column: "pseudonym", as: String?.self),
             csrDER: Array(try row.decode(column: "csr_der", as: Data.self)),
+            encryptionCSRDER: try row.decode(column: "encryption_csr_der", as: Data?.self).map {
+              Array($0)
+            },
             approvedAt: try row.decode(column: "approved_at", as: Date?.self),
             mailboxValidatedAt: try row.decode(column: "mailbox_validated_at", as: Date.self),
             verifiedBy: try row.decode(column: "verified_by", as: UUID?.self),

@@ -15,12 +15,22 @@ public struct RequestForm: Codable, Sendable {
   public var csr: String
   /// For a renewal: the serial (hex) of the certificate it renews.
   public var renewalOf: String?
+  /// Key escrow: the encryption key's request (PEM; `csr` is then the
+  /// signing key's), the envelope the browser sealed that key in for the
+  /// recovery certificates (base64 DER), and the requester's consent.
+  public var encryptionCsr: String?
+  public var escrowEnvelope: String?
+  public var escrowConsent: Bool?
 
   public init(
     mailboxType: String, givenName: String?, surname: String?, commonName: String?, keyType: String,
-    csr: String, renewalOf: String? = nil
+    csr: String, renewalOf: String? = nil, encryptionCsr: String? = nil,
+    escrowEnvelope: String? = nil, escrowConsent: Bool? = nil
   ) {
     self.renewalOf = renewalOf
+    self.encryptionCsr = encryptionCsr
+    self.escrowEnvelope = escrowEnvelope
+    self.escrowConsent = escrowConsent
     self.mailboxType = mailboxType
     self.givenName = givenName
     self.surname = surname
@@ -172,6 +182,10 @@ extension RegistrationAuthority {
       throw MailsealError(.roleMailboxNeedsLoginLink)
     }
     try await checkKeyIsFree(fingerprint, for: mailbox.address)
+    let escrow = try await validateEscrow(form, keyType: offered, signing: request)
+    if let escrow {
+      try await checkKeyIsFree(escrow.request.keyFingerprint.hexString, for: mailbox.address)
+    }
 
     let record = CertificateRequestRecord()
     record.mailbox = mailbox.address
@@ -182,6 +196,12 @@ extension RegistrationAuthority {
     record.keyType = offered.rawValue
     record.keyFingerprint = fingerprint
     record.csrDER = Data(request.der)
+    if let escrow {
+      record.encryptionCSRDER = Data(escrow.request.der)
+      record.encryptionKeyFingerprint = escrow.request.keyFingerprint.hexString
+      record.escrowEnvelope = Data(escrow.envelope.der)
+      record.escrowConsentedAt = now
+    }
     record.state = .submitted
     record.language = language.rawValue
     record.mailboxValidatedAt = session.validatedAt
@@ -204,6 +224,8 @@ extension RegistrationAuthority {
           "renewalOf": renewal?.certificate.serial ?? "",
           "evidenceReused": record.evidenceRequestID == nil ? "false" : "true",
           "mailboxValidation": record.mailboxValidationMethod,
+          "keyEscrow": escrow == nil ? "no" : "consented",
+          "encryptionKeyFingerprint": record.encryptionKeyFingerprint ?? "",
         ])
     ]
     if record.state == .approved {
@@ -240,6 +262,9 @@ extension RegistrationAuthority {
           try await database.sql.raw("UPDATE audit_head SET seq = seq WHERE id = 1").run()
           try await Self.checkKeyIsFree(
             record.keyFingerprint, for: record.mailbox, on: database)
+          if let encryptionKey = record.encryptionKeyFingerprint {
+            try await Self.checkKeyIsFree(encryptionKey, for: record.mailbox, on: database)
+          }
           try await record.create(on: database)
           try await SearchTerms.save(record.searchTerms, for: record.id!, on: database)
           try await Outbox.enqueue(
@@ -269,10 +294,15 @@ extension RegistrationAuthority {
   ) async throws {
     var facts = try await IssuanceStore(database: database).keyFacts([fingerprint])
     // Requests not yet issued hold their key too.
-    for other in try await CertificateRequestRecord.query(on: database)
-      .filter(\.$keyFingerprint == fingerprint).filter(\.$mailbox != mailbox)
+    // Either key of an escrowing request counts.
+    let others = try await CertificateRequestRecord.query(on: database)
+      .group(.or) { group in
+        group.filter(\.$keyFingerprint == fingerprint)
+          .filter(\.$encryptionKeyFingerprint == fingerprint)
+      }
+      .filter(\.$mailbox != mailbox)
       .filter(\.$state !~ [.withdrawn, .rejected, .expired]).limit(1).all()
-    {
+    for other in others {
       facts.mailboxes[fingerprint, default: []].insert(other.mailbox)
     }
     if let refusal = facts.refusal(of: fingerprint, for: mailbox) { throw refusal }

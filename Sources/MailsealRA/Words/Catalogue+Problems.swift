@@ -72,6 +72,21 @@ extension Catalogue {
       en: "Given name and surname are too long together (at most {bound} characters)."),
     "field.mailbox-type.choose": .init(
       de: "Bitte wählen Sie die Art des Postfachs.", en: "Please choose the type of mailbox."),
+    "field.escrow.not-offered": .init(
+      de: "Diese Installation hinterlegt keine Schlüssel.",
+      en: "This installation does not escrow keys."),
+    "field.escrow.required": .init(
+      de:
+        "Hier wird der Verschlüsselungsschlüssel hinterlegt: Ihr Browser muss zwei Schlüssel und einen Schlüsselumschlag senden. Bitte laden Sie die Seite neu.",
+      en:
+        "This installation escrows the encryption key: your browser must send two keys and a key envelope. Please reload the page."
+    ),
+    "field.escrow.consent": .init(
+      de: "Bitte stimmen Sie der Hinterlegung Ihres Verschlüsselungsschlüssels zu.",
+      en: "Please agree to the escrow of your encryption key."),
+    "field.escrow.same-key": .init(
+      de: "Signatur- und Verschlüsselungsschlüssel müssen verschieden sein.",
+      en: "The signing key and the encryption key must differ."),
     "field.key-type.choose": .init(
       de: "Bitte wählen Sie einen Schlüsseltyp.", en: "Please choose a key type."),
     "problem.key-type-mismatch": .init(

@@ -24,5 +24,6 @@ public enum MailsealMigrations {
     M0018_IdentityProvider(),
     M0019_RevocationSequence(),
     M0020_RecoveryCertificates(),
+    M0021_KeyEscrow(),
   ]
 }

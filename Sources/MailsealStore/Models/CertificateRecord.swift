@@ -25,6 +25,8 @@ public final class CertificateRecord: Model, @unchecked Sendable {
   /// SHA-256 of the SubjectPublicKeyInfo, lowercase hex.
   @Field(key: "key_fingerprint") public var keyFingerprint: String
   @Field(key: "key_type") public var keyType: String
+  /// dual-use, signing or encryption (key escrow).
+  @Field(key: "key_purpose") public var keyPurpose: String
   @Field(key: "not_before") public var notBefore: Date
   @Field(key: "not_after") public var notAfter: Date
   @Field(key: "status") public var status: Status

@@ -47,6 +47,15 @@ public final class CertificateRequestRecord: Model, @unchecked Sendable {
   @OptionalField(key: "rejection_reason") public var rejectionReason: String?
   /// The certificate issued for the request.
   @OptionalField(key: "certificate_id") public var certificateID: UUID?
+  /// Key escrow: the encryption key's request (the one above is then the
+  /// signing key's), its fingerprint, the envelope the browser made for
+  /// the recovery certificates, when the requester consented, and the
+  /// encryption certificate once issued.
+  @OptionalField(key: "encryption_csr_der") public var encryptionCSRDER: Data?
+  @OptionalField(key: "encryption_key_fingerprint") public var encryptionKeyFingerprint: String?
+  @OptionalField(key: "escrow_envelope") public var escrowEnvelope: Data?
+  @OptionalField(key: "escrow_consented_at") public var escrowConsentedAt: Date?
+  @OptionalField(key: "encryption_certificate_id") public var encryptionCertificateID: UUID?
   /// For a renewal: the certificate it renews.
   @OptionalField(key: "renewal_of") public var renewalOf: UUID?
   /// For a renewal that reuses identity evidence: the request whose

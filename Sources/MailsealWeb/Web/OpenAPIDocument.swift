@@ -36,7 +36,10 @@ enum OpenAPIDocument {
               "surname": { "type": "string", "maxLength": 256, "description": "as givenName" },
               "commonName": { "type": "string", "maxLength": 256, "description": "role or group mailboxes: the name in natural language" },
               "keyType": { "type": "string", "enum": ["rsa3072", "rsa4096", "p256"] },
-              "csr": { "type": "string", "maxLength": 16384, "description": "PKCS#10 request, PEM, signed by the new key" }
+              "csr": { "type": "string", "maxLength": 16384, "description": "PKCS#10 request, PEM, signed by the new key (with key escrow: the signing key, never escrowed)" },
+              "encryptionCsr": { "type": "string", "maxLength": 16384, "description": "key escrow (MAILSEAL_ESCROW optional or required): the encryption key's PKCS#10 request, PEM, same key type, another key" },
+              "escrowEnvelope": { "type": "string", "maxLength": 43692, "description": "key escrow: the encryption key's PKCS#8 in a CMS EnvelopedData (RSAES-OAEP SHA-256, AES-256-CBC) for exactly the installed recovery certificates, base64 DER, at most 32 KiB" },
+              "escrowConsent": { "type": "boolean", "description": "key escrow: the requester agrees that the encryption key is escrowed" }
             }
           },
           "Request": {
@@ -53,7 +56,8 @@ enum OpenAPIDocument {
               "keyType": { "type": "string" },
               "keyFingerprint": { "type": "string", "description": "SHA-256 of the SubjectPublicKeyInfo, hex" },
               "created": { "type": "string", "format": "date-time" },
-              "keyFileName": { "type": "string" }
+              "keyFileName": { "type": "string" },
+              "encryptionKeyFingerprint": { "type": ["string", "null"], "description": "key escrow: the encryption key's fingerprint (keyFingerprint is then the signing key's)" }
             }
           },
           "Problem": {

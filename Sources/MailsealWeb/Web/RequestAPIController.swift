@@ -19,6 +19,9 @@ enum RequestAPIController {
     let keyFingerprint: String
     let created: Date
     let keyFileName: String
+    /// Key escrow: the encryption key's fingerprint (the one above is then
+    /// the signing key's); absent without escrow.
+    let encryptionKeyFingerprint: String?
 
     init(_ record: CertificateRequestRecord) {
       number = record.number
@@ -32,6 +35,7 @@ enum RequestAPIController {
       keyFingerprint = record.keyFingerprint
       created = record.createdAt
       keyFileName = "mailseal-\(record.number).key.pem"
+      encryptionKeyFingerprint = record.encryptionKeyFingerprint
     }
   }
 

@@ -98,7 +98,7 @@ func routes(_ app: Application) throws {
   // requests: never stored by a cache. A method the description does not
   // list is 405 with Allow.
   let api = app.grouped("api", "v1").grouped(NoStoreMiddleware())
-  api.on(.POST, "requests", body: .collect(maxSize: "24kb"), use: RequestAPIController.create)
+  api.on(.POST, "requests", body: .collect(maxSize: "64kb"), use: RequestAPIController.create)
   api.get("requests", use: RequestAPIController.list)
   api.get("requests", ":number", use: RequestAPIController.show)
   api.on(
