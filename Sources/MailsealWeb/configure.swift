@@ -352,7 +352,8 @@ func prepareToServe(_ app: Application) async throws {
     app.logger.notice(
       "Key escrow is \(app.mailseal.escrow.rawValue)",
       metadata: [
-        "recoveryCertificates": .string(installed.map(\.certificate.fingerprintText).joined(separator: ","))
+        "recoveryCertificates": .string(
+          installed.map(\.certificate.fingerprintText).joined(separator: ","))
       ])
   }
   try await IssuanceService.recoverAbandonedIntents(on: app.db, logger: app.logger)

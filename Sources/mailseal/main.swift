@@ -63,7 +63,8 @@ do {
   try? await app.asyncShutdown()
   // A database that cannot be opened or written is a configuration
   // problem (EX_CONFIG), like the others.
-  exit(StoreUnavailable.classify(error) == nil && !(error is CustodyStartFailure)
+  exit(
+    StoreUnavailable.classify(error) == nil && !(error is CustodyStartFailure)
       && !(error is EscrowStartFailure) ? 1 : 78)
 }
 do {

@@ -329,7 +329,8 @@ public struct MailsealConfiguration: Sendable {
       } else {
         problems.append(
           .init(
-            variable: "MAILSEAL_ESCROW", message: "“\(text.prefix(20))” is not off, optional or required."
+            variable: "MAILSEAL_ESCROW",
+            message: "“\(text.prefix(20))” is not off, optional or required."
           ))
       }
     }
