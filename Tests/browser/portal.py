@@ -167,7 +167,7 @@ class OpenIDProvider:
 class Portal:
     """`mailseal serve` on a free port of 127.0.0.1 with its own data folder."""
 
-    def __init__(self, folder, smtp_port=None, extra=None, host="127.0.0.1"):
+    def __init__(self, folder, smtp_port=None, extra=None, host="127.0.0.1", before=()):
         self.folder = pathlib.Path(folder)
         self.port = free_port()
         self.url = "http://%s:%d" % (host, self.port)
@@ -187,6 +187,12 @@ class Portal:
         # Kept for `cli`: the command line sees the very same installation.
         self.env = env
         self.binary = os.environ.get("MAILSEAL_BINARY", str(ROOT / ".build/debug/mailseal"))
+        # Commands the installation needs before it may serve (a recovery
+        # certificate, when escrow is on).
+        for arguments in before:
+            status, output = self.cli(*arguments)
+            if status != 0:
+                raise AssertionError("mailseal %s: %s" % (" ".join(arguments), output))
         self.process = subprocess.Popen(
             [self.binary, "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(self.folder))

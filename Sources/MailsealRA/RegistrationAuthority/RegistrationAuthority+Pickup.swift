@@ -8,6 +8,9 @@ public struct Pickup: Sendable {
   public let request: CertificateRequestRecord
   public let certificate: CertificateRecord
   public let chain: [IssuerRecord]
+  /// Key escrow: the encryption-only certificate beside the signing-only
+  /// one above (same issuer, same chain).
+  public var encryptionCertificate: CertificateRecord? = nil
 }
 
 extension RegistrationAuthority {
@@ -37,6 +40,14 @@ extension RegistrationAuthority {
       chain = try await CAInstallation(database: database, configuration: configuration)
         .chain(of: issuer)
     }
-    return Pickup(request: record, certificate: certificate, chain: chain)
+    var encryption: CertificateRecord?
+    if let id = record.encryptionCertificateID {
+      guard let found = try await CertificateRecord.find(id, on: database) else {
+        throw MailsealError.notFound
+      }
+      encryption = found
+    }
+    return Pickup(
+      request: record, certificate: certificate, chain: chain, encryptionCertificate: encryption)
   }
 }

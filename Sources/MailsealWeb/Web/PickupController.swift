@@ -18,6 +18,7 @@ enum PickupController {
     let certificate: CertificateRecord
     let chain: [IssuerRecord]
     let base: String
+    var encryptionCertificate: CertificateRecord? = nil
   }
 
   /// Resolves `/pickup/:token…` or `/requests/:number/pickup…`.
@@ -35,7 +36,8 @@ enum PickupController {
       base = "/requests/\(pickup.request.number)/pickup"
     }
     return Reached(
-      request: pickup.request, certificate: pickup.certificate, chain: pickup.chain, base: base)
+      request: pickup.request, certificate: pickup.certificate, chain: pickup.chain, base: base,
+      encryptionCertificate: pickup.encryptionCertificate)
   }
 
   struct Page: Encodable {
@@ -53,6 +55,10 @@ enum PickupController {
     let issuerName: String
     let issuerOrganization: String?
     let issuer: String
+    /// Key escrow: the encryption certificate's serial and fingerprint (the
+    /// one above is then the signing certificate).
+    var encryptionSerial: String? = nil
+    var encryptionFingerprint: String? = nil
   }
 
   /// The common name and organisation of a CA certificate's subject.
@@ -89,7 +95,11 @@ enum PickupController {
         fingerprint: Array(SHA256.hash(data: certificate.der)).hexString, base: pickup.base,
         keyFileName: "mailseal-\(pickup.request.number).key.pem",
         issuerName: issuer.name, issuerOrganization: issuer.organization,
-        issuer: pickup.chain.first?.subject ?? ""),
+        issuer: pickup.chain.first?.subject ?? "",
+        encryptionSerial: pickup.encryptionCertificate?.serial,
+        encryptionFingerprint: pickup.encryptionCertificate.map {
+          Array(SHA256.hash(data: $0.der)).hexString
+        }),
       for: request)
     return response
   }
@@ -99,6 +109,8 @@ enum PickupController {
     let certificate: String
     let chain: [String]
     let friendlyName: String
+    /// Key escrow: the encryption certificate (the one above signs only).
+    let encryptionCertificate: String?
   }
 
   /// What the browser needs to build the PKCS#12: certificate and chain, DER in base64.
@@ -108,7 +120,8 @@ enum PickupController {
     let bundle = Bundle(
       number: pickup.request.number, certificate: pickup.certificate.der.base64EncodedString(),
       chain: pickup.chain.map { $0.certificateDER.base64EncodedString() },
-      friendlyName: "\(pickup.certificate.commonName) <\(pickup.certificate.mailbox)>")
+      friendlyName: "\(pickup.certificate.commonName) <\(pickup.certificate.mailbox)>",
+      encryptionCertificate: pickup.encryptionCertificate?.der.base64EncodedString())
     let response = try await bundle.encodeResponse(for: request)
     response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
     return response
@@ -134,6 +147,15 @@ enum PickupController {
       let pem =
         PEMDocument(type: "CERTIFICATE", derBytes: Array(pickup.certificate.der)).pemString + "\n"
       return download(Data(pem.utf8), type: "application/x-pem-file", name: "\(number).pem")
+    case "encryption-certificate.der":
+      guard let encryption = pickup.encryptionCertificate else { throw MailsealError.notFound }
+      return download(
+        encryption.der, type: "application/pkix-cert", name: "\(number)-encryption.cer")
+    case "encryption-certificate.pem":
+      guard let encryption = pickup.encryptionCertificate else { throw MailsealError.notFound }
+      let pem = PEMDocument(type: "CERTIFICATE", derBytes: Array(encryption.der)).pemString + "\n"
+      return download(
+        Data(pem.utf8), type: "application/x-pem-file", name: "\(number)-encryption.pem")
     case "chain.pem":
       let pems =
         ([Array(pickup.certificate.der)] + pickup.chain.map { Array($0.certificateDER) })

@@ -221,6 +221,11 @@ enum RequesterController {
     /// Names the identity provider gave, pre-filled (may be changed).
     var givenName: String? = nil
     var surname: String? = nil
+    /// Key escrow: off, optional or required, and the recovery
+    /// certificates the browser seals the encryption key for (base64 DER,
+    /// separated by spaces).
+    var escrow: String = "off"
+    var recoveryCertificates: String = ""
   }
 
   /// What the form says about a renewal: the certificate, its names (kept),
@@ -261,11 +266,17 @@ enum RequesterController {
           BackOfficeController.format($0, language, zone, time: false)
         })
     }
+    let escrow = request.application.mailseal.escrow
+    let recovery =
+      escrow.isOn
+      ? try await RecoveryCertificates(database: request.db).installed()
+        .map { Data($0.certificate.der).base64EncodedString() }.joined(separator: " ") : ""
     return try await Pages.render(
       "request-new",
       FormPage(
         mobile: isMobile(request), mailbox: session.mailbox, renewal: renewal,
-        givenName: session.givenNameHint, surname: session.surnameHint),
+        givenName: session.givenNameHint, surname: session.surnameHint,
+        escrow: escrow.rawValue, recoveryCertificates: recovery),
       for: request)
   }
 

@@ -4,6 +4,7 @@
 import * as der from "./pki/der.js";
 import { generateKeyPair, createRequest } from "./pki/pkcs10.js";
 import { exportEncryptedPEM } from "./pki/pkcs8.js";
+import { sealKey } from "./pki/cms.js";
 import * as password from "./password.js";
 
 const form = document.getElementById("request-form");
@@ -19,6 +20,7 @@ const TEXT = {
   mismatch: form?.dataset.textMismatch,
   missing: form?.dataset.textMissing,
   network: form?.dataset.textNetwork,
+  consent: form?.dataset.textConsent,
 };
 
 /** Timings of the last run, read by the browser tests. */
@@ -52,6 +54,17 @@ function updateType() {
   }
   const namesHint = document.getElementById("names-hint");
   if (namesHint) namesHint.hidden = !personal;
+}
+
+/** Whether this request escrows its encryption key (two key pairs). */
+function escrowChosen() {
+  return form.querySelector("input[name=escrowChoice]:checked")?.value === "escrow";
+}
+
+function updateEscrow() {
+  const label = document.getElementById("escrow-consent-label");
+  if (label) label.hidden = !escrowChosen();
+  if (!escrowChosen()) show("escrow-error", null);
 }
 
 function updateStrength() {
@@ -94,7 +107,29 @@ function validate() {
       valid = false;
     }
   }
+  if (escrowChosen() && !document.getElementById("escrow-consent").checked) {
+    show("escrow-error", TEXT.consent);
+    valid = false;
+  } else {
+    show("escrow-error", null);
+  }
   return checkPassword() && valid;
+}
+
+/** Key escrow: a second key pair for encryption, its request, and its
+ * PKCS#8 sealed for every recovery certificate — all before anything is
+ * sent. The signing key (the first pair) is never escrowed. */
+async function escrowPart(keyType) {
+  const recovery = (form.dataset.recovery ?? "").split(" ").filter(Boolean).map(der.fromBase64);
+  const keyPair = await generateKeyPair(keyType);
+  const encryptionCsr = der.toPEM("CERTIFICATE REQUEST", await createRequest(keyPair, form.dataset.mailbox));
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keyPair.privateKey));
+  try {
+    const envelope = der.toBase64(await sealKey(pkcs8, recovery));
+    return { keyPair, fields: { encryptionCsr, escrowEnvelope: envelope, escrowConsent: true } };
+  } finally {
+    pkcs8.fill(0);
+  }
 }
 
 async function submit(event) {
@@ -117,10 +152,14 @@ async function submit(event) {
     timings.keyGeneration = performance.now() - started;
     const csr = der.toPEM("CERTIFICATE REQUEST", await createRequest(keyPair, form.dataset.mailbox));
     const encryptStarted = performance.now();
-    const keyFile = await exportEncryptedPEM(keyPair.privateKey, secret);
+    const escrow = escrowChosen() ? await escrowPart(keyType) : null;
+    // With escrow the key file holds both keys, one password for both: the
+    // signing key first, then the encryption key.
+    let keyFile = await exportEncryptedPEM(keyPair.privateKey, secret);
+    if (escrow) keyFile += "\n" + (await exportEncryptedPEM(escrow.keyPair.privateKey, secret));
     timings.keyEncryption = performance.now() - encryptStarted;
 
-    const body = { mailboxType: mailboxType(), keyType, csr };
+    const body = { mailboxType: mailboxType(), keyType, csr, ...(escrow?.fields ?? {}) };
     // A renewal names the certificate it renews; the names are its own.
     if (form.dataset.renewal) body.renewalOf = form.dataset.renewal;
     body.givenName = document.getElementById("givenName").value;
@@ -178,10 +217,12 @@ if (form) {
     form.hidden = false;
     form.addEventListener("change", (event) => {
       if (event.target.name === "mailboxType") updateType();
+      if (event.target.name === "escrowChoice") updateEscrow();
     });
     document.getElementById("password").addEventListener("input", updateStrength);
     form.addEventListener("input", recheck);
     form.addEventListener("submit", submit);
     updateType();
+    updateEscrow();
   }
 }

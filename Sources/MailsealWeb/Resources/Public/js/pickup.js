@@ -32,19 +32,39 @@ async function build(event) {
     const bundle = await (await fetch(`${form.dataset.base}/bundle.json`, { credentials: "same-origin" })).json();
     const certificate = der.fromBase64(bundle.certificate);
     const chain = bundle.chain.map(der.fromBase64);
-    let privateKeyInfo;
-    try {
-      privateKeyInfo = await decryptPrivateKeyInfo(await file.text(), password);
-    } catch (error) {
-      if (error instanceof KeyFileError && error.code === "wrong-password") throw new Error(form.dataset.errorPassword);
-      throw new Error(form.dataset.errorFile);
+    // With key escrow the key file holds two keys (signing, encryption)
+    // under one password, and there are two certificates: each key goes
+    // with the certificate whose public key it is.
+    const blocks = der.allFromPEM(await file.text(), "ENCRYPTED PRIVATE KEY");
+    if (blocks.length === 0 || blocks.length > 2) throw new Error(form.dataset.errorFile);
+    const keys = [];
+    for (const block of blocks) {
+      try {
+        keys.push(await decryptPrivateKeyInfo(block, password));
+      } catch (error) {
+        if (error instanceof KeyFileError && error.code === "wrong-password") throw new Error(form.dataset.errorPassword);
+        throw new Error(form.dataset.errorFile);
+      }
     }
-    if (!(await keyMatchesCertificate(privateKeyInfo, certificate))) throw new Error(form.dataset.errorMismatch);
+    async function keyOf(wanted) {
+      for (const key of keys) if (await keyMatchesCertificate(key, wanted)) return key;
+      throw new Error(form.dataset.errorMismatch);
+    }
+    const privateKeyInfo = await keyOf(certificate);
+    const more = [];
+    if (bundle.encryptionCertificate) {
+      const encryptionCertificate = der.fromBase64(bundle.encryptionCertificate);
+      more.push({
+        privateKeyInfo: await keyOf(encryptionCertificate),
+        certificate: encryptionCertificate,
+        friendlyName: `${bundle.friendlyName} (${form.dataset.encryptionName})`,
+      });
+    }
     const encoding = form.querySelector("input[name=encoding]:checked").value;
     const pfx = await buildPFX({
-      privateKeyInfo, certificate, chain, password, friendlyName: bundle.friendlyName, encoding,
+      privateKeyInfo, certificate, chain, password, friendlyName: bundle.friendlyName, encoding, more,
     });
-    privateKeyInfo.fill(0);
+    for (const key of keys) key.fill(0);
     window.mailsealTimings = { encoding, pkcs12: performance.now() - started };
     const link = document.getElementById("p12-download");
     link.href = URL.createObjectURL(new Blob([pfx], { type: "application/x-pkcs12" }));

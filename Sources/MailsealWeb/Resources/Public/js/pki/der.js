@@ -182,6 +182,12 @@ export function toPEM(label, bytes) {
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }
 
+/** The DER of every PEM block with the given label, in order. */
+export function allFromPEM(text, label) {
+  const pattern = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`, "g");
+  return Array.from(text.matchAll(pattern), (match) => fromBase64(match[1]));
+}
+
 /** The DER of the first PEM block with the given label. */
 export function fromPEM(text, label) {
   const pattern = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`);

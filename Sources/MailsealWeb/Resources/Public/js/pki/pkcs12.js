@@ -142,19 +142,29 @@ function certificateBag(certificate, attributeSet) {
  * @param {string} input.friendlyName the name mail clients show
  * @param {"compatible"|"modern"} input.encoding
  * @param {number} [input.iterations] PBKDF2 iterations of "modern"
+ * @param {{privateKeyInfo: Uint8Array, certificate: Uint8Array, friendlyName: string}[]} [input.more]
+ *   further keys with their certificates (key escrow: the encryption key
+ *   beside the signing key), each paired with its certificate by localKeyId
  */
-export async function buildPFX({ privateKeyInfo, certificate, chain, password, friendlyName, encoding, iterations = 600000 }) {
+export async function buildPFX({ privateKeyInfo, certificate, chain, password, friendlyName, encoding, iterations = 600000, more = [] }) {
   if (encoding !== "compatible" && encoding !== "modern") throw new RangeError(`unknown encoding ${encoding}`);
-  const localKeyId = new Uint8Array(await crypto.subtle.digest("SHA-1", certificate));
-  const bagAttributes = attributes(friendlyName, localKeyId);
-
-  const certificates = der.sequence(certificateBag(certificate, bagAttributes), ...chain.map((ca) => certificateBag(ca)));
-  const keyBag = der.sequence(
-    der.oid(OID.shroudedKeyBag),
-    der.explicit(0, await shroudKey(privateKeyInfo, password, encoding, iterations)),
-    bagAttributes,
-  );
-  const keys = der.sequence(keyBag);
+  const entries = [{ privateKeyInfo, certificate, friendlyName }, ...more];
+  const certificateBags = [];
+  const keyBags = [];
+  for (const entry of entries) {
+    const localKeyId = new Uint8Array(await crypto.subtle.digest("SHA-1", entry.certificate));
+    const bagAttributes = attributes(entry.friendlyName, localKeyId);
+    certificateBags.push(certificateBag(entry.certificate, bagAttributes));
+    keyBags.push(
+      der.sequence(
+        der.oid(OID.shroudedKeyBag),
+        der.explicit(0, await shroudKey(entry.privateKeyInfo, password, encoding, iterations)),
+        bagAttributes,
+      ),
+    );
+  }
+  const certificates = der.sequence(...certificateBags, ...chain.map((ca) => certificateBag(ca)));
+  const keys = der.sequence(...keyBags);
   const authenticatedSafe = der.sequence(
     await encryptedContentInfo(certificates, password, encoding, iterations),
     der.sequence(der.oid(OID.data), der.explicit(0, der.octetString(keys))),
