@@ -121,6 +121,38 @@ struct RecoveryCommandTests {
       ])
     #expect(opened.status == 0, "\(opened.output)")
     #expect(try Self.read(keyOut) == Array(person.derRepresentation))
+
+    // The escrow check: a folder as `recovery export` writes it, with one
+    // good envelope and one a faulty browser made (another key inside).
+    let export = folder.appendingPathComponent("export")
+    try FileManager.default.createDirectory(at: export, withIntermediateDirectories: true)
+    try Data(envelope).write(to: export.appendingPathComponent("aa01.envelope.der"))
+    try personCertificate.write(
+      to: export.appendingPathComponent("aa01.certificate.pem"), atomically: true, encoding: .utf8)
+    let faulty = try KeyEnvelope.seal(
+      Array(P256.Signing.PrivateKey().derRepresentation), to: [certificate])
+    try Data(faulty).write(to: export.appendingPathComponent("bb02.envelope.der"))
+    try personCertificate.write(
+      to: export.appendingPathComponent("bb02.certificate.pem"), atomically: true, encoding: .utf8)
+    let shares = (1...3).map {
+      keys.appendingPathComponent("recovery-share-\($0)-of-5.pem").path
+    }
+    let checked = try Run.program(
+      Run.mailsealExecutable,
+      ["recovery", "check", "--export", export.path]
+        + shares.flatMap { ["--share", $0] },
+      environment: Self.offlineEnvironment)
+    #expect(checked.status != 0)
+    #expect(checked.output.contains("FAULT bb02"), "\(checked.output)")
+    #expect(!checked.output.contains("FAULT aa01"))
+    #expect(checked.output.contains("2 envelope(s) checked, 1 good, 1 faulty"))
+    try FileManager.default.removeItem(at: export.appendingPathComponent("bb02.envelope.der"))
+    let good = try Run.program(
+      Run.mailsealExecutable,
+      ["recovery", "check", "--export", export.path] + shares.flatMap { ["--share", $0] },
+      environment: Self.offlineEnvironment)
+    #expect(good.status == 0, "\(good.output)")
+    #expect(good.output.contains("1 envelope(s) checked, 1 good, 0 faulty"))
   }
 
   @Test("nine installs at once: eight recovery certificates installed, the ninth refused")

@@ -68,7 +68,7 @@ class Escrow(Walker, unittest.TestCase):
         wait.until(EC.url_to_be(web.url + "/requests/new"))
         wait.until(EC.visibility_of_element_located((By.ID, "request-form")))
         explained = driver.find_element(By.ID, "escrow-explained").text
-        self.assertIn("two recovery officers", explained)
+        self.assertIn("holders of the organisation's recovery key", explained)
         # The consent box appears with the choice of escrow.
         self.assertFalse(driver.find_element(By.ID, "escrow-consent").is_displayed())
         for field, value in (("givenName", "Zoë"), ("surname", "Müller-Lüdenscheidt")):
@@ -176,6 +176,20 @@ class Escrow(Walker, unittest.TestCase):
         self.assertEqual(recovered_public, public_of_certificate(work / "encryption.pem"))
         run(["openssl", "pkey", "-inform", "DER", "-in", str(work / "recovered.der"), "-out",
              str(work / "recovered.pem")]).check_returncode()
+
+        # `recovery export` takes the envelopes off the portal (audited) as the
+        # stored bytes; `recovery check` finds every key its certificate's.
+        status, output = web.cli("recovery", "export", "--out", str(work / "export"))
+        self.assertEqual(status, 0, output)
+        serial = run(["openssl", "x509", "-in", str(work / "encryption.pem"), "-noout", "-serial"]).stdout
+        serial = serial.strip().split("=")[1].lower()
+        self.assertEqual((work / "export" / (serial + ".envelope.der")).read_bytes(), envelope)
+        checked = run([binary, "recovery", "check", "--export", str(work / "export"), "--key",
+                       str(work / "keyfile" / "recovery-key.pem")], env=offline)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        self.assertIn("1 envelope(s) checked, 1 good, 0 faulty", checked.stdout)
+        status, output = web.cli("audit", "export")
+        self.assertIn("escrow.exported", output)
 
         # Three of five shares open it with `mailseal recovery open`; two do not.
         def recovery_open(shares, out):

@@ -85,30 +85,35 @@ extension Catalogue {
     "escrow_title": .init(de: "Schlüsselhinterlegung", en: "Key escrow"),
     "escrow_explained": .init(
       de:
-        "Mit Hinterlegung erzeugt Ihr Browser zwei Schlüssel: einen zum Signieren, der nur bei Ihnen bleibt, und einen zum Verschlüsseln. Den Verschlüsselungsschlüssel verschlüsselt Ihr Browser für den Wiederherstellungsschlüssel der Organisation, bevor etwas Ihren Computer verlässt; das Portal kann ihn nicht öffnen. Verlieren Sie Ihre Schlüsseldatei oder das Passwort, oder verlassen Sie die Organisation, können zwei Wiederherstellungsbeauftragte gemeinsam mit dem Wiederherstellungsschlüssel Ihren Verschlüsselungsschlüssel wiederherstellen – und damit an Sie verschlüsselte E-Mails lesen. Sie werden über jeden Schritt einer Wiederherstellung per E-Mail informiert. Ihre Signaturen kann niemand außer Ihnen erstellen.",
+        "Mit Hinterlegung erzeugt Ihr Browser zwei Schlüssel: einen zum Signieren, der nur bei Ihnen bleibt, und einen zum Verschlüsseln. Den Verschlüsselungsschlüssel verschlüsselt Ihr Browser für den Wiederherstellungsschlüssel der Organisation, bevor etwas Ihren Computer verlässt; das Portal kann ihn nicht öffnen. Verlieren Sie Ihre Schlüsseldatei oder das Passwort, oder verlassen Sie die Organisation, können die Verwahrer des Wiederherstellungsschlüssels der Organisation (in der Regel mehrere Personen gemeinsam, auf einem Rechner ohne Netz) Ihren Verschlüsselungsschlüssel wiederherstellen – und damit an Sie verschlüsselte E-Mails lesen. Ihre Signaturen kann niemand außer Ihnen erstellen.",
       en:
-        "With escrow your browser makes two keys: a signing key that stays with you alone, and an encryption key. Your browser encrypts the encryption key for the organisation's recovery key before anything leaves your computer; the portal cannot open it. If you lose your key file or its password, or leave the organisation, two recovery officers together with the recovery key can recover your encryption key – and with it read mail encrypted to you. You are told of every step of a recovery by mail. Nobody but you can make your signatures."
+        "With escrow your browser makes two keys: a signing key that stays with you alone, and an encryption key. Your browser encrypts the encryption key for the organisation's recovery key before anything leaves your computer; the portal cannot open it. If you lose your key file or its password, or leave the organisation, the holders of the organisation's recovery key (usually several people together, on a machine without network) can recover your encryption key – and with it read mail encrypted to you. Nobody but you can make your signatures."
     ),
     "escrow_choice_none": .init(
-      de: "Ein Schlüssel für Signatur und Verschlüsselung, nicht hinterlegt (geht die Schlüsseldatei verloren, sind an Sie verschlüsselte E-Mails nicht mehr lesbar)",
-      en: "One key for signing and encryption, not escrowed (if the key file is lost, mail encrypted to you can no longer be read)"
+      de:
+        "Ein Schlüssel für Signatur und Verschlüsselung, nicht hinterlegt (geht die Schlüsseldatei verloren, sind an Sie verschlüsselte E-Mails nicht mehr lesbar)",
+      en:
+        "One key for signing and encryption, not escrowed (if the key file is lost, mail encrypted to you can no longer be read)"
     ),
     "escrow_choice_escrow": .init(
       de: "Zwei Schlüssel, der Verschlüsselungsschlüssel hinterlegt",
       en: "Two keys, the encryption key escrowed"),
     "escrow_required_note": .init(
-      de: "Ihre Organisation hinterlegt Verschlüsselungsschlüssel: Ihr Browser erzeugt zwei Schlüssel.",
+      de:
+        "Ihre Organisation hinterlegt Verschlüsselungsschlüssel: Ihr Browser erzeugt zwei Schlüssel.",
       en: "Your organisation escrows encryption keys: your browser makes two keys."),
     "escrow_consent": .init(
       de: "Ich stimme zu, dass mein Verschlüsselungsschlüssel wie beschrieben hinterlegt wird.",
       en: "I agree that my encryption key is escrowed as described."),
     "js_escrow_consent": .init(
-      de: "Bitte stimmen Sie der Hinterlegung zu oder wählen Sie einen Schlüssel ohne Hinterlegung.",
+      de:
+        "Bitte stimmen Sie der Hinterlegung zu oder wählen Sie einen Schlüssel ohne Hinterlegung.",
       en: "Please agree to the escrow, or choose one key without escrow."),
     "signing_certificate": .init(de: "Signaturzertifikat", en: "Signing certificate"),
     "encryption_certificate": .init(de: "Verschlüsselungszertifikat", en: "Encryption certificate"),
     "escrowed_note": .init(
-      de: "Der Schlüssel dieses Zertifikats ist hinterlegt; die PKCS#12-Datei enthält beide Schlüssel.",
+      de:
+        "Der Schlüssel dieses Zertifikats ist hinterlegt; die PKCS#12-Datei enthält beide Schlüssel.",
       en: "This certificate's key is escrowed; the PKCS#12 file holds both keys."),
     "mailbox_type": .init(de: "Art des Postfachs", en: "Type of mailbox"),
     "type_personal": .init(de: "Persönliches Postfach", en: "Personal mailbox"),

@@ -1,6 +1,7 @@
 import Foundation
 import MailsealCA
 import MailsealRA
+import SwiftASN1
 public import Vapor
 import X509
 
@@ -18,11 +19,13 @@ struct RecoveryCommand: AsyncCommandGroup {
       "install": RecoveryInstallCommand(),
       "show": RecoveryShowCommand(),
       "open": RecoveryOpenCommand(),
+      "export": RecoveryExportCommand(),
+      "check": RecoveryCheckCommand(),
     ]
   }
 
   /// The subcommands that run offline: no configuration, no database.
-  static let offline: Set<String> = ["init", "open"]
+  static let offline: Set<String> = ["init", "open", "check"]
 }
 
 /// Whether `arguments` name an offline command (`recovery init`,
@@ -222,32 +225,11 @@ struct RecoveryOpenCommand: AsyncCommand {
       throw CommandFailure(
         "--envelope, --certificate and --out are required, and --key or --share.")
     }
-    let key: RecoveryKey
-    let shares = (signature.share ?? "").split(separator: ",").map(String.init)
-    switch (signature.key, shares.isEmpty) {
-    case (let path?, true):
-      key = try RecoveryKey(Array(try readInputFile(path, what: "recovery key", limit: 64 * 1024)))
-    case (nil, false):
-      key = try RecoveryShare.combine(
-        try shares.map {
-          try RecoveryShare(Array(try readInputFile($0, what: "share", limit: 64 * 1024)))
-        })
-    default:
-      throw CommandFailure("Give either --key or --share (once per share), not both.")
-    }
+    let key = try recoveryKey(key: signature.key, shares: signature.share)
     let envelope = try KeyEnvelope(
       derEncoded: Array(
         try readInputFile(envelopePath, what: "envelope", limit: KeyEnvelope.maximumSize)))
-    let certificateBytes = try readInputFile(certificatePath, what: "certificate", limit: 64 * 1024)
-    let certificate: Certificate
-    do {
-      certificate =
-        certificateBytes.first == 0x30
-        ? try Certificate(derEncoded: Array(certificateBytes))
-        : try Certificate(pemEncoded: String(decoding: certificateBytes, as: UTF8.self))
-    } catch {
-      throw CommandFailure("The certificate \(certificatePath) cannot be read.")
-    }
+    let certificate = try readCertificate(certificatePath)
     let privateKeyInfo = try envelope.open(with: key)
     guard SubscriberKeyMatch.matches(privateKeyInfo: privateKeyInfo, certificate: certificate)
     else {
@@ -274,6 +256,128 @@ struct RecoveryOpenCommand: AsyncCommand {
     context.console.print("Wrote \(out): the key of \(certificate.subject) and its certificate.")
     context.console.print("Its password (shown once, not stored anywhere):")
     context.console.print(password)
+  }
+}
+
+/// The recovery key from its file, or put together from shares (`--share`
+/// given once per share, joined by commas before parsing).
+func recoveryKey(key path: String?, shares text: String?) throws -> RecoveryKey {
+  let shares = (text ?? "").split(separator: ",").map(String.init)
+  switch (path, shares.isEmpty) {
+  case (let path?, true):
+    return try RecoveryKey(Array(try readInputFile(path, what: "recovery key", limit: 64 * 1024)))
+  case (nil, false):
+    return try RecoveryShare.combine(
+      try shares.map {
+        try RecoveryShare(Array(try readInputFile($0, what: "share", limit: 64 * 1024)))
+      })
+  default:
+    throw CommandFailure("Give either --key or --share (once per share), not both.")
+  }
+}
+
+/// Reads a certificate, PEM or DER.
+func readCertificate(_ path: String) throws -> Certificate {
+  let bytes = try readInputFile(path, what: "certificate", limit: 64 * 1024)
+  do {
+    return bytes.first == 0x30
+      ? try Certificate(derEncoded: Array(bytes))
+      : try Certificate(pemEncoded: String(decoding: bytes, as: UTF8.self))
+  } catch {
+    throw CommandFailure("The certificate \(path) cannot be read.")
+  }
+}
+
+struct RecoveryExportCommand: AsyncCommand {
+  struct Signature: CommandSignature {
+    @Option(name: "out", help: "A new or empty folder for the envelopes and their certificates.")
+    var out: String?
+    @Option(name: "serial", help: "Only this encryption certificate's envelope (serial, hex).")
+    var serial: String?
+    init() {}
+  }
+
+  var help: String {
+    "Write escrowed envelopes with their encryption certificates to a folder, for the offline machine (recovery open, recovery check). Audited."
+  }
+
+  func run(using context: CommandContext, signature: Signature) async throws {
+    guard let out = signature.out else { throw CommandFailure("--out FOLDER is required.") }
+    if let serial = signature.serial,
+      serial.isEmpty || serial.count > 64 || !serial.allSatisfy(\.isHexDigit)
+    {
+      throw CommandFailure("--serial must be the certificate's serial number in hex.")
+    }
+    let folder = URL(fileURLWithPath: out)
+    let existing = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    guard existing.isEmpty else {
+      throw CommandFailure("\(out) is not empty; nothing is overwritten.")
+    }
+    try FileManager.default.createDirectory(
+      at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    let entries = try await EscrowedKeys(database: context.application.db).export(
+      serial: signature.serial, actor: AuditEvent.commandLine)
+    for entry in entries {
+      try writeNew(entry.envelope, to: folder, "\(entry.serial).envelope.der", 0o600)
+      let pem =
+        PEMDocument(type: "CERTIFICATE", derBytes: Array(entry.certificateDER)).pemString + "\n"
+      try writeNew(Data(pem.utf8), to: folder, "\(entry.serial).certificate.pem", 0o600)
+    }
+    context.console.print("Wrote \(entries.count) envelope(s) with their certificates to \(out).")
+  }
+}
+
+struct RecoveryCheckCommand: AsyncCommand {
+  struct Signature: CommandSignature {
+    @Option(name: "export", help: "A folder written by `mailseal recovery export`.")
+    var export: String?
+    @Option(name: "key", help: "The recovery key file (or give the shares).")
+    var key: String?
+    @Option(
+      name: "share",
+      help: "A share file; give --share once per share, or the files separated by commas.")
+    var share: String?
+    init() {}
+  }
+
+  var help: String {
+    "On the offline machine: open every envelope of an export and report each whose key is not its certificate's (a faulty browser)."
+  }
+
+  func run(using context: CommandContext, signature: Signature) async throws {
+    guard let export = signature.export else {
+      throw CommandFailure("--export FOLDER is required, and --key or --share.")
+    }
+    let key = try recoveryKey(key: signature.key, shares: signature.share)
+    let folder = URL(fileURLWithPath: export)
+    let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+      .filter { $0.hasSuffix(".envelope.der") }.sorted()
+    var faults: [String] = []
+    for name in names {
+      let serial = String(name.dropLast(".envelope.der".count))
+      do {
+        let envelope = try KeyEnvelope(
+          derEncoded: Array(
+            try readInputFile(
+              folder.appendingPathComponent(name).path, what: "envelope",
+              limit: KeyEnvelope.maximumSize)))
+        let certificate = try readCertificate(
+          folder.appendingPathComponent("\(serial).certificate.pem").path)
+        let privateKeyInfo = try envelope.open(with: key)
+        if !SubscriberKeyMatch.matches(privateKeyInfo: privateKeyInfo, certificate: certificate) {
+          faults.append("\(serial): the key in the envelope is not the certificate's key")
+        }
+      } catch {
+        faults.append("\(serial): \(error)")
+      }
+    }
+    for fault in faults { context.console.print("FAULT \(fault)") }
+    context.console.print(
+      "\(names.count) envelope(s) checked, \(names.count - faults.count) good, \(faults.count) faulty."
+    )
+    if !faults.isEmpty {
+      throw CommandFailure("\(faults.count) envelope(s) would not recover their key.")
+    }
   }
 }
 
