@@ -102,13 +102,7 @@ struct RecoveryInitCommand: AsyncCommand {
     {
       throw CommandFailure("--organization must have 1 to 64 characters.")
     }
-    let folder = URL(fileURLWithPath: out)
-    let existing = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-    guard existing.isEmpty else {
-      throw CommandFailure("\(out) is not empty; nothing is overwritten.")
-    }
-    try FileManager.default.createDirectory(
-      at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    let folder = try emptyFolder(out)
 
     let (key, certificate) = try RecoveryKey.generate(organization: signature.organization)
     try writeNew(Data(certificate.pemString.utf8), to: folder, "recovery-certificate.pem", 0o644)
@@ -136,6 +130,19 @@ struct RecoveryInitCommand: AsyncCommand {
       "Install only the certificate in the portal: mailseal recovery install --cert recovery-certificate.pem"
     )
   }
+}
+
+/// A folder for what a command writes: new, or empty (nothing is
+/// overwritten), mode 0700.
+private func emptyFolder(_ path: String) throws -> URL {
+  let folder = URL(fileURLWithPath: path)
+  let existing = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+  guard existing.isEmpty else {
+    throw CommandFailure("\(path) is not empty; nothing is overwritten.")
+  }
+  try FileManager.default.createDirectory(
+    at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+  return folder
 }
 
 /// Writes a file that must not exist yet, with the given permissions.
@@ -308,13 +315,7 @@ struct RecoveryExportCommand: AsyncCommand {
     {
       throw CommandFailure("--serial must be the certificate's serial number in hex.")
     }
-    let folder = URL(fileURLWithPath: out)
-    let existing = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-    guard existing.isEmpty else {
-      throw CommandFailure("\(out) is not empty; nothing is overwritten.")
-    }
-    try FileManager.default.createDirectory(
-      at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    let folder = try emptyFolder(out)
     let entries = try await EscrowedKeys(database: context.application.db).export(
       serial: signature.serial, actor: AuditEvent.commandLine)
     for entry in entries {
