@@ -122,6 +122,14 @@ struct EscrowTests {
       let single = try #require(try await CertificateRequestRecord.find(plain.id, on: app.db))
       let dual = try #require(try await CertificateRecord.find(single.certificateID, on: app.db))
       #expect(dual.keyPurpose == "dual-use" && single.encryptionCertificateID == nil)
+      // A renewal makes new keys, both of them.
+      var reused = try Self.escrowForm(encryption: encryption)
+      reused.renewalOf = signingRecord.serial
+      #expect(await Self.refusal(app, reused) == "renewal-needs-new-key")
+      var renewal = try Self.escrowForm()
+      renewal.renewalOf = signingRecord.serial
+      let renewed = try await Self.submit(app, renewal)
+      #expect(renewed.renewalOf == signingRecord.id && renewed.escrowEnvelope != nil)
       // The consent is in the audit trail.
       let submitted = try await AuditTrail.search(
         actor: nil, action: AuditAction.requestSubmitted.rawValue, subject: record.number,

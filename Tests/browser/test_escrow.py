@@ -94,6 +94,11 @@ class Escrow(Walker, unittest.TestCase):
         self.assertIn("escrowEnvelope", sent[0]["body"])
         self.assertIn('"escrowConsent":true', sent[0]["body"])
 
+        # The request page says so.
+        driver.get(web.url + "/requests/" + number + "?lang=en")
+        self.assertIn("Encryption key escrowed; consented on",
+                      wait.until(EC.presence_of_element_located((By.ID, "request-escrow"))).text)
+
         # The desk: one identity check for both certificates.
         driver.delete_all_cookies()
         secret, step = portal.enrol_staff(web, driver, wait, "anna.desk@example.edu", "Anna Desk", "operator",

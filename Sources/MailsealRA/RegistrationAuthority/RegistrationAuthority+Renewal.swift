@@ -85,7 +85,19 @@ extension RegistrationAuthority {
     guard same else {
       throw MailsealError(.renewalNamesChanged)
     }
-    guard record.keyFingerprint != certificate.keyFingerprint else {
+    // New keys, all of them: with escrow, neither the signing nor the
+    // encryption key may be one the renewed certificates hold.
+    var earlierKeys: Set<String> = [certificate.keyFingerprint]
+    if let requestID = certificate.requestID,
+      let earlier = try await CertificateRequestRecord.find(requestID, on: database),
+      let encryptionKey = earlier.encryptionKeyFingerprint
+    {
+      earlierKeys.insert(encryptionKey)
+    }
+    guard
+      earlierKeys.isDisjoint(
+        with: [record.keyFingerprint, record.encryptionKeyFingerprint].compactMap { $0 })
+    else {
       throw MailsealError(.renewalNeedsNewKey)
     }
     record.renewalOf = certificate.id

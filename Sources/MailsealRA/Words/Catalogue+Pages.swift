@@ -95,6 +95,11 @@ extension Catalogue {
       en:
         "One key for signing and encryption, not escrowed (if the key file is lost, mail encrypted to you can no longer be read)"
     ),
+    "escrow_consented": .init(
+      de: "Verschlüsselungsschlüssel hinterlegt; zugestimmt am",
+      en: "Encryption key escrowed; consented on"),
+    "desk_encryption_fingerprint": .init(
+      de: "Verschlüsselungsschlüssel (SHA-256):", en: "Encryption key (SHA-256):"),
     "escrow_choice_escrow": .init(
       de: "Zwei Schlüssel, der Verschlüsselungsschlüssel hinterlegt",
       en: "Two keys, the encryption key escrowed"),

@@ -118,6 +118,10 @@ extension BackOfficeController {
     let personHint: String
     let keyType: String
     let keyFingerprint: String
+    /// Key escrow: the encryption key's fingerprint and when the requester
+    /// consented (nil: no escrow).
+    var encryptionKeyFingerprint: String? = nil
+    var escrow: String? = nil
     let state: String
     let stateLabel: String
     let created: String
@@ -191,7 +195,9 @@ extension BackOfficeController {
           ? "desk_person_personal" : person.isEmpty ? "desk_person_unknown" : "desk_person_role",
         language),
       keyType: RecordWords.keyType(record.keyType, language),
-      keyFingerprint: record.keyFingerprint, state: record.state.rawValue,
+      keyFingerprint: record.keyFingerprint,
+      encryptionKeyFingerprint: record.encryptionKeyFingerprint, escrow: row.escrow,
+      state: record.state.rawValue,
       stateLabel: row.stateLabel, created: row.created,
       mailboxValidated: format(record.mailboxValidatedAt, language, zone) + " · "
         + Catalogue.text(

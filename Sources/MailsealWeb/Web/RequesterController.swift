@@ -158,6 +158,8 @@ enum RequesterController {
     let stateLabel: String
     let name: String
     let canWithdraw: Bool
+    /// Key escrow: when the requester consented (nil: no escrow).
+    var escrow: String? = nil
   }
 
   struct RequestsPage: Encodable {
@@ -186,7 +188,8 @@ enum RequesterController {
       state: record.state.rawValue,
       stateLabel: Catalogue.text(stateLabel(record, issuancePaused: issuancePaused), language),
       name: name,
-      canWithdraw: actions.withdraw)
+      canWithdraw: actions.withdraw,
+      escrow: record.escrowConsentedAt.map { BackOfficeController.format($0, language, zone) })
   }
 
   /// `GET /requests`.
