@@ -32,6 +32,10 @@ let package = Package(
       dependencies: ["FuzzDriver", .product(name: "MailsealCA", package: "mailseal")],
       swiftSettings: fuzzTarget),
     .executableTarget(
+      name: "FuzzKeyEnvelope",
+      dependencies: ["FuzzDriver", .product(name: "MailsealCA", package: "mailseal")],
+      swiftSettings: fuzzTarget),
+    .executableTarget(
       name: "FuzzPKCS8",
       dependencies: ["FuzzDriver", .product(name: "MailsealCA", package: "mailseal")],
       swiftSettings: fuzzTarget),

@@ -4,7 +4,8 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET ...]      (default: 60 s, every target)
 # Targets: FuzzCSR (PKCS#10, DER and PEM), FuzzOCSPRequest, FuzzLenientPEM,
 # FuzzPKCS8 (encrypted key files), FuzzRequestJSON (the API's request form
-# and every check that needs no database). New inputs go to a scratch folder,
+# and every check that needs no database), FuzzKeyEnvelope (key escrow's CMS
+# envelope and recovery share files). New inputs go to a scratch folder,
 # not into the repository; a crash or a leak fails the run and keeps the
 # input (its path is printed). The committed seeds (no key material) are made
 # by the project's own code:
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzCSR FuzzOCSPRequest FuzzLenientPEM FuzzPKCS8 FuzzRequestJSON)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzCSR FuzzOCSPRequest FuzzLenientPEM FuzzPKCS8 FuzzRequestJSON FuzzKeyEnvelope)
 FLAGS=(--package-path Fuzz --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 
 echo "==> Building the fuzz targets (-sanitize=fuzzer,address)"
