@@ -120,12 +120,9 @@ try write("FuzzKeyEnvelope", "one.der", try KeyEnvelope.seal(sealed, to: [recove
 try write(
   "FuzzKeyEnvelope", "two.der",
   try KeyEnvelope.seal(sealed, to: [recoveryA.certificate, recoveryB.certificate]))
-try write(
-  "FuzzKeyEnvelope", "share.pem",
-  Array(
-    try RecoveryShare.split(recoveryA.key, certificate: recoveryA.certificate, count: 3, threshold: 2)[
-      0
-    ].pemString.utf8))
+let shares = try RecoveryShare.split(
+  recoveryA.key, certificate: recoveryA.certificate, count: 3, threshold: 2)
+try write("FuzzKeyEnvelope", "share.pem", Array(shares[0].pemString.utf8))
 
 // FuzzPKCS8's seeds hold private keys: they are made afresh by
 // scripts/fuzz.sh at each run, never stored in the repository.
