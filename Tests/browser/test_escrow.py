@@ -126,10 +126,14 @@ class Escrow(Walker, unittest.TestCase):
         wait.until(lambda _: pfx.exists() and pfx.stat().st_size > 0)
         # Both certificates also on their own.
         with sqlite3.connect(web.database) as db:
-            signing_der, encryption_der, envelope = db.execute(
-                "SELECT s.der, e.der, r.escrow_envelope FROM certificate_requests r "
+            signing_der, encryption_der, envelope, encryption_serial = db.execute(
+                "SELECT s.der, e.der, r.escrow_envelope, e.serial FROM certificate_requests r "
                 "JOIN certificates s ON s.id = r.certificate_id JOIN certificates e ON e.id = r.encryption_certificate_id "
                 "WHERE r.number = ?", (number,)).fetchone()
+        # The desk's certificate page says what each certificate is for.
+        driver.get(web.url + "/operator/certificates/" + encryption_serial + "?lang=en")
+        self.assertEqual(wait.until(EC.presence_of_element_located((By.ID, "certificate-purpose"))).text,
+                         "encryption only, key escrowed")
         (work / "signing.der").write_bytes(signing_der)
         (work / "encryption.der").write_bytes(encryption_der)
         (work / "envelope.der").write_bytes(envelope)

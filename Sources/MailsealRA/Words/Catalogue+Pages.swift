@@ -95,6 +95,10 @@ extension Catalogue {
       en:
         "One key for signing and encryption, not escrowed (if the key file is lost, mail encrypted to you can no longer be read)"
     ),
+    "purpose": .init(de: "Verwendung", en: "Use"),
+    "purpose_signing": .init(de: "nur Signatur", en: "signing only"),
+    "purpose_encryption": .init(
+      de: "nur Verschlüsselung, Schlüssel hinterlegt", en: "encryption only, key escrowed"),
     "escrow_consented": .init(
       de: "Verschlüsselungsschlüssel hinterlegt; zugestimmt am",
       en: "Encryption key escrowed; consented on"),

@@ -20,9 +20,13 @@ enum CertificateController {
     let revokedAt: String?
     let reason: String?
     let canRevoke: Bool
-    /// Always offered: whether the identity check is reused is the renewal
-    /// form's to say.
+    /// Always offered (but for an encryption-only certificate, renewed
+    /// with its signing certificate): whether the identity check is reused
+    /// is the renewal form's to say.
     let canRenew: Bool
+    /// Key escrow: "signing only" or "encryption only, key escrowed"
+    /// (nil for a dual-use certificate).
+    var purpose: String? = nil
   }
 
   struct ReasonChoice: Encodable {
@@ -57,7 +61,9 @@ enum CertificateController {
       status: status, statusLabel: Catalogue.entries["certificate_\(status)"]?[language] ?? status,
       revokedAt: record.revokedAt.map { BackOfficeController.format($0, language, zone) },
       reason: record.revocationReason.flatMap(RevocationReason.init(name:))?.label(language),
-      canRevoke: status == "active", canRenew: true)
+      canRevoke: status == "active", canRenew: record.keyPurpose != KeyPurpose.encryption.rawValue,
+      purpose: record.keyPurpose == KeyPurpose.dualUse.rawValue
+        ? nil : Catalogue.text("purpose_\(record.keyPurpose)", language))
   }
 
   /// Where a certificate is shown: the requester's pages or the back
