@@ -87,6 +87,8 @@ class Escrow(Walker, unittest.TestCase):
         number = done.get_attribute("data-number")
         key_file = self.downloads / ("mailseal-%s.key.pem" % number)
         wait.until(lambda _: key_file.exists() and key_file.stat().st_size > 0)
+        print("enrollment ms (P-256, escrow to two certificates):",
+              driver.execute_script("return window.mailsealTimings"))
         # One key file, two keys, one password.
         self.assertEqual(key_file.read_text().count("BEGIN ENCRYPTED PRIVATE KEY"), 2)
         sent = [r for r in portal.sent_requests(driver) if r["url"].endswith("/api/v1/requests")]
@@ -124,6 +126,7 @@ class Escrow(Walker, unittest.TestCase):
         wait.until(lambda d: d.find_element(By.ID, "pickup-done").get_attribute("data-encoding") == "modern")
         pfx = self.downloads / ("mailseal-%s-modern.p12" % number)
         wait.until(lambda _: pfx.exists() and pfx.stat().st_size > 0)
+        print("PKCS#12 with two keys, ms:", driver.execute_script("return window.mailsealTimings.pkcs12"))
         # Both certificates also on their own.
         with sqlite3.connect(web.database) as db:
             signing_der, encryption_der, envelope, encryption_serial = db.execute(
@@ -137,6 +140,7 @@ class Escrow(Walker, unittest.TestCase):
         (work / "signing.der").write_bytes(signing_der)
         (work / "encryption.der").write_bytes(encryption_der)
         (work / "envelope.der").write_bytes(envelope)
+        print("envelope bytes (P-256 key, two recovery certificates):", len(envelope))
         for name in ("signing", "encryption"):
             run(["openssl", "x509", "-inform", "DER", "-in", str(work / (name + ".der")), "-out",
                  str(work / (name + ".pem"))]).check_returncode()

@@ -152,7 +152,9 @@ async function submit(event) {
     timings.keyGeneration = performance.now() - started;
     const csr = der.toPEM("CERTIFICATE REQUEST", await createRequest(keyPair, form.dataset.mailbox));
     const encryptStarted = performance.now();
+    const escrowStarted = performance.now();
     const escrow = escrowChosen() ? await escrowPart(keyType) : null;
+    if (escrow) timings.escrow = performance.now() - escrowStarted;
     // With escrow the key file holds both keys, one password for both: the
     // signing key first, then the encryption key.
     let keyFile = await exportEncryptedPEM(keyPair.privateKey, secret);
