@@ -60,13 +60,35 @@ struct EscrowTests {
     }
   }
 
-  @Test("escrow on without a recovery certificate: the portal does not start")
+  @Test(
+    "escrow on without a recovery certificate: the portal does not start; the last one is not removed"
+  )
   func noRecoveryCertificate() async throws {
     try await TestInstallation.withApp(environment: ["MAILSEAL_ESCROW": "required"]) { app in
       await #expect(throws: EscrowStartFailure.self) { try await prepareToServe(app) }
-      _ = try await RecoveryCertificates(database: app.db).install(
-        Array(Self.recovery.certificate.der))
+      let certificates = RecoveryCertificates(database: app.db)
+      _ = try await certificates.install(Array(Self.recovery.certificate.der))
       try await prepareToServe(app)
+      // Rotation: the last one stays while escrow is on; with a successor
+      // installed it goes, and the trail says so.
+      let only = await #expect(throws: CAError.self) {
+        try await certificates.remove(
+          fingerprint: Self.recovery.certificate.fingerprintText, escrowOn: true)
+      }
+      #expect(only?.message.contains("successor") == true)
+      _ = try await certificates.install(Array(Self.stranger.certificate.der))
+      #expect(
+        try await certificates.remove(
+          fingerprint: Self.recovery.certificate.fingerprintText, escrowOn: true))
+      #expect(
+        try await certificates.installed().map(\.certificate) == [Self.stranger.certificate])
+      #expect(
+        try await !certificates.remove(
+          fingerprint: Self.recovery.certificate.fingerprint.hexString, escrowOn: false))
+      let removed = try await AuditTrail.search(
+        actor: nil, action: AuditAction.recoveryCertificateRemoved.rawValue, subject: nil,
+        before: nil, limit: 5, on: app.db)
+      #expect(removed.count == 1)
     }
   }
 

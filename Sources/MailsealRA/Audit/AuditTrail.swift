@@ -70,6 +70,7 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
   case identityProviderRefused = "identity-provider.refused"
   case auditExported = "audit.exported"
   case recoveryCertificateInstalled = "recovery-certificate.installed"
+  case recoveryCertificateRemoved = "recovery-certificate.removed"
   case escrowExported = "escrow.exported"
 }
 

@@ -73,6 +73,49 @@ public struct RecoveryCertificates: Sendable {
       "\(Self.maximum) recovery certificates are installed already; no envelope is made for more.")
   }
 
+  /// Removes an installed recovery certificate (rotation: install the new
+  /// one first): envelopes made from now on are not made for it; those
+  /// made before still open with its key. With escrow on, the last one
+  /// stays (the portal would not start without one).
+  ///
+  /// - Parameter fingerprint: SHA-256 of the certificate, hex, with or
+  ///   without colons.
+  /// - Returns: whether one was removed.
+  public func remove(fingerprint: String, escrowOn: Bool, now: Date = Date()) async throws -> Bool {
+    let wanted = fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
+    return try await database.transaction { database in
+      let sql = try database.sql
+      if sql.dialect.name == "postgresql" {
+        try await sql.raw("LOCK TABLE recovery_certificates IN SHARE ROW EXCLUSIVE MODE").run()
+      }
+      // One statement: the last one is kept while escrow is on.
+      let removed = try await sql.raw(
+        """
+        DELETE FROM recovery_certificates WHERE sha256_fingerprint = \(bind: wanted)
+          AND (\(bind: !escrowOn) OR (SELECT COUNT(*) FROM recovery_certificates) > 1)
+        RETURNING subject
+        """
+      ).first()
+      guard let removed else {
+        let exists =
+          try await RecoveryCertificateRecord.query(on: database)
+          .filter(\.$sha256Fingerprint == wanted).first() != nil
+        if exists {
+          throw CAError(
+            .recoveryMaterialInvalid,
+            "It is the only recovery certificate and escrow is on: install its successor first.")
+        }
+        return false
+      }
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.commandLine, action: .recoveryCertificateRemoved, subject: wanted,
+          details: ["subject": try removed.decode(column: "subject", as: String.self)]),
+        on: database, now: now)
+      return true
+    }
+  }
+
   /// The installed recovery certificates, oldest first.
   public func installed() async throws -> [(certificate: RecoveryCertificate, installedAt: Date)] {
     try await RecoveryCertificateRecord.query(on: database).sort(\.$installedAt).all().map {

@@ -18,6 +18,7 @@ struct RecoveryCommand: AsyncCommandGroup {
       "init": RecoveryInitCommand(),
       "install": RecoveryInstallCommand(),
       "show": RecoveryShowCommand(),
+      "remove": RecoveryRemoveCommand(),
       "open": RecoveryOpenCommand(),
       "export": RecoveryExportCommand(),
       "check": RecoveryCheckCommand(),
@@ -178,6 +179,33 @@ struct RecoveryInstallCommand: AsyncCommand {
         "Recovery certificate \(certificate.fingerprintText) is installed already; nothing changed."
       )
     }
+  }
+}
+
+struct RecoveryRemoveCommand: AsyncCommand {
+  struct Signature: CommandSignature {
+    @Option(name: "fingerprint", help: "The SHA-256 fingerprint `recovery show` prints.")
+    var fingerprint: String?
+    init() {}
+  }
+
+  var help: String {
+    "Remove an installed recovery certificate (install its successor first); envelopes made before still open with its key."
+  }
+
+  func run(using context: CommandContext, signature: Signature) async throws {
+    guard let fingerprint = signature.fingerprint,
+      fingerprint.replacingOccurrences(of: ":", with: "").count == 64,
+      fingerprint.replacingOccurrences(of: ":", with: "").allSatisfy(\.isHexDigit)
+    else { throw CommandFailure("--fingerprint must be a SHA-256 fingerprint (64 hex digits).") }
+    let app = context.application
+    guard
+      try await RecoveryCertificates(database: app.db).remove(
+        fingerprint: fingerprint, escrowOn: app.mailseal.escrow.isOn)
+    else { throw CommandFailure("No installed recovery certificate has that fingerprint.") }
+    context.console.print(
+      "Removed; new envelopes are not made for it. Keep its key or shares: older envelopes need them."
+    )
   }
 }
 
