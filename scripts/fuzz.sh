@@ -12,7 +12,9 @@
 #   swift build --package-path Fuzz --scratch-path .build-fuzz-seeds --product FuzzSeeds
 #   .build-fuzz-seeds/debug/FuzzSeeds Fuzz/Corpus
 # FuzzPKCS8's seeds are encrypted private keys: made here at each run with
-# OpenSSL (a throw-away P-256 key, PBES2 with few rounds), never committed.
+# OpenSSL (a throw-away P-256 key, PBES2 with few rounds), never committed;
+# so are FuzzKeyEnvelope's (envelopes by `openssl cms`, a share by
+# `mailseal recovery init` when the portal's binary is built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
@@ -35,6 +37,30 @@ for target in "${TARGETS[@]}"; do
         openssl pkcs8 -in "$WORK/$target/corpus/p256.pem" -passin "pass:fuzzing passphrase" \
             -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 -iter 1000 -passout "pass:fuzzing passphrase" \
             -outform DER -out "$WORK/$target/corpus/p256.der"
+    elif [ "$target" = FuzzKeyEnvelope ]; then
+        # Envelopes of a throw-away key for one and for two throw-away
+        # recovery certificates, in the shape the browser writes, and (with
+        # the portal's binary built) one share of a throw-away recovery key.
+        seeds="$WORK/$target/seeds"
+        mkdir -p "$seeds"
+        for name in a b; do
+            openssl req -x509 -newkey rsa:3072 -nodes -keyout "$seeds/$name.key" -subj "/CN=Fuzz recovery $name" \
+                -days 1 -addext keyUsage=critical,keyEncipherment -addext basicConstraints=critical,CA:FALSE \
+                -out "$seeds/$name.pem" 2>/dev/null
+        done
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 | openssl pkcs8 -topk8 -nocrypt \
+            -outform DER -out "$seeds/key.der"
+        oaep=(-keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256 -keyopt rsa_mgf1_md:sha256)
+        openssl cms -encrypt -binary -aes256 -in "$seeds/key.der" -outform DER \
+            -out "$WORK/$target/corpus/one.der" -recip "$seeds/a.pem" "${oaep[@]}"
+        openssl cms -encrypt -binary -aes256 -in "$seeds/key.der" -outform DER \
+            -out "$WORK/$target/corpus/two.der" -recip "$seeds/a.pem" "${oaep[@]}" -recip "$seeds/b.pem" "${oaep[@]}"
+        mailseal="${MAILSEAL_BINARY:-$(swift build --show-bin-path)/mailseal}"
+        if [ -x "$mailseal" ]; then
+            "$mailseal" recovery init --out "$seeds/shares" --split 3 --threshold 2 >/dev/null
+            cp "$seeds/shares/recovery-share-1-of-3.pem" "$WORK/$target/corpus/share.pem"
+        fi
+        rm -rf "$seeds"
     else
         cp Fuzz/Corpus/"$target"/* "$WORK/$target/corpus/"
     fi

@@ -31,9 +31,18 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 ENCRYPTED_KEY_LABEL = "ENCRYPTED PRIVATE KEY"
 
 
+# The PEM label of an unencrypted PKCS#8 key (what `openssl pkcs12 -nodes` writes).
+KEY_LABEL = "PRIVATE KEY"
+
+
 def pem_begin(label):
     """The first line of a PEM block with `label`."""
     return "-----BEGIN %s-----" % label
+
+
+def pem_blocks(text, label):
+    """Every PEM block with `label` in `text`, whole."""
+    return re.findall(r"%s.*?-----END %s-----" % (re.escape(pem_begin(label)), re.escape(label)), text, re.S)
 
 
 def free_port():

@@ -37,8 +37,8 @@ def run(arguments, **kwargs):
 
 
 def der_of_pem(text, label):
-    match = re.search(r"-----BEGIN %s-----(.*?)-----END %s-----" % (label, label), text, re.S)
-    return base64.b64decode("".join(match.group(1).split()))
+    block = portal.pem_blocks(text, label)[0]
+    return base64.b64decode("".join(block.splitlines()[1:-1]))
 
 
 class Escrow(Walker, unittest.TestCase):
@@ -90,7 +90,7 @@ class Escrow(Walker, unittest.TestCase):
         print("enrollment ms (P-256, escrow to two certificates):",
               driver.execute_script("return window.mailsealTimings"))
         # One key file, two keys, one password.
-        self.assertEqual(key_file.read_text().count("BEGIN ENCRYPTED PRIVATE KEY"), 2)
+        self.assertEqual(key_file.read_text().count(portal.pem_begin(portal.ENCRYPTED_KEY_LABEL)), 2)
         sent = [r for r in portal.sent_requests(driver) if r["url"].endswith("/api/v1/requests")]
         self.assertEqual(len(sent), 1)
         self.assertIn("escrowEnvelope", sent[0]["body"])
@@ -156,8 +156,8 @@ class Escrow(Walker, unittest.TestCase):
                    "-out", str(work / "all.pem")])
         self.assertEqual(out.returncode, 0, out.stderr)
         everything = (work / "all.pem").read_bytes().decode("latin-1")
-        self.assertEqual(everything.count("BEGIN PRIVATE KEY"), 2)
-        self.assertEqual(everything.count("BEGIN CERTIFICATE"), 4)
+        self.assertEqual(everything.count(portal.pem_begin(portal.KEY_LABEL)), 2)
+        self.assertEqual(everything.count(portal.pem_begin("CERTIFICATE")), 4)
         nss = work / "nss"
         nss.mkdir()
         run(["certutil", "-N", "-d", "sql:" + str(nss), "--empty-password"]).check_returncode()
@@ -169,7 +169,7 @@ class Escrow(Walker, unittest.TestCase):
         self.assertEqual(gnutls.stdout.count("PKCS #8 Encrypted key"), 2)
 
         # The keys from the PKCS#12, each with its certificate.
-        keys = re.findall(r"-----BEGIN PRIVATE KEY-----.*?-----END PRIVATE KEY-----", everything, re.S)
+        keys = portal.pem_blocks(everything, portal.KEY_LABEL)
         def public_of_key(pem):
             return run(["openssl", "pkey", "-pubout"], input=pem).stdout
         def public_of_certificate(path):
@@ -232,7 +232,7 @@ class Escrow(Walker, unittest.TestCase):
                          str(work / "encryption.pem"), "-inkey", str(work / "recovered.pem")])
         self.assertEqual(decrypted.returncode, 0, decrypted.stderr)
         self.assertIn("Grüße", decrypted.stdout)
-        chain = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", everything, re.S)
+        chain = portal.pem_blocks(everything, "CERTIFICATE")
         (work / "chain.pem").write_text("\n".join(chain) + "\n")
         signed = run(["openssl", "cms", "-sign", "-in", str(message), "-signer", str(work / "signing.pem"),
                       "-inkey", str(work / "signing-key.pem"), "-out", str(work / "signed.p7m")])
@@ -242,8 +242,8 @@ class Escrow(Walker, unittest.TestCase):
         self.assertEqual(verified.returncode, 0, verified.stderr)
 
         # The server never held the means to open an envelope, nor the key.
-        secrets = {"recovery key": der_of_pem((work / "keyfile" / "recovery-key.pem").read_text(), "PRIVATE KEY"),
-                   "encryption key": der_of_pem(encryption_key, "PRIVATE KEY")}
+        secrets = {"recovery key": der_of_pem((work / "keyfile" / "recovery-key.pem").read_text(), portal.KEY_LABEL),
+                   "encryption key": der_of_pem(encryption_key, portal.KEY_LABEL)}
         for share in range(1, 6):
             secrets["share %d" % share] = der_of_pem(
                 (work / "shares" / ("recovery-share-%d-of-5.pem" % share)).read_text(), "MAILSEAL RECOVERY SHARE")

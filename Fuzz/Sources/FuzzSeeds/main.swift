@@ -111,19 +111,7 @@ try write(
   "FuzzOCSPRequest", "nonce.der", try ocspRequest([one], nonce: Array(repeating: 0x42, count: 16)))
 try write("FuzzOCSPRequest", "two.der", try ocspRequest([one, two], nonce: nil))
 
-// FuzzKeyEnvelope: envelopes of a throw-away key for one and for two
-// throw-away recovery certificates, and a share file.
-let recoveryA = try RecoveryKey.generate(organization: "Seed A")
-let recoveryB = try RecoveryKey.generate(organization: "Seed B")
-let sealed = Array(P256.Signing.PrivateKey().derRepresentation)
-try write("FuzzKeyEnvelope", "one.der", try KeyEnvelope.seal(sealed, to: [recoveryA.certificate]))
-try write(
-  "FuzzKeyEnvelope", "two.der",
-  try KeyEnvelope.seal(sealed, to: [recoveryA.certificate, recoveryB.certificate]))
-let shares = try RecoveryShare.split(
-  recoveryA.key, certificate: recoveryA.certificate, count: 3, threshold: 2)
-try write("FuzzKeyEnvelope", "share.pem", Array(shares[0].pemString.utf8))
-
-// FuzzPKCS8's seeds hold private keys: they are made afresh by
-// scripts/fuzz.sh at each run, never stored in the repository.
+// FuzzPKCS8's and FuzzKeyEnvelope's seeds hold (encrypted or shared)
+// private keys: they are made afresh by scripts/fuzz.sh at each run, never
+// stored in the repository.
 print("seeds written to \(corpus.path)")
