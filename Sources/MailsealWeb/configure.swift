@@ -239,11 +239,15 @@ public func registerCommands(_ app: Application) {
 
 /// Commands that only read: they run without making or migrating anything.
 public func isReadOnlyCommand(_ arguments: [String]) -> Bool {
-  let words = arguments.filter { !$0.hasPrefix("-") }.prefix(2).map { $0.lowercased() }
-  return [
+  [
     ["ca", "show"], ["audit", "verify"], ["audit", "export"], ["issuance", "status"],
     ["notice", "show"], ["recovery", "show"],
-  ].contains(Array(words))
+  ].contains(commandWords(arguments))
+}
+
+/// The command and subcommand named by `arguments` (`ca show`), lowercased.
+func commandWords(_ arguments: [String]) -> [String] {
+  arguments.filter { !$0.hasPrefix("-") }.prefix(2).map { $0.lowercased() }
 }
 
 /// Whether `arguments` only ask for help.

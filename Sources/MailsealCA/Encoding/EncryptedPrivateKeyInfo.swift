@@ -61,13 +61,31 @@ public enum EncryptedPrivateKeyInfo {
     ).pemString
   }
 
-  /// Encrypts DER (a PrivateKeyInfo, or a PKCS#12 SafeContents) and
-  /// returns the EncryptedPrivateKeyInfo's DER.
+  /// Encrypts DER (a PrivateKeyInfo) and returns the
+  /// EncryptedPrivateKeyInfo's DER.
   static func encryptedDER(
     privateKeyInfo: some DataProtocol,
     passphrase: [UInt8],
     iterations: Int
   ) throws -> [UInt8] {
+    let (algorithm, ciphertext) = try encryptWithPBES2(
+      privateKeyInfo, passphrase: passphrase, iterations: iterations)
+    var coder = DER.Serializer()
+    try coder.appendConstructedNode(identifier: .sequence) { coder in
+      coder.serializeRawBytes(algorithm)
+      try coder.serialize(ASN1OctetString(contentBytes: ciphertext[...]))
+    }
+    return coder.serializedBytes
+  }
+
+  /// Encrypts with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC, fresh salt and
+  /// IV): the AlgorithmIdentifier's DER and the ciphertext — the two
+  /// halves of an EncryptedPrivateKeyInfo, and of a PKCS#12 EncryptedData.
+  static func encryptWithPBES2(
+    _ plaintext: some DataProtocol, passphrase: [UInt8], iterations: Int
+  ) throws
+    -> (algorithm: [UInt8], ciphertext: [UInt8])
+  {
     guard (1...maximumIterations).contains(iterations) else {
       throw CAError(
         .keyCustody, "PBKDF2 iterations must be 1 to \(maximumIterations), not \(iterations).")
@@ -83,33 +101,30 @@ public enum EncryptedPrivateKeyInfo {
       from: passphrase, salt: salt, using: .sha256, outputByteCount: 32,
       unsafeUncheckedRounds: iterations
     )
-    let ciphertext = try AES._CBC.encrypt(privateKeyInfo, using: key, iv: AES._CBC.IV(ivBytes: iv))
+    let ciphertext = try AES._CBC.encrypt(plaintext, using: key, iv: AES._CBC.IV(ivBytes: iv))
 
     var coder = DER.Serializer()
     try coder.appendConstructedNode(identifier: .sequence) { coder in
+      try coder.serialize(pbes2)
       try coder.appendConstructedNode(identifier: .sequence) { coder in
-        try coder.serialize(pbes2)
         try coder.appendConstructedNode(identifier: .sequence) { coder in
+          try coder.serialize(pbkdf2)
           try coder.appendConstructedNode(identifier: .sequence) { coder in
-            try coder.serialize(pbkdf2)
+            try coder.serialize(ASN1OctetString(contentBytes: salt[...]))
+            try coder.serialize(iterations)
             try coder.appendConstructedNode(identifier: .sequence) { coder in
-              try coder.serialize(ASN1OctetString(contentBytes: salt[...]))
-              try coder.serialize(iterations)
-              try coder.appendConstructedNode(identifier: .sequence) { coder in
-                try coder.serialize(hmacWithSHA256)
-                try coder.serialize(ASN1Null())
-              }
+              try coder.serialize(hmacWithSHA256)
+              try coder.serialize(ASN1Null())
             }
           }
-          try coder.appendConstructedNode(identifier: .sequence) { coder in
-            try coder.serialize(aes256CBC)
-            try coder.serialize(ASN1OctetString(contentBytes: iv[...]))
-          }
+        }
+        try coder.appendConstructedNode(identifier: .sequence) { coder in
+          try coder.serialize(aes256CBC)
+          try coder.serialize(ASN1OctetString(contentBytes: iv[...]))
         }
       }
-      try coder.serialize(ASN1OctetString(contentBytes: Array(ciphertext)[...]))
     }
-    return coder.serializedBytes
+    return (coder.serializedBytes, Array(ciphertext))
   }
 
   /// Decrypts PEM (`ENCRYPTED PRIVATE KEY`) or DER and returns the DER

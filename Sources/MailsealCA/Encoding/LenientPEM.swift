@@ -7,6 +7,16 @@ import SwiftASN1
 enum LenientPEM {
   struct Invalid: Error {}
 
+  /// DER as given, or the DER of a PEM block with `label`; nil for
+  /// anything else.
+  static func der(_ input: [UInt8], label: String) -> [UInt8]? {
+    if input.first == 0x30 { return input }
+    guard let text = String(validating: input, as: UTF8.self),
+      let document = try? decode(text), document.label == label
+    else { return nil }
+    return document.der
+  }
+
   /// The block's label and its DER bytes.
   static func decode(_ text: String) throws -> (label: String, der: [UInt8]) {
     // Well-formed PEM, as browsers and OpenSSL write it, takes the fast path.

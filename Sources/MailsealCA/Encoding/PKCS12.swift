@@ -96,9 +96,8 @@ public enum PKCS12 {
       try certificateBag(certificateDER, &coder, withAttributes: true)
       for ca in chain { try certificateBag(try der(ca), &coder, withAttributes: false) }
     }
-    let encryptedCertificates = try EncryptedPrivateKeyInfo.encryptedDER(
-      privateKeyInfo: certificates.serializedBytes, passphrase: passwordBytes,
-      iterations: iterations)
+    let (algorithm, ciphertext) = try EncryptedPrivateKeyInfo.encryptWithPBES2(
+      certificates.serializedBytes, passphrase: passwordBytes, iterations: iterations)
     let shroudedKey = try EncryptedPrivateKeyInfo.encryptedDER(
       privateKeyInfo: privateKeyInfo, passphrase: passwordBytes, iterations: iterations)
 
@@ -115,15 +114,7 @@ public enum PKCS12 {
 
     var safe = DER.Serializer()
     try safe.appendConstructedNode(identifier: .sequence) { coder in
-      // The certificates as EncryptedData: the algorithm and ciphertext of
-      // the EncryptedPrivateKeyInfo made above.
-      let (algorithm, ciphertext) = try DER.sequence(
-        try DER.parse(encryptedCertificates), identifier: .sequence
-      ) { nodes in
-        var algorithm = DER.Serializer()
-        algorithm.serialize(nodes.next()!)
-        return (algorithm.serializedBytes, try ASN1OctetString(derEncoded: &nodes))
-      }
+      // The certificates as EncryptedData.
       try coder.appendConstructedNode(identifier: .sequence) { coder in
         try coder.serialize(encryptedData)
         try coder.serialize(explicitlyTaggedWithTagNumber: 0, tagClass: .contextSpecific) {
@@ -133,7 +124,7 @@ public enum PKCS12 {
             try coder.appendConstructedNode(identifier: .sequence) { coder in
               try coder.serialize(data)
               coder.serializeRawBytes(algorithm)
-              try ciphertext.serialize(
+              try ASN1OctetString(contentBytes: ciphertext[...]).serialize(
                 into: &coder,
                 withIdentifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific))
             }
@@ -223,28 +214,5 @@ public enum PKCS12 {
         }
       }
     }
-  }
-}
-
-/// A subscriber's private key checked against their certificate: what
-/// ``KeyEnvelope/open(with:)`` gave back is used only when its public key is
-/// the certificate's.
-public enum SubscriberKeyMatch {
-  /// Whether the PKCS#8 key (RSA, or EC on P-256, P-384, P-521) is the
-  /// private half of the certificate's public key.
-  public static func matches(privateKeyInfo: [UInt8], certificate: Certificate) -> Bool {
-    let publicKey: Certificate.PublicKey
-    if let key = try? P256.Signing.PrivateKey(derRepresentation: privateKeyInfo) {
-      publicKey = Certificate.PublicKey(key.publicKey)
-    } else if let key = try? P384.Signing.PrivateKey(derRepresentation: privateKeyInfo) {
-      publicKey = Certificate.PublicKey(key.publicKey)
-    } else if let key = try? P521.Signing.PrivateKey(derRepresentation: privateKeyInfo) {
-      publicKey = Certificate.PublicKey(key.publicKey)
-    } else if let key = try? _RSA.Signing.PrivateKey(derRepresentation: privateKeyInfo) {
-      publicKey = Certificate.PublicKey(key.publicKey)
-    } else {
-      return false
-    }
-    return publicKey == certificate.publicKey
   }
 }

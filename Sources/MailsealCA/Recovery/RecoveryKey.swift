@@ -28,14 +28,7 @@ public struct RecoveryCertificate: Hashable, Sendable {
   /// Reads and checks a recovery certificate (PEM or DER): an RSA key of
   /// 3072 to 8192 bits, usable for key encipherment, not a CA, not expired.
   public init(_ input: [UInt8], now: Date = Date()) throws(CAError) {
-    let der: [UInt8]
-    if input.first == 0x30 {
-      der = input
-    } else if let text = String(validating: input, as: UTF8.self),
-      let document = try? LenientPEM.decode(text), document.label == "CERTIFICATE"
-    {
-      der = document.der
-    } else {
+    guard let der = LenientPEM.der(input, label: "CERTIFICATE") else {
       throw CAError(
         .recoveryMaterialInvalid, "The recovery certificate is neither PEM nor DER.")
     }
@@ -133,16 +126,10 @@ public struct RecoveryKey: @unchecked Sendable {  // an immutable BoringSSL key
 
   /// Reads a PKCS#8 RSA key (PEM `PRIVATE KEY` or DER).
   public init(_ input: [UInt8]) throws(CAError) {
-    var der = input
-    if input.first != 0x30 {
-      guard let text = String(validating: input, as: UTF8.self),
-        let document = try? LenientPEM.decode(text), document.label == "PRIVATE KEY"
-      else {
-        throw CAError(
-          .recoveryMaterialInvalid,
-          "The recovery key file is not a PKCS#8 key (PEM “PRIVATE KEY” or DER).")
-      }
-      der = document.der
+    guard let der = LenientPEM.der(input, label: "PRIVATE KEY") else {
+      throw CAError(
+        .recoveryMaterialInvalid,
+        "The recovery key file is not a PKCS#8 key (PEM “PRIVATE KEY” or DER).")
     }
     do {
       let key = try _RSA.Encryption.PrivateKey(derRepresentation: der)

@@ -34,10 +34,7 @@ public struct RecoveryCertificates: Sendable {
     let subject = certificate.certificate.subject.description
     let inserted = try await database.transaction { database -> Bool in
       let sql = try database.sql
-      if sql.dialect.name == "postgresql" {
-        // Two installs at once must not both see room for one more.
-        try await sql.raw("LOCK TABLE recovery_certificates IN SHARE ROW EXCLUSIVE MODE").run()
-      }
+      try await Self.serializeChanges(on: sql)
       // One statement: the limit, the duplicate and the insert together
       // (SQLite runs a writing statement under its write lock).
       let row = try await sql.raw(
@@ -85,9 +82,7 @@ public struct RecoveryCertificates: Sendable {
     let wanted = fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
     return try await database.transaction { database in
       let sql = try database.sql
-      if sql.dialect.name == "postgresql" {
-        try await sql.raw("LOCK TABLE recovery_certificates IN SHARE ROW EXCLUSIVE MODE").run()
-      }
+      try await Self.serializeChanges(on: sql)
       // One statement: the last one is kept while escrow is on.
       let removed = try await sql.raw(
         """
@@ -114,6 +109,15 @@ public struct RecoveryCertificates: Sendable {
         on: database, now: now)
       return true
     }
+  }
+
+  /// In a transaction that installs or removes: on PostgreSQL, takes a
+  /// lock that such transactions take one after the other, so that two at
+  /// once never both count room for one more, or one left to remove
+  /// (SQLite has one writer at a time anyway).
+  static func serializeChanges(on sql: any SQLDatabase) async throws {
+    guard sql.dialect.name == "postgresql" else { return }
+    try await sql.raw("LOCK TABLE recovery_certificates IN SHARE ROW EXCLUSIVE MODE").run()
   }
 
   /// The installed recovery certificates, oldest first.

@@ -33,7 +33,7 @@ struct RecoveryCommand: AsyncCommandGroup {
 /// `recovery open`): it needs no configuration and no database, and runs on
 /// a machine that has neither.
 public func isOfflineCommand(_ arguments: [String]) -> Bool {
-  let words = arguments.filter { !$0.hasPrefix("-") }.prefix(2).map { $0.lowercased() }
+  let words = commandWords(arguments)
   return words.count == 2 && words[0] == "recovery" && RecoveryCommand.offline.contains(words[1])
 }
 
