@@ -18,4 +18,12 @@ extension SQLQueryString {
   package mutating func appendInterpolation(_ state: OutboxMessageRecord.State) {
     appendInterpolation(literal: state.rawValue)
   }
+
+  package mutating func appendInterpolation(_ state: KeyRecoveryRecord.State) {
+    appendInterpolation(literal: state.rawValue)
+  }
+
+  package mutating func appendInterpolation(_ states: [KeyRecoveryRecord.State]) {
+    appendInterpolation(literals: states.map(\.rawValue), joinedBy: ", ")
+  }
 }

@@ -354,10 +354,10 @@ def enrol_staff(web, driver, wait, email_address, name, role, password, read_qr=
     return secret, step
 
 
-def staff_sign_in(web, driver, wait, email_address, password, secret, last_step):
+def staff_sign_in(web, driver, wait, email_address, password, secret, last_step, landing="/operator/queue"):
     """Signs in at /operator/login with password and a TOTP code of a step
-    after `last_step` (a code is good once); lands on the queue. Returns
-    the step used."""
+    after `last_step` (a code is good once); lands on the queue (recovery
+    officers on the recoveries: `landing`). Returns the step used."""
     driver.get(web.url + "/operator/login")
     driver.find_element(By.ID, "email").send_keys(email_address)
     driver.find_element(By.ID, "password").send_keys(password)
@@ -367,7 +367,7 @@ def staff_sign_in(web, driver, wait, email_address, password, secret, last_step)
     step = max(last_step + 1, int(time.time()) // 30)
     code.send_keys(totp(secret, step))
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait.until(EC.url_to_be(web.url + "/operator/queue"))
+    wait.until(EC.url_to_be(web.url + landing))
     return step
 
 

@@ -42,6 +42,87 @@ def der_of_pem(text, label):
 
 
 class Escrow(Walker, unittest.TestCase):
+    def recover_in_portal(self, web, driver, wait, serial):
+        """The person (by a fresh login link) asks for the recovery of the
+        encryption certificate's key; officer one approves (no download yet,
+        no second approval by the same person); officer two approves and
+        downloads. Returns the downloaded envelope; checks the mails."""
+        def login_links():
+            return {portal.login_link(m) for m in web.eml_messages()
+                    if m["to"] == ADDRESS and "login link" in str(m["subject"])}
+        used = login_links()
+        driver.delete_all_cookies()
+        driver.get(web.url + "/?lang=en")
+        driver.find_element(By.ID, "address").send_keys(ADDRESS)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.lead[role=status]")))
+        wait.until(lambda _: login_links() - used)
+        driver.get((login_links() - used).pop())
+        wait.until(EC.url_contains("/requests"))
+        driver.get(web.url + "/certificates/" + serial + "?lang=en")
+        reason = "Laptop stolen with the key file; I need to read old mail."
+        wait.until(EC.visibility_of_element_located((By.ID, "recovery-reason"))).send_keys(reason)
+        driver.find_element(By.ID, "recovery-button").click()
+        wait.until(EC.visibility_of_element_located((By.ID, "recovery-asked")))
+        row = driver.find_element(By.CSS_SELECTOR, "#recovery-list tbody tr")
+        number = row.get_attribute("data-number")
+        self.assertEqual(row.get_attribute("data-state"), "requested")
+        # One open recovery at a time: the form is gone.
+        self.assertEqual(driver.find_elements(By.ID, "recovery-form"), [])
+
+        officers = []
+        for email, name in (("rita.recovery@example.edu", "Rita Recovery"),
+                            ("otto.recovery@example.edu", "Otto Recovery")):
+            driver.delete_all_cookies()
+            secret, step = portal.enrol_staff(web, driver, wait, email, name, "recovery-officer", STAFF_PASSWORD)
+            officers.append((email, secret, step))
+
+        def sign_in(officer):
+            email, secret, step = officer
+            driver.delete_all_cookies()
+            portal.staff_sign_in(web, driver, wait, email, STAFF_PASSWORD, secret, step,
+                                 landing="/operator/recoveries")
+            driver.get(web.url + "/operator/recoveries/" + number + "?lang=en")
+            self.assertEqual(driver.find_element(By.ID, "recovery-reason").text, reason)
+
+        sign_in(officers[0])
+        # A recovery officer sees recoveries, not the service desk's queue.
+        driver.get(web.url + "/operator/queue")
+        self.assertTrue(driver.current_url.endswith("/operator/recoveries"))
+        driver.get(web.url + "/operator/recoveries/" + number + "?lang=en")
+        self.assertEqual(driver.find_elements(By.ID, "recovery-download-form"), [])
+        driver.find_element(By.ID, "recovery-approve-button").click()
+        wait.until(EC.visibility_of_element_located((By.ID, "recovery-approved")))
+        self.assertEqual(driver.find_element(By.ID, "recovery-state").get_attribute("data-state"), "requested")
+        self.assertTrue(driver.find_element(By.ID, "recovery-approvals").text.startswith("1 / 2"))
+        # The same officer cannot give the second approval, nor download.
+        self.assertEqual(driver.find_elements(By.ID, "recovery-approve-button"), [])
+        self.assertEqual(driver.find_elements(By.ID, "recovery-download-form"), [])
+        self.assertTrue(driver.find_element(By.ID, "recovery-waiting").is_displayed())
+
+        sign_in(officers[1])
+        driver.find_element(By.ID, "recovery-approve-button").click()
+        wait.until(EC.visibility_of_element_located((By.ID, "recovery-approved")))
+        self.assertEqual(driver.find_element(By.ID, "recovery-state").get_attribute("data-state"), "approved")
+        driver.find_element(By.ID, "recovery-download-button").click()
+        envelope_file = self.downloads / ("%s-%s.p7m" % (number, serial))
+        wait.until(lambda _: envelope_file.exists() and envelope_file.stat().st_size > 0)
+        driver.get(web.url + "/operator/recoveries/" + number + "?lang=en")
+        self.assertTrue(driver.find_element(By.ID, "recovery-downloads").text.startswith("1"))
+
+        # The person learnt of every step; the trail has each.
+        def subjects():
+            return [str(m["subject"]) for m in web.eml_messages() if m["to"] == ADDRESS and number in str(m["subject"])]
+        wait.until(lambda _: len(subjects()) == 4)
+        self.assertEqual(sorted(s.split(number)[-1] for s in subjects()),
+                         sorted([")", ": approval 1 of 2", ": approval 2 of 2", ": escrowed key handed out"]))
+        status, output = web.cli("audit", "export")
+        for action in ("key-recovery.requested", "key-recovery.approved", "key-recovery.envelope-downloaded"):
+            self.assertIn(action, output)
+        print("recovery in the portal: %s asked, approved by two officers, envelope downloaded (%d bytes)"
+              % (number, envelope_file.stat().st_size))
+        return envelope_file.read_bytes()
+
     def test_escrowed_request_pickup_and_recovery(self):
         work = pathlib.Path(self.folder.name)
         offline = {"PATH": os.environ["PATH"]}
@@ -137,9 +218,13 @@ class Escrow(Walker, unittest.TestCase):
         driver.get(web.url + "/operator/certificates/" + encryption_serial + "?lang=en")
         self.assertEqual(wait.until(EC.presence_of_element_located((By.ID, "certificate-purpose"))).text,
                          "encryption only, key escrowed")
+        # Recovery in the portal: the person asks, two recovery officers
+        # approve, only then may one of them download the envelope.
+        downloaded = self.recover_in_portal(web, driver, wait, encryption_serial)
+        self.assertEqual(downloaded, envelope)
         (work / "signing.der").write_bytes(signing_der)
         (work / "encryption.der").write_bytes(encryption_der)
-        (work / "envelope.der").write_bytes(envelope)
+        (work / "envelope.der").write_bytes(downloaded)
         print("envelope bytes (P-256 key, two recovery certificates):", len(envelope))
         for name in ("signing", "encryption"):
             run(["openssl", "x509", "-inform", "DER", "-in", str(work / (name + ".der")), "-out",

@@ -72,6 +72,10 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
   case recoveryCertificateInstalled = "recovery-certificate.installed"
   case recoveryCertificateRemoved = "recovery-certificate.removed"
   case escrowExported = "escrow.exported"
+  case recoveryRequested = "key-recovery.requested"
+  case recoveryApproved = "key-recovery.approved"
+  case recoveryDeclined = "key-recovery.declined"
+  case recoveryEnvelopeDownloaded = "key-recovery.envelope-downloaded"
 }
 
 /// A stored audit record.

@@ -129,4 +129,56 @@ enum MailTemplates {
         "portalURL": portalURL,
       ])
   }
+
+  // MARK: Key recovery: the person learns of every step.
+
+  /// A recovery of the person's escrowed key was asked for.
+  static func recoveryRequested(
+    _ recovery: KeyRecoveryRecord, serial: String, byAdministrator: Bool, portalURL: String,
+    from: String, language: Language
+  ) -> MailMessage {
+    MailComposer.compose(
+      "recovery-requested", to: recovery.mailbox, from: from, language: language,
+      values: [
+        "mailbox": recovery.mailbox, "number": recovery.number, "serial": serial.uppercased(),
+        "reason": recovery.reason,
+        "asker": byAdministrator
+          ? "@mail.recovery-requested.by-administrator" : "@mail.recovery-requested.by-you",
+        "certificateURL": "\(portalURL)/certificates/\(serial)",
+      ])
+  }
+
+  /// An officer approved (the first or the second of two).
+  static func recoveryApproved(
+    _ recovery: KeyRecoveryRecord, officer: String, approvals: Int, portalURL: String,
+    from: String, language: Language
+  ) -> MailMessage {
+    MailComposer.compose(
+      "recovery-approved", to: recovery.mailbox, from: from, language: language,
+      values: [
+        "mailbox": recovery.mailbox, "number": recovery.number, "officer": officer,
+        "approvals": "\(approvals)", "needed": "\(RecoveryRules.approvalsNeeded)",
+        "next": approvals >= RecoveryRules.approvalsNeeded
+          ? "@mail.recovery-approved.complete" : "@mail.recovery-approved.waiting",
+        "days": "\(Int(RecoveryRules.downloadWindow / 86_400))",
+      ])
+  }
+
+  /// An officer declined.
+  static func recoveryDeclined(
+    _ recovery: KeyRecoveryRecord, reason: String, from: String, language: Language
+  ) -> MailMessage {
+    MailComposer.compose(
+      "recovery-declined", to: recovery.mailbox, from: from, language: language,
+      values: ["mailbox": recovery.mailbox, "number": recovery.number, "reason": reason])
+  }
+
+  /// An officer downloaded the envelope for the offline machine.
+  static func recoveryDownloaded(
+    _ recovery: KeyRecoveryRecord, officer: String, from: String, language: Language
+  ) -> MailMessage {
+    MailComposer.compose(
+      "recovery-downloaded", to: recovery.mailbox, from: from, language: language,
+      values: ["mailbox": recovery.mailbox, "number": recovery.number, "officer": officer])
+  }
 }

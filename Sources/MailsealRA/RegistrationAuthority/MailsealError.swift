@@ -57,6 +57,13 @@ public struct MailsealError: Error, Sendable, Equatable {
     case reasonNotAllowed = "reason-not-allowed"
     case alreadyRevoked = "already-revoked"
     case certificateExpired = "expired"
+    // Key recovery.
+    case recoveryNotEscrowed = "recovery-not-escrowed"
+    case recoveryOpen = "recovery-open"
+    case recoveryAlreadyApproved = "recovery-already-approved"
+    case recoveryOwnRequest = "recovery-own-request"
+    case recoveryNotApproved = "recovery-not-approved"
+    case recoveryExpired = "recovery-expired"
     // Ours.
     case serviceUnavailable = "service-unavailable"
     case `internal` = "internal"

@@ -49,20 +49,21 @@ package enum SecretToken {
 enum RequestNumber {
   static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 
-  static func make() -> String {
+  /// `R-XXXX-XXXX` (another `prefix` for other records: `K-` recoveries).
+  static func make(prefix: Character = "R") -> String {
     var generator = SystemRandomNumberGenerator()
     let value: UInt64 = generator.next()
     let characters = (0..<8).map { alphabet[Int((value >> (5 * UInt64($0))) & 31)] }
-    return "R-\(String(characters[0..<4]))-\(String(characters[4..<8]))"
+    return "\(prefix)-\(String(characters[0..<4]))-\(String(characters[4..<8]))"
   }
 
   /// Normalises what someone typed (case, spaces, O for 0, I/L for 1);
-  /// nil when it cannot be a request number.
-  static func normalize(_ text: String) -> String? {
+  /// nil when it cannot be a number of this `prefix`.
+  static func normalize(_ text: String, prefix: Character = "R") -> String? {
     var compact = text.uppercased().filter { !$0.isWhitespace && $0 != "-" }
-    if compact.hasPrefix("R") { compact.removeFirst() }
+    if compact.count == 9, compact.first == prefix { compact.removeFirst() }
     compact = String(compact.map { $0 == "O" ? "0" : ($0 == "I" || $0 == "L") ? "1" : $0 })
     guard compact.count == 8, compact.allSatisfy({ alphabet.contains($0) }) else { return nil }
-    return "R-\(compact.prefix(4))-\(compact.suffix(4))"
+    return "\(prefix)-\(compact.prefix(4))-\(compact.suffix(4))"
   }
 }

@@ -31,7 +31,7 @@ public struct OIDCSettings: Sendable, Equatable {
   /// The staff role a set of claim values gives: the strongest mapped one.
   public func role(for values: [String]) -> OperatorRecord.Role? {
     let held = Set(values)
-    for role in [OperatorRecord.Role.admin, .operator, .auditor]
+    for role in [OperatorRecord.Role.admin, .operator, .recoveryOfficer, .auditor]
     where !(roles[role] ?? []).isDisjoint(with: held) {
       return role
     }
@@ -125,7 +125,7 @@ public struct OIDCSettings: Sendable, Equatable {
           .init(
             variable: "MAILSEAL_OIDC_ROLES",
             message:
-              "“\(entry.prefix(100))” is not ROLE:GROUP (roles: operator, admin, auditor; e.g. operator:servicedesk,admin:pki-admins)."
+              "“\(entry.prefix(100))” is not ROLE:GROUP (roles: operator, admin, auditor, recovery-officer; e.g. operator:servicedesk,admin:pki-admins)."
           ))
         continue
       }

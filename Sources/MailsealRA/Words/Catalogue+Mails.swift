@@ -212,6 +212,123 @@ extension Catalogue {
         If you did not ask for this revocation, please contact the service desk.
         """),
 
+    "mail.recovery-requested.subject": .init(
+      de: "Wiederherstellung Ihres Verschlüsselungsschlüssels beantragt ({number})",
+      en: "Recovery of your encryption key asked for ({number})"),
+    "mail.recovery-requested.title": .init(
+      de: "Wiederherstellung beantragt", en: "Recovery asked for"),
+    "mail.recovery-requested.body": .init(
+      de: """
+        Guten Tag,
+
+        {asker} Ihres hinterlegten Verschlüsselungsschlüssels für *{mailbox}* beantragt (Zertifikat {serial}, Vorgang *{number}*).
+
+        Grund: {reason}
+
+        Erst wenn zwei verschiedene Wiederherstellungsbeauftragte zustimmen, kann der verschlüsselt hinterlegte Schlüssel zum Wiederherstellungsrechner ohne Netz gebracht werden; dort wird er mit dem Wiederherstellungsschlüssel der Organisation geöffnet. Wer den Schlüssel hat, kann an Sie verschlüsselte E-Mails lesen — Ihre Signaturen kann niemand außer Ihnen erstellen. Wir schreiben Ihnen bei jedem Schritt.
+
+        *Wenn Sie diese Wiederherstellung nicht erwartet haben, wenden Sie sich bitte sofort an den Service-Desk.*
+
+        [Ihr Zertifikat]({certificateURL})
+        """,
+      en: """
+        Hello,
+
+        {asker} of your escrowed encryption key for *{mailbox}* (certificate {serial}, case *{number}*).
+
+        Reason: {reason}
+
+        Only when two different recovery officers approve can the escrowed key, still encrypted, be taken to the recovery machine without network, where the organisation's recovery key opens it. Whoever has the key can read mail encrypted to you — nobody but you can make your signatures. We will write to you at each step.
+
+        *If you did not expect this recovery, please contact the service desk at once.*
+
+        [Your certificate]({certificateURL})
+        """),
+    "mail.recovery-requested.by-you": .init(
+      de: "Sie haben die Wiederherstellung", en: "You have asked for the recovery"),
+    "mail.recovery-requested.by-administrator": .init(
+      de: "Eine Administratorin oder ein Administrator hat die Wiederherstellung",
+      en: "An administrator has asked for the recovery"),
+
+    "mail.recovery-approved.subject": .init(
+      de: "Wiederherstellung {number}: Freigabe {approvals} von {needed}",
+      en: "Recovery {number}: approval {approvals} of {needed}"),
+    "mail.recovery-approved.title": .init(
+      de: "Wiederherstellung freigegeben", en: "Recovery approved"),
+    "mail.recovery-approved.body": .init(
+      de: """
+        Guten Tag,
+
+        {officer} hat die Wiederherstellung *{number}* Ihres hinterlegten Verschlüsselungsschlüssels für *{mailbox}* freigegeben (Freigabe {approvals} von {needed}).
+
+        {next}
+
+        Wenn Sie diese Wiederherstellung nicht erwartet haben, wenden Sie sich bitte sofort an den Service-Desk.
+        """,
+      en: """
+        Hello,
+
+        {officer} has approved the recovery *{number}* of your escrowed encryption key for *{mailbox}* (approval {approvals} of {needed}).
+
+        {next}
+
+        If you did not expect this recovery, please contact the service desk at once.
+        """),
+    "mail.recovery-approved.waiting": .init(
+      de: "Eine weitere Freigabe durch eine andere Person steht noch aus.",
+      en: "Another approval, by someone else, is still needed."),
+    "mail.recovery-approved.complete": .init(
+      de:
+        "Damit ist die Wiederherstellung freigegeben: In den nächsten {days} Tagen kann der verschlüsselt hinterlegte Schlüssel für den Wiederherstellungsrechner heruntergeladen werden. Wir schreiben Ihnen, wenn das geschieht.",
+      en:
+        "With this the recovery is approved: for the next {days} days the escrowed key, still encrypted, may be downloaded for the recovery machine. We will write to you when that happens."
+    ),
+
+    "mail.recovery-declined.subject": .init(
+      de: "Wiederherstellung {number} abgelehnt", en: "Recovery {number} declined"),
+    "mail.recovery-declined.title": .init(
+      de: "Wiederherstellung abgelehnt", en: "Recovery declined"),
+    "mail.recovery-declined.body": .init(
+      de: """
+        Guten Tag,
+
+        die Wiederherstellung *{number}* Ihres hinterlegten Verschlüsselungsschlüssels für *{mailbox}* wurde abgelehnt.
+
+        Grund: {reason}
+
+        Der hinterlegte Schlüssel bleibt verschlossen.
+        """,
+      en: """
+        Hello,
+
+        the recovery *{number}* of your escrowed encryption key for *{mailbox}* has been declined.
+
+        Reason: {reason}
+
+        The escrowed key stays sealed.
+        """),
+
+    "mail.recovery-downloaded.subject": .init(
+      de: "Wiederherstellung {number}: hinterlegter Schlüssel herausgegeben",
+      en: "Recovery {number}: escrowed key handed out"),
+    "mail.recovery-downloaded.title": .init(
+      de: "Hinterlegter Schlüssel herausgegeben", en: "Escrowed key handed out"),
+    "mail.recovery-downloaded.body": .init(
+      de: """
+        Guten Tag,
+
+        {officer} hat für die freigegebene Wiederherstellung *{number}* Ihren hinterlegten Verschlüsselungsschlüssel für *{mailbox}* heruntergeladen — noch verschlüsselt, zum Öffnen auf dem Wiederherstellungsrechner ohne Netz.
+
+        Wenn Sie diese Wiederherstellung nicht erwartet haben, wenden Sie sich bitte sofort an den Service-Desk.
+        """,
+      en: """
+        Hello,
+
+        {officer} has downloaded your escrowed encryption key for *{mailbox}* for the approved recovery *{number}* — still encrypted, to be opened on the recovery machine without network.
+
+        If you did not expect this recovery, please contact the service desk at once.
+        """),
+
     "mail.certificate-ready.subject": .init(
       de: "Ihr S/MIME-Zertifikat {number} ist bereit",
       en: "Your S/MIME certificate {number} is ready"),

@@ -85,9 +85,9 @@ extension Catalogue {
     "escrow_title": .init(de: "Schlüsselhinterlegung", en: "Key escrow"),
     "escrow_explained": .init(
       de:
-        "Mit Hinterlegung erzeugt Ihr Browser zwei Schlüssel: einen zum Signieren, der nur bei Ihnen bleibt, und einen zum Verschlüsseln. Den Verschlüsselungsschlüssel verschlüsselt Ihr Browser für den Wiederherstellungsschlüssel der Organisation, bevor etwas Ihren Computer verlässt; das Portal kann ihn nicht öffnen. Verlieren Sie Ihre Schlüsseldatei oder das Passwort, oder verlassen Sie die Organisation, können die Verwahrer des Wiederherstellungsschlüssels der Organisation (in der Regel mehrere Personen gemeinsam, auf einem Rechner ohne Netz) Ihren Verschlüsselungsschlüssel wiederherstellen – und damit an Sie verschlüsselte E-Mails lesen. Ihre Signaturen kann niemand außer Ihnen erstellen.",
+        "Mit Hinterlegung erzeugt Ihr Browser zwei Schlüssel: einen zum Signieren, der nur bei Ihnen bleibt, und einen zum Verschlüsseln. Den Verschlüsselungsschlüssel verschlüsselt Ihr Browser für den Wiederherstellungsschlüssel der Organisation, bevor etwas Ihren Computer verlässt; das Portal kann ihn nicht öffnen. Verlieren Sie Ihre Schlüsseldatei oder das Passwort, oder verlassen Sie die Organisation, können die Verwahrer des Wiederherstellungsschlüssels der Organisation (in der Regel mehrere Personen gemeinsam, auf einem Rechner ohne Netz) Ihren Verschlüsselungsschlüssel wiederherstellen – und damit an Sie verschlüsselte E-Mails lesen. Eine Wiederherstellung beantragen Sie selbst (oder, wenn Sie ausgeschieden sind, die Administration) mit Begründung; zwei Wiederherstellungsbeauftragte müssen zustimmen, und Sie erhalten bei jedem Schritt eine E-Mail. Ihre Signaturen kann niemand außer Ihnen erstellen.",
       en:
-        "With escrow your browser makes two keys: a signing key that stays with you alone, and an encryption key. Your browser encrypts the encryption key for the organisation's recovery key before anything leaves your computer; the portal cannot open it. If you lose your key file or its password, or leave the organisation, the holders of the organisation's recovery key (usually several people together, on a machine without network) can recover your encryption key – and with it read mail encrypted to you. Nobody but you can make your signatures."
+        "With escrow your browser makes two keys: a signing key that stays with you alone, and an encryption key. Your browser encrypts the encryption key for the organisation's recovery key before anything leaves your computer; the portal cannot open it. If you lose your key file or its password, or leave the organisation, the holders of the organisation's recovery key (usually several people together, on a machine without network) can recover your encryption key – and with it read mail encrypted to you. A recovery is asked for by you (or, once you have left, by an administrator) with a reason; two recovery officers must approve it, and you get a mail at each step. Nobody but you can make your signatures."
     ),
     "escrow_choice_none": .init(
       de:
@@ -385,6 +385,94 @@ extension Catalogue {
     "role_operator": .init(de: "Service-Desk", en: "service desk"),
     "role_admin": .init(de: "Verwaltung", en: "administrator"),
     "role_auditor": .init(de: "Revision", en: "auditor"),
+    "role_recovery_officer": .init(
+      de: "Wiederherstellungsbeauftragte(r)", en: "recovery officer"),
+    // Key recovery
+    "recovery_title": .init(
+      de: "Schlüssel wiederherstellen", en: "Recover the key"),
+    "recovery_intro": .init(
+      de:
+        "Der Schlüssel dieses Verschlüsselungszertifikats ist hinterlegt – verschlüsselt für den Wiederherstellungsschlüssel der Organisation, den dieses Portal nicht hat. Wurde die Schlüsseldatei verloren oder das Passwort vergessen, kann er wiederhergestellt werden: zwei verschiedene Wiederherstellungsbeauftragte müssen zustimmen, dann wird er auf einem Rechner ohne Netz geöffnet. Die Inhaberin oder der Inhaber des Postfachs erhält bei jedem Schritt eine E-Mail.",
+      en:
+        "The key of this encryption certificate is escrowed – encrypted for the organisation's recovery key, which this portal does not have. If the key file was lost or its password forgotten, it can be recovered: two different recovery officers must approve, then it is opened on a machine without network. The holder of the mailbox is mailed at each step."
+    ),
+    "recovery_reason": .init(
+      de: "Warum brauchen Sie den Schlüssel wieder?", en: "Why do you need the key back?"),
+    "recovery_reason_admin": .init(
+      de: "Grund (z. B. Person ausgeschieden, Postfach wird weitergeführt von …)",
+      en: "Reason (e.g. person has left, mailbox taken over by …)"),
+    "recovery_what_happens": .init(
+      de:
+        "Wer den wiederhergestellten Schlüssel hat, kann an dieses Postfach verschlüsselte E-Mails lesen. Signaturen kann damit niemand erstellen.",
+      en:
+        "Whoever has the recovered key can read mail encrypted to this mailbox. Nobody can make signatures with it."
+    ),
+    "recovery_button": .init(de: "Wiederherstellung beantragen", en: "Ask for recovery"),
+    "recovery_asked": .init(
+      de:
+        "Die Wiederherstellung ist beantragt. Sie erhalten eine E-Mail bei jeder Freigabe und wenn der Schlüssel herausgegeben wird.",
+      en:
+        "The recovery has been asked for. You will get a mail at each approval and when the key is handed out."
+    ),
+    "recovery_approvals": .init(de: "Freigaben", en: "Approvals"),
+    "recovery_state_requested": .init(de: "wartet auf Freigaben", en: "waiting for approvals"),
+    "recovery_state_approved": .init(de: "freigegeben", en: "approved"),
+    "recovery_state_declined": .init(de: "abgelehnt", en: "declined"),
+    "recovery_state_expired": .init(de: "abgelaufen", en: "expired"),
+    "recoveries_title": .init(de: "Wiederherstellungen", en: "Recoveries"),
+    "recoveries_intro": .init(
+      de:
+        "Wiederherstellungen hinterlegter Verschlüsselungsschlüssel: offene zuerst. Zwei verschiedene Wiederherstellungsbeauftragte geben frei; niemand für das eigene Postfach oder einen eigenen Antrag. Erst danach kann der Schlüssel – weiter verschlüsselt – für den Wiederherstellungsrechner heruntergeladen werden.",
+      en:
+        "Recoveries of escrowed encryption keys: open ones first. Two different recovery officers approve; nobody for their own mailbox or a recovery they asked for. Only then may the key – still encrypted – be downloaded for the recovery machine."
+    ),
+    "recoveries_empty": .init(de: "Keine Wiederherstellungen.", en: "No recoveries."),
+    "recovery_case_title": .init(de: "Wiederherstellung", en: "Recovery"),
+    "recovery_asked_by": .init(de: "Beantragt von", en: "Asked for by"),
+    "recovery_asked_by_person": .init(
+      de: "der Inhaberin oder dem Inhaber des Postfachs (Anmeldelink)",
+      en: "the holder of the mailbox (login link)"),
+    "recovery_asked_by_admin": .init(de: "Administration:", en: "administrator:"),
+    "recovery_reason_label": .init(de: "Grund", en: "Reason"),
+    "recovery_until": .init(de: "Gilt bis", en: "Open until"),
+    "recovery_declined_by": .init(de: "Abgelehnt von", en: "Declined by"),
+    "recovery_downloads": .init(de: "Heruntergeladen", en: "Downloaded"),
+    "recovery_own_mailbox": .init(
+      de: "Diese Wiederherstellung betrifft Ihr eigenes Postfach: Sie entscheiden nicht darüber.",
+      en: "This recovery concerns your own mailbox: you do not decide on it."),
+    "recovery_own_request": .init(
+      de: "Sie haben diese Wiederherstellung beantragt: Sie geben sie nicht frei.",
+      en: "You asked for this recovery: you do not approve it."),
+    "recovery_waiting_other": .init(
+      de: "Sie haben freigegeben; die zweite Freigabe muss von einer anderen Person kommen.",
+      en: "You have approved; the second approval must come from someone else."),
+    "recovery_approved_done": .init(de: "Freigabe gespeichert.", en: "Approval recorded."),
+    "recovery_approve_title": .init(de: "Freigeben", en: "Approve"),
+    "recovery_approve_intro": .init(
+      de:
+        "Prüfen Sie vorher, dass der Grund trägt und die Person (oder, wenn sie ausgeschieden ist, die Organisation) den Schlüssel wirklich braucht. Die Person erhält eine E-Mail mit Ihrem Namen.",
+      en:
+        "Check first that the reason holds and that the person (or, if they have left, the organisation) really needs the key. The person gets a mail naming you."
+    ),
+    "recovery_approve_button": .init(
+      de: "Wiederherstellung freigeben", en: "Approve the recovery"),
+    "recovery_download_title": .init(
+      de: "Hinterlegten Schlüssel herunterladen", en: "Download the escrowed key"),
+    "recovery_download_intro": .init(
+      de:
+        "Die Datei ist weiter für den Wiederherstellungsschlüssel verschlüsselt. Bringen Sie sie mit dem Zertifikat zum Wiederherstellungsrechner ohne Netz; dort öffnen die Inhaber der Anteile sie. Jedes Herunterladen wird protokolliert und der Person mitgeteilt.",
+      en:
+        "The file is still encrypted for the recovery key. Take it with the certificate to the recovery machine without network; there the holders of the shares open it. Every download is recorded and told to the person."
+    ),
+    "recovery_download_button": .init(
+      de: "Hinterlegten Schlüssel herunterladen (.p7m)", en: "Download the escrowed key (.p7m)"),
+    "recovery_certificate_file": .init(
+      de: "Zertifikat (.pem) für die Prüfung", en: "Certificate (.pem) for the check"),
+    "recovery_decline_title": .init(de: "Ablehnen", en: "Decline"),
+    "recovery_decline_reason": .init(
+      de: "Grund (geht an die Person)", en: "Reason (sent to the person)"),
+    "recovery_decline_button": .init(
+      de: "Wiederherstellung ablehnen", en: "Decline the recovery"),
     "type_personal_short": .init(de: "Persönlich", en: "Personal"),
     "type_role_short": .init(de: "Funktion / Gruppe", en: "Role / group"),
     "desk_verified_given": .init(

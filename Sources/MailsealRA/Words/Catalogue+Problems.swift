@@ -167,6 +167,45 @@ extension Catalogue {
       en:
         "The names on the document do not match the request. The request cannot be approved like this; the requester must make a new request with the names on the document."
     ),
+    "problem.own-mailbox.recovery": .init(
+      de:
+        "Eine Wiederherstellung für Ihr eigenes Postfach dürfen Sie weder beantragen noch freigeben; für Ihr eigenes Postfach beantragen Sie sie mit einem Anmeldelink als Inhaberin oder Inhaber.",
+      en:
+        "You may neither ask for nor approve a recovery for your own mailbox; for your own mailbox you ask as its holder, signed in by login link."
+    ),
+    "problem.recovery-not-escrowed": .init(
+      de:
+        "Der Schlüssel dieses Zertifikats wurde nicht hinterlegt und kann nicht wiederhergestellt werden (nur Verschlüsselungszertifikate mit hinterlegtem Schlüssel).",
+      en:
+        "The key of this certificate was not escrowed and cannot be recovered (only encryption certificates with an escrowed key)."
+    ),
+    "problem.recovery-open": .init(
+      de:
+        "Für dieses Zertifikat läuft schon eine Wiederherstellung; sie muss erst freigegeben, abgelehnt oder abgelaufen sein.",
+      en:
+        "A recovery of this certificate is already under way; it must first be approved, declined or expire."
+    ),
+    "problem.recovery-already-approved": .init(
+      de:
+        "Sie haben diese Wiederherstellung schon freigegeben; die zweite Freigabe muss von einer anderen Person kommen.",
+      en:
+        "You have already approved this recovery; the second approval must come from someone else."),
+    "problem.recovery-own-request": .init(
+      de: "Wer eine Wiederherstellung beantragt hat, darf sie nicht freigeben.",
+      en: "Whoever asked for a recovery may not approve it."),
+    "problem.recovery-not-approved": .init(
+      de:
+        "Der hinterlegte Schlüssel wird erst nach zwei Freigaben durch verschiedene Personen herausgegeben.",
+      en: "The escrowed key is handed out only after two approvals by different people."),
+    "problem.recovery-expired": .init(
+      de:
+        "Diese Wiederherstellung ist abgelaufen (Freigaben binnen 14 Tagen, Herunterladen binnen 7 Tagen nach der Freigabe); sie kann neu beantragt werden.",
+      en:
+        "This recovery has expired (approvals within 14 days, download within 7 days of approval); it may be asked for again."
+    ),
+    "field.recovery-reason": .init(
+      de: "Bitte einen Grund angeben (höchstens {max} Zeichen).",
+      en: "Please give a reason (at most {max} characters)."),
     "problem.four-eyes": .init(
       de:
         "Vier-Augen-Prinzip: Freigeben muss jemand anderes als die Person, die den Ausweis geprüft hat.",

@@ -28,6 +28,7 @@ public enum RecordWords {
     case .operator: Catalogue.text("role_operator", language)
     case .admin: Catalogue.text("role_admin", language)
     case .auditor: Catalogue.text("role_auditor", language)
+    case .recoveryOfficer: Catalogue.text("role_recovery_officer", language)
     }
   }
 

@@ -25,5 +25,6 @@ public enum MailsealMigrations {
     M0019_RevocationSequence(),
     M0020_RecoveryCertificates(),
     M0021_KeyEscrow(),
+    M0022_KeyRecoveries(),
   ]
 }

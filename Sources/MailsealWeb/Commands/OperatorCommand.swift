@@ -19,7 +19,7 @@ struct OperatorAddCommand: AsyncCommand {
     @Option(
       name: "role",
       help:
-        "operator (verify, approve, reject, revoke), admin (also operators, notices, settings) or auditor (read only)."
+        "operator (verify, approve, reject, revoke), admin (also operators, notices, settings), auditor (read only) or recovery-officer (approves key recoveries, downloads their envelopes)."
     )
     var role: String?
     init() {}
@@ -33,7 +33,8 @@ struct OperatorAddCommand: AsyncCommand {
       throw CommandFailure("--email, --name and --role are required.")
     }
     guard let role = OperatorRecord.Role(rawValue: roleText) else {
-      throw CommandFailure("--role must be operator, admin or auditor; “\(roleText)” is not.")
+      throw CommandFailure(
+        "--role must be operator, admin, auditor or recovery-officer; “\(roleText)” is not.")
     }
     let app = context.application
     let (record, link) = try await app.operatorDirectory.add(email: email, name: name, role: role)

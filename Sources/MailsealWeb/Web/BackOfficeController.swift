@@ -42,6 +42,13 @@ enum BackOfficeController {
   @Sendable
   static func queue(_ request: Request) async throws -> Response {
     let current = try await OperatorSession.require(request)
+    // Recovery officers decide recoveries, nothing else: their start page.
+    if current.operator.role == .recoveryOfficer {
+      return request.redirect(to: .operatorRecoveries)
+    }
+    guard OperatorRecord.Role.desk.contains(current.operator.role) else {
+      throw MailsealError.forbiddenForRole
+    }
     let query = String((request.query[String.self, at: "q"] ?? "").prefix(200)).trimmingCharacters(
       in: .whitespaces)
     let stateText = request.query[String.self, at: "state"] ?? ""
@@ -166,7 +173,7 @@ extension BackOfficeController {
   static func renderRequest(_ request: Request, number: String, error: MailsealError? = nil)
     async throws -> Response
   {
-    let current = try await OperatorSession.require(request)
+    let current = try await OperatorSession.require(request, roles: OperatorRecord.Role.desk)
     let language = Language.of(request)
     let zone = request.timeZone
     let desk = try await request.registrationAuthority.deskRequest(

@@ -42,6 +42,19 @@ enum CertificateController {
     let action: String
     let error: String?
     let justRevoked: Bool
+    /// Key recovery, for a certificate whose key was escrowed.
+    let recovery: RecoveryPanel?
+  }
+
+  /// The recoveries of an escrowed key and, for who may ask, the form.
+  struct RecoveryPanel: Encodable {
+    let action: String
+    let canAsk: Bool
+    let staff: Bool
+    let rows: [RecoveryController.Row]
+    let error: String?
+    let justAsked: Bool
+    let reasonLimit: Int
   }
 
   static func row(
@@ -73,20 +86,26 @@ enum CertificateController {
     let staff: Bool
     let reasons: [RevocationReason]
 
+    /// Who may ask for a key recovery here: the person, an administrator.
+    let mayAskRecovery: Bool
+
     static let requester = Side(
-      template: "certificate", staff: false, reasons: RevocationReason.subscriberChoices)
+      template: "certificate", staff: false, reasons: RevocationReason.subscriberChoices,
+      mayAskRecovery: true)
 
     static func staff(_ member: OperatorRecord) -> Side {
       Side(
         template: "desk-certificate", staff: true,
-        reasons: member.role.mayDecide ? RevocationReason.staffChoices : [])
+        reasons: member.role.mayDecide ? RevocationReason.staffChoices : [],
+        mayAskRecovery: member.role == .admin)
     }
   }
 
-  /// The certificate's page on `side`, with a refused revocation's reason.
+  /// The certificate's page on `side`, with a refused revocation's (or
+  /// recovery's) reason.
   static func render(
     _ record: CertificateRecord, on side: Side, for request: Request,
-    error: MailsealError? = nil
+    error: MailsealError? = nil, recoveryError: MailsealError? = nil
   ) async throws -> Response {
     let language = Language.of(request)
     let zone = request.timeZone
@@ -94,15 +113,57 @@ enum CertificateController {
     if let requestID = record.requestID {
       number = try await CertificateRequestRecord.find(requestID, on: request.db)?.number
     }
+    let authority = request.registrationAuthority
+    var panel: RecoveryPanel?
+    if try await authority.isEscrowed(record) {
+      let recoveries = try await authority.recoveries(of: record)
+      let now = Date()
+      panel = RecoveryPanel(
+        action: SiteURL.certificate(serial: record.serial, staff: side.staff).path + "/recovery",
+        canAsk: side.mayAskRecovery
+          && !recoveries.contains { KeyRecoveryRecord.State.open.contains($0.state(at: now)) },
+        staff: side.staff,
+        rows: recoveries.map {
+          RecoveryController.row($0, serial: record.serial, language: language, zone: zone)
+        },
+        error: recoveryError?.sentence(language),
+        justAsked: request.query[String.self, at: "recovery"] != nil,
+        reasonLimit: RecoveryRules.reasonLimit)
+    }
     let page = CertificatePage(
       certificate: row(record, language: language, zone: zone),
       reasons: side.reasons.map { ReasonChoice(value: $0.name, label: $0.label(language)) },
       requestNumber: number,
       action: SiteURL.certificate(serial: record.serial, staff: side.staff).path + "/revoke",
       error: error?.sentence(language),
-      justRevoked: request.query[String.self, at: "revoked"] != nil)
+      justRevoked: request.query[String.self, at: "revoked"] != nil, recovery: panel)
     return try await Pages.render(
-      side.template, page, for: request, status: error?.status ?? .ok)
+      side.template, page, for: request,
+      status: error?.status ?? recoveryError?.status ?? .ok)
+  }
+
+  /// Asks for the recovery of the certificate's escrowed key; a refusal
+  /// shows the page again.
+  static func askRecovery(
+    _ record: CertificateRecord, form: RecoveryPost?, by asker: RecoveryAsker, on side: Side,
+    for request: Request
+  ) async throws -> Response {
+    let recovery: KeyRecoveryRecord
+    do {
+      recovery = try await request.registrationAuthority.askRecovery(
+        serial: record.serial, reason: form?.reason ?? "", by: asker,
+        language: Language.of(request))
+    } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
+      return try await render(record, on: side, for: request, recoveryError: error)
+    }
+    if side.staff { return request.redirect(to: .operatorRecovery(number: recovery.number)) }
+    return request.redirect(
+      to: SiteURL.certificate(serial: record.serial, staff: false).path + "?recovery=asked")
+  }
+
+  struct RecoveryPost: Content {
+    var csrf: String
+    var reason: String?
   }
 
   /// Revokes with the form's reason; a refusal shows the page again.
@@ -165,12 +226,39 @@ enum CertificateController {
       record, form: form, by: .requester(mailbox: session.mailbox), on: .requester, for: request)
   }
 
+  /// `POST /certificates/:serial/recovery`: the person asks for the
+  /// recovery of their escrowed key.
+  @Sendable
+  static func askRecovery(_ request: Request) async throws -> Response {
+    let session = try await RequesterSession.require(request)
+    let form = try? request.content.decode(RecoveryPost.self)
+    try RequesterSession.verifyCSRF(request, session: session, formToken: form?.csrf)
+    let record = try await requesterCertificate(request, mailbox: session.mailbox)
+    return try await askRecovery(
+      record, form: form, by: .requester(mailbox: session.mailbox), on: .requester,
+      for: request)
+  }
+
   // MARK: Staff
+
+  /// `POST /operator/certificates/:serial/recovery`: an administrator asks
+  /// (for a person who has left).
+  @Sendable
+  static func deskAskRecovery(_ request: Request) async throws -> Response {
+    let current = try await OperatorSession.require(request, roles: OperatorRecord.Role.desk)
+    let form = try? request.content.decode(RecoveryPost.self)
+    try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
+    let record = try await request.registrationAuthority.certificate(
+      serial: request.parameters.get("serial") ?? "")
+    return try await askRecovery(
+      record, form: form, by: .staff(current.operator), on: .staff(current.operator),
+      for: request)
+  }
 
   /// `GET /operator/certificates/:serial`.
   @Sendable
   static func deskShow(_ request: Request) async throws -> Response {
-    let current = try await OperatorSession.require(request)
+    let current = try await OperatorSession.require(request, roles: OperatorRecord.Role.desk)
     let record = try await request.registrationAuthority.certificate(
       serial: request.parameters.get("serial") ?? "")
     return try await render(record, on: .staff(current.operator), for: request)
@@ -179,7 +267,7 @@ enum CertificateController {
   /// `POST /operator/certificates/:serial/revoke`.
   @Sendable
   static func deskRevoke(_ request: Request) async throws -> Response {
-    let current = try await OperatorSession.require(request)
+    let current = try await OperatorSession.require(request, roles: OperatorRecord.Role.desk)
     let form = try? request.content.decode(RevokePost.self)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
     let record = try await request.registrationAuthority.certificate(

@@ -186,7 +186,7 @@ struct ProblemMiddleware: AsyncMiddleware {
     case .signInRequired, .operatorSignInRequired, .operatorSignInFailed, .metricsToken:
       return .unauthorized
     case .forbiddenForRole, .ownMailbox, .fourEyes, .csrfTokenInvalid, .identityProviderRefused,
-      .localSignInOff:
+      .localSignInOff, .recoveryOwnRequest:
       return .forbidden
     case .roleMailboxNeedsLoginLink: return .unprocessableEntity
     case .identityProviderUnavailable: return .badGateway
@@ -195,8 +195,8 @@ struct ProblemMiddleware: AsyncMiddleware {
       return .notFound
     case .loginLinkExpired, .loginLinkUsed: return .gone
     case .wrongState, .cannotWithdraw, .mailboxValidationStale, .evidenceTooOld, .operatorExists,
-      .alreadyRevoked,
-      .certificateExpired:
+      .alreadyRevoked, .certificateExpired, .recoveryNotEscrowed, .recoveryOpen,
+      .recoveryAlreadyApproved, .recoveryNotApproved, .recoveryExpired:
       return .conflict
     case .rateLimited, .tooManyAttempts, .busy: return .tooManyRequests
     case .serviceUnavailable: return .serviceUnavailable

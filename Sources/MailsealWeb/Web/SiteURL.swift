@@ -16,6 +16,8 @@ enum SiteURL {
   case operatorQueue
   case operatorRequest(number: String)
   case operatorAdmin(saved: Bool = false)
+  case operatorRecoveries
+  case operatorRecovery(number: String, query: String = "")
 
   var path: String {
     switch self {
@@ -32,6 +34,9 @@ enum SiteURL {
     case .operatorQueue: return "/operator/queue"
     case .operatorRequest(let number): return "/operator/requests/\(number)"
     case .operatorAdmin(let saved): return "/operator/admin" + (saved ? "?saved=1" : "")
+    case .operatorRecoveries: return "/operator/recoveries"
+    case .operatorRecovery(let number, let query):
+      return "/operator/recoveries/\(number)" + (query.isEmpty ? "" : "?" + query)
     }
   }
 
@@ -47,7 +52,8 @@ enum SiteURL {
     default: break
     }
     let actions: Set<Substring> = [
-      "evidence", "approve", "reject", "withdraw", "revoke", "confirm",
+      "evidence", "approve", "reject", "withdraw", "revoke", "confirm", "decline", "envelope",
+      "recovery",
     ]
     var segments = path.split(separator: "/")
     if let last = segments.last, actions.contains(last) { segments.removeLast() }

@@ -54,6 +54,9 @@ func routes(_ app: Application) throws {
   app.on(
     .POST, "certificates", ":serial", "revoke", body: .collect(maxSize: "1kb"),
     use: CertificateController.revoke)
+  app.on(
+    .POST, "certificates", ":serial", "recovery", body: .collect(maxSize: "8kb"),
+    use: CertificateController.askRecovery)
 
   // The back office: staff sign-in and enrolment.
   let staff = app.grouped("operator")
@@ -87,6 +90,22 @@ func routes(_ app: Application) throws {
   staff.on(
     .POST, "certificates", ":serial", "revoke", body: .collect(maxSize: "1kb"),
     use: CertificateController.deskRevoke)
+  staff.on(
+    .POST, "certificates", ":serial", "recovery", body: .collect(maxSize: "8kb"),
+    use: CertificateController.deskAskRecovery)
+  // Key recovery: two recovery officers approve, then the envelope.
+  staff.get("recoveries", use: RecoveryController.list)
+  staff.get("recoveries", ":number", use: RecoveryController.show)
+  staff.get("recoveries", ":number", "certificate.pem", use: RecoveryController.certificate)
+  staff.on(
+    .POST, "recoveries", ":number", "approve", body: .collect(maxSize: "1kb"),
+    use: RecoveryController.approve)
+  staff.on(
+    .POST, "recoveries", ":number", "decline", body: .collect(maxSize: "8kb"),
+    use: RecoveryController.decline)
+  staff.on(
+    .POST, "recoveries", ":number", "envelope", body: .collect(maxSize: "1kb"),
+    use: RecoveryController.envelope)
   staff.get("admin", use: AdminController.page)
   staff.on(.POST, "notice", body: .collect(maxSize: "8kb"), use: AdminController.setNotice)
   staff.on(

@@ -1,0 +1,446 @@
+import FluentKit
+public import Foundation
+import MailsealCA
+public import MailsealStore
+import SQLKit
+
+/// Who asks for the recovery of an escrowed key.
+public enum RecoveryAsker: Sendable {
+  /// The person, signed in for the certificate's mailbox.
+  case requester(mailbox: String)
+  /// An administrator (for a person who has left).
+  case staff(OperatorRecord)
+
+  var auditActor: String {
+    switch self {
+    case .requester(let mailbox): AuditEvent.requester(mailbox)
+    case .staff(let member): AuditEvent.staff(member.email)
+    }
+  }
+}
+
+/// The rules of key recovery in the portal, each used where it is
+/// enforced (in one statement) and where pages offer the action.
+public enum RecoveryRules {
+  /// Different recovery officers who must approve.
+  public static let approvalsNeeded = 2
+  /// How long a recovery waits for its approvals.
+  public static let approvalWindow: TimeInterval = 14 * 86_400
+  /// How long an approved recovery's envelope may be downloaded.
+  public static let downloadWindow: TimeInterval = 7 * 86_400
+  public static let reasonLimit = 500
+
+  /// Nobody asks for or decides about a recovery of their own mailbox
+  /// (the person asks as a requester, by login link).
+  static let ownMailbox = MailsealError(
+    .ownMailbox, message: Message("problem.own-mailbox.recovery"))
+
+  /// A reason as given: trimmed, 1–500 characters, no control characters
+  /// but line breaks.
+  static func reason(_ text: String) throws -> String {
+    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty, trimmed.count <= reasonLimit,
+      !trimmed.unicodeScalars.contains(where: {
+        $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\r"
+      })
+    else {
+      throw MailsealError(
+        .invalidReason,
+        fields: ["reason": Message("field.recovery-reason", ["max": "\(reasonLimit)"])])
+    }
+    return trimmed
+  }
+}
+
+/// What a person looking at a recovery may do with it now (checked again,
+/// atomically, when it is done).
+public struct RecoveryActions: Sendable, Equatable {
+  public var approve = false
+  public var decline = false
+  public var download = false
+  /// The viewer approved already.
+  public var approvedByViewer = false
+  /// The recovery is of the viewer's own mailbox: no decisions.
+  public var ownMailbox = false
+  /// The viewer asked for it: no decisions.
+  public var ownRequest = false
+
+  public init() {}
+}
+
+/// A recovery as the back office sees it.
+public struct DeskRecovery: Sendable {
+  public let record: KeyRecoveryRecord
+  public let certificate: CertificateRecord
+  public let approvals: [KeyRecoveryApprovalRecord]
+  /// The state at `now`: an open recovery past its time is expired.
+  public let state: KeyRecoveryRecord.State
+  public let actions: RecoveryActions
+}
+
+/// An approved recovery's envelope, as downloaded by an officer.
+public struct RecoveryDownload: Sendable {
+  public let number: String
+  public let serial: String
+  public let envelope: Data
+  public let certificateDER: Data
+}
+
+extension KeyRecoveryRecord {
+  /// The state at `now`: open past its time is expired.
+  public func state(at now: Date) -> State {
+    KeyRecoveryRecord.State.open.contains(state) && expiresAt <= now ? .expired : state
+  }
+}
+
+enum RecoveryNumber {
+  static func make() -> String { RequestNumber.make(prefix: "K") }
+  static func normalize(_ text: String) -> String? { RequestNumber.normalize(text, prefix: "K") }
+}
+
+extension RegistrationAuthority {
+  /// The request holding the envelope of an encryption certificate's key,
+  /// or "not escrowed".
+  func escrowRequest(of certificate: CertificateRecord) async throws -> CertificateRequestRecord {
+    guard certificate.keyPurpose == KeyPurpose.encryption.rawValue,
+      let record = try await CertificateRequestRecord.query(on: database)
+        .filter(\.$encryptionCertificateID == certificate.requireID()).first(),
+      record.escrowEnvelope != nil
+    else { throw MailsealError(.recoveryNotEscrowed) }
+    return record
+  }
+
+  /// Whether the key of `certificate` was escrowed (a recovery may be
+  /// asked for).
+  public func isEscrowed(_ certificate: CertificateRecord) async throws -> Bool {
+    guard certificate.keyPurpose == KeyPurpose.encryption.rawValue else { return false }
+    return (try? await escrowRequest(of: certificate)) != nil
+  }
+
+  package func recovery(number: String) async throws -> KeyRecoveryRecord {
+    guard let normalized = RecoveryNumber.normalize(number),
+      let record = try await KeyRecoveryRecord.query(on: database)
+        .filter(\.$number == normalized).first()
+    else { throw MailsealError.notFound }
+    return record
+  }
+
+  /// Asks for the recovery of the escrowed key of certificate `serial`:
+  /// the person for their own mailbox, or an administrator for someone
+  /// else's. At most one recovery per certificate is open (the store's
+  /// unique index decides); the person is mailed, the trail written.
+  @discardableResult
+  public func askRecovery(
+    serial: String, reason text: String, by asker: RecoveryAsker, language: Language,
+    now: Date = Date()
+  ) async throws -> KeyRecoveryRecord {
+    let certificate = try await self.certificate(serial: serial)
+    let operatorID: UUID?
+    switch asker {
+    case .requester(let mailbox):
+      guard certificate.mailbox == mailbox else { throw MailsealError.notFound }
+      operatorID = nil
+    case .staff(let member):
+      guard member.role == .admin else { throw MailsealError.forbiddenForRole }
+      guard certificate.mailbox != member.email else { throw RecoveryRules.ownMailbox }
+      operatorID = try member.requireID()
+    }
+    let reason = try RecoveryRules.reason(text)
+    let holder = try await escrowRequest(of: certificate)
+    // The person's mails are in the language of their request when an
+    // administrator asks.
+    let mailLanguage: Language =
+      if case .staff = asker { Language(rawValue: holder.language) ?? language } else { language }
+    for attempt in 1...3 {
+      let record = KeyRecoveryRecord()
+      record.id = UUID()
+      record.number = RecoveryNumber.make()
+      record.certificateID = try certificate.requireID()
+      record.requestID = try holder.requireID()
+      record.mailbox = certificate.mailbox
+      record.state = .requested
+      record.reason = reason
+      record.askedBy = asker.auditActor
+      record.askedByOperatorID = operatorID
+      record.language = mailLanguage.rawValue
+      record.approvals = 0
+      record.createdAt = now
+      record.expiresAt = now.addingTimeInterval(RecoveryRules.approvalWindow)
+      record.downloads = 0
+      do {
+        try await database.transaction { database in
+          // An open recovery past its time gives up its place first.
+          try await database.sql.raw(
+            """
+            UPDATE key_recoveries SET state = \(KeyRecoveryRecord.State.expired)
+            WHERE certificate_id = \(bind: record.certificateID) AND state IN (\(KeyRecoveryRecord.State.open))
+              AND expires_at <= \(bind: now)
+            """
+          ).run()
+          try await record.create(on: database)
+          try await Outbox.enqueue(
+            MailTemplates.recoveryRequested(
+              record, serial: certificate.serial, byAdministrator: operatorID != nil,
+              portalURL: configuration.publicURL, from: configuration.mail.from,
+              language: mailLanguage),
+            on: database, messageDomain: configuration.mail.domain, now: now)
+          try await AuditTrail.append(
+            AuditEvent(
+              actor: asker.auditActor, action: .recoveryRequested, subject: record.number,
+              details: [
+                "serial": certificate.serial, "mailbox": certificate.mailbox, "reason": reason,
+              ]), on: database, now: now)
+        }
+      } catch let error as any DatabaseError where error.isConstraintFailure {
+        // The one open place is taken — or, once in 10¹², the number.
+        let open = try await KeyRecoveryRecord.query(on: database)
+          .filter(\.$certificateID == record.certificateID)
+          .filter(\.$state ~~ KeyRecoveryRecord.State.open).first()
+        if open != nil || attempt == 3 { throw MailsealError(.recoveryOpen) }
+        continue
+      }
+      mailQueued()
+      logger.notice(
+        "key recovery requested",
+        metadata: ["number": "\(record.number)", "serial": "\(certificate.serial)"])
+      return record
+    }
+    throw MailsealError(.recoveryOpen)
+  }
+
+  /// A recovery officer approves. One statement decides: the approval is
+  /// written only while the recovery waits, is not past its time, is not of
+  /// the officer's mailbox nor asked by the officer — and once per officer
+  /// (unique index). The second approval opens the download window.
+  @discardableResult
+  public func approveRecovery(number: String, by officer: OperatorRecord, now: Date = Date())
+    async throws -> KeyRecoveryRecord
+  {
+    guard officer.role.mayRecover else { throw MailsealError.forbiddenForRole }
+    let record = try await recovery(number: number)
+    let officerID = try officer.requireID()
+    try refuseOwn(record, officer)
+    let approvals = try await database.transaction { database in
+      let sql = try database.sql
+      let inserted = try await sql.raw(
+        """
+        INSERT INTO key_recovery_approvals (id, recovery_id, operator_id, operator_email, approved_at)
+        SELECT \(bind: UUID()), r.id, \(bind: officerID), \(bind: officer.email), \(bind: now)
+        FROM key_recoveries r
+        WHERE r.id = \(bind: record.id!) AND r.state = \(KeyRecoveryRecord.State.requested)
+          AND r.expires_at > \(bind: now) AND r.mailbox <> \(bind: officer.email)
+          AND (r.asked_by_operator_id IS NULL OR r.asked_by_operator_id <> \(bind: officerID))
+        ON CONFLICT DO NOTHING RETURNING id
+        """
+      ).all()
+      guard !inserted.isEmpty else {
+        throw try await refusal(of: record.id!, approvalBy: officerID, now: now, on: database)
+      }
+      let updated = try await sql.raw(
+        """
+        UPDATE key_recoveries SET approvals = approvals + 1,
+          state = CASE WHEN approvals + 1 >= \(literal: RecoveryRules.approvalsNeeded)
+            THEN \(KeyRecoveryRecord.State.approved) ELSE state END,
+          approved_at = CASE WHEN approvals + 1 >= \(literal: RecoveryRules.approvalsNeeded)
+            THEN \(bind: now) ELSE approved_at END,
+          expires_at = CASE WHEN approvals + 1 >= \(literal: RecoveryRules.approvalsNeeded)
+            THEN \(bind: now.addingTimeInterval(RecoveryRules.downloadWindow)) ELSE expires_at END
+        WHERE id = \(bind: record.id!) AND state = \(KeyRecoveryRecord.State.requested)
+        RETURNING approvals
+        """
+      ).all()
+      // Approved by two others a moment ago.
+      guard let row = updated.first else { throw MailsealError(.wrongState) }
+      let approvals = try row.decode(column: "approvals", as: Int.self)
+      try await Outbox.enqueue(
+        MailTemplates.recoveryApproved(
+          record, officer: officer.name, approvals: approvals,
+          portalURL: configuration.publicURL, from: configuration.mail.from,
+          language: Language(rawValue: record.language) ?? .de),
+        on: database, messageDomain: configuration.mail.domain, now: now)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(officer.email), action: .recoveryApproved,
+          subject: record.number,
+          details: [
+            "mailbox": record.mailbox, "approvals": "\(approvals)",
+            "needed": "\(RecoveryRules.approvalsNeeded)",
+          ]), on: database, now: now)
+      return approvals
+    }
+    mailQueued()
+    logger.notice(
+      "key recovery approved",
+      metadata: [
+        "number": "\(record.number)", "by": "\(officer.email)", "approvals": "\(approvals)",
+      ])
+    return try await recovery(number: record.number)
+  }
+
+  /// A recovery officer declines a recovery that is still open, with a
+  /// reason the person is mailed.
+  @discardableResult
+  public func declineRecovery(
+    number: String, reason text: String, by officer: OperatorRecord, now: Date = Date()
+  ) async throws -> KeyRecoveryRecord {
+    guard officer.role.mayRecover else { throw MailsealError.forbiddenForRole }
+    let record = try await recovery(number: number)
+    try refuseOwn(record, officer)
+    let reason = try RecoveryRules.reason(text)
+    try await database.transaction { database in
+      let updated = try await database.sql.raw(
+        """
+        UPDATE key_recoveries SET state = \(KeyRecoveryRecord.State.declined),
+          declined_by = \(bind: officer.email), decline_reason = \(bind: reason), declined_at = \(bind: now)
+        WHERE id = \(bind: record.id!) AND state IN (\(KeyRecoveryRecord.State.open))
+          AND mailbox <> \(bind: officer.email)
+        RETURNING id
+        """
+      ).all()
+      guard !updated.isEmpty else { throw MailsealError(.wrongState) }
+      try await Outbox.enqueue(
+        MailTemplates.recoveryDeclined(
+          record, reason: reason, from: configuration.mail.from,
+          language: Language(rawValue: record.language) ?? .de),
+        on: database, messageDomain: configuration.mail.domain, now: now)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(officer.email), action: .recoveryDeclined,
+          subject: record.number, details: ["mailbox": record.mailbox, "reason": reason]),
+        on: database, now: now)
+    }
+    mailQueued()
+    return try await recovery(number: record.number)
+  }
+
+  /// The envelope of an approved recovery, for a recovery officer: one
+  /// statement lets it out only with two approvals, within the download
+  /// window, not to the person's own mailbox — and counts the download.
+  /// The person is mailed, the trail written.
+  public func downloadRecoveryEnvelope(
+    number: String, by officer: OperatorRecord, now: Date = Date()
+  ) async throws -> RecoveryDownload {
+    guard officer.role.mayRecover else { throw MailsealError.forbiddenForRole }
+    let record = try await recovery(number: number)
+    try refuseOwn(record, officer)
+    let certificate = try await CertificateRecord.find(record.certificateID, on: database)
+    guard let certificate else { throw MailsealError.notFound }
+    let envelope = try await database.transaction { database in
+      let sql = try database.sql
+      let gated = try await sql.raw(
+        """
+        UPDATE key_recoveries SET downloads = downloads + 1, last_downloaded_at = \(bind: now),
+          last_downloaded_by = \(bind: officer.email)
+        WHERE id = \(bind: record.id!) AND state = \(KeyRecoveryRecord.State.approved)
+          AND approvals >= \(literal: RecoveryRules.approvalsNeeded) AND expires_at > \(bind: now)
+          AND mailbox <> \(bind: officer.email)
+        RETURNING request_id
+        """
+      ).all()
+      guard let row = gated.first else {
+        let current = try await KeyRecoveryRecord.find(record.id, on: database)
+        switch current?.state(at: now) {
+        case .requested: throw MailsealError(.recoveryNotApproved)
+        case .expired: throw MailsealError(.recoveryExpired)
+        default: throw MailsealError(.wrongState)
+        }
+      }
+      let requestID = try row.decode(column: "request_id", as: UUID.self)
+      guard
+        let stored = try await CertificateRequestRecord.find(requestID, on: database)?
+          .escrowEnvelope
+      else { throw MailsealError(.recoveryNotEscrowed) }
+      try await Outbox.enqueue(
+        MailTemplates.recoveryDownloaded(
+          record, officer: officer.name, from: configuration.mail.from,
+          language: Language(rawValue: record.language) ?? .de),
+        on: database, messageDomain: configuration.mail.domain, now: now)
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.staff(officer.email), action: .recoveryEnvelopeDownloaded,
+          subject: record.number,
+          details: ["mailbox": record.mailbox, "serial": certificate.serial]),
+        on: database, now: now)
+      return stored
+    }
+    mailQueued()
+    logger.notice(
+      "escrowed key downloaded for recovery",
+      metadata: ["number": "\(record.number)", "by": "\(officer.email)"])
+    return RecoveryDownload(
+      number: record.number, serial: certificate.serial, envelope: envelope,
+      certificateDER: certificate.der)
+  }
+
+  /// Nobody decides about their own mailbox or a recovery they asked for.
+  func refuseOwn(_ record: KeyRecoveryRecord, _ officer: OperatorRecord) throws {
+    guard record.mailbox != officer.email else { throw RecoveryRules.ownMailbox }
+    if let asker = record.askedByOperatorID, asker == officer.id {
+      throw MailsealError(.recoveryOwnRequest)
+    }
+  }
+
+  /// Why an approval was not written (read after the statement decided,
+  /// for the words only).
+  private func refusal(
+    of recoveryID: UUID, approvalBy officerID: UUID, now: Date, on database: any Database
+  ) async throws -> MailsealError {
+    let given = try await KeyRecoveryApprovalRecord.query(on: database)
+      .filter(\.$recoveryID == recoveryID).filter(\.$operatorID == officerID).first()
+    if given != nil { return MailsealError(.recoveryAlreadyApproved) }
+    let current = try await KeyRecoveryRecord.find(recoveryID, on: database)
+    return current?.state(at: now) == .expired
+      ? MailsealError(.recoveryExpired) : MailsealError(.wrongState)
+  }
+
+  /// What `viewer` may do with `record` at `now`.
+  public func actions(
+    on record: KeyRecoveryRecord, approvals: [KeyRecoveryApprovalRecord],
+    for viewer: OperatorRecord,
+    now: Date = Date()
+  ) -> RecoveryActions {
+    var actions = RecoveryActions()
+    actions.ownMailbox = record.mailbox == viewer.email
+    actions.ownRequest = record.askedByOperatorID != nil && record.askedByOperatorID == viewer.id
+    actions.approvedByViewer = approvals.contains { $0.operatorID == viewer.id }
+    let officer = viewer.role.mayRecover && !actions.ownMailbox && !actions.ownRequest
+    let state = record.state(at: now)
+    actions.approve = officer && state == .requested && !actions.approvedByViewer
+    actions.decline = officer && (state == .requested || state == .approved)
+    actions.download = officer && state == .approved
+    return actions
+  }
+
+  /// Recovery `number` with its certificate, approvals and the viewer's
+  /// actions.
+  public func deskRecovery(number: String, for viewer: OperatorRecord, now: Date = Date())
+    async throws -> DeskRecovery
+  {
+    let record = try await recovery(number: number)
+    guard let certificate = try await CertificateRecord.find(record.certificateID, on: database)
+    else { throw MailsealError.notFound }
+    let approvals = try await KeyRecoveryApprovalRecord.query(on: database)
+      .filter(\.$recoveryID == record.requireID()).sort(\.$approvedAt).all()
+    return DeskRecovery(
+      record: record, certificate: certificate, approvals: approvals, state: record.state(at: now),
+      actions: actions(on: record, approvals: approvals, for: viewer, now: now))
+  }
+
+  /// Recoveries for the back office: those waiting or approved first (oldest
+  /// first), then the most recent others.
+  public func recoveries(limit: Int = 200) async throws -> [KeyRecoveryRecord] {
+    let open = try await KeyRecoveryRecord.query(on: database)
+      .filter(\.$state ~~ KeyRecoveryRecord.State.open).sort(\.$createdAt).limit(limit).all()
+    let closed = try await KeyRecoveryRecord.query(on: database)
+      .filter(\.$state !~ KeyRecoveryRecord.State.open).sort(\.$createdAt, .descending)
+      .limit(max(0, limit - open.count)).all()
+    return open + closed
+  }
+
+  /// The recoveries of one certificate, newest first.
+  public func recoveries(of certificate: CertificateRecord) async throws -> [KeyRecoveryRecord] {
+    try await KeyRecoveryRecord.query(on: database)
+      .filter(\.$certificateID == certificate.requireID()).sort(\.$createdAt, .descending)
+      .limit(20).all()
+  }
+}
