@@ -110,9 +110,13 @@ public func configure(
   case .sqlite(let path):
     app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
   case .postgres(let url):
-    // A request waits at most 5 s for a connection; while PostgreSQL is
-    // away, statements fail at once (503, OCSP tryLater) rather than queue.
-    app.databases.use(try .guardedPostgres(url: url, poolTimeout: .seconds(5)), as: .psql)
+    // A request waits at most 5 s (MAILSEAL_DB_WAIT_SECONDS) for a
+    // connection; while PostgreSQL is away, statements fail at once (503,
+    // OCSP tryLater) rather than queue.
+    app.databases.use(
+      try .guardedPostgres(
+        url: url, poolTimeout: .seconds(Int64(configuration.databaseWaitSeconds))),
+      as: .psql)
   }
   if case .sqlite = configuration.database {
     // WAL lets readers run beside the writer; with synchronous=FULL every

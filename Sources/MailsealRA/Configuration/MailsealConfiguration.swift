@@ -57,6 +57,9 @@ public struct MailsealConfiguration: Sendable {
   public var localStaffLogin = true
   /// Key escrow (`MAILSEAL_ESCROW`): off, optional or required.
   public var escrow: EscrowPolicy = .off
+  /// `MAILSEAL_DB_WAIT_SECONDS`: how long a statement waits for a free
+  /// PostgreSQL connection before it fails (503); 5 by default.
+  public var databaseWaitSeconds = 5
   /// PBKDF2 iterations for new CA key files; tests lower it to stay fast.
   var keyIterations = EncryptedPrivateKeyInfo.defaultIterations
 
@@ -254,6 +257,18 @@ public struct MailsealConfiguration: Sendable {
       }
     }
 
+    var databaseWait = 5
+    if let text = value("MAILSEAL_DB_WAIT_SECONDS") {
+      if let parsed = Int(text), (1...120).contains(parsed) {
+        databaseWait = parsed
+      } else {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_DB_WAIT_SECONDS",
+            message: "“\(text.prefix(20))” is not a number of seconds from 1 to 120."))
+      }
+    }
+
     var source = PassphraseSource.environment
     var passphrase: [UInt8] = []
     if let inline = environment["MAILSEAL_CA_PASSPHRASE"], !inline.isEmpty {
@@ -366,7 +381,8 @@ public struct MailsealConfiguration: Sendable {
       pkcs11: pkcs11,
       oidc: oidc,
       localStaffLogin: localStaffLogin,
-      escrow: escrow
+      escrow: escrow,
+      databaseWaitSeconds: databaseWait
     )
   }
 

@@ -60,6 +60,9 @@ enum TestInstallation {
     [
       "MAILSEAL_DATA_DIR": dataDirectory.path,
       "DATABASE_URL": databaseURL,
+      // The whole suite runs at once on two cores: a statement may wait
+      // for its pool's one connection far longer than in service.
+      "MAILSEAL_DB_WAIT_SECONDS": "30",
       "MAILSEAL_CA_PASSPHRASE": passphrase,
       "MAILSEAL_PUBLIC_URL": "https://smime.example.edu",
       "MAILSEAL_ORG_NAME": "Universität Beispielstadt",
