@@ -109,6 +109,10 @@ class Escrow(Walker, unittest.TestCase):
         wait.until(lambda _: envelope_file.exists() and envelope_file.stat().st_size > 0)
         driver.get(web.url + "/operator/recoveries/" + number + "?lang=en")
         self.assertTrue(driver.find_element(By.ID, "recovery-downloads").text.startswith("1"))
+        # The officer sees the certificate the recovery is for (read only).
+        driver.find_element(By.CSS_SELECTOR, "a[href='/operator/certificates/%s']" % serial).click()
+        self.assertEqual(wait.until(EC.presence_of_element_located((By.ID, "certificate-serial"))).text, serial)
+        self.assertEqual(driver.find_elements(By.ID, "revoke-form"), [])
 
         # The person learnt of every step; the trail has each.
         def subjects():

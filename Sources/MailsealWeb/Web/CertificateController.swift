@@ -258,7 +258,9 @@ enum CertificateController {
   /// `GET /operator/certificates/:serial`.
   @Sendable
   static func deskShow(_ request: Request) async throws -> Response {
-    let current = try await OperatorSession.require(request, roles: OperatorRecord.Role.desk)
+    // Every staff role sees a certificate (recovery officers from a
+    // recovery's page); what each may do on it is the page's to offer.
+    let current = try await OperatorSession.require(request)
     let record = try await request.registrationAuthority.certificate(
       serial: request.parameters.get("serial") ?? "")
     return try await render(record, on: .staff(current.operator), for: request)
