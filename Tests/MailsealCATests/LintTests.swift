@@ -282,6 +282,20 @@ struct LintTests {
     }
   }
 
+  @Test(
+    "NFC is decided without normalising below U+0300, and by normalising above: decomposed marks and singletons are not NFC"
+  )
+  func normalFormC() {
+    for text in ["Zoë", "Müller-Lüdenscheidt", "Łukasz Żółć", "ʃ", "한국", "Ἀθῆναι", "山田"] {
+      #expect(SubjectLint.isNFC(text), "\(text)")
+    }
+    // A combining diaeresis, the Ångström sign (U+212B, NFC: U+00C5), a
+    // Greek question mark (U+037E, NFC: ";") and Hangul jamo are not NFC.
+    for text in ["Zoe\u{0308}", "\u{212B}ngström", "Wer\u{037E}", "\u{1112}\u{1161}\u{11AB}"] {
+      #expect(!SubjectLint.isNFC(text), "\(text.unicodeScalars.map { $0.value })")
+    }
+  }
+
   @Test("a given name in NFD (decomposed), which Swift's == would call equal to the NFC one")
   func decomposedName() throws {
     try Self.expectRefused("smime.subject.profile_attributes") { template, authority in

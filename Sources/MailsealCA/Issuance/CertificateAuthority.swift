@@ -147,9 +147,13 @@ public struct CertificateAuthority: Sendable {
       throw CAError(
         .lintFailed, "The certificate could not be built: \(error)", failedRules: ["build"])
     }
+    // Parsed once: the certificate for the lints, and its first two
+    // elements' bytes for the signature.
     let parsed: Certificate
+    let root: ASN1Node
     do {
-      parsed = try Certificate(derEncoded: lintCopy)
+      root = try DER.parse(lintCopy)
+      parsed = try Certificate(derEncoded: root)
     } catch {
       throw CAError(
         .lintFailed, "The certificate built does not parse back: \(error)",
@@ -159,9 +163,10 @@ public struct CertificateAuthority: Sendable {
       LintContext(
         certificate: parsed, issuer: certificate, subject: subject, keyType: request.keyType,
         purpose: purpose, organization: policy.organization, issuerFacts: issuerFacts))
-    let (tbs, algorithm) = Self.splitCertificate(lintCopy)
+    let (tbs, algorithm) = Self.splitCertificate(root)
     return PreparedCertificate(
       serialNumber: template.serialNumber,
+      serialHex: template.serialNumber.hex,
       tbsCertificate: tbs,
       signatureAlgorithm: algorithm,
       notBefore: template.notBefore,
@@ -200,10 +205,9 @@ public struct CertificateAuthority: Sendable {
 
   /// Splits a certificate's DER into its raw TBSCertificate and
   /// signatureAlgorithm encodings.
-  static func splitCertificate(_ der: [UInt8]) -> (tbs: [UInt8], algorithm: [UInt8]) {
+  static func splitCertificate(_ root: ASN1Node) -> (tbs: [UInt8], algorithm: [UInt8]) {
     // The DER was produced by the X509 package a moment ago and parsed
-    // back by it: it has this shape.
-    let root = try! DER.parse(der)
+    // back by it as a certificate: it has this shape.
     guard case .constructed(let collection) = root.content else {
       preconditionFailure("a certificate is a SEQUENCE")
     }
@@ -302,6 +306,9 @@ public struct CertificateAuthority: Sendable {
 public struct PreparedCertificate: Sendable {
   /// The serial number.
   public let serialNumber: Certificate.SerialNumber
+  /// The serial number in lowercase hex (kept: the store names it several
+  /// times per certificate).
+  public let serialHex: String
   /// The DER TBSCertificate that was linted and will be signed.
   public let tbsCertificate: [UInt8]
   /// The DER signatureAlgorithm AlgorithmIdentifier.
@@ -317,8 +324,6 @@ public struct PreparedCertificate: Sendable {
   /// The issuer's slug.
   public let issuerSlug: String
 
-  /// The serial number in lowercase hex.
-  public var serialHex: String { serialNumber.hex }
 }
 
 /// A certificate signed by the CA.

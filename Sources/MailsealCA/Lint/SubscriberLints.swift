@@ -305,6 +305,18 @@ enum SubjectLint {
     }
   }
 
+  /// Whether `text` is in Normalization Form C. Below U+0300 (ASCII,
+  /// Latin-1, Latin Extended-A and -B, IPA) every character is NFC-stable
+  /// (Unicode's NFC_Quick_Check is Yes for all of them, and none combines
+  /// with what precedes it), so such a name — nearly every name — is
+  /// decided without normalising; anything else is normalised and
+  /// compared.
+  static func isNFC(_ text: String) -> Bool {
+    if text.unicodeScalars.allSatisfy({ $0.value < 0x300 }) { return true }
+    return text.unicodeScalars.elementsEqual(
+      text.precomposedStringWithCanonicalMapping.unicodeScalars)
+  }
+
   static func check(_ context: LintContext) throws -> String? {
     let attributes: [Attribute]
     switch context.subjectAttributes {
@@ -337,7 +349,7 @@ enum SubjectLint {
     }
     for (attribute, (type, value)) in zip(attributes, expected) {
       // Compared scalar by scalar: Swift's == treats NFD and NFC as equal.
-      guard Array(attribute.value.unicodeScalars) == Array(value.unicodeScalars) else {
+      guard attribute.value.unicodeScalars.elementsEqual(value.unicodeScalars) else {
         return "\(type) is “\(attribute.value)”, not the validated “\(value)”"
       }
       let wantedTag: ASN1Identifier =
@@ -345,10 +357,7 @@ enum SubjectLint {
       guard attribute.tag == wantedTag else {
         return "\(type) is encoded as \(attribute.tag), expected \(wantedTag)"
       }
-      guard
-        Array(attribute.value.unicodeScalars)
-          == Array(attribute.value.precomposedStringWithCanonicalMapping.unicodeScalars)
-      else {
+      guard isNFC(attribute.value) else {
         return "\(type) is not NFC-normalised"
       }
       guard attribute.value.unicodeScalars.count <= SubjectNameBounds.commonName else {
