@@ -296,6 +296,27 @@ struct LintTests {
     }
   }
 
+  @Test(
+    "the lints read the names as encoded in the certificate: the same bytes and attributes as the parsed names give, with or without a version field"
+  )
+  func encodedNames() throws {
+    let fixture = try Self.fixture()
+    let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+    let request = try CertificateRequestCheck.check(pem: TestCSR.pem(key))
+    let prepared = try fixture.authority.prepare(request, for: Self.personal, now: Date())
+    let signed = try fixture.authority.sign(prepared)
+    let certificate = try Certificate(derEncoded: signed.der)
+    let names = try #require(SubjectLint.encodedNames(of: try DER.parse(signed.der)))
+    #expect(Array(names.issuer.encodedBytes) == (try SubjectLint.der(certificate.issuer)))
+    let fromBytes = try SubjectLint.attributes(of: names.subject)
+    let fromName = try SubjectLint.attributes(of: certificate.subject)
+    #expect(fromBytes.map(\.value) == fromName.map(\.value))
+    #expect(fromBytes.map(\.type) == fromName.map(\.type))
+    #expect(fromBytes.map(\.value).last == Self.personal.commonName)
+    // Not a certificate's shape: nothing is read.
+    #expect(SubjectLint.encodedNames(of: try DER.parse([0x30, 0x03, 0x02, 0x01, 0x01])) == nil)
+  }
+
   @Test("a given name in NFD (decomposed), which Swift's == would call equal to the NFC one")
   func decomposedName() throws {
     try Self.expectRefused("smime.subject.profile_attributes") { template, authority in

@@ -63,6 +63,14 @@ struct SerialNumberTests {
     }
   }
 
+  @Test("hex of every byte value is Foundation's %02x; empty bytes give an empty string")
+  func hexOfEveryByte() {
+    let all = (0...255).map { UInt8($0) }
+    #expect(all.hexString == all.map { String(format: "%02x", $0) }.joined())
+    #expect(all[250...].hexString == "fafbfcfdfeff")
+    #expect([UInt8]().hexString.isEmpty)
+  }
+
   @Test("the serial in an issued certificate's DER is an INTEGER of 16 content octets")
   func derEncoding() throws {
     let pki = try TestPKI.make(.p256)

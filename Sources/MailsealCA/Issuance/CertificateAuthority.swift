@@ -162,7 +162,8 @@ public struct CertificateAuthority: Sendable {
     try linter.check(
       LintContext(
         certificate: parsed, issuer: certificate, subject: subject, keyType: request.keyType,
-        purpose: purpose, organization: policy.organization, issuerFacts: issuerFacts))
+        purpose: purpose, organization: policy.organization, issuerFacts: issuerFacts,
+        encoded: root))
     let (tbs, algorithm) = Self.splitCertificate(root)
     return PreparedCertificate(
       serialNumber: template.serialNumber,

@@ -95,18 +95,27 @@ extension Array where Element == UInt8 {
 
 extension Sequence where Element == UInt8 {
   /// Lowercase hex without separators.
+  /// Written straight into the string's storage (serials and
+  /// fingerprints are written several times per certificate issued).
   public var hexString: String {
-    var ascii: [UInt8] = []
-    ascii.reserveCapacity(underestimatedCount * 2)
-    for byte in self {
-      ascii.append(hexDigits[Int(byte >> 4)])
-      ascii.append(hexDigits[Int(byte & 0x0F)])
+    let bytes = Array(self)
+    return String(unsafeUninitializedCapacity: bytes.count * 2) { ascii in
+      var index = 0
+      for byte in bytes {
+        ascii[index] = hexDigit(byte >> 4)
+        ascii[index + 1] = hexDigit(byte & 0x0F)
+        index += 2
+      }
+      return index
     }
-    return String(decoding: ascii, as: UTF8.self)
   }
 }
 
-private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+/// The lowercase hex digit of a nibble.
+@inline(__always)
+private func hexDigit(_ nibble: UInt8) -> UInt8 {
+  nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+}
 
 extension Certificate.PublicKey {
   /// The key identifier of RFC 5280 §4.2.1.2 method (1): SHA-1 over the

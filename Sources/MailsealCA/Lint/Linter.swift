@@ -1,4 +1,5 @@
 import Foundation
+import SwiftASN1
 public import X509
 
 /// What a lint sees: the certificate as parsed back from its DER, the CA
@@ -21,6 +22,8 @@ public struct LintContext: Sendable {
   /// What several rules need, worked out once per certificate.
   let certificateKeyType: Result<SubscriberKeyType, CAError>
   let subjectAttributes: Result<[SubjectLint.Attribute], SubjectLint.Unreadable>
+  /// The issuer name as encoded in the certificate (nil: unreadable).
+  let issuerNameDER: [UInt8]?
   /// What the rules need of the issuer, worked out once per issuer.
   let issuerFacts: IssuerFacts
 
@@ -35,10 +38,12 @@ public struct LintContext: Sendable {
       purpose: purpose, organization: organization, issuerFacts: IssuerFacts(issuer))
   }
 
+  /// With `encoded`, the certificate's DER as parsed: the names are read
+  /// as they are encoded there, not as a re-serialisation would give them.
   init(
     certificate: Certificate, issuer: Certificate, subject: ValidatedSubject,
     keyType: SubscriberKeyType, purpose: KeyPurpose = .dualUse,
-    organization: OrganizationIdentity, issuerFacts: IssuerFacts
+    organization: OrganizationIdentity, issuerFacts: IssuerFacts, encoded: ASN1Node? = nil
   ) {
     self.certificate = certificate
     self.issuer = issuer
@@ -51,8 +56,12 @@ public struct LintContext: Sendable {
       try CertificateRequestCheck.classify(
         subjectPublicKeyInfo: certificate.publicKey.subjectPublicKeyInfoDER)
     }
+    let names = encoded.flatMap(SubjectLint.encodedNames(of:))
+    self.issuerNameDER =
+      names.map { Array($0.issuer.encodedBytes) } ?? (try? SubjectLint.der(certificate.issuer))
     self.subjectAttributes = Result { () throws(SubjectLint.Unreadable) in
       do {
+        if let names { return try SubjectLint.attributes(of: names.subject) }
         return try SubjectLint.attributes(of: certificate.subject)
       } catch {
         throw SubjectLint.Unreadable(reason: "\(error)")

@@ -37,7 +37,7 @@ extension Linter {
       "The issuer name is the issuing CA's subject (RFC 5280 §4.1.2.4)."
     ) { context in
       // Byte for byte (S/MIME BR §7.1.4.1), not merely equal by meaning.
-      try SubjectLint.der(context.certificate.issuer) == context.issuerFacts.subjectDER
+      context.issuerNameDER == context.issuerFacts.subjectDER
         ? nil : "issuer \(context.certificate.issuer) is not byte for byte the CA's subject"
     },
     LintRule(
@@ -277,11 +277,32 @@ enum SubjectLint {
     return coder.serializedBytes
   }
 
+  /// The issuer and subject nodes of a certificate's DER (nil when it
+  /// does not have the shape of a certificate).
+  static func encodedNames(of certificate: ASN1Node) -> (issuer: ASN1Node, subject: ASN1Node)? {
+    guard case .constructed(let outer) = certificate.content,
+      let tbs = outer.first(where: { _ in true }),
+      case .constructed(let fields) = tbs.content
+    else { return nil }
+    // version [0] (optional), serialNumber, signature, issuer, validity, subject
+    var nodes = Array(fields)
+    if nodes.first?.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) {
+      nodes.removeFirst()
+    }
+    guard nodes.count >= 5 else { return nil }
+    return (nodes[2], nodes[4])
+  }
+
   /// The attributes in order, refusing multi-valued RDNs.
   static func attributes(of name: DistinguishedName) throws -> [Attribute] {
     var coder = DER.Serializer()
     try coder.serialize(name)
-    return try DER.sequence(try DER.parse(coder.serializedBytes), identifier: .sequence) { rdns in
+    return try attributes(of: try DER.parse(coder.serializedBytes))
+  }
+
+  /// The attributes of an encoded name, in order, refusing multi-valued RDNs.
+  static func attributes(of name: ASN1Node) throws -> [Attribute] {
+    try DER.sequence(name, identifier: .sequence) { rdns in
       var result: [Attribute] = []
       while let rdn = rdns.next() {
         guard rdn.identifier == .set, case .constructed(let collection) = rdn.content,
