@@ -324,7 +324,6 @@ public struct PreparedCertificate: Sendable {
   public let keyFingerprint: [UInt8]
   /// The issuer's slug.
   public let issuerSlug: String
-
 }
 
 /// A certificate signed by the CA.

@@ -295,9 +295,7 @@ enum SubjectLint {
 
   /// The attributes in order, refusing multi-valued RDNs.
   static func attributes(of name: DistinguishedName) throws -> [Attribute] {
-    var coder = DER.Serializer()
-    try coder.serialize(name)
-    return try attributes(of: try DER.parse(coder.serializedBytes))
+    try attributes(of: try DER.parse(der(name)))
   }
 
   /// The attributes of an encoded name, in order, refusing multi-valued RDNs.

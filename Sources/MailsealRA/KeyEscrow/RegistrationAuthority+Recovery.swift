@@ -100,21 +100,20 @@ enum RecoveryNumber {
 
 extension RegistrationAuthority {
   /// The request holding the envelope of an encryption certificate's key,
-  /// or "not escrowed".
-  func escrowRequest(of certificate: CertificateRecord) async throws -> CertificateRequestRecord {
+  /// or nil when its key was not escrowed.
+  func escrowHolder(of certificate: CertificateRecord) async throws -> CertificateRequestRecord? {
     guard certificate.keyPurpose == KeyPurpose.encryption.rawValue,
       let record = try await CertificateRequestRecord.query(on: database)
         .filter(\.$encryptionCertificateID == certificate.requireID()).first(),
       record.escrowEnvelope != nil
-    else { throw MailsealError(.recoveryNotEscrowed) }
+    else { return nil }
     return record
   }
 
   /// Whether the key of `certificate` was escrowed (a recovery may be
   /// asked for).
   public func isEscrowed(_ certificate: CertificateRecord) async throws -> Bool {
-    guard certificate.keyPurpose == KeyPurpose.encryption.rawValue else { return false }
-    return (try? await escrowRequest(of: certificate)) != nil
+    try await escrowHolder(of: certificate) != nil
   }
 
   package func recovery(number: String) async throws -> KeyRecoveryRecord {
@@ -146,7 +145,9 @@ extension RegistrationAuthority {
       operatorID = try member.requireID()
     }
     let reason = try RecoveryRules.reason(text)
-    let holder = try await escrowRequest(of: certificate)
+    guard let holder = try await escrowHolder(of: certificate) else {
+      throw MailsealError(.recoveryNotEscrowed)
+    }
     // The person's mails are in the language of their request when an
     // administrator asks.
     let mailLanguage: Language =
@@ -426,15 +427,23 @@ extension RegistrationAuthority {
       actions: actions(on: record, approvals: approvals, for: viewer, now: now))
   }
 
-  /// Recoveries for the back office: those waiting or approved first (oldest
-  /// first), then the most recent others.
-  public func recoveries(limit: Int = 200) async throws -> [KeyRecoveryRecord] {
+  /// Recoveries for the back office, each with its certificate's serial:
+  /// those waiting or approved first (oldest first), then the most recent
+  /// others.
+  public func recoveries(limit: Int = 200) async throws -> [(
+    record: KeyRecoveryRecord, serial: String
+  )] {
     let open = try await KeyRecoveryRecord.query(on: database)
       .filter(\.$state ~~ KeyRecoveryRecord.State.open).sort(\.$createdAt).limit(limit).all()
     let closed = try await KeyRecoveryRecord.query(on: database)
       .filter(\.$state !~ KeyRecoveryRecord.State.open).sort(\.$createdAt, .descending)
       .limit(max(0, limit - open.count)).all()
-    return open + closed
+    let records = open + closed
+    let serials = Dictionary(
+      uniqueKeysWithValues: try await CertificateRecord.query(on: database)
+        .filter(\.$id ~~ Set(records.map(\.certificateID))).all()
+        .map { (try $0.requireID(), $0.serial) })
+    return records.map { ($0, serials[$0.certificateID] ?? "?") }
   }
 
   /// The recoveries of one certificate, newest first.

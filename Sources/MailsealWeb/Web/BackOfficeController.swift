@@ -261,7 +261,7 @@ extension BackOfficeController {
     let number = request.parameters.get("number") ?? ""
     do {
       try await action(request.registrationAuthority, current.operator, number)
-    } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
+    } catch let error as MailsealError where error.isShownOnPage {
       return try await renderRequest(request, number: number, error: error)
     }
     return request.redirect(to: .operatorRequest(number: number))

@@ -153,7 +153,7 @@ enum CertificateController {
       recovery = try await request.registrationAuthority.askRecovery(
         serial: record.serial, reason: form?.reason ?? "", by: asker,
         language: Language.of(request))
-    } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
+    } catch let error as MailsealError where error.isShownOnPage {
       return try await render(record, on: side, for: request, recoveryError: error)
     }
     if side.staff { return request.redirect(to: .operatorRecovery(number: recovery.number)) }
@@ -174,7 +174,7 @@ enum CertificateController {
     do {
       try await request.registrationAuthority.revoke(
         serial: record.serial, reason: try reason(form?.reason ?? ""), by: revoker)
-    } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
+    } catch let error as MailsealError where error.isShownOnPage {
       return try await render(record, on: side, for: request, error: error)
     }
     return request.redirect(

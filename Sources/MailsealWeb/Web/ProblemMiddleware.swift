@@ -208,4 +208,8 @@ struct ProblemMiddleware: AsyncMiddleware {
 extension MailsealError {
   /// The HTTP status of this error (``ProblemMiddleware/status(of:)``).
   var status: HTTPResponseStatus { ProblemMiddleware.status(of: code) }
+
+  /// A refusal a form's page shows again with its reason; "not found" and
+  /// faults of ours go to the error page instead.
+  var isShownOnPage: Bool { status.code < 500 && code != .notFound }
 }

@@ -74,10 +74,8 @@ enum RecoveryController {
     _ = try await OperatorSession.require(request, roles: viewers)
     let language = Language.of(request)
     let authority = request.registrationAuthority
-    var rows: [Row] = []
-    for record in try await authority.recoveries() {
-      let serial = try await CertificateRecord.find(record.certificateID, on: request.db)?.serial
-      rows.append(row(record, serial: serial ?? "?", language: language, zone: request.timeZone))
+    let rows = try await authority.recoveries().map {
+      row($0.record, serial: $0.serial, language: language, zone: request.timeZone)
     }
     return try await Pages.render("recoveries", ListPage(rows: rows), for: request)
   }
@@ -93,7 +91,7 @@ enum RecoveryController {
     let record = desk.record
     let page = RecoveryPage(
       row: row(record, serial: desk.certificate.serial, language: language, zone: zone),
-      reason: record.reason, askedBy: askedBy(record.askedBy, language),
+      reason: record.reason, askedBy: askedBy(record, language),
       approvals: desk.approvals.map {
         Approval(
           who: $0.operatorEmail, at: BackOfficeController.format($0.approvedAt, language, zone))
@@ -112,13 +110,13 @@ enum RecoveryController {
     return try await Pages.render("recovery", page, for: request, status: error?.status ?? .ok)
   }
 
-  /// Who asked, in words: the person or an administrator (by address).
-  static func askedBy(_ actor: String, _ language: Language) -> String {
-    if actor.hasPrefix("requester:") {
+  /// Who asked, in words: the person, or an administrator (by address).
+  static func askedBy(_ record: KeyRecoveryRecord, _ language: Language) -> String {
+    guard record.askedByOperatorID != nil else {
       return Catalogue.text("recovery_asked_by_person", language)
     }
     return Catalogue.text("recovery_asked_by_admin", language) + " "
-      + actor.drop(while: { $0 != ":" }).dropFirst()
+      + record.askedBy.dropFirst(AuditEvent.staff("").count)
   }
 
   /// `GET /operator/recoveries/:number`.
@@ -138,7 +136,7 @@ enum RecoveryController {
     let number = request.parameters.get("number") ?? ""
     do {
       try await action(request.registrationAuthority, current.operator, number)
-    } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
+    } catch let error as MailsealError where error.isShownOnPage {
       return try await render(request, number: number, error: error)
     }
     return request.redirect(to: .operatorRecovery(number: number, query: query))
@@ -177,7 +175,7 @@ enum RecoveryController {
     do {
       download = try await request.registrationAuthority.downloadRecoveryEnvelope(
         number: number, by: current.operator)
-    } catch let error as MailsealError where error.status.code < 500 && error.code != .notFound {
+    } catch let error as MailsealError where error.isShownOnPage {
       return try await render(request, number: number, error: error)
     }
     return PickupController.download(
