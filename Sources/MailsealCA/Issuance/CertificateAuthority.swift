@@ -2,7 +2,6 @@ import Crypto
 public import Foundation
 import SwiftASN1
 public import X509
-import _CryptoExtras
 
 /// An issuing CA that can sign: its certificate, the chain up to the root,
 /// the key in custody, and the policy it issues under.
@@ -11,8 +10,9 @@ import _CryptoExtras
 /// durably between the steps, as Boulder does:
 ///
 /// 1. ``prepare(_:for:now:)`` builds the certificate from the validated
-///    subject, signs a copy with a throwaway key, parses the copy back and
-///    runs every lint on it. Nothing is signed with the CA key yet.
+///    subject, encodes its to-be-signed bytes, parses them back under a
+///    placeholder signature and runs every lint on that copy. Nothing is
+///    signed yet.
 /// 2. ``sign(_:)`` signs exactly the linted to-be-signed bytes once with the
 ///    CA key.
 public struct CertificateAuthority: Sendable {
@@ -28,7 +28,6 @@ public struct CertificateAuthority: Sendable {
   public let keyIdentifier: [UInt8]
 
   let key: any CASigningKey
-  let lintKey: Certificate.PrivateKey
   let linter: Linter
   let issuerFacts: IssuerFacts
 
@@ -81,11 +80,6 @@ public struct CertificateAuthority: Sendable {
     self.slug = PublicEndpoints.issuerSlug(subjectKeyIdentifier: keyIdentifier)
     self.linter = Linter.subscriber
     self.issuerFacts = IssuerFacts(certificate)
-    do {
-      self.lintKey = try Self.makeLintKey(for: key.keyType)
-    } catch {
-      throw CAError(.keyCustody, "The throwaway lint key could not be made.")
-    }
   }
 
   /// The key type of the issuing CA.
@@ -94,21 +88,6 @@ public struct CertificateAuthority: Sendable {
   /// The CA key's signing handle (for a delegated OCSP responder
   /// certificate, or OCSP responses signed by the CA itself).
   public var signingKey: any CASigningKey { key }
-
-  /// The throwaway key the lint copy is signed with. It signs with the
-  /// issuer's signature algorithm, so the copy's to-be-signed bytes are
-  /// the very bytes the CA key will sign, but it is cheap: a P-256 key for
-  /// every EC issuer (ECDSA with SHA-384 or SHA-512 is defined for any
-  /// curve), an RSA-1024 key for RSA issuers. Nobody trusts it, so a lint
-  /// copy that escaped would be worthless.
-  static func makeLintKey(for type: CAKeyType) throws -> Certificate.PrivateKey {
-    switch type {
-    case .p256, .p384, .p521: return Certificate.PrivateKey(P256.Signing.PrivateKey())
-    case .rsa4096:
-      return Certificate.PrivateKey(
-        try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024)))
-    }
-  }
 
   /// Builds, lints and returns a certificate ready for signing.
   ///
@@ -139,16 +118,19 @@ public struct CertificateAuthority: Sendable {
     var template = try makeTemplate(
       publicKey: request.publicKey, keyType: request.keyType, subject: subject, purpose: purpose,
       now: now)
+    let tbs: [UInt8]
+    let algorithm: [UInt8]
     let lintCopy: [UInt8]
     do {
       try adjust?(&template)
-      lintCopy = try template.signed(by: lintKey)
+      (tbs, algorithm) = try template.toBeSigned()
+      lintCopy = try CertificateTemplate.lintCopy(tbs: tbs, algorithm: algorithm)
     } catch {
       throw CAError(
         .lintFailed, "The certificate could not be built: \(error)", failedRules: ["build"])
     }
-    // Parsed once: the certificate for the lints, and its first two
-    // elements' bytes for the signature.
+    // Parsed back by the X509 package: the lints read what a relying
+    // party's parser reads, from the very bytes that will be signed.
     let parsed: Certificate
     let root: ASN1Node
     do {
@@ -164,7 +146,6 @@ public struct CertificateAuthority: Sendable {
         certificate: parsed, issuer: certificate, subject: subject, keyType: request.keyType,
         purpose: purpose, organization: policy.organization, issuerFacts: issuerFacts,
         encoded: root))
-    let (tbs, algorithm) = Self.splitCertificate(root)
     return PreparedCertificate(
       serialNumber: template.serialNumber,
       serialHex: template.serialNumber.hex,
@@ -202,21 +183,6 @@ public struct CertificateAuthority: Sendable {
       throw CAError(.signatureMismatch, "The signed certificate could not be encoded: \(error)")
     }
     return SignedCertificate(der: coder.serializedBytes, prepared: prepared)
-  }
-
-  /// Splits a certificate's DER into its raw TBSCertificate and
-  /// signatureAlgorithm encodings.
-  static func splitCertificate(_ root: ASN1Node) -> (tbs: [UInt8], algorithm: [UInt8]) {
-    // The DER was produced by the X509 package a moment ago and parsed
-    // back by it as a certificate: it has this shape.
-    guard case .constructed(let collection) = root.content else {
-      preconditionFailure("a certificate is a SEQUENCE")
-    }
-    var nodes = collection.makeIterator()
-    guard let tbs = nodes.next(), let algorithm = nodes.next() else {
-      preconditionFailure("a certificate is a SEQUENCE of three")
-    }
-    return (Array(tbs.encodedBytes), Array(algorithm.encodedBytes))
   }
 
   /// The certificate's validity: from `now` (whole seconds) for the policy's

@@ -16,8 +16,61 @@ struct CertificateTemplate {
   var signatureAlgorithm: Certificate.SignatureAlgorithm
   var extensions: Certificate.Extensions
 
-  /// Signs the template with the given key (the throwaway lint key or, in
-  /// the ceremony, a CA key) and returns the certificate's DER.
+  /// The DER TBSCertificate (RFC 5280 §4.1) and the signatureAlgorithm
+  /// AlgorithmIdentifier that goes with it — the bytes the CA key will
+  /// sign, encoded as the X509 package encodes them (a test holds the two
+  /// byte for byte equal), without the package's signing round trip.
+  ///
+  /// - Throws: when the signature algorithm is not one a CA of ours signs
+  ///   with, or a field cannot be encoded.
+  func toBeSigned() throws -> (tbs: [UInt8], algorithm: [UInt8]) {
+    guard
+      let algorithm = CAKeyType.allCases.first(where: {
+        $0.signatureAlgorithm == signatureAlgorithm
+      })?.algorithmIdentifierDER
+    else {
+      throw CAError(.lintFailed, "No CA of ours signs with \(signatureAlgorithm).")
+    }
+    var coder = DER.Serializer()
+    try coder.appendConstructedNode(identifier: .sequence) { coder in
+      try coder.serialize(2, explicitlyTaggedWithTagNumber: 0, tagClass: .contextSpecific)  // v3
+      try coder.serialize(serialNumber.bytes)
+      coder.serializeRawBytes(algorithm)
+      try coder.serialize(issuer)
+      try coder.appendConstructedNode(identifier: .sequence) { coder in
+        try DERTime.serializeTime(notBefore, into: &coder)
+        try DERTime.serializeTime(notAfter, into: &coder)
+      }
+      try coder.serialize(subject)
+      try coder.serialize(publicKey)
+      if !extensions.isEmpty {
+        try coder.serialize(explicitlyTaggedWithTagNumber: 3, tagClass: .contextSpecific) {
+          coder in
+          try coder.serializeSequenceOf(extensions)
+        }
+      }
+    }
+    return (coder.serializedBytes, algorithm)
+  }
+
+  /// The certificate the lints read: the to-be-signed bytes under a
+  /// placeholder signature that parses as one of the algorithm's kind (an
+  /// ECDSA-Sig-Value of r = s = 1, or one RSA byte). No rule reads the
+  /// signature value, and nobody can trust the copy: it verifies under no key.
+  static func lintCopy(tbs: [UInt8], algorithm: [UInt8]) throws -> [UInt8] {
+    let isECDSA = algorithm != CAKeyType.rsa4096.algorithmIdentifierDER
+    let placeholder: [UInt8] = isECDSA ? [0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01] : [0x00]
+    var coder = DER.Serializer()
+    try coder.appendConstructedNode(identifier: .sequence) { coder in
+      coder.serializeRawBytes(tbs)
+      coder.serializeRawBytes(algorithm)
+      try coder.serialize(ASN1BitString(bytes: placeholder[...]))
+    }
+    return coder.serializedBytes
+  }
+
+  /// Signs the template with the given key (in the ceremony, a CA key) and
+  /// returns the certificate's DER.
   func signed(by key: Certificate.PrivateKey) throws -> [UInt8] {
     let certificate = try Certificate(
       version: .v3,
