@@ -116,8 +116,8 @@ public struct CertificateAuthority: Sendable {
     adjust: ((inout CertificateTemplate) throws -> Void)?
   ) throws(CAError) -> PreparedCertificate {
     var template = try makeTemplate(
-      publicKey: request.publicKey, keyType: request.keyType, subject: subject, purpose: purpose,
-      now: now)
+      publicKey: request.publicKey, subjectPublicKeyInfo: request.subjectPublicKeyInfo,
+      keyType: request.keyType, subject: subject, purpose: purpose, now: now)
     let tbs: [UInt8]
     let algorithm: [UInt8]
     let lintCopy: [UInt8]
@@ -198,11 +198,13 @@ public struct CertificateAuthority: Sendable {
   }
 
   func makeTemplate(
-    publicKey: Certificate.PublicKey, keyType: SubscriberKeyType, subject: ValidatedSubject,
-    purpose: KeyPurpose = .dualUse, now: Date
+    publicKey: Certificate.PublicKey, subjectPublicKeyInfo: [UInt8]? = nil,
+    keyType: SubscriberKeyType, subject: ValidatedSubject, purpose: KeyPurpose = .dualUse,
+    now: Date
   ) throws(CAError) -> CertificateTemplate {
     let (notBefore, notAfter) = try validity(now: now)
     do {
+      let spki = subjectPublicKeyInfo ?? publicKey.subjectPublicKeyInfoDER
       let keyUsage = purpose.keyUsage(for: keyType)
       let endpoints = policy.endpoints
       let extensions = try Certificate.Extensions {
@@ -218,11 +220,13 @@ public struct CertificateAuthority: Sendable {
             location: .uniformResourceIdentifier(endpoints.caCertificateURL(issuerSlug: slug))),
         ])
         AuthorityKeyIdentifier(keyIdentifier: keyIdentifier[...])
-        SubjectKeyIdentifier(keyIdentifier: publicKey.keyIdentifier[...])
+        SubjectKeyIdentifier(
+          keyIdentifier: try Certificate.PublicKey.keyIdentifier(subjectPublicKeyInfo: spki)[...])
       }
       return CertificateTemplate(
         serialNumber: SerialNumberGenerator.next(),
         publicKey: publicKey,
+        subjectPublicKeyInfo: spki,
         notBefore: notBefore,
         notAfter: notAfter,
         issuer: certificate.subject,

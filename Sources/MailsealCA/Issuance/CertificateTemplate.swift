@@ -8,13 +8,39 @@ public import X509
 /// its public key.
 struct CertificateTemplate {
   var serialNumber: Certificate.SerialNumber
-  var publicKey: Certificate.PublicKey
+  /// The subject's key; setting it sets ``subjectPublicKeyInfo``.
+  var publicKey: Certificate.PublicKey {
+    didSet { subjectPublicKeyInfo = publicKey.subjectPublicKeyInfoDER }
+  }
+  /// The DER encoding of ``publicKey``, made once (an EC key's encoding
+  /// costs a field inversion).
+  private(set) var subjectPublicKeyInfo: [UInt8]
   var notBefore: Date
   var notAfter: Date
   var issuer: DistinguishedName
   var subject: DistinguishedName
   var signatureAlgorithm: Certificate.SignatureAlgorithm
   var extensions: Certificate.Extensions
+
+  /// A template. `subjectPublicKeyInfo`, when given, must be the DER of
+  /// `publicKey` as the X509 package encodes it (a ``CheckedRequest`` holds
+  /// it so).
+  init(
+    serialNumber: Certificate.SerialNumber, publicKey: Certificate.PublicKey,
+    subjectPublicKeyInfo: [UInt8]? = nil, notBefore: Date, notAfter: Date,
+    issuer: DistinguishedName, subject: DistinguishedName,
+    signatureAlgorithm: Certificate.SignatureAlgorithm, extensions: Certificate.Extensions
+  ) {
+    self.serialNumber = serialNumber
+    self.publicKey = publicKey
+    self.subjectPublicKeyInfo = subjectPublicKeyInfo ?? publicKey.subjectPublicKeyInfoDER
+    self.notBefore = notBefore
+    self.notAfter = notAfter
+    self.issuer = issuer
+    self.subject = subject
+    self.signatureAlgorithm = signatureAlgorithm
+    self.extensions = extensions
+  }
 
   /// The DER TBSCertificate (RFC 5280 §4.1) and the signatureAlgorithm
   /// AlgorithmIdentifier that goes with it — the bytes the CA key will
@@ -42,7 +68,7 @@ struct CertificateTemplate {
         try DERTime.serializeTime(notAfter, into: &coder)
       }
       try coder.serialize(subject)
-      try coder.serialize(publicKey)
+      coder.serializeRawBytes(subjectPublicKeyInfo)
       if !extensions.isEmpty {
         try coder.serialize(explicitlyTaggedWithTagNumber: 3, tagClass: .contextSpecific) {
           coder in
@@ -175,6 +201,20 @@ extension Certificate.PublicKey {
   /// subjectPublicKey BIT STRING's value, as OpenSSL computes it.
   public var keyIdentifier: [UInt8] {
     Array(Insecure.SHA1.hash(data: subjectPublicKeyInfoBytes))
+  }
+
+  /// The key identifier of method (1) from a DER SubjectPublicKeyInfo,
+  /// without decoding the key (which for an EC key costs a field inversion
+  /// to encode again).
+  public static func keyIdentifier(subjectPublicKeyInfo der: [UInt8]) throws -> [UInt8] {
+    let key = try DER.sequence(try DER.parse(der), identifier: .sequence) { nodes in
+      _ = nodes.next()  // algorithm
+      guard let bits = nodes.next() else {
+        throw ASN1Error.invalidASN1Object(reason: "SubjectPublicKeyInfo without a key")
+      }
+      return try ASN1BitString(derEncoded: bits)
+    }
+    return Array(Insecure.SHA1.hash(data: key.bytes))
   }
 
   /// The DER SubjectPublicKeyInfo.

@@ -21,6 +21,8 @@ public struct LintContext: Sendable {
 
   /// What several rules need, worked out once per certificate.
   let certificateKeyType: Result<SubscriberKeyType, CAError>
+  /// The certificate's SubjectPublicKeyInfo as encoded in it.
+  let subjectPublicKeyInfoDER: [UInt8]
   let subjectAttributes: Result<[SubjectLint.Attribute], SubjectLint.Unreadable>
   /// The issuer name as encoded in the certificate (nil: unreadable).
   let issuerNameDER: [UInt8]?
@@ -52,11 +54,16 @@ public struct LintContext: Sendable {
     self.purpose = purpose
     self.organization = organization
     self.issuerFacts = issuerFacts
+    let names = encoded.flatMap(SubjectLint.encodedNames(of:))
+    let spki = names.map { Array($0.subjectPublicKeyInfo.encodedBytes) }
+    self.subjectPublicKeyInfoDER = spki ?? certificate.publicKey.subjectPublicKeyInfoDER
     self.certificateKeyType = Result { () throws(CAError) in
-      try CertificateRequestCheck.classify(
+      if let node = names?.subjectPublicKeyInfo {
+        return try CertificateRequestCheck.classify(spki: node)
+      }
+      return try CertificateRequestCheck.classify(
         subjectPublicKeyInfo: certificate.publicKey.subjectPublicKeyInfoDER)
     }
-    let names = encoded.flatMap(SubjectLint.encodedNames(of:))
     self.issuerNameDER =
       names.map { Array($0.issuer.encodedBytes) } ?? (try? SubjectLint.der(certificate.issuer))
     self.subjectAttributes = Result { () throws(SubjectLint.Unreadable) in

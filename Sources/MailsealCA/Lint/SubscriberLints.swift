@@ -206,7 +206,8 @@ extension Linter {
       else { return "subjectKeyIdentifier is missing" }
       guard !ext.critical else { return "subjectKeyIdentifier is critical" }
       return Array(try SubjectKeyIdentifier(ext).keyIdentifier)
-        == context.certificate.publicKey.keyIdentifier
+        == (try Certificate.PublicKey.keyIdentifier(
+          subjectPublicKeyInfo: context.subjectPublicKeyInfoDER))
         ? nil : "subjectKeyIdentifier does not match the key"
     },
     LintRule(
@@ -279,18 +280,21 @@ enum SubjectLint {
 
   /// The issuer and subject nodes of a certificate's DER (nil when it
   /// does not have the shape of a certificate).
-  static func encodedNames(of certificate: ASN1Node) -> (issuer: ASN1Node, subject: ASN1Node)? {
+  static func encodedNames(of certificate: ASN1Node) -> (
+    issuer: ASN1Node, subject: ASN1Node, subjectPublicKeyInfo: ASN1Node
+  )? {
     guard case .constructed(let outer) = certificate.content,
       let tbs = outer.first(where: { _ in true }),
       case .constructed(let fields) = tbs.content
     else { return nil }
-    // version [0] (optional), serialNumber, signature, issuer, validity, subject
+    // version [0] (optional), serialNumber, signature, issuer, validity,
+    // subject, subjectPublicKeyInfo
     var nodes = Array(fields)
     if nodes.first?.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) {
       nodes.removeFirst()
     }
-    guard nodes.count >= 5 else { return nil }
-    return (nodes[2], nodes[4])
+    guard nodes.count >= 6 else { return nil }
+    return (nodes[2], nodes[4], nodes[5])
   }
 
   /// The attributes in order, refusing multi-valued RDNs.

@@ -42,6 +42,9 @@ public struct CheckedRequest: Hashable, Sendable {
   /// SHA-256 over the DER SubjectPublicKeyInfo: the key's identity for the
   /// "already certified" and "compromised" checks.
   public let keyFingerprint: [UInt8]
+  /// The public key's DER SubjectPublicKeyInfo as the X509 package encodes
+  /// it (what the certificate will carry), made once.
+  public let subjectPublicKeyInfo: [UInt8]
   /// The request as received, DER.
   public let der: [UInt8]
 }
@@ -72,10 +75,18 @@ public enum CertificateRequestCheck {
         "The certificate request is \(input.count) bytes; at most \(maximumSize) are accepted.")
     }
     let der = try decodeEnvelope(Array(input))
-    let keyType = try classifyKey(der)
+    let root: ASN1Node
+    do {
+      root = try DER.parse(der)
+    } catch {
+      throw CAError(
+        .csrMalformed,
+        "The certificate request could not be read: it is not a valid PKCS#10 structure.")
+    }
+    let keyType = try classifyKey(root)
     let csr: CertificateSigningRequest
     do {
-      csr = try CertificateSigningRequest(derEncoded: der)
+      csr = try CertificateSigningRequest(derEncoded: root)
     } catch {
       throw CAError(
         .csrMalformed,
@@ -97,10 +108,12 @@ public enum CertificateRequestCheck {
         "The signature on the certificate request does not verify with its public key, so it does not prove possession of the private key."
       )
     }
+    let spki = csr.publicKey.subjectPublicKeyInfoDER
     return CheckedRequest(
       publicKey: csr.publicKey,
       keyType: keyType,
-      keyFingerprint: csr.publicKey.fingerprint,
+      keyFingerprint: Array(SHA256.hash(data: spki)),
+      subjectPublicKeyInfo: spki,
       der: der
     )
   }
@@ -139,13 +152,12 @@ public enum CertificateRequestCheck {
   /// Reads the SubjectPublicKeyInfo straight from the DER, before the X509
   /// package sees it, so that each refused key gets its own reason (the
   /// package rejects small RSA keys with a generic error).
-  static func classifyKey(_ der: [UInt8]) throws(CAError) -> SubscriberKeyType {
+  static func classifyKey(_ root: ASN1Node) throws(CAError) -> SubscriberKeyType {
     let malformed = CAError(
       .csrMalformed,
       "The certificate request could not be read: it is not a valid PKCS#10 structure.")
     let spki: ASN1Node
     do {
-      let root = try DER.parse(der)
       spki = try DER.sequence(root, identifier: .sequence) { nodes in
         guard let info = nodes.next() else { throw malformed }
         while nodes.next() != nil {}
