@@ -10,8 +10,8 @@ import SoftHSMSupport
 import Vapor
 import X509
 
-// The issuance pipeline — check the request, build, lint on a throwaway-key
-// copy, record the intent, sign once, store — measured per CA key type on
+// The issuance pipeline — check the request, build, lint the to-be-signed
+// bytes, record the intent, sign once, store — measured per CA key type on
 // SQLite and on PostgreSQL, with the raw signature rate of the same key
 // measured in the same iteration beside it.
 //

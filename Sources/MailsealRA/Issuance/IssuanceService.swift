@@ -41,8 +41,8 @@ public struct StoredCertificate: Sendable {
 /// 1. check every request (size, form, proof of possession, key type);
 /// 2. check the keys against the store (certified for another mailbox,
 ///    blocked after a key compromise);
-/// 3. build each certificate from the validated subject and lint it on a
-///    copy signed by a throwaway key;
+/// 3. build each certificate from the validated subject and lint its
+///    to-be-signed bytes, parsed back under a placeholder signature;
 /// 4. record the intents durably (one transaction);
 /// 5. sign each once with the CA key;
 /// 6. store the certificates and close the intents (one transaction).
