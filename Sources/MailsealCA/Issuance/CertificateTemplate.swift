@@ -224,10 +224,10 @@ extension Certificate.PublicKey {
     return coder.serializedBytes
   }
 
-  /// SHA-256 over the DER SubjectPublicKeyInfo: the key's identity across
+  /// SHA-256 over a DER SubjectPublicKeyInfo: the key's identity across
   /// requests and certificates.
-  public var fingerprint: [UInt8] {
-    Array(SHA256.hash(data: subjectPublicKeyInfoDER))
+  public static func fingerprint(subjectPublicKeyInfo der: [UInt8]) -> [UInt8] {
+    Array(SHA256.hash(data: der))
   }
 }
 

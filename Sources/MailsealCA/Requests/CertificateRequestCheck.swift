@@ -112,7 +112,7 @@ public enum CertificateRequestCheck {
     return CheckedRequest(
       publicKey: csr.publicKey,
       keyType: keyType,
-      keyFingerprint: Array(SHA256.hash(data: spki)),
+      keyFingerprint: Certificate.PublicKey.fingerprint(subjectPublicKeyInfo: spki),
       subjectPublicKeyInfo: spki,
       der: der
     )
