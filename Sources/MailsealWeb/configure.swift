@@ -106,6 +106,15 @@ public func configure(
       attributes: [.posixPermissions: 0o700])
   }
 
+  // Blocking work — every SQLite statement, file reads and writes — runs
+  // on a thread pool of this application's own (NIO's process-wide one has
+  // a thread per core, shared by every application in the process). Each
+  // SQLite connection (one per event loop) may hold a thread while it waits
+  // for another's commit; the one that holds the lock and the files still
+  // find a thread free.
+  let loops = app.eventLoopGroup.makeIterator().reduce(0) { count, _ in count + 1 }
+  app.threadPool = NIOThreadPool(numberOfThreads: 2 * loops + 2)
+
   switch configuration.database {
   case .sqlite(let path):
     app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
@@ -129,6 +138,11 @@ public func configure(
       guard let database = try app.databases.database(.sqlite, logger: app.logger, on: loop)?.sql
       else { continue }
       try await database.raw("PRAGMA synchronous=FULL").run()
+      // A writer that finds another's transaction open sleeps and tries
+      // again for at most 10 s, then fails (503, the worker waits); the
+      // driver's own handler would retry at once, forever, burning a core
+      // the commit it waits for needs.
+      try await database.raw("PRAGMA busy_timeout=10000").run()
       try await database.raw("PRAGMA cache_size=-65536").run()
       // Statement journals in memory, not in temporary files; checkpoints
       // every 40 MiB of WAL rather than every 4 MiB.
