@@ -64,6 +64,18 @@ struct CatalogueTests {
     #expect(Catalogue.text(message, .en) == "The given name is missing.")
   }
 
+  @Test("values go into a mail once: a name that looks like a placeholder stays as typed")
+  func valuesFilledOnce() {
+    let mail = MailTemplates.loginLink(
+      url: "https://portal.example.edu/login?t={minutes}", minutes: 15,
+      to: "{url}@example.edu", from: "portal@example.edu", language: .en)
+    #expect(mail.text.contains("https://portal.example.edu/login?t={minutes}"))
+    #expect(mail.text.contains("{url}@example.edu"))
+    #expect(mail.html.contains("href=\"https://portal.example.edu/login?t={minutes}\""))
+    #expect(!mail.text.contains("{mailbox}") && !mail.html.contains("{mailbox}"))
+    #expect(Catalogue.substitute("{a} {{b}} {c", { ["a": "{b}", "b": "B"][$0] }) == "{b} {B} {c")
+  }
+
   static func files(under folder: URL) throws -> [URL] {
     guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)
     else { return [] }

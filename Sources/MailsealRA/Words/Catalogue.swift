@@ -53,12 +53,34 @@ public enum Catalogue {
   /// in the same language (a field's label inside a field's problem).
   static func fill(_ text: String, _ arguments: [String: String], _ language: Language) -> String {
     guard !arguments.isEmpty else { return text }
-    var filled = text
-    for (name, value) in arguments {
-      let resolved =
+    return substitute(text) { name in
+      arguments[name].map { value in
         value.hasPrefix("@") ? (entries[String(value.dropFirst())]?[language] ?? value) : value
-      filled = filled.replacingOccurrences(of: "{\(name)}", with: resolved)
+      }
     }
+  }
+
+  /// `text` with each `{name}` for which `value` has one replaced, in one
+  /// pass (what is put in is not searched again); other braces stay.
+  static func substitute(_ text: String, _ value: (String) -> String?) -> String {
+    guard text.contains("{") else { return text }
+    var filled = ""
+    filled.reserveCapacity(text.utf8.count + 64)
+    var rest = Substring(text)
+    while let open = rest.firstIndex(of: "{") {
+      filled += rest[..<open]
+      let after = rest.index(after: open)
+      if let close = rest[after...].firstIndex(where: { $0 == "}" || $0 == "{" }),
+        rest[close] == "}", let replacement = value(String(rest[after..<close]))
+      {
+        filled += replacement
+        rest = rest[rest.index(after: close)...]
+      } else {
+        filled += "{"
+        rest = rest[after...]
+      }
+    }
+    filled += rest
     return filled
   }
 }
