@@ -4,6 +4,7 @@ import Foundation
 import MailsealCA
 import SQLKit
 import SwiftASN1
+import Synchronization
 import Testing
 import Vapor
 import X509
@@ -123,25 +124,88 @@ struct IssuanceServiceTests {
   func batch() async throws {
     try await TestInstallation.withApp { app in
       let service = try await Self.service(app)
-      var orders: [IssuanceOrder] = []
-      for index in 0..<40 {
-        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
-        let csr = try CertificateSigningRequest(
-          version: .v1, subject: DistinguishedName { CommonName("x") }, privateKey: key,
-          attributes: .init(), signatureAlgorithm: .ecdsaWithSHA256)
-        var coder = DER.Serializer()
-        try coder.serialize(csr)
-        orders.append(
-          IssuanceOrder(
-            request: coder.serializedBytes, subject: try .mailboxOnly("user\(index)@example.edu")))
-      }
+      let orders = try Self.orders(40)
       let results = try await service.issue(orders)
       for (index, result) in results.enumerated() {
         let signed = try result.get()
-        #expect(signed.prepared.subject.mailbox.address == "user\(index)@example.edu")
+        #expect(signed.prepared.subject.mailbox.address == "m\(index)@example.edu")
       }
       #expect(try await Self.count(app, "certificates") == 40)
       #expect(try await Self.count(app, "issuance_intents", where: "state = 'signed'") == 40)
+    }
+  }
+
+  /// Orders for `count` mailboxes, each with a key of its own; every
+  /// `malformedEvery`-th request is not a request at all.
+  static func orders(_ count: Int, malformedEvery: Int = 0) throws -> [IssuanceOrder] {
+    try (0..<count).map { index in
+      if malformedEvery > 0 && index % malformedEvery == malformedEvery - 1 {
+        return IssuanceOrder(
+          request: Array("not a request".utf8), subject: try .mailboxOnly("m\(index)@example.edu"))
+      }
+      let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+      let csr = try CertificateSigningRequest(
+        version: .v1, subject: DistinguishedName { CommonName("x") }, privateKey: key,
+        attributes: .init(), signatureAlgorithm: .ecdsaWithSHA256)
+      var coder = DER.Serializer()
+      try coder.serialize(csr)
+      return IssuanceOrder(
+        request: coder.serializedBytes, subject: try .mailboxOnly("m\(index)@example.edu"))
+    }
+  }
+
+  @Test(
+    "a batch of several chunks (recorded, signed and stored in overlapping rounds): each order answered in its place, each certificate stored once with its intent closed and its audit record"
+  )
+  func severalChunks() async throws {
+    try await TestInstallation.withApp { app in
+      var service = try await Self.service(app)
+      let stored = Mutex<[String]>([])
+      service.afterStoring = { _, certificates in
+        stored.withLock { $0 += certificates.map(\.certificate.prepared.serialHex) }
+      }
+      let count = 2 * IssuanceService.chunkSize + 37
+      let results = try await service.issue(try Self.orders(count, malformedEvery: 50))
+      #expect(results.count == count)
+      var serials: Set<String> = []
+      for (index, result) in results.enumerated() {
+        if index % 50 == 49 {
+          #expect(result.failureCode == .csrMalformed)
+        } else {
+          let signed = try result.get()
+          #expect(signed.prepared.subject.mailbox.address == "m\(index)@example.edu")
+          serials.insert(signed.prepared.serialHex)
+        }
+      }
+      let issued = count - count / 50
+      #expect(serials.count == issued)
+      let storedSerials = stored.withLock { $0 }
+      #expect(storedSerials.count == issued && Set(storedSerials) == serials)
+      #expect(try await Self.count(app, "certificates") == issued)
+      #expect(try await Self.count(app, "issuance_intents", where: "state = 'signed'") == issued)
+      #expect(try await Self.count(app, "issuance_intents") == issued)
+      #expect(
+        try await Self.count(app, "audit_events", where: "action = 'certificate.issued'") == issued)
+    }
+  }
+
+  @Test(
+    "a batch of several chunks that dies before its first store: the two chunks recorded are pending, nothing is stored"
+  )
+  func severalChunksDieBeforeStoring() async throws {
+    try await TestInstallation.withApp { app in
+      var service = try await Self.service(app)
+      struct Crash: Error {}
+      service.faultBeforeStoring = { throw Crash() }
+      let orders = try Self.orders(2 * IssuanceService.chunkSize + 5)
+      await #expect(throws: Crash.self) { _ = try await service.issue(orders) }
+      #expect(try await Self.count(app, "certificates") == 0)
+      // Chunk 0 recorded and signed, chunk 1 recorded; the commit that
+      // would have stored chunk 0 never ran.
+      #expect(
+        try await Self.count(app, "issuance_intents", where: "state = 'pending'")
+          == 2 * IssuanceService.chunkSize)
+      #expect(try await Self.count(app, "issuance_intents") == 2 * IssuanceService.chunkSize)
     }
   }
 

@@ -79,9 +79,9 @@ public struct IssuanceService: Sendable {
   }
 
   /// How many certificates go through the pipeline together. Chunks
-  /// overlap: while one chunk's transaction commits, the next is checked,
-  /// built and linted.
-  static let chunkSize = 128
+  /// overlap: while the transaction that records one chunk commits, the
+  /// chunk before it is signed and the next is checked, built and linted.
+  static let chunkSize = 256
 
   /// Issues a batch; the results are in the order of the orders.
   ///
@@ -97,105 +97,161 @@ public struct IssuanceService: Sendable {
     let chunks = Self.chunks(of: orders)
     var stages = StageTimer()
 
-    // Chunk 0 is prepared alone; after that, building chunk k+1 (and
-    // checking the requests of chunk k+2) overlaps the commit that stores
-    // chunk k−1 and records chunk k.
-    var current = await build(
+    // Chunk 0 is prepared alone. After that, each round runs three things
+    // at once: the commit that records chunk k and stores chunk k−2, the
+    // signing of chunk k−1 (recorded by the round before), and the build
+    // of chunk k+1 (with the check of chunk k+2). When nothing is left to
+    // record, the last chunk is signed and stored with the one before it
+    // in one commit. A chunk is signed only after the commit that
+    // recorded it, and stored by a later one.
+    var current: PreparedChunk? = await build(
       try await vet(check(chunks[0], of: orders), of: orders, facts: KeyFacts(), store: store),
       of: orders, now: now)
     var checkedNext = chunks.count > 1 ? await check(chunks[1], of: orders) : []
     stages.lap("prepare")
-    var signedBefore: [StoredCertificate] = []
+    var toSign: [ReadyCertificate] = []
+    var toStore: [StoredCertificate] = []
     var issued = 0
-    for number in chunks.indices {
-      for (index, failure) in current.refused { results[index] = .failure(failure) }
-      let toStore = signedBefore
-      let toRecord = current.ready
+    var number = 0
+    while let chunk = current {
+      for (index, failure) in chunk.refused { results[index] = .failure(failure) }
       if !toStore.isEmpty { try faultBeforeStoring?() }
       // The keys of chunk k+1 are looked up before the commit begins: on
       // SQLite the lookup would wait for the commit's connection.
-      let vetted = try await vet(checkedNext, of: orders, facts: current.facts, store: store)
-      async let committed: Void = store.commit(
-        storing: toStore, recording: toRecord.map(\.prepared), issuerID: issuerID, now: now,
-        afterStoring: afterStoring)
-      let following = number + 2 < chunks.count ? chunks[number + 2] : []
-      // One core is left to the commit: its statements hop between the
-      // store's event loop and thread, and each hop would wait for a
-      // core saturated by the build (measured: 18 ms of 25 per commit).
-      async let next = (
-        build(vetted, of: orders, now: now, leavingCores: 1),
-        check(following, of: orders, leavingCores: 1)
-      )
-      try await committed
-      issued += toStore.count
-      stages.lap("commit")
-
-      // Sign the chunk whose intents are now on disk.
-      // A key in a token is asked once per chunk whether it is there (a
-      // session opened before may sign from memory after the token went).
-      let authority = self.authority
-      let signatures: [Result<SignedCertificate, CAError>]
-      do throws(CAError) {
-        if !toRecord.isEmpty { try authority.signingKey.ensureAvailable() }
-        signatures = await Parallel.map(toRecord) { item in
-          Result { () throws(CAError) in try authority.sign(item.prepared) }
-        }
-      } catch {
-        signatures = toRecord.map { _ in .failure(error) }
-      }
-      signedBefore = []
-      var unsigned: [String] = []
-      var custodyFault: CAError?
-      for (item, result) in zip(toRecord, signatures) {
-        results[item.index] = result
-        switch result {
-        case .success(let certificate):
-          signedBefore.append(
-            StoredCertificate(
-              certificate: certificate, keyType: item.keyType,
-              requestID: orders[item.index].requestID, purpose: orders[item.index].purpose))
-        case .failure(let error) where error.isCustodyFault:
-          unsigned.append(item.prepared.serialHex)
-          custodyFault = custodyFault ?? error
-        case .failure:
-          break
-        }
-      }
-      stages.lap("sign")
-      if let custodyFault {
-        // The key's custody went away mid-batch: what was signed is
-        // stored, the intents it refused are closed as unsigned, and the
-        // rest of the batch waits for the key (the caller keeps those
-        // requests approved).
-        _ = await next
-        // Closed first: should storing fail, these serials were still
-        // never signed (and must not end up on a CRL as abandoned).
-        try await store.markUnsigned(unsigned, now: now)
+      let vetted =
+        number + 1 < chunks.count
+        ? try await vet(checkedNext, of: orders, facts: chunk.facts, store: store) : nil
+      let (storing, signing) = (toStore, toSign)
+      async let committed = StageTimer.measure {
         try await store.commit(
-          storing: signedBefore, recording: [], issuerID: issuerID, now: now,
-          afterStoring: afterStoring)
-        logger.error(
-          "the CA key could not sign; the batch stops until it is back",
-          metadata: [
-            "stored": "\(issued + signedBefore.count)", "unsigned": "\(unsigned.count)",
-            "reason": "\(custodyFault.message)",
-          ])
-        throw custodyFault
+          storing: storing, recording: chunk.ready.map(\.prepared), issuerID: issuerID,
+          now: now, afterStoring: afterStoring)
       }
-      (current, checkedNext) = await next
-      stages.lap("prepare")
+      async let signatures = StageTimer.measure { await sign(signing) }
+      let later = number + 2 < chunks.count ? chunks[number + 2] : []
+      // One core is left to the commit and the signatures: the commit's
+      // statements hop between the store's event loop and thread, and
+      // each hop would wait for a core saturated by the build.
+      async let next = StageTimer.measure {
+        await prepare(vetted, checking: later, of: orders, now: now)
+      }
+      let (signed, signTime) = await signatures
+      let ((), commitTime) = try await committed
+      issued += storing.count
+      stages.add("sign", signTime)
+      stages.add("commit", commitTime)
+      stages.lap("round")
+      let outcome = collect(signed, of: signing, orders: orders, into: &results)
+      if let fault = outcome.custodyFault {
+        _ = await next
+        // The intents just recorded will not be signed either.
+        try await stopForCustody(
+          fault, storing: outcome.stored,
+          unsigned: outcome.unsigned + chunk.ready.map(\.prepared.serialHex),
+          storedBefore: issued, store: store, now: now)
+      }
+      (toStore, toSign) = (outcome.stored, chunk.ready)
+      let (prepared, prepareTime) = await next
+      (current, checkedNext) = prepared
+      stages.add("prepare", prepareTime)
+      stages.lap("wait")
+      number += 1
     }
-    if !signedBefore.isEmpty { try faultBeforeStoring?() }
+    // The last chunk: signed, then stored with the chunk before in one
+    // commit (it would wait for the signatures anyway).
+    let outcome = collect(await sign(toSign), of: toSign, orders: orders, into: &results)
+    stages.lap("sign")
+    if let fault = outcome.custodyFault {
+      try await stopForCustody(
+        fault, storing: toStore + outcome.stored, unsigned: outcome.unsigned,
+        storedBefore: issued, store: store, now: now)
+    }
+    toStore += outcome.stored
+    if !toStore.isEmpty { try faultBeforeStoring?() }
     try await store.commit(
-      storing: signedBefore, recording: [], issuerID: issuerID, now: now, afterStoring: afterStoring
-    )
-    issued += signedBefore.count
+      storing: toStore, recording: [], issuerID: issuerID, now: now, afterStoring: afterStoring)
+    issued += toStore.count
     stages.lap("commit")
     logger.debug(
       "issued a batch",
       metadata: stages.metadata.merging(["orders": "\(orders.count)", "issued": "\(issued)"]) { $1 }
     )
     return results.map { $0! }
+  }
+
+  /// What signing a chunk gave: the certificates to store, the serials the
+  /// key's custody refused, and why. Each order's result is set.
+  func collect(
+    _ signed: [Result<SignedCertificate, CAError>], of chunk: [ReadyCertificate],
+    orders: [IssuanceOrder], into results: inout [Result<SignedCertificate, CAError>?]
+  ) -> (stored: [StoredCertificate], unsigned: [String], custodyFault: CAError?) {
+    var stored: [StoredCertificate] = []
+    var unsigned: [String] = []
+    var custodyFault: CAError?
+    for (item, result) in zip(chunk, signed) {
+      results[item.index] = result
+      switch result {
+      case .success(let certificate):
+        stored.append(
+          StoredCertificate(
+            certificate: certificate, keyType: item.keyType,
+            requestID: orders[item.index].requestID, purpose: orders[item.index].purpose))
+      case .failure(let error) where error.isCustodyFault:
+        unsigned.append(item.prepared.serialHex)
+        custodyFault = custodyFault ?? error
+      case .failure:
+        break
+      }
+    }
+    return (stored, unsigned, custodyFault)
+  }
+
+  /// The key's custody went away mid-batch: what was signed is stored, the
+  /// intents never signed are closed as unsigned, and the rest of the
+  /// batch waits for the key (the caller keeps those requests approved).
+  func stopForCustody(
+    _ fault: CAError, storing signed: [StoredCertificate], unsigned: [String],
+    storedBefore: Int, store: IssuanceStore, now: Date
+  ) async throws -> Never {
+    // Closed first: should storing fail, these serials were still never
+    // signed (and must not end up on a CRL as abandoned).
+    try await store.markUnsigned(unsigned, now: now)
+    try await store.commit(
+      storing: signed, recording: [], issuerID: issuerID, now: now, afterStoring: afterStoring)
+    logger.error(
+      "the CA key could not sign; the batch stops until it is back",
+      metadata: [
+        "stored": "\(storedBefore + signed.count)", "unsigned": "\(unsigned.count)",
+        "reason": "\(fault.message)",
+      ])
+    throw fault
+  }
+
+  /// Beside a round's commit and signatures: step 3 for the next chunk,
+  /// step 1 for the one after, on all cores but one.
+  func prepare(
+    _ vetted: VettedChunk?, checking later: [Int], of orders: [IssuanceOrder], now: Date
+  ) async -> (PreparedChunk?, [CheckedOrder]) {
+    var built: PreparedChunk?
+    if let vetted { built = await build(vetted, of: orders, now: now, leavingCores: 1) }
+    return (built, await check(later, of: orders, leavingCores: 1))
+  }
+
+  /// Step 5 for one chunk whose intents are on disk: one signature each,
+  /// on every core. A key in a token is asked once per chunk whether it is
+  /// there (a session opened before may sign from memory after the token
+  /// went).
+  func sign(_ chunk: [ReadyCertificate]) async -> [Result<SignedCertificate, CAError>] {
+    guard !chunk.isEmpty else { return [] }
+    let authority = self.authority
+    do throws(CAError) {
+      try authority.signingKey.ensureAvailable()
+    } catch {
+      return chunk.map { _ in .failure(error) }
+    }
+    return await Parallel.map(chunk) { item in
+      Result { () throws(CAError) in try authority.sign(item.prepared) }
+    }
   }
 
   /// The orders in chunks of about ``chunkSize``; the orders of one
@@ -223,9 +279,17 @@ public struct IssuanceService: Sendable {
   /// this batch has already given each key.
   typealias KeyFacts = IssuanceStore.KeyFacts
 
+  /// An order's request, checked or refused.
+  typealias CheckedOrder = (index: Int, result: Result<CheckedRequest, CAError>)
+
+  /// A certificate built and linted, waiting for its intent and signature.
+  typealias ReadyCertificate = (
+    index: Int, prepared: PreparedCertificate, keyType: SubscriberKeyType
+  )
+
   /// A chunk checked, its keys vetted, built and linted.
   struct PreparedChunk: Sendable {
-    var ready: [(index: Int, prepared: PreparedCertificate, keyType: SubscriberKeyType)] = []
+    var ready: [ReadyCertificate] = []
     var refused: [(Int, CAError)] = []
     var facts: KeyFacts
   }
@@ -238,9 +302,9 @@ public struct IssuanceService: Sendable {
   }
 
   /// Step 1 for one chunk: check each request (CPU only, every core).
-  func check(_ indices: [Int], of orders: [IssuanceOrder], leavingCores: Int = 0) async -> [(
-    index: Int, result: Result<CheckedRequest, CAError>
-  )] {
+  func check(_ indices: [Int], of orders: [IssuanceOrder], leavingCores: Int = 0) async
+    -> [CheckedOrder]
+  {
     await Parallel.map(indices, leavingCores: leavingCores) { index in
       (
         index,
@@ -252,7 +316,7 @@ public struct IssuanceService: Sendable {
   /// Step 2 for one chunk: check the keys against the store and the batch
   /// so far (one lookup).
   func vet(
-    _ checked: [(index: Int, result: Result<CheckedRequest, CAError>)], of orders: [IssuanceOrder],
+    _ checked: [CheckedOrder], of orders: [IssuanceOrder],
     facts known: KeyFacts, store: IssuanceStore
   ) async throws -> VettedChunk {
     var chunk = VettedChunk(facts: known)
@@ -335,6 +399,19 @@ public struct IssuanceService: Sendable {
 struct StageTimer {
   private var last = ContinuousClock.now
   private var sums: [String: Double] = [:]
+
+  /// Adds the time of a stage that ran beside others.
+  mutating func add(_ stage: String, _ duration: Duration) {
+    let parts = duration.components
+    sums[stage, default: 0] += Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15
+  }
+
+  /// Runs `body`, returning its result and how long it took.
+  static func measure<T>(_ body: () async throws -> T) async rethrows -> (T, Duration) {
+    let start = ContinuousClock.now
+    let result = try await body()
+    return (result, ContinuousClock.now - start)
+  }
 
   mutating func lap(_ stage: String) {
     let now = ContinuousClock.now

@@ -56,23 +56,25 @@ enum MailComposer {
   /// (issuing a batch mails every person: a pattern parsed per mail cost
   /// 2 ms of the transaction that stores their certificates).
   static let templates: [String: [Language: [Paragraph]]] = Dictionary(
-    uniqueKeysWithValues: Catalogue.entries.filter { $0.key.hasPrefix("mail.") && $0.key.hasSuffix(".body") }
-      .map { id, entry in
-        (
-          id,
-          Dictionary(
-            uniqueKeysWithValues: Language.allCases.map { language in
-              (
-                language,
-                entry[language].components(separatedBy: "\n\n").map { paragraph in
-                  Paragraph(
-                    placeholders: Catalogue.placeholders(in: paragraph), text: text(paragraph),
-                    html: html(paragraph))
-                }
-              )
-            })
-        )
-      })
+    uniqueKeysWithValues: Catalogue.entries.filter {
+      $0.key.hasPrefix("mail.") && $0.key.hasSuffix(".body")
+    }
+    .map { id, entry in
+      (
+        id,
+        Dictionary(
+          uniqueKeysWithValues: Language.allCases.map { language in
+            (
+              language,
+              entry[language].components(separatedBy: "\n\n").map { paragraph in
+                Paragraph(
+                  placeholders: Catalogue.placeholders(in: paragraph), text: text(paragraph),
+                  html: html(paragraph))
+              }
+            )
+          })
+      )
+    })
 
   /// The plain-text form of one paragraph, values not yet filled in.
   static func text(_ paragraph: String) -> String {

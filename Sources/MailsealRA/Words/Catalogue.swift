@@ -63,24 +63,25 @@ public enum Catalogue {
   /// `text` with each `{name}` for which `value` has one replaced, in one
   /// pass (what is put in is not searched again); other braces stay.
   static func substitute(_ text: String, _ value: (String) -> String?) -> String {
-    guard text.contains("{") else { return text }
+    // Braces are ASCII: the scan runs on the UTF-8 bytes, not on characters.
+    let bytes = text.utf8
+    guard var open = bytes.firstIndex(of: UInt8(ascii: "{")) else { return text }
     var filled = ""
-    filled.reserveCapacity(text.utf8.count + 64)
-    var rest = Substring(text)
-    while let open = rest.firstIndex(of: "{") {
-      filled += rest[..<open]
-      let after = rest.index(after: open)
-      if let close = rest[after...].firstIndex(where: { $0 == "}" || $0 == "{" }),
-        rest[close] == "}", let replacement = value(String(rest[after..<close]))
-      {
+    filled.reserveCapacity(bytes.count + 64)
+    var copied = bytes.startIndex
+    while true {
+      let after = bytes.index(after: open)
+      if let close = bytes[after...].firstIndex(where: {
+        $0 == UInt8(ascii: "}") || $0 == UInt8(ascii: "{")
+      }), bytes[close] == UInt8(ascii: "}"), let replacement = value(String(text[after..<close])) {
+        filled += text[copied..<open]
         filled += replacement
-        rest = rest[rest.index(after: close)...]
-      } else {
-        filled += "{"
-        rest = rest[after...]
+        copied = bytes.index(after: close)
       }
+      guard let next = bytes[after...].firstIndex(of: UInt8(ascii: "{")) else { break }
+      open = next
     }
-    filled += rest
+    filled += text[copied...]
     return filled
   }
 }
