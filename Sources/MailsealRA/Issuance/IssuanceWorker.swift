@@ -329,17 +329,24 @@ public actor IssuanceWorker {
       ).run()
       let recipients = try await sql.select().columns("id", "number", "mailbox", "language")
         .from("certificate_requests").where("id", .in, requestIDs).all()
+      let pickups = try recipients.map { row in
+        (
+          number: try row.decode(column: "number", as: String.self),
+          mailbox: try row.decode(column: "mailbox", as: String.self),
+          token: tokens[try row.decode(column: "id", as: UUID.self)]!,
+          language: Language(rawValue: try row.decode(column: "language", as: String.self)) ?? .de
+        )
+      }
+      // The mails are made on every core (nothing else runs while the last
+      // chunk is stored).
       try await Outbox.enqueue(
-        recipients.map { row in
+        await Parallel.map(pickups) { pickup in
           MailTemplates.certificateReady(
-            number: try row.decode(column: "number", as: String.self),
-            mailbox: try row.decode(column: "mailbox", as: String.self),
-            pickupURL:
-              "\(configuration.publicURL)/pickup/\(tokens[try row.decode(column: "id", as: UUID.self)]!)",
+            number: pickup.number, mailbox: pickup.mailbox,
+            pickupURL: "\(configuration.publicURL)/pickup/\(pickup.token)",
             days: configuration.portal.pickupDays,
             portalURL: configuration.publicURL, from: configuration.mail.from,
-            language: Language(rawValue: try row.decode(column: "language", as: String.self)) ?? .de
-          )
+            language: pickup.language)
         },
         on: database, messageDomain: configuration.mail.domain, now: now)
     }
