@@ -413,10 +413,10 @@ struct StageTimer {
     return (result, ContinuousClock.now - start)
   }
 
+  /// Adds the time since the last lap to `stage`.
   mutating func lap(_ stage: String) {
     let now = ContinuousClock.now
-    let elapsed = (now - last).components
-    sums[stage, default: 0] += Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+    add(stage, now - last)
     last = now
   }
 

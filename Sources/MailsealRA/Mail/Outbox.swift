@@ -24,19 +24,22 @@ public enum Outbox {
   ) async throws -> [UUID] {
     // One statement per 500 messages, in plain SQL: a pickup mail per
     // certificate is queued in the transaction that stores the batch.
-    let ids = messages.map { _ in UUID() }
     // Rendered (MIME, quoted-printable) on every core.
-    let rendered = await Parallel.map(Array(zip(ids, messages))) { id, message in
-      message.rendered(
-        date: now, messageID: "\(id.uuidString.lowercased())@\(messageDomain)",
-        boundary: "=_mailseal_\(id.uuidString.replacingOccurrences(of: "-", with: ""))")
+    let rows = await Parallel.map(messages) { message in
+      let id = UUID()
+      return (
+        id: id, message: message,
+        text: message.rendered(
+          date: now, messageID: "\(id.uuidString.lowercased())@\(messageDomain)",
+          boundary: "=_mailseal_\(id.uuidString.replacingOccurrences(of: "-", with: ""))")
+      )
     }
     let sql = try database.sql
-    for chunk in Array(zip(ids, zip(messages, rendered))).chunked(into: 500) {
+    for chunk in rows.chunked(into: 500) {
       var insert = sql.insert(into: OutboxMessageRecord.schema).columns(
         "id", "recipient", "sender", "subject", "message", "state", "attempts", "next_attempt_at",
         "created_at")
-      for (id, (message, text)) in chunk {
+      for (id, message, text) in chunk {
         insert = insert.values(
           SQLBind(id), SQLBind(message.to), SQLBind(Self.address(of: message.from)),
           SQLBind(message.subject), SQLBind(text),
@@ -45,7 +48,7 @@ public enum Outbox {
       }
       try await insert.run()
     }
-    return ids
+    return rows.map(\.id)
   }
 
   /// The bare address of `Name <address>`.

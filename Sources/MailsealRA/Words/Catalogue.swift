@@ -36,15 +36,11 @@ public enum Catalogue {
   /// The names of the placeholders in `text`.
   public static func placeholders(in text: String) -> Set<String> {
     var names: Set<String> = []
-    var rest = Substring(text)
-    while let open = rest.firstIndex(of: "{"),
-      let close = rest[open...].firstIndex(of: "}")
-    {
-      let name = rest[rest.index(after: open)..<close]
+    _ = substitute(text) { name in
       if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-        names.insert(String(name))
+        names.insert(name)
       }
-      rest = rest[rest.index(after: close)...]
+      return nil
     }
     return names
   }
