@@ -131,9 +131,11 @@ public struct IssuanceService: Sendable {
       let later = number + 2 < chunks.count ? chunks[number + 2] : []
       // One core is left to the commit and the signatures: the commit's
       // statements hop between the store's event loop and thread, and
-      // each hop would wait for a core saturated by the build.
+      // each hop would wait for a core saturated by the build. In the
+      // first round nothing is signed yet, and the build takes every core.
+      let leavingCores = signing.isEmpty ? 0 : 1
       async let next = StageTimer.measure {
-        await prepare(vetted, checking: later, of: orders, now: now)
+        await prepare(vetted, checking: later, of: orders, now: now, leavingCores: leavingCores)
       }
       let (signed, signTime) = await signatures
       let ((), commitTime) = try await committed
@@ -228,13 +230,16 @@ public struct IssuanceService: Sendable {
   }
 
   /// Beside a round's commit and signatures: step 3 for the next chunk,
-  /// step 1 for the one after, on all cores but one.
+  /// step 1 for the one after, on all cores but `leavingCores`.
   func prepare(
-    _ vetted: VettedChunk?, checking later: [Int], of orders: [IssuanceOrder], now: Date
+    _ vetted: VettedChunk?, checking later: [Int], of orders: [IssuanceOrder], now: Date,
+    leavingCores: Int
   ) async -> (PreparedChunk?, [CheckedOrder]) {
     var built: PreparedChunk?
-    if let vetted { built = await build(vetted, of: orders, now: now, leavingCores: 1) }
-    return (built, await check(later, of: orders, leavingCores: 1))
+    if let vetted {
+      built = await build(vetted, of: orders, now: now, leavingCores: leavingCores)
+    }
+    return (built, await check(later, of: orders, leavingCores: leavingCores))
   }
 
   /// Step 5 for one chunk whose intents are on disk: one signature each,
