@@ -1,3 +1,4 @@
+import FluentKit
 import Foundation
 import SQLKit
 import Testing
@@ -51,6 +52,53 @@ struct StoreTests {
         let row = try await sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()
         #expect(try row?.decode(column: "n", as: Int.self) == 0)
       }
+    }
+  }
+  @Test(
+    "a bulk insert stores every row as given (nulls, bytes, text beyond ASCII, times to the microsecond), in several statements on SQLite and one array per column on PostgreSQL"
+  )
+  func bulkInsert() async throws {
+    try await TestInstallation.withApp { app in
+      try await app.db.schema("bulk_rows")
+        .field("n", .int64, .identifier(auto: false))
+        .field("t", .string, .required).field("ot", .string)
+        .field("u", .uuid, .required).field("ou", .uuid)
+        .field("at", .datetime, .required).field("b", .data, .required)
+        .create()
+      // More rows than one SQLite statement takes.
+      let count = BulkInsert.rowsPerStatement * 2 + 3
+      let numbers = (0..<count).map { Int64($0) * 7 - 9 }
+      let texts = (0..<count).map { "Zoë \($0) ’quoted‘ 'x' \\ ,{}" }
+      let optionalTexts = (0..<count).map { $0 % 3 == 0 ? nil : "name \($0)" }
+      let uuids = (0..<count).map { _ in UUID() }
+      let optionalUUIDs = (0..<count).map { $0 % 2 == 0 ? UUID() : nil }
+      let base = Date(timeIntervalSince1970: 1_790_000_000.123456)
+      let times = (0..<count).map { base.addingTimeInterval(Double($0) * 0.000_001 * 17) }
+      let bytes = (0..<count).map {
+        Data((0..<($0 % 40)).map { UInt8(truncatingIfNeeded: $0 * 31) })
+      }
+      try await BulkInsert(into: "bulk_rows")
+        .column("n", .integer(numbers)).column("t", .text(texts))
+        .column("ot", .optionalText(optionalTexts)).column("u", .uuid(uuids))
+        .column("ou", .optionalUUID(optionalUUIDs)).column("at", .timestamp(times))
+        .column("b", .bytes(bytes))
+        .run(on: try app.db.sql)
+      let rows = try await app.db.sql.raw(
+        "SELECT n, t, ot, u, ou, at, b FROM bulk_rows ORDER BY n"
+      ).all()
+      #expect(rows.count == count)
+      for (index, row) in rows.enumerated() {
+        #expect(try row.decode(column: "n", as: Int64.self) == numbers[index])
+        #expect(try row.decode(column: "t", as: String.self) == texts[index])
+        #expect(try row.decode(column: "ot", as: String?.self) == optionalTexts[index])
+        #expect(try row.decode(column: "u", as: UUID.self) == uuids[index])
+        #expect(try row.decode(column: "ou", as: UUID?.self) == optionalUUIDs[index])
+        let at = try row.decode(column: "at", as: Date.self)
+        #expect(abs(at.timeIntervalSince(times[index])) < 0.000_001)
+        #expect(try row.decode(column: "b", as: Data.self) == bytes[index])
+      }
+      // No rows: nothing is sent (an empty INSERT would be an error).
+      try await BulkInsert(into: "bulk_rows").column("n", .integer([])).run(on: try app.db.sql)
     }
   }
 }

@@ -168,17 +168,16 @@ public enum AuditTrail {
             subject: subject, details: details, previousHash: previous, hash: hash))
         previous = hash
       }
-      for chunk in records.chunked(into: 500) {
-        var insert = sql.insert(into: "audit_events").columns(
-          "seq", "at_ms", "actor", "action", "subject", "details", "previous_hash", "hash")
-        for record in chunk {
-          insert = insert.values(
-            SQLBind(record.seq), SQLBind(record.atMilliseconds), SQLBind(record.actor),
-            SQLBind(record.action), SQLBind(record.subject), SQLBind(record.details),
-            SQLBind(record.previousHash), SQLBind(record.hash))
-        }
-        try await insert.run()
-      }
+      try await BulkInsert(into: "audit_events")
+        .column("seq", .integer(records.map(\.seq)))
+        .column("at_ms", .integer(records.map(\.atMilliseconds)))
+        .column("actor", .text(records.map(\.actor)))
+        .column("action", .text(records.map(\.action)))
+        .column("subject", .text(records.map(\.subject)))
+        .column("details", .text(records.map(\.details)))
+        .column("previous_hash", .text(records.map(\.previousHash)))
+        .column("hash", .text(records.map(\.hash)))
+        .run(on: sql)
       try await sql.update("audit_head").set("hash", to: previous).where("id", .equal, 1).run()
     }
   }

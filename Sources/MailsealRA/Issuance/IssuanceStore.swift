@@ -118,67 +118,71 @@ struct IssuanceStore {
   static func insertIntents(
     _ prepared: [PreparedCertificate], on sql: any SQLDatabase, issuerID: UUID, now: Date
   ) async throws {
-    for chunk in prepared.chunked(into: 500) {
-      var insert = sql.insert(into: "issuance_intents")
-        .columns(
-          "serial", "issuer_id", "tbs_sha256", "not_after", "mailbox", "key_fingerprint", "state",
-          "created_at")
-      for item in chunk {
-        insert = insert.values(
-          SQLBind(item.serialHex), SQLBind(issuerID),
-          SQLBind(Array(SHA256.hash(data: item.tbsCertificate)).hexString), SQLBind(item.notAfter),
-          SQLBind(item.subject.mailbox.address), SQLBind(item.keyFingerprint.hexString),
-          SQLBind(IssuanceIntentRecord.State.pending.rawValue), SQLBind(now)
-        )
-      }
-      try await insert.run()
-    }
+    let count = prepared.count
+    try await BulkInsert(into: "issuance_intents")
+      .column("serial", .text(prepared.map(\.serialHex)))
+      .column("issuer_id", .uuid(Array(repeating: issuerID, count: count)))
+      .column(
+        "tbs_sha256",
+        .text(prepared.map { Array(SHA256.hash(data: $0.tbsCertificate)).hexString })
+      )
+      .column("not_after", .timestamp(prepared.map(\.notAfter)))
+      .column("mailbox", .text(prepared.map(\.subject.mailbox.address)))
+      .column("key_fingerprint", .text(prepared.map(\.keyFingerprint.hexString)))
+      .column(
+        "state",
+        .text(Array(repeating: IssuanceIntentRecord.State.pending.rawValue, count: count))
+      )
+      .column("created_at", .timestamp(Array(repeating: now, count: count)))
+      .run(on: sql)
   }
 
   static func insertCertificates(
     _ signed: [StoredCertificate], on sql: any SQLDatabase, issuerID: UUID,
     now: Date
   ) async throws {
-    for chunk in signed.chunked(into: 400) {
-      var insert = sql.insert(into: "certificates").columns(
-        "id", "issuer_id", "serial", "der", "mailbox", "profile", "common_name", "given_name",
-        "surname", "pseudonym", "key_fingerprint", "key_type", "not_before", "not_after", "status",
-        "created_at", "request_id", "key_purpose"
-      )
-      for item in chunk {
-        let certificate = item.certificate
-        let keyType = item.keyType
-        let prepared = certificate.prepared
-        let subject = prepared.subject
-        var given: String?
-        var surname: String?
-        var pseudonym: String?
-        switch subject.identity {
-        case .person(let g, let s):
-          given = g.value
-          surname = s.value
-        case .pseudonym(let p):
-          pseudonym = p.value
-        case .mailboxOnly:
-          break
-        }
-        insert = insert.values(
-          SQLBind(UUID()), SQLBind(issuerID), SQLBind(prepared.serialHex),
-          SQLBind(Data(certificate.der)),
-          SQLBind(subject.mailbox.address), SQLBind(subject.profile.rawValue),
-          SQLBind(subject.commonName),
-          SQLBind(given), SQLBind(surname), SQLBind(pseudonym),
-          SQLBind(prepared.keyFingerprint.hexString),
-          SQLBind(keyType.storageName), SQLBind(prepared.notBefore), SQLBind(prepared.notAfter),
-          SQLBind(CertificateRecord.Status.active.rawValue), SQLBind(now), SQLBind(item.requestID),
-          SQLBind(item.purpose.rawValue)
-        )
+    guard !signed.isEmpty else { return }
+    let count = signed.count
+    var (given, surname, pseudonym) = ([String?](), [String?](), [String?]())
+    for item in signed {
+      var names: (given: String?, surname: String?, pseudonym: String?) = (nil, nil, nil)
+      switch item.certificate.prepared.subject.identity {
+      case .person(let g, let s): (names.given, names.surname) = (g.value, s.value)
+      case .pseudonym(let p): names.pseudonym = p.value
+      case .mailboxOnly: break
       }
-      try await insert.run()
+      given.append(names.given)
+      surname.append(names.surname)
+      pseudonym.append(names.pseudonym)
+    }
+    let prepared = signed.map(\.certificate.prepared)
+    try await BulkInsert(into: "certificates")
+      .column("id", .uuid((0..<count).map { _ in UUID() }))
+      .column("issuer_id", .uuid(Array(repeating: issuerID, count: count)))
+      .column("serial", .text(prepared.map(\.serialHex)))
+      .column("der", .bytes(signed.map { Data($0.certificate.der) }))
+      .column("mailbox", .text(prepared.map(\.subject.mailbox.address)))
+      .column("profile", .text(prepared.map(\.subject.profile.rawValue)))
+      .column("common_name", .text(prepared.map(\.subject.commonName)))
+      .column("given_name", .optionalText(given))
+      .column("surname", .optionalText(surname))
+      .column("pseudonym", .optionalText(pseudonym))
+      .column("key_fingerprint", .text(prepared.map(\.keyFingerprint.hexString)))
+      .column("key_type", .text(signed.map(\.keyType.storageName)))
+      .column("not_before", .timestamp(prepared.map(\.notBefore)))
+      .column("not_after", .timestamp(prepared.map(\.notAfter)))
+      .column(
+        "status", .text(Array(repeating: CertificateRecord.Status.active.rawValue, count: count))
+      )
+      .column("created_at", .timestamp(Array(repeating: now, count: count)))
+      .column("request_id", .optionalUUID(signed.map(\.requestID)))
+      .column("key_purpose", .text(signed.map(\.purpose.rawValue)))
+      .run(on: sql)
+    for chunk in prepared.chunked(into: BulkInsert.rowsPerStatement) {
       try await sql.update("issuance_intents")
         .set("state", to: IssuanceIntentRecord.State.signed.rawValue)
         .set("completed_at", to: now)
-        .where("serial", .in, chunk.map { $0.certificate.prepared.serialHex })
+        .where("serial", .in, chunk.map(\.serialHex))
         .run()
     }
   }

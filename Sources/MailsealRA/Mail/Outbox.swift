@@ -17,13 +17,14 @@ public enum Outbox {
     try await enqueue([message], on: database, messageDomain: messageDomain, now: now)[0]
   }
 
-  /// Queues messages for delivery now, in one statement.
+  /// Queues messages for delivery now (one statement per 500 messages on
+  /// SQLite, one in all on PostgreSQL).
   @discardableResult
   public static func enqueue(
     _ messages: [MailMessage], on database: any Database, messageDomain: String, now: Date = Date()
   ) async throws -> [UUID] {
-    // One statement per 500 messages, in plain SQL: a pickup mail per
-    // certificate is queued in the transaction that stores the batch.
+    // A few statements, in plain SQL (one on PostgreSQL): a pickup mail
+    // per certificate is queued in the transaction that stores the batch.
     // Rendered (MIME, quoted-printable) on every core.
     let rows = await Parallel.map(messages) { message in
       let id = UUID()
@@ -34,20 +35,20 @@ public enum Outbox {
           boundary: "=_mailseal_\(id.uuidString.replacingOccurrences(of: "-", with: ""))")
       )
     }
-    let sql = try database.sql
-    for chunk in rows.chunked(into: 500) {
-      var insert = sql.insert(into: OutboxMessageRecord.schema).columns(
-        "id", "recipient", "sender", "subject", "message", "state", "attempts", "next_attempt_at",
-        "created_at")
-      for (id, message, text) in chunk {
-        insert = insert.values(
-          SQLBind(id), SQLBind(message.to), SQLBind(Self.address(of: message.from)),
-          SQLBind(message.subject), SQLBind(text),
-          SQLBind(OutboxMessageRecord.State.queued.rawValue), SQLBind(0), SQLBind(now),
-          SQLBind(now))
-      }
-      try await insert.run()
-    }
+    let count = rows.count
+    try await BulkInsert(into: OutboxMessageRecord.schema)
+      .column("id", .uuid(rows.map(\.id)))
+      .column("recipient", .text(rows.map(\.message.to)))
+      .column("sender", .text(rows.map { Self.address(of: $0.message.from) }))
+      .column("subject", .text(rows.map(\.message.subject)))
+      .column("message", .text(rows.map(\.text)))
+      .column(
+        "state", .text(Array(repeating: OutboxMessageRecord.State.queued.rawValue, count: count))
+      )
+      .column("attempts", .integer(Array(repeating: 0, count: count)))
+      .column("next_attempt_at", .timestamp(Array(repeating: now, count: count)))
+      .column("created_at", .timestamp(Array(repeating: now, count: count)))
+      .run(on: try database.sql)
     return rows.map(\.id)
   }
 
