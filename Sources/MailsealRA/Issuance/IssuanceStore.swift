@@ -47,14 +47,13 @@ struct IssuanceStore {
   func keyFacts(_ fingerprints: [String]) async throws -> KeyFacts {
     var facts = KeyFacts()
     guard !fingerprints.isEmpty else { return facts }
-    for chunk in Array(Set(fingerprints)).chunked(into: 500) {
-      let binds = Array(chunk)
+    for chunk in Array(Set(fingerprints)).chunked(into: BulkInsert.rowsPerStatement) {
+      let among = SQLAmong("key_fingerprint", Array(chunk))
       let rows = try await sql.raw(
         """
-        SELECT DISTINCT key_fingerprint, mailbox FROM certificates WHERE key_fingerprint IN (\(binds: binds))
+        SELECT DISTINCT key_fingerprint, mailbox FROM certificates WHERE \(among)
         UNION
-        SELECT DISTINCT key_fingerprint, mailbox FROM issuance_intents
-          WHERE key_fingerprint IN (\(binds: binds))
+        SELECT DISTINCT key_fingerprint, mailbox FROM issuance_intents WHERE \(among)
         """
       ).all()
       for row in rows {
@@ -63,7 +62,7 @@ struct IssuanceStore {
           try row.decode(column: "mailbox", as: String.self))
       }
       for row in try await sql.select().column("key_fingerprint").from("blocked_keys")
-        .where("key_fingerprint", .in, binds).all()
+        .where(among).all()
       {
         facts.blocked.insert(try row.decode(column: "key_fingerprint", as: String.self))
       }
@@ -182,7 +181,7 @@ struct IssuanceStore {
       try await sql.update("issuance_intents")
         .set("state", to: IssuanceIntentRecord.State.signed.rawValue)
         .set("completed_at", to: now)
-        .where("serial", .in, chunk.map(\.serialHex))
+        .where(SQLAmong("serial", chunk.map(\.serialHex)))
         .run()
     }
   }
@@ -190,11 +189,11 @@ struct IssuanceStore {
   /// Closes the intents whose signature the key's custody refused: no
   /// certificate exists with these serials.
   func markUnsigned(_ serials: [String], now: Date) async throws {
-    for chunk in serials.chunked(into: 500) {
+    for chunk in serials.chunked(into: BulkInsert.rowsPerStatement) {
       try await sql.update("issuance_intents")
         .set("state", to: IssuanceIntentRecord.State.unsigned.rawValue)
         .set("completed_at", to: now)
-        .where("serial", .in, Array(chunk))
+        .where(SQLAmong("serial", Array(chunk)))
         .where("state", .equal, IssuanceIntentRecord.State.pending.rawValue)
         .run()
     }
@@ -211,11 +210,13 @@ struct IssuanceStore {
       .all()
     let serials = try rows.map { try $0.decode(column: "serial", as: String.self) }
     guard !serials.isEmpty else { return [] }
-    try await sql.update("issuance_intents")
-      .set("state", to: IssuanceIntentRecord.State.abandoned.rawValue)
-      .set("completed_at", to: now)
-      .where("serial", .in, serials)
-      .run()
+    for chunk in serials.chunked(into: BulkInsert.rowsPerStatement) {
+      try await sql.update("issuance_intents")
+        .set("state", to: IssuanceIntentRecord.State.abandoned.rawValue)
+        .set("completed_at", to: now)
+        .where(SQLAmong("serial", Array(chunk)))
+        .run()
+    }
     return serials
   }
 }

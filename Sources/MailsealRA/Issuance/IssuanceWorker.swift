@@ -228,7 +228,7 @@ public actor IssuanceWorker {
       let serials = chunk.map(\.certificate.prepared.serialHex)
       var certificateIDs: [String: UUID] = [:]
       for row in try await sql.select().column("id").column("serial").from("certificates")
-        .where("serial", .in, serials).all()
+        .where(SQLAmong("serial", serials)).all()
       {
         certificateIDs[try row.decode(column: "serial", as: String.self)] = try row.decode(
           column: "id", as: UUID.self)
@@ -246,7 +246,7 @@ public actor IssuanceWorker {
       }
       var pairs: Set<UUID> = []
       for row in try await sql.select().column("id").from("certificate_requests")
-        .where("id", .in, Array(byRequest.keys))
+        .where(SQLAmong("id", Array(byRequest.keys)))
         .where("encryption_csr_der", .isNot, SQLLiteral.null).all()
       {
         pairs.insert(try row.decode(column: "id", as: UUID.self))
@@ -291,7 +291,7 @@ public actor IssuanceWorker {
           certificate_id = \(certificateCase.expression(on: "id")), \(encryptionColumn)
           pickup_token_hash = \(tokenCase.expression(on: "id")),
           pickup_expires_at = \(bind: expires), issuing_lease_until = NULL, updated_at = \(bind: now)
-        WHERE id IN (\(binds: requestIDs)) AND state = \(CertificateRequestRecord.State.approved) RETURNING id
+        WHERE \(SQLAmong("id", requestIDs)) AND state = \(CertificateRequestRecord.State.approved) RETURNING id
         """
       ).all()
       // Another worker stored one of them first (after this one's lease
@@ -302,7 +302,7 @@ public actor IssuanceWorker {
       // retention now runs from the new certificate's expiry.
       var evidenceOwners: [UUID: UUID] = [:]
       for row in try await sql.select().columns("id", "evidence_request_id")
-        .from("certificate_requests").where("id", .in, requestIDs)
+        .from("certificate_requests").where(SQLAmong("id", requestIDs))
         .where("evidence_request_id", .isNot, SQLLiteral.null).all()
       {
         evidenceOwners[try row.decode(column: "id", as: UUID.self)] = try row.decode(
@@ -317,18 +317,18 @@ public actor IssuanceWorker {
         try await sql.raw(
           """
           UPDATE identity_evidence SET retain_until = \(ownerCase.expression(on: "request_id"))
-          WHERE request_id IN (\(binds: Array(Set(evidenceOwners.values))))
+          WHERE \(SQLAmong("request_id", Array(Set(evidenceOwners.values))))
           """
         ).run()
       }
       try await sql.raw(
         """
         UPDATE identity_evidence SET retain_until = \(retentionCase.expression(on: "request_id"))
-        WHERE request_id IN (\(binds: requestIDs))
+        WHERE \(SQLAmong("request_id", requestIDs))
         """
       ).run()
       let recipients = try await sql.select().columns("id", "number", "mailbox", "language")
-        .from("certificate_requests").where("id", .in, requestIDs).all()
+        .from("certificate_requests").where(SQLAmong("id", requestIDs)).all()
       let pickups = try recipients.map { row in
         (
           number: try row.decode(column: "number", as: String.self),
