@@ -87,8 +87,9 @@ final class Installation: @unchecked Sendable {
     try await app.caInstallation.initialize(keyType: keyType, test: true)
     let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()
     service = IssuanceService(authority: authority, issuerID: issuerID, database: app.db)
-    // MAILSEAL_BENCH_STAGES=1 logs each batch's stage times (check, vet,
-    // build, sign, commit), to see which stage bounds the pipeline.
+    // MAILSEAL_BENCH_STAGES=1 logs each batch's stage times (prepare:
+    // check, key look-up, build and lint; sign; commit; the rounds' wall
+    // time), to see which stage bounds the pipeline.
     if ProcessInfo.processInfo.environment["MAILSEAL_BENCH_STAGES"] == "1" {
       service?.logger.logLevel = .debug
     }
