@@ -158,6 +158,39 @@ struct CertificateRequestCheckTests {
     expectCAError(.csrBadSignature) { try CertificateRequestCheck.check(der) }
   }
 
+  @Test("a signature verified once is remembered by the request's exact bytes, and only when it verified")
+  func verifiedSignaturesAreRemembered() throws {
+    let pem = try TestCSR.pem(Certificate.PrivateKey(P256.Signing.PrivateKey()))
+    let der = try PEMDocument(pemString: pem).derBytes
+    let digest = SHA256.hash(data: der)
+    #expect(!VerifiedSignatures.shared.contains(digest))
+    let first = try CertificateRequestCheck.check(pem: pem)
+    #expect(VerifiedSignatures.shared.contains(digest))
+    // The submission's check (PEM) and the issuance's (the stored DER)
+    // meet on the same digest, with the same result.
+    #expect(try CertificateRequestCheck.check(der) == first)
+    // A refused signature is never remembered: the same bytes are
+    // refused every time.
+    var forged = der
+    forged[forged.count - 1] ^= 0x01
+    for _ in 0..<2 {
+      expectCAError(.csrBadSignature) { try CertificateRequestCheck.check(forged) }
+      #expect(!VerifiedSignatures.shared.contains(SHA256.hash(data: forged)))
+    }
+  }
+
+  @Test("the record of verified signatures forgets the oldest first and never grows past its capacity")
+  func verifiedSignaturesAreBounded() {
+    let record = VerifiedSignatures(capacity: 3)
+    let digests = (0..<5).map { SHA256.hash(data: [UInt8($0)]) }
+    for digest in digests { record.insert(digest) }
+    record.insert(digests[4])  // again: no second place
+    #expect(record.count == 3)
+    #expect(digests.map(record.contains) == [false, false, true, true, true])
+    record.removeAll()
+    #expect(record.count == 0 && !record.contains(digests[4]))
+  }
+
   @Test("a request signed with SHA-1 is refused")
   func sha1Signature() throws {
     let workspace = try OpenSSLWorkspace()

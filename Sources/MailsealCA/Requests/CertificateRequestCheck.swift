@@ -102,11 +102,17 @@ public enum CertificateRequestCheck {
         "The certificate request is signed with \(csr.signatureAlgorithm), which is not accepted; use SHA-256 or stronger."
       )
     }
-    guard csr.publicKey.isValidSignature(csr.signature, for: csr) else {
-      throw CAError(
-        .csrBadSignature,
-        "The signature on the certificate request does not verify with its public key, so it does not prove possession of the private key."
-      )
+    // The same bytes verified before in this process (at submission) need
+    // not be verified again (at issuance): see ``VerifiedSignatures``.
+    let digest = SHA256.hash(data: der)
+    if !VerifiedSignatures.shared.contains(digest) {
+      guard csr.publicKey.isValidSignature(csr.signature, for: csr) else {
+        throw CAError(
+          .csrBadSignature,
+          "The signature on the certificate request does not verify with its public key, so it does not prove possession of the private key."
+        )
+      }
+      VerifiedSignatures.shared.insert(digest)
     }
     let spki = csr.publicKey.subjectPublicKeyInfoDER
     return CheckedRequest(
