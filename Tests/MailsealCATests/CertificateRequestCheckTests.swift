@@ -158,7 +158,7 @@ struct CertificateRequestCheckTests {
     expectCAError(.csrBadSignature) { try CertificateRequestCheck.check(der) }
   }
 
-  @Test("a signature verified once is remembered by the request's exact bytes, and only when it verified")
+  @Test("a signature is remembered by the request's exact bytes, and only when it verified")
   func verifiedSignaturesAreRemembered() throws {
     let pem = try TestCSR.pem(Certificate.PrivateKey(P256.Signing.PrivateKey()))
     let der = try PEMDocument(pemString: pem).derBytes
@@ -179,7 +179,7 @@ struct CertificateRequestCheckTests {
     }
   }
 
-  @Test("the record of verified signatures forgets the oldest first and never grows past its capacity")
+  @Test("the record of verified signatures forgets the oldest first, never past its capacity")
   func verifiedSignaturesAreBounded() {
     let record = VerifiedSignatures(capacity: 3)
     let digests = (0..<5).map { SHA256.hash(data: [UInt8($0)]) }
