@@ -159,6 +159,22 @@ final class Installation: @unchecked Sendable {
   }
 }
 
+extension Installation {
+  /// Builds and lints the batch's certificates one after another.
+  func buildAndLint(_ benchmark: Benchmark) throws {
+    guard let authority = service?.authority else {
+      throw BenchmarkSetupError("set-up did not run")
+    }
+    let requests = try orders.map { try CertificateRequestCheck.check($0.request) }
+    let now = Date()
+    benchmark.startMeasurement()
+    for (order, request) in zip(orders, requests) {
+      blackHole(try authority.prepare(request, for: order.subject, now: now))
+    }
+    benchmark.stopMeasurement()
+  }
+}
+
 /// Where the measured work runs: threads of their own, as many as there
 /// are cores. The harness runs an async benchmark by blocking one thread of
 /// Swift's cooperative pool on a semaphore (`Benchmark.runAsync`), so on
@@ -314,6 +330,25 @@ let benchmarks: @Sendable () -> Void = {
       }
     }
     crlBenchmarks(database: database)
+    if database == "SQLite" {
+      // Step 3 alone (build from the validated subject, lint the exact
+      // to-be-signed bytes), on one core: the CPU cost a certificate pays
+      // before its signature.
+      let installation = Installation(keyType: .p256, database: database, submitted: true)
+      Benchmark(
+        "Build and lint \(batchSize) certificates on one core, \(CAKeyType.p256) CA",
+        configuration: .init(
+          metrics: [.wallClock, .instructions, .mallocCountTotal], timeUnits: .microseconds,
+          warmupIterations: 2,
+          scalingFactor: .kilo,
+          maxDuration: .seconds(10), maxIterations: 50,
+          setup: { try await installation.setUp() },
+          teardown: { try await installation.tearDown() }
+        )
+      ) { benchmark in
+        try installation.buildAndLint(benchmark)
+      }
+    }
     let search = SearchInstallation(database: database)
     Benchmark(
       "Queue search, \(searchedRequests) requests, \(database)",

@@ -30,6 +30,17 @@ public struct CertificateAuthority: Sendable {
   let key: any CASigningKey
   let linter: Linter
   let issuerFacts: IssuerFacts
+  /// The extensions every certificate of this CA carries unchanged,
+  /// encoded once: extKeyUsage, the CRL and the two AIA locations, and the
+  /// authority key identifier.
+  let fixedExtensions: FixedExtensions
+
+  struct FixedExtensions: Sendable {
+    let extendedKeyUsage: Certificate.Extension
+    let crlDistributionPoints: Certificate.Extension
+    let authorityInformationAccess: Certificate.Extension
+    let authorityKeyIdentifier: Certificate.Extension
+  }
 
   /// Binds a CA certificate to its key and a policy.
   ///
@@ -80,6 +91,27 @@ public struct CertificateAuthority: Sendable {
     self.slug = PublicEndpoints.issuerSlug(subjectKeyIdentifier: keyIdentifier)
     self.linter = Linter.subscriber
     self.issuerFacts = IssuerFacts(certificate)
+    do {
+      let endpoints = policy.endpoints
+      let slug = self.slug
+      fixedExtensions = FixedExtensions(
+        extendedKeyUsage: try ExtendedKeyUsage([.emailProtection]).makeCertificateExtension(),
+        crlDistributionPoints: try CRLDistributionPoints(
+          urls: [endpoints.crlURL(issuerSlug: slug)]
+        ).makeCertificateExtension(),
+        authorityInformationAccess: try AuthorityInformationAccess([
+          .init(method: .ocspServer, location: .uniformResourceIdentifier(endpoints.ocspURL)),
+          .init(
+            method: .issuingCA,
+            location: .uniformResourceIdentifier(endpoints.caCertificateURL(issuerSlug: slug))),
+        ]).makeCertificateExtension(),
+        authorityKeyIdentifier: try AuthorityKeyIdentifier(
+          keyIdentifier: certificate.subjectKeyIdentifierBytes[...]
+        ).makeCertificateExtension())
+    } catch {
+      throw CAError(
+        .caMaterialInvalid, "The extensions of the CA “\(certificate.subject)” could not be encoded: \(error)")
+    }
   }
 
   /// The key type of the issuing CA.
@@ -205,24 +237,23 @@ public struct CertificateAuthority: Sendable {
     let (notBefore, notAfter) = try validity(now: now)
     do {
       let spki = subjectPublicKeyInfo ?? publicKey.subjectPublicKeyInfoDER
-      let keyUsage = purpose.keyUsage(for: keyType)
-      let endpoints = policy.endpoints
-      let extensions = try Certificate.Extensions {
-        Critical(keyUsage)
-        try ExtendedKeyUsage([.emailProtection])
-        CertificatePolicies([.init(subject.profile.policyIdentifier)])
-        SubjectAlternativeNames([.rfc822Name(subject.mailbox.address)])
-        CRLDistributionPoints(urls: [endpoints.crlURL(issuerSlug: slug)])
-        AuthorityInformationAccess([
-          .init(method: .ocspServer, location: .uniformResourceIdentifier(endpoints.ocspURL)),
-          .init(
-            method: .issuingCA,
-            location: .uniformResourceIdentifier(endpoints.caCertificateURL(issuerSlug: slug))),
-        ])
-        AuthorityKeyIdentifier(keyIdentifier: keyIdentifier[...])
-        SubjectKeyIdentifier(
-          keyIdentifier: try Certificate.PublicKey.keyIdentifier(subjectPublicKeyInfo: spki)[...])
-      }
+      let fixed = fixedExtensions
+      // In this order: keyUsage (critical), extKeyUsage, certificatePolicies,
+      // subjectAltName, CRL distribution points, AIA, AKI, SKI.
+      let extensions = try Certificate.Extensions([
+        try Critical(purpose.keyUsage(for: keyType)).makeCertificateExtension(),
+        fixed.extendedKeyUsage,
+        try CertificatePolicies([.init(subject.profile.policyIdentifier)])
+          .makeCertificateExtension(),
+        try SubjectAlternativeNames([.rfc822Name(subject.mailbox.address)])
+          .makeCertificateExtension(),
+        fixed.crlDistributionPoints,
+        fixed.authorityInformationAccess,
+        fixed.authorityKeyIdentifier,
+        try SubjectKeyIdentifier(
+          keyIdentifier: try Certificate.PublicKey.keyIdentifier(subjectPublicKeyInfo: spki)[...]
+        ).makeCertificateExtension(),
+      ])
       return CertificateTemplate(
         serialNumber: SerialNumberGenerator.next(),
         publicKey: publicKey,
@@ -230,6 +261,7 @@ public struct CertificateAuthority: Sendable {
         notBefore: notBefore,
         notAfter: notAfter,
         issuer: certificate.subject,
+        issuerDER: issuerFacts.subjectDER.isEmpty ? nil : issuerFacts.subjectDER,
         subject: try Self.subjectName(subject, organization: policy.organization),
         signatureAlgorithm: key.keyType.signatureAlgorithm,
         extensions: extensions

@@ -17,7 +17,13 @@ struct CertificateTemplate {
   private(set) var subjectPublicKeyInfo: [UInt8]
   var notBefore: Date
   var notAfter: Date
-  var issuer: DistinguishedName
+  /// The issuer's name; setting it drops ``issuerDER``.
+  var issuer: DistinguishedName {
+    didSet { issuerDER = nil }
+  }
+  /// The DER encoding of ``issuer`` as the X509 package makes it, when the
+  /// caller has it (the CA encodes its own name once, not per certificate).
+  private(set) var issuerDER: [UInt8]?
   var subject: DistinguishedName
   var signatureAlgorithm: Certificate.SignatureAlgorithm
   var extensions: Certificate.Extensions
@@ -28,7 +34,7 @@ struct CertificateTemplate {
   init(
     serialNumber: Certificate.SerialNumber, publicKey: Certificate.PublicKey,
     subjectPublicKeyInfo: [UInt8]? = nil, notBefore: Date, notAfter: Date,
-    issuer: DistinguishedName, subject: DistinguishedName,
+    issuer: DistinguishedName, issuerDER: [UInt8]? = nil, subject: DistinguishedName,
     signatureAlgorithm: Certificate.SignatureAlgorithm, extensions: Certificate.Extensions
   ) {
     self.serialNumber = serialNumber
@@ -37,6 +43,7 @@ struct CertificateTemplate {
     self.notBefore = notBefore
     self.notAfter = notAfter
     self.issuer = issuer
+    self.issuerDER = issuerDER
     self.subject = subject
     self.signatureAlgorithm = signatureAlgorithm
     self.extensions = extensions
@@ -62,12 +69,16 @@ struct CertificateTemplate {
       try coder.serialize(2, explicitlyTaggedWithTagNumber: 0, tagClass: .contextSpecific)  // v3
       try coder.serialize(serialNumber.bytes)
       coder.serializeRawBytes(algorithm)
-      try coder.serialize(issuer)
+      if let issuerDER {
+        coder.serializeRawBytes(issuerDER)
+      } else {
+        try coder.serializeName(issuer)
+      }
       try coder.appendConstructedNode(identifier: .sequence) { coder in
         try DERTime.serializeTime(notBefore, into: &coder)
         try DERTime.serializeTime(notAfter, into: &coder)
       }
-      try coder.serialize(subject)
+      try coder.serializeName(subject)
       coder.serializeRawBytes(subjectPublicKeyInfo)
       if !extensions.isEmpty {
         try coder.serialize(explicitlyTaggedWithTagNumber: 3, tagClass: .contextSpecific) {
@@ -252,5 +263,23 @@ extension Certificate {
   public var subjectKeyIdentifierBytes: [UInt8] {
     if let ski = try? extensions.subjectKeyIdentifier { return Array(ski.keyIdentifier) }
     return publicKey.keyIdentifier
+  }
+}
+
+extension DER.Serializer {
+  /// A name, byte for byte as the X509 package encodes it. The package
+  /// sorts the members of every RDN's SET OF by their encodings; a set of
+  /// one is in order already, so such an RDN (all of ours) is written
+  /// directly.
+  mutating func serializeName(_ name: DistinguishedName) throws {
+    try appendConstructedNode(identifier: .sequence) { coder in
+      for rdn in name {
+        if rdn.count == 1, let attribute = rdn.first {
+          try coder.appendConstructedNode(identifier: .set) { try $0.serialize(attribute) }
+        } else {
+          try coder.serialize(rdn)
+        }
+      }
+    }
   }
 }
