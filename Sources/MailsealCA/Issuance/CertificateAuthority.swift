@@ -110,7 +110,8 @@ public struct CertificateAuthority: Sendable {
         ).makeCertificateExtension())
     } catch {
       throw CAError(
-        .caMaterialInvalid, "The extensions of the CA “\(certificate.subject)” could not be encoded: \(error)")
+        .caMaterialInvalid,
+        "The extensions of the CA “\(certificate.subject)” could not be encoded: \(error)")
     }
   }
 
