@@ -58,3 +58,26 @@ extension SQLAmong.Values {
     return false
   }
 }
+
+/// Text values as a one-column table, for `WITH f(name) AS (…)`: on
+/// PostgreSQL `SELECT unnest($1::text[])` (one bind), elsewhere (SQLite)
+/// `VALUES (?), (?), …`, which the caller keeps under the engine's limit
+/// (``BulkInsert/rowsPerStatement`` values at a time).
+public struct SQLRowsOf: SQLExpression {
+  let values: [String]
+
+  public init(_ values: [String]) {
+    self.values = values
+  }
+
+  public func serialize(to serializer: inout SQLSerializer) {
+    if serializer.dialect.name == "postgresql" {
+      serializer.write("SELECT unnest(")
+      SQLBind(values).serialize(to: &serializer)
+      serializer.write("::text[])")
+      return
+    }
+    serializer.write("VALUES ")
+    SQLList(values.map { SQLGroupExpression(SQLBind($0)) }).serialize(to: &serializer)
+  }
+}

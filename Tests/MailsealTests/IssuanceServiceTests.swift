@@ -96,6 +96,49 @@ struct IssuanceServiceTests {
     }
   }
 
+  @Test(
+    "the key look-up sees another mailbox however often the key was certified for its own, in certificates and in intents"
+  )
+  func keyFactsAmongManyRows() async throws {
+    try await TestInstallation.withApp { app in
+      let service = try await Self.service(app)
+      let folder = try Run.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(at: folder) }
+      let (csr, _) = try Run.csr(in: folder, name: "renewed", key: "ec:P-256")
+      let request = Array(try Data(contentsOf: csr))
+      let fingerprint = try CertificateRequestCheck.check(request).keyFingerprint.hexString
+      let mine = "m@example.edu"
+      for _ in 0..<3 {
+        let issued = try await service.issue([
+          IssuanceOrder(request: request, subject: try .mailboxOnly(mine))
+        ])
+        #expect((try? issued[0].get()) != nil)
+      }
+      let store = IssuanceStore(database: app.db)
+      var facts = try await store.keyFacts([fingerprint, "00"])
+      #expect(facts.mailboxes == [fingerprint: [mine]])
+      #expect(facts.refusal(of: fingerprint, for: mine) == nil)
+      #expect(facts.refusal(of: fingerprint, for: "a@example.edu")?.code == .keyAlreadyCertified)
+      #expect(facts.refusal(of: fingerprint, for: "z@example.edu")?.code == .keyAlreadyCertified)
+      // An intent for another mailbox (below and above the certified
+      // one): the key is refused for every mailbox, its own included.
+      for other in ["a@example.edu", "z@example.edu"] {
+        let prepared = try service.authority.prepare(
+          try CertificateRequestCheck.check(request), for: try .mailboxOnly(other))
+        try await IssuanceStore.insertIntents(
+          [prepared], on: app.db.sql, issuerID: service.issuerID, now: Date())
+        facts = try await store.keyFacts([fingerprint])
+        #expect(facts.mailboxes[fingerprint] == [mine, other])
+        for mailbox in [mine, "a@example.edu", "n@example.edu", "z@example.edu"]
+        where mailbox != other {
+          #expect(facts.refusal(of: fingerprint, for: mailbox)?.code == .keyAlreadyCertified)
+        }
+        try await app.db.sql.raw("DELETE FROM issuance_intents WHERE mailbox = \(bind: other)")
+          .run()
+      }
+    }
+  }
+
   @Test("a blocked key is refused and refusals write nothing")
   func blockedAndRefused() async throws {
     try await TestInstallation.withApp { app in

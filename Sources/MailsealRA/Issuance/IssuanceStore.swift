@@ -12,8 +12,14 @@ struct IssuanceStore {
   let database: any Database
   var sql: any SQLDatabase { get throws { try database.sql } }
 
-  /// What the store knows about some public keys: for which mailboxes each
-  /// is certified (or about to be), and which are blocked.
+  /// What the store knows about some public keys: which mailboxes each is
+  /// certified for (or about to be), and which are blocked.
+  ///
+  /// `mailboxes` holds, per key, the least and the greatest mailbox of its
+  /// certificates and of its intents — not every one. That is all the rule
+  /// needs: some mailbox differs from a given one exactly when the least or
+  /// the greatest does (if both equal it, every one between them does).
+  /// Each is one step down an index, however often the key was certified.
   struct KeyFacts: Sendable {
     var mailboxes: [String: Set<String>] = [:]
     var blocked: Set<String> = []
@@ -42,27 +48,34 @@ struct IssuanceStore {
   }
 
   /// Looks up the facts for the given key fingerprints (hex): one query for
-  /// the mailboxes (certificates and open intents, distinct pairs only, so
-  /// that a key renewed many times costs one row) and one for blocked keys.
+  /// the mailboxes (the least and greatest of certificates and of intents,
+  /// see ``KeyFacts``) and one for blocked keys.
   func keyFacts(_ fingerprints: [String]) async throws -> KeyFacts {
     var facts = KeyFacts()
     guard !fingerprints.isEmpty else { return facts }
+    let bounds = ["certificates", "issuance_intents"].flatMap { table in
+      ["min", "max"].map { function in
+        "(SELECT \(function)(mailbox) FROM \(table) WHERE key_fingerprint = f.fingerprint)"
+      }
+    }
     for chunk in Array(Set(fingerprints)).chunked(into: BulkInsert.rowsPerStatement) {
-      let among = SQLAmong("key_fingerprint", Array(chunk))
       let rows = try await sql.raw(
         """
-        SELECT DISTINCT key_fingerprint, mailbox FROM certificates WHERE \(among)
-        UNION
-        SELECT DISTINCT key_fingerprint, mailbox FROM issuance_intents WHERE \(among)
+        WITH f(fingerprint) AS (\(SQLRowsOf(Array(chunk))))
+        SELECT fingerprint, \(unsafeRaw: bounds.enumerated().map { "\($1) AS m\($0)" }.joined(separator: ", "))
+        FROM f
         """
       ).all()
       for row in rows {
-        let fingerprint = try row.decode(column: "key_fingerprint", as: String.self)
-        facts.mailboxes[fingerprint, default: []].insert(
-          try row.decode(column: "mailbox", as: String.self))
+        let fingerprint = try row.decode(column: "fingerprint", as: String.self)
+        for index in bounds.indices {
+          if let mailbox = try row.decode(column: "m\(index)", as: String?.self) {
+            facts.mailboxes[fingerprint, default: []].insert(mailbox)
+          }
+        }
       }
       for row in try await sql.select().column("key_fingerprint").from("blocked_keys")
-        .where(among).all()
+        .where(SQLAmong("key_fingerprint", Array(chunk))).all()
       {
         facts.blocked.insert(try row.decode(column: "key_fingerprint", as: String.self))
       }
