@@ -2,6 +2,18 @@
 # missing and a throw-away PostgreSQL on 127.0.0.1. Source it; do not run it.
 
 log() { printf '\n==> %s\n' "$*"; }
+# Runs a test command with its output shown and kept in .build/test-logs/NAME.log;
+# when it fails, repeats its failures (swift-testing's ✘ lines, XCTest's
+# "error:" lines) at the end, where a truncated CI log still shows them.
+run_logged() {
+    local name=$1; shift
+    local file="$ROOT/.build/test-logs/$name.log"
+    mkdir -p "$(dirname "$file")"
+    if "$@" 2>&1 | tee "$file"; then return 0; fi
+    printf '\n==> %s failed; its failures (whole log: %s):\n' "$name" "$file"
+    grep -E '✘|recorded an issue|error: |Fatal error|FAIL:|ERROR:' "$file" | tail -n 60 || true
+    return 1
+}
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
 # Installs the Debian packages the tests and benchmarks call: OpenSSL and

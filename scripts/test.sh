@@ -32,20 +32,20 @@ log "Checking the layers (web → RA → CA core, store; nothing points back up)
 python3 scripts/check-layers.py
 
 log "Running the whole suite on SQLite"
-MAILSEAL_TEST_DATABASE=sqlite swift test --skip-build
+run_logged swift-sqlite env MAILSEAL_TEST_DATABASE=sqlite swift test --skip-build
 
 log "Running the database-backed suite on PostgreSQL"
-MAILSEAL_TEST_DATABASE=postgres swift test --skip-build --filter MailsealTests
+run_logged swift-postgres env MAILSEAL_TEST_DATABASE=postgres swift test --skip-build --filter MailsealTests
 
 log "Running the hardening tests (the real portal: PostgreSQL restarted under load; schemathesis)"
-MAILSEAL_PG_BIN="$PG_BIN" MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \
+run_logged hardening env MAILSEAL_PG_BIN="$PG_BIN" MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \
     "$MAILSEAL_VENV/bin/python" -m unittest discover --start-directory Tests/hardening --pattern 'test_*.py' -v
 
 log "Fuzzing every parser that takes hostile bytes, 60 s each (libFuzzer, AddressSanitizer)"
 scripts/fuzz.sh "${MAILSEAL_FUZZ_SECONDS:-60}"
 
 log "Running the browser tests (headless Chromium, real SMTP server, OpenSSL)"
-MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \
+run_logged browser env MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \
     "$MAILSEAL_VENV/bin/python" -m unittest discover --start-directory Tests/browser --pattern 'test_*.py' -v
 
 log "All tests passed"

@@ -19,6 +19,10 @@ import X509
 // MAILSEAL_BENCH_POSTGRES_URL); without that variable only SQLite runs.
 
 let batchSize = 512
+/// The steady-state cases: eight chunks of the pipeline, so its fill (the
+/// first chunk checked and built alone) and drain (the last commit alone)
+/// weigh an eighth of what they weigh in a batch of 512.
+let longBatchSize = 4_096
 let certificatesPerSecond = BenchmarkMetric.custom(
   "certs/s (durable)", polarity: .prefersLarger, useScalingFactor: false)
 let rawSignaturesPerSecond = BenchmarkMetric.custom(
@@ -38,6 +42,8 @@ final class Installation: @unchecked Sendable {
   let database: String
   let inToken: Bool
   let submitted: Bool
+  /// How many requests each iteration issues.
+  let size: Int
   var app: Application?
   var service: IssuanceService?
   var key: (any CASigningKey)?
@@ -46,11 +52,15 @@ final class Installation: @unchecked Sendable {
   var folder: URL?
   var dropDatabase: (() -> Void)?
 
-  init(keyType: CAKeyType, database: String, inToken: Bool = false, submitted: Bool = false) {
+  init(
+    keyType: CAKeyType, database: String, inToken: Bool = false, submitted: Bool = false,
+    size: Int = batchSize
+  ) {
     self.keyType = keyType
     self.database = database
     self.inToken = inToken
     self.submitted = submitted
+    self.size = size
   }
 
   func setUp() async throws {
@@ -105,7 +115,7 @@ final class Installation: @unchecked Sendable {
 
     // Requests from distinct P-256 keys (the browser also offers RSA, whose
     // verification is cheaper), one mailbox each.
-    orders = try (0..<batchSize).map { index in
+    orders = try (0..<size).map { index in
       let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
       let csr = try CertificateSigningRequest(
         version: .v1, subject: DistinguishedName { CommonName("ignored") }, privateKey: key,
@@ -119,7 +129,7 @@ final class Installation: @unchecked Sendable {
       for order in orders { _ = try CertificateRequestCheck.check(order.request) }
     }
     // Messages the size of a to-be-signed certificate, for the raw rate.
-    messages = (0..<batchSize).map { index in
+    messages = (0..<size).map { index in
       ArraySlice((0..<900).map { UInt8(truncatingIfNeeded: $0 &+ index) })
     }
   }
@@ -151,8 +161,8 @@ final class Installation: @unchecked Sendable {
     let raw = ContinuousClock.now - rawStart
     precondition(signatures.allSatisfy { $0 > 0 })
 
-    let pipelineRate = Double(batchSize) / seconds(pipeline)
-    let rawRate = Double(batchSize) / seconds(raw)
+    let pipelineRate = Double(size) / seconds(pipeline)
+    let rawRate = Double(size) / seconds(raw)
     benchmark.measurement(certificatesPerSecond, Int(pipelineRate))
     benchmark.measurement(rawSignaturesPerSecond, Int(rawRate))
     benchmark.measurement(ratioPercent, Int(100 * pipelineRate / rawRate))
@@ -312,6 +322,24 @@ let benchmarks: @Sendable () -> Void = {
         ) { benchmark in
           try await installation.run(benchmark)
         }
+      }
+    }
+    // Steady state: the same pipeline over a batch of eight chunks.
+    for keyType in [CAKeyType.p256, .p384] {
+      let installation = Installation(
+        keyType: keyType, database: database, submitted: true, size: longBatchSize)
+      Benchmark(
+        "Issue \(longBatchSize) submitted requests, \(keyType) CA, \(database)",
+        configuration: .init(
+          metrics: [.wallClock, certificatesPerSecond, rawSignaturesPerSecond, ratioPercent],
+          timeUnits: .milliseconds,
+          warmupIterations: 1,
+          maxDuration: .seconds(30), maxIterations: 10,
+          setup: { try await installation.setUp() },
+          teardown: { try await installation.tearDown() }
+        )
+      ) { benchmark in
+        try await installation.run(benchmark)
       }
     }
     for keyType in [CAKeyType.p256, .p384] {

@@ -117,14 +117,20 @@ public func configure(
 
   switch configuration.database {
   case .sqlite(let path):
-    app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
+    // A request waits at most 10 s (MAILSEAL_DB_WAIT_SECONDS) for the
+    // connection of its event loop.
+    app.databases.use(
+      .sqlite(
+        .file(path), connectionPoolTimeout: .seconds(Int64(configuration.databaseWait)),
+        sqlLogLevel: .trace),
+      as: .sqlite)
   case .postgres(let url):
     // A request waits at most 5 s (MAILSEAL_DB_WAIT_SECONDS) for a
     // connection; while PostgreSQL is away, statements fail at once (503,
     // OCSP tryLater) rather than queue.
     app.databases.use(
       try .guardedPostgres(
-        url: url, poolTimeout: .seconds(Int64(configuration.databaseWaitSeconds))),
+        url: url, poolTimeout: .seconds(Int64(configuration.databaseWait))),
       as: .psql)
   }
   if case .sqlite = configuration.database {

@@ -30,6 +30,26 @@ struct ConfigurationTests {
     #expect(again.passphrase == configuration.passphrase)
   }
 
+  @Test("the wait for a database connection: 10 s on SQLite, 5 s on PostgreSQL, MAILSEAL_DB_WAIT_SECONDS for both")
+  func databaseWait() throws {
+    let data = try folder()
+    let sqlite = ["MAILSEAL_DATA_DIR": data.path]
+    let postgres = sqlite.merging(["DATABASE_URL": "postgres://mailseal@127.0.0.1/mailseal"]) { $1 }
+    #expect(try MailsealConfiguration.load(from: sqlite).databaseWait == 10)
+    #expect(try MailsealConfiguration.load(from: postgres).databaseWait == 5)
+    for environment in [sqlite, postgres] {
+      let set = environment.merging(["MAILSEAL_DB_WAIT_SECONDS": "30"]) { $1 }
+      #expect(try MailsealConfiguration.load(from: set).databaseWait == 30)
+      for wrong in ["0", "121", "ten"] {
+        let error = #expect(throws: ConfigurationError.self) {
+          try MailsealConfiguration.load(
+            from: environment.merging(["MAILSEAL_DB_WAIT_SECONDS": wrong]) { $1 })
+        }
+        #expect(error?.problems.map(\.variable) == ["MAILSEAL_DB_WAIT_SECONDS"])
+      }
+    }
+  }
+
   @Test("every malformed variable is named in one error")
   func everyProblemNamed() throws {
     let data = try folder()

@@ -58,8 +58,18 @@ public struct MailsealConfiguration: Sendable {
   /// Key escrow (`MAILSEAL_ESCROW`): off, optional or required.
   public var escrow: EscrowPolicy = .off
   /// `MAILSEAL_DB_WAIT_SECONDS`: how long a statement waits for a free
-  /// PostgreSQL connection before it fails (503); 5 by default.
-  public var databaseWaitSeconds = 5
+  /// connection of its pool before it fails (503); unset, the store's own
+  /// default (``databaseWait``).
+  public var databaseWaitSeconds: Int?
+
+  /// The wait for a connection when `MAILSEAL_DB_WAIT_SECONDS` is unset:
+  /// 5 s on PostgreSQL (while it is away, statements fail rather than
+  /// queue), 10 s on SQLite (its writers take turns on one file).
+  public var databaseWait: Int {
+    if let databaseWaitSeconds { return databaseWaitSeconds }
+    if case .sqlite = database { return 10 }
+    return 5
+  }
   /// PBKDF2 iterations for new CA key files; tests lower it to stay fast.
   var keyIterations = EncryptedPrivateKeyInfo.defaultIterations
 
@@ -257,7 +267,7 @@ public struct MailsealConfiguration: Sendable {
       }
     }
 
-    var databaseWait = 5
+    var databaseWait: Int?
     if let text = value("MAILSEAL_DB_WAIT_SECONDS") {
       if let parsed = Int(text), (1...120).contains(parsed) {
         databaseWait = parsed
