@@ -30,7 +30,9 @@ struct ConfigurationTests {
     #expect(again.passphrase == configuration.passphrase)
   }
 
-  @Test("the wait for a database connection: 10 s on SQLite, 5 s on PostgreSQL, MAILSEAL_DB_WAIT_SECONDS for both")
+  @Test(
+    "the wait for a database connection: 10 s on SQLite, 5 s on PostgreSQL, MAILSEAL_DB_WAIT_SECONDS for both"
+  )
   func databaseWait() throws {
     let data = try folder()
     let sqlite = ["MAILSEAL_DATA_DIR": data.path]
