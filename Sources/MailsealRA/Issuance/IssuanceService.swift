@@ -432,9 +432,11 @@ struct StageTimer {
 
 /// Runs CPU-bound work on every core.
 public enum Parallel {
-  /// Maps `items` in order, in twice as many chunks as there are workers
-  /// (so that an uneven chunk does not leave one idle), at most `workers`
-  /// at a time. `leavingCores` keeps cores free for work running beside
+  /// Maps `items` in order, in eight times as many chunks as there are
+  /// workers, at most `workers` at a time: work running beside this map
+  /// (the next chunk's build beside this one's signatures) takes turns on
+  /// the same cores, and with small chunks the workers still finish
+  /// together instead of one core idling through the last long chunk. `leavingCores` keeps cores free for work running beside
   /// this (the store's connection and its thread): a core saturated by
   /// this map would delay every one of their hand-offs.
   public static func map<Item: Sendable, Output: Sendable>(
@@ -443,7 +445,7 @@ public enum Parallel {
   ) async -> [Output] {
     let workers = max(1, ProcessInfo.processInfo.activeProcessorCount - reserved)
     guard items.count > 1, workers > 1 else { return items.map(transform) }
-    let chunkSize = max(1, (items.count + workers * 2 - 1) / (workers * 2))
+    let chunkSize = max(1, (items.count + workers * 8 - 1) / (workers * 8))
     let chunks = items.chunked(into: chunkSize)
     return await withTaskGroup(of: (Int, [Output]).self) { group in
       var parts = [[Output]](repeating: [], count: chunks.count)
