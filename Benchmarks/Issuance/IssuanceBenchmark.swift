@@ -315,6 +315,29 @@ final class WorkerInstallation: @unchecked Sendable {
   }
 }
 
+/// One issuance case: a batch through the pipeline per iteration, beside
+/// the raw signature rate of the same key.
+func issuanceBenchmark(
+  _ name: String, _ installation: Installation, maxDuration: Duration, maxIterations: Int
+) {
+  Benchmark(
+    name,
+    configuration: .init(
+      metrics: [
+        .wallClock, certificatesPerSecond, rawSignaturesPerSecond, ratioPercent,
+        cpuOutsideSignatures,
+      ],
+      timeUnits: .milliseconds,
+      warmupIterations: 1,
+      maxDuration: maxDuration, maxIterations: maxIterations,
+      setup: { try await installation.setUp() },
+      teardown: { try await installation.tearDown() }
+    )
+  ) { benchmark in
+    try await installation.run(benchmark)
+  }
+}
+
 let benchmarks: @Sendable () -> Void = {
   var databases = ["SQLite"]
   if ProcessInfo.processInfo.environment["MAILSEAL_BENCH_POSTGRES_URL"] != nil {
@@ -328,45 +351,19 @@ let benchmarks: @Sendable () -> Void = {
       for submitted in [false, true] {
         let installation = Installation(
           keyType: keyType, database: database, inToken: inToken, submitted: submitted)
-        Benchmark(
+        issuanceBenchmark(
           "Issue \(batchSize) \(submitted ? "submitted requests" : "certificates"), \(keyType) CA\(inToken ? " in SoftHSM2" : ""), \(database)",
-          configuration: .init(
-            metrics: [
-              .wallClock, certificatesPerSecond, rawSignaturesPerSecond, ratioPercent,
-              cpuOutsideSignatures,
-            ],
-            timeUnits: .milliseconds,
-            warmupIterations: 1,
-            maxDuration: .seconds(keyType == .rsa4096 ? 40 : 15),
-            maxIterations: keyType == .rsa4096 ? 6 : 25,
-            setup: { try await installation.setUp() },
-            teardown: { try await installation.tearDown() }
-          )
-        ) { benchmark in
-          try await installation.run(benchmark)
-        }
+          installation,
+          maxDuration: .seconds(keyType == .rsa4096 ? 40 : 15),
+          maxIterations: keyType == .rsa4096 ? 6 : 25)
       }
     }
-    // Steady state: the same pipeline over a batch of eight chunks.
+    // Steady state: the same pipeline over a batch of sixteen chunks.
     for keyType in [CAKeyType.p256, .p384] {
-      let installation = Installation(
-        keyType: keyType, database: database, submitted: true, size: longBatchSize)
-      Benchmark(
+      issuanceBenchmark(
         "Issue \(longBatchSize) submitted requests, \(keyType) CA, \(database)",
-        configuration: .init(
-          metrics: [
-            .wallClock, certificatesPerSecond, rawSignaturesPerSecond, ratioPercent,
-            cpuOutsideSignatures,
-          ],
-          timeUnits: .milliseconds,
-          warmupIterations: 1,
-          maxDuration: .seconds(30), maxIterations: 10,
-          setup: { try await installation.setUp() },
-          teardown: { try await installation.tearDown() }
-        )
-      ) { benchmark in
-        try await installation.run(benchmark)
-      }
+        Installation(keyType: keyType, database: database, submitted: true, size: longBatchSize),
+        maxDuration: .seconds(30), maxIterations: 10)
     }
     for keyType in [CAKeyType.p256, .p384] {
       let installation = WorkerInstallation(keyType: keyType, database: database)

@@ -117,7 +117,7 @@ public func configure(
 
   switch configuration.database {
   case .sqlite(let path):
-    // A request waits at most 10 s (MAILSEAL_DB_WAIT_SECONDS) for the
+    // A request waits at most 10 s by default (MAILSEAL_DB_WAIT_SECONDS) for the
     // connection of its event loop.
     app.databases.use(
       .sqlite(

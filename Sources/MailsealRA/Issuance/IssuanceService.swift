@@ -436,9 +436,10 @@ public enum Parallel {
   /// workers, at most `workers` at a time: work running beside this map
   /// (the next chunk's build beside this one's signatures) takes turns on
   /// the same cores, and with small chunks the workers still finish
-  /// together instead of one core idling through the last long chunk. `leavingCores` keeps cores free for work running beside
-  /// this (the store's connection and its thread): a core saturated by
-  /// this map would delay every one of their hand-offs.
+  /// together instead of one core idling through the last long chunk.
+  /// `leavingCores` keeps cores free for work running beside this (the
+  /// store's connection and its thread): a core saturated by this map
+  /// would delay every one of their hand-offs.
   public static func map<Item: Sendable, Output: Sendable>(
     _ items: [Item], leavingCores reserved: Int = 0,
     _ transform: @escaping @Sendable (Item) -> Output
