@@ -35,6 +35,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     .package(
       url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]
     ),
@@ -106,6 +107,7 @@ let package = Package(
         .product(name: "SQLKit", package: "sql-kit"),
         .product(name: "Leaf", package: "leaf"),
         .product(name: "LeafKit", package: "leaf-kit"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "Crypto", package: "swift-crypto"),
@@ -137,6 +139,7 @@ let package = Package(
         "MailsealWeb",
         .product(name: "Vapor", package: "vapor"),
         .product(name: "VaporTesting", package: "vapor"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
         .product(name: "Crypto", package: "swift-crypto"),

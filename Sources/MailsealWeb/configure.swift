@@ -204,7 +204,8 @@ public func configure(
     app.http.client.configuration.redirectConfiguration = .disallow
     app.oidcSignIn = OIDCSignIn(
       database: app.db, configuration: configuration, settings: oidc,
-      cache: OIDCProviderCache(settings: oidc, transport: VaporOIDCTransport(client: app.client)),
+      cache: OIDCProviderCache(
+        settings: oidc, transport: VaporOIDCTransport(client: app.http.client.shared)),
       logger: app.logger)
   }
 
@@ -242,11 +243,32 @@ public struct CustodyStartFailure: Error, CustomStringConvertible {
   public var description: String { "the issuing CA's key cannot be used: \(reason)" }
 }
 
-/// Escrow is on but no recovery certificate is installed: a configuration
-/// problem (exit status 78), named with what to do.
+/// Escrow is on but browsers would have nothing pinned to seal to: a
+/// configuration problem (exit status 78), named with what to do.
 public struct EscrowStartFailure: Error, CustomStringConvertible {
+  public enum Reason: Sendable {
+    /// No recovery certificate is installed.
+    case noCertificate
+    /// `MAILSEAL_RECOVERY_FINGERPRINTS` is not set; the fingerprints of
+    /// what is installed.
+    case noPin([String])
+    /// The installed certificates do not match the pins.
+    case mismatch(String)
+  }
+  public let reason: Reason
+
   public var description: String {
-    "MAILSEAL_ESCROW is on, but no recovery certificate is installed: make one offline with `mailseal recovery init` and install its certificate with `mailseal recovery install --cert FILE`."
+    switch reason {
+    case .noCertificate:
+      return
+        "MAILSEAL_ESCROW is on, but no recovery certificate is installed: make one offline with `mailseal recovery init` and install its certificate with `mailseal recovery install --cert FILE`."
+    case .noPin(let installed):
+      return
+        "MAILSEAL_ESCROW is on, but MAILSEAL_RECOVERY_FINGERPRINTS is not set: pin the recovery certificates escrowed keys are sealed to (their SHA-256 fingerprints, comma-separated; installed now: \(installed.joined(separator: ","))), or set MAILSEAL_ESCROW=off."
+    case .mismatch(let problem):
+      return
+        "MAILSEAL_ESCROW is on, but the recovery certificates do not match MAILSEAL_RECOVERY_FINGERPRINTS: \(problem)."
+    }
   }
 }
 
@@ -372,16 +394,22 @@ func prepareToServe(_ app: Application) async throws {
       throw CustodyStartFailure(reason: error.message)
     }
   }
-  // With escrow on, browsers must have a recovery certificate to seal for:
-  // without one the portal does not start (exit status 78).
+  // With escrow on, browsers must have recovery certificates to seal for,
+  // pinned outside the database and installed as pinned: otherwise the
+  // portal does not start (exit status 78).
   if app.mailseal.escrow.isOn {
     let installed = try await RecoveryCertificates(database: app.db).installed()
-    guard !installed.isEmpty else { throw EscrowStartFailure() }
+    guard !installed.isEmpty else { throw EscrowStartFailure(reason: .noCertificate) }
+    guard !app.mailseal.recoveryPins.isEmpty else {
+      throw EscrowStartFailure(
+        reason: .noPin(installed.map(\.certificate.fingerprint.hexString)))
+    }
+    let check = try await app.registrationAuthority.escrowCheck()
+    if let problem = check.problem { throw EscrowStartFailure(reason: .mismatch(problem)) }
     app.logger.notice(
       "Key escrow is \(app.mailseal.escrow.rawValue)",
       metadata: [
-        "recoveryCertificates": .string(
-          installed.map(\.certificate.fingerprintText).joined(separator: ","))
+        "recoveryCertificates": .string(check.inForce.map(\.fingerprintText).joined(separator: ","))
       ])
   }
   try await IssuanceService.recoverAbandonedIntents(on: app.db, logger: app.logger)

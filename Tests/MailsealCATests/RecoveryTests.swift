@@ -184,9 +184,19 @@ struct RecoveryTests {
       "-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256", "-keyopt",
       "rsa_mgf1_md:sha256",
     ]
-    let envelope = try KeyEnvelope(derEncoded: try encrypt(["-aes256"] + oaep))
+    // Named by key identifier (`-keyid`: our recovery certificates'
+    // subjectKeyIdentifier is the SHA-256 of the key) the portal takes it.
+    let envelope = try KeyEnvelope(derEncoded: try encrypt(["-aes256", "-keyid"] + oaep))
     try envelope.checkRecipients([certificate])
     #expect(try envelope.open(with: key) == (try workspace.read(subscriberDER)))
+    // Named by issuer and serial number (OpenSSL's default, and envelopes
+    // sealed before pins): read and opened, but not taken by the portal —
+    // anyone can copy an issuer and a serial number.
+    let byIssuer = try KeyEnvelope(derEncoded: try encrypt(["-aes256"] + oaep))
+    #expect(try byIssuer.open(with: key) == (try workspace.read(subscriberDER)))
+    #expect(byIssuer.sealedTo([certificate, Self.secondCertificate]) == [certificate])
+    let refused = #expect(throws: CAError.self) { try byIssuer.checkRecipients([certificate]) }
+    #expect(refused?.code == .envelopeRecipientsWrong)
 
     // What OpenSSL makes by default (PKCS#1 v1.5, AES-256) and with OAEP
     // over SHA-1 or AES-128 is refused by shape, before anything is opened.

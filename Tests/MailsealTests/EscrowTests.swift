@@ -19,6 +19,19 @@ struct EscrowTests {
   static let recovery = try! RecoveryKey.generate(organization: "Example Corp")
   static let stranger = try! RecoveryKey.generate(organization: "Someone else")
 
+  /// The environment of an installation with escrow: `policy`, and the
+  /// pins (by default the one recovery certificate the tests install).
+  static func environment(
+    _ policy: String, pinning pinned: [RecoveryCertificate] = [recovery.certificate]
+  ) -> [String: String] {
+    var environment = ["MAILSEAL_ESCROW": policy]
+    if !pinned.isEmpty {
+      environment["MAILSEAL_RECOVERY_FINGERPRINTS"] = pinned.map(\.fingerprintText).joined(
+        separator: ",")
+    }
+    return environment
+  }
+
   static func pem(_ key: P256.Signing.PrivateKey) throws -> String {
     try EnrollmentTests.csrPEM(Certificate.PrivateKey(key), algorithm: .ecdsaWithSHA256)
   }
@@ -64,7 +77,7 @@ struct EscrowTests {
     "escrow on without a recovery certificate: the portal does not start; the last one is not removed"
   )
   func noRecoveryCertificate() async throws {
-    try await TestInstallation.withApp(environment: ["MAILSEAL_ESCROW": "required"]) { app in
+    try await TestInstallation.withApp(environment: Self.environment("required")) { app in
       await #expect(throws: EscrowStartFailure.self) { try await prepareToServe(app) }
       let certificates = RecoveryCertificates(database: app.db)
       _ = try await certificates.install(Array(Self.recovery.certificate.der))
@@ -96,7 +109,7 @@ struct EscrowTests {
     "one identity check, two certificates: signing-only and encryption-only, the envelope kept, consent audited"
   )
   func twoCertificates() async throws {
-    try await TestInstallation.withApp(environment: ["MAILSEAL_ESCROW": "optional"]) { app in
+    try await TestInstallation.withApp(environment: Self.environment("optional")) { app in
       _ = try await RecoveryCertificates(database: app.db).install(
         Array(Self.recovery.certificate.der))
       try await prepareToServe(app)
@@ -167,7 +180,7 @@ struct EscrowTests {
     try await TestInstallation.withApp { app in
       #expect(await Self.refusal(app, try Self.escrowForm()) == "field.escrow.not-offered")
     }
-    try await TestInstallation.withApp(environment: ["MAILSEAL_ESCROW": "required"]) { app in
+    try await TestInstallation.withApp(environment: Self.environment("required")) { app in
       let certificates = RecoveryCertificates(database: app.db)
       _ = try await certificates.install(Array(Self.recovery.certificate.der))
       try await prepareToServe(app)

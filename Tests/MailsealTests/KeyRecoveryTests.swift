@@ -55,7 +55,7 @@ struct KeyRecoveryTests {
     "asked by the person, approved by two officers, then downloaded: every refusal on the way, a mail and an audit record at each step"
   )
   func wholeWay() async throws {
-    try await TestInstallation.withApp(environment: ["MAILSEAL_ESCROW": "required"]) { app in
+    try await TestInstallation.withApp(environment: EscrowTests.environment("required")) { app in
       let (encryption, signing, key) = try await Self.escrowedCertificate(app)
       let authority = app.registrationAuthority
       // Only an escrowed key, only of one's own mailbox, with a reason.
@@ -174,7 +174,7 @@ struct KeyRecoveryTests {
     "an administrator asks for a person who has left; never for their own mailbox, and whoever asked does not approve"
   )
   func administratorAsks() async throws {
-    try await TestInstallation.withApp(environment: ["MAILSEAL_ESCROW": "required"]) { app in
+    try await TestInstallation.withApp(environment: EscrowTests.environment("required")) { app in
       let (encryption, _, _) = try await Self.escrowedCertificate(app)
       let authority = app.registrationAuthority
       let deskOperator = try await BackOfficeTests.staff(app, "olaf@example.edu")
@@ -218,7 +218,7 @@ struct KeyRecoveryTests {
     "concurrent approvals: three officers, each three times at once — exactly two approvals, by two people"
   )
   func concurrentApprovals() async throws {
-    try await TestInstallation.withApp(environment: ["MAILSEAL_ESCROW": "required"]) { app in
+    try await TestInstallation.withApp(environment: EscrowTests.environment("required")) { app in
       let (encryption, _, _) = try await Self.escrowedCertificate(app)
       let authority = app.registrationAuthority
       let asked = try await authority.askRecovery(
@@ -256,7 +256,7 @@ struct KeyRecoveryTests {
     "a recovery not approved in time expires and may be asked for again; a declined one lets nothing out"
   )
   func expiryAndDecline() async throws {
-    try await TestInstallation.withApp(environment: ["MAILSEAL_ESCROW": "required"]) { app in
+    try await TestInstallation.withApp(environment: EscrowTests.environment("required")) { app in
       let (encryption, _, _) = try await Self.escrowedCertificate(app)
       let authority = app.registrationAuthority
       let anna = try await Self.officer(app, "anna@example.edu")

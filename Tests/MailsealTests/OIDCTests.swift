@@ -27,6 +27,21 @@ final class FakeProvider: OIDCTransport, @unchecked Sendable {
   var signWithUnpublishedKey = false
   private var unpublished = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
   var lastVerifier: String?
+  /// Members added to (or replacing those of) the discovery document.
+  var discoveryExtra: [String: Any] = [:]
+
+  /// A JWT with `payload`, signed with the provider's current key (a
+  /// logout token, say).
+  func signedToken(_ payload: [String: Any], header extra: [String: Any] = [:]) throws -> String {
+    let (signer, kid) = lock.withLock { (key, self.kid) }
+    let header = ["alg": "RS256", "kid": kid].merging(extra) { $1 }
+    let input =
+      Base64URL.encode(try JSONSerialization.data(withJSONObject: header)) + "."
+      + Base64URL.encode(try JSONSerialization.data(withJSONObject: payload))
+    let signature = try signer.signature(
+      for: SHA256.hash(data: Data(input.utf8)), padding: .insecurePKCS1v1_5)
+    return input + "." + Base64URL.encode(signature.rawRepresentation)
+  }
 
   func rotate() {
     lock.withLock {
@@ -54,11 +69,12 @@ final class FakeProvider: OIDCTransport, @unchecked Sendable {
       let base = Self.issuer
       return (
         200,
-        try JSONSerialization.data(withJSONObject: [
-          "issuer": base, "authorization_endpoint": base + "/authorize",
-          "token_endpoint": base + "/token", "jwks_uri": base + "/jwks",
-          "end_session_endpoint": base + "/logout",
-        ])
+        try JSONSerialization.data(
+          withJSONObject: ([
+            "issuer": base, "authorization_endpoint": base + "/authorize",
+            "token_endpoint": base + "/token", "jwks_uri": base + "/jwks",
+            "end_session_endpoint": base + "/logout",
+          ] as [String: Any]).merging(lock.withLock { discoveryExtra }) { $1 })
       )
     }
     if url.path.hasSuffix("/jwks") {

@@ -57,6 +57,13 @@ struct RecoveryCommandTests {
     let installed = try sandbox.mailseal("recovery", "install", "--cert", certificatePath)
     #expect(installed.status == 0, "\(installed.output)")
     #expect(installed.output.contains("Installed recovery certificate"))
+    // Installed is not in force: it says what to pin, and that escrow
+    // stays off until the pin names it.
+    #expect(
+      installed.output.contains(
+        "MAILSEAL_RECOVERY_FINGERPRINTS=\(certificate.fingerprint.hexString)"),
+      "\(installed.output)")
+    #expect(installed.output.contains("key escrow stays off until MAILSEAL_RECOVERY_FINGERPRINTS"))
     let twice = try sandbox.mailseal("recovery", "install", "--cert", certificatePath)
     #expect(twice.status == 0)
     #expect(twice.output.contains("installed already"))

@@ -120,9 +120,15 @@ struct RuleBookTests {
   @Test("the rules themselves")
   func rules() throws {
     #expect(throws: MailsealError(.ownMailbox)) {
-      try RequestRules.notOwnMailbox(request: "a@example.edu", decidedBy: "a@example.edu")
+      try RequestRules.notOwnMailbox(request: "a@example.edu", decidedBy: ["a@example.edu"])
     }
-    try RequestRules.notOwnMailbox(request: "a@example.edu", decidedBy: nil)
+    // Every address the account ever had counts, not only today's.
+    #expect(throws: MailsealError(.ownMailbox)) {
+      try RequestRules.notOwnMailbox(
+        request: "a@example.edu", decidedBy: ["b@example.edu", "a@example.edu"])
+    }
+    try RequestRules.notOwnMailbox(request: "a@example.edu", decidedBy: ["b@example.edu"])
+    try RequestRules.notOwnMailbox(request: "a@example.edu", decidedBy: [])
     let checker = UUID()
     #expect(throws: MailsealError(.fourEyes)) {
       try RequestRules.fourEyes(enabled: true, verifiedBy: checker, approvedBy: checker)

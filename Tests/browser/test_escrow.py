@@ -13,6 +13,7 @@ read with the recovered key; a signature by the signing key verifies; and
 neither the data folder nor the database nor anything the page sent holds a
 recovery key, a share or the unencrypted encryption key."""
 import base64
+import hashlib
 import os
 import pathlib
 import re
@@ -135,7 +136,13 @@ class Escrow(Walker, unittest.TestCase):
         for name, extra in (("keyfile", []), ("shares", ["--split", "5", "--threshold", "3"])):
             made = run([binary, "recovery", "init", "--out", str(work / name)] + extra, env=offline)
             self.assertEqual(made.returncode, 0, made.stdout + made.stderr)
-        web = portal.Portal(self.folder.name, extra={"MAILSEAL_ESCROW": "optional"}, before=[
+        # The pins: SHA-256 of each recovery certificate, set by the
+        # administrator in the portal's configuration.
+        pins = [hashlib.sha256(subprocess.run(
+            ["openssl", "x509", "-in", str(work / name / "recovery-certificate.pem"), "-outform", "DER"],
+            capture_output=True, check=True).stdout).hexdigest() for name in ("keyfile", "shares")]
+        web = portal.Portal(self.folder.name, extra={
+            "MAILSEAL_ESCROW": "optional", "MAILSEAL_RECOVERY_FINGERPRINTS": ",".join(pins)}, before=[
             ["recovery", "install", "--cert", str(work / "keyfile" / "recovery-certificate.pem")],
             ["recovery", "install", "--cert", str(work / "shares" / "recovery-certificate.pem")],
         ])
@@ -167,6 +174,24 @@ class Escrow(Walker, unittest.TestCase):
         error = wait.until(EC.visibility_of_element_located((By.ID, "escrow-error")))
         self.assertIn("agree", error.text)
         driver.find_element(By.ID, "escrow-consent").click()
+        # The form names the pins it seals to (short form).
+        shown = driver.find_element(By.ID, "escrow-pins").text
+        for pin in pins:
+            self.assertIn(" ".join(pin[i:i + 4].upper() for i in range(0, 16, 4)), shown)
+        # A page whose certificates do not match its pins: the browser
+        # seals nothing and sends nothing.
+        form = driver.find_element(By.ID, "request-form")
+        real_pins = form.get_attribute("data-recovery-pins")
+        driver.execute_script("arguments[0].dataset.recoveryPins = arguments[1]", form,
+                              hashlib.sha256(b"someone else's certificate").hexdigest() + " " + pins[1])
+        driver.find_element(By.ID, "next").click()
+        refusal = wait.until(EC.visibility_of_element_located((By.ID, "form-error")))
+        self.assertIn("do not match the configured fingerprints", refusal.text)
+        self.assertFalse(driver.find_element(By.ID, "done").is_displayed())
+        status, output = web.cli("audit", "export")
+        self.assertNotIn("request.submitted", output)
+        driver.execute_script("arguments[0].dataset.recoveryPins = arguments[1]", form, real_pins)
+        self.assertTrue(driver.find_element(By.ID, "escrow-consent").is_selected())
         driver.find_element(By.ID, "next").click()
         done = wait.until(EC.visibility_of_element_located((By.ID, "done")))
         number = done.get_attribute("data-number")

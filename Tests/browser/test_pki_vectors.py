@@ -3,6 +3,7 @@ Chromium on the modules the portal serves: TDEA (3DES) against NIST
 SP 800-67's example and OpenSSL's des-ede3-cbc, and the PKCS#12 key
 derivation (RFC 7292 appendix B) against the published test vectors and
 OpenSSL's PKCS12KDF, for SHA-1 and SHA-256, every id, non-ASCII passwords."""
+import hashlib
 import os
 import random
 import subprocess
@@ -34,7 +35,11 @@ const [kind, cases, done] = arguments;
       const decrypted = tdea.decryptCBC(bytes(c.key), bytes(c.iv), encrypted);
       out.push({ encrypted: hex(encrypted), decrypted: hex(decrypted) });
     } else if (kind === 'envelope') {
-      out.push(hex(await cms.sealKey(bytes(c.key), c.certificates.map(bytes))));
+      try {
+        out.push(hex(await cms.sealKey(bytes(c.key), c.certificates.map(bytes), c.pins)));
+      } catch (e) {
+        out.push({ refused: e.name });
+      }
     } else if (kind === 'kdf') {
       const password = c.bmp ? p12.bmpPassword(c.password) : bytes(c.passwordHex);
       out.push(hex(await p12.derive(c.hash, c.id, password, bytes(c.salt), c.iterations, c.length)));
@@ -157,13 +162,25 @@ class BrowserCryptography(unittest.TestCase):
             with open(path(name), "rb") as handle:
                 return handle.read()
         certificates = [read("r%d.der" % bits).hex() for bits in recovery]
+        # The pins, as MAILSEAL_RECOVERY_FINGERPRINTS gives them (colons and
+        # case do not matter to the browser either).
+        pins = [hashlib.sha256(bytes.fromhex(c)).hexdigest() for c in certificates]
+        pins[0] = ":".join(pins[0][i:i + 2] for i in range(0, 64, 2)).upper()
+        # What the envelope names each recipient by: SHA-256 of its
+        # SubjectPublicKeyInfo (as OpenSSL extracts it).
+        key_ids = [hashlib.sha256(openssl(["pkey", "-pubin", "-outform", "DER"], openssl(
+            ["x509", "-inform", "DER", "-in", path("r%d.der" % bits), "-pubkey", "-noout"]))).digest()
+            for bits in recovery]
         for name, options in (("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
                               ("rsa", ["-newkey", "rsa:2048"])):
             subprocess.run(["openssl", "req", "-x509"] + options + [
                 "-nodes", "-keyout", path(name + ".pem"), "-subj", "/CN=Erika Mustermann", "-days", "30",
                 "-out", path(name + ".crt")], check=True, capture_output=True)
             key = openssl(["pkcs8", "-topk8", "-nocrypt", "-in", path(name + ".pem"), "-outform", "DER"])
-            [envelope] = self.run_cases("envelope", [{"key": key.hex(), "certificates": certificates}])
+            [envelope] = self.run_cases("envelope", [{"key": key.hex(), "certificates": certificates,
+                                                      "pins": pins}])
+            for key_id in key_ids:
+                self.assertIn(key_id, bytes.fromhex(envelope))
             with open(path(name + ".env"), "wb") as handle:
                 handle.write(bytes.fromhex(envelope))
             for bits in recovery:
@@ -180,8 +197,17 @@ class BrowserCryptography(unittest.TestCase):
                                  "-nodes", "-nocerts"])
             self.assertEqual(openssl(["pkcs8", "-topk8", "-nocrypt", "-outform", "DER"], recovered), key)
         # No two envelopes of one key are alike (fresh content key and IV).
-        again = self.run_cases("envelope", [{"key": key.hex(), "certificates": certificates}] * 2)
+        again = self.run_cases("envelope", [{"key": key.hex(), "certificates": certificates, "pins": pins}] * 2)
         self.assertNotEqual(again[0], again[1])
+        # Certificates that are not the pinned ones get nothing sealed to
+        # them: one pin wrong, one missing, one too many.
+        wrong = [pins[0], hashlib.sha256(b"another certificate").hexdigest()]
+        refused = self.run_cases("envelope", [
+            {"key": key.hex(), "certificates": certificates, "pins": wrong},
+            {"key": key.hex(), "certificates": certificates, "pins": pins[:1]},
+            {"key": key.hex(), "certificates": certificates[:1], "pins": pins},
+        ])
+        self.assertEqual(refused, [{"refused": "PinMismatchError"}] * 3)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ func fuzz(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     // What the portal does with an envelope it accepted (against no
     // installed certificate: a global one would be reported as a leak).
     _ = try? envelope.checkRecipients([])
-    _ = envelope.recipients.map(\.serialNumber)
+    _ = envelope.recipients.map(\.identifier)
   }
   _ = try? RecoveryShare(bytes)
   return 0

@@ -11,7 +11,8 @@ import _CryptoExtras
 ///
 /// Exactly one shape is accepted, the one our browser code writes and
 /// `openssl cms -encrypt -aes256 -keyopt rsa_padding_mode:oaep
-/// -keyopt rsa_oaep_md:sha256 -keyopt rsa_mgf1_md:sha256` writes too:
+/// -keyopt rsa_oaep_md:sha256 -keyopt rsa_mgf1_md:sha256` writes too
+/// (with `-keyid`, the recipients named by key identifier):
 ///
 /// ```
 /// ContentInfo ::= SEQUENCE {
@@ -19,17 +20,21 @@ import _CryptoExtras
 ///     content      [0] EXPLICIT EnvelopedData }
 ///
 /// EnvelopedData ::= SEQUENCE {
-///     version               CMSVersion,        -- 0
+///     version               CMSVersion,        -- 2 (0 when every rid is issuerAndSerialNumber)
 ///     originatorInfo        [0] IMPLICIT OriginatorInfo OPTIONAL,  -- absent
 ///     recipientInfos        SET SIZE (1..MAX) OF RecipientInfo,
 ///     encryptedContentInfo  EncryptedContentInfo,
 ///     unprotectedAttrs      [1] IMPLICIT UnprotectedAttributes OPTIONAL }  -- absent
 ///
 /// KeyTransRecipientInfo ::= SEQUENCE {
-///     version                 CMSVersion,  -- 0
-///     rid                     IssuerAndSerialNumber,
+///     version                 CMSVersion,  -- 2 (0 with issuerAndSerialNumber)
+///     rid                     RecipientIdentifier,
 ///     keyEncryptionAlgorithm  AlgorithmIdentifier,  -- id-RSAES-OAEP, SHA-256, MGF1-SHA-256
 ///     encryptedKey            OCTET STRING }
+///
+/// RecipientIdentifier ::= CHOICE {
+///     issuerAndSerialNumber  IssuerAndSerialNumber,
+///     subjectKeyIdentifier   [0] SubjectKeyIdentifier }  -- SHA-256 of the SubjectPublicKeyInfo
 ///
 /// EncryptedContentInfo ::= SEQUENCE {
 ///     contentType                 id-data,
@@ -44,12 +49,28 @@ import _CryptoExtras
 public struct KeyEnvelope: Sendable {
   /// One recovery certificate the content key is encrypted to.
   public struct Recipient: Hashable, Sendable {
-    /// The certificate's issuer Name, DER.
-    public var issuer: [UInt8]
-    /// The certificate's serial number (the INTEGER's content bytes).
-    public var serialNumber: [UInt8]
+    /// How the envelope names the recovery certificate.
+    public var identifier: RecipientIdentifier
     /// The content key, RSAES-OAEP encrypted.
     public var encryptedKey: [UInt8]
+  }
+
+  /// How an envelope names a recipient (RFC 5652 §6.2.1).
+  ///
+  /// The portal takes only envelopes whose recipients are named by their
+  /// key: an issuer and serial number are what anyone can copy into a
+  /// certificate of their own, so they cannot tell the key the content key
+  /// was encrypted to. Envelopes sealed before recovery certificates were
+  /// pinned name them by issuer and serial number; they are still read
+  /// and opened.
+  public enum RecipientIdentifier: Hashable, Sendable {
+    /// `issuerAndSerialNumber`: the issuer's Name (DER) and the serial
+    /// number (the INTEGER's content octets).
+    case issuerAndSerialNumber(issuer: [UInt8], serialNumber: [UInt8])
+    /// `[0] subjectKeyIdentifier`: SHA-256 of the recipient's
+    /// SubjectPublicKeyInfo (RFC 7093 §2, method 4), what
+    /// ``RecoveryCertificate/keyIdentifier`` computes from the key itself.
+    case keyIdentifier([UInt8])
   }
 
   /// The largest envelope taken: an RSA-4096 PKCS#8 key (~2.4 KiB) for
@@ -94,8 +115,9 @@ public struct KeyEnvelope: Sendable {
           &nodes, tagNumber: 0, tagClass: .contextSpecific
         ) { node in
           try DER.sequence(node, identifier: .sequence) { nodes in
-            guard try Int(derEncoded: &nodes) == 0 else {
-              throw malformed("the EnvelopedData version is not 0")
+            let version = try Int(derEncoded: &nodes)
+            guard version == 0 || version == 2 else {
+              throw malformed("the EnvelopedData version is not 0 or 2")
             }
             guard let infos = nodes.next(), infos.identifier == .set else {
               throw malformed("originator information or recipients are missing")
@@ -111,6 +133,15 @@ public struct KeyEnvelope: Sendable {
               return recipients
             }
             guard !recipients.isEmpty else { throw malformed("there is no recipient") }
+            // RFC 5652 §6.1: version 2 exactly when a recipient is named
+            // by key identifier (its KeyTransRecipientInfo is version 2).
+            let named = recipients.contains {
+              if case .keyIdentifier = $0.identifier { return true }
+              return false
+            }
+            guard version == (named ? 2 : 0) else {
+              throw malformed("the EnvelopedData version does not fit its recipients")
+            }
             guard let encrypted = nodes.next() else {
               throw malformed("the encrypted content is missing")
             }
@@ -154,7 +185,7 @@ public struct KeyEnvelope: Sendable {
     } catch {
       throw malformed("it is not DER (\(error))")
     }
-    guard Set(recipients.map { [$0.issuer, $0.serialNumber] }).count == recipients.count else {
+    guard Set(recipients.map(\.identifier)).count == recipients.count else {
       throw malformed("a recipient is named twice")
     }
     der = bytes
@@ -164,20 +195,35 @@ public struct KeyEnvelope: Sendable {
     -> Recipient
   {
     try DER.sequence(node, identifier: .sequence) { nodes in
-      guard try Int(derEncoded: &nodes) == 0 else {
-        throw malformed(
-          "a recipient is not a key-transport recipient named by issuer and serial number")
-      }
+      let version = try Int(derEncoded: &nodes)
       guard let name = nodes.next() else { throw malformed("a recipient is not named") }
-      let (issuer, serial) = try DER.sequence(name, identifier: .sequence) { nodes in
-        guard let issuerNode = nodes.next(), issuerNode.identifier == .sequence else {
-          throw malformed("a recipient's issuer is missing")
+      let identifier: RecipientIdentifier
+      switch (version, name.identifier) {
+      case (0, .sequence):
+        identifier = try DER.sequence(name, identifier: .sequence) { nodes in
+          guard let issuerNode = nodes.next(), issuerNode.identifier == .sequence else {
+            throw malformed("a recipient's issuer is missing")
+          }
+          var issuer = DER.Serializer()
+          issuer.serialize(issuerNode)
+          let serial = try ArraySlice<UInt8>(derEncoded: &nodes)
+          guard nodes.next() == nil else { throw malformed("a recipient's name is malformed") }
+          return .issuerAndSerialNumber(issuer: issuer.serializedBytes, serialNumber: Array(serial))
         }
-        var issuer = DER.Serializer()
-        issuer.serialize(issuerNode)
-        let serial = try ArraySlice<UInt8>(derEncoded: &nodes)
-        guard nodes.next() == nil else { throw malformed("a recipient's name is malformed") }
-        return (issuer.serializedBytes, Array(serial))
+      case (2, ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)):
+        let keyIdentifier = try ASN1OctetString(
+          derEncoded: name,
+          withIdentifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
+        ).bytes
+        guard keyIdentifier.count == RecoveryCertificate.keyIdentifierLength else {
+          throw malformed(
+            "a recipient's key identifier is not \(RecoveryCertificate.keyIdentifierLength) bytes")
+        }
+        identifier = .keyIdentifier(Array(keyIdentifier))
+      default:
+        throw malformed(
+          "a recipient is not a key-transport recipient named by issuer and serial number (version 0) or by key identifier (version 2)"
+        )
       }
       guard let algorithm = nodes.next(), Self.isOAEPSHA256(algorithm) else {
         throw malformed("a content key is not encrypted with RSAES-OAEP, SHA-256 and MGF1-SHA-256")
@@ -186,7 +232,7 @@ public struct KeyEnvelope: Sendable {
       guard nodes.next() == nil, !key.isEmpty else {
         throw malformed("a recipient's encrypted key is malformed")
       }
-      return Recipient(issuer: issuer, serialNumber: serial, encryptedKey: Array(key))
+      return Recipient(identifier: identifier, encryptedKey: Array(key))
     }
   }
 
@@ -223,19 +269,46 @@ public struct KeyEnvelope: Sendable {
     return matches ?? false
   }
 
-  /// Checks that the envelope is made for exactly the installed recovery
-  /// certificates, each once.
-  public func checkRecipients(_ installed: [RecoveryCertificate]) throws(CAError) {
-    let wanted = Set(installed.map { [$0.issuerDER, $0.serialNumber] })
-    let present = Set(recipients.map { [$0.issuer, $0.serialNumber] })
-    guard present == wanted else {
-      let missing = installed.filter { !present.contains([$0.issuerDER, $0.serialNumber]) }
+  /// Checks that the envelope is made for exactly the recovery
+  /// certificates in force, each once, every one named by its key: the
+  /// identifiers are compared with ``RecoveryCertificate/keyIdentifier``,
+  /// computed from each certificate's own public key — so an envelope
+  /// sealed to another key under the same issuer and serial number is
+  /// refused.
+  public func checkRecipients(_ inForce: [RecoveryCertificate]) throws(CAError) {
+    var present = Set<[UInt8]>()
+    for recipient in recipients {
+      guard case .keyIdentifier(let identifier) = recipient.identifier else {
+        throw CAError(
+          .envelopeRecipientsWrong,
+          "The key envelope names a recovery certificate by issuer and serial number; envelopes must name each by its key (reload the request form)."
+        )
+      }
+      present.insert(identifier)
+    }
+    guard present == Set(inForce.map(\.keyIdentifier)) else {
+      let missing = inForce.filter { !present.contains($0.keyIdentifier) }
       throw CAError(
         .envelopeRecipientsWrong,
         missing.isEmpty
-          ? "The key envelope is made for a certificate that is not an installed recovery certificate."
-          : "The key envelope is not made for the installed recovery certificate \(missing[0].fingerprintText)."
+          ? "The key envelope is sealed to a key that is not one of the recovery certificates in force."
+          : "The key envelope is not sealed to the recovery certificate \(missing[0].fingerprintText)."
       )
+    }
+  }
+
+  /// Which of `certificates` the envelope is sealed to: by key identifier,
+  /// or (envelopes sealed before pinning) by issuer and serial number.
+  public func sealedTo(_ certificates: [RecoveryCertificate]) -> [RecoveryCertificate] {
+    certificates.filter { certificate in
+      recipients.contains { recipient in
+        switch recipient.identifier {
+        case .keyIdentifier(let identifier):
+          return identifier == certificate.keyIdentifier
+        case .issuerAndSerialNumber(let issuer, let serialNumber):
+          return issuer == certificate.issuerDER && serialNumber == certificate.serialNumber
+        }
+      }
     }
   }
 
@@ -257,12 +330,23 @@ public struct KeyEnvelope: Sendable {
     throw CAError(.recoveryKeyMismatch, "The recovery key does not open this key envelope.")
   }
 
+  /// How ``seal(_:to:naming:)`` names the recipients.
+  public enum Naming: Sendable {
+    /// By key identifier (version 2), as the browser does.
+    case keyIdentifier
+    /// By issuer and serial number (version 0), as envelopes sealed
+    /// before pinning did.
+    case issuerAndSerialNumber
+  }
+
   /// Makes an envelope for a PKCS#8 key to the given recovery
   /// certificates — what the browser does; here for the tests and the
   /// escrow check's reference.
-  public static func seal(_ privateKeyInfo: [UInt8], to certificates: [RecoveryCertificate])
-    throws -> [UInt8]
-  {
+  public static func seal(
+    _ privateKeyInfo: [UInt8], to certificates: [RecoveryCertificate],
+    naming: Naming = .keyIdentifier
+  ) throws -> [UInt8] {
+    let version = naming == .keyIdentifier ? 2 : 0
     let contentKey = SymmetricKey(size: .bits256)
     let iv = AES._CBC.IV()
     let ciphertext = try AES._CBC.encrypt(privateKeyInfo, using: contentKey, iv: iv)
@@ -272,15 +356,22 @@ public struct KeyEnvelope: Sendable {
       try coder.serialize(envelopedData)
       try coder.serialize(explicitlyTaggedWithTagNumber: 0, tagClass: .contextSpecific) { coder in
         try coder.appendConstructedNode(identifier: .sequence) { coder in
-          try coder.serialize(0)
+          try coder.serialize(version)
           // SET OF in DER is sorted by encoding.
           let infos = try certificates.map { certificate in
             var info = DER.Serializer()
             try info.appendConstructedNode(identifier: .sequence) { coder in
-              try coder.serialize(0)
-              try coder.appendConstructedNode(identifier: .sequence) { coder in
-                coder.serializeRawBytes(certificate.issuerDER)
-                try coder.serialize(certificate.serialNumber[...])
+              try coder.serialize(version)
+              switch naming {
+              case .keyIdentifier:
+                try ASN1OctetString(contentBytes: certificate.keyIdentifier[...]).serialize(
+                  into: &coder,
+                  withIdentifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific))
+              case .issuerAndSerialNumber:
+                try coder.appendConstructedNode(identifier: .sequence) { coder in
+                  coder.serializeRawBytes(certificate.issuerDER)
+                  try coder.serialize(certificate.serialNumber[...])
+                }
               }
               try serializeOAEPSHA256(into: &coder)
               let encrypted = try certificate.publicKey.encrypt(

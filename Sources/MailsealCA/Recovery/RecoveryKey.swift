@@ -14,10 +14,19 @@ public struct RecoveryCertificate: Hashable, Sendable {
   public let der: [UInt8]
   /// SHA-256 of ``der``: how people and the audit trail name it.
   public let fingerprint: [UInt8]
-  /// The issuer's Name and the serial number, DER: how a CMS
-  /// KeyTransRecipientInfo names this certificate (issuerAndSerialNumber).
+  /// SHA-256 of the certificate's SubjectPublicKeyInfo, as encoded in it
+  /// (RFC 7093 §2, method 4): how an envelope names this recovery key —
+  /// computed from the key, never read from an extension, so a
+  /// certificate that copies another's issuer, serial number or key
+  /// identifier extension cannot stand in for it.
+  public let keyIdentifier: [UInt8]
+  /// The issuer's Name and the serial number, DER: how envelopes sealed
+  /// before pinning name this certificate (issuerAndSerialNumber).
   let issuerDER: [UInt8]
   let serialNumber: [UInt8]
+
+  /// Bytes of ``keyIdentifier``.
+  public static let keyIdentifierLength = 32
 
   /// The fewest bits of a recovery key: it guards every escrowed key for
   /// as long as mail is kept (3072 bits is NIST's 128-bit level).
@@ -86,6 +95,44 @@ public struct RecoveryCertificate: Hashable, Sendable {
     }
     self.issuerDER = issuer.serializedBytes
     self.serialNumber = Array(certificate.serialNumber.bytes)
+    guard let publicKeyInfo = Self.subjectPublicKeyInfo(in: der) else {
+      throw CAError(
+        .recoveryMaterialInvalid, "The recovery certificate's public key cannot be read.")
+    }
+    self.keyIdentifier = Array(SHA256.hash(data: publicKeyInfo))
+  }
+
+  /// The SubjectPublicKeyInfo of a certificate, DER, exactly as encoded
+  /// in it (the bytes the browser hashes too).
+  static func subjectPublicKeyInfo(in der: [UInt8]) -> [UInt8]? {
+    guard let certificate = try? DER.parse(der),
+      case .constructed(let parts) = certificate.content,
+      let tbs = parts.first(where: { _ in true }),
+      case .constructed(let fields) = tbs.content
+    else { return nil }
+    // [0] version, serialNumber, signature, issuer, validity, subject,
+    // subjectPublicKeyInfo, …
+    var rest = Array(fields)
+    if rest.first?.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) {
+      rest.removeFirst()
+    }
+    guard rest.count > 5, rest[5].identifier == .sequence else { return nil }
+    return Array(rest[5].encodedBytes)
+  }
+
+  /// A short form of the fingerprint for pages: its first eight bytes, in
+  /// four groups (enough to tell pinned certificates apart at a glance;
+  /// the full one is in `mailseal recovery show`).
+  public var shortFingerprint: String {
+    Self.shortFingerprint(fingerprint)
+  }
+
+  /// The short form of any SHA-256 fingerprint (see ``shortFingerprint``).
+  public static func shortFingerprint(_ fingerprint: [UInt8]) -> String {
+    stride(from: 0, to: min(8, fingerprint.count), by: 2).map { start in
+      fingerprint[start..<min(start + 2, fingerprint.count)].map { String(format: "%02X", $0) }
+        .joined()
+    }.joined(separator: " ")
   }
 
   /// The PEM text of the certificate.
@@ -170,6 +217,9 @@ public struct RecoveryKey: @unchecked Sendable {  // an immutable BoringSSL key
       CommonName("Mailseal key recovery \(date)")
     }
     let publicKey = Certificate.PublicKey(signing.publicKey)
+    var publicKeyInfo = DER.Serializer()
+    try publicKeyInfo.serialize(publicKey)
+    let keyIdentifier = Array(SHA256.hash(data: publicKeyInfo.serializedBytes))
     let certificate = try Certificate(
       version: .v3,
       serialNumber: SerialNumberGenerator.next(),
@@ -182,7 +232,9 @@ public struct RecoveryKey: @unchecked Sendable {  // an immutable BoringSSL key
       extensions: try Certificate.Extensions {
         Critical(BasicConstraints.notCertificateAuthority)
         Critical(KeyUsage(keyEncipherment: true))
-        SubjectKeyIdentifier(keyIdentifier: publicKey.keyIdentifier[...])
+        // The identifier envelopes name the key by (SHA-256 of the
+        // SubjectPublicKeyInfo): `openssl cms -decrypt -recip` finds it.
+        SubjectKeyIdentifier(keyIdentifier: keyIdentifier[...])
       },
       issuerPrivateKey: Certificate.PrivateKey(signing)
     )

@@ -57,6 +57,9 @@ public struct MailsealConfiguration: Sendable {
   public var localStaffLogin = true
   /// Key escrow (`MAILSEAL_ESCROW`): off, optional or required.
   public var escrow: EscrowPolicy = .off
+  /// `MAILSEAL_RECOVERY_FINGERPRINTS`: the recovery certificates in
+  /// force, pinned outside the database.
+  public var recoveryPins = RecoveryPins()
   /// `MAILSEAL_DB_WAIT_SECONDS`: how long a statement waits for a free
   /// connection of its pool before it fails (503); unset, the store's own
   /// default (``databaseWait``).
@@ -360,6 +363,15 @@ public struct MailsealConfiguration: Sendable {
       }
     }
 
+    var recoveryPins = RecoveryPins()
+    if let text = value("MAILSEAL_RECOVERY_FINGERPRINTS") {
+      switch RecoveryPins.parse(text) {
+      case .success(let pins): recoveryPins = pins
+      case .failure(let problem):
+        problems.append(.init(variable: "MAILSEAL_RECOVERY_FINGERPRINTS", message: problem.message))
+      }
+    }
+
     let (mail, portal) = loadPortal(
       value, dataDirectory: dataDirectory, publicURL: publicURL, problems: &problems)
 
@@ -392,6 +404,7 @@ public struct MailsealConfiguration: Sendable {
       oidc: oidc,
       localStaffLogin: localStaffLogin,
       escrow: escrow,
+      recoveryPins: recoveryPins,
       databaseWaitSeconds: databaseWait
     )
   }

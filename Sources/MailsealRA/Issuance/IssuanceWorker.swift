@@ -448,8 +448,9 @@ struct IssuingRequest: Sendable {
   let mailboxValidatedAt: Date
   let verifiedBy: UUID?
   let approvedBy: UUID?
-  /// Who approved (nil: approved by itself, a renewal).
-  let approverEmail: String?
+  /// Whether the account that checked the ID or approved has (or had)
+  /// the request's mailbox as its address (``OperatorAddresses``).
+  let decidedByHolder: Bool
   /// When the identity evidence it rests on was checked (its own, or for a
   /// renewal the earlier request's).
   let evidenceCheckedAt: Date?
@@ -461,9 +462,12 @@ struct IssuingRequest: Sendable {
         """
         SELECT r.id, r.number, r.mailbox, r.mailbox_type, r.given_name, r.surname, r.pseudonym,
           r.csr_der, r.encryption_csr_der, r.approved_at, r.mailbox_validated_at, r.verified_by, r.approved_by,
-          approver.email AS approver_email, evidence.checked_at AS evidence_checked_at
+          (EXISTS (SELECT 1 FROM operators decider WHERE decider.id IN (r.approved_by, r.verified_by)
+              AND decider.email = r.mailbox)
+            OR EXISTS (SELECT 1 FROM operator_addresses held WHERE held.operator_id IN (r.approved_by, r.verified_by)
+              AND held.address = r.mailbox)) AS decided_by_holder,
+          evidence.checked_at AS evidence_checked_at
         FROM certificate_requests r
-        LEFT JOIN operators approver ON approver.id = r.approved_by
         LEFT JOIN identity_evidence evidence
           ON evidence.request_id = COALESCE(r.evidence_request_id, r.id)
         WHERE r.id IN (\(binds: Array(chunk))) ORDER BY r.approved_at
@@ -486,7 +490,7 @@ struct IssuingRequest: Sendable {
             mailboxValidatedAt: try row.decode(column: "mailbox_validated_at", as: Date.self),
             verifiedBy: try row.decode(column: "verified_by", as: UUID?.self),
             approvedBy: try row.decode(column: "approved_by", as: UUID?.self),
-            approverEmail: try row.decode(column: "approver_email", as: String?.self),
+            decidedByHolder: try row.decode(column: "decided_by_holder", as: Bool.self),
             evidenceCheckedAt: try row.decode(column: "evidence_checked_at", as: Date?.self)))
       }
     }
@@ -496,7 +500,9 @@ struct IssuingRequest: Sendable {
   /// The rules of the desk, checked again at issuance: they held at
   /// approval, and must still hold now.
   func checkRules(fourEyes: Bool, now: Date) throws {
-    try RequestRules.notOwnMailbox(request: mailbox, decidedBy: approverEmail)
+    // RequestRules.notOwnMailbox, decided by the query that loaded the
+    // request (every address the deciding accounts ever had).
+    if decidedByHolder { throw MailsealError(.ownMailbox) }
     try RequestRules.fourEyes(enabled: fourEyes, verifiedBy: verifiedBy, approvedBy: approvedBy)
     try RequestRules.mailboxValidationFresh(mailboxValidatedAt, now: now)
     if let evidenceCheckedAt {

@@ -141,7 +141,8 @@ extension RegistrationAuthority {
       operatorID = nil
     case .staff(let member):
       guard member.role == .admin else { throw MailsealError.forbiddenForRole }
-      guard certificate.mailbox != member.email else { throw RecoveryRules.ownMailbox }
+      guard !(try await OperatorAddresses.of(member, on: database)).contains(certificate.mailbox)
+      else { throw RecoveryRules.ownMailbox }
       operatorID = try member.requireID()
     }
     let reason = try RecoveryRules.reason(text)
@@ -220,7 +221,7 @@ extension RegistrationAuthority {
     guard officer.role.mayRecover else { throw MailsealError.forbiddenForRole }
     let record = try await recovery(number: number)
     let officerID = try officer.requireID()
-    try refuseOwn(record, officer)
+    try await refuseOwn(record, officer)
     let approvals = try await database.transaction { database in
       let sql = try database.sql
       let inserted = try await sql.raw(
@@ -229,12 +230,13 @@ extension RegistrationAuthority {
         SELECT \(bind: UUID()), r.id, \(bind: officerID), \(bind: officer.email), \(bind: now)
         FROM key_recoveries r
         WHERE r.id = \(bind: record.id!) AND r.state = \(KeyRecoveryRecord.State.requested)
-          AND r.expires_at > \(bind: now) AND r.mailbox <> \(bind: officer.email)
+          AND r.expires_at > \(bind: now) AND NOT \(OperatorAddresses.held(by: officer, column: "r.mailbox"))
           AND (r.asked_by_operator_id IS NULL OR r.asked_by_operator_id <> \(bind: officerID))
         ON CONFLICT DO NOTHING RETURNING id
         """
       ).all()
       guard !inserted.isEmpty else {
+        try await refuseOwn(record, officer, on: database)
         throw try await refusal(of: record.id!, approvalBy: officerID, now: now, on: database)
       }
       let updated = try await sql.raw(
@@ -286,7 +288,7 @@ extension RegistrationAuthority {
   ) async throws -> KeyRecoveryRecord {
     guard officer.role.mayRecover else { throw MailsealError.forbiddenForRole }
     let record = try await recovery(number: number)
-    try refuseOwn(record, officer)
+    try await refuseOwn(record, officer)
     let reason = try RecoveryRules.reason(text)
     try await database.transaction { database in
       let updated = try await database.sql.raw(
@@ -294,7 +296,7 @@ extension RegistrationAuthority {
         UPDATE key_recoveries SET state = \(KeyRecoveryRecord.State.declined),
           declined_by = \(bind: officer.email), decline_reason = \(bind: reason), declined_at = \(bind: now)
         WHERE id = \(bind: record.id!) AND state IN (\(KeyRecoveryRecord.State.open))
-          AND mailbox <> \(bind: officer.email)
+          AND NOT \(OperatorAddresses.held(by: officer, column: "key_recoveries.mailbox"))
         RETURNING id
         """
       ).all()
@@ -323,7 +325,7 @@ extension RegistrationAuthority {
   ) async throws -> RecoveryDownload {
     guard officer.role.mayRecover else { throw MailsealError.forbiddenForRole }
     let record = try await recovery(number: number)
-    try refuseOwn(record, officer)
+    try await refuseOwn(record, officer)
     let certificate = try await CertificateRecord.find(record.certificateID, on: database)
     guard let certificate else { throw MailsealError.notFound }
     let envelope = try await database.transaction { database in
@@ -334,7 +336,7 @@ extension RegistrationAuthority {
           last_downloaded_by = \(bind: officer.email)
         WHERE id = \(bind: record.id!) AND state = \(KeyRecoveryRecord.State.approved)
           AND approvals >= \(literal: RecoveryRules.approvalsNeeded) AND expires_at > \(bind: now)
-          AND mailbox <> \(bind: officer.email)
+          AND NOT \(OperatorAddresses.held(by: officer, column: "key_recoveries.mailbox"))
         RETURNING request_id
         """
       ).all()
@@ -374,8 +376,15 @@ extension RegistrationAuthority {
   }
 
   /// Nobody decides about their own mailbox or a recovery they asked for.
-  func refuseOwn(_ record: KeyRecoveryRecord, _ officer: OperatorRecord) throws {
-    guard record.mailbox != officer.email else { throw RecoveryRules.ownMailbox }
+  func refuseOwn(
+    _ record: KeyRecoveryRecord, _ officer: OperatorRecord, on database: (any Database)? = nil
+  ) async throws {
+    guard
+      !(try await OperatorAddresses.of(officer, on: database ?? self.database)).contains(
+        record.mailbox)
+    else {
+      throw RecoveryRules.ownMailbox
+    }
     if let asker = record.askedByOperatorID, asker == officer.id {
       throw MailsealError(.recoveryOwnRequest)
     }
@@ -397,11 +406,11 @@ extension RegistrationAuthority {
   /// What `viewer` may do with `record` at `now`.
   public func actions(
     on record: KeyRecoveryRecord, approvals: [KeyRecoveryApprovalRecord],
-    for viewer: OperatorRecord,
+    for viewer: OperatorRecord, addresses: Set<String>,
     now: Date = Date()
   ) -> RecoveryActions {
     var actions = RecoveryActions()
-    actions.ownMailbox = record.mailbox == viewer.email
+    actions.ownMailbox = addresses.contains(record.mailbox)
     actions.ownRequest = record.askedByOperatorID != nil && record.askedByOperatorID == viewer.id
     actions.approvedByViewer = approvals.contains { $0.operatorID == viewer.id }
     let officer = viewer.role.mayRecover && !actions.ownMailbox && !actions.ownRequest
@@ -424,7 +433,9 @@ extension RegistrationAuthority {
       .filter(\.$recoveryID == record.requireID()).sort(\.$approvedAt).all()
     return DeskRecovery(
       record: record, certificate: certificate, approvals: approvals, state: record.state(at: now),
-      actions: actions(on: record, approvals: approvals, for: viewer, now: now))
+      actions: actions(
+        on: record, approvals: approvals, for: viewer,
+        addresses: try await OperatorAddresses.of(viewer, on: database), now: now))
   }
 
   /// Recoveries for the back office, each with its certificate's serial:

@@ -64,6 +64,8 @@ public struct OperatorDirectory: Sendable {
     do {
       try await database.transaction { database in
         try await record.create(on: database)
+        try await OperatorAddresses.record(
+          mailbox.address, for: record.requireID(), now: now, on: database)
         try await AuditTrail.append(
           AuditEvent(
             actor: AuditEvent.commandLine, action: .operatorAdded, subject: mailbox.address,
@@ -389,7 +391,8 @@ public struct OperatorDirectory: Sendable {
 
   static func createSession(
     _ tokens: Tokens, for id: UUID, stage: OperatorSessionRecord.Stage, expires: Date, now: Date,
-    viaIdentityProvider: Bool = false, on database: any Database
+    viaIdentityProvider: Bool = false, providerSessionID: String? = nil,
+    on database: any Database
   ) async throws {
     let session = OperatorSessionRecord()
     session.$operator.id = id
@@ -399,6 +402,7 @@ public struct OperatorDirectory: Sendable {
     session.createdAt = now
     session.expiresAt = expires
     session.viaIdentityProvider = viaIdentityProvider
+    session.providerSessionID = providerSessionID
     try await session.create(on: database)
   }
 

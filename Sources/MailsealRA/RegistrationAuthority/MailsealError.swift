@@ -64,6 +64,7 @@ public struct MailsealError: Error, Sendable, Equatable {
     case recoveryOwnRequest = "recovery-own-request"
     case recoveryNotApproved = "recovery-not-approved"
     case recoveryExpired = "recovery-expired"
+    case escrowStopped = "escrow-stopped"
     // Ours.
     case serviceUnavailable = "service-unavailable"
     case `internal` = "internal"

@@ -22,7 +22,8 @@ public struct RequestActions: Sendable, Equatable {
 /// Who looks at a request.
 public enum RequestViewer: Sendable {
   case requester(mailbox: String)
-  case staff(OperatorRecord)
+  /// A staff member, with every address the account has ever had.
+  case staff(OperatorRecord, addresses: Set<String>)
 }
 
 /// A request as the desk sees it: the record, its evidence and who checked
@@ -50,9 +51,9 @@ extension RegistrationAuthority {
     switch viewer {
     case .requester(let mailbox):
       actions.withdraw = record.mailbox == mailbox && open
-    case .staff(let member):
+    case .staff(let member, let addresses):
       actions.ownMailbox =
-        (try? RequestRules.notOwnMailbox(request: record.mailbox, decidedBy: member.email)) == nil
+        (try? RequestRules.notOwnMailbox(request: record.mailbox, decidedBy: addresses)) == nil
       let decider = member.role.mayDecide && !actions.ownMailbox
       actions.recordEvidence = decider && record.state == .submitted
       actions.approve =
@@ -84,6 +85,9 @@ extension RegistrationAuthority {
       evidenceFrom: try await record.evidenceRequestID.asyncFlatMap {
         try await CertificateRequestRecord.find($0, on: database)?.number
       },
-      actions: actions(on: record, for: .staff(staff), now: now))
+      actions: actions(
+        on: record,
+        for: .staff(staff, addresses: try await OperatorAddresses.of(staff, on: database)),
+        now: now))
   }
 }

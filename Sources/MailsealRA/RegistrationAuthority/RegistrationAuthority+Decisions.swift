@@ -31,9 +31,23 @@ public struct EvidenceForm: Codable, Sendable {
 }
 
 extension RegistrationAuthority {
-  /// Refuses a decision about the operator's own mailbox.
-  func refuseOwnMailbox(_ record: CertificateRequestRecord, _ staff: OperatorRecord) throws {
-    try RequestRules.notOwnMailbox(request: record.mailbox, decidedBy: staff.email)
+  /// Refuses a decision about a mailbox the operator's account has or had.
+  func refuseOwnMailbox(
+    _ record: CertificateRequestRecord, _ staff: OperatorRecord, on database: (any Database)? = nil
+  ) async throws {
+    try RequestRules.notOwnMailbox(
+      request: record.mailbox,
+      decidedBy: try await OperatorAddresses.of(staff, on: database ?? self.database))
+  }
+
+  /// Why a deciding statement changed nothing: the mailbox became the
+  /// operator's meanwhile (an address recorded at a sign-in), or the
+  /// request moved on. Asked on the deciding transaction's `database`.
+  func undecided(
+    _ record: CertificateRequestRecord, _ staff: OperatorRecord, on database: any Database
+  ) async throws -> MailsealError {
+    try await refuseOwnMailbox(record, staff, on: database)
+    return MailsealError(.wrongState)
   }
 
   package func request(number: String) async throws -> CertificateRequestRecord {
@@ -53,7 +67,7 @@ extension RegistrationAuthority {
   ) async throws -> CertificateRequestRecord {
     guard staff.role.mayDecide else { throw MailsealError.forbiddenForRole }
     let record = try await request(number: number)
-    try refuseOwnMailbox(record, staff)
+    try await refuseOwnMailbox(record, staff)
     guard record.state == .submitted else {
       throw MailsealError(.wrongState, message: Message("problem.wrong-state.evidence"))
     }
@@ -121,11 +135,12 @@ extension RegistrationAuthority {
       let updated = try await database.sql.raw(
         """
         UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.verified), verified_by = \(bind: staff.id!), verified_at = \(bind: now),
-          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = \(CertificateRequestRecord.State.submitted) RETURNING id
+          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = \(CertificateRequestRecord.State.submitted)
+          AND NOT \(OperatorAddresses.held(by: staff, column: "certificate_requests.mailbox")) RETURNING id
         """
       ).all()
       guard !updated.isEmpty else {
-        throw MailsealError(.wrongState)
+        throw try await undecided(record, staff, on: database)
       }
       try await evidence.create(on: database)
       // The trail outlives the evidence's retention: it names the kind of
@@ -151,7 +166,7 @@ extension RegistrationAuthority {
   {
     guard staff.role.mayDecide else { throw MailsealError.forbiddenForRole }
     let record = try await request(number: number)
-    try refuseOwnMailbox(record, staff)
+    try await refuseOwnMailbox(record, staff)
     guard record.state == .verified else {
       throw MailsealError(.wrongState, message: Message("problem.wrong-state.approve"))
     }
@@ -162,11 +177,12 @@ extension RegistrationAuthority {
       let updated = try await database.sql.raw(
         """
         UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.approved), approved_by = \(bind: staff.id!), approved_at = \(bind: now),
-          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = \(CertificateRequestRecord.State.verified) RETURNING id
+          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = \(CertificateRequestRecord.State.verified)
+          AND NOT \(OperatorAddresses.held(by: staff, column: "certificate_requests.mailbox")) RETURNING id
         """
       ).all()
       guard !updated.isEmpty else {
-        throw MailsealError(.wrongState)
+        throw try await undecided(record, staff, on: database)
       }
       try await AuditTrail.append(
         AuditEvent(
@@ -186,7 +202,7 @@ extension RegistrationAuthority {
   {
     guard staff.role.mayDecide else { throw MailsealError.forbiddenForRole }
     let record = try await request(number: number)
-    try refuseOwnMailbox(record, staff)
+    try await refuseOwnMailbox(record, staff)
     let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.isEmpty, trimmed.count <= 500 else {
       throw MailsealError(.invalidReason, fields: ["reason": Message("field.reason.invalid")])
@@ -199,11 +215,12 @@ extension RegistrationAuthority {
       let updated = try await database.sql.raw(
         """
         UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.rejected), decided_by = \(bind: staff.id!), rejection_reason = \(bind: trimmed),
-          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state IN (\([CertificateRequestRecord.State.submitted, .verified])) RETURNING id
+          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state IN (\([CertificateRequestRecord.State.submitted, .verified]))
+          AND NOT \(OperatorAddresses.held(by: staff, column: "certificate_requests.mailbox")) RETURNING id
         """
       ).all()
       guard !updated.isEmpty else {
-        throw MailsealError(.wrongState)
+        throw try await undecided(record, staff, on: database)
       }
       try await Outbox.enqueue(
         MailTemplates.requestRejected(

@@ -201,6 +201,7 @@ extension RegistrationAuthority {
       record.encryptionKeyFingerprint = escrow.request.keyFingerprint.hexString
       record.escrowEnvelope = Data(escrow.envelope.der)
       record.escrowConsentedAt = now
+      record.escrowSealedTo = escrow.sealedTo.map(\.fingerprint.hexString).joined(separator: ",")
     }
     record.state = .submitted
     record.language = language.rawValue

@@ -63,3 +63,11 @@ extension RegistrationAuthority {
     }
   }
 }
+
+extension RegistrationAuthority {
+  /// Staff accounts whose address changed, newest change first (for the
+  /// administrators' page).
+  public func staffAddressChanges() async throws -> [OperatorAddresses.AddressChange] {
+    try await OperatorAddresses.changed(on: database)
+  }
+}

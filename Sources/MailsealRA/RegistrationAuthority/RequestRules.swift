@@ -16,9 +16,13 @@ public enum RequestRules {
   public static let documentValidityYears = 20
   public static let documentValidityLimit = TimeInterval(documentValidityYears) * 365.25 * 86_400
 
-  /// Nobody checks, approves or rejects a request for their own mailbox.
-  public static func notOwnMailbox(request mailbox: String, decidedBy staffEmail: String?) throws {
-    if let staffEmail, mailbox == staffEmail { throw MailsealError(.ownMailbox) }
+  /// Nobody checks, approves or rejects a request for their own mailbox:
+  /// `addresses` are every address the deciding account has ever had
+  /// (``OperatorAddresses``), not only the one it has now.
+  public static func notOwnMailbox(request mailbox: String, decidedBy addresses: Set<String>)
+    throws
+  {
+    if addresses.contains(mailbox) { throw MailsealError(.ownMailbox) }
   }
 
   /// With the four-eyes rule, the approver is not who checked the ID.

@@ -22,15 +22,24 @@ import X509
 /// every query reads the store, as a board that cannot see revocations must
 /// not answer "good" (and while the store is away, the answer is
 /// tryLater). So a certificate revoked a second ago is never answered
-/// "good".
+/// "good". Reading revocations never waits for signing: the two run
+/// side by side.
 ///
 /// Responses without a nonce are signed ahead of demand in the background
 /// for every certificate on the board (SHA-1 CertIDs, as clients send
 /// them), again when ``refreshAge`` old and at once after a revocation, so
 /// that a query is answered from memory without waiting:
-/// ``immediateAnswer(to:now:)``, which the web layer calls on the thread
-/// that read the request. A request with a nonce is signed for itself, as
-/// the nonce is in the signed data.
+/// ``immediateAnswer(to:client:now:)``, which the web layer calls on the
+/// thread that read the request. They are kept per certificate and hash
+/// algorithm — one response each for SHA-1, SHA-256, SHA-384 and SHA-512
+/// CertIDs (the others signed at their first query), whatever parameters
+/// the request's AlgorithmIdentifier carries — so no sequence of requests
+/// can evict what others are answered from.
+///
+/// A response for one request alone (with its nonce, for several
+/// certificates, or for a serial this CA never issued) is signed off the
+/// event loop and only through the ``OCSPSigningGate``; beyond it a nonce
+/// is ignored and the response signed ahead is sent.
 public final class OCSPService: Sendable {
   let database: any Database
   let configuration: MailsealConfiguration
@@ -47,14 +56,17 @@ public final class OCSPService: Sendable {
   /// … and answers come from memory only while the last look that
   /// succeeded began at most this long ago.
   public static let freshness: TimeInterval = 1
-  /// Responses for other CertID encodings and for unknown serials: at most
-  /// this many, each for a few minutes.
+  /// Responses for serials the board does not hold: at most this many,
+  /// each for a few minutes.
   static let otherLimit = 20_000
   static let otherAge: TimeInterval = 300
   /// Responders are reloaded this often (new CA, renewed responder).
   static let responderReload: TimeInterval = 300
   /// Signatures made ahead per batch (one lock per batch).
   static let signingBatch = 256
+  /// CertID encodings remembered per certificate and algorithm: with and
+  /// without NULL parameters.
+  static let encodingsPerAlgorithm = 2
 
   struct Responder: Sendable {
     let issuerID: UUID
@@ -67,9 +79,9 @@ public final class OCSPService: Sendable {
     let serial: [UInt8]
   }
 
-  /// A signed response and the CertID bytes it answers.
+  /// A signed response: for which hash algorithm of the CertID, and when.
   struct Signed: Sendable {
-    let certID: [UInt8]
+    let algorithm: OCSPHashAlgorithm
     let der: [UInt8]
     let thisUpdate: Date
   }
@@ -77,8 +89,24 @@ public final class OCSPService: Sendable {
   struct Entry: Sendable {
     var status: OCSPCertStatus
     let notAfter: Date
-    /// Signed for `status` only: emptied when the status changes.
+    /// Signed for `status` only, at most one per hash algorithm: emptied
+    /// when the status changes.
     var signed: [Signed] = []
+
+    /// The response for `algorithm`, while younger than ``refreshAge``.
+    func response(_ algorithm: OCSPHashAlgorithm, now: Date) -> Signed? {
+      guard let signed = signed.first(where: { $0.algorithm == algorithm }),
+        now.timeIntervalSince(signed.thisUpdate) < OCSPService.refreshAge
+      else { return nil }
+      return signed
+    }
+  }
+
+  /// What a CertID's bytes name: a certificate on the board and the hash
+  /// algorithm of the response that answers it.
+  struct Named: Sendable {
+    let key: SerialKey
+    let algorithm: OCSPHashAlgorithm
   }
 
   struct Board: Sendable {
@@ -90,11 +118,13 @@ public final class OCSPService: Sendable {
     /// When the last look at the store that succeeded began.
     var caughtUpAt: Date?
     var responders: (loaded: Date, list: [Responder])?
-    /// Responses for unknown serials and unusual CertID encodings.
+    /// Responses for serials the board does not hold ("unknown").
     var other: [[UInt8]: (status: OCSPCertStatus, signed: Signed)] = [:]
-    /// The entry of each CertID encoding a response was signed for, so
-    /// that a request is answered by its bytes, without reading it whole.
-    var index: [[UInt8]: SerialKey] = [:]
+    /// The certificate and algorithm of each CertID encoding seen in a
+    /// request that was read whole (or made here), so that a request is
+    /// answered by its bytes. Only encodings of certificates on the
+    /// board, at most ``encodingsPerAlgorithm`` per algorithm each.
+    var index: [[UInt8]: Named] = [:]
     /// An entry was added or revoked since responses were last signed.
     var changed = false
     /// When entries expired a day ago were last dropped.
@@ -147,10 +177,18 @@ public final class OCSPService: Sendable {
   }
 
   let board = Mutex(Board())
+  /// Wakes the reader of revocations (a notification, a revocation here).
   private let doorbell = Doorbell()
+  /// Wakes the signer (a revocation, a certificate first asked for).
+  private let signingDoorbell = Doorbell()
   let catchUpInterval: Duration
   let freshness: TimeInterval
   let listens: Bool
+  /// Who may have a response signed for their request alone.
+  public let gate: OCSPSigningGate
+  /// Awaited before each round of signing ahead (tests hold it to show
+  /// that revocations are read meanwhile).
+  let beforeSigningAhead: @Sendable () async -> Void
 
   /// A responder on `database`; the intervals are the defaults above
   /// except in tests (a test of notifications alone reads the store
@@ -158,7 +196,9 @@ public final class OCSPService: Sendable {
   public init(
     database: any Database, configuration: MailsealConfiguration, logger: Logger,
     catchUpInterval: Duration = OCSPService.catchUpInterval,
-    freshness: TimeInterval = OCSPService.freshness, listens: Bool = true
+    freshness: TimeInterval = OCSPService.freshness, listens: Bool = true,
+    gate: OCSPSigningGate = .forThisMachine(),
+    beforeSigningAhead: @escaping @Sendable () async -> Void = {}
   ) {
     self.database = database
     self.configuration = configuration
@@ -166,24 +206,28 @@ public final class OCSPService: Sendable {
     self.catchUpInterval = catchUpInterval
     self.freshness = freshness
     self.listens = listens
+    self.gate = gate
+    self.beforeSigningAhead = beforeSigningAhead
   }
 
   // MARK: - Answers
 
-  /// The answer from memory, without waiting for anything: a response
-  /// signed ahead, a malformed request's answer, or (with a nonce, when the
-  /// key is in memory) one signed right here. Nil when the request needs
-  /// the store, a token or a response not yet signed: then
-  /// ``respond(to:now:)``.
-  public func immediateAnswer(to body: [UInt8], now: Date = Date()) -> Answer? {
+  /// The answer from memory, without waiting for anything and without
+  /// signing: a response signed ahead, or a malformed request's answer.
+  /// A request with a nonce gets the response signed ahead (without its
+  /// nonce) when the gate is closed to `client`. Nil when the request
+  /// needs the store, a signature or a token: then
+  /// ``respond(to:client:now:)``.
+  public func immediateAnswer(
+    to body: [UInt8], client: @autoclosure () -> String = "", now: Date = Date()
+  ) -> Answer? {
     if let certID = Self.soleCertID(in: body) {
       let encoded = Array(certID)
       let found: Answer? = board.withLock { board in
         guard board.isCurrent(now, freshness: freshness), let responders = board.responders,
           now.timeIntervalSince(responders.loaded) < Self.responderReload,
-          let key = board.index[encoded], let entry = board.entries[key],
-          let signed = entry.signed.first(where: { $0.certID == encoded }),
-          now.timeIntervalSince(signed.thisUpdate) < Self.refreshAge
+          let named = board.index[encoded], let entry = board.entries[named.key],
+          let signed = entry.response(named.algorithm, now: now)
         else { return nil }
         return .signed(signed, entry.status)
       }
@@ -195,39 +239,22 @@ public final class OCSPService: Sendable {
     } catch {
       return .error(.malformedRequest, .malformedRequest)
     }
-    enum Found {
-      case answer(Answer)
-      case toSign(Responder, [OCSPCertStatus])
-    }
-    let cacheable = request.certIDs.count == 1 && request.nonce == nil
-    let found: Found? = board.withLock { board in
+    guard request.certIDs.count == 1 else { return nil }
+    let certID = request.certIDs[0]
+    // A nonce is answered from memory only when no signature may be made
+    // for it now.
+    if request.nonce != nil, !gate.isClosed(to: client(), now: now) { return nil }
+    return board.withLock { board in
       guard board.isCurrent(now, freshness: freshness), let responders = board.responders,
         now.timeIntervalSince(responders.loaded) < Self.responderReload,
-        let signer = responders.list.first(where: { $0.responder.isForIssuer(request.certIDs[0]) })
+        let signer = responders.list.first(where: { $0.responder.isForIssuer(certID) })
       else { return nil }
-      var statuses: [OCSPCertStatus] = []
-      for certID in request.certIDs {
-        guard signer.responder.isForIssuer(certID),
-          let entry = board.entries[
-            SerialKey(issuerID: signer.issuerID, serial: certID.serialNumber)]
-        else { return nil }
-        if cacheable {
-          guard let signed = entry.signed.first(where: { $0.certID == certID.encoded }),
-            now.timeIntervalSince(signed.thisUpdate) < Self.refreshAge
-          else { return nil }
-          return .answer(.signed(signed, entry.status))
-        }
-        statuses.append(entry.status)
-      }
-      return .toSign(signer, statuses)
-    }
-    switch found {
-    case .answer(let answer):
-      return answer
-    case .toSign(let signer, let statuses) where signer.responder.signsInProcess:
-      return try? sign(request, statuses: statuses, by: signer, now: now)
-    default:
-      return nil
+      let key = SerialKey(issuerID: signer.issuerID, serial: certID.serialNumber)
+      guard let entry = board.entries[key],
+        let signed = entry.response(certID.hashAlgorithm, now: now)
+      else { return nil }
+      board.remember(certID, as: Named(key: key, algorithm: certID.hashAlgorithm))
+      return .signed(signed, entry.status)
     }
   }
 
@@ -267,10 +294,10 @@ public final class OCSPService: Sendable {
     return bytes[(start + header)...]
   }
 
-  /// Answers one DER request; never throws: every failure is an OCSP
-  /// error response.
-  public func respond(to body: [UInt8], now: Date = Date()) async -> Answer {
-    if let answer = immediateAnswer(to: body, now: now) { return answer }
+  /// Answers one DER request from `client` (its address, for the gate);
+  /// never throws: every failure is an OCSP error response.
+  public func respond(to body: [UInt8], client: String = "", now: Date = Date()) async -> Answer {
+    if let answer = immediateAnswer(to: body, client: client, now: now) { return answer }
     let request: OCSPRequest
     do {
       request = try OCSPRequest(derEncoded: body)
@@ -278,7 +305,7 @@ public final class OCSPService: Sendable {
       return .error(.malformedRequest, .malformedRequest)
     }
     do {
-      return try await answer(request, now: now)
+      return try await answer(request, client: client, now: now)
     } catch {
       // While the database is away a relying party should ask again
       // (RFC 6960 §4.2.1), not conclude that something is wrong.
@@ -296,7 +323,7 @@ public final class OCSPService: Sendable {
     }
   }
 
-  func answer(_ request: OCSPRequest, now: Date) async throws -> Answer {
+  func answer(_ request: OCSPRequest, client: String, now: Date) async throws -> Answer {
     let all = try await loadResponders(now: now)
     guard let signer = all.first(where: { $0.responder.isForIssuer(request.certIDs[0]) }),
       request.certIDs.allSatisfy({ signer.responder.isForIssuer($0) })
@@ -304,32 +331,77 @@ public final class OCSPService: Sendable {
       return .error(.unauthorized, .unauthorized)
     }
     let statuses = try await status(of: request.certIDs.map(\.serialNumber), signer, now: now)
-    guard request.certIDs.count == 1, request.nonce == nil else {
+    let single = request.certIDs.count == 1
+    if single, request.nonce == nil {
+      return try answerAhead(request.certIDs[0], statuses[0], signer, client: client, now: now)
+    }
+    // Signed for this request alone: only through the gate.
+    if gate.admit(client, now: now) {
+      defer { gate.release() }
       return try sign(request, statuses: statuses, by: signer, now: now)
     }
-    let certID = request.certIDs[0]
-    let status = statuses[0]
+    guard single else { return .error(.tryLater, .tryLater) }
+    // The nonce is ignored (RFC 5019 §4, RFC 6960 §4.4.1): the response
+    // signed ahead, as for a request without one.
+    return try answerAhead(request.certIDs[0], statuses[0], signer, client: client, now: now)
+  }
+
+  /// The response without a nonce for one CertID: the board's (signed
+  /// now if its algorithm was never asked for: at most one per algorithm
+  /// and certificate), or for a serial the board does not hold, one
+  /// kept a few minutes — signed only through the gate, as anyone can
+  /// make up serials.
+  func answerAhead(
+    _ certID: OCSPCertID, _ status: OCSPCertStatus, _ signer: Responder, client: String, now: Date
+  ) throws -> Answer {
     let key = SerialKey(issuerID: signer.issuerID, serial: certID.serialNumber)
-    if let cached = board.withLock({ board -> Signed? in
+    enum Kept {
+      case board(Signed, OCSPCertStatus)
+      case other(Signed)
+      case onBoard
+      case none
+    }
+    let kept: Kept = board.withLock { board in
+      if let entry = board.entries[key] {
+        guard entry.status == status, let signed = entry.response(certID.hashAlgorithm, now: now)
+        else { return .onBoard }
+        board.remember(certID, as: Named(key: key, algorithm: certID.hashAlgorithm))
+        return .board(signed, entry.status)
+      }
       guard let other = board.other[certID.encoded], other.status == status,
         now.timeIntervalSince(other.signed.thisUpdate) < Self.otherAge
-      else { return nil }
-      return other.signed
-    }) {
-      return .signed(cached, status)
+      else { return .none }
+      return .other(other.signed)
     }
-    let signed = try Self.signAhead(certID, status, by: signer.responder, now: now)
-    board.withLock { board in
-      // Kept only if the status is still the one signed: a revocation
-      // that came meanwhile empties the entry's responses.
-      if board.entries[key]?.status == status {
-        board.keep(signed, for: key)
-      } else if board.entries[key] == nil {
+    switch kept {
+    case .board(let signed, let status):
+      return .signed(signed, status)
+    case .other(let signed):
+      return .signed(signed, status)
+    case .onBoard:
+      // Bounded: one signature per certificate, algorithm and refresh.
+      let canonical = signer.responder.certID(
+        serialNumber: certID.serialNumber, hashAlgorithm: certID.hashAlgorithm)
+      let signed = try Self.signAhead(canonical, status, by: signer.responder, now: now)
+      board.withLock { board in
+        // Kept only if the status is still the one signed: a revocation
+        // that came meanwhile empties the entry's responses.
+        guard board.entries[key]?.status == status else { return }
+        board.keep(signed, canonical: canonical.encoded, for: key)
+        board.remember(certID, as: Named(key: key, algorithm: certID.hashAlgorithm))
+      }
+      return .signed(signed, status)
+    case .none:
+      guard gate.admit(client, now: now) else { return .error(.tryLater, .tryLater) }
+      defer { gate.release() }
+      let signed = try Self.signAhead(certID, status, by: signer.responder, now: now)
+      board.withLock { board in
+        guard board.entries[key] == nil else { return }
         if board.other.count >= Self.otherLimit { board.other.removeAll(keepingCapacity: true) }
         board.other[certID.encoded] = (status, signed)
       }
+      return .signed(signed, status)
     }
-    return .signed(signed, status)
   }
 
   /// A response for a request with a nonce or several CertIDs: signed for
@@ -358,7 +430,7 @@ public final class OCSPService: Sendable {
           certID: certID, status: status, thisUpdate: thisUpdate,
           nextUpdate: thisUpdate.addingTimeInterval(validity))
       ], producedAt: thisUpdate)
-    return Signed(certID: certID.encoded, der: der, thisUpdate: thisUpdate)
+    return Signed(algorithm: certID.hashAlgorithm, der: der, thisUpdate: thisUpdate)
   }
 
   static func wholeSecond(_ date: Date) -> Date {
@@ -450,6 +522,7 @@ public final class OCSPService: Sendable {
         notAfter: revocation.notAfter)
     }
     doorbell.ring()
+    signingDoorbell.ring()
   }
 
   // MARK: - Keeping the board current
@@ -457,7 +530,8 @@ public final class OCSPService: Sendable {
   /// Keeps this instance's board current and its responses signed, until
   /// the task is cancelled: loads every status of certificates not yet
   /// expired, then reads revocations as they are announced and every
-  /// ``catchUpInterval``, and signs what is not signed or getting old.
+  /// ``catchUpInterval``; beside that (never in its way), signs what is not
+  /// signed or getting old.
   public func run() async {
     await withTaskGroup(of: Void.self) { group in
       if listens, case .postgres(let url) = configuration.database {
@@ -468,13 +542,14 @@ public final class OCSPService: Sendable {
         }
       }
       group.addTask { await self.keepCurrent() }
+      group.addTask { await self.keepSigned() }
       await group.waitForAll()
     }
   }
 
+  /// Reads the statuses, then every revocation as it comes.
   func keepCurrent() async {
     var loggedFailure = false
-    var lastSigning = Date.distantPast
     while !Task.isCancelled {
       let now = Date()
       do {
@@ -482,19 +557,13 @@ public final class OCSPService: Sendable {
           try await load(now: now)
           logger.info(
             "OCSP: \(board.withLock { $0.entries.count }) certificate statuses in memory")
-        } else {
-          try await catchUp(now: now)
+          signingDoorbell.ring()
+        } else if try await catchUp(now: now) {
+          signingDoorbell.ring()
         }
         if loggedFailure {
           logger.notice("OCSP: revocations are read from the store again")
           loggedFailure = false
-        }
-        // Signing ahead: a minute after the last round, or a second after
-        // something changed (a revocation, a certificate first asked for).
-        let since = now.timeIntervalSince(lastSigning)
-        if since >= 60 || (since >= 1 && board.withLock({ $0.changed })) {
-          lastSigning = now
-          try await signAhead(now: now)
         }
       } catch {
         if !loggedFailure {
@@ -505,6 +574,32 @@ public final class OCSPService: Sendable {
         }
       }
       await doorbell.wait(upTo: catchUpInterval)
+    }
+  }
+
+  /// Signs ahead: a minute after the last round, or a second after
+  /// something changed (a revocation, a certificate first asked for).
+  func keepSigned() async {
+    var lastSigning = Date.distantPast
+    var loggedFailure = false
+    while !Task.isCancelled {
+      let now = Date()
+      let since = now.timeIntervalSince(lastSigning)
+      let (loaded, changed) = board.withLock { ($0.loaded, $0.changed) }
+      if loaded, since >= 60 || (since >= 1 && changed) {
+        lastSigning = now
+        do {
+          await beforeSigningAhead()
+          try await signAhead(now: now)
+          loggedFailure = false
+        } catch {
+          if !loggedFailure {
+            logger.backgroundFailure("OCSP: responses cannot be signed ahead now", error)
+            loggedFailure = true
+          }
+        }
+      }
+      await signingDoorbell.wait(upTo: .seconds(1))
     }
   }
 
@@ -536,10 +631,13 @@ public final class OCSPService: Sendable {
     .decode(column: "n", as: Int64.self) ?? 0
   }
 
-  /// The revocations numbered after the last one read.
-  func catchUp(now: Date) async throws {
+  /// The revocations numbered after the last one read; whether there were
+  /// any.
+  @discardableResult
+  func catchUp(now: Date) async throws -> Bool {
     let sql = try database.sql
     var sequence = board.withLock { $0.sequence }
+    var learntAny = false
     while true {
       let rows = try await sql.select().columns(Self.columns + ["revocation_seq"])
         .from("certificates").where("revocation_seq", .greaterThan, sequence)
@@ -550,12 +648,13 @@ public final class OCSPService: Sendable {
         if let entry = try Self.entry(row) { learnt.append(entry) }
       }
       let last = sequence
+      learntAny = learntAny || !learnt.isEmpty
       board.withLock { board in
         for (key, status, notAfter) in learnt { board.learn(key, status, notAfter: notAfter) }
         board.sequence = max(board.sequence, last)
         if rows.count < 1_000 { board.caughtUpAt = max(board.caughtUpAt ?? now, now) }
       }
-      if rows.count < 1_000 { return }
+      if rows.count < 1_000 { return learntAny }
     }
   }
 
@@ -564,21 +663,29 @@ public final class OCSPService: Sendable {
   /// of their issuer; drops entries expired a day ago.
   func signAhead(now: Date) async throws {
     let responders = try await loadResponders(now: now)
-    let due: [(SerialKey, OCSPCertStatus)] = board.withLock { board in
+    // Due: SHA-1 (what clients send) for every entry, and each other
+    // algorithm a client asked for, when missing or half way to
+    // ``refreshAge``.
+    let due: [(SerialKey, OCSPCertStatus, OCSPHashAlgorithm)] = board.withLock { board in
       board.changed = false
       if now.timeIntervalSince(board.prunedAt) > 3_600 {
         board.entries = board.entries.filter { $0.value.notAfter > now.addingTimeInterval(-86_400) }
-        board.index = board.index.filter { board.entries[$0.value] != nil }
+        board.index = board.index.filter { board.entries[$0.value.key] != nil }
         board.prunedAt = now
       }
-      return board.entries.compactMap { key, entry in
-        guard
-          !entry.signed.contains(where: {
-            now.timeIntervalSince($0.thisUpdate) < Self.refreshAge / 2
-          })
-        else { return nil }
-        return (key, entry.status)
+      var due: [(SerialKey, OCSPCertStatus, OCSPHashAlgorithm)] = []
+      for (key, entry) in board.entries {
+        func young(_ signed: Signed) -> Bool {
+          now.timeIntervalSince(signed.thisUpdate) < Self.refreshAge / 2
+        }
+        if !entry.signed.contains(where: { $0.algorithm == .sha1 && young($0) }) {
+          due.append((key, entry.status, .sha1))
+        }
+        for signed in entry.signed where signed.algorithm != .sha1 && !young(signed) {
+          due.append((key, entry.status, signed.algorithm))
+        }
       }
+      return due
     }
     guard !due.isEmpty else { return }
     let started = ContinuousClock.now
@@ -602,16 +709,20 @@ public final class OCSPService: Sendable {
         let batch = batches[next]
         next += 1
         group.addTask {
-          var signed: [(SerialKey, OCSPCertStatus, Signed)] = []
-          for (key, status) in batch {
+          var signed: [(SerialKey, OCSPCertStatus, [UInt8], Signed)] = []
+          for (key, status, algorithm) in batch {
             guard let responder = byIssuer[key.issuerID] else { continue }
-            let certID = responder.certID(serialNumber: key.serial)
+            let certID = responder.certID(serialNumber: key.serial, hashAlgorithm: algorithm)
             signed.append(
-              (key, status, try Self.signAhead(certID, status, by: responder, now: now)))
+              (
+                key, status, certID.encoded,
+                try Self.signAhead(certID, status, by: responder, now: now)
+              ))
           }
           self.board.withLock { board in
-            for (key, status, response) in signed where board.entries[key]?.status == status {
-              board.keep(response, for: key)
+            for (key, status, encoded, response) in signed
+            where board.entries[key]?.status == status {
+              board.keep(response, canonical: encoded, for: key)
             }
           }
         }
@@ -660,14 +771,27 @@ public final class OCSPService: Sendable {
 
 extension OCSPService.Board {
   /// Keeps a response of an entry (for its current status): the newest
-  /// per CertID encoding, at most two encodings.
-  mutating func keep(_ signed: OCSPService.Signed, for key: OCSPService.SerialKey) {
+  /// per hash algorithm, so at most one for each of the four. The CertID
+  /// it was signed for (`canonical`) answers from the index at once.
+  mutating func keep(
+    _ signed: OCSPService.Signed, canonical: [UInt8], for key: OCSPService.SerialKey
+  ) {
     guard var entry = entries.removeValue(forKey: key) else { return }
-    entry.signed.removeAll { $0.certID == signed.certID }
-    if entry.signed.count >= 2 { entry.signed.removeFirst() }
+    entry.signed.removeAll { $0.algorithm == signed.algorithm }
     entry.signed.append(signed)
     entries[key] = entry
-    index[signed.certID] = key
+    index[canonical] = OCSPService.Named(key: key, algorithm: signed.algorithm)
+  }
+
+  /// Remembers a CertID encoding a request used for a certificate on the
+  /// board (read whole and checked against the responder), so that the
+  /// next request with these bytes is answered by them. At most
+  /// ``OCSPService/encodingsPerAlgorithm`` encodings per algorithm can
+  /// name one certificate (with or without NULL parameters), so the index
+  /// stays bounded by the board.
+  mutating func remember(_ certID: OCSPCertID, as named: OCSPService.Named) {
+    guard index[certID.encoded] == nil, entries[named.key] != nil else { return }
+    index[certID.encoded] = named
   }
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import MailsealStore
 
 /// Sign-in through the organisation's OpenID provider
@@ -27,6 +27,19 @@ public struct OIDCSettings: Sendable, Equatable {
   /// `MAILSEAL_OIDC_REQUESTERS=true`: requesters may sign in through the
   /// provider too (only for the allowed mail domains, verified addresses).
   public var requesters: Bool
+  /// `MAILSEAL_OIDC_SESSION_MINUTES` (default 60): how long a staff
+  /// session made by the provider lasts; then a fresh sign-in there is
+  /// needed, which sees a role taken away.
+  public var sessionMinutes = 60
+  /// `MAILSEAL_OIDC_ALLOW_FOREIGN_ENDPOINTS=true`: the discovery document
+  /// may name endpoints on hosts other than the issuer's.
+  public var allowForeignEndpoints = false
+
+  /// The lifetime of a staff session made by the provider.
+  public var sessionLifetime: TimeInterval { TimeInterval(sessionMinutes * 60) }
+
+  /// The bounds of `MAILSEAL_OIDC_SESSION_MINUTES`.
+  static let sessionMinutesRange = 5...1440
 
   /// The staff role a set of claim values gives: the strongest mapped one.
   public func role(for values: [String]) -> OperatorRecord.Role? {
@@ -53,7 +66,8 @@ public struct OIDCSettings: Sendable, Equatable {
     let names = [
       "MAILSEAL_OIDC_CLIENT_ID", "MAILSEAL_OIDC_CLIENT_SECRET_FILE", "MAILSEAL_OIDC_CA_FILE",
       "MAILSEAL_OIDC_SCOPES", "MAILSEAL_OIDC_ROLE_CLAIM", "MAILSEAL_OIDC_ROLES",
-      "MAILSEAL_OIDC_STAFF_ACR", "MAILSEAL_OIDC_REQUESTERS",
+      "MAILSEAL_OIDC_STAFF_ACR", "MAILSEAL_OIDC_REQUESTERS", "MAILSEAL_OIDC_SESSION_MINUTES",
+      "MAILSEAL_OIDC_ALLOW_FOREIGN_ENDPOINTS",
     ]
     guard let issuer = value("MAILSEAL_OIDC_ISSUER") else {
       for name in names where value(name) != nil {
@@ -135,20 +149,34 @@ public struct OIDCSettings: Sendable, Equatable {
       (value("MAILSEAL_OIDC_STAFF_ACR") ?? "").split(separator: ",").map {
         $0.trimmingCharacters(in: .whitespaces)
       }.filter { !$0.isEmpty })
-    var requesters = false
-    if let text = value("MAILSEAL_OIDC_REQUESTERS") {
+    func flag(_ name: String) -> Bool {
+      guard let text = value(name) else { return false }
       switch text.lowercased() {
-      case "true", "yes", "1": requesters = true
-      case "false", "no", "0": requesters = false
+      case "true", "yes", "1": return true
+      case "false", "no", "0": return false
       default:
         problems.append(
-          .init(
-            variable: "MAILSEAL_OIDC_REQUESTERS",
-            message: "“\(text.prefix(20))” is not true or false."))
+          .init(variable: name, message: "“\(text.prefix(20))” is not true or false."))
+        return false
       }
     }
-    return OIDCSettings(
+    let requesters = flag("MAILSEAL_OIDC_REQUESTERS")
+    var settings = OIDCSettings(
       issuer: issuer, clientID: clientID, clientSecret: secret, caFile: caFile, scopes: scopes,
       roleClaim: roleClaim, roles: roles, staffACR: staffACR, requesters: requesters)
+    settings.allowForeignEndpoints = flag("MAILSEAL_OIDC_ALLOW_FOREIGN_ENDPOINTS")
+    if let text = value("MAILSEAL_OIDC_SESSION_MINUTES") {
+      if let minutes = Int(text), sessionMinutesRange.contains(minutes) {
+        settings.sessionMinutes = minutes
+      } else {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_OIDC_SESSION_MINUTES",
+            message:
+              "“\(text.prefix(20))” is not a number of minutes from \(sessionMinutesRange.lowerBound) to \(sessionMinutesRange.upperBound)."
+          ))
+      }
+    }
+    return settings
   }
 }

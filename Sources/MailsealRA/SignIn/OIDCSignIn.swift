@@ -57,7 +57,8 @@ public actor OIDCProviderCache {
     while base.hasSuffix("/") { base.removeLast() }
     let url = URL(string: base + "/.well-known/openid-configuration")!
     let loaded = try OpenIDProvider(
-      discovery: try await fetch(url, what: "discovery"), expectedIssuer: settings.issuer)
+      discovery: try await fetch(url, what: "discovery"), expectedIssuer: settings.issuer,
+      allowForeignEndpoints: settings.allowForeignEndpoints)
     provider = (loaded, now)
     return loaded
   }
@@ -82,6 +83,21 @@ public actor OIDCProviderCache {
         return try IDTokenCheck.validate(
           token, keys: try await keys(refresh: refresh, now: now), issuer: settings.issuer,
           clientID: settings.clientID, nonce: nonce, now: now)
+      } catch let refusal as OIDCRefusal where refusal.reason == "unknown-key" && !refresh {
+        continue
+      }
+    }
+    throw OIDCRefusal("unknown-key")
+  }
+
+  /// Validates a logout token, fetching the keys again once for a key
+  /// the cached set lacks.
+  func validateLogout(_ token: String, now: Date) async throws -> LogoutRequest {
+    for refresh in [false, true] {
+      do {
+        return try IDTokenCheck.validateLogout(
+          token, keys: try await keys(refresh: refresh, now: now), issuer: settings.issuer,
+          clientID: settings.clientID, now: now)
       } catch let refusal as OIDCRefusal where refusal.reason == "unknown-key" && !refresh {
         continue
       }
@@ -306,6 +322,14 @@ public struct OIDCSignIn: Sendable {
     guard let rawEmail = claims.email, let email = try? Mailbox(rawEmail).address else {
       throw try await refuse(OIDCRefusal("email-missing", "no usable email claim"), now: now)
     }
+    // The address decides whose mailbox is whose (separation of duties):
+    // one the provider has not verified gives no session.
+    guard claims.emailVerified else {
+      throw try await refuse(
+        OIDCRefusal("staff-email-unverified", "email_verified is not true for \(email)"),
+        who: email,
+        now: now)
+    }
     let key = subjectKey(claims)
     let role = settings.role(for: claims.strings(settings.roleClaim))
     let nameText =
@@ -358,11 +382,16 @@ public struct OIDCSignIn: Sendable {
       let isNew = existing == nil
       let previousRole = existing?.role
       if let previous = existing?.email, previous != email {
+        // The old address stays the account's (OperatorAddresses): the
+        // change decides nothing about whose mailbox is whose.
         try await AuditTrail.append(
           AuditEvent(
-            actor: AuditEvent.identityProvider, action: .operatorRoleChanged, subject: email,
-            details: ["email": "\(previous) → \(email)", "role": role.rawValue]),
+            actor: AuditEvent.identityProvider, action: .operatorAddressChanged, subject: email,
+            details: ["from": previous, "to": email, "subject": key]),
           on: database, now: now)
+        logger.warning(
+          "a staff account's address changed at the identity provider",
+          metadata: ["from": "\(previous)", "to": "\(email)"])
       }
       record.email = email
       if isNew {
@@ -375,6 +404,7 @@ public struct OIDCSignIn: Sendable {
       record.oidcSubject = key
       record.isEnabled = true
       try await record.save(on: database)
+      try await OperatorAddresses.record(email, for: record.requireID(), now: now, on: database)
       if isNew {
         try await AuditTrail.append(
           AuditEvent(
@@ -388,10 +418,14 @@ public struct OIDCSignIn: Sendable {
             details: ["from": previousRole.rawValue, "to": role.rawValue]),
           on: database, now: now)
       }
+      // A session from the provider is short (MAILSEAL_OIDC_SESSION_MINUTES):
+      // the next sign-in there sees a role taken away; and the provider can
+      // end it at once (back-channel logout, by subject or by its `sid`).
       try await OperatorDirectory.createSession(
         tokens, for: record.requireID(), stage: .complete,
-        expires: now.addingTimeInterval(OperatorDirectory.sessionLifetime), now: now,
-        viaIdentityProvider: true, on: database)
+        expires: now.addingTimeInterval(
+          min(settings.sessionLifetime, OperatorDirectory.sessionLifetime)), now: now,
+        viaIdentityProvider: true, providerSessionID: claims.string("sid"), on: database)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(email), action: .operatorSignedIn, subject: email,
@@ -461,6 +495,52 @@ public struct OIDCSignIn: Sendable {
     guard let text else { return nil }
     return (try? SubjectName(text, field: "name", maximumLength: SubjectNameBounds.givenName))?
       .value
+  }
+
+  /// The provider ends a session (OpenID Connect Back-Channel Logout 1.0):
+  /// with `sid`, that staff session; with `sub` alone, every staff session
+  /// of that account made through the provider. Returns how many ended.
+  /// A token that fails a check changes nothing and is logged (anyone can
+  /// post one); one that passes is audited.
+  public func backchannelLogout(token: String, now: Date = Date()) async throws -> Int {
+    guard !token.isEmpty, token.utf8.count <= IDTokenCheck.maximumLength else {
+      throw refuseUnaudited(OIDCRefusal("malformed-token", "no logout token or too long"))
+    }
+    let request: LogoutRequest
+    do {
+      request = try await cache.validateLogout(token, now: now)
+    } catch let refusal as OIDCRefusal {
+      throw refuseUnaudited(refusal)
+    } catch {
+      logger.error("identity provider unavailable: \(error)")
+      throw MailsealError(.identityProviderUnavailable)
+    }
+    let account = request.subject.map { "\(settings.issuer) \($0)" }
+    let ended = try await database.transaction { database -> Int in
+      var condition: SQLQueryString = "via_identity_provider = \(bind: true)"
+      if let sessionID = request.sessionID {
+        condition = condition + " AND oidc_sid = \(bind: sessionID)"
+      }
+      if let account {
+        condition =
+          condition
+          + " AND operator_id IN (SELECT id FROM operators WHERE oidc_subject = \(bind: account))"
+      }
+      let rows = try await database.sql.raw(
+        "DELETE FROM operator_sessions WHERE \(condition) RETURNING id"
+      ).all()
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: AuditEvent.identityProvider, action: .identityProviderLoggedOut,
+          subject: request.subject ?? "",
+          details: ["sid": request.sessionID ?? "", "sessions": "\(rows.count)"]),
+        on: database, now: now)
+      return rows.count
+    }
+    logger.info(
+      "back-channel logout from the identity provider",
+      metadata: ["subject": "\(request.subject ?? "")", "sessions": "\(ended)"])
+    return ended
   }
 
   /// Where to send a browser that signs out of a session made by the

@@ -102,11 +102,18 @@ public struct OpenIDProvider: Sendable, Equatable {
   public let tokenEndpoint: URL
   public let jwksURI: URL
   public let endSessionEndpoint: URL?
+  /// The provider announces OpenID Connect Back-Channel Logout 1.0
+  /// (`backchannel_logout_supported`).
+  public let backchannelLogout: Bool
 
   /// Reads a discovery document; its issuer must be exactly the one
   /// configured (§4.3), and every endpoint must be https (or http on
-  /// loopback when the issuer is).
-  public init(discovery data: Data, expectedIssuer: String) throws(OIDCRefusal) {
+  /// loopback when the issuer is) and — unless `allowForeignEndpoints` —
+  /// on the issuer's host: a document that sends the token exchange or the
+  /// keys somewhere else is refused.
+  public init(discovery data: Data, expectedIssuer: String, allowForeignEndpoints: Bool = false)
+    throws(OIDCRefusal)
+  {
     guard let object = JSONValue.object(data) else {
       throw OIDCRefusal("provider-unusable", "the discovery document is not a JSON object")
     }
@@ -117,6 +124,7 @@ public struct OpenIDProvider: Sendable, Equatable {
       )
     }
     let loopback = OIDCSettings.isLoopbackHTTP(expectedIssuer)
+    let issuerHost = URL(string: expectedIssuer)?.host?.lowercased()
     func endpoint(_ name: String, required: Bool = true) throws(OIDCRefusal) -> URL? {
       guard let text = object[name]?.string else {
         if required {
@@ -129,6 +137,12 @@ public struct OpenIDProvider: Sendable, Equatable {
       else {
         throw OIDCRefusal("provider-unusable", "\(name) \(text.prefix(200)) is not an https URL")
       }
+      guard allowForeignEndpoints || url.host?.lowercased() == issuerHost else {
+        throw OIDCRefusal(
+          "provider-unusable",
+          "\(name) \(text.prefix(200)) is not on the issuer's host \(issuerHost ?? "?") (MAILSEAL_OIDC_ALLOW_FOREIGN_ENDPOINTS=true allows it)"
+        )
+      }
       return url
     }
     self.issuer = issuer
@@ -136,6 +150,7 @@ public struct OpenIDProvider: Sendable, Equatable {
     tokenEndpoint = try endpoint("token_endpoint")!
     jwksURI = try endpoint("jwks_uri")!
     endSessionEndpoint = try endpoint("end_session_endpoint", required: false)
+    backchannelLogout = object["backchannel_logout_supported"]?.bool ?? false
   }
 }
 
@@ -232,6 +247,18 @@ public struct IDTokenClaims: Sendable {
   public var amr: [String] { values["amr"]?.strings ?? [] }
   /// A claim's strings (a string or an array of strings), e.g. groups.
   public func strings(_ claim: String) -> [String] { values[claim]?.strings ?? [] }
+  /// A claim that is one string of at most 255 characters (`sid`, say).
+  public func string(_ claim: String) -> String? {
+    values[claim]?.string.flatMap { $0.isEmpty || $0.count > 255 ? nil : $0 }
+  }
+}
+
+/// What a logout token (OpenID Connect Back-Channel Logout 1.0 §2.4) asks
+/// to end: the sessions of an account at the provider (`sub`), or one
+/// session there (`sid`), or both.
+public struct LogoutRequest: Sendable, Equatable {
+  public let subject: String?
+  public let sessionID: String?
 }
 
 /// The checks of an ID token (OpenID Connect Core 1.0 §3.1.3.7).
@@ -251,6 +278,54 @@ public enum IDTokenCheck {
     _ token: String, keys: JSONWebKeySet, issuer: String, clientID: String, nonce: String,
     now: Date
   ) throws(OIDCRefusal) -> IDTokenClaims {
+    let claims = try signedClaims(token, keys: keys, issuer: issuer, clientID: clientID, now: now)
+    guard let tokenNonce = claims["nonce"]?.string else {
+      throw OIDCRefusal("nonce", "the ID token has no nonce")
+    }
+    guard SecretToken.constantTimeEquals(tokenNonce, nonce) else {
+      throw OIDCRefusal("nonce", "the nonce is not the one this browser sent")
+    }
+    guard let subject = claims["sub"]?.string, !subject.isEmpty, subject.count <= 255 else {
+      throw OIDCRefusal("malformed-token", "no sub")
+    }
+    return IDTokenClaims(values: claims)
+  }
+
+  /// The `events` member that makes a JWT a logout token.
+  static let logoutEvent = "http://schemas.openid.net/event/backchannel-logout"
+
+  /// Validates a logout token (OpenID Connect Back-Channel Logout 1.0
+  /// §2.6): signed by the provider, for this client, recent, with the
+  /// logout event, without a nonce (so an ID token is never taken for
+  /// one), naming a subject or a session.
+  public static func validateLogout(
+    _ token: String, keys: JSONWebKeySet, issuer: String, clientID: String, now: Date
+  ) throws(OIDCRefusal) -> LogoutRequest {
+    let claims = try signedClaims(token, keys: keys, issuer: issuer, clientID: clientID, now: now)
+    guard case .object(let events)? = claims["events"], case .object? = events[logoutEvent] else {
+      throw OIDCRefusal("malformed-token", "no back-channel logout event")
+    }
+    guard claims["nonce"] == nil else {
+      throw OIDCRefusal("malformed-token", "a logout token carries no nonce")
+    }
+    guard let jti = claims["jti"]?.string, !jti.isEmpty else {
+      throw OIDCRefusal("malformed-token", "no jti")
+    }
+    let claimsValue = IDTokenClaims(values: claims)
+    let request = LogoutRequest(
+      subject: claimsValue.string("sub"), sessionID: claimsValue.string("sid"))
+    guard request.subject != nil || request.sessionID != nil else {
+      throw OIDCRefusal("malformed-token", "neither sub nor sid")
+    }
+    return request
+  }
+
+  /// The checks an ID token and a logout token share: the compact JWS and
+  /// its signature by a key of the provider, the issuer, the audience
+  /// (and `azp`), `exp` and `iat`. The claims when all hold.
+  static func signedClaims(
+    _ token: String, keys: JSONWebKeySet, issuer: String, clientID: String, now: Date
+  ) throws(OIDCRefusal) -> [String: JSONValue] {
     guard token.utf8.count <= maximumLength else {
       throw OIDCRefusal("malformed-token", "longer than \(maximumLength) bytes")
     }
@@ -307,16 +382,7 @@ public enum IDTokenCheck {
       throw OIDCRefusal(
         "expired", "iat \(Int(iat)) is not near now \(Int(now.timeIntervalSince1970))")
     }
-    guard let tokenNonce = claims["nonce"]?.string else {
-      throw OIDCRefusal("nonce", "the ID token has no nonce")
-    }
-    guard SecretToken.constantTimeEquals(tokenNonce, nonce) else {
-      throw OIDCRefusal("nonce", "the nonce is not the one this browser sent")
-    }
-    guard let subject = claims["sub"]?.string, !subject.isEmpty, subject.count <= 255 else {
-      throw OIDCRefusal("malformed-token", "no sub")
-    }
-    return IDTokenClaims(values: claims)
+    return claims
   }
 
   static func verify(

@@ -114,6 +114,30 @@ extension Catalogue {
     "escrow_consent": .init(
       de: "Ich stimme zu, dass mein Verschlüsselungsschlüssel wie beschrieben hinterlegt wird.",
       en: "I agree that my encryption key is escrowed as described."),
+    "escrow_sealed_to": .init(
+      de:
+        "Ihr Browser verschlüsselt für die Wiederherstellungszertifikate mit den Fingerabdrücken (SHA-256, Anfang):",
+      en:
+        "Your browser encrypts to the recovery certificates with the fingerprints (SHA-256, start):"
+    ),
+    "escrow_stopped_required": .init(
+      de:
+        "Die Schlüsselhinterlegung ist zurzeit angehalten, und Ihre Organisation stellt Zertifikate nur mit hinterlegtem Verschlüsselungsschlüssel aus: Ein Antrag ist im Moment nicht möglich. Die Administration ist informiert; bitte versuchen Sie es später noch einmal.",
+      en:
+        "Key escrow is stopped for now, and your organisation issues certificates only with an escrowed encryption key: no request can be made at the moment. The administrators have been told; please try again later."
+    ),
+    "escrow_stopped_optional": .init(
+      de:
+        "Die Schlüsselhinterlegung ist zurzeit angehalten: Sie können einen Schlüssel ohne Hinterlegung beantragen oder es später noch einmal versuchen.",
+      en:
+        "Key escrow is stopped for now: you can ask for one key without escrow, or try again later."
+    ),
+    "js_escrow_pin_mismatch": .init(
+      de:
+        "Die Wiederherstellungszertifikate dieser Seite stimmen nicht mit den konfigurierten Fingerabdrücken überein; Ihr Schlüssel wurde für niemanden verschlüsselt und nichts gesendet. Bitte melden Sie das dem Service-Desk.",
+      en:
+        "The recovery certificates of this page do not match the configured fingerprints; your key was encrypted for nobody and nothing was sent. Please report this to the service desk."
+    ),
     "js_escrow_consent": .init(
       de:
         "Bitte stimmen Sie der Hinterlegung zu oder wählen Sie einen Schlüssel ohne Hinterlegung.",
@@ -342,6 +366,12 @@ extension Catalogue {
     "desk_stale": .init(
       de: "Älter als 30 Tage: vor der Freigabe muss sich die Person neu anmelden.",
       en: "Older than 30 days: the person must sign in again before approval."),
+    "desk_escrow_sealed_to": .init(
+      de: "Verschlüsselt für die gepinnten Wiederherstellungszertifikate (SHA-256, Anfang):",
+      en: "Sealed to the pinned recovery certificates (SHA-256, start):"),
+    "desk_escrow_before_pins": .init(
+      de: "Verschlüsselt, bevor Wiederherstellungszertifikate gepinnt wurden.",
+      en: "Sealed before recovery certificates were pinned."),
     "desk_own": .init(
       de: "Das ist Ihr eigenes Postfach: Prüfung und Freigabe muss jemand anderes übernehmen.",
       en: "This is your own mailbox: someone else must check and approve."),
@@ -549,6 +579,28 @@ extension Catalogue {
     // Administration
     "admin_title": .init(de: "Verwaltung", en: "Administration"),
     "admin_saved": .init(de: "Gespeichert.", en: "Saved."),
+    "admin_escrow_stopped": .init(
+      de: "Schlüsselhinterlegung angehalten", en: "Key escrow stopped"),
+    "admin_escrow_stopped_what": .init(
+      de:
+        "Die Wiederherstellungszertifikate in der Datenbank stimmen nicht mit MAILSEAL_RECOVERY_FINGERPRINTS überein. Anträge mit Hinterlegung werden abgelehnt, bis das geklärt ist: Prüfen Sie, wer die Datenbank geändert hat (Audit-Log: escrow.stopped, recovery-certificate.*), installieren Sie das gepinnte Zertifikat wieder oder pinnen Sie nach Prüfung das richtige und starten Sie das Portal neu.",
+      en:
+        "The recovery certificates in the database do not match MAILSEAL_RECOVERY_FINGERPRINTS. Requests with escrow are refused until this is resolved: find out who changed the database (audit trail: escrow.stopped, recovery-certificate.*), install the pinned certificate again, or after checking pin the right one and restart the portal."
+    ),
+    "admin_address_changes": .init(
+      de: "Geänderte Adressen von Mitarbeitenden", en: "Staff address changes"),
+    "admin_address_changes_intro": .init(
+      de:
+        "Konten, deren Adresse sich beim Identitätsanbieter geändert hat. Über ein Postfach, das ein Konto hat oder je hatte, entscheidet dieses Konto nie (Prüfung, Freigabe, Wiederherstellung).",
+      en:
+        "Accounts whose address changed at the identity provider. An account never decides about a mailbox it has or ever had (ID check, approval, recovery)."
+    ),
+    "admin_address_changes_none": .init(
+      de: "Keine Adresse hat sich geändert.", en: "No address has changed."),
+    "admin_address_name": .init(de: "Name", en: "Name"),
+    "admin_address_now": .init(de: "Adresse jetzt", en: "Address now"),
+    "admin_address_former": .init(de: "Frühere Adressen", en: "Former addresses"),
+    "admin_address_when": .init(de: "Geändert", en: "Changed"),
     "admin_issuance": .init(de: "Ausstellung", en: "Issuance"),
     "admin_issuance_running": .init(
       de: "Die Ausstellung läuft.", en: "Issuance is running."),

@@ -190,6 +190,12 @@ extension Catalogue {
         "Sie haben diese Wiederherstellung schon freigegeben; die zweite Freigabe muss von einer anderen Person kommen.",
       en:
         "You have already approved this recovery; the second approval must come from someone else."),
+    "problem.escrow-stopped": .init(
+      de:
+        "Die Schlüsselhinterlegung ist angehalten: Die Wiederherstellungszertifikate in der Datenbank stimmen nicht mit den konfigurierten überein. Anträge mit hinterlegtem Schlüssel sind erst wieder möglich, wenn das geklärt ist; die Administration ist informiert.",
+      en:
+        "Key escrow is stopped: the recovery certificates in the database do not match the configured ones. Requests that escrow a key can be made again once this is resolved; the administrators have been told."
+    ),
     "problem.recovery-own-request": .init(
       de: "Wer eine Wiederherstellung beantragt hat, darf sie nicht freigeben.",
       en: "Whoever asked for a recovery may not approve it."),
@@ -304,6 +310,12 @@ extension Catalogue {
         "Der Identitätsanbieter bestätigt diese E-Mail-Adresse nicht. Bitte fordern Sie einen Anmeldelink an.",
       en:
         "The identity provider does not vouch for this email address. Please ask for a login link."
+    ),
+    "problem.identity-provider-refused.staff-email-unverified": .init(
+      de:
+        "Der Identitätsanbieter bestätigt Ihre E-Mail-Adresse nicht (email_verified). Ohne bestätigte Adresse gibt es keine Anmeldung für Mitarbeitende; bitte wenden Sie sich an die Verwaltung des Identitätsanbieters.",
+      en:
+        "The identity provider does not vouch for your email address (email_verified). Staff cannot sign in without a verified address; please ask the identity provider's administrators."
     ),
     "problem.identity-provider-refused.domain-not-allowed": .init(
       de:

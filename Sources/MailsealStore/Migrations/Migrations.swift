@@ -26,5 +26,8 @@ public enum MailsealMigrations {
     M0020_RecoveryCertificates(),
     M0021_KeyEscrow(),
     M0022_KeyRecoveries(),
+    M0023_EscrowSealedTo(),
+    M0024_OperatorAddresses(),
+    M0025_ProviderSessionIDs(),
   ]
 }

@@ -55,6 +55,9 @@ public final class CertificateRequestRecord: Model, @unchecked Sendable {
   @OptionalField(key: "encryption_key_fingerprint") public var encryptionKeyFingerprint: String?
   @OptionalField(key: "escrow_envelope") public var escrowEnvelope: Data?
   @OptionalField(key: "escrow_consented_at") public var escrowConsentedAt: Date?
+  /// The pinned recovery certificates the envelope is sealed to (SHA-256
+  /// fingerprints, hex, comma-separated); nil before pins.
+  @OptionalField(key: "escrow_sealed_to") public var escrowSealedTo: String?
   @OptionalField(key: "encryption_certificate_id") public var encryptionCertificateID: UUID?
   /// For a renewal: the certificate it renews.
   @OptionalField(key: "renewal_of") public var renewalOf: UUID?

@@ -83,6 +83,9 @@ public final class OperatorSessionRecord: Model, @unchecked Sendable {
   @Field(key: "expires_at") public var expiresAt: Date
   /// Signed in through the OpenID provider (signing out leads there too).
   @Field(key: "via_identity_provider") public var viaIdentityProvider: Bool
+  /// The provider's session (`sid` of the ID token), which a back-channel
+  /// logout may name.
+  @OptionalField(key: "oidc_sid") public var providerSessionID: String?
 
   public init() {}
 }

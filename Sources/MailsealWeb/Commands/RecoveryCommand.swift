@@ -170,15 +170,32 @@ struct RecoveryInstallCommand: AsyncCommand {
     guard let path = signature.cert else { throw CommandFailure("--cert FILE is required.") }
     let bytes = try readInputFile(path, what: "recovery certificate", limit: 64 * 1024)
     let certificates = RecoveryCertificates(database: context.application.db)
+    let installed: RecoveryCertificate
     switch try await certificates.install(Array(bytes)) {
     case .installed(let certificate):
       context.console.print("Installed recovery certificate \(certificate.certificate.subject)")
       context.console.print("  SHA-256 \(certificate.fingerprintText)")
+      installed = certificate
     case .alreadyInstalled(let certificate):
       context.console.print(
         "Recovery certificate \(certificate.fingerprintText) is installed already; nothing changed."
       )
+      installed = certificate
     }
+    // What is installed is not yet in force: browsers seal only to the
+    // certificates the configuration pins.
+    let pins = context.application.mailseal.recoveryPins
+    guard !pins.fingerprints.contains(installed.fingerprint) else {
+      context.console.print("It is pinned: MAILSEAL_RECOVERY_FINGERPRINTS names it.")
+      return
+    }
+    let pinned = (pins.fingerprints + [installed.fingerprint]).map(\.hexString)
+    context.console.print("To put it in force, pin it and restart the portals:")
+    context.console.print("  MAILSEAL_RECOVERY_FINGERPRINTS=\(pinned.joined(separator: ","))")
+    context.console.print(
+      pins.isEmpty
+        ? "Warning: key escrow stays off until MAILSEAL_RECOVERY_FINGERPRINTS names it."
+        : "Warning: envelopes are not sealed to it until MAILSEAL_RECOVERY_FINGERPRINTS names it.")
   }
 }
 
@@ -199,6 +216,14 @@ struct RecoveryRemoveCommand: AsyncCommand {
       fingerprint.replacingOccurrences(of: ":", with: "").allSatisfy(\.isHexDigit)
     else { throw CommandFailure("--fingerprint must be a SHA-256 fingerprint (64 hex digits).") }
     let app = context.application
+    let wanted = fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
+    if app.mailseal.escrow.isOn,
+      app.mailseal.recoveryPins.fingerprints.contains(where: { $0.hexString == wanted })
+    {
+      throw CommandFailure(
+        "It is pinned: remove it from MAILSEAL_RECOVERY_FINGERPRINTS and restart the portals first (escrow would stop while a pinned certificate is missing)."
+      )
+    }
     guard
       try await RecoveryCertificates(database: app.db).remove(
         fingerprint: fingerprint, escrowOn: app.mailseal.escrow.isOn)
@@ -220,9 +245,13 @@ struct RecoveryShowCommand: AsyncCommand {
       context.console.print("No recovery certificate is installed.")
       return
     }
+    let pins = context.application.mailseal.recoveryPins
     for (certificate, installedAt) in installed {
       context.console.print("\(certificate.certificate.subject)")
       context.console.print("  SHA-256    \(certificate.fingerprintText)")
+      context.console.print(
+        "  pinned     \(pins.fingerprints.contains(certificate.fingerprint) ? "yes" : "no (not in force until MAILSEAL_RECOVERY_FINGERPRINTS names it)")"
+      )
       context.console.print(
         "  valid to   \(UTCDateFields(certificate.certificate.notValidAfter).internetDateTime)")
       context.console.print("  installed  \(UTCDateFields(installedAt).internetDateTime)")

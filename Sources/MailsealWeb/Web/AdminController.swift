@@ -14,6 +14,18 @@ enum AdminController {
     let maximumNoticeLength: Int
     let error: String?
     let saved: Bool
+    /// Staff accounts whose address changed (at the identity provider):
+    /// each keeps its old addresses for the own-mailbox rules.
+    let addressChanges: [AddressChangeRow]
+    /// Key escrow stopped: why (nil: in force or off).
+    let escrowStopped: String?
+  }
+
+  struct AddressChangeRow: Encodable {
+    let name: String
+    let address: String
+    let former: String
+    let changedAt: String
   }
 
   static func requireAdmin(_ request: Request) async throws -> OperatorSession.Current {
@@ -23,8 +35,17 @@ enum AdminController {
   static func renderAdmin(
     _ request: Request, error: MailsealError? = nil, draft: NoticePost? = nil
   ) async throws -> Response {
-    let state = try await request.registrationAuthority.serviceState()
+    let authority = request.registrationAuthority
+    let state = try await authority.serviceState()
     let language = Language.of(request)
+    let zone = request.timeZone
+    let changes = try await authority.staffAddressChanges().map {
+      AddressChangeRow(
+        name: $0.name, address: $0.address, former: $0.former.joined(separator: ", "),
+        changedAt: BackOfficeController.format($0.changedAt, language, zone))
+    }
+    let escrowStopped =
+      request.application.mailseal.escrow.isOn ? try await authority.escrowCheck().problem : nil
     return try await Pages.render(
       "admin",
       AdminPage(
@@ -33,7 +54,8 @@ enum AdminController {
         hasNotice: state.notice != nil, issuancePaused: state.issuancePaused,
         maximumNoticeLength: Settings.maximumNoticeLength,
         error: error?.sentence(language),
-        saved: request.query[String.self, at: "saved"] != nil),
+        saved: request.query[String.self, at: "saved"] != nil, addressChanges: changes,
+        escrowStopped: escrowStopped),
       for: request, status: error?.status ?? .ok)
   }
 

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MailsealCA
 import MailsealRA
 import MailsealStore
 import Vapor
@@ -129,6 +130,9 @@ extension BackOfficeController {
     /// consented (nil: no escrow).
     var encryptionKeyFingerprint: String? = nil
     var escrow: String? = nil
+    /// The pinned recovery certificates the envelope is sealed to (short
+    /// fingerprints); empty for an envelope sealed before pins.
+    var escrowSealedTo: [String] = []
     let state: String
     let stateLabel: String
     let created: String
@@ -204,6 +208,9 @@ extension BackOfficeController {
       keyType: RecordWords.keyType(record.keyType, language),
       keyFingerprint: record.keyFingerprint,
       encryptionKeyFingerprint: record.encryptionKeyFingerprint, escrow: row.escrow,
+      escrowSealedTo: (record.escrowSealedTo ?? "").split(separator: ",").compactMap {
+        [UInt8](hexString: $0).map(RecoveryCertificate.shortFingerprint)
+      },
       state: record.state.rawValue,
       stateLabel: row.stateLabel, created: row.created,
       mailboxValidated: format(record.mailboxValidatedAt, language, zone) + " · "

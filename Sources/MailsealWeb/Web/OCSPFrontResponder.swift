@@ -7,9 +7,10 @@ import Vapor
 /// The shortest path for OCSP: `POST /ocsp` and `GET /ocsp/<base64>`
 /// answered from memory on the event loop that read the request — no
 /// routing, no middleware, no hop to another executor — whenever the
-/// responder has the answer at once (a response signed ahead, or one
-/// signed here for a nonce). Everything else, and any OCSP request that
-/// needs the store or a token, goes on to the portal's usual responder.
+/// responder has the answer at once (a response signed ahead). Nothing is
+/// signed here: a request with a nonce, and any that needs the store or a
+/// token, goes on to the portal's usual responder, which signs off the
+/// event loop through the responder's gate.
 struct OCSPFrontResponder: Responder {
   let ocsp: OCSPService
   let metrics: MailsealMetrics
@@ -20,7 +21,7 @@ struct OCSPFrontResponder: Responder {
 
   func respond(to request: Request) -> EventLoopFuture<Response> {
     guard let (bytes, cacheable) = Self.ocspRequest(in: request),
-      let answer = ocsp.immediateAnswer(to: bytes)
+      let answer = ocsp.immediateAnswer(to: bytes, client: PublicCAController.ocspClient(request))
     else { return next.respond(to: request) }
     metrics.ocspResponses[answer.outcome]?.increment()
     return request.eventLoop.makeSucceededFuture(

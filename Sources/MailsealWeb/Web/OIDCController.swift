@@ -1,45 +1,61 @@
+import AsyncHTTPClient
 import Foundation
 import MailsealRA
 import MailsealStore
 import NIOCore
 import Vapor
 
-/// The provider's side of the HTTP: Vapor's client (TLS with the system's
-/// roots, or `MAILSEAL_OIDC_CA_FILE`'s), answers of at most 256 KiB.
+/// The provider's side of the HTTP: the application's HTTP client (TLS
+/// with the system's roots, or `MAILSEAL_OIDC_CA_FILE`'s; no redirects).
+/// An answer is read as it arrives and refused as soon as it passes
+/// 256 KiB — a provider (or whoever answers in its name) cannot make the
+/// portal hold more — and the whole exchange takes at most 10 seconds.
 struct VaporOIDCTransport: OIDCTransport {
-  let client: any Client
+  let client: HTTPClient
   static let limit = 256 * 1024
+  static let timeout = TimeAmount.seconds(10)
 
   func get(_ url: URL) async throws -> (status: Int, body: Data) {
-    let response = try await client.get(URI(string: url.absoluteString)) { request in
-      request.headers.replaceOrAdd(name: .accept, value: "application/json")
-      request.timeout = .seconds(10)
-    }
-    return try Self.answer(response)
+    var request = HTTPClientRequest(url: url.absoluteString)
+    request.headers.replaceOrAdd(name: "Accept", value: "application/json")
+    return try await Self.exchange(request, client)
   }
 
   func postForm(_ url: URL, _ form: [(String, String)], user: String, password: String)
     async throws -> (status: Int, body: Data)
   {
-    let response = try await client.post(URI(string: url.absoluteString)) { request in
-      // RFC 6749 §2.3.1: the client's ID and secret, form-encoded, as Basic.
-      let credentials = "\(Self.formEncoded(user)):\(Self.formEncoded(password))"
-      request.headers.replaceOrAdd(
-        name: .authorization, value: "Basic " + Data(credentials.utf8).base64EncodedString())
-      request.headers.replaceOrAdd(name: .accept, value: "application/json")
-      request.headers.contentType = .urlEncodedForm
-      request.body = ByteBuffer(
+    var request = HTTPClientRequest(url: url.absoluteString)
+    request.method = .POST
+    // RFC 6749 §2.3.1: the client's ID and secret, form-encoded, as Basic.
+    let credentials = "\(Self.formEncoded(user)):\(Self.formEncoded(password))"
+    request.headers.replaceOrAdd(
+      name: "Authorization", value: "Basic " + Data(credentials.utf8).base64EncodedString())
+    request.headers.replaceOrAdd(name: "Accept", value: "application/json")
+    request.headers.replaceOrAdd(name: "Content-Type", value: "application/x-www-form-urlencoded")
+    request.body = .bytes(
+      ByteBuffer(
         string: form.map { "\(Self.formEncoded($0.0))=\(Self.formEncoded($0.1))" }.joined(
-          separator: "&"))
-      request.timeout = .seconds(10)
-    }
-    return try Self.answer(response)
+          separator: "&")))
+    return try await Self.exchange(request, client)
   }
 
-  static func answer(_ response: ClientResponse) throws -> (status: Int, body: Data) {
-    let body = response.body.map { Data($0.readableBytesView) } ?? Data()
-    guard body.count <= limit else { throw OIDCUnavailable(detail: "an answer over 256 KiB") }
-    return (Int(response.status.code), body)
+  /// Sends `request` and reads the answer up to ``limit`` bytes.
+  static func exchange(_ request: HTTPClientRequest, _ client: HTTPClient) async throws
+    -> (status: Int, body: Data)
+  {
+    let deadline = NIODeadline.now() + timeout
+    let response = try await client.execute(request, deadline: deadline)
+    if let length = response.headers.first(name: "Content-Length").flatMap(Int.init),
+      length > limit
+    {
+      throw OIDCUnavailable(detail: "an answer of \(length) bytes (at most \(limit))")
+    }
+    do {
+      let body = try await response.body.collect(upTo: limit)
+      return (Int(response.status.code), Data(body.readableBytesView))
+    } catch is NIOTooManyBytesError {
+      throw OIDCUnavailable(detail: "an answer over 256 KiB")
+    }
   }
 
   /// application/x-www-form-urlencoded (only unreserved characters plain).
@@ -141,6 +157,36 @@ enum OIDCController {
     case .requester(let signIn):
       RequesterSession.setCookies(response, signIn: signIn, settings: settings)
     }
+    return response
+  }
+}
+
+extension OIDCController {
+  struct LogoutForm: Content {
+    var logoutToken: String?
+    enum CodingKeys: String, CodingKey { case logoutToken = "logout_token" }
+  }
+
+  /// `POST /oidc/backchannel-logout` (OpenID Connect Back-Channel Logout
+  /// 1.0 §2.5), called by the provider, not a browser: the logout token
+  /// is the authentication. 200 when it was taken (also when no session
+  /// was left to end), 400 with an OAuth error otherwise (§2.8).
+  @Sendable
+  static func backchannelLogout(_ request: Request) async throws -> Response {
+    let token = (try? request.content.decode(LogoutForm.self))?.logoutToken ?? ""
+    do {
+      _ = try await signIn(request).backchannelLogout(token: token)
+    } catch let error as MailsealError where error.code == .identityProviderRefused {
+      let response = Response(
+        status: .badRequest,
+        body: .init(
+          string: #"{"error":"invalid_request","error_description":"logout token refused"}"#))
+      response.headers.contentType = .json
+      response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+      return response
+    }
+    let response = Response(status: .ok)
+    response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
     return response
   }
 }

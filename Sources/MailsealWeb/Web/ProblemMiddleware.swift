@@ -196,7 +196,7 @@ struct ProblemMiddleware: AsyncMiddleware {
     case .loginLinkExpired, .loginLinkUsed: return .gone
     case .wrongState, .cannotWithdraw, .mailboxValidationStale, .evidenceTooOld, .operatorExists,
       .alreadyRevoked, .certificateExpired, .recoveryNotEscrowed, .recoveryOpen,
-      .recoveryAlreadyApproved, .recoveryNotApproved, .recoveryExpired:
+      .recoveryAlreadyApproved, .recoveryNotApproved, .recoveryExpired, .escrowStopped:
       return .conflict
     case .rateLimited, .tooManyAttempts, .busy: return .tooManyRequests
     case .serviceUnavailable: return .serviceUnavailable

@@ -14,6 +14,10 @@ enum PublicCAController {
     let issuer: String?
     /// "ok", or why the CA key cannot sign (a token that is away).
     var custody: String? = nil
+    /// Key escrow: "off", "ok", or "stopped: " and why (the recovery
+    /// certificates do not match MAILSEAL_RECOVERY_FINGERPRINTS). It does
+    /// not change the status: pages, issuance and OCSP go on.
+    var escrow: String? = nil
   }
 
   /// `GET /healthz`: the database answers, an issuing CA is active, and
@@ -38,8 +42,14 @@ enum PublicCAController {
         PKCS11KeyCustody.currentFault(references: references.map(KeyReference.init(rawValue:)))
       }.get()
       let status = issuer == nil ? "no-issuer" : fault != nil ? "key-unavailable" : "ok"
+      var escrow = "off"
+      if request.application.mailseal.escrow.isOn {
+        let check = try await request.registrationAuthority.escrowCheck()
+        escrow = check.problem.map { "stopped: \($0)" } ?? "ok"
+      }
       let health = Health(
-        status: status, database: "ok", issuer: issuer?.slug, custody: fault?.message ?? "ok")
+        status: status, database: "ok", issuer: issuer?.slug, custody: fault?.message ?? "ok",
+        escrow: escrow)
       let response = try await health.encodeResponse(
         status: status == "ok" ? .ok : .serviceUnavailable, for: request)
       response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
@@ -122,7 +132,8 @@ enum PublicCAController {
   @Sendable
   static func ocspPost(_ request: Request) async throws -> Response {
     let body = request.body.data.map { Array($0.readableBytesView) } ?? []
-    let answer = await request.application.ocspService.respond(to: body)
+    let answer = await request.application.ocspService.respond(
+      to: body, client: ocspClient(request))
     request.application.metrics.ocspResponses[answer.outcome]?.increment()
     return ocspResponse(answer, cacheable: false)
   }
@@ -132,9 +143,15 @@ enum PublicCAController {
   @Sendable
   static func ocspGet(_ request: Request) async throws -> Response {
     let bytes = ocspGetRequest(path: request.url.path)
-    let answer = await request.application.ocspService.respond(to: bytes)
+    let answer = await request.application.ocspService.respond(
+      to: bytes, client: ocspClient(request))
     request.application.metrics.ocspResponses[answer.outcome]?.increment()
     return ocspResponse(answer, cacheable: true)
+  }
+
+  /// Who asks, for the OCSP signing gate (its per-client limit).
+  static func ocspClient(_ request: Request) -> String {
+    RequesterSession.clientAddress(request, settings: request.application.mailseal.portal)
   }
 
   /// The DER request in a GET path. Anything that is not base64 of a

@@ -229,6 +229,15 @@ enum RequesterController {
     /// separated by spaces).
     var escrow: String = "off"
     var recoveryCertificates: String = ""
+    /// The pins the browser checks the certificates against before it
+    /// seals (hex SHA-256 of each, separated by spaces), from the
+    /// configuration — never from the database.
+    var recoveryPins: String = ""
+    /// The pinned certificates in short form, as the form shows them.
+    var recoveryShort: [String] = []
+    /// The installed recovery certificates do not match the pins: no
+    /// escrow now (with `required`, no request).
+    var escrowStopped = false
   }
 
   /// What the form says about a renewal: the certificate, its names (kept),
@@ -270,17 +279,21 @@ enum RequesterController {
         })
     }
     let escrow = request.application.mailseal.escrow
-    let recovery =
-      escrow.isOn
-      ? try await RecoveryCertificates(database: request.db).installed()
-        .map { Data($0.certificate.der).base64EncodedString() }.joined(separator: " ") : ""
-    return try await Pages.render(
-      "request-new",
-      FormPage(
-        mobile: isMobile(request), mailbox: session.mailbox, renewal: renewal,
-        givenName: session.givenNameHint, surname: session.surnameHint,
-        escrow: escrow.rawValue, recoveryCertificates: recovery),
-      for: request)
+    var page = FormPage(
+      mobile: isMobile(request), mailbox: session.mailbox, renewal: renewal,
+      givenName: session.givenNameHint, surname: session.surnameHint, escrow: escrow.rawValue)
+    if escrow.isOn {
+      do {
+        let inForce = try await request.registrationAuthority.recoveryCertificatesInForce()
+        page.recoveryCertificates = inForce.map { Data($0.der).base64EncodedString() }
+          .joined(separator: " ")
+        page.recoveryPins = request.application.mailseal.recoveryPins.pageText
+        page.recoveryShort = inForce.map(\.shortFingerprint)
+      } catch let error as MailsealError where error.code == .escrowStopped {
+        page.escrowStopped = true
+      }
+    }
+    return try await Pages.render("request-new", page, for: request)
   }
 
   struct RequestPage: Encodable {

@@ -33,6 +33,10 @@ func routes(_ app: Application) throws {
   // Sign-in through the organisation's OpenID provider.
   app.get("login", "provider", use: OIDCController.startRequester)
   app.get("oidc", "callback", use: OIDCController.callback)
+  // The provider ends staff sessions (OpenID Connect Back-Channel Logout).
+  app.on(
+    .POST, "oidc", "backchannel-logout", body: .collect(maxSize: "32kb"),
+    use: OIDCController.backchannelLogout)
   app.get("signed-in", use: OIDCController.signedIn)
   app.get("login", ":token", use: RequesterController.openLink)
   app.on(.POST, "logout", body: .collect(maxSize: "1kb"), use: RequesterController.signOut)

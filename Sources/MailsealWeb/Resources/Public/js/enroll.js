@@ -4,7 +4,7 @@
 import * as der from "./pki/der.js";
 import { generateKeyPair, createRequest } from "./pki/pkcs10.js";
 import { exportEncryptedPEM } from "./pki/pkcs8.js";
-import { sealKey } from "./pki/cms.js";
+import { sealKey, PinMismatchError } from "./pki/cms.js";
 import * as password from "./password.js";
 
 const form = document.getElementById("request-form");
@@ -21,6 +21,7 @@ const TEXT = {
   missing: form?.dataset.textMissing,
   network: form?.dataset.textNetwork,
   consent: form?.dataset.textConsent,
+  pinMismatch: form?.dataset.textPinMismatch,
 };
 
 /** Timings of the last run, read by the browser tests. */
@@ -121,12 +122,18 @@ function validate() {
  * sent. The signing key (the first pair) is never escrowed. */
 async function escrowPart(keyType) {
   const recovery = (form.dataset.recovery ?? "").split(" ").filter(Boolean).map(der.fromBase64);
+  // The pins come from the portal's configuration, not from its database:
+  // certificates that do not match them get nothing sealed to them.
+  const pins = (form.dataset.recoveryPins ?? "").split(" ").filter(Boolean);
   const keyPair = await generateKeyPair(keyType);
   const encryptionCsr = der.toPEM("CERTIFICATE REQUEST", await createRequest(keyPair, form.dataset.mailbox));
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keyPair.privateKey));
   try {
-    const envelope = der.toBase64(await sealKey(pkcs8, recovery));
+    const envelope = der.toBase64(await sealKey(pkcs8, recovery, pins));
     return { keyPair, fields: { encryptionCsr, escrowEnvelope: envelope, escrowConsent: true } };
+  } catch (error) {
+    if (error instanceof PinMismatchError) throw new Error(TEXT.pinMismatch);
+    throw error;
   } finally {
     pkcs8.fill(0);
   }
