@@ -223,6 +223,114 @@ struct PKCS11Tests {
       "the right PIN was not taken")
   }
 
+  @Test(
+    "a template's values each start where a CK_ULONG may be read, a CK_BBOOL before them or not")
+  func templateValuesAreAligned() throws {
+    var template = AttributeTemplate()
+    template.add(CKA_TOKEN, bool: true)
+    template.add(CKA_MODULUS_BITS, ulong: 4096)
+    template.add(CKA_LABEL, bytes: Array("abc".utf8))
+    template.add(CKA_CLASS, ulong: CKO_PRIVATE_KEY)
+    template.add(CKA_SENSITIVE, bool: false)
+    let (aligned, values) = try template.withAttributes {
+      (attributes: UnsafeMutablePointer<CK_ATTRIBUTE>?, count: CK_ULONG) throws(PKCS11Failure)
+        -> ([Bool], [[UInt8]]) in
+      let all = UnsafeBufferPointer(start: attributes, count: Int(count))
+      return (
+        all.map { Int(bitPattern: $0.pValue) % MemoryLayout<CK_ULONG>.alignment == 0 },
+        all.map { Array(UnsafeRawBufferPointer(start: $0.pValue, count: Int($0.ulValueLen))) }
+      )
+    }
+    #expect(aligned == [true, true, true, true, true])
+    func ulong(_ bytes: [UInt8]) -> CK_ULONG? {
+      bytes.count == MemoryLayout<CK_ULONG>.size
+        ? bytes.withUnsafeBytes { $0.loadUnaligned(as: CK_ULONG.self) } : nil
+    }
+    #expect(values[0] == [1])
+    #expect(ulong(values[1]) == 4096)
+    #expect(values[2] == Array("abc".utf8))
+    #expect(ulong(values[3]) == CKO_PRIVATE_KEY)
+    #expect(values[4] == [0])
+  }
+
+  @Test("a template's layout: each value at the next multiple of CK_ULONG's alignment")
+  func templateLayout() {
+    let size = MemoryLayout<CK_ULONG>.size
+    #expect(MemoryLayout<CK_ULONG>.alignment == size)
+    #expect(
+      AttributeTemplate.layout(lengths: [1, size, 3, size, 1])
+        == ([0, size, 2 * size, 3 * size, 4 * size], 4 * size + 1))
+    #expect(AttributeTemplate.layout(lengths: [0, 0, size]) == ([0, 0, 0], size))
+    #expect(AttributeTemplate.layout(lengths: []) == ([], 0))
+  }
+
+  @Test(
+    "attribute answers: CK_UNAVAILABLE_INFORMATION with CKR_OK, an absent or sensitive attribute, an absurd length — a failure naming a required attribute, nil for one that may be missing; a CK_ULONG is read from any offset"
+  )
+  func attributeAnswers() throws {
+    /// The failure's message, or nil when there was none.
+    func failure(_ body: () throws -> Any?) -> String? {
+      do {
+        _ = try body()
+        return nil
+      } catch {
+        return "\(error)"
+      }
+    }
+    let unavailable = failure {
+      try PKCS11Module.valueLength(
+        of: CKA_EC_POINT, answer: CKR_OK, length: CK_UNAVAILABLE_INFORMATION, required: true)
+    }
+    #expect(unavailable?.contains("CKA_EC_POINT") == true, "\(unavailable ?? "no failure")")
+    #expect(unavailable?.contains("CK_UNAVAILABLE_INFORMATION") == true)
+    #expect(
+      try PKCS11Module.valueLength(
+        of: CKA_ID, answer: CKR_OK, length: CK_UNAVAILABLE_INFORMATION, required: false) == nil)
+    for answer in [CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID] {
+      let refused = failure {
+        try PKCS11Module.valueLength(of: CKA_SENSITIVE, answer: answer, length: 0, required: true)
+      }
+      #expect(refused?.contains("CKA_SENSITIVE") == true, "\(refused ?? "no failure")")
+      #expect(
+        try PKCS11Module.valueLength(of: CKA_ID, answer: answer, length: 0, required: false) == nil)
+    }
+    let huge = failure {
+      try PKCS11Module.valueLength(
+        of: CKA_MODULUS, answer: CKR_OK, length: CK_ULONG(1 << 40), required: false)
+    }
+    #expect(huge?.contains("CKA_MODULUS") == true, "\(huge ?? "no failure")")
+    #expect(
+      failure {
+        try PKCS11Module.valueLength(
+          of: CKA_EC_POINT, answer: CKR_DEVICE_REMOVED, length: 0, required: false)
+      }?.contains("CKR_DEVICE_REMOVED") == true)
+    #expect(
+      try PKCS11Module.valueLength(of: CKA_EC_POINT, answer: CKR_OK, length: 99, required: true)
+        == 99)
+    // The second call: a length beyond the buffer is not read.
+    for length in [CK_UNAVAILABLE_INFORMATION, 100] {
+      let beyond = failure {
+        try PKCS11Module.readLength(of: CKA_EC_POINT, answer: CKR_OK, length: length, capacity: 99)
+      }
+      #expect(beyond?.contains("CKA_EC_POINT") == true, "\(beyond ?? "no failure")")
+    }
+    #expect(
+      try PKCS11Module.readLength(of: CKA_EC_POINT, answer: CKR_OK, length: 97, capacity: 99) == 97)
+
+    // Decoding: a CK_ULONG from an odd offset; wrong sizes name the attribute.
+    let number: CK_ULONG = 0x0102_0304
+    let bytes = [0xee] + withUnsafeBytes(of: number) { Array($0) }
+    #expect(AttributeValues.ulong(bytes.dropFirst()) == number)
+    let values = AttributeValues(values: [
+      CKA_KEY_TYPE: [3], CKA_SIGN: [1], CKA_EXTRACTABLE: [0, 0], CKA_SENSITIVE: [0],
+    ])
+    #expect(try values.bool(CKA_SIGN))
+    #expect(try !values.bool(CKA_SENSITIVE))
+    #expect(failure { try values.ulong(CKA_KEY_TYPE) }?.contains("CKA_KEY_TYPE") == true)
+    #expect(failure { try values.bool(CKA_EXTRACTABLE) }?.contains("CKA_EXTRACTABLE") == true)
+    #expect(failure { try values.bytes(CKA_EC_POINT) }?.contains("CKA_EC_POINT") == true)
+  }
+
   /// Whether `condition` comes to hold within 20 s, looking every 100 ms
   /// (a recovery is tried at most once a second).
   static func eventually(_ condition: () -> Bool) async throws -> Bool {

@@ -112,9 +112,10 @@ public struct PKCS11KeyCustody: KeyCustody {
       do throws(PKCS11Failure) {
         // The token must have kept what was asked: a key it would hand
         // out is destroyed, not used.
-        let flags = try module.attributes(
+        let flags = try module.requiredAttributes(
           session, privateHandle, [CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_TOKEN])
-        guard flags[CKA_SENSITIVE] == [1], flags[CKA_EXTRACTABLE] == [0], flags[CKA_TOKEN] == [1]
+        guard try flags.bool(CKA_SENSITIVE), try !flags.bool(CKA_EXTRACTABLE),
+          try flags.bool(CKA_TOKEN)
         else {
           module.destroy(session, privateHandle)
           module.destroy(session, publicHandle)
@@ -167,25 +168,26 @@ public struct PKCS11KeyCustody: KeyCustody {
         (CAKeyType, Certificate.PublicKey), CAError
       > in
       let handle = try module.privateKeyHandle(uri, session: session, fresh: true)
-      let facts = try module.attributes(
-        session, handle, [CKA_KEY_TYPE, CKA_SIGN, CKA_MODULUS, CKA_EC_PARAMS])
-      guard facts[CKA_SIGN] == [1] else {
+      let facts = try module.requiredAttributes(session, handle, [CKA_KEY_TYPE, CKA_SIGN])
+      guard try facts.bool(CKA_SIGN) else {
         return .failure(
           CAError(.keyCustody, "The key \(uri) may not sign (CKA_SIGN is false)."))
       }
-      let keyType = facts[CKA_KEY_TYPE].map { Self.ulong($0) }
       let type: CAKeyType
-      switch keyType {
-      case CKK_RSA?:
-        guard let modulus = facts[CKA_MODULUS], Self.bitLength(modulus) == 4096 else {
+      switch try facts.ulong(CKA_KEY_TYPE) {
+      case CKK_RSA:
+        let modulus = try module.requiredAttributes(session, handle, [CKA_MODULUS])
+        guard Self.bitLength(try modulus.bytes(CKA_MODULUS)) == 4096 else {
           return .failure(
             CAError(
               .caMaterialInvalid,
               "The RSA key \(uri) is not 4096 bits; CA keys must have 4096 (S/MIME BR §6.1.5)."))
         }
         type = .rsa4096
-      case CKK_EC?:
-        guard let parameters = facts[CKA_EC_PARAMS],
+      case CKK_EC:
+        let parameters = try module.requiredAttributes(session, handle, [CKA_EC_PARAMS])
+          .bytes(CKA_EC_PARAMS)
+        guard
           let curve = CAKeyType.allCases.first(where: {
             $0 != .rsa4096 && Self.curveParameters($0) == parameters
           })
@@ -264,13 +266,6 @@ public struct PKCS11KeyCustody: KeyCustody {
     }
   }
 
-  static func ulong(_ bytes: [UInt8]) -> CK_ULONG {
-    var value: CK_ULONG = 0
-    guard bytes.count == MemoryLayout<CK_ULONG>.size else { return CK_UNAVAILABLE_INFORMATION }
-    withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes) }
-    return value
-  }
-
   static func bitLength(_ bigEndian: [UInt8]) -> Int {
     guard let first = bigEndian.firstIndex(where: { $0 != 0 }) else { return 0 }
     return (bigEndian.count - first) * 8 - bigEndian[first].leadingZeroBitCount
@@ -286,11 +281,10 @@ public struct PKCS11KeyCustody: KeyCustody {
       function: "C_GetAttributeValue (public key unreadable)", value: CKR_ATTRIBUTE_VALUE_INVALID)
     switch type {
     case .rsa4096:
-      let facts = try module.attributes(
+      let facts = try module.requiredAttributes(
         session, privateKey, [CKA_MODULUS, CKA_PUBLIC_EXPONENT])
-      guard let modulus = facts[CKA_MODULUS], let exponent = facts[CKA_PUBLIC_EXPONENT] else {
-        throw malformed
-      }
+      let modulus = try facts.bytes(CKA_MODULUS)
+      let exponent = try facts.bytes(CKA_PUBLIC_EXPONENT)
       do {
         let key = try _RSA.Signing.PublicKey(
           n: Data(modulus.drop { $0 == 0 }), e: Data(exponent.drop { $0 == 0 }))
@@ -318,9 +312,9 @@ public struct PKCS11KeyCustody: KeyCustody {
         }
         handle = found[0]
       }
-      guard let handle,
-        let encoded = try module.attributes(session, handle, [CKA_EC_POINT])[CKA_EC_POINT]
-      else { throw malformed }
+      guard let handle else { throw malformed }
+      let encoded = try module.requiredAttributes(session, handle, [CKA_EC_POINT]).bytes(
+        CKA_EC_POINT)
       // CKA_EC_POINT is the DER of an OCTET STRING holding the point;
       // some tokens give the point itself.
       var point = encoded
