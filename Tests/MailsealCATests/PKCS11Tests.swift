@@ -224,6 +224,86 @@ struct PKCS11Tests {
   }
 
   @Test(
+    "a key taken over from the token (ca import --key pkcs11:…) is refused when it is extractable or not sensitive, naming the attribute; a sensitive, never extractable one is taken"
+  )
+  func adoptionRequiresAKeptKey() throws {
+    let token = try SoftHSM.shared.token("mailseal-ca-adopt")
+    let custody = try PKCS11KeyCustody(
+      modulePath: SoftHSM.modulePath, pinFile: token.pinFile, token: token.label)
+    let tag = UInt32.random(in: 0...UInt32.max)
+    func reference(_ label: String) -> KeyReference {
+      KeyReference(
+        rawValue: PKCS11URI(token: token.label, object: label, type: "private").description)
+    }
+    // Keys made by OpenSC's pkcs11-tool, as an administrator would.
+    func keypair(_ label: String, id: String, _ flags: [String]) throws {
+      try SoftHSM.run(
+        "pkcs11-tool",
+        [
+          "--module", SoftHSM.modulePath, "--token-label", token.label, "--login", "--pin",
+          token.pin, "--keypairgen", "--key-type", "EC:secp384r1", "--label", label, "--id", id,
+          "--usage-sign",
+        ] + flags, environment: SoftHSM.shared.environment)
+    }
+    func refusal(_ reference: KeyReference) -> CAError? {
+      do {
+        _ = try custody.adoptKey(reference)
+        return nil
+      } catch {
+        return error as? CAError
+      }
+    }
+
+    let extractable = "extractable-\(tag)"
+    try keypair(extractable, id: "e1", ["--sensitive", "--extractable"])
+    let refused = try #require(refusal(reference(extractable)), "an extractable key was taken")
+    #expect(refused.code == .caMaterialInvalid)
+    #expect(refused.message.contains("is extractable (CKA_EXTRACTABLE true)"), "\(refused)")
+    #expect(!refused.message.contains("CKA_SENSITIVE false"), "\(refused)")
+    // Only taking a key over judges it: loading one installed before signs.
+    _ = try custody.loadKey(reference(extractable)).sign([1, 2, 3])
+
+    // pkcs11-tool (OpenSC 0.23) cannot ask for CKA_SENSITIVE false, and
+    // SoftHSM2 makes keys sensitive unless told otherwise: the module is
+    // told so here.
+    let exposed = "not-sensitive-\(tag)"
+    let module = custody.module
+    try module.withSession(PKCS11TokenSelector(label: token.label), pinFile: token.pinFile) {
+      (session: CK_SESSION_HANDLE) throws(PKCS11Failure) -> Void in
+      var publicTemplate = AttributeTemplate()
+      publicTemplate.add(CKA_TOKEN, bool: true)
+      publicTemplate.add(CKA_LABEL, bytes: Array(exposed.utf8))
+      publicTemplate.add(CKA_ID, bytes: [0xe2])
+      publicTemplate.add(CKA_VERIFY, bool: true)
+      publicTemplate.add(CKA_EC_PARAMS, bytes: PKCS11KeyCustody.curveParameters(.p384))
+      var privateTemplate = AttributeTemplate()
+      privateTemplate.add(CKA_TOKEN, bool: true)
+      privateTemplate.add(CKA_LABEL, bytes: Array(exposed.utf8))
+      privateTemplate.add(CKA_ID, bytes: [0xe2])
+      privateTemplate.add(CKA_PRIVATE, bool: true)
+      privateTemplate.add(CKA_SENSITIVE, bool: false)
+      privateTemplate.add(CKA_EXTRACTABLE, bool: false)
+      privateTemplate.add(CKA_SIGN, bool: true)
+      _ = try module.generateKeyPair(
+        session, mechanism: CKM_EC_KEY_PAIR_GEN, publicTemplate: publicTemplate,
+        privateTemplate: privateTemplate)
+    }
+    let plain = try #require(refusal(reference(exposed)), "a key that is not sensitive was taken")
+    #expect(plain.code == .caMaterialInvalid)
+    #expect(plain.message.contains("is not sensitive (CKA_SENSITIVE false)"), "\(plain)")
+    #expect(!plain.message.contains("CKA_EXTRACTABLE true"), "\(plain)")
+
+    let kept = "kept-\(tag)"
+    try keypair(kept, id: "e3", ["--sensitive"])
+    let key = try custody.adoptKey(reference(kept))
+    #expect(key.keyType == .p384)
+    let message = Array("taken over".utf8)
+    #expect(
+      key.publicKey.isValidSignature(
+        try key.sign(message[...]), for: message, signatureAlgorithm: .ecdsaWithSHA384))
+  }
+
+  @Test(
     "a template's values each start where a CK_ULONG may be read, a CK_BBOOL before them or not")
   func templateValuesAreAligned() throws {
     var template = AttributeTemplate()

@@ -159,7 +159,27 @@ public struct PKCS11KeyCustody: KeyCustody {
     )
   }
 
+  /// Loads a key installed before (its URI stored beside its
+  /// certificate) for signing. Whether it is sensitive and unextractable
+  /// was checked when it was made or adopted, and a token cannot undo
+  /// either (PKCS#11 lets CKA_SENSITIVE go only from false to true and
+  /// CKA_EXTRACTABLE only from true to false), so it is not asked again.
   public func loadKey(_ reference: KeyReference) throws -> any CASigningKey {
+    try load(reference, adopting: false)
+  }
+
+  /// Takes over a key already in the token (`ca import --key pkcs11:…`):
+  /// loaded as by ``loadKey(_:)``, and refused unless the token says the
+  /// private key is sensitive (CKA_SENSITIVE true) and cannot be extracted
+  /// (CKA_EXTRACTABLE false) — as keys made by ``generateKey(_:label:)``
+  /// are. A key the token would hand out, wrapped or in the clear, may
+  /// already exist outside it, and a CA key kept in an HSM is trusted for
+  /// never having left it.
+  public func adoptKey(_ reference: KeyReference) throws -> any CASigningKey {
+    try load(reference, adopting: true)
+  }
+
+  private func load(_ reference: KeyReference, adopting: Bool) throws -> any CASigningKey {
     try requireOwnScheme(reference)
     let uri = try PKCS11URI(reference.rawValue)
     let pinFile = uri.pinSource ?? self.pinFile
@@ -168,6 +188,17 @@ public struct PKCS11KeyCustody: KeyCustody {
         (CAKeyType, Certificate.PublicKey), CAError
       > in
       let handle = try module.privateKeyHandle(uri, session: session, fresh: true)
+      if adopting {
+        // Asked first: nothing is signed with a key that is refused.
+        let custody = try module.requiredAttributes(
+          session, handle, [CKA_SENSITIVE, CKA_EXTRACTABLE])
+        if let refusal = Self.custodyRefusal(
+          uri, sensitive: try custody.bool(CKA_SENSITIVE),
+          extractable: try custody.bool(CKA_EXTRACTABLE))
+        {
+          return .failure(refusal)
+        }
+      }
       let facts = try module.requiredAttributes(session, handle, [CKA_KEY_TYPE, CKA_SIGN])
       guard try facts.bool(CKA_SIGN) else {
         return .failure(
@@ -221,6 +252,20 @@ public struct PKCS11KeyCustody: KeyCustody {
       )
     }
     return key
+  }
+
+  /// Why a key that is to be adopted is refused, naming each attribute
+  /// that is wrong; nil when it is sensitive and unextractable.
+  static func custodyRefusal(_ uri: PKCS11URI, sensitive: Bool, extractable: Bool) -> CAError? {
+    let faults = [
+      extractable ? "is extractable (CKA_EXTRACTABLE true)" : nil,
+      sensitive ? nil : "is not sensitive (CKA_SENSITIVE false)",
+    ].compactMap { $0 }
+    guard !faults.isEmpty else { return nil }
+    return CAError(
+      .caMaterialInvalid,
+      "The key \(uri) \(faults.joined(separator: " and ")): the token would hand out its private value, so it may exist outside the HSM and is not taken over as a CA key held there. Make a key in the token with CKA_SENSITIVE true and CKA_EXTRACTABLE false (as `mailseal ca init --custody pkcs11` does), certify it, and import that."
+    )
   }
 
   /// What the token holding `reference` says about itself (for `ca show`).
