@@ -411,6 +411,89 @@ struct PKCS11Tests {
     #expect(failure { try values.bytes(CKA_EC_POINT) }?.contains("CKA_EC_POINT") == true)
   }
 
+  @Test(
+    "a refused PIN is remembered only as a keyed digest, never its bytes; unchanged it is not offered again, changed it is tried again"
+  )
+  func refusedPINIsNotKept() async throws {
+    let token = try SoftHSM.shared.token("mailseal-ca-pin-memory")
+    let good = try PKCS11KeyCustody(
+      modulePath: SoftHSM.modulePath, pinFile: token.pinFile, token: token.label)
+    let (reference, _) = try good.generateKey(.p256, label: "pin-memory")
+    let wrongFile = SoftHSM.shared.folder.appendingPathComponent("memory-\(UUID()).pin").path
+    let firstPIN = "97531864"
+    #expect(
+      FileManager.default.createFile(
+        atPath: wrongFile, contents: Data("\(firstPIN)\n".utf8),
+        attributes: [.posixPermissions: 0o600]))
+    let wrong = try PKCS11KeyCustody(
+      modulePath: SoftHSM.modulePath, pinFile: wrongFile, token: token.label)
+    func refusal() -> String {
+      do {
+        _ = try wrong.loadKey(reference)
+        return "opened"
+      } catch {
+        return "\(error)"
+      }
+    }
+    /// Whether `haystack` holds `needle` as a run of bytes.
+    func holds(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+      haystack.count >= needle.count
+        && (0...(haystack.count - needle.count)).contains {
+          Array(haystack[$0..<($0 + needle.count)]) == needle
+        }
+    }
+    good.module.closeSessionsForTesting(of: PKCS11TokenSelector(label: token.label))
+    // The token refuses the PIN; the call's one immediate recovery finds
+    // the same PIN in the file and does not offer it again.
+    let first = refusal()
+    #expect(first.contains("refused the PIN in \(wrongFile)"), "\(first)")
+    #expect(first.contains("not offered again"), "\(first)")
+    let remembered = try #require(good.module.refusedPINsForTesting()[wrongFile])
+    #expect(remembered != Array(firstPIN.utf8))
+    #expect(!holds(remembered, Array(firstPIN.utf8)))
+    #expect(!holds(remembered, Array(firstPIN.utf8.prefix(4))))
+    #expect(remembered.count == 32)
+    #expect(remembered == good.module.pinDigest(Array(firstPIN.utf8)))
+
+    // Changed — to another wrong PIN — it is tried (a refusal is what
+    // records a digest), and again only its digest is kept.
+    let secondPIN = "86420975"
+    try "\(secondPIN)\n".write(toFile: wrongFile, atomically: false, encoding: .utf8)
+    #expect(
+      try await Self.eventually({
+        _ = refusal()
+        return good.module.refusedPINsForTesting()[wrongFile] != remembered
+      }), "the changed PIN file was not tried: \(refusal())")
+    let again = try #require(good.module.refusedPINsForTesting()[wrongFile])
+    #expect(again == good.module.pinDigest(Array(secondPIN.utf8)))
+    #expect(!holds(again, Array(secondPIN.utf8)))
+    #expect(refusal().contains("not offered again"))
+    // And the right PIN opens the token.
+    try "\(token.pin)\n".write(toFile: wrongFile, atomically: false, encoding: .utf8)
+    #expect(
+      try await Self.eventually({ (try? wrong.loadKey(reference)) != nil }),
+      "the right PIN was not taken")
+  }
+
+  @Test("a PIN file is read without its line end and wiped in place")
+  func pinFileAndWipe() throws {
+    let path = SoftHSM.shared.folder.appendingPathComponent("read-\(UUID()).pin").path
+    #expect(
+      FileManager.default.createFile(
+        atPath: path, contents: Data("1234abcd\r\n".utf8), attributes: [.posixPermissions: 0o600])
+    )
+    var pin = try PKCS11Module.readPIN(path)
+    #expect(pin == Array("1234abcd".utf8))
+    PKCS11Module.wipe(&pin)
+    #expect(pin == [UInt8](repeating: 0, count: 8))
+    try String(repeating: "7", count: 257).write(toFile: path, atomically: false, encoding: .utf8)
+    #expect(throws: CAError.self) { _ = try PKCS11Module.readPIN(path) }
+    try String(repeating: "7", count: 256).write(toFile: path, atomically: false, encoding: .utf8)
+    #expect(try PKCS11Module.readPIN(path).count == 256)
+    try "\n".write(toFile: path, atomically: false, encoding: .utf8)
+    #expect(throws: CAError.self) { _ = try PKCS11Module.readPIN(path) }
+  }
+
   /// Whether `condition` comes to hold within 20 s, looking every 100 ms
   /// (a recovery is tried at most once a second).
   static func eventually(_ condition: () -> Bool) async throws -> Bool {

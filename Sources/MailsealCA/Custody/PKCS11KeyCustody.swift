@@ -296,7 +296,8 @@ public struct PKCS11KeyCustody: KeyCustody {
   /// Checks a PIN file without keeping the PIN: a real file of this user
   /// that nobody else may read, one line of at most 256 bytes.
   public static func checkPINFile(_ path: String) throws(CAError) {
-    _ = try PKCS11Module.readPIN(path)
+    var pin = try PKCS11Module.readPIN(path)
+    PKCS11Module.wipe(&pin)
   }
 
   // MARK: - Encodings

@@ -1,4 +1,5 @@
 import CPKCS11
+import Crypto
 import Foundation
 import Synchronization
 
@@ -177,8 +178,16 @@ final class PKCS11Module: @unchecked Sendable {
   private var tokens: [PKCS11TokenSelector: TokenState] = [:]
   /// Private-key handles by canonical URI; valid until the next recovery.
   private var handles: [String: CK_OBJECT_HANDLE] = [:]
-  /// PINs the token refused, by PIN file: not offered again unchanged.
+  /// PINs the token refused, by PIN file, so that an unchanged file is not
+  /// offered again: each as an HMAC-SHA-256 under ``pinDigestKey``, never
+  /// the PIN itself — a refused PIN is often a typo of the right one, and
+  /// it would otherwise stay in memory for the life of the process.
   private var refusedPINs: [String: [UInt8]] = [:]
+  /// Made afresh for each process and never stored or shown. A plain hash
+  /// of a PIN of a few digits is undone by trying them all; under this key
+  /// a digest that leaks alone (a partial dump, a debugger's view of the
+  /// table) gives nothing to try against.
+  private let pinDigestKey = SymmetricKey(size: .bits256)
 
   struct TokenState {
     var slot: CK_SLOT_ID
@@ -350,6 +359,18 @@ final class PKCS11Module: @unchecked Sendable {
     closeSessions(of: token)
   }
 
+  /// Tests: what the module remembers of refused PINs, by PIN file.
+  func refusedPINsForTesting() -> [String: [UInt8]] {
+    condition.lock()
+    defer { condition.unlock() }
+    return refusedPINs
+  }
+
+  /// The HMAC of `pin` under this process's key: what ``refusedPINs`` keeps.
+  func pinDigest(_ pin: [UInt8]) -> [UInt8] {
+    Array(HMAC<SHA256>.authenticationCode(for: pin, using: pinDigestKey))
+  }
+
   private func acquire(
     _ token: PKCS11TokenSelector, pinFile: String?, forceRecovery: Bool, freshFault: inout Bool
   ) throws(CAError) -> Lent {
@@ -444,8 +465,12 @@ final class PKCS11Module: @unchecked Sendable {
       faults[token] = refusal
       throw refusal
     }
-    let pin = try Self.readPIN(pinFile)
-    if let refused = refusedPINs[pinFile], refused == pin {
+    // The PIN lives in this one array, wiped on every way out; C_Login
+    // reads it in place, so no copy is made.
+    var pin = try Self.readPIN(pinFile)
+    defer { Self.wipe(&pin) }
+    let digest = pinDigest(pin)
+    if let refused = refusedPINs[pinFile], refused == digest {
       let refusal = CAError(
         .keyUnavailable,
         "The PKCS#11 token \(token) refused the PIN in \(pinFile); it is not offered again until that file changes."
@@ -453,11 +478,9 @@ final class PKCS11Module: @unchecked Sendable {
       faults[token] = refusal
       throw refusal
     }
-    var bytes = pin
-    let value = bytes.withUnsafeMutableBufferPointer { buffer in
+    let value = pin.withUnsafeMutableBufferPointer { buffer in
       f.C_Login!(session, CKU_USER, buffer.baseAddress, CK_ULONG(buffer.count))
     }
-    for index in bytes.indices { bytes[index] = 0 }
     if value == CKR_OK || value == CKR_USER_ALREADY_LOGGED_IN { return }
     let failure = PKCS11Failure(function: "C_Login", value: value)
     let refusal: CAError
@@ -465,7 +488,7 @@ final class PKCS11Module: @unchecked Sendable {
       // A wrong PIN is not offered again unchanged; a locked or expired
       // one may work again as it is once the officer has acted.
       if [CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE].contains(value) {
-        refusedPINs[pinFile] = pin
+        refusedPINs[pinFile] = digest
       }
       refusal = CAError(
         .keyUnavailable,
@@ -480,25 +503,67 @@ final class PKCS11Module: @unchecked Sendable {
 
   /// Reads a PIN file (this user's, mode 0600 or stricter): at most 256
   /// bytes, one line, trailing newline dropped. Its content never appears
-  /// in a message.
+  /// in a message. The file is read straight into the array returned (no
+  /// Data or String in between that would keep a copy); the caller wipes
+  /// it with ``wipe(_:)``; a file refused here (unreadable, too long) has
+  /// what was read wiped before the error is thrown.
   static func readPIN(_ path: String) throws(CAError) -> [UInt8] {
     do {
       try FileKeyCustody.requirePrivate(path, what: "PKCS#11 PIN file", mode: 0o600)
     } catch {
       throw CAError(.keyUnavailable, error.message)
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
+    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    guard fd >= 0 else {
       throw CAError(.keyUnavailable, "The PKCS#11 PIN file \(path) cannot be read.")
     }
-    guard data.count <= 256 else {
+    defer { close(fd) }
+    // One byte more than allowed: a longer file is seen to be longer.
+    var pin = [UInt8](repeating: 0, count: 257)
+    var count = 0
+    while count < pin.count {
+      let got = pin.withUnsafeMutableBytes { buffer in
+        read(fd, buffer.baseAddress! + count, buffer.count - count)
+      }
+      if got > 0 {
+        count += got
+      } else if got == 0 {
+        break
+      } else if errno != EINTR {
+        wipe(&pin)
+        throw CAError(.keyUnavailable, "The PKCS#11 PIN file \(path) cannot be read.")
+      }
+    }
+    guard count <= 256 else {
+      wipe(&pin)
       throw CAError(.keyUnavailable, "The PKCS#11 PIN file \(path) is longer than 256 bytes.")
     }
-    var pin = Array(data)
+    // Shortening keeps the storage: the PIN stays in the bytes that are
+    // wiped later, and what is cut off was never read or is a line end.
+    pin.removeSubrange(count...)
     while let last = pin.last, last == 0x0a || last == 0x0d { pin.removeLast() }
     guard !pin.isEmpty else {
       throw CAError(.keyUnavailable, "The PKCS#11 PIN file \(path) is empty.")
     }
     return pin
+  }
+
+  /// Overwrites `bytes` with zeros. A loop of stores into an array that is
+  /// not read again is a dead store the optimiser may drop; explicit_bzero
+  /// (memset_s on Darwin) is specified never to be dropped, and the
+  /// function is kept out of line so that no caller's optimisation sees
+  /// through it. The array must be the only reference to its storage (a
+  /// shared one would be copied first, and the copy wiped).
+  @inline(never)
+  static func wipe(_ bytes: inout [UInt8]) {
+    bytes.withUnsafeMutableBytes { buffer in
+      guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+      #if canImport(Darwin)
+        _ = memset_s(base, buffer.count, 0, buffer.count)
+      #else
+        explicit_bzero(base, buffer.count)
+      #endif
+    }
   }
 
   private func release(_ token: PKCS11TokenSelector, _ lent: Lent, usable: Bool) {
