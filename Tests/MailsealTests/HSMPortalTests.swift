@@ -107,6 +107,21 @@ struct HSMPortalTests {
     defer { Task { await fourth.cleanUp() } }
     let mismatch = try fourth.mailseal("ca", "import", "--chain", chainFile.path, "--key", otherURI)
     #expect(mismatch.status != 0, "\(mismatch.output)")
+    // A key the token would hand out is refused before anything else,
+    // naming the attribute: it may exist outside the HSM.
+    try SoftHSM.run(
+      "pkcs11-tool",
+      [
+        "--module", SoftHSM.modulePath, "--token-label", otherToken.label, "--login", "--pin",
+        otherToken.pin, "--keypairgen", "--key-type", "EC:secp384r1", "--label",
+        "portal-extractable", "--id", "e1", "--usage-sign", "--sensitive", "--extractable",
+      ], environment: SoftHSM.shared.environment)
+    let extractable = try fourth.mailseal(
+      "ca", "import", "--chain", chainFile.path, "--key",
+      "pkcs11:token=\(otherToken.label);object=portal-extractable;type=private")
+    #expect(extractable.status != 0, "\(extractable.output)")
+    #expect(
+      extractable.output.contains("is extractable (CKA_EXTRACTABLE true)"), "\(extractable.output)")
   }
 
   @Test(

@@ -37,9 +37,19 @@ public protocol KeyCustody: Sendable {
   )
   /// Loads a key for signing.
   func loadKey(_ reference: KeyReference) throws -> any CASigningKey
+  /// Takes over a key that already lives in the custody (`ca import` of a
+  /// key in a token): loads it as ``loadKey(_:)`` does, after the checks
+  /// a key made elsewhere must pass once — which a key loaded again later
+  /// has passed already.
+  func adoptKey(_ reference: KeyReference) throws -> any CASigningKey
 }
 
 extension KeyCustody {
+  /// A backend whose keys need no check beyond loading them.
+  public func adoptKey(_ reference: KeyReference) throws -> any CASigningKey {
+    try loadKey(reference)
+  }
+
   /// Refuses a reference that belongs to another backend, naming it.
   func requireOwnScheme(_ reference: KeyReference) throws(CAError) {
     guard reference.scheme == scheme else {

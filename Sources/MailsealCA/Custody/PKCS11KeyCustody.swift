@@ -112,9 +112,10 @@ public struct PKCS11KeyCustody: KeyCustody {
       do throws(PKCS11Failure) {
         // The token must have kept what was asked: a key it would hand
         // out is destroyed, not used.
-        let flags = try module.attributes(
+        let flags = try module.requiredAttributes(
           session, privateHandle, [CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_TOKEN])
-        guard flags[CKA_SENSITIVE] == [1], flags[CKA_EXTRACTABLE] == [0], flags[CKA_TOKEN] == [1]
+        guard try flags.bool(CKA_SENSITIVE), try !flags.bool(CKA_EXTRACTABLE),
+          try flags.bool(CKA_TOKEN)
         else {
           module.destroy(session, privateHandle)
           module.destroy(session, publicHandle)
@@ -158,7 +159,27 @@ public struct PKCS11KeyCustody: KeyCustody {
     )
   }
 
+  /// Loads a key installed before (its URI stored beside its
+  /// certificate) for signing. Whether it is sensitive and unextractable
+  /// was checked when it was made or adopted, and a token cannot undo
+  /// either (PKCS#11 lets CKA_SENSITIVE go only from false to true and
+  /// CKA_EXTRACTABLE only from true to false), so it is not asked again.
   public func loadKey(_ reference: KeyReference) throws -> any CASigningKey {
+    try load(reference, adopting: false)
+  }
+
+  /// Takes over a key already in the token (`ca import --key pkcs11:…`):
+  /// loaded as by ``loadKey(_:)``, and refused unless the token says the
+  /// private key is sensitive (CKA_SENSITIVE true) and cannot be extracted
+  /// (CKA_EXTRACTABLE false) — as keys made by ``generateKey(_:label:)``
+  /// are. A key the token would hand out, wrapped or in the clear, may
+  /// already exist outside it, and a CA key kept in an HSM is trusted for
+  /// never having left it.
+  public func adoptKey(_ reference: KeyReference) throws -> any CASigningKey {
+    try load(reference, adopting: true)
+  }
+
+  private func load(_ reference: KeyReference, adopting: Bool) throws -> any CASigningKey {
     try requireOwnScheme(reference)
     let uri = try PKCS11URI(reference.rawValue)
     let pinFile = uri.pinSource ?? self.pinFile
@@ -167,25 +188,37 @@ public struct PKCS11KeyCustody: KeyCustody {
         (CAKeyType, Certificate.PublicKey), CAError
       > in
       let handle = try module.privateKeyHandle(uri, session: session, fresh: true)
-      let facts = try module.attributes(
-        session, handle, [CKA_KEY_TYPE, CKA_SIGN, CKA_MODULUS, CKA_EC_PARAMS])
-      guard facts[CKA_SIGN] == [1] else {
+      if adopting {
+        // Asked first: nothing is signed with a key that is refused.
+        let custody = try module.requiredAttributes(
+          session, handle, [CKA_SENSITIVE, CKA_EXTRACTABLE])
+        if let refusal = Self.custodyRefusal(
+          uri, sensitive: try custody.bool(CKA_SENSITIVE),
+          extractable: try custody.bool(CKA_EXTRACTABLE))
+        {
+          return .failure(refusal)
+        }
+      }
+      let facts = try module.requiredAttributes(session, handle, [CKA_KEY_TYPE, CKA_SIGN])
+      guard try facts.bool(CKA_SIGN) else {
         return .failure(
           CAError(.keyCustody, "The key \(uri) may not sign (CKA_SIGN is false)."))
       }
-      let keyType = facts[CKA_KEY_TYPE].map { Self.ulong($0) }
       let type: CAKeyType
-      switch keyType {
-      case CKK_RSA?:
-        guard let modulus = facts[CKA_MODULUS], Self.bitLength(modulus) == 4096 else {
+      switch try facts.ulong(CKA_KEY_TYPE) {
+      case CKK_RSA:
+        let modulus = try module.requiredAttributes(session, handle, [CKA_MODULUS])
+        guard Self.bitLength(try modulus.bytes(CKA_MODULUS)) == 4096 else {
           return .failure(
             CAError(
               .caMaterialInvalid,
               "The RSA key \(uri) is not 4096 bits; CA keys must have 4096 (S/MIME BR §6.1.5)."))
         }
         type = .rsa4096
-      case CKK_EC?:
-        guard let parameters = facts[CKA_EC_PARAMS],
+      case CKK_EC:
+        let parameters = try module.requiredAttributes(session, handle, [CKA_EC_PARAMS])
+          .bytes(CKA_EC_PARAMS)
+        guard
           let curve = CAKeyType.allCases.first(where: {
             $0 != .rsa4096 && Self.curveParameters($0) == parameters
           })
@@ -221,6 +254,20 @@ public struct PKCS11KeyCustody: KeyCustody {
     return key
   }
 
+  /// Why a key that is to be adopted is refused, naming each attribute
+  /// that is wrong; nil when it is sensitive and unextractable.
+  static func custodyRefusal(_ uri: PKCS11URI, sensitive: Bool, extractable: Bool) -> CAError? {
+    let faults = [
+      extractable ? "is extractable (CKA_EXTRACTABLE true)" : nil,
+      sensitive ? nil : "is not sensitive (CKA_SENSITIVE false)",
+    ].compactMap { $0 }
+    guard !faults.isEmpty else { return nil }
+    return CAError(
+      .caMaterialInvalid,
+      "The key \(uri) \(faults.joined(separator: " and ")): the token would hand out its private value, so it may exist outside the HSM and is not taken over as a CA key held there. Make a key in the token with CKA_SENSITIVE true and CKA_EXTRACTABLE false (as `mailseal ca init --custody pkcs11` does), certify it, and import that."
+    )
+  }
+
   /// What the token holding `reference` says about itself (for `ca show`).
   public func tokenInfo(_ reference: KeyReference) throws(CAError) -> PKCS11TokenInfo {
     let uri = try PKCS11URI(reference.rawValue)
@@ -249,7 +296,8 @@ public struct PKCS11KeyCustody: KeyCustody {
   /// Checks a PIN file without keeping the PIN: a real file of this user
   /// that nobody else may read, one line of at most 256 bytes.
   public static func checkPINFile(_ path: String) throws(CAError) {
-    _ = try PKCS11Module.readPIN(path)
+    var pin = try PKCS11Module.readPIN(path)
+    PKCS11Module.wipe(&pin)
   }
 
   // MARK: - Encodings
@@ -262,13 +310,6 @@ public struct PKCS11KeyCustody: KeyCustody {
     case .p521: return [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23]
     case .rsa4096: return []
     }
-  }
-
-  static func ulong(_ bytes: [UInt8]) -> CK_ULONG {
-    var value: CK_ULONG = 0
-    guard bytes.count == MemoryLayout<CK_ULONG>.size else { return CK_UNAVAILABLE_INFORMATION }
-    withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes) }
-    return value
   }
 
   static func bitLength(_ bigEndian: [UInt8]) -> Int {
@@ -286,11 +327,10 @@ public struct PKCS11KeyCustody: KeyCustody {
       function: "C_GetAttributeValue (public key unreadable)", value: CKR_ATTRIBUTE_VALUE_INVALID)
     switch type {
     case .rsa4096:
-      let facts = try module.attributes(
+      let facts = try module.requiredAttributes(
         session, privateKey, [CKA_MODULUS, CKA_PUBLIC_EXPONENT])
-      guard let modulus = facts[CKA_MODULUS], let exponent = facts[CKA_PUBLIC_EXPONENT] else {
-        throw malformed
-      }
+      let modulus = try facts.bytes(CKA_MODULUS)
+      let exponent = try facts.bytes(CKA_PUBLIC_EXPONENT)
       do {
         let key = try _RSA.Signing.PublicKey(
           n: Data(modulus.drop { $0 == 0 }), e: Data(exponent.drop { $0 == 0 }))
@@ -318,9 +358,9 @@ public struct PKCS11KeyCustody: KeyCustody {
         }
         handle = found[0]
       }
-      guard let handle,
-        let encoded = try module.attributes(session, handle, [CKA_EC_POINT])[CKA_EC_POINT]
-      else { throw malformed }
+      guard let handle else { throw malformed }
+      let encoded = try module.requiredAttributes(session, handle, [CKA_EC_POINT]).bytes(
+        CKA_EC_POINT)
       // CKA_EC_POINT is the DER of an OCTET STRING holding the point;
       // some tokens give the point itself.
       var point = encoded

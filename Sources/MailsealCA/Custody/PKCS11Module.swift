@@ -1,4 +1,5 @@
 import CPKCS11
+import Crypto
 import Foundation
 import Synchronization
 
@@ -16,12 +17,19 @@ public struct PKCS11TokenInfo: Sendable, Hashable {
   public let serial: String
 }
 
-/// A Cryptoki call that returned something other than CKR_OK.
+/// A Cryptoki call that returned something other than CKR_OK, or whose
+/// answer cannot be used.
 struct PKCS11Failure: Error, CustomStringConvertible {
   let function: String
   let value: CK_RV
+  /// What was wrong when the return value alone does not say it (an
+  /// attribute the token gave no usable value for): the message then names
+  /// the attribute, so that an administrator knows what to look at.
+  var detail: String? = nil
 
-  var description: String { "\(function) returned \(Self.name(of: value))" }
+  var description: String {
+    detail.map { "\(function): \($0)" } ?? "\(function) returned \(Self.name(of: value))"
+  }
 
   /// The token, its session or the module is gone: whatever was asked may
   /// work again once the token is back, so the caller waits, retries, and
@@ -89,6 +97,23 @@ struct PKCS11Failure: Error, CustomStringConvertible {
     ]
     return names[value] ?? "0x\(String(value, radix: 16))"
   }
+
+  /// The attribute's name as the specification writes it, for messages.
+  static func name(ofAttribute type: CK_ATTRIBUTE_TYPE) -> String {
+    let names: [CK_ATTRIBUTE_TYPE: String] = [
+      CKA_CLASS: "CKA_CLASS", CKA_TOKEN: "CKA_TOKEN", CKA_PRIVATE: "CKA_PRIVATE",
+      CKA_LABEL: "CKA_LABEL", CKA_VALUE: "CKA_VALUE", CKA_KEY_TYPE: "CKA_KEY_TYPE",
+      CKA_ID: "CKA_ID", CKA_SENSITIVE: "CKA_SENSITIVE", CKA_ENCRYPT: "CKA_ENCRYPT",
+      CKA_DECRYPT: "CKA_DECRYPT", CKA_WRAP: "CKA_WRAP", CKA_UNWRAP: "CKA_UNWRAP",
+      CKA_SIGN: "CKA_SIGN", CKA_VERIFY: "CKA_VERIFY", CKA_DERIVE: "CKA_DERIVE",
+      CKA_MODULUS: "CKA_MODULUS", CKA_MODULUS_BITS: "CKA_MODULUS_BITS",
+      CKA_PUBLIC_EXPONENT: "CKA_PUBLIC_EXPONENT", CKA_PRIVATE_EXPONENT: "CKA_PRIVATE_EXPONENT",
+      CKA_EXTRACTABLE: "CKA_EXTRACTABLE", CKA_NEVER_EXTRACTABLE: "CKA_NEVER_EXTRACTABLE",
+      CKA_ALWAYS_SENSITIVE: "CKA_ALWAYS_SENSITIVE", CKA_EC_PARAMS: "CKA_EC_PARAMS",
+      CKA_EC_POINT: "CKA_EC_POINT",
+    ]
+    return names[type] ?? "attribute 0x\(String(type, radix: 16))"
+  }
 }
 
 /// Which token a reference means: the URI's token attributes.
@@ -153,8 +178,16 @@ final class PKCS11Module: @unchecked Sendable {
   private var tokens: [PKCS11TokenSelector: TokenState] = [:]
   /// Private-key handles by canonical URI; valid until the next recovery.
   private var handles: [String: CK_OBJECT_HANDLE] = [:]
-  /// PINs the token refused, by PIN file: not offered again unchanged.
+  /// PINs the token refused, by PIN file, so that an unchanged file is not
+  /// offered again: each as an HMAC-SHA-256 under ``pinDigestKey``, never
+  /// the PIN itself — a refused PIN is often a typo of the right one, and
+  /// it would otherwise stay in memory for the life of the process.
   private var refusedPINs: [String: [UInt8]] = [:]
+  /// Made afresh for each process and never stored or shown. A plain hash
+  /// of a PIN of a few digits is undone by trying them all; under this key
+  /// a digest that leaks alone (a partial dump, a debugger's view of the
+  /// table) gives nothing to try against.
+  private let pinDigestKey = SymmetricKey(size: .bits256)
 
   struct TokenState {
     var slot: CK_SLOT_ID
@@ -326,6 +359,18 @@ final class PKCS11Module: @unchecked Sendable {
     closeSessions(of: token)
   }
 
+  /// Tests: what the module remembers of refused PINs, by PIN file.
+  func refusedPINsForTesting() -> [String: [UInt8]] {
+    condition.lock()
+    defer { condition.unlock() }
+    return refusedPINs
+  }
+
+  /// The HMAC of `pin` under this process's key: what ``refusedPINs`` keeps.
+  func pinDigest(_ pin: [UInt8]) -> [UInt8] {
+    Array(HMAC<SHA256>.authenticationCode(for: pin, using: pinDigestKey))
+  }
+
   private func acquire(
     _ token: PKCS11TokenSelector, pinFile: String?, forceRecovery: Bool, freshFault: inout Bool
   ) throws(CAError) -> Lent {
@@ -420,8 +465,12 @@ final class PKCS11Module: @unchecked Sendable {
       faults[token] = refusal
       throw refusal
     }
-    let pin = try Self.readPIN(pinFile)
-    if let refused = refusedPINs[pinFile], refused == pin {
+    // The PIN lives in this one array, wiped on every way out; C_Login
+    // reads it in place, so no copy is made.
+    var pin = try Self.readPIN(pinFile)
+    defer { Self.wipe(&pin) }
+    let digest = pinDigest(pin)
+    if let refused = refusedPINs[pinFile], refused == digest {
       let refusal = CAError(
         .keyUnavailable,
         "The PKCS#11 token \(token) refused the PIN in \(pinFile); it is not offered again until that file changes."
@@ -429,11 +478,9 @@ final class PKCS11Module: @unchecked Sendable {
       faults[token] = refusal
       throw refusal
     }
-    var bytes = pin
-    let value = bytes.withUnsafeMutableBufferPointer { buffer in
+    let value = pin.withUnsafeMutableBufferPointer { buffer in
       f.C_Login!(session, CKU_USER, buffer.baseAddress, CK_ULONG(buffer.count))
     }
-    for index in bytes.indices { bytes[index] = 0 }
     if value == CKR_OK || value == CKR_USER_ALREADY_LOGGED_IN { return }
     let failure = PKCS11Failure(function: "C_Login", value: value)
     let refusal: CAError
@@ -441,7 +488,7 @@ final class PKCS11Module: @unchecked Sendable {
       // A wrong PIN is not offered again unchanged; a locked or expired
       // one may work again as it is once the officer has acted.
       if [CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE].contains(value) {
-        refusedPINs[pinFile] = pin
+        refusedPINs[pinFile] = digest
       }
       refusal = CAError(
         .keyUnavailable,
@@ -456,25 +503,67 @@ final class PKCS11Module: @unchecked Sendable {
 
   /// Reads a PIN file (this user's, mode 0600 or stricter): at most 256
   /// bytes, one line, trailing newline dropped. Its content never appears
-  /// in a message.
+  /// in a message. The file is read straight into the array returned (no
+  /// Data or String in between that would keep a copy); the caller wipes
+  /// it with ``wipe(_:)``; a file refused here (unreadable, too long) has
+  /// what was read wiped before the error is thrown.
   static func readPIN(_ path: String) throws(CAError) -> [UInt8] {
     do {
       try FileKeyCustody.requirePrivate(path, what: "PKCS#11 PIN file", mode: 0o600)
     } catch {
       throw CAError(.keyUnavailable, error.message)
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
+    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    guard fd >= 0 else {
       throw CAError(.keyUnavailable, "The PKCS#11 PIN file \(path) cannot be read.")
     }
-    guard data.count <= 256 else {
+    defer { close(fd) }
+    // One byte more than allowed: a longer file is seen to be longer.
+    var pin = [UInt8](repeating: 0, count: 257)
+    var count = 0
+    while count < pin.count {
+      let got = pin.withUnsafeMutableBytes { buffer in
+        read(fd, buffer.baseAddress! + count, buffer.count - count)
+      }
+      if got > 0 {
+        count += got
+      } else if got == 0 {
+        break
+      } else if errno != EINTR {
+        wipe(&pin)
+        throw CAError(.keyUnavailable, "The PKCS#11 PIN file \(path) cannot be read.")
+      }
+    }
+    guard count <= 256 else {
+      wipe(&pin)
       throw CAError(.keyUnavailable, "The PKCS#11 PIN file \(path) is longer than 256 bytes.")
     }
-    var pin = Array(data)
+    // Shortening keeps the storage: the PIN stays in the bytes that are
+    // wiped later, and what is cut off was never read or is a line end.
+    pin.removeSubrange(count...)
     while let last = pin.last, last == 0x0a || last == 0x0d { pin.removeLast() }
     guard !pin.isEmpty else {
       throw CAError(.keyUnavailable, "The PKCS#11 PIN file \(path) is empty.")
     }
     return pin
+  }
+
+  /// Overwrites `bytes` with zeros. A loop of stores into an array that is
+  /// not read again is a dead store the optimiser may drop; explicit_bzero
+  /// (memset_s on Darwin) is specified never to be dropped, and the
+  /// function is kept out of line so that no caller's optimisation sees
+  /// through it. The array must be the only reference to its storage (a
+  /// shared one would be copied first, and the copy wiped).
+  @inline(never)
+  static func wipe(_ bytes: inout [UInt8]) {
+    bytes.withUnsafeMutableBytes { buffer in
+      guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+      #if canImport(Darwin)
+        _ = memset_s(base, buffer.count, 0, buffer.count)
+      #else
+        explicit_bzero(base, buffer.count)
+      #endif
+    }
   }
 
   private func release(_ token: PKCS11TokenSelector, _ lent: Lent, usable: Bool) {
@@ -654,29 +743,109 @@ final class PKCS11Module: @unchecked Sendable {
   }
 
   /// Reads attributes; an attribute the token will not give (sensitive,
-  /// absent) is nil.
+  /// absent, or CK_UNAVAILABLE_INFORMATION) is nil: for attributes the
+  /// caller can do without (a key's CKA_ID, where the label will do).
   func attributes(
     _ session: CK_SESSION_HANDLE, _ object: CK_OBJECT_HANDLE, _ types: [CK_ATTRIBUTE_TYPE]
+  ) throws(PKCS11Failure) -> [CK_ATTRIBUTE_TYPE: [UInt8]] {
+    try readAttributes(session, object, types, required: false)
+  }
+
+  /// Reads attributes Mailseal cannot decide without (a key's type, its
+  /// public half, whether it is sensitive or extractable): one the token
+  /// will not give — absent, sensitive, or CK_UNAVAILABLE_INFORMATION
+  /// even with CKR_OK — is a failure that names it, never a guess.
+  func requiredAttributes(
+    _ session: CK_SESSION_HANDLE, _ object: CK_OBJECT_HANDLE, _ types: [CK_ATTRIBUTE_TYPE]
+  ) throws(PKCS11Failure) -> AttributeValues {
+    AttributeValues(values: try readAttributes(session, object, types, required: true))
+  }
+
+  /// The longest attribute value read: far more than a 4096-bit modulus or
+  /// a P-521 point, far less than a length a broken module might claim.
+  static let attributeLimit = 1 << 16
+
+  private func readAttributes(
+    _ session: CK_SESSION_HANDLE, _ object: CK_OBJECT_HANDLE, _ types: [CK_ATTRIBUTE_TYPE],
+    required: Bool
   ) throws(PKCS11Failure) -> [CK_ATTRIBUTE_TYPE: [UInt8]] {
     var result: [CK_ATTRIBUTE_TYPE: [UInt8]] = [:]
     for type in types {
       var attribute = CK_ATTRIBUTE(type: type, pValue: nil, ulValueLen: 0)
       let sized = f.C_GetAttributeValue!(session, object, &attribute, 1)
-      if sized == CKR_ATTRIBUTE_SENSITIVE || sized == CKR_ATTRIBUTE_TYPE_INVALID { continue }
-      try Self.check("C_GetAttributeValue", sized)
-      if attribute.ulValueLen == CK_UNAVAILABLE_INFORMATION { continue }
-      guard attribute.ulValueLen <= 1 << 16 else {
-        throw PKCS11Failure(function: "C_GetAttributeValue (too long)", value: CKR_ARGUMENTS_BAD)
-      }
-      var value = [UInt8](repeating: 0, count: Int(attribute.ulValueLen))
+      guard
+        let length = try Self.valueLength(
+          of: type, answer: sized, length: attribute.ulValueLen, required: required)
+      else { continue }
+      var value = [UInt8](repeating: 0, count: length)
       let read = value.withUnsafeMutableBytes { buffer in
         attribute.pValue = buffer.baseAddress
+        attribute.ulValueLen = CK_ULONG(buffer.count)
         return f.C_GetAttributeValue!(session, object, &attribute, 1)
       }
-      try Self.check("C_GetAttributeValue", read)
-      result[type] = Array(value.prefix(Int(attribute.ulValueLen)))
+      let given = try Self.readLength(
+        of: type, answer: read, length: attribute.ulValueLen, capacity: length)
+      result[type] = Array(value.prefix(given))
     }
     return result
+  }
+
+  /// What the first C_GetAttributeValue (no buffer) says about `type`: how
+  /// many bytes to read, or nil when the token gives no value and the
+  /// caller may do without one. CK_UNAVAILABLE_INFORMATION is never taken
+  /// for a length (it is all ones: a trap in Int, or an allocation of
+  /// everything), nor is anything longer than ``attributeLimit``.
+  static func valueLength(
+    of type: CK_ATTRIBUTE_TYPE, answer: CK_RV, length: CK_ULONG, required: Bool
+  ) throws(PKCS11Failure) -> Int? {
+    let name = PKCS11Failure.name(ofAttribute: type)
+    if answer == CKR_ATTRIBUTE_SENSITIVE || answer == CKR_ATTRIBUTE_TYPE_INVALID {
+      guard required else { return nil }
+      throw PKCS11Failure(
+        function: "C_GetAttributeValue", value: answer,
+        detail: "the token gives no \(name) (\(PKCS11Failure.name(of: answer)))")
+    }
+    guard answer == CKR_OK else {
+      throw PKCS11Failure(
+        function: "C_GetAttributeValue", value: answer,
+        detail: "reading \(name) returned \(PKCS11Failure.name(of: answer))")
+    }
+    if length == CK_UNAVAILABLE_INFORMATION {
+      guard required else { return nil }
+      throw PKCS11Failure(
+        function: "C_GetAttributeValue", value: CKR_ATTRIBUTE_VALUE_INVALID,
+        detail: "the token gives no value for \(name) (CKR_OK with CK_UNAVAILABLE_INFORMATION)")
+    }
+    guard length <= CK_ULONG(attributeLimit) else {
+      throw PKCS11Failure(
+        function: "C_GetAttributeValue", value: CKR_ATTRIBUTE_VALUE_INVALID,
+        detail: "the token says \(name) is \(length) bytes long; at most \(attributeLimit) are read"
+      )
+    }
+    return Int(length)
+  }
+
+  /// What the second C_GetAttributeValue (into `capacity` bytes) says: how
+  /// many bytes of the buffer hold the value. A length beyond the buffer
+  /// (CK_UNAVAILABLE_INFORMATION included) is a failure, not a read past
+  /// its end.
+  static func readLength(
+    of type: CK_ATTRIBUTE_TYPE, answer: CK_RV, length: CK_ULONG, capacity: Int
+  ) throws(PKCS11Failure) -> Int {
+    let name = PKCS11Failure.name(ofAttribute: type)
+    guard answer == CKR_OK else {
+      throw PKCS11Failure(
+        function: "C_GetAttributeValue", value: answer,
+        detail: "reading \(name) returned \(PKCS11Failure.name(of: answer))")
+    }
+    guard length <= CK_ULONG(capacity) else {
+      throw PKCS11Failure(
+        function: "C_GetAttributeValue", value: CKR_ATTRIBUTE_VALUE_INVALID,
+        detail:
+          "the token gave \(name) a length (\(length)) beyond the \(capacity) bytes it announced"
+      )
+    }
+    return Int(length)
   }
 
   /// Signs `data` (a digest, or a DigestInfo for RSA) with the mechanism.
@@ -728,6 +897,56 @@ final class PKCS11Module: @unchecked Sendable {
   }
 }
 
+/// Attribute values a token gave for ``PKCS11Module/requiredAttributes(_:_:_:)``,
+/// decoded by type; a value of the wrong size is a failure that names its
+/// attribute.
+struct AttributeValues {
+  let values: [CK_ATTRIBUTE_TYPE: [UInt8]]
+
+  subscript(_ type: CK_ATTRIBUTE_TYPE) -> [UInt8]? { values[type] }
+
+  func bytes(_ type: CK_ATTRIBUTE_TYPE) throws(PKCS11Failure) -> [UInt8] {
+    guard let value = values[type] else { throw Self.malformed(type, "was not read") }
+    return value
+  }
+
+  /// A CK_BBOOL: one byte, zero for false.
+  func bool(_ type: CK_ATTRIBUTE_TYPE) throws(PKCS11Failure) -> Bool {
+    let value = try bytes(type)
+    guard let flag = Self.bool(value) else {
+      throw Self.malformed(type, "is \(value.count) bytes long, not one (a CK_BBOOL)")
+    }
+    return flag
+  }
+
+  /// A CK_ULONG in the machine's byte order.
+  func ulong(_ type: CK_ATTRIBUTE_TYPE) throws(PKCS11Failure) -> CK_ULONG {
+    let value = try bytes(type)
+    guard let number = Self.ulong(value) else {
+      throw Self.malformed(
+        type, "is \(value.count) bytes long, not \(MemoryLayout<CK_ULONG>.size) (a CK_ULONG)")
+    }
+    return number
+  }
+
+  static func bool(_ value: [UInt8]) -> Bool? {
+    value.count == 1 ? value[0] != 0 : nil
+  }
+
+  /// Loaded without assuming alignment: an array's bytes, or a slice of
+  /// them, need not start where a CK_ULONG may be read directly.
+  static func ulong<Bytes: Collection<UInt8>>(_ value: Bytes) -> CK_ULONG? {
+    guard value.count == MemoryLayout<CK_ULONG>.size else { return nil }
+    return Array(value).withUnsafeBytes { $0.loadUnaligned(as: CK_ULONG.self) }
+  }
+
+  static func malformed(_ type: CK_ATTRIBUTE_TYPE, _ what: String) -> PKCS11Failure {
+    PKCS11Failure(
+      function: "C_GetAttributeValue", value: CKR_ATTRIBUTE_VALUE_INVALID,
+      detail: "\(PKCS11Failure.name(ofAttribute: type)) \(what)")
+  }
+}
+
 /// A template of attributes whose values live as long as the template.
 struct AttributeTemplate {
   private var entries: [(CK_ATTRIBUTE_TYPE, [UInt8])] = []
@@ -742,23 +961,40 @@ struct AttributeTemplate {
     entries.append((type, withUnsafeBytes(of: ulong) { Array($0) }))
   }
 
+  /// Where each value starts in the one buffer, and how long the buffer
+  /// is: every value at a multiple of CK_ULONG's alignment, because a
+  /// module may read a CK_ULONG value (CKA_CLASS, CKA_MODULUS_BITS) through
+  /// a CK_ULONG pointer, which traps or misreads on some machines when the
+  /// value follows a one-byte CK_BBOOL unpadded.
+  static func layout(lengths: [Int]) -> (offsets: [Int], total: Int) {
+    let alignment = MemoryLayout<CK_ULONG>.alignment
+    var offsets: [Int] = []
+    var total = 0
+    for length in lengths {
+      total = (total + alignment - 1) / alignment * alignment
+      offsets.append(total)
+      total += length
+    }
+    return (offsets, total)
+  }
+
   /// Calls `body` with a CK_ATTRIBUTE array pointing into one buffer
-  /// that holds every value until `body` returns.
+  /// that holds every value until `body` returns, each value aligned as
+  /// ``layout(lengths:)`` says.
   func withAttributes<T>(
     _ body: (UnsafeMutablePointer<CK_ATTRIBUTE>?, CK_ULONG) throws(PKCS11Failure) -> T
   ) throws(PKCS11Failure) -> T {
-    let total = entries.reduce(0) { $0 + $1.1.count }
-    let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 16)
+    let (offsets, total) = Self.layout(lengths: entries.map { $0.1.count })
+    let storage = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: max(total, 1), alignment: max(16, MemoryLayout<CK_ULONG>.alignment))
     defer { storage.deallocate() }
     var attributes: [CK_ATTRIBUTE] = []
-    var offset = 0
-    for (type, value) in entries {
+    for ((type, value), offset) in zip(entries, offsets) {
       let start = storage.baseAddress! + offset
       value.withUnsafeBytes { bytes in
         if let base = bytes.baseAddress { start.copyMemory(from: base, byteCount: bytes.count) }
       }
       attributes.append(CK_ATTRIBUTE(type: type, pValue: start, ulValueLen: CK_ULONG(value.count)))
-      offset += value.count
     }
     let count = CK_ULONG(attributes.count)
     let result: Result<T, PKCS11Failure> = attributes.withUnsafeMutableBufferPointer { buffer in

@@ -184,7 +184,9 @@ public struct CAInstallation: Sendable {
       reference =
         given.scheme == "pkcs11"
         ? KeyReference(rawValue: try PKCS11URI(given.rawValue).description) : given
-      key = try configuration.loadKey(reference)
+      // Adopted, not merely loaded: a key in a token that would hand it
+      // out is refused here, once; later loads trust this check.
+      key = try configuration.adoptKey(reference)
     }
     // Binding the key to the certificate checks that they belong together.
     _ = try CertificateAuthority(

@@ -152,6 +152,13 @@ public struct MailsealConfiguration: Sendable {
     try keyCustody(for: reference).loadKey(reference)
   }
 
+  /// Takes over the key of `reference`, already in its custody, for an
+  /// imported CA: its custody's checks for a key it did not make (a key in
+  /// a token must be sensitive and unextractable), then loaded.
+  public func adoptKey(_ reference: KeyReference) throws -> any CASigningKey {
+    try keyCustody(for: reference).adoptKey(reference)
+  }
+
   /// Defaults of the embedded test installation.
   public enum Defaults {
     public static let dataDirectory = "./data"
