@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # OCSP responses per second and p99 latency under wrk (keep-alive, 2
 # threads, 32 connections) on 127.0.0.1: Mailseal's POST /ocsp and
-# GET /ocsp/<base64> against `cfssl ocspserve` (Debian's golang-cfssl)
+# GET /ocsp/<base64> — on its OCSP listener (MAILSEAL_OCSP_LISTEN, plain
+# NIO) and on the portal's port — against `cfssl ocspserve` (Debian's golang-cfssl)
 # serving the same N certificates (some revoked), in the same run on the
 # same machine. Mailseal answers from memory: statuses loaded at start and
 # kept current by revocations, responses signed ahead in the background
@@ -60,8 +61,11 @@ wait_for() {
 # Mailseal, with a fresh data folder and test CA.
 PORT=$(free_port)
 MAILSEAL_URL="http://127.0.0.1:$PORT"
+LISTENER_PORT=$(free_port)
+LISTENER_URL="http://127.0.0.1:$LISTENER_PORT"
 DATA="$WORK/data"
 export MAILSEAL_DATA_DIR="$DATA" MAILSEAL_PUBLIC_URL="$MAILSEAL_URL" MAILSEAL_CA_PASSPHRASE="$PASSPHRASE" \
+    MAILSEAL_OCSP_LISTEN="127.0.0.1:$LISTENER_PORT" \
     MAILSEAL_ALLOWED_DOMAINS=example.edu LOG_LEVEL=warning
 unset DATABASE_URL MAILSEAL_OCSP_SIGNER MAILSEAL_PKI_URL
 log "Mailseal ($BINARY) on $MAILSEAL_URL"
@@ -216,11 +220,14 @@ check() {  # check NAME MODE URL (post) | BASE (get: + the path of the list): ev
 }
 log "OpenSSL judges every answer ($N certificates, $REVOKED revoked)"
 declare -A SIZE RUN
+cp "$WORK/mailseal-get.paths" "$WORK/listener-get.paths"
+SIZE[listener-POST]=$(check listener post "$LISTENER_URL/ocsp")
+SIZE[listener-GET]=$(check listener get "$LISTENER_URL")
 SIZE[mailseal-POST]=$(check mailseal post "$MAILSEAL_URL/ocsp")
 SIZE[mailseal-GET]=$(check mailseal get "$MAILSEAL_URL")
 SIZE[mailseal-POST+nonce]=$(check mailseal post-nonce "$MAILSEAL_URL/ocsp")
 SIZE[cfssl-POST]=$(check cfssl post "$CFSSL_URL/")
-RUN[mailseal-POST]=1 RUN[mailseal-GET]=1 RUN[mailseal-POST+nonce]=1 RUN[cfssl-POST]=1
+RUN[listener-POST]=1 RUN[listener-GET]=1 RUN[mailseal-POST]=1 RUN[mailseal-GET]=1 RUN[mailseal-POST+nonce]=1 RUN[cfssl-POST]=1
 # cfssl 1.2 (2016) answers every GET with 400: its ocspserve does not strip
 # the leading "/" of the path before base64-decoding it (fixed upstream
 # later). Measured only if this cfssl answers GET.
@@ -238,6 +245,8 @@ measure() {  # measure KEY MODE FILE URL POSTPATH
         -s Benchmarks/web/ocsp.lua "$4" > "$out"
     grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in" "$out" || true
 }
+measure listener-POST post "$WORK/post.hex" "$LISTENER_URL" /ocsp
+measure listener-GET get "$WORK/mailseal-get.paths" "$LISTENER_URL" /
 measure mailseal-POST post "$WORK/post.hex" "$MAILSEAL_URL" /ocsp
 measure mailseal-GET get "$WORK/mailseal-get.paths" "$MAILSEAL_URL" /
 measure mailseal-POST+nonce post "$WORK/post-nonce.hex" "$MAILSEAL_URL" /ocsp
@@ -253,7 +262,8 @@ log "OCSP on 127.0.0.1: $N certificates ($REVOKED revoked), wrk -t$THREADS -c$CO
 echo "mailseal: $BINARY"
 echo "cfssl:    $(cfssl version | head -1 | sed 's/Version: //') ($(dpkg-query -W -f '${Version}' golang-cfssl 2>/dev/null || echo '?'))"
 printf '%-9s %-11s %12s %10s %9s %8s %8s\n' server method "req/s" p99 non-2xx errors bytes
-for key in mailseal-POST mailseal-GET mailseal-POST+nonce cfssl-POST cfssl-GET; do
+echo "listener: mailseal's OCSP listener (MAILSEAL_OCSP_LISTEN); mailseal: the portal's port"
+for key in listener-POST listener-GET mailseal-POST mailseal-GET mailseal-POST+nonce cfssl-POST cfssl-GET; do
     server=${key%%-*} method=${key#*-}
     if [ -z "${RUN[$key]:-}" ]; then
         printf '%-9s %-11s %s\n' "$server" "$method" "not measured: every GET answered HTTP 400 (see above)"
@@ -269,11 +279,14 @@ for key in mailseal-POST mailseal-GET mailseal-POST+nonce cfssl-POST cfssl-GET; 
         "${errors:-0}" "${SIZE[$key]}"
 done
 rate() { awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk-$1.txt"; }
-python3 - "$(rate mailseal-POST)" "$(rate mailseal-GET)" "$(rate mailseal-POST+nonce)" "$(rate cfssl-POST)" "$RAW_P256" <<'EOF'
+python3 - "$(rate listener-POST)" "$(rate listener-GET)" "$(rate mailseal-POST)" "$(rate mailseal-GET)" \
+    "$(rate mailseal-POST+nonce)" "$(rate cfssl-POST)" "$RAW_P256" <<'EOF'
 import sys
-post, get, nonce, cfssl, raw = (float(x or 0) for x in sys.argv[1:])
-print("mailseal POST / cfssl POST:          %.2f" % (post / cfssl if cfssl else 0))
-print("mailseal GET / mailseal POST:        %.2f" % (get / post if post else 0))
+lpost, lget, post, get, nonce, cfssl, raw = (float(x or 0) for x in sys.argv[1:])
+print("listener POST / cfssl POST:          %.2f" % (lpost / cfssl if cfssl else 0))
+print("listener GET / listener POST:        %.2f" % (lget / lpost if lpost else 0))
+print("portal POST / cfssl POST:            %.2f" % (post / cfssl if cfssl else 0))
+print("portal GET / portal POST:            %.2f" % (get / post if post else 0))
 print("openssl speed ecdsap256 (all cores): %.0f signatures/s" % raw)
 print("(POST+nonce from one client address: 20 signed a second, the rest answered from the")
 print(" responses signed ahead without their nonce — the per-client limit, not a signing rate)")

@@ -46,6 +46,16 @@ extension Application {
     set { storage[IssuanceWorkerKey.self] = newValue }
   }
 
+  private struct PublicationWorkerKey: StorageKey {
+    typealias Value = PublicationWorker
+  }
+
+  /// Applies the queued directory changes, when a publisher is configured.
+  public var publicationWorker: PublicationWorker? {
+    get { storage[PublicationWorkerKey.self] }
+    set { storage[PublicationWorkerKey.self] = newValue }
+  }
+
   private struct CRLPublisherKey: StorageKey {
     typealias Value = CRLPublisher
   }
@@ -233,6 +243,9 @@ public func configure(
   if app.isServing {
     try await prepareToServe(app)
     app.lifecycle.use(WorkerLifecycle())
+    if let address = configuration.portal.ocspListen {
+      app.lifecycle.use(OCSPListenerLifecycle(address: address))
+    }
   }
 }
 
@@ -312,6 +325,31 @@ extension Application {
   }
 }
 
+/// The OCSP listener of its own (`MAILSEAL_OCSP_LISTEN`), while the server
+/// runs; a port that cannot be bound stops the start.
+final class OCSPListenerLifecycle: LifecycleHandler, Sendable {
+  let address: ListenAddress
+  private let listener = Mutex<OCSPListener?>(nil)
+
+  init(address: ListenAddress) { self.address = address }
+
+  func didBootAsync(_ application: Application) async throws {
+    let made = OCSPListener(
+      ocsp: application.ocspService, metrics: application.metrics,
+      trustForwardedFor: application.mailseal.portal.trustForwardedFor,
+      logger: application.logger)
+    try await made.start(host: address.host, port: address.port, group: application.eventLoopGroup)
+    listener.withLock { $0 = made }
+  }
+
+  func shutdownAsync(_ application: Application) async {
+    await listener.withLock { listener -> OCSPListener? in
+      defer { listener = nil }
+      return listener
+    }?.stop()
+  }
+}
+
 /// Runs the background services while the server runs: the mail worker,
 /// the issuance worker, the CRL publisher, the OCSP responder's board and
 /// signatures, and the hourly housekeeping.
@@ -330,6 +368,7 @@ final class WorkerLifecycle: LifecycleHandler, Sendable {
     if let worker = mailWorker { services.append { await worker.run() } }
     if let worker = application.issuanceWorker { services.append { await worker.run() } }
     if let publisher = application.crlPublisher { services.append { await publisher.run() } }
+    if let worker = application.publicationWorker { services.append { await worker.run() } }
     let tasks = services.map { service in Task { await service() } }
     running.withLock { $0.append(contentsOf: tasks) }
   }

@@ -76,6 +76,7 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
   case escrowExported = "escrow.exported"
   case escrowStopped = "escrow.stopped"
   case escrowResumed = "escrow.resumed"
+  case publicationSetAside = "publication.set-aside"
   case recoveryRequested = "key-recovery.requested"
   case recoveryApproved = "key-recovery.approved"
   case recoveryDeclined = "key-recovery.declined"

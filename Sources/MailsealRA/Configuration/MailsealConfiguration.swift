@@ -60,6 +60,10 @@ public struct MailsealConfiguration: Sendable {
   /// `MAILSEAL_RECOVERY_FINGERPRINTS`: the recovery certificates in
   /// force, pinned outside the database.
   public var recoveryPins = RecoveryPins()
+  /// Whether a ``Publisher`` takes the certificates: then issuance,
+  /// revocation and expiry queue their changes for it
+  /// (``PublicationQueue``). No publisher is built in yet; tests set it.
+  public var publishes = false
   /// `MAILSEAL_DB_WAIT_SECONDS`: how long a statement waits for a free
   /// connection of its pool before it fails (503); unset, the store's own
   /// default (``databaseWait``).

@@ -85,6 +85,10 @@ public struct PortalSettings: Sendable {
   /// `MAILSEAL_OCSP_SIGNER`: `responder` (default: the delegated responder
   /// certificate) or `ca` (the issuing CA key signs OCSP responses).
   public var ocspSignedByCA: Bool = false
+  /// `MAILSEAL_OCSP_LISTEN` (`host:port`): a listener of its own for OCSP
+  /// alone (`POST /ocsp`, `GET /ocsp/…`), beside the portal's; nil: OCSP
+  /// is answered on the portal's port only.
+  public var ocspListen: ListenAddress? = nil
   /// `MAILSEAL_RENEWAL_REMINDER_DAYS`: days before expiry on which the
   /// renewal reminder is mailed (default `30,7`).
   public var renewalReminderDays: [Int] = [30, 7]
@@ -234,6 +238,28 @@ extension MailsealConfiguration {
       problems.append(
         .init(variable: "MAILSEAL_OCSP_SIGNER", message: "must be `responder` or `ca`."))
     }
+    var ocspListen: ListenAddress?
+    if let text = value("MAILSEAL_OCSP_LISTEN") {
+      // host:port, the host an address or name (IPv6 in brackets).
+      if let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+        (1...65_535).contains(port)
+      {
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if !host.isEmpty, host.count <= 253,
+          host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:".contains($0)) })
+        {
+          ocspListen = ListenAddress(host: host, port: port)
+        }
+      }
+      if ocspListen == nil {
+        problems.append(
+          .init(
+            variable: "MAILSEAL_OCSP_LISTEN",
+            message:
+              "“\(text.prefix(100))” is not host:port (e.g. 127.0.0.1:8081 or [::1]:8081)."))
+      }
+    }
     var reminders = [30, 7]
     if let text = value("MAILSEAL_RENEWAL_REMINDER_DAYS") {
       let days = text.split(separator: ",").map {
@@ -293,10 +319,17 @@ extension MailsealConfiguration {
         secureCookies: publicURL.hasPrefix("https://"), fourEyes: fourEyes,
         evidenceRetentionDays: retention,
         pickupDays: pickupDays, issuanceLease: lease, ocspSignedByCA: signer == "ca",
+        ocspListen: ocspListen,
         renewalReminderDays: reminders, renewalAutoApprove: autoApprove,
         metricsToken: metricsToken, timeZone: timeZone,
         publicURLIsLoopback: ["localhost", "::1", "[::1]"].contains(host.lowercased())
           || host.hasPrefix("127."))
     )
   }
+}
+
+/// Where a listener of the portal binds: a host (address or name) and a port.
+public struct ListenAddress: Sendable, Equatable {
+  public let host: String
+  public let port: Int
 }

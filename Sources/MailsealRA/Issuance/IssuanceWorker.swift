@@ -7,10 +7,13 @@ import SQLKit
 
 /// Issues approved requests: claims them with a lease (`FOR UPDATE SKIP
 /// LOCKED` on PostgreSQL, so several instances never take the same one),
-/// runs them through the issuance pipeline, and — in the transaction that
-/// stores each certificate — marks its request issued and queues the pickup
-/// mail. A request is therefore issued once: either its certificate and its
-/// new state are stored together, or neither is and the lease runs out.
+/// hands them to the ``Issuer`` (the embedded CA's pipeline by default),
+/// and — in the transaction that stores each certificate — marks its
+/// request issued and queues the pickup mail. A request is therefore
+/// issued once: either its certificate and its new state are stored
+/// together, or neither is and the lease runs out. An order the issuer
+/// finishes later (`pending`) keeps its claim until the lease runs out and
+/// is then handed to the issuer again, which looks it up.
 public actor IssuanceWorker {
   let database: any Database
   let configuration: MailsealConfiguration
@@ -20,7 +23,10 @@ public actor IssuanceWorker {
   let lease: TimeInterval
   let batchSize: Int
   let pollInterval: Duration
-  private var service: IssuanceService?
+  /// Makes the issuer when first needed (tests give their own); nil: the
+  /// embedded CA of the installation.
+  let makeIssuer: (@Sendable () async throws -> any Issuer)?
+  private var issuer: (any Issuer)?
   private let doorbell = Doorbell()
   let metrics: MailsealMetrics?
 
@@ -28,8 +34,10 @@ public actor IssuanceWorker {
     database: any Database, configuration: MailsealConfiguration, logger: Logger,
     lease: TimeInterval = 120,
     batchSize: Int = 256, pollInterval: Duration = .seconds(5), metrics: MailsealMetrics? = nil,
+    issuer makeIssuer: (@Sendable () async throws -> any Issuer)? = nil,
     mailQueued: @escaping @Sendable () -> Void = {}
   ) {
+    self.makeIssuer = makeIssuer
     self.metrics = metrics
     self.database = database
     self.configuration = configuration
@@ -40,18 +48,21 @@ public actor IssuanceWorker {
     self.mailQueued = mailQueued
   }
 
-  func issuanceService() async throws -> IssuanceService {
-    if let service { return service }
-    let (authority, issuerID) = try await CAInstallation(
-      database: database, configuration: configuration
-    ).loadActiveAuthority()
-    var made = IssuanceService(authority: authority, issuerID: issuerID, database: database)
-    made.logger = logger
-    let configuration = self.configuration
-    made.afterStoring = { database, stored in
-      try await Self.markIssued(stored, on: database, configuration: configuration)
+  /// The issuer: the given one, or the embedded CA of the installation.
+  func currentIssuer() async throws -> any Issuer {
+    if let issuer { return issuer }
+    let made: any Issuer
+    if let makeIssuer {
+      made = try await makeIssuer()
+    } else {
+      let (authority, issuerID) = try await CAInstallation(
+        database: database, configuration: configuration
+      ).loadActiveAuthority()
+      var service = IssuanceService(authority: authority, issuerID: issuerID, database: database)
+      service.logger = logger
+      made = EmbeddedIssuer(service: service)
     }
-    service = made
+    issuer = made
     return made
   }
 
@@ -61,11 +72,11 @@ public actor IssuanceWorker {
   public func issueDue(now: Date = Date()) async throws -> Int {
     guard try await !Settings(database: database).isIssuancePaused() else { return 0 }
     try await holdStaleValidations(now: now)
-    // The key must be able to sign before anything is claimed: while its
-    // token is away, approved requests simply wait, and nothing is
-    // recorded for them.
-    let service = try await issuanceService()
-    try service.authority.signingKey.ensureAvailable()
+    // The issuer must be able to take orders before anything is claimed:
+    // while the CA key's token is away, approved requests simply wait, and
+    // nothing is recorded for them.
+    let issuer = try await currentIssuer()
+    try await issuer.ensureReady()
     let sql = try database.sql
     let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
     // Only requests whose mailbox validation may still be relied on
@@ -111,9 +122,12 @@ public actor IssuanceWorker {
         refused.append((request, error))
       }
     }
-    let results: [Result<SignedCertificate, CAError>]
+    let results: [IssuanceOutcome]
+    let configuration = self.configuration
     do {
-      results = try await service.issue(orders, now: now)
+      results = try await issuer.issue(orders, now: now) { database, stored in
+        try await Self.markIssued(stored, on: database, configuration: configuration)
+      }
     } catch let error as CAError where error.isCustodyFault {
       // The key went away mid-batch: what was signed is stored and issued;
       // the rest stays approved and is claimable again at once — only what
@@ -134,15 +148,19 @@ public actor IssuanceWorker {
     let approvals = Dictionary(
       requests.compactMap { request in request.approvedAt.map { (request.id, $0) } },
       uniquingKeysWith: { first, _ in first })
+    var pending = 0
     for (order, result) in zip(orders, results) {
       switch result {
-      case .success:
+      case .issued:
         issued += 1
         if let requestID = order.requestID, let approvedAt = approvals[requestID] {
           metrics?.issuanceLatency.record(
             .milliseconds(Int64(stored.timeIntervalSince(approvedAt) * 1000)))
         }
-      case .failure(let error):
+      case .pending:
+        // Taken by the issuer: the claim holds until the lease runs out.
+        pending += 1
+      case .refused(let error):
         // Both certificates of a pair are refused together: the request once.
         if let request = requests.first(where: { $0.id == order.requestID }),
           !refused.contains(where: { $0.0.id == request.id })
@@ -159,7 +177,11 @@ public actor IssuanceWorker {
     metrics?.issuanceRefused.increment(by: Int64(refused.count))
     metrics?.issuanceBatch.record(ContinuousClock.now - started)
     logger.info(
-      "issued approved requests", metadata: ["issued": "\(issued)", "refused": "\(refused.count)"])
+      "issued approved requests",
+      metadata: [
+        "issued": "\(issued)", "refused": "\(refused.count)", "pending": "\(pending)",
+        "issuer": "\(issuer.name)",
+      ])
     return issued
   }
 
@@ -337,13 +359,22 @@ public actor IssuanceWorker {
           language: Language(rawValue: try row.decode(column: "language", as: String.self)) ?? .de
         )
       }
+      if configuration.publishes {
+        try await PublicationQueue.enqueue(
+          chunk.filter { tokens[$0.requestID!] != nil }.map { item in
+            PublicationQueue.Item(
+              kind: .publish, mailbox: item.certificate.prepared.subject.mailbox.address,
+              serial: item.certificate.prepared.serialHex, certificate: item.certificate.der,
+              reason: "issued")
+          }, on: database, now: now)
+      }
       // The mails are made on every core (nothing else runs while the last
       // chunk is stored).
       try await Outbox.enqueue(
         await Parallel.map(pickups) { pickup in
           MailTemplates.certificateReady(
             number: pickup.number, mailbox: pickup.mailbox,
-            pickupURL: "\(configuration.publicURL)/pickup/\(pickup.token)",
+            pickupURL: PortalPath.pickup.url(base: configuration.publicURL, pickup.token),
             days: configuration.portal.pickupDays,
             portalURL: configuration.publicURL, from: configuration.mail.from,
             language: pickup.language)

@@ -5,7 +5,8 @@ import MailsealStore
 
 /// The hourly housekeeping of a serving process: identity evidence past its
 /// retention is purged, old rate-limit windows forgotten, renewal reminders
-/// that are due are queued, and the
+/// that are due are queued, expired certificates queued for removal from
+/// the directory (when a publisher takes them), and the
 /// delegated OCSP responder of every issuing CA is renewed 30 days before it
 /// ends. Each step fails on its own; the next hour tries again.
 public struct Housekeeping: Sendable {
@@ -48,6 +49,13 @@ public struct Housekeeping: Sendable {
       if try await reminders.sendDue(now: now) > 0 { mailQueued() }
     } catch {
       logger.backgroundFailure("renewal reminders failed", error)
+    }
+    if configuration.publishes {
+      do {
+        try await PublicationQueue.enqueueExpired(on: database, now: now)
+      } catch {
+        logger.backgroundFailure("queueing expired certificates for removal failed", error)
+      }
     }
     do {
       let installation = CAInstallation(database: database, configuration: configuration)

@@ -76,7 +76,7 @@ public struct OperatorDirectory: Sendable {
       throw MailsealError(.operatorExists)
     }
     logger.notice("operator added", metadata: ["email": "\(mailbox)", "role": "\(role.rawValue)"])
-    return (record, "\(configuration.publicURL)/operator/enrol/\(token)")
+    return (record, PortalPath.staffEnrol.url(base: configuration.publicURL, token))
   }
 
   /// The operator an enrolment link belongs to, while it is valid.

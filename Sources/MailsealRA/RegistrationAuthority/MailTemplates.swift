@@ -20,7 +20,7 @@ enum MailTemplates {
   ) -> MailMessage {
     var values = [
       "mailbox": request.mailbox, "number": request.number, "identityCheck": identityCheck,
-      "statusURL": "\(portalURL)/requests/\(request.number)",
+      "statusURL": PortalPath.request.url(base: portalURL, request.number),
     ]
     // A role mailbox: whose ID the desk checks.
     if let roleName = request.pseudonym, let surname = request.surname {
@@ -48,7 +48,7 @@ enum MailTemplates {
       "renewal-received", to: request.mailbox, from: from, language: language,
       values: [
         "mailbox": request.mailbox, "number": request.number,
-        "statusURL": "\(portalURL)/requests/\(request.number)",
+        "statusURL": PortalPath.request.url(base: portalURL, request.number),
         "next": automatic
           ? "@mail.renewal-received.automatic" : "@mail.renewal-received.confirmation",
       ])
@@ -144,7 +144,7 @@ enum MailTemplates {
         "reason": recovery.reason,
         "asker": byAdministrator
           ? "@mail.recovery-requested.by-administrator" : "@mail.recovery-requested.by-you",
-        "certificateURL": "\(portalURL)/certificates/\(serial)",
+        "certificateURL": PortalPath.certificate.url(base: portalURL, serial),
       ])
   }
 

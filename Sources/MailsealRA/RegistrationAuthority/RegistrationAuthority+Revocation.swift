@@ -154,6 +154,11 @@ extension RegistrationAuthority {
             "reason": reason.name, "mailbox": record.mailbox,
             "keyBlocked": reason == .keyCompromise ? "true" : "false",
           ]), on: database, now: now)
+      // Taken off the directory after its publication (in that order).
+      if configuration.publishes {
+        try await PublicationQueue.enqueueRemoval(
+          serial: record.serial, reason: "revoked", on: database, now: now)
+      }
       try await RevocationSequence.announce(on: sql)
     }
     revocationRecorded(

@@ -75,7 +75,7 @@ public struct RegistrationAuthority: Sendable {
       throw MailsealError(.rateLimited)
     }
     let token = SecretToken.make()
-    let url = "\(configuration.publicURL)/login/\(token)"
+    let url = PortalPath.loginLink.url(base: configuration.publicURL, token)
     let minutes = Int(portal.loginLinkLifetime / 60)
     let message = MailTemplates.loginLink(
       url: url, minutes: minutes, to: mailbox.address, from: configuration.mail.from,

@@ -147,7 +147,7 @@ public struct OIDCSignIn: Sendable {
   static let lifetime: TimeInterval = 600
 
   /// Where the provider sends the browser back.
-  public var redirectURI: String { "\(configuration.publicURL)/oidc/callback" }
+  public var redirectURI: String { PortalPath.oidcCallback.url(base: configuration.publicURL) }
 
   /// A sign-in begun: where to send the browser, and the value of the
   /// cookie that binds the answer to this browser.

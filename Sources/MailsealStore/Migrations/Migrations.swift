@@ -29,5 +29,6 @@ public enum MailsealMigrations {
     M0023_EscrowSealedTo(),
     M0024_OperatorAddresses(),
     M0025_ProviderSessionIDs(),
+    M0026_Publications(),
   ]
 }

@@ -213,6 +213,15 @@ enum PublicCAController {
   }
 
   static func ocspResponse(_ answer: OCSPService.Answer, cacheable: Bool) -> Response {
+    let headers = ocspHeaders(answer, cacheable: cacheable)
+    var body = ByteBufferAllocator().buffer(capacity: answer.der.count)
+    body.writeBytes(answer.der)
+    return Response(status: .ok, headers: headers, body: .init(buffer: body))
+  }
+
+  /// The headers of an OCSP answer, on the portal's port and on the OCSP
+  /// listener's alike.
+  static func ocspHeaders(_ answer: OCSPService.Answer, cacheable: Bool) -> HTTPHeaders {
     var headers = HTTPHeaders()
     headers.reserveCapacity(5)
     headers.add(name: .contentType, value: "application/ocsp-response")
@@ -230,9 +239,7 @@ enum PublicCAController {
     } else {
       headers.add(name: .cacheControl, value: "no-store")
     }
-    var body = ByteBufferAllocator().buffer(capacity: answer.der.count)
-    body.writeBytes(answer.der)
-    return Response(status: .ok, headers: headers, body: .init(buffer: body))
+    return headers
   }
 }
 

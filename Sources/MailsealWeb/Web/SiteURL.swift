@@ -1,4 +1,5 @@
 import MailsealCA
+import MailsealRA
 import Vapor
 
 /// The portal's addresses that controllers send people to, and the areas of
@@ -21,22 +22,22 @@ enum SiteURL {
 
   var path: String {
     switch self {
-    case .start: return "/"
-    case .loginLinkSent: return "/login/sent"
-    case .requests: return "/requests"
-    case .newRequest: return "/requests/new"
-    case .request(let number): return "/requests/\(number)"
+    case .start: return PortalPath.start.path()
+    case .loginLinkSent: return PortalPath.loginLinkSent.path()
+    case .requests: return PortalPath.requests.path()
+    case .newRequest: return PortalPath.newRequest.path()
+    case .request(let number): return PortalPath.request.path(number)
     case .certificate(let serial, let staff, let revoked):
-      return (staff ? "/operator/certificates/" : "/certificates/") + serial
+      return (staff ? PortalPath.deskCertificate : PortalPath.certificate).path(serial)
         + (revoked ? "?revoked=1" : "")
-    case .operatorLogin: return "/operator/login"
-    case .operatorCode: return "/operator/code"
-    case .operatorQueue: return "/operator/queue"
-    case .operatorRequest(let number): return "/operator/requests/\(number)"
-    case .operatorAdmin(let saved): return "/operator/admin" + (saved ? "?saved=1" : "")
-    case .operatorRecoveries: return "/operator/recoveries"
+    case .operatorLogin: return PortalPath.staffLogin.path()
+    case .operatorCode: return PortalPath.staffCode.path()
+    case .operatorQueue: return PortalPath.queue.path()
+    case .operatorRequest(let number): return PortalPath.deskRequest.path(number)
+    case .operatorAdmin(let saved): return PortalPath.admin.path() + (saved ? "?saved=1" : "")
+    case .operatorRecoveries: return PortalPath.recoveries.path()
     case .operatorRecovery(let number, let query):
-      return "/operator/recoveries/\(number)" + (query.isEmpty ? "" : "?" + query)
+      return PortalPath.recovery.path(number) + (query.isEmpty ? "" : "?" + query)
     }
   }
 

@@ -3,131 +3,159 @@ import MailsealRA
 import MailsealStore
 import Vapor
 
-/// Every route, in groups.
+/// Every route, in groups, each at its ``PortalPath`` (a test fails for a
+/// route that `PortalPath.all` does not name).
 func routes(_ app: Application) throws {
   // Operations.
-  app.get("healthz", use: PublicCAController.health)
-  app.get("metrics", use: PublicCAController.metrics)
+  app.get(PortalPath.health.route, use: PublicCAController.health)
+  app.get(PortalPath.metrics.route, use: PublicCAController.metrics)
 
   // The CA's publication point: what certificates name in AIA and CRL DP.
-  app.get(
-    .constant(PublicEndpoints.caCertificatePathPrefix), ":file",
-    use: PublicCAController.caCertificate)
-
-  app.get(.constant(PublicEndpoints.crlPathPrefix), ":file", use: PublicCAController.crl)
+  app.get(PortalPath.caCertificate.route, use: PublicCAController.caCertificate)
+  app.get(PortalPath.crl.route, use: PublicCAController.crl)
   // OCSP (RFC 6960 appendix A): POST with the DER request, or GET with it
   // in base64 in the path (which may hold "/").
   app.on(
     // Up to 64 KiB is read, so that an oversized request still gets an
     // OCSP answer (malformedRequest: the responder reads at most 8 KiB).
-    .POST, .constant(PublicEndpoints.ocspPath), body: .collect(maxSize: "64kb"),
+    .POST, PortalPath.ocsp.route, body: .collect(maxSize: "64kb"),
     use: PublicCAController.ocspPost)
-  app.get(.constant(PublicEndpoints.ocspPath), "**", use: PublicCAController.ocspGet)
+  app.get(PortalPath.ocspGet.route, use: PublicCAController.ocspGet)
   // `/ocsp/` with nothing behind it: a malformed request, not a 404.
-  app.get(.constant(PublicEndpoints.ocspPath), use: PublicCAController.ocspGet)
+  app.get(PortalPath.ocsp.route, use: PublicCAController.ocspGet)
 
   // The requester's pages.
-  app.get(use: RequesterController.start)
-  app.on(.POST, "login", body: .collect(maxSize: "4kb"), use: RequesterController.requestLink)
-  app.get("login", "sent", use: RequesterController.linkSent)
+  app.get(PortalPath.start.route, use: RequesterController.start)
+  app.on(
+    .POST, PortalPath.login.route, body: .collect(maxSize: "4kb"),
+    use: RequesterController.requestLink)
+  app.get(PortalPath.loginLinkSent.route, use: RequesterController.linkSent)
   // Sign-in through the organisation's OpenID provider.
-  app.get("login", "provider", use: OIDCController.startRequester)
-  app.get("oidc", "callback", use: OIDCController.callback)
+  app.get(PortalPath.loginWithProvider.route, use: OIDCController.startRequester)
+  app.get(PortalPath.oidcCallback.route, use: OIDCController.callback)
   // The provider ends staff sessions (OpenID Connect Back-Channel Logout).
   app.on(
-    .POST, "oidc", "backchannel-logout", body: .collect(maxSize: "32kb"),
+    .POST, PortalPath.oidcBackchannelLogout.route, body: .collect(maxSize: "32kb"),
     use: OIDCController.backchannelLogout)
-  app.get("signed-in", use: OIDCController.signedIn)
-  app.get("login", ":token", use: RequesterController.openLink)
-  app.on(.POST, "logout", body: .collect(maxSize: "1kb"), use: RequesterController.signOut)
-  app.get("requests", use: RequesterController.requests)
-  app.get("requests", "new", use: RequesterController.newRequest)
-  app.get("requests", ":number", use: RequesterController.show)
+  app.get(PortalPath.signedIn.route, use: OIDCController.signedIn)
+  app.get(PortalPath.loginLink.route, use: RequesterController.openLink)
   app.on(
-    .POST, "requests", ":number", "withdraw", body: .collect(maxSize: "1kb"),
+    .POST, PortalPath.logout.route, body: .collect(maxSize: "1kb"),
+    use: RequesterController.signOut)
+  app.get(PortalPath.requests.route, use: RequesterController.requests)
+  app.get(PortalPath.newRequest.route, use: RequesterController.newRequest)
+  app.get(PortalPath.request.route, use: RequesterController.show)
+  app.on(
+    .POST, PortalPath.withdraw.route, body: .collect(maxSize: "1kb"),
     use: RequesterController.withdraw)
 
   // Pickup (steps 10–12): by the link from the mail, or signed in.
-  app.get("pickup", ":token", use: PickupController.page)
-  app.get("pickup", ":token", "bundle.json", use: PickupController.bundle)
-  app.get("pickup", ":token", ":file", use: PickupController.file)
-  app.get("requests", ":number", "pickup", use: PickupController.page)
-  app.get("requests", ":number", "pickup", "bundle.json", use: PickupController.bundle)
-  app.get("requests", ":number", "pickup", ":file", use: PickupController.file)
-  app.get("certificates", ":serial", use: CertificateController.show)
+  app.get(PortalPath.pickup.route, use: PickupController.page)
+  app.get(PortalPath.pickupBundle.route, use: PickupController.bundle)
+  app.get(PortalPath.pickupFile.route, use: PickupController.file)
+  app.get(PortalPath.requestPickup.route, use: PickupController.page)
+  app.get(PortalPath.requestPickupBundle.route, use: PickupController.bundle)
+  app.get(PortalPath.requestPickupFile.route, use: PickupController.file)
+  app.get(PortalPath.certificate.route, use: CertificateController.show)
   app.on(
-    .POST, "certificates", ":serial", "revoke", body: .collect(maxSize: "1kb"),
+    .POST, PortalPath.revoke.route, body: .collect(maxSize: "1kb"),
     use: CertificateController.revoke)
   app.on(
-    .POST, "certificates", ":serial", "recovery", body: .collect(maxSize: "8kb"),
+    .POST, PortalPath.askRecovery.route, body: .collect(maxSize: "8kb"),
     use: CertificateController.askRecovery)
 
   // The back office: staff sign-in and enrolment.
-  let staff = app.grouped("operator")
-  staff.get(use: OperatorController.home)
-  staff.get("login", use: OperatorController.loginForm)
-  staff.get("login", "provider", use: OIDCController.startStaff)
-  staff.on(.POST, "login", body: .collect(maxSize: "4kb"), use: OperatorController.login)
-  staff.get("code", use: OperatorController.codeForm)
-  staff.on(.POST, "code", body: .collect(maxSize: "1kb"), use: OperatorController.code)
-  staff.on(.POST, "logout", body: .collect(maxSize: "1kb"), use: OperatorController.logout)
-  staff.get("enrol", ":token", use: OperatorController.enrolForm)
-  staff.get("enrolled", use: OperatorController.enrolled)
-  staff.on(.POST, "enrol", ":token", body: .collect(maxSize: "4kb"), use: OperatorController.enrol)
-  staff.on(
-    .POST, "enrol", ":token", "confirm", body: .collect(maxSize: "1kb"),
+  app.get(PortalPath.staffHome.route, use: OperatorController.home)
+  app.get(PortalPath.staffLogin.route, use: OperatorController.loginForm)
+  app.get(PortalPath.staffLoginWithProvider.route, use: OIDCController.startStaff)
+  app.on(
+    .POST, PortalPath.staffLogin.route, body: .collect(maxSize: "4kb"),
+    use: OperatorController.login)
+  app.get(PortalPath.staffCode.route, use: OperatorController.codeForm)
+  app.on(
+    .POST, PortalPath.staffCode.route, body: .collect(maxSize: "1kb"),
+    use: OperatorController.code)
+  app.on(
+    .POST, PortalPath.staffLogout.route, body: .collect(maxSize: "1kb"),
+    use: OperatorController.logout)
+  app.get(PortalPath.staffEnrol.route, use: OperatorController.enrolForm)
+  app.get(PortalPath.staffEnrolled.route, use: OperatorController.enrolled)
+  app.on(
+    .POST, PortalPath.staffEnrol.route, body: .collect(maxSize: "4kb"),
+    use: OperatorController.enrol)
+  app.on(
+    .POST, PortalPath.staffEnrolConfirm.route, body: .collect(maxSize: "1kb"),
     use: OperatorController.confirm)
-  staff.get("queue", use: BackOfficeController.queue)
-  staff.on(
-    .POST, "issuance", body: .collect(maxSize: "1kb"), use: BackOfficeController.switchIssuance)
-  staff.get("requests", ":number", use: BackOfficeController.show)
-  staff.on(
-    .POST, "requests", ":number", "evidence", body: .collect(maxSize: "4kb"),
+  app.get(PortalPath.queue.route, use: BackOfficeController.queue)
+  app.on(
+    .POST, PortalPath.issuanceSwitch.route, body: .collect(maxSize: "1kb"),
+    use: BackOfficeController.switchIssuance)
+  app.get(PortalPath.deskRequest.route, use: BackOfficeController.show)
+  app.on(
+    .POST, PortalPath.deskEvidence.route, body: .collect(maxSize: "4kb"),
     use: BackOfficeController.recordEvidence)
-  staff.on(
-    .POST, "requests", ":number", "approve", body: .collect(maxSize: "1kb"),
+  app.on(
+    .POST, PortalPath.deskApprove.route, body: .collect(maxSize: "1kb"),
     use: BackOfficeController.approve)
-  staff.on(
-    .POST, "requests", ":number", "reject", body: .collect(maxSize: "4kb"),
+  app.on(
+    .POST, PortalPath.deskReject.route, body: .collect(maxSize: "4kb"),
     use: BackOfficeController.reject)
-  staff.get("certificates", ":serial", use: CertificateController.deskShow)
-  staff.on(
-    .POST, "certificates", ":serial", "revoke", body: .collect(maxSize: "1kb"),
+  app.get(PortalPath.deskCertificate.route, use: CertificateController.deskShow)
+  app.on(
+    .POST, PortalPath.deskRevoke.route, body: .collect(maxSize: "1kb"),
     use: CertificateController.deskRevoke)
-  staff.on(
-    .POST, "certificates", ":serial", "recovery", body: .collect(maxSize: "8kb"),
+  app.on(
+    .POST, PortalPath.deskAskRecovery.route, body: .collect(maxSize: "8kb"),
     use: CertificateController.deskAskRecovery)
   // Key recovery: two recovery officers approve, then the envelope.
-  staff.get("recoveries", use: RecoveryController.list)
-  staff.get("recoveries", ":number", use: RecoveryController.show)
-  staff.get("recoveries", ":number", "certificate.pem", use: RecoveryController.certificate)
-  staff.on(
-    .POST, "recoveries", ":number", "approve", body: .collect(maxSize: "1kb"),
+  app.get(PortalPath.recoveries.route, use: RecoveryController.list)
+  app.get(PortalPath.recovery.route, use: RecoveryController.show)
+  app.get(PortalPath.recoveryCertificate.route, use: RecoveryController.certificate)
+  app.on(
+    .POST, PortalPath.recoveryApprove.route, body: .collect(maxSize: "1kb"),
     use: RecoveryController.approve)
-  staff.on(
-    .POST, "recoveries", ":number", "decline", body: .collect(maxSize: "8kb"),
+  app.on(
+    .POST, PortalPath.recoveryDecline.route, body: .collect(maxSize: "8kb"),
     use: RecoveryController.decline)
-  staff.on(
-    .POST, "recoveries", ":number", "envelope", body: .collect(maxSize: "1kb"),
+  app.on(
+    .POST, PortalPath.recoveryEnvelope.route, body: .collect(maxSize: "1kb"),
     use: RecoveryController.envelope)
-  staff.get("admin", use: AdminController.page)
-  staff.on(.POST, "notice", body: .collect(maxSize: "8kb"), use: AdminController.setNotice)
-  staff.on(
-    .POST, "notice", "clear", body: .collect(maxSize: "1kb"), use: AdminController.clearNotice)
-  staff.get("audit", use: AdminController.audit)
-  staff.get("audit", "export.jsonl", use: AdminController.export)
+  app.get(PortalPath.admin.route, use: AdminController.page)
+  app.on(
+    .POST, PortalPath.notice.route, body: .collect(maxSize: "8kb"),
+    use: AdminController.setNotice)
+  app.on(
+    .POST, PortalPath.noticeClear.route, body: .collect(maxSize: "1kb"),
+    use: AdminController.clearNotice)
+  app.get(PortalPath.audit.route, use: AdminController.audit)
+  app.get(PortalPath.auditExport.route, use: AdminController.export)
 
   // The JSON API of the browser's script. Its answers name a mailbox's
   // requests: never stored by a cache. A method the description does not
   // list is 405 with Allow.
-  let api = app.grouped("api", "v1").grouped(NoStoreMiddleware())
-  api.on(.POST, "requests", body: .collect(maxSize: "64kb"), use: RequestAPIController.create)
-  api.get("requests", use: RequestAPIController.list)
-  api.get("requests", ":number", use: RequestAPIController.show)
+  let api = app.grouped(NoStoreMiddleware())
   api.on(
-    .POST, "requests", ":number", "withdraw", body: .collect(maxSize: "1kb"),
+    .POST, PortalPath.apiRequests.route, body: .collect(maxSize: "64kb"),
+    use: RequestAPIController.create)
+  api.get(PortalPath.apiRequests.route, use: RequestAPIController.list)
+  api.get(PortalPath.apiRequest.route, use: RequestAPIController.show)
+  api.on(
+    .POST, PortalPath.apiWithdraw.route, body: .collect(maxSize: "1kb"),
     use: RequestAPIController.withdraw)
-  app.get("api", "openapi.json", use: OpenAPIDocument.serve)
+  app.get(PortalPath.openAPI.route, use: OpenAPIDocument.serve)
+}
+
+extension PortalPath {
+  /// The path as the router's components.
+  var route: [PathComponent] {
+    segments.map { segment in
+      switch segment {
+      case .constant(let text): .constant(text)
+      case .parameter(let name): .parameter(name)
+      case .catchall: .catchall
+      }
+    }
+  }
 }
 
 /// A method the API's description does not list for a path that exists is

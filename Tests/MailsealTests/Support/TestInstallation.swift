@@ -75,6 +75,7 @@ enum TestInstallation {
   /// afterwards.
   static func withApp(
     environment extra: [String: String] = [:],
+    adjust: (inout MailsealConfiguration) -> Void = { _ in },
     _ body: (Application) async throws -> Void
   ) async throws {
     let folder = try Run.temporaryDirectory()
@@ -85,6 +86,7 @@ enum TestInstallation {
     .merging(extra) { $1 }
     var configuration = try MailsealConfiguration.load(from: environment)
     configuration.keyIterations = 1_000
+    adjust(&configuration)
     let app = try await Application.make(
       Environment(name: "testing", arguments: ["mailseal", "test"]))
     do {
