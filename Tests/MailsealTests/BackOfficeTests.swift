@@ -116,9 +116,9 @@ struct BackOfficeTests {
       let anna = try await Self.staff(app, "anna@example.edu")
       let record = try await Self.request(app, mailbox: "zoe@example.edu")
       let verified = try await authority.recordEvidence(
-        number: record.number, Self.evidence(given: " Zoë ", surname: "Müller"), by: anna)
+        number: record.number, Self.evidence(given: " Zoë ", surname: "Müller"), by: .staff(anna))
       #expect(verified.state == .verified && verified.verifiedBy == anna.id)
-      let approved = try await authority.approve(number: record.number, by: anna)
+      let approved = try await authority.approve(number: record.number, by: .staff(anna))
       #expect(approved.state == .approved)
       let worker = try #require(app.issuanceWorker)
       #expect(try await worker.issueDue() == 1)
@@ -229,56 +229,60 @@ struct BackOfficeTests {
 
       let record = try await Self.request(app, mailbox: "zoe@example.edu")
       await #expect(throws: MailsealError.forbiddenForRole) {
-        _ = try await authority.recordEvidence(number: record.number, Self.evidence(), by: audrey)
+        _ = try await authority.recordEvidence(
+          number: record.number, Self.evidence(), by: .staff(audrey))
       }
       do {
         _ = try await authority.recordEvidence(
-          number: record.number, Self.evidence(given: "Zoe"), by: anna)
+          number: record.number, Self.evidence(given: "Zoe"), by: .staff(anna))
         Issue.record("a name mismatch was accepted")
       } catch { #expect(Self.code(error) == "name-mismatch") }
       do {
         _ = try await authority.recordEvidence(
-          number: record.number, Self.evidence(expiry: "2020-01-01"), by: anna)
+          number: record.number, Self.evidence(expiry: "2020-01-01"), by: .staff(anna))
         Issue.record("an expired document was accepted")
       } catch { #expect((error as? MailsealError)?.fields["documentExpiry"] != nil) }
       do {
-        _ = try await authority.approve(number: record.number, by: anna)
+        _ = try await authority.approve(number: record.number, by: .staff(anna))
         Issue.record("an unverified request was approved")
       } catch { #expect(Self.code(error) == "wrong-state") }
       #expect(try await CertificateRequestRecord.find(record.id, on: app.db)?.state == .submitted)
 
-      _ = try await authority.recordEvidence(number: record.number, Self.evidence(), by: anna)
+      _ = try await authority.recordEvidence(
+        number: record.number, Self.evidence(), by: .staff(anna))
       await #expect(throws: MailsealError.forbiddenForRole) {
-        _ = try await authority.approve(number: record.number, by: audrey)
+        _ = try await authority.approve(number: record.number, by: .staff(audrey))
       }
       do {
-        _ = try await authority.approve(number: record.number, by: anna)
+        _ = try await authority.approve(number: record.number, by: .staff(anna))
         Issue.record("four eyes were not enforced")
       } catch { #expect(Self.code(error) == "four-eyes") }
-      #expect(try await authority.approve(number: record.number, by: bert).state == .approved)
+      #expect(
+        try await authority.approve(number: record.number, by: .staff(bert)).state == .approved)
 
       // An operator's own mailbox.
       let own = try await Self.request(
         app, mailbox: "anna@example.edu", given: "anna", surname: "Desk")
       do {
         _ = try await authority.recordEvidence(
-          number: own.number, Self.evidence(given: "anna", surname: "Desk"), by: anna)
+          number: own.number, Self.evidence(given: "anna", surname: "Desk"), by: .staff(anna))
         Issue.record("an operator verified their own mailbox")
       } catch { #expect(Self.code(error) == "own-mailbox") }
 
       // A withdrawn request cannot be verified or approved.
       let withdrawn = try await Self.request(app, mailbox: "wim@example.edu", state: .withdrawn)
       do {
-        _ = try await authority.approve(number: withdrawn.number, by: bert)
+        _ = try await authority.approve(number: withdrawn.number, by: .staff(bert))
         Issue.record("a withdrawn request was approved")
       } catch { #expect(Self.code(error) == "wrong-state") }
 
       // Mailbox validation older than 30 days.
       let stale = try await Self.request(
         app, mailbox: "sam@example.edu", validated: Date().addingTimeInterval(-31 * 86_400))
-      _ = try await authority.recordEvidence(number: stale.number, Self.evidence(), by: anna)
+      _ = try await authority.recordEvidence(
+        number: stale.number, Self.evidence(), by: .staff(anna))
       do {
-        _ = try await authority.approve(number: stale.number, by: bert)
+        _ = try await authority.approve(number: stale.number, by: .staff(bert))
         Issue.record("a stale mailbox validation was approved")
       } catch { #expect(Self.code(error) == "mailbox-validation-stale") }
       // A fresh login link renews it.
@@ -286,7 +290,8 @@ struct BackOfficeTests {
         address: "sam@example.edu", language: .en, clientAddress: "192.0.2.9")
       let link = try await EnrollmentTests.loginLink(app, to: "sam@example.edu")
       _ = try await authority.redeemLoginLink(String(link.dropFirst("/login/".count)))
-      #expect(try await authority.approve(number: stale.number, by: bert).state == .approved)
+      #expect(
+        try await authority.approve(number: stale.number, by: .staff(bert)).state == .approved)
     }
   }
 
@@ -302,11 +307,11 @@ struct BackOfficeTests {
         pseudonym: "Sekretariat des Rechenzentrums")
       do {
         _ = try await authority.recordEvidence(
-          number: role.number, Self.evidence(given: "Zoë", surname: "Müller"), by: anna)
+          number: role.number, Self.evidence(given: "Zoë", surname: "Müller"), by: .staff(anna))
         Issue.record("another person's ID was accepted for a role mailbox")
       } catch { #expect(Self.code(error) == "name-mismatch") }
       let verified = try await authority.recordEvidence(
-        number: role.number, Self.evidence(given: "Jörg", surname: "Weiß"), by: anna)
+        number: role.number, Self.evidence(given: "Jörg", surname: "Weiß"), by: .staff(anna))
       #expect(verified.state == .verified)
       let evidence = try #require(try await authority.evidence(for: verified))
       #expect(evidence.verifiedGivenName == "Jörg" && evidence.verifiedSurname == "Weiß")
@@ -316,7 +321,7 @@ struct BackOfficeTests {
         app, mailbox: "pool@example.edu", pseudonym: "Fahrzeugpool", responsible: false)
       #expect(
         try await authority.recordEvidence(
-          number: legacy.number, Self.evidence(given: "Ida", surname: "Kern"), by: anna
+          number: legacy.number, Self.evidence(given: "Ida", surname: "Kern"), by: .staff(anna)
         ).state == .verified)
     }
   }
@@ -343,7 +348,7 @@ struct BackOfficeTests {
       ] {
         do {
           _ = try await authority.recordEvidence(
-            number: record.number, Self.evidence(expiry: expiry), by: anna)
+            number: record.number, Self.evidence(expiry: expiry), by: .staff(anna))
           Issue.record("the expiry \(expiry) was accepted")
         } catch {
           #expect((error as? MailsealError)?.fields["documentExpiry"]?.id == id, "\(expiry)")
@@ -351,7 +356,7 @@ struct BackOfficeTests {
       }
       #expect(
         try await authority.recordEvidence(
-          number: record.number, Self.evidence(expiry: day(19.9)), by: anna
+          number: record.number, Self.evidence(expiry: day(19.9)), by: .staff(anna)
         ).state == .verified)
     }
   }
@@ -363,11 +368,11 @@ struct BackOfficeTests {
       let record = try await Self.request(app, mailbox: "zoe@example.edu")
       do {
         _ = try await app.registrationAuthority.reject(
-          number: record.number, reason: "  ", by: anna)
+          number: record.number, reason: "  ", by: .staff(anna))
         Issue.record("a rejection without reason was accepted")
       } catch { #expect(Self.code(error) == "invalid-reason") }
       let rejected = try await app.registrationAuthority.reject(
-        number: record.number, reason: "Der Ausweis war abgelaufen.", by: anna)
+        number: record.number, reason: "Der Ausweis war abgelaufen.", by: .staff(anna))
       #expect(
         rejected.state == .rejected && rejected.rejectionReason == "Der Ausweis war abgelaufen.")
       let mail = try #require(
@@ -457,7 +462,7 @@ struct EvidenceRetentionTests {
       let anna = try await BackOfficeTests.staff(app, "anna@example.edu")
       let record = try await BackOfficeTests.request(app, mailbox: "zoe@example.edu")
       _ = try await app.registrationAuthority.recordEvidence(
-        number: record.number, BackOfficeTests.evidence(), by: anna)
+        number: record.number, BackOfficeTests.evidence(), by: .staff(anna))
       let evidence = try #require(try await IdentityEvidenceRecord.query(on: app.db).first())
       #expect(
         try await EvidenceRetention.purge(

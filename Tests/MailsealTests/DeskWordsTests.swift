@@ -56,7 +56,7 @@ struct DeskWordsTests {
         app, mailbox: "sekretariat@example.edu", given: "Jörg", surname: "Weiß",
         pseudonym: "Sekretariat")
       _ = try await app.registrationAuthority.recordEvidence(
-        number: personal.number, BackOfficeTests.evidence(), by: ben)
+        number: personal.number, BackOfficeTests.evidence(), by: .staff(ben))
 
       for (language, words) in [
         ("en", ["ECDSA P-256", "Identity checked"]),

@@ -129,8 +129,8 @@ struct EscrowTests {
         _ = try await authority.recordEvidence(
           number: number,
           BackOfficeTests.evidence(
-            given: "Zoë", surname: "Müller"), by: anna)
-        _ = try await authority.approve(number: number, by: anna)
+            given: "Zoë", surname: "Müller"), by: .staff(anna))
+        _ = try await authority.approve(number: number, by: .staff(anna))
       }
       let worker = try #require(app.issuanceWorker)
       #expect(try await worker.issueDue() == 3)

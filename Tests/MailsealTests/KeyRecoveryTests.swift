@@ -28,8 +28,8 @@ struct KeyRecoveryTests {
     let record = try await EscrowTests.submit(app, try EscrowTests.escrowForm(encryption: key))
     let desk = try await BackOfficeTests.staff(app, "desk-\(UUID())@example.edu")
     _ = try await app.registrationAuthority.recordEvidence(
-      number: record.number, BackOfficeTests.evidence(), by: desk)
-    _ = try await app.registrationAuthority.approve(number: record.number, by: desk)
+      number: record.number, BackOfficeTests.evidence(), by: .staff(desk))
+    _ = try await app.registrationAuthority.approve(number: record.number, by: .staff(desk))
     _ = try await #require(app.issuanceWorker).issueDue()
     let issued = try #require(try await CertificateRequestRecord.find(record.id, on: app.db))
     let encryption = try #require(
@@ -62,36 +62,39 @@ struct KeyRecoveryTests {
       #expect(
         await Self.code {
           try await authority.askRecovery(
-            serial: signing.serial, reason: "lost", by: .requester(mailbox: Self.mailbox),
+            serial: signing.serial, reason: "lost",
+            by: .requester(mailbox: Self.mailbox, validation: .loginLink),
             language: .en)
         } == "recovery-not-escrowed")
       #expect(
         await Self.code {
           try await authority.askRecovery(
             serial: encryption.serial, reason: "lost",
-            by: .requester(mailbox: "max@example.edu"), language: .en)
+            by: .requester(mailbox: "max@example.edu", validation: .loginLink), language: .en)
         } == "not-found")
       #expect(
         await Self.code {
           try await authority.askRecovery(
-            serial: encryption.serial, reason: " \n ", by: .requester(mailbox: Self.mailbox),
+            serial: encryption.serial, reason: " \n ",
+            by: .requester(mailbox: Self.mailbox, validation: .loginLink),
             language: .en)
         } == "invalid-reason")
       #expect(
         await Self.code {
           try await authority.askRecovery(
             serial: encryption.serial, reason: String(repeating: "x", count: 501),
-            by: .requester(mailbox: Self.mailbox), language: .en)
+            by: .requester(mailbox: Self.mailbox, validation: .loginLink), language: .en)
         } == "invalid-reason")
       let asked = try await authority.askRecovery(
         serial: encryption.serial, reason: "My laptop was stolen with the key file.",
-        by: .requester(mailbox: Self.mailbox), language: .en)
+        by: .requester(mailbox: Self.mailbox, validation: .loginLink), language: .en)
       #expect(asked.state == .requested && asked.number.hasPrefix("K-") && asked.approvals == 0)
       // One open recovery per certificate.
       #expect(
         await Self.code {
           try await authority.askRecovery(
-            serial: encryption.serial, reason: "again", by: .requester(mailbox: Self.mailbox),
+            serial: encryption.serial, reason: "again",
+            by: .requester(mailbox: Self.mailbox, validation: .loginLink),
             language: .en)
         } == "recovery-open")
 
@@ -103,40 +106,48 @@ struct KeyRecoveryTests {
       // Only recovery officers decide, never about their own mailbox.
       #expect(
         await Self.code {
-          try await authority.approveRecovery(number: asked.number, by: deskOperator)
+          try await authority.approveRecovery(number: asked.number, by: .staff(deskOperator))
         }
           == "forbidden-for-role")
       #expect(
-        await Self.code { try await authority.approveRecovery(number: asked.number, by: own) }
+        await Self.code {
+          try await authority.approveRecovery(number: asked.number, by: .staff(own))
+        }
           == "own-mailbox")
-      let first = try await authority.approveRecovery(number: asked.number, by: anna)
+      let first = try await authority.approveRecovery(number: asked.number, by: .staff(anna))
       #expect(first.state == .requested && first.approvals == 1)
       // One officer approves once; nothing leaves before two approvals.
       #expect(
-        await Self.code { try await authority.approveRecovery(number: asked.number, by: anna) }
+        await Self.code {
+          try await authority.approveRecovery(number: asked.number, by: .staff(anna))
+        }
           == "recovery-already-approved")
       #expect(
         await Self.code {
-          _ = try await authority.downloadRecoveryEnvelope(number: asked.number, by: anna)
+          _ = try await authority.downloadRecoveryEnvelope(number: asked.number, by: .staff(anna))
         } == "recovery-not-approved")
       #expect(
         try await KeyRecoveryApprovalRecord.query(on: app.db).count() == 1)
-      let second = try await authority.approveRecovery(number: asked.number, by: ben)
+      let second = try await authority.approveRecovery(number: asked.number, by: .staff(ben))
       #expect(second.state == .approved && second.approvals == 2 && second.approvedAt != nil)
       #expect(second.expiresAt > Date().addingTimeInterval(6 * 86_400))
       // A third approval has nothing left to approve.
       #expect(
-        await Self.code { try await authority.approveRecovery(number: asked.number, by: carla) }
+        await Self.code {
+          try await authority.approveRecovery(number: asked.number, by: .staff(carla))
+        }
           == "wrong-state")
       #expect(
         await Self.code {
-          _ = try await authority.downloadRecoveryEnvelope(number: asked.number, by: own)
+          _ = try await authority.downloadRecoveryEnvelope(number: asked.number, by: .staff(own))
         } == "own-mailbox")
       #expect(
         await Self.code {
-          _ = try await authority.downloadRecoveryEnvelope(number: asked.number, by: deskOperator)
+          _ = try await authority.downloadRecoveryEnvelope(
+            number: asked.number, by: .staff(deskOperator))
         } == "forbidden-for-role")
-      let download = try await authority.downloadRecoveryEnvelope(number: asked.number, by: carla)
+      let download = try await authority.downloadRecoveryEnvelope(
+        number: asked.number, by: .staff(carla))
       #expect(download.serial == encryption.serial && download.certificateDER == encryption.der)
       // What leaves is the envelope, which only the recovery key opens: it
       // holds the encryption certificate's key.
@@ -203,12 +214,16 @@ struct KeyRecoveryTests {
       // An administrator decides nothing; if the one who asked later becomes
       // a recovery officer, still not about this recovery.
       #expect(
-        await Self.code { try await authority.approveRecovery(number: asked.number, by: admin) }
+        await Self.code {
+          try await authority.approveRecovery(number: asked.number, by: .staff(admin))
+        }
           == "forbidden-for-role")
       admin.role = .recoveryOfficer
       try await admin.save(on: app.db)
       #expect(
-        await Self.code { try await authority.approveRecovery(number: asked.number, by: admin) }
+        await Self.code {
+          try await authority.approveRecovery(number: asked.number, by: .staff(admin))
+        }
           == "recovery-own-request")
       #expect(try await KeyRecoveryApprovalRecord.query(on: app.db).count() == 0)
     }
@@ -222,7 +237,8 @@ struct KeyRecoveryTests {
       let (encryption, _, _) = try await Self.escrowedCertificate(app)
       let authority = app.registrationAuthority
       let asked = try await authority.askRecovery(
-        serial: encryption.serial, reason: "lost", by: .requester(mailbox: Self.mailbox),
+        serial: encryption.serial, reason: "lost",
+        by: .requester(mailbox: Self.mailbox, validation: .loginLink),
         language: .en)
       var officers: [OperatorRecord] = []
       for name in ["anna", "ben", "carla"] {
@@ -233,7 +249,7 @@ struct KeyRecoveryTests {
           for _ in 0..<3 {
             group.addTask {
               await Self.code {
-                try await authority.approveRecovery(number: asked.number, by: officer)
+                try await authority.approveRecovery(number: asked.number, by: .staff(officer))
               } ?? "ok"
             }
           }
@@ -262,29 +278,36 @@ struct KeyRecoveryTests {
       let anna = try await Self.officer(app, "anna@example.edu")
       let ben = try await Self.officer(app, "ben@example.edu")
       let old = try await authority.askRecovery(
-        serial: encryption.serial, reason: "lost", by: .requester(mailbox: Self.mailbox),
+        serial: encryption.serial, reason: "lost",
+        by: .requester(mailbox: Self.mailbox, validation: .loginLink),
         language: .en, now: Date().addingTimeInterval(-15 * 86_400))
       #expect(
-        await Self.code { try await authority.approveRecovery(number: old.number, by: anna) }
+        await Self.code {
+          try await authority.approveRecovery(number: old.number, by: .staff(anna))
+        }
           == "recovery-expired")
       let fresh = try await authority.askRecovery(
-        serial: encryption.serial, reason: "lost, again", by: .requester(mailbox: Self.mailbox),
+        serial: encryption.serial, reason: "lost, again",
+        by: .requester(mailbox: Self.mailbox, validation: .loginLink),
         language: .en)
       #expect(try await authority.recovery(number: old.number).state == .expired)
-      _ = try await authority.approveRecovery(number: fresh.number, by: anna)
+      _ = try await authority.approveRecovery(number: fresh.number, by: .staff(anna))
       #expect(
         await Self.code {
-          try await authority.declineRecovery(number: fresh.number, reason: "", by: ben)
+          try await authority.declineRecovery(number: fresh.number, reason: "", by: .staff(ben))
         } == "invalid-reason")
       let declined = try await authority.declineRecovery(
-        number: fresh.number, reason: "The person could not be reached to confirm.", by: ben)
+        number: fresh.number, reason: "The person could not be reached to confirm.", by: .staff(ben)
+      )
       #expect(declined.state == .declined && declined.declinedBy == "ben@example.edu")
       #expect(
-        await Self.code { try await authority.approveRecovery(number: fresh.number, by: ben) }
+        await Self.code {
+          try await authority.approveRecovery(number: fresh.number, by: .staff(ben))
+        }
           == "wrong-state")
       #expect(
         await Self.code {
-          _ = try await authority.downloadRecoveryEnvelope(number: fresh.number, by: ben)
+          _ = try await authority.downloadRecoveryEnvelope(number: fresh.number, by: .staff(ben))
         } == "wrong-state")
       let mail = try #require(
         try await OutboxMessageRecord.query(on: app.db).filter(\.$recipient == Self.mailbox)

@@ -30,8 +30,8 @@ struct LifecycleTests {
     }
     let record = try await BackOfficeTests.request(app, mailbox: mailbox, pseudonym: pseudonym)
     _ = try await authority.recordEvidence(
-      number: record.number, BackOfficeTests.evidence(), by: staff)
-    _ = try await authority.approve(number: record.number, by: staff)
+      number: record.number, BackOfficeTests.evidence(), by: .staff(staff))
+    _ = try await authority.approve(number: record.number, by: .staff(staff))
     #expect(try await app.issuanceWorker!.issueDue() == 1)
     let issued = try #require(try await CertificateRequestRecord.find(record.id, on: app.db))
     return try #require(try await CertificateRecord.find(issued.certificateID, on: app.db))
@@ -232,7 +232,8 @@ struct LifecycleTests {
 
       // Key compromise: the same key is refused for any mailbox from now on.
       try await authority.revoke(
-        serial: first.serial, reason: .keyCompromise, by: .requester(mailbox: "zoe@example.edu"))
+        serial: first.serial, reason: .keyCompromise,
+        by: .requester(mailbox: "zoe@example.edu", validation: .loginLink))
       let request = try #require(
         try await CertificateRequestRecord.query(on: app.db).filter(
           \.$certificateID == first.id!
@@ -410,10 +411,10 @@ struct LifecycleTests {
       let authority = app.registrationAuthority
       let anna = try await BackOfficeTests.staff(app, "anna@example.edu")
       _ = try await authority.recordEvidence(
-        number: numbers[0], BackOfficeTests.evidence(), by: anna)
-      _ = try await authority.approve(number: numbers[0], by: anna)
+        number: numbers[0], BackOfficeTests.evidence(), by: .staff(anna))
+      _ = try await authority.approve(number: numbers[0], by: .staff(anna))
       #expect(try await app.issuanceWorker!.issueDue() == 1)
-      _ = try await authority.reject(number: numbers[1], reason: "Name unclear", by: anna)
+      _ = try await authority.reject(number: numbers[1], reason: "Name unclear", by: .staff(anna))
       let withdrawn = try await browser.send(
         .POST, "/requests/\(numbers[2])/withdraw",
         form: ["csrf": browser.cookies[RequesterSession.csrfCookieName] ?? ""])

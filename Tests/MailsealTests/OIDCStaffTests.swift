@@ -72,8 +72,8 @@ struct OIDCStaffTests {
       let later = try await EscrowTests.submit(
         app, try EnrollmentTests.form(), mailbox: "anna.new@example.edu")
       _ = try await authority.recordEvidence(
-        number: later.number, BackOfficeTests.evidence(), by: ben)
-      _ = try await authority.approve(number: later.number, by: anna)
+        number: later.number, BackOfficeTests.evidence(), by: .staff(ben))
+      _ = try await authority.approve(number: later.number, by: .staff(anna))
 
       // The provider changes her address.
       var second = TestBrowser(app)
@@ -85,7 +85,7 @@ struct OIDCStaffTests {
       let now = try await Self.account(app)
       #expect(now.email == "anna.new@example.edu")
       #expect(
-        try await OperatorAddresses.of(now, on: app.db)
+        try await OperatorAddresses.of(StaffMember(now), on: app.db)
           == ["anna.desk@example.edu", "anna.new@example.edu"])
 
       // Neither the old address nor the new one is hers to decide about.
@@ -94,17 +94,17 @@ struct OIDCStaffTests {
           app, try EnrollmentTests.form(), mailbox: mailbox)
         await #expect(throws: MailsealError(.ownMailbox), "\(mailbox)") {
           try await authority.recordEvidence(
-            number: request.number, BackOfficeTests.evidence(), by: now)
+            number: request.number, BackOfficeTests.evidence(), by: .staff(now))
         }
         await #expect(throws: MailsealError(.ownMailbox), "\(mailbox)") {
-          try await authority.reject(number: request.number, reason: "no", by: now)
+          try await authority.reject(number: request.number, reason: "no", by: .staff(now))
         }
         _ = try await authority.recordEvidence(
-          number: request.number, BackOfficeTests.evidence(), by: ben)
+          number: request.number, BackOfficeTests.evidence(), by: .staff(ben))
         await #expect(throws: MailsealError(.ownMailbox), "\(mailbox)") {
-          try await authority.approve(number: request.number, by: now)
+          try await authority.approve(number: request.number, by: .staff(now))
         }
-        let desk = try await authority.deskRequest(number: request.number, for: now)
+        let desk = try await authority.deskRequest(number: request.number, for: .staff(now))
         #expect(desk.actions.ownMailbox && !desk.actions.approve, "\(mailbox)")
       }
       // The request she approved while it was not hers: the issuance
@@ -149,13 +149,13 @@ struct OIDCStaffTests {
       #expect(officer.email == "zoe.keeper@example.edu" && officer.role == .recoveryOfficer)
       let asked = try await authority.askRecovery(
         serial: encryption.serial, reason: "lost the key file",
-        by: .requester(mailbox: KeyRecoveryTests.mailbox), language: .en)
+        by: .requester(mailbox: KeyRecoveryTests.mailbox, validation: .loginLink), language: .en)
       await #expect(
         throws: MailsealError(.ownMailbox, message: Message("problem.own-mailbox.recovery"))
       ) {
-        try await authority.approveRecovery(number: asked.number, by: officer)
+        try await authority.approveRecovery(number: asked.number, by: .staff(officer))
       }
-      let desk = try await authority.deskRecovery(number: asked.number, for: officer)
+      let desk = try await authority.deskRecovery(number: asked.number, for: .staff(officer))
       #expect(desk.actions.ownMailbox && !desk.actions.approve)
     }
   }

@@ -90,7 +90,7 @@ struct RenewalTests {
 
       // One click by an operator, then the worker.
       let desk = try await BackOfficeTests.staff(app, "ben@example.edu")
-      _ = try await authority.approve(number: renewal.number, by: desk, now: within)
+      _ = try await authority.approve(number: renewal.number, by: .staff(desk), now: within)
       #expect(try await app.issuanceWorker!.issueDue() == 1)
       let issued = try #require(try await CertificateRequestRecord.find(renewal.id, on: app.db))
       #expect(issued.state == .issued)

@@ -19,7 +19,8 @@ struct RuleBookTests {
       let anna = try await BackOfficeTests.staff(app, "anna@example.edu")
       let own = try await BackOfficeTests.request(app, mailbox: "anna@example.edu")
       await #expect(throws: MailsealError(.ownMailbox)) {
-        try await app.registrationAuthority.reject(number: own.number, reason: "no", by: anna)
+        try await app.registrationAuthority.reject(
+          number: own.number, reason: "no", by: .staff(anna))
       }
       let record = try #require(try await CertificateRequestRecord.find(own.id, on: app.db))
       #expect(record.state == .submitted)
@@ -41,9 +42,9 @@ struct RuleBookTests {
       let record = try await BackOfficeTests.request(
         app, mailbox: "zoe@example.edu", validated: approvedAt.addingTimeInterval(-3600))
       _ = try await authority.recordEvidence(
-        number: record.number, BackOfficeTests.evidence(), by: anna,
+        number: record.number, BackOfficeTests.evidence(), by: .staff(anna),
         now: approvedAt.addingTimeInterval(-60))
-      _ = try await authority.approve(number: record.number, by: anna, now: approvedAt)
+      _ = try await authority.approve(number: record.number, by: .staff(anna), now: approvedAt)
       try await authority.setIssuancePaused(true, by: .commandLine, now: approvedAt)
       let worker = try #require(app.issuanceWorker)
       #expect(try await worker.issueDue() == 0)
@@ -87,8 +88,8 @@ struct RuleBookTests {
       let anna = try await BackOfficeTests.staff(app, "anna@example.edu")
       let record = try await BackOfficeTests.request(app, mailbox: "zoe@example.edu")
       _ = try await app.registrationAuthority.recordEvidence(
-        number: record.number, BackOfficeTests.evidence(), by: anna)
-      _ = try await app.registrationAuthority.approve(number: record.number, by: anna)
+        number: record.number, BackOfficeTests.evidence(), by: .staff(anna))
+      _ = try await app.registrationAuthority.approve(number: record.number, by: .staff(anna))
       // Meanwhile the same key was certified for another mailbox (at the
       // command line, say).
       let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()

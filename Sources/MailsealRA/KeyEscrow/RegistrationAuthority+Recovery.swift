@@ -4,21 +4,6 @@ import MailsealCA
 public import MailsealStore
 import SQLKit
 
-/// Who asks for the recovery of an escrowed key.
-public enum RecoveryAsker: Sendable {
-  /// The person, signed in for the certificate's mailbox.
-  case requester(mailbox: String)
-  /// An administrator (for a person who has left).
-  case staff(OperatorRecord)
-
-  var auditActor: String {
-    switch self {
-    case .requester(let mailbox): AuditEvent.requester(mailbox)
-    case .staff(let member): AuditEvent.staff(member.email)
-    }
-  }
-}
-
 /// The rules of key recovery in the portal, each used where it is
 /// enforced (in one statement) and where pages offer the action.
 public enum RecoveryRules {
@@ -130,20 +115,22 @@ extension RegistrationAuthority {
   /// unique index decides); the person is mailed, the trail written.
   @discardableResult
   public func askRecovery(
-    serial: String, reason text: String, by asker: RecoveryAsker, language: Language,
+    serial: String, reason text: String, by asker: Principal, language: Language,
     now: Date = Date()
   ) async throws -> KeyRecoveryRecord {
     let certificate = try await self.certificate(serial: serial)
     let operatorID: UUID?
     switch asker {
-    case .requester(let mailbox):
+    case .requester(let mailbox, _):
       guard certificate.mailbox == mailbox else { throw MailsealError.notFound }
       operatorID = nil
     case .staff(let member):
-      guard member.role == .admin else { throw MailsealError.forbiddenForRole }
+      guard asker.permissions.askRecoveryForOthers else { throw MailsealError.forbiddenForRole }
       guard !(try await OperatorAddresses.of(member, on: database)).contains(certificate.mailbox)
       else { throw RecoveryRules.ownMailbox }
-      operatorID = try member.requireID()
+      operatorID = member.id
+    case .anonymous, .ca, .commandLine:
+      throw MailsealError.forbiddenForRole
     }
     let reason = try RecoveryRules.reason(text)
     guard let holder = try await escrowHolder(of: certificate) else {
@@ -215,12 +202,12 @@ extension RegistrationAuthority {
   /// the officer's mailbox nor asked by the officer — and once per officer
   /// (unique index). The second approval opens the download window.
   @discardableResult
-  public func approveRecovery(number: String, by officer: OperatorRecord, now: Date = Date())
+  public func approveRecovery(number: String, by principal: Principal, now: Date = Date())
     async throws -> KeyRecoveryRecord
   {
-    guard officer.role.mayRecover else { throw MailsealError.forbiddenForRole }
+    let officer = try Self.recoveryOfficer(principal)
     let record = try await recovery(number: number)
-    let officerID = try officer.requireID()
+    let officerID = officer.id
     try await refuseOwn(record, officer)
     let approvals = try await database.transaction { database in
       let sql = try database.sql
@@ -284,9 +271,9 @@ extension RegistrationAuthority {
   /// reason the person is mailed.
   @discardableResult
   public func declineRecovery(
-    number: String, reason text: String, by officer: OperatorRecord, now: Date = Date()
+    number: String, reason text: String, by principal: Principal, now: Date = Date()
   ) async throws -> KeyRecoveryRecord {
-    guard officer.role.mayRecover else { throw MailsealError.forbiddenForRole }
+    let officer = try Self.recoveryOfficer(principal)
     let record = try await recovery(number: number)
     try await refuseOwn(record, officer)
     let reason = try RecoveryRules.reason(text)
@@ -321,9 +308,9 @@ extension RegistrationAuthority {
   /// window, not to the person's own mailbox — and counts the download.
   /// The person is mailed, the trail written.
   public func downloadRecoveryEnvelope(
-    number: String, by officer: OperatorRecord, now: Date = Date()
+    number: String, by principal: Principal, now: Date = Date()
   ) async throws -> RecoveryDownload {
-    guard officer.role.mayRecover else { throw MailsealError.forbiddenForRole }
+    let officer = try Self.recoveryOfficer(principal)
     let record = try await recovery(number: number)
     try await refuseOwn(record, officer)
     let certificate = try await CertificateRecord.find(record.certificateID, on: database)
@@ -375,9 +362,17 @@ extension RegistrationAuthority {
       certificateDER: certificate.der)
   }
 
+  /// The recovery officer acting: a principal that may recover, or refused.
+  static func recoveryOfficer(_ principal: Principal) throws -> StaffMember {
+    guard let officer = principal.staffMember, principal.permissions.recover else {
+      throw MailsealError.forbiddenForRole
+    }
+    return officer
+  }
+
   /// Nobody decides about their own mailbox or a recovery they asked for.
   func refuseOwn(
-    _ record: KeyRecoveryRecord, _ officer: OperatorRecord, on database: (any Database)? = nil
+    _ record: KeyRecoveryRecord, _ officer: StaffMember, on database: (any Database)? = nil
   ) async throws {
     guard
       !(try await OperatorAddresses.of(officer, on: database ?? self.database)).contains(
@@ -406,14 +401,15 @@ extension RegistrationAuthority {
   /// What `viewer` may do with `record` at `now`.
   public func actions(
     on record: KeyRecoveryRecord, approvals: [KeyRecoveryApprovalRecord],
-    for viewer: OperatorRecord, addresses: Set<String>,
+    for principal: Principal, addresses: Set<String>,
     now: Date = Date()
   ) -> RecoveryActions {
     var actions = RecoveryActions()
     actions.ownMailbox = addresses.contains(record.mailbox)
-    actions.ownRequest = record.askedByOperatorID != nil && record.askedByOperatorID == viewer.id
-    actions.approvedByViewer = approvals.contains { $0.operatorID == viewer.id }
-    let officer = viewer.role.mayRecover && !actions.ownMailbox && !actions.ownRequest
+    let viewerID = principal.staffMember?.id
+    actions.ownRequest = record.askedByOperatorID != nil && record.askedByOperatorID == viewerID
+    actions.approvedByViewer = approvals.contains { $0.operatorID == viewerID }
+    let officer = principal.permissions.recover && !actions.ownMailbox && !actions.ownRequest
     let state = record.state(at: now)
     actions.approve = officer && state == .requested && !actions.approvedByViewer
     actions.decline = officer && (state == .requested || state == .approved)
@@ -423,9 +419,12 @@ extension RegistrationAuthority {
 
   /// Recovery `number` with its certificate, approvals and the viewer's
   /// actions.
-  public func deskRecovery(number: String, for viewer: OperatorRecord, now: Date = Date())
+  public func deskRecovery(number: String, for principal: Principal, now: Date = Date())
     async throws -> DeskRecovery
   {
+    guard let viewer = principal.staffMember, principal.permissions.seeRecoveries else {
+      throw MailsealError.forbiddenForRole
+    }
     let record = try await recovery(number: number)
     guard let certificate = try await CertificateRecord.find(record.certificateID, on: database)
     else { throw MailsealError.notFound }
@@ -434,7 +433,7 @@ extension RegistrationAuthority {
     return DeskRecovery(
       record: record, certificate: certificate, approvals: approvals, state: record.state(at: now),
       actions: actions(
-        on: record, approvals: approvals, for: viewer,
+        on: record, approvals: approvals, for: principal,
         addresses: try await OperatorAddresses.of(viewer, on: database), now: now))
   }
 

@@ -1,6 +1,6 @@
 public import FluentKit
 import Foundation
-public import MailsealStore
+import MailsealStore
 import SQLKit
 
 /// Every address a staff account has ever had (`operator_addresses`).
@@ -12,13 +12,12 @@ import SQLKit
 /// set, never the address the account has now alone.
 public enum OperatorAddresses {
   /// The addresses of `member`: its address now and every one it had.
-  public static func of(_ member: OperatorRecord, on database: any Database) async throws
+  public static func of(_ member: StaffMember, on database: any Database) async throws
     -> Set<String>
   {
     var addresses: Set<String> = [member.email]
-    guard let id = member.id else { return addresses }
     for row in try await database.sql.raw(
-      "SELECT address FROM operator_addresses WHERE operator_id = \(bind: id)"
+      "SELECT address FROM operator_addresses WHERE operator_id = \(bind: member.id)"
     ).all() {
       addresses.insert(try row.decode(column: "address", as: String.self))
     }
@@ -42,10 +41,10 @@ public enum OperatorAddresses {
   /// A condition for a statement that decides: the account `member` has
   /// (or had) the address in `column` — the same rule as ``of(_:on:)``,
   /// inside the statement, so that an address recorded meanwhile counts.
-  static func held(by member: OperatorRecord, column: String) -> SQLQueryString {
+  static func held(by member: StaffMember, column: String) -> SQLQueryString {
     """
     (\(unsafeRaw: column) = \(bind: member.email) OR EXISTS (SELECT 1 FROM operator_addresses held_address
-      WHERE held_address.operator_id = \(bind: member.id ?? UUID()) AND held_address.address = \(unsafeRaw: column)))
+      WHERE held_address.operator_id = \(bind: member.id) AND held_address.address = \(unsafeRaw: column)))
     """
   }
 

@@ -19,13 +19,6 @@ public struct RequestActions: Sendable, Equatable {
   public init() {}
 }
 
-/// Who looks at a request.
-public enum RequestViewer: Sendable {
-  case requester(mailbox: String)
-  /// A staff member, with every address the account has ever had.
-  case staff(OperatorRecord, addresses: Set<String>)
-}
-
 /// A request as the desk sees it: the record, its evidence and who checked
 /// it, the records it points to, and the actions of the viewer.
 public struct DeskRequest: Sendable {
@@ -40,35 +33,43 @@ public struct DeskRequest: Sendable {
 
 extension RegistrationAuthority {
   /// The actions `viewer` may take on `record` at `now`, from the same rules
-  /// the transitions enforce (``RequestRules``).
+  /// the transitions enforce (``RequestRules``); for staff, `addresses` are
+  /// every address the account has ever had.
   public func actions(
-    on record: CertificateRequestRecord, for viewer: RequestViewer, now: Date = Date()
+    on record: CertificateRequestRecord, for viewer: Principal, addresses: Set<String> = [],
+    now: Date = Date()
   ) -> RequestActions {
     var actions = RequestActions()
     let open = record.state == .submitted || record.state == .verified
     actions.mailboxValidationStale =
       (try? RequestRules.mailboxValidationFresh(record.mailboxValidatedAt, now: now)) == nil
     switch viewer {
-    case .requester(let mailbox):
+    case .requester(let mailbox, _):
       actions.withdraw = record.mailbox == mailbox && open
-    case .staff(let member, let addresses):
+    case .staff(let member):
       actions.ownMailbox =
-        (try? RequestRules.notOwnMailbox(request: record.mailbox, decidedBy: addresses)) == nil
-      let decider = member.role.mayDecide && !actions.ownMailbox
+        (try? RequestRules.notOwnMailbox(
+          request: record.mailbox, decidedBy: addresses.union([member.email]))) == nil
+      let decider = viewer.permissions.decide && !actions.ownMailbox
       actions.recordEvidence = decider && record.state == .submitted
       actions.approve =
         decider && record.state == .verified
         && (try? RequestRules.fourEyes(
           enabled: portal.fourEyes, verifiedBy: record.verifiedBy, approvedBy: member.id)) != nil
       actions.reject = decider && open
+    case .anonymous, .ca, .commandLine:
+      break
     }
     return actions
   }
 
   /// Request `number` for the desk, with what `staff` may do with it.
-  public func deskRequest(number: String, for staff: OperatorRecord, now: Date = Date())
+  public func deskRequest(number: String, for viewer: Principal, now: Date = Date())
     async throws -> DeskRequest
   {
+    guard let staff = viewer.staffMember, viewer.permissions.seeDesk else {
+      throw MailsealError.forbiddenForRole
+    }
     let record = try await request(number: number)
     let evidence = try await self.evidence(for: record)
     let checker = try await evidence.asyncFlatMap {
@@ -86,8 +87,7 @@ extension RegistrationAuthority {
         try await CertificateRequestRecord.find($0, on: database)?.number
       },
       actions: actions(
-        on: record,
-        for: .staff(staff, addresses: try await OperatorAddresses.of(staff, on: database)),
+        on: record, for: viewer, addresses: try await OperatorAddresses.of(staff, on: database),
         now: now))
   }
 }

@@ -31,9 +31,17 @@ public struct EvidenceForm: Codable, Sendable {
 }
 
 extension RegistrationAuthority {
+  /// The deciding staff member: a principal that may decide, or refused.
+  func decider(_ principal: Principal) throws -> StaffMember {
+    guard let staff = principal.staffMember, principal.permissions.decide else {
+      throw MailsealError.forbiddenForRole
+    }
+    return staff
+  }
+
   /// Refuses a decision about a mailbox the operator's account has or had.
   func refuseOwnMailbox(
-    _ record: CertificateRequestRecord, _ staff: OperatorRecord, on database: (any Database)? = nil
+    _ record: CertificateRequestRecord, _ staff: StaffMember, on database: (any Database)? = nil
   ) async throws {
     try RequestRules.notOwnMailbox(
       request: record.mailbox,
@@ -44,7 +52,7 @@ extension RegistrationAuthority {
   /// operator's meanwhile (an address recorded at a sign-in), or the
   /// request moved on. Asked on the deciding transaction's `database`.
   func undecided(
-    _ record: CertificateRequestRecord, _ staff: OperatorRecord, on database: any Database
+    _ record: CertificateRequestRecord, _ staff: StaffMember, on database: any Database
   ) async throws -> MailsealError {
     try await refuseOwnMailbox(record, staff, on: database)
     return MailsealError(.wrongState)
@@ -63,9 +71,9 @@ extension RegistrationAuthority {
   /// on the document must be the request's (for a role mailbox, the person
   /// responsible is checked and named).
   public func recordEvidence(
-    number: String, _ form: EvidenceForm, by staff: OperatorRecord, now: Date = Date()
+    number: String, _ form: EvidenceForm, by principal: Principal, now: Date = Date()
   ) async throws -> CertificateRequestRecord {
-    guard staff.role.mayDecide else { throw MailsealError.forbiddenForRole }
+    let staff = try decider(principal)
     let record = try await request(number: number)
     try await refuseOwnMailbox(record, staff)
     guard record.state == .submitted else {
@@ -127,14 +135,14 @@ extension RegistrationAuthority {
     evidence.documentExpiry = expiry
     evidence.verifiedGivenName = given
     evidence.verifiedSurname = surname
-    evidence.checkedBy = try staff.requireID()
+    evidence.checkedBy = staff.id
     evidence.checkedAt = now
     evidence.retainUntil = now.addingTimeInterval(
       TimeInterval(portal.evidenceRetentionDays) * 86_400)
     try await database.transaction { database in
       let updated = try await database.sql.raw(
         """
-        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.verified), verified_by = \(bind: staff.id!), verified_at = \(bind: now),
+        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.verified), verified_by = \(bind: staff.id), verified_at = \(bind: now),
           updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = \(CertificateRequestRecord.State.submitted)
           AND NOT \(OperatorAddresses.held(by: staff, column: "certificate_requests.mailbox")) RETURNING id
         """
@@ -161,10 +169,10 @@ extension RegistrationAuthority {
   }
 
   /// Approves a verified request; the issuance worker then issues it.
-  public func approve(number: String, by staff: OperatorRecord, now: Date = Date()) async throws
+  public func approve(number: String, by principal: Principal, now: Date = Date()) async throws
     -> CertificateRequestRecord
   {
-    guard staff.role.mayDecide else { throw MailsealError.forbiddenForRole }
+    let staff = try decider(principal)
     let record = try await request(number: number)
     try await refuseOwnMailbox(record, staff)
     guard record.state == .verified else {
@@ -176,7 +184,7 @@ extension RegistrationAuthority {
     try await database.transaction { database in
       let updated = try await database.sql.raw(
         """
-        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.approved), approved_by = \(bind: staff.id!), approved_at = \(bind: now),
+        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.approved), approved_by = \(bind: staff.id), approved_at = \(bind: now),
           updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = \(CertificateRequestRecord.State.verified)
           AND NOT \(OperatorAddresses.held(by: staff, column: "certificate_requests.mailbox")) RETURNING id
         """
@@ -196,11 +204,11 @@ extension RegistrationAuthority {
   }
 
   /// Rejects a request that is not yet approved; the requester gets the reason by mail.
-  public func reject(number: String, reason: String, by staff: OperatorRecord, now: Date = Date())
+  public func reject(number: String, reason: String, by principal: Principal, now: Date = Date())
     async throws
     -> CertificateRequestRecord
   {
-    guard staff.role.mayDecide else { throw MailsealError.forbiddenForRole }
+    let staff = try decider(principal)
     let record = try await request(number: number)
     try await refuseOwnMailbox(record, staff)
     let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -214,7 +222,7 @@ extension RegistrationAuthority {
     try await database.transaction { database in
       let updated = try await database.sql.raw(
         """
-        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.rejected), decided_by = \(bind: staff.id!), rejection_reason = \(bind: trimmed),
+        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.rejected), decided_by = \(bind: staff.id), rejection_reason = \(bind: trimmed),
           updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state IN (\([CertificateRequestRecord.State.submitted, .verified]))
           AND NOT \(OperatorAddresses.held(by: staff, column: "certificate_requests.mailbox")) RETURNING id
         """

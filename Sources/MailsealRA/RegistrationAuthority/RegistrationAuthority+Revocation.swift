@@ -4,24 +4,6 @@ public import MailsealCA
 public import MailsealStore
 import SQLKit
 
-/// Who asks for a revocation.
-public enum Revoker: Sendable {
-  /// The requester, signed in for the certificate's mailbox by login link.
-  case requester(mailbox: String)
-  /// Staff with a role that may decide.
-  case staff(OperatorRecord)
-  /// An administrator at the command line.
-  case commandLine
-
-  var auditActor: String {
-    switch self {
-    case .requester(let mailbox): return AuditEvent.requester(mailbox)
-    case .staff(let member): return AuditEvent.staff(member.email)
-    case .commandLine: return AuditEvent.commandLine
-    }
-  }
-}
-
 extension RevocationReason {
   /// The reason as the pages and mails name it.
   public func label(_ language: Language) -> String {
@@ -78,24 +60,26 @@ extension RegistrationAuthority {
   /// signed in for, with the subscriber's reasons; an auditor never.
   @discardableResult
   public func revoke(
-    serial: String, reason: RevocationReason, by revoker: Revoker, now: Date = Date()
+    serial: String, reason: RevocationReason, by revoker: Principal, now: Date = Date()
   ) async throws -> CertificateRecord {
     let record = try await certificate(serial: serial)
     switch revoker {
-    case .requester(let mailbox):
+    case .requester(let mailbox, _):
       // Another mailbox's certificate does not exist for this requester.
       guard record.mailbox == mailbox else { throw MailsealError.notFound }
       guard RevocationReason.subscriberChoices.contains(reason) else {
         throw MailsealError(.reasonNotAllowed)
       }
-    case .staff(let member):
-      guard member.role.mayDecide else { throw MailsealError.forbiddenForRole }
+    case .staff:
+      guard revoker.permissions.decide else { throw MailsealError.forbiddenForRole }
       guard RevocationReason.staffChoices.contains(reason) else {
         throw MailsealError(
           .reasonNotAllowed, message: Message("problem.reason-not-allowed.command-line"))
       }
     case .commandLine:
       break
+    case .anonymous, .ca:
+      throw MailsealError.forbiddenForRole
     }
     guard record.status == .active else {
       throw MailsealError(.alreadyRevoked)

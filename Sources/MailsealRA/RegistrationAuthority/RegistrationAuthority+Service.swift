@@ -1,19 +1,5 @@
 public import Foundation
-public import MailsealStore
-
-/// Who changes how the service runs: an administrator signed in, or
-/// whoever runs the command line on the server.
-public enum ServiceAdministrator: Sendable {
-  case staff(OperatorRecord)
-  case commandLine
-
-  var auditActor: String {
-    switch self {
-    case .staff(let member): return AuditEvent.staff(member.email)
-    case .commandLine: return AuditEvent.commandLine
-    }
-  }
-}
+import MailsealStore
 
 extension RegistrationAuthority {
   /// The notice and whether issuance is paused, as requester pages show
@@ -30,7 +16,7 @@ extension RegistrationAuthority {
   /// Sets the service notice (both languages, plain text, at most
   /// ``Settings/maximumNoticeLength`` characters each). Administrators only.
   public func setNotice(
-    german: String, english: String, by administrator: ServiceAdministrator, now: Date = Date()
+    german: String, english: String, by administrator: Principal, now: Date = Date()
   ) async throws {
     try Self.refuseUnlessAdministrator(administrator)
     try await Settings(database: database).setNotice(
@@ -38,7 +24,7 @@ extension RegistrationAuthority {
   }
 
   /// Removes the service notice. Administrators only.
-  public func clearNotice(by administrator: ServiceAdministrator, now: Date = Date()) async throws {
+  public func clearNotice(by administrator: Principal, now: Date = Date()) async throws {
     try Self.refuseUnlessAdministrator(administrator)
     try await Settings(database: database).clearNotice(by: administrator.auditActor, now: now)
   }
@@ -46,7 +32,7 @@ extension RegistrationAuthority {
   /// Pauses or resumes issuance. Administrators only; on resume the
   /// issuance worker is woken.
   public func setIssuancePaused(
-    _ paused: Bool, by administrator: ServiceAdministrator, now: Date = Date()
+    _ paused: Bool, by administrator: Principal, now: Date = Date()
   ) async throws {
     try Self.refuseUnlessAdministrator(administrator)
     try await Settings(database: database).setIssuancePaused(
@@ -57,10 +43,8 @@ extension RegistrationAuthority {
     if !paused { issuanceResumed() }
   }
 
-  static func refuseUnlessAdministrator(_ administrator: ServiceAdministrator) throws {
-    if case .staff(let member) = administrator, member.role != .admin {
-      throw MailsealError.forbiddenForRole
-    }
+  static func refuseUnlessAdministrator(_ administrator: Principal) throws {
+    guard administrator.permissions.administer else { throw MailsealError.forbiddenForRole }
   }
 }
 

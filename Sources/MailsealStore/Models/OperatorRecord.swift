@@ -16,18 +16,8 @@ public final class OperatorRecord: Model, @unchecked Sendable {
     /// Approves recoveries of escrowed keys and downloads their envelopes;
     /// nothing else.
     case recoveryOfficer = "recovery-officer"
-
-    /// Whether the role may record evidence, approve, reject and revoke:
-    /// a list, so that a new role decides nothing until it is named here.
-    public var mayDecide: Bool { Self.deciders.contains(self) }
-    public static let deciders: Set<Role> = [.operator, .admin]
-
-    /// The roles that see the desk (the queue, requests, certificates).
-    public static let desk: Set<Role> = [.operator, .admin, .auditor]
-
-    /// Whether the role may approve or decline a key recovery and download
-    /// an approved recovery's envelope.
-    public var mayRecover: Bool { self == .recoveryOfficer }
+    // What each role may do is decided in one place of the registration
+    // authority (`Permissions.of`), not here.
   }
 
   @ID(key: .id) public var id: UUID?

@@ -29,7 +29,7 @@ enum AdminController {
   }
 
   static func requireAdmin(_ request: Request) async throws -> OperatorSession.Current {
-    try await OperatorSession.require(request, roles: [.admin])
+    try await OperatorSession.require(request, may: \.administer)
   }
 
   static func renderAdmin(
@@ -81,7 +81,7 @@ enum AdminController {
     guard let form else { throw MailsealError.csrf }
     do {
       try await request.registrationAuthority.setNotice(
-        german: form.de, english: form.en, by: .staff(current.operator))
+        german: form.de, english: form.en, by: current.principal)
     } catch let error as MailsealError where error.status.code < 500 {
       return try await renderAdmin(request, error: error, draft: form)
     }
@@ -95,7 +95,7 @@ enum AdminController {
     let current = try await requireAdmin(request)
     try OperatorSession.verifyCSRF(
       request, session: current.session, formToken: try? request.content.decode(CSRFForm.self).csrf)
-    try await request.registrationAuthority.clearNotice(by: .staff(current.operator))
+    try await request.registrationAuthority.clearNotice(by: current.principal)
     request.logger.notice("service notice cleared", metadata: ["by": "\(current.operator.email)"])
     return request.redirect(to: .operatorAdmin(saved: true))
   }
@@ -123,7 +123,7 @@ enum AdminController {
 
   /// Auditors and administrators read the trail.
   static func requireAuditReader(_ request: Request) async throws -> OperatorSession.Current {
-    try await OperatorSession.require(request, roles: [.auditor, .admin])
+    try await OperatorSession.require(request, may: \.readAudit)
   }
 
   /// `GET /operator/audit?actor=&action=&subject=&before=`: newest first,
@@ -164,7 +164,7 @@ enum AdminController {
     let logger = request.logger
     try await AuditTrail.append(
       AuditEvent(
-        actor: AuditEvent.staff(current.operator.email), action: .auditExported,
+        actor: current.principal.auditActor, action: .auditExported,
         subject: "audit trail"), on: database)
     let response = Response(
       status: .ok,

@@ -43,13 +43,12 @@ enum BackOfficeController {
   @Sendable
   static func queue(_ request: Request) async throws -> Response {
     let current = try await OperatorSession.require(request)
-    // Recovery officers decide recoveries, nothing else: their start page.
-    if current.operator.role == .recoveryOfficer {
+    // Whoever sees recoveries and not the desk (recovery officers):
+    // their start page.
+    if !current.may.seeDesk, current.may.seeRecoveries {
       return request.redirect(to: .operatorRecoveries)
     }
-    guard OperatorRecord.Role.desk.contains(current.operator.role) else {
-      throw MailsealError.forbiddenForRole
-    }
+    guard current.may.seeDesk else { throw MailsealError.forbiddenForRole }
     let query = String((request.query[String.self, at: "q"] ?? "").prefix(200)).trimmingCharacters(
       in: .whitespaces)
     let stateText = request.query[String.self, at: "state"] ?? ""
@@ -82,7 +81,7 @@ enum BackOfficeController {
     return try await Pages.render(
       "queue",
       QueuePage(
-        isAdmin: current.operator.role == .admin, issuancePaused: paused,
+        isAdmin: current.may.administer, issuancePaused: paused,
         query: query, state: stateText, rows: Array(rows),
         nextPage: records.count > pageSize ? page + 1 : nil,
         states: CertificateRequestRecord.State.allCases.map {
@@ -177,11 +176,11 @@ extension BackOfficeController {
   static func renderRequest(_ request: Request, number: String, error: MailsealError? = nil)
     async throws -> Response
   {
-    let current = try await OperatorSession.require(request, roles: OperatorRecord.Role.desk)
+    let current = try await OperatorSession.require(request, may: \.seeDesk)
     let language = Language.of(request)
     let zone = request.timeZone
     let desk = try await request.registrationAuthority.deskRequest(
-      number: number, for: current.operator)
+      number: number, for: current.principal)
     let record = desk.record
     let row = RequesterController.row(
       record, language: language, zone: zone,
@@ -261,13 +260,13 @@ extension BackOfficeController {
   /// Runs a decision, then shows the request again (with the refusal, if any).
   static func decide(
     _ request: Request, csrf: String?,
-    _ action: (RegistrationAuthority, OperatorRecord, String) async throws -> Void
+    _ action: (RegistrationAuthority, Principal, String) async throws -> Void
   ) async throws -> Response {
     let current = try await OperatorSession.require(request)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: csrf)
     let number = request.parameters.get("number") ?? ""
     do {
-      try await action(request.registrationAuthority, current.operator, number)
+      try await action(request.registrationAuthority, current.principal, number)
     } catch let error as MailsealError where error.isShownOnPage {
       return try await renderRequest(request, number: number, error: error)
     }
@@ -326,7 +325,7 @@ extension BackOfficeController {
     let form = try request.content.decode(IssuanceSwitchPost.self)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form.csrf)
     try await request.registrationAuthority.setIssuancePaused(
-      form.paused == "true", by: .staff(current.operator))
+      form.paused == "true", by: current.principal)
     return request.redirect(to: form.back == "admin" ? .operatorAdmin() : .operatorQueue)
   }
 }

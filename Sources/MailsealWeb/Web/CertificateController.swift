@@ -93,11 +93,11 @@ enum CertificateController {
       template: "certificate", staff: false, reasons: RevocationReason.subscriberChoices,
       mayAskRecovery: true)
 
-    static func staff(_ member: OperatorRecord) -> Side {
+    static func staff(_ may: Permissions) -> Side {
       Side(
         template: "desk-certificate", staff: true,
-        reasons: member.role.mayDecide ? RevocationReason.staffChoices : [],
-        mayAskRecovery: member.role == .admin)
+        reasons: may.decide ? RevocationReason.staffChoices : [],
+        mayAskRecovery: may.askRecoveryForOthers)
     }
   }
 
@@ -145,7 +145,7 @@ enum CertificateController {
   /// Asks for the recovery of the certificate's escrowed key; a refusal
   /// shows the page again.
   static func askRecovery(
-    _ record: CertificateRecord, form: RecoveryPost?, by asker: RecoveryAsker, on side: Side,
+    _ record: CertificateRecord, form: RecoveryPost?, by asker: Principal, on side: Side,
     for request: Request
   ) async throws -> Response {
     let recovery: KeyRecoveryRecord
@@ -168,7 +168,7 @@ enum CertificateController {
 
   /// Revokes with the form's reason; a refusal shows the page again.
   static func revoke(
-    _ record: CertificateRecord, form: RevokePost?, by revoker: Revoker, on side: Side,
+    _ record: CertificateRecord, form: RevokePost?, by revoker: Principal, on side: Side,
     for request: Request
   ) async throws -> Response {
     do {
@@ -223,7 +223,7 @@ enum CertificateController {
     try RequesterSession.verifyCSRF(request, session: session, formToken: form?.csrf)
     let record = try await requesterCertificate(request, mailbox: session.mailbox)
     return try await revoke(
-      record, form: form, by: .requester(mailbox: session.mailbox), on: .requester, for: request)
+      record, form: form, by: session.principal, on: .requester, for: request)
   }
 
   /// `POST /certificates/:serial/recovery`: the person asks for the
@@ -235,7 +235,7 @@ enum CertificateController {
     try RequesterSession.verifyCSRF(request, session: session, formToken: form?.csrf)
     let record = try await requesterCertificate(request, mailbox: session.mailbox)
     return try await askRecovery(
-      record, form: form, by: .requester(mailbox: session.mailbox), on: .requester,
+      record, form: form, by: session.principal, on: .requester,
       for: request)
   }
 
@@ -245,13 +245,13 @@ enum CertificateController {
   /// (for a person who has left).
   @Sendable
   static func deskAskRecovery(_ request: Request) async throws -> Response {
-    let current = try await OperatorSession.require(request, roles: OperatorRecord.Role.desk)
+    let current = try await OperatorSession.require(request, may: \.seeDesk)
     let form = try? request.content.decode(RecoveryPost.self)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
     let record = try await request.registrationAuthority.certificate(
       serial: request.parameters.get("serial") ?? "")
     return try await askRecovery(
-      record, form: form, by: .staff(current.operator), on: .staff(current.operator),
+      record, form: form, by: current.principal, on: .staff(current.may),
       for: request)
   }
 
@@ -263,19 +263,19 @@ enum CertificateController {
     let current = try await OperatorSession.require(request)
     let record = try await request.registrationAuthority.certificate(
       serial: request.parameters.get("serial") ?? "")
-    return try await render(record, on: .staff(current.operator), for: request)
+    return try await render(record, on: .staff(current.may), for: request)
   }
 
   /// `POST /operator/certificates/:serial/revoke`.
   @Sendable
   static func deskRevoke(_ request: Request) async throws -> Response {
-    let current = try await OperatorSession.require(request, roles: OperatorRecord.Role.desk)
+    let current = try await OperatorSession.require(request, may: \.seeDesk)
     let form = try? request.content.decode(RevokePost.self)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
     let record = try await request.registrationAuthority.certificate(
       serial: request.parameters.get("serial") ?? "")
     return try await revoke(
-      record, form: form, by: .staff(current.operator), on: .staff(current.operator),
+      record, form: form, by: current.principal, on: .staff(current.may),
       for: request)
   }
 }

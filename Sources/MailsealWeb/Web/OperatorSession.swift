@@ -12,6 +12,11 @@ enum OperatorSession {
   struct Current {
     let session: OperatorSessionRecord
     let `operator`: OperatorRecord
+
+    /// Who acts, for the registration authority.
+    var principal: Principal { .staff(`operator`) }
+    /// What they may do.
+    var may: Permissions { principal.permissions }
   }
 
   /// The session of the request at any stage, or nil.
@@ -30,10 +35,12 @@ enum OperatorSession {
     return current
   }
 
-  /// A complete session of one of `roles`.
-  static func require(_ request: Request, roles: Set<OperatorRecord.Role>) async throws -> Current {
+  /// A complete session whose principal has `permission`.
+  static func require(_ request: Request, may permission: KeyPath<Permissions, Bool>)
+    async throws -> Current
+  {
     let current = try await require(request)
-    guard roles.contains(current.operator.role) else { throw MailsealError.forbiddenForRole }
+    guard current.may[keyPath: permission] else { throw MailsealError.forbiddenForRole }
     return current
   }
 

@@ -28,12 +28,13 @@ enum Pages {
     let issuancePaused: Bool
   }
 
-  /// The signed-in operator, on back-office pages.
+  /// The signed-in operator, on back-office pages: the name, the role in
+  /// words, and what they may do (the navigation follows it; templates
+  /// never compare roles).
   struct Staff: Encodable {
     let name: String
-    /// The role's identifier (for the template's choices) and its words.
-    let role: String
     let roleLabel: String
+    let may: Permissions
     let csrf: String?
   }
 
@@ -52,8 +53,8 @@ enum Pages {
         current.session.stage == .complete
       {
         staff = Staff(
-          name: current.operator.name, role: current.operator.role.rawValue,
-          roleLabel: RecordWords.role(current.operator.role, language),
+          name: current.operator.name,
+          roleLabel: RecordWords.role(current.operator.role, language), may: current.may,
           csrf: request.cookies[OperatorSession.csrfCookieName]?.string)
       }
     } else {

@@ -9,9 +9,6 @@ import Vapor
 /// administrator for someone who has left), approved by two recovery
 /// officers, then the envelope downloaded for the offline machine.
 enum RecoveryController {
-  /// Who sees the list of recoveries: those who decide, those who may ask,
-  /// and the auditors.
-  static let viewers: Set<OperatorRecord.Role> = [.recoveryOfficer, .admin, .auditor]
 
   struct Row: Encodable {
     let number: String
@@ -71,7 +68,7 @@ enum RecoveryController {
   /// latest others.
   @Sendable
   static func list(_ request: Request) async throws -> Response {
-    _ = try await OperatorSession.require(request, roles: viewers)
+    _ = try await OperatorSession.require(request, may: \.seeRecoveries)
     let language = Language.of(request)
     let authority = request.registrationAuthority
     let rows = try await authority.recoveries().map {
@@ -83,11 +80,11 @@ enum RecoveryController {
   static func render(_ request: Request, number: String, error: MailsealError? = nil)
     async throws -> Response
   {
-    let current = try await OperatorSession.require(request, roles: viewers)
+    let current = try await OperatorSession.require(request, may: \.seeRecoveries)
     let language = Language.of(request)
     let zone = request.timeZone
     let desk = try await request.registrationAuthority.deskRecovery(
-      number: number, for: current.operator)
+      number: number, for: current.principal)
     let record = desk.record
     let page = RecoveryPage(
       row: row(record, serial: desk.certificate.serial, language: language, zone: zone),
@@ -129,13 +126,13 @@ enum RecoveryController {
   /// refusal, if any).
   static func decide(
     _ request: Request, csrf: String?, query: String = "",
-    _ action: (RegistrationAuthority, OperatorRecord, String) async throws -> Void
+    _ action: (RegistrationAuthority, Principal, String) async throws -> Void
   ) async throws -> Response {
-    let current = try await OperatorSession.require(request, roles: viewers)
+    let current = try await OperatorSession.require(request, may: \.seeRecoveries)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: csrf)
     let number = request.parameters.get("number") ?? ""
     do {
-      try await action(request.registrationAuthority, current.operator, number)
+      try await action(request.registrationAuthority, current.principal, number)
     } catch let error as MailsealError where error.isShownOnPage {
       return try await render(request, number: number, error: error)
     }
@@ -167,14 +164,14 @@ enum RecoveryController {
   /// form's token: every download is counted, audited and mailed.
   @Sendable
   static func envelope(_ request: Request) async throws -> Response {
-    let current = try await OperatorSession.require(request, roles: viewers)
+    let current = try await OperatorSession.require(request, may: \.seeRecoveries)
     let form = try? request.content.decode(CSRFForm.self)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
     let number = request.parameters.get("number") ?? ""
     let download: RecoveryDownload
     do {
       download = try await request.registrationAuthority.downloadRecoveryEnvelope(
-        number: number, by: current.operator)
+        number: number, by: current.principal)
     } catch let error as MailsealError where error.isShownOnPage {
       return try await render(request, number: number, error: error)
     }
@@ -187,9 +184,9 @@ enum RecoveryController {
   /// certificate the recovered key must match (`recovery open --certificate`).
   @Sendable
   static func certificate(_ request: Request) async throws -> Response {
-    let current = try await OperatorSession.require(request, roles: viewers)
+    let current = try await OperatorSession.require(request, may: \.seeRecoveries)
     let desk = try await request.registrationAuthority.deskRecovery(
-      number: request.parameters.get("number") ?? "", for: current.operator)
+      number: request.parameters.get("number") ?? "", for: current.principal)
     let pem =
       PEMDocument(type: "CERTIFICATE", derBytes: Array(desk.certificate.der)).pemString + "\n"
     return PickupController.download(

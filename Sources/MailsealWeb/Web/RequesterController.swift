@@ -208,7 +208,7 @@ enum RequesterController {
         requests: records.map {
           row(
             $0, language: language, zone: zone,
-            actions: authority.actions(on: $0, for: .requester(mailbox: session.mailbox)),
+            actions: authority.actions(on: $0, for: session.principal),
             issuancePaused: paused)
         },
         certificates: certificates.map {
@@ -320,7 +320,7 @@ enum RequesterController {
         request: row(
           record, language: language, zone: zone,
           actions: request.registrationAuthority.actions(
-            on: record, for: .requester(mailbox: session.mailbox)),
+            on: record, for: session.principal),
           issuancePaused: try await request.registrationAuthority.isIssuancePaused()),
         certificateSerial: try await record.certificateID.asyncFlatMap {
           try await CertificateRecord.find($0, on: request.db)?.serial
