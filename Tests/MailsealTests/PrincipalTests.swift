@@ -54,7 +54,8 @@ struct PrincipalTests {
           #expect(!text.contains(comparison), "\(file) compares with the role \(role.rawValue)")
         }
       }
-      #expect(!text.contains("staff.role)") && !text.contains("staff.role "), "\(file) reads a role")
+      #expect(
+        !text.contains("staff.role)") && !text.contains("staff.role "), "\(file) reads a role")
     }
   }
 }
