@@ -17,6 +17,7 @@ let package = Package(
     .library(name: "MailsealCA", targets: ["MailsealCA"]),
     .library(name: "MailsealStore", targets: ["MailsealStore"]),
     .library(name: "MailsealRA", targets: ["MailsealRA"]),
+    .library(name: "MailsealStatus", targets: ["MailsealStatus"]),
     .library(name: "MailsealWeb", targets: ["MailsealWeb"]),
   ],
   dependencies: [
@@ -93,6 +94,24 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // The status of certificates for relying parties: the OCSP responder
+    // (the board in memory, responses signed ahead, the signing gate) and
+    // the CRL publisher. On the CA core, the store and the RA; no web.
+    .target(
+      name: "MailsealStatus",
+      dependencies: [
+        "MailsealCA",
+        "MailsealStore",
+        "MailsealRA",
+        .product(name: "FluentKit", package: "fluent-kit"),
+        .product(name: "SQLKit", package: "sql-kit"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "X509", package: "swift-certificates"),
+      ],
+      swiftSettings: strict
+    ),
     // The web: routes, controllers, pages, sessions, the one error → HTTP
     // map, templates and the browser's scripts; the commands; `configure`.
     .target(
@@ -101,6 +120,7 @@ let package = Package(
         "MailsealCA",
         "MailsealStore",
         "MailsealRA",
+        "MailsealStatus",
         .product(name: "Vapor", package: "vapor"),
         .product(name: "Fluent", package: "fluent"),
         .product(name: "FluentKit", package: "fluent-kit"),
@@ -138,6 +158,7 @@ let package = Package(
         "SoftHSMSupport",
         "MailsealStore",
         "MailsealRA",
+        "MailsealStatus",
         "MailsealWeb",
         .product(name: "Vapor", package: "vapor"),
         .product(name: "VaporTesting", package: "vapor"),

@@ -28,6 +28,10 @@ let package = Package(
       dependencies: ["FuzzDriver", .product(name: "MailsealCA", package: "mailseal")],
       swiftSettings: fuzzTarget),
     .executableTarget(
+      name: "FuzzOCSPFastPath",
+      dependencies: ["FuzzDriver", .product(name: "MailsealCA", package: "mailseal")],
+      swiftSettings: fuzzTarget),
+    .executableTarget(
       name: "FuzzLenientPEM",
       dependencies: ["FuzzDriver", .product(name: "MailsealCA", package: "mailseal")],
       swiftSettings: fuzzTarget),

@@ -2,7 +2,8 @@
 # Runs the libFuzzer targets of Fuzz/ (built with -sanitize=fuzzer,address)
 # for a given time each, starting from the committed seed corpora:
 #   scripts/fuzz.sh [SECONDS] [TARGET ...]      (default: 60 s, every target)
-# Targets: FuzzCSR (PKCS#10, DER and PEM), FuzzOCSPRequest, FuzzLenientPEM,
+# Targets: FuzzCSR (PKCS#10, DER and PEM), FuzzOCSPRequest, FuzzOCSPFastPath
+# (the responder's hand-read sole CertID against the full reader), FuzzLenientPEM,
 # FuzzPKCS8 (encrypted key files), FuzzRequestJSON (the API's request form
 # and every check that needs no database), FuzzKeyEnvelope (key escrow's CMS
 # envelope and recovery share files). New inputs go to a scratch folder,
@@ -20,7 +21,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzCSR FuzzOCSPRequest FuzzLenientPEM FuzzPKCS8 FuzzRequestJSON FuzzKeyEnvelope)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzCSR FuzzOCSPRequest FuzzOCSPFastPath FuzzLenientPEM FuzzPKCS8 FuzzRequestJSON FuzzKeyEnvelope)
 FLAGS=(--package-path Fuzz --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 
 echo "==> Building the fuzz targets (-sanitize=fuzzer,address)"

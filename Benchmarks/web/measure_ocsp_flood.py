@@ -86,6 +86,7 @@ def measure(binary, custody):
                MAILSEAL_CA_PASSPHRASE="measure-flood-passphrase-0123", MAILSEAL_ALLOWED_DOMAINS="example.edu",
                LOG_LEVEL="warning")
     env.pop("DATABASE_URL", None)
+    env.pop("MAILSEAL_OCSP_LISTEN", None)
     if custody == "softhsm":
         env.update(softhsm(folder))
     portal = subprocess.Popen([binary, "serve", "--env", "production", "--hostname", "127.0.0.1",

@@ -5,6 +5,7 @@ import Leaf
 import LeafKit
 import MailsealCA
 public import MailsealRA
+public import MailsealStatus
 import MailsealStore
 import SQLKit
 import Synchronization
@@ -249,42 +250,6 @@ public func configure(
   }
 }
 
-/// The CA key cannot be opened at start: a configuration problem (exit
-/// status 78), named.
-public struct CustodyStartFailure: Error, CustomStringConvertible {
-  public let reason: String
-  public var description: String { "the issuing CA's key cannot be used: \(reason)" }
-}
-
-/// Escrow is on but browsers would have nothing pinned to seal to: a
-/// configuration problem (exit status 78), named with what to do.
-public struct EscrowStartFailure: Error, CustomStringConvertible {
-  public enum Reason: Sendable {
-    /// No recovery certificate is installed.
-    case noCertificate
-    /// `MAILSEAL_RECOVERY_FINGERPRINTS` is not set; the fingerprints of
-    /// what is installed.
-    case noPin([String])
-    /// The installed certificates do not match the pins.
-    case mismatch(String)
-  }
-  public let reason: Reason
-
-  public var description: String {
-    switch reason {
-    case .noCertificate:
-      return
-        "MAILSEAL_ESCROW is on, but no recovery certificate is installed: make one offline with `mailseal recovery init` and install its certificate with `mailseal recovery install --cert FILE`."
-    case .noPin(let installed):
-      return
-        "MAILSEAL_ESCROW is on, but MAILSEAL_RECOVERY_FINGERPRINTS is not set: pin the recovery certificates escrowed keys are sealed to (their SHA-256 fingerprints, comma-separated; installed now: \(installed.joined(separator: ","))), or set MAILSEAL_ESCROW=off."
-    case .mismatch(let problem):
-      return
-        "MAILSEAL_ESCROW is on, but the recovery certificates do not match MAILSEAL_RECOVERY_FINGERPRINTS: \(problem)."
-    }
-  }
-}
-
 /// The administrator's commands (also for `--help`, which needs nothing
 /// else).
 public func registerCommands(_ app: Application) {
@@ -358,10 +323,10 @@ final class WorkerLifecycle: LifecycleHandler, Sendable {
 
   func didBootAsync(_ application: Application) async throws {
     let mailWorker = application.mailWorker
+    let ocsp = application.ocspService
     let housekeeping = Housekeeping(
       database: application.db, configuration: application.mailseal, logger: application.logger,
-      ocsp: application.ocspService, mailQueued: { mailWorker?.nudge() })
-    let ocsp = application.ocspService
+      respondersRenewed: { ocsp.reloadResponders() }, mailQueued: { mailWorker?.nudge() })
     var services: [@Sendable () async -> Void] = [
       { await housekeeping.run() }, { await ocsp.run() },
     ]
@@ -430,7 +395,7 @@ func prepareToServe(_ app: Application) async throws {
         "The issuing CA's key is ready",
         metadata: ["key": .string(issuer.keyReference ?? ""), "issuer": .string(issuer.slug)])
     } catch let error as CAError where error.isCustodyFault {
-      throw CustodyStartFailure(reason: error.message)
+      throw StartupFailure.custody(error.message)
     }
   }
   // With escrow on, browsers must have recovery certificates to seal for,
@@ -438,13 +403,13 @@ func prepareToServe(_ app: Application) async throws {
   // portal does not start (exit status 78).
   if app.mailseal.escrow.isOn {
     let installed = try await RecoveryCertificates(database: app.db).installed()
-    guard !installed.isEmpty else { throw EscrowStartFailure(reason: .noCertificate) }
+    guard !installed.isEmpty else { throw StartupFailure.escrowWithoutCertificate }
     guard !app.mailseal.recoveryPins.isEmpty else {
-      throw EscrowStartFailure(
-        reason: .noPin(installed.map(\.certificate.fingerprint.hexString)))
+      throw StartupFailure.escrowWithoutPin(
+        installed: installed.map(\.certificate.fingerprint.hexString))
     }
     let check = try await app.registrationAuthority.escrowCheck()
-    if let problem = check.problem { throw EscrowStartFailure(reason: .mismatch(problem)) }
+    if let problem = check.problem { throw StartupFailure.escrowMismatch(problem) }
     app.logger.notice(
       "Key escrow is \(app.mailseal.escrow.rawValue)",
       metadata: [

@@ -52,7 +52,7 @@ do {
   configuration = try MailsealConfiguration.load(readOnly: readOnly)
 } catch {
   FileHandle.standardError.write(Data((error.description + "\n").utf8))
-  exit(78)  // EX_CONFIG
+  exit(error.exitStatus)
 }
 
 let app = try await Application.make(environment)
@@ -61,11 +61,10 @@ do {
 } catch {
   FileHandle.standardError.write(Data(("mailseal: \(String(describing: error))\n").utf8))
   try? await app.asyncShutdown()
-  // A database that cannot be opened or written is a configuration
-  // problem (EX_CONFIG), like the others.
-  exit(
-    StoreUnavailable.classify(error) == nil && !(error is CustodyStartFailure)
-      && !(error is EscrowStartFailure) ? 1 : 78)
+  // A refusal to start carries its exit status; a database that cannot be
+  // opened or written is a configuration problem (EX_CONFIG) too.
+  if let failure = error as? StartupFailure { exit(failure.exitStatus) }
+  exit(StoreUnavailable.classify(error) == nil ? 1 : StartupFailure.configurationStatus)
 }
 do {
   try await app.execute()

@@ -1,4 +1,5 @@
 import Foundation
+import MailsealCA
 import Testing
 
 @testable import MailsealRA
@@ -31,11 +32,20 @@ struct CatalogueTests {
     }
   }
 
+  @Test("every revocation reason has its words")
+  func everyReasonHasWords() {
+    for reason in RevocationReason.allCases {
+      #expect(Catalogue.entries[reason.labelID] != nil, "\(reason.labelID)")
+      #expect(reason.label(.de) != reason.labelID && reason.label(.en) != reason.labelID)
+    }
+  }
+
   @Test("every message ID in the sources and every word of the templates is in the catalogue")
   func everyUsedIDExists() throws {
     var missing: [String] = []
     let sources = Run.packageRoot.appendingPathComponent("Sources/Mailseal")
-    let literal = try Regex(#""@?((?:problem|field|label|mail)\.[a-z0-9.-]+[a-z0-9])""#)
+    let literal = try Regex(
+      #""@?((?:problem|field|label|mail|identity-check)\.[a-z0-9.-]+[a-z0-9])""#)
     let word = try Regex(#"\bt\.([A-Za-z0-9_]+)"#)
     for file in try Self.files(under: sources) {
       let text = try String(contentsOf: file, encoding: .utf8)

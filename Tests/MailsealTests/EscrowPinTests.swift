@@ -96,7 +96,7 @@ struct EscrowPinTests {
     ) { app in
       _ = try await RecoveryCertificates(database: app.db).install(
         Array(Self.recovery.certificate.der))
-      let failure = await #expect(throws: EscrowStartFailure.self) { try await prepareToServe(app) }
+      let failure = await #expect(throws: StartupFailure.self) { try await prepareToServe(app) }
       #expect(failure?.description.contains("MAILSEAL_RECOVERY_FINGERPRINTS is not set") == true)
       #expect(
         failure?.description.contains(Self.recovery.certificate.fingerprint.hexString) == true)
@@ -125,7 +125,7 @@ struct EscrowPinTests {
     ) { app in
       _ = try await RecoveryCertificates(database: app.db).install(
         Array(Self.recovery.certificate.der))
-      let failure = await #expect(throws: EscrowStartFailure.self) { try await prepareToServe(app) }
+      let failure = await #expect(throws: StartupFailure.self) { try await prepareToServe(app) }
       #expect(failure?.description.contains("is not installed as pinned") == true)
       #expect(try await Self.audited(app, .escrowStopped) == 1)
     }
@@ -164,7 +164,7 @@ struct EscrowPinTests {
       #expect(health.status == .ok)
       #expect(health.body.contains("stopped: the pinned recovery certificate"), "\(health.body)")
       // A restart refuses to start.
-      await #expect(throws: EscrowStartFailure.self) { try await prepareToServe(app) }
+      await #expect(throws: StartupFailure.self) { try await prepareToServe(app) }
       #expect(try await Self.audited(app, .escrowStopped) == 1)
 
       // Put back: escrow goes on, once in the trail.

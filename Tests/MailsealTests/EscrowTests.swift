@@ -78,7 +78,7 @@ struct EscrowTests {
   )
   func noRecoveryCertificate() async throws {
     try await TestInstallation.withApp(environment: Self.environment("required")) { app in
-      await #expect(throws: EscrowStartFailure.self) { try await prepareToServe(app) }
+      await #expect(throws: StartupFailure.self) { try await prepareToServe(app) }
       let certificates = RecoveryCertificates(database: app.db)
       _ = try await certificates.install(Array(Self.recovery.certificate.der))
       try await prepareToServe(app)

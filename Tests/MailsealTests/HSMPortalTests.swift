@@ -6,6 +6,7 @@ import Vapor
 import X509
 
 @testable import MailsealRA
+@testable import MailsealStatus
 @testable import MailsealStore
 @testable import MailsealWeb
 

@@ -6,6 +6,7 @@ import VaporTesting
 import X509
 
 @testable import MailsealRA
+@testable import MailsealStatus
 @testable import MailsealStore
 @testable import MailsealWeb
 
@@ -265,18 +266,18 @@ struct OCSPShortPathTests {
           : [0x30, 0x82, UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes
     }
     let plain = wrap(wrap(wrap(wrap(certID))))
-    #expect(OCSPService.soleCertID(in: plain).map(Array.init) == certID)
+    #expect(OCSPRequest.soleCertID(in: plain).map(Array.init) == certID)
     // Long and longer lengths, when minimal, are read too.
     let long: [UInt8] = [0x30, 0x81, 0x80] + [UInt8](repeating: 0, count: 0x80)
-    #expect(OCSPService.soleCertID(in: wrap(wrap(wrap(wrap(long))))).map(Array.init) == long)
+    #expect(OCSPRequest.soleCertID(in: wrap(wrap(wrap(wrap(long))))).map(Array.init) == long)
     // Anything else is left to the full reader: trailing bytes, a second
     // request, extensions (a nonce), a non-minimal length, another tag.
-    #expect(OCSPService.soleCertID(in: plain + [0]) == nil)
-    #expect(OCSPService.soleCertID(in: wrap(wrap(wrap(wrap(certID) + wrap(certID))))) == nil)
-    #expect(OCSPService.soleCertID(in: wrap(wrap(wrap(wrap(certID)) + [0xA2, 0x00]))) == nil)
-    #expect(OCSPService.soleCertID(in: [0x30, 0x81, 0x0B] + Array(plain.dropFirst(2))) == nil)
-    #expect(OCSPService.soleCertID(in: wrap(wrap(wrap(wrap([0x04, 0x01, 0x00]))))) == nil)
-    #expect(OCSPService.soleCertID(in: []) == nil)
-    #expect(OCSPService.soleCertID(in: [0x30]) == nil)
+    #expect(OCSPRequest.soleCertID(in: plain + [0]) == nil)
+    #expect(OCSPRequest.soleCertID(in: wrap(wrap(wrap(wrap(certID) + wrap(certID))))) == nil)
+    #expect(OCSPRequest.soleCertID(in: wrap(wrap(wrap(wrap(certID)) + [0xA2, 0x00]))) == nil)
+    #expect(OCSPRequest.soleCertID(in: [0x30, 0x81, 0x0B] + Array(plain.dropFirst(2))) == nil)
+    #expect(OCSPRequest.soleCertID(in: wrap(wrap(wrap(wrap([0x04, 0x01, 0x00]))))) == nil)
+    #expect(OCSPRequest.soleCertID(in: []) == nil)
+    #expect(OCSPRequest.soleCertID(in: [0x30]) == nil)
   }
 }

@@ -5,6 +5,7 @@ import Testing
 import Vapor
 
 @testable import MailsealRA
+@testable import MailsealStatus
 @testable import MailsealStore
 @testable import MailsealWeb
 

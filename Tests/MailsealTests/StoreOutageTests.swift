@@ -8,6 +8,7 @@ import Testing
 import VaporTesting
 
 @testable import MailsealRA
+@testable import MailsealStatus
 @testable import MailsealStore
 @testable import MailsealWeb
 

@@ -110,6 +110,14 @@ try write("FuzzOCSPRequest", "one.der", try ocspRequest([one], nonce: nil))
 try write(
   "FuzzOCSPRequest", "nonce.der", try ocspRequest([one], nonce: Array(repeating: 0x42, count: 16)))
 try write("FuzzOCSPRequest", "two.der", try ocspRequest([one, two], nonce: nil))
+// The fast path reads the same requests by hand.
+for name in ["one.der", "nonce.der", "two.der"] {
+  try write(
+    "FuzzOCSPFastPath", name,
+    Array(
+      try Data(
+        contentsOf: corpus.appendingPathComponent("FuzzOCSPRequest").appendingPathComponent(name))))
+}
 
 // FuzzPKCS8's and FuzzKeyEnvelope's seeds hold (encrypted or shared)
 // private keys: they are made afresh by scripts/fuzz.sh at each run, never

@@ -542,3 +542,44 @@ public struct OCSPResponder: Sendable {
     }
   }
 }
+
+extension OCSPRequest {
+  /// The CertID of a request for one certificate with nothing else — no
+  /// version, requestor name, extension or signature — in DER (minimal
+  /// lengths, nothing after): `SEQUENCE { SEQUENCE { SEQUENCE { SEQUENCE {
+  /// CertID } } } }`, as OpenSSL, NSS and Windows send it without a nonce.
+  /// The responder looks its bytes up among CertIDs it read or made whole
+  /// (so nothing is trusted that was not read whole once); anything else
+  /// is nil and is read by ``init(derEncoded:)``. Whenever this gives
+  /// bytes and ``init(derEncoded:)`` reads the same request, that request
+  /// holds exactly this one CertID and no nonce (the fuzzer
+  /// `FuzzOCSPFastPath` checks it).
+  public static func soleCertID(in body: [UInt8]) -> ArraySlice<UInt8>? {
+    var bytes = body[...]
+    for _ in 0..<4 {
+      guard let content = sequenceContent(bytes) else { return nil }
+      bytes = content
+    }
+    return bytes.first == 0x30 ? bytes : nil
+  }
+
+  /// The content of a DER SEQUENCE that is exactly `bytes`.
+  static func sequenceContent(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+    let start = bytes.startIndex
+    guard bytes.count >= 2, bytes[start] == 0x30 else { return nil }
+    let length: Int
+    let header: Int
+    switch bytes[start + 1] {
+    case 0..<0x80:
+      (length, header) = (Int(bytes[start + 1]), 2)
+    case 0x81 where bytes.count >= 3 && bytes[start + 2] >= 0x80:
+      (length, header) = (Int(bytes[start + 2]), 3)
+    case 0x82 where bytes.count >= 4 && bytes[start + 2] != 0:
+      (length, header) = (Int(bytes[start + 2]) << 8 | Int(bytes[start + 3]), 4)
+    default:
+      return nil
+    }
+    guard bytes.count == header + length else { return nil }
+    return bytes[(start + header)...]
+  }
+}

@@ -120,12 +120,13 @@ public struct PortalSettings: Sendable {
     return publicURLIsLoopback ? .open : .off
   }
 
-  static let defaultIdentityCheck = [
-    "de":
-      "Bringen Sie Ihren Lichtbildausweis (Personalausweis oder Reisepass) zum Service-Desk mit. Öffnungszeiten: Montag bis Freitag, 9 bis 16 Uhr.",
-    "en":
-      "Bring your photo ID (identity card or passport) to the service desk. Opening hours: Monday to Friday, 9:00 to 16:00.",
-  ]
+  /// Without `MAILSEAL_ID_CHECK_*`: the catalogue's `identity-check.default`.
+  static var defaultIdentityCheck: [String: String] {
+    Dictionary(
+      uniqueKeysWithValues: Language.allCases.map {
+        ($0.rawValue, Catalogue.text("identity-check.default", $0))
+      })
+  }
 }
 
 extension MailsealConfiguration {

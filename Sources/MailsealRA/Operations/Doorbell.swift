@@ -2,12 +2,13 @@
 /// approval, a revocation, a queued mail); ``wait(upTo:)`` returns when
 /// rung — or rung since the last wait — when the interval has passed, or
 /// when the task is cancelled.
-actor Doorbell {
+public actor Doorbell {
+  public init() {}
   private var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
   private var generation = 0
   private var rung = false
 
-  nonisolated func ring() {
+  public nonisolated func ring() {
     Task { await self.wake() }
   }
 
@@ -28,7 +29,7 @@ actor Doorbell {
     }
   }
 
-  func wait(upTo interval: Duration) async {
+  public func wait(upTo interval: Duration) async {
     if rung {
       rung = false
       return

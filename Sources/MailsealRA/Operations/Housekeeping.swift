@@ -13,19 +13,21 @@ public struct Housekeeping: Sendable {
   let database: any Database
   let configuration: MailsealConfiguration
   let logger: Logger
-  let ocsp: OCSPService
+  /// Told when responder certificates may have changed (the OCSP
+  /// responder reloads them).
+  let respondersRenewed: @Sendable () -> Void
   let mailQueued: @Sendable () -> Void
   let interval: Duration
 
   public init(
     database: any Database, configuration: MailsealConfiguration, logger: Logger,
-    ocsp: OCSPService, interval: Duration = .seconds(3600),
+    respondersRenewed: @escaping @Sendable () -> Void, interval: Duration = .seconds(3600),
     mailQueued: @escaping @Sendable () -> Void
   ) {
     self.database = database
     self.configuration = configuration
     self.logger = logger
-    self.ocsp = ocsp
+    self.respondersRenewed = respondersRenewed
     self.interval = interval
     self.mailQueued = mailQueued
   }
@@ -63,7 +65,7 @@ public struct Housekeeping: Sendable {
       where issuer.keyReference != nil && issuer.notAfter > now {
         try await installation.ensureOCSPResponder(for: issuer)
       }
-      ocsp.reloadResponders()
+      respondersRenewed()
     } catch {
       logger.backgroundFailure("OCSP responder renewal failed", error)
     }

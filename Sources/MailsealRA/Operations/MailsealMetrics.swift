@@ -23,8 +23,8 @@ public final class MailsealMetrics: Sendable {
   let mailRetried: Counter
   let mailGivenUp: Counter
   package let revocations: [RevocationReason: Counter]
-  package let ocspResponses: [OCSPService.Outcome: Counter]
-  let crlPublished: Counter
+  package let ocspResponses: [OCSPOutcome: Counter]
+  package let crlPublished: Counter
   let requestsByState: [CertificateRequestRecord.State: Gauge]
   let mailQueue: Gauge
   let mailFailed: Gauge
@@ -73,10 +73,10 @@ public final class MailsealMetrics: Sendable {
         descriptor: revoked, labels: [("reason", reason.name)])
     }
     self.revocations = revocations
-    var ocsp: [OCSPService.Outcome: Counter] = [:]
+    var ocsp: [OCSPOutcome: Counter] = [:]
     let answers = Self.name(
       "ocsp_responses", "total", "OCSP responses by certificate status or error.")
-    for outcome in OCSPService.Outcome.allCases {
+    for outcome in OCSPOutcome.allCases {
       ocsp[outcome] = registry.makeCounter(
         descriptor: answers, labels: [("status", outcome.rawValue)])
     }

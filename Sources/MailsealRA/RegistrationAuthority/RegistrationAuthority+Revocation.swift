@@ -5,25 +5,14 @@ public import MailsealStore
 import SQLKit
 
 extension RevocationReason {
-  /// The reason as the pages and mails name it.
+  /// The reason as the pages and mails name it (the catalogue's
+  /// `reason.<name>`).
   public func label(_ language: Language) -> String {
-    switch (self, language) {
-    case (.keyCompromise, .de): return "Der private Schlüssel ist in fremde Hände geraten"
-    case (.keyCompromise, .en): return "The private key has been compromised"
-    case (.superseded, .de): return "Durch ein neues Zertifikat ersetzt"
-    case (.superseded, .en): return "Replaced by a new certificate"
-    case (.affiliationChanged, .de): return "Name oder Zugehörigkeit hat sich geändert"
-    case (.affiliationChanged, .en): return "Name or affiliation has changed"
-    case (.cessationOfOperation, .de): return "Das Postfach wird nicht mehr genutzt"
-    case (.cessationOfOperation, .en): return "The mailbox is no longer used"
-    case (.privilegeWithdrawn, .de): return "Die Berechtigung wurde entzogen"
-    case (.privilegeWithdrawn, .en): return "The entitlement has been withdrawn"
-    case (.cACompromise, .de): return "Die Zertifizierungsstelle ist kompromittiert"
-    case (.cACompromise, .en): return "The certificate authority has been compromised"
-    case (.unspecified, .de): return "Ohne Angabe"
-    case (.unspecified, .en): return "No reason given"
-    }
+    Catalogue.text(labelID, language)
   }
+
+  /// The catalogue ID of ``label(_:)``.
+  public var labelID: String { "reason.\(name)" }
 
   /// The reasons staff may choose: the subscriber's and privilegeWithdrawn
   /// (S/MIME BR §4.9.1.1). cACompromise is the command line's.

@@ -1,5 +1,6 @@
 import MailsealCA
 import MailsealRA
+import MailsealStatus
 import MailsealStore
 import NIOCore
 import Vapor

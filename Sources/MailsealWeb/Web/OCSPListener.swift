@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MailsealRA
+import MailsealStatus
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -108,16 +109,20 @@ final class OCSPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
   }
 
   private func answer(_ requestHead: HTTPRequestHead, context: ChannelHandlerContext) {
-    let path = requestHead.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+    // The path's bytes, up to a query (read as bytes: the request line is
+    // ASCII, and this runs for every query).
+    let uri = requestHead.uri.utf8
+    let path = uri[..<(uri.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex)]
     let bytes: [UInt8]
     let cacheable: Bool
     switch requestHead.method {
-    case .POST where path == OCSPFrontResponder.postPath:
+    case .POST where path.elementsEqual(PublicCAController.postPathBytes):
       bytes = tooLarge ? [] : body.map { Array($0.readableBytesView) } ?? []
       cacheable = false
     case .GET
-    where path.hasPrefix(OCSPFrontResponder.getPrefix) || path == OCSPFrontResponder.postPath:
-      bytes = PublicCAController.ocspGetRequest(path: path)
+    where path.starts(with: PublicCAController.getPrefixBytes)
+      || path.elementsEqual(PublicCAController.postPathBytes):
+      bytes = PublicCAController.ocspGetRequest(pathBytes: path)
       cacheable = true
     default:
       write(

@@ -1,6 +1,7 @@
 import Fluent
 import MailsealCA
 import MailsealRA
+import MailsealStatus
 import MailsealStore
 import SQLKit
 import Synchronization
@@ -149,6 +150,11 @@ enum PublicCAController {
     return ocspResponse(answer, cacheable: true)
   }
 
+  /// `/ocsp/`, the start of every GET request's path.
+  static let getPrefixBytes = Array("/\(PublicEndpoints.ocspPath)/".utf8)
+  /// `/ocsp`, the path of POST.
+  static let postPathBytes = Array("/\(PublicEndpoints.ocspPath)".utf8)
+
   /// Who asks, for the OCSP signing gate (its per-client limit).
   static func ocspClient(_ request: Request) -> String {
     RequesterSession.clientAddress(request, settings: request.application.mailseal.portal)
@@ -158,12 +164,18 @@ enum PublicCAController {
   /// request reaches the responder as no bytes at all, which it answers
   /// malformedRequest.
   static func ocspGetRequest(path: String) -> [UInt8] {
-    let prefix = "/\(PublicEndpoints.ocspPath)/"
-    guard path.utf8.count <= 12_000, path.hasPrefix(prefix) else { return [] }
+    ocspGetRequest(pathBytes: path.utf8)
+  }
+
+  /// ``ocspGetRequest(path:)`` on the path's bytes (the OCSP listener reads
+  /// them straight from the request line).
+  static func ocspGetRequest<Path: Collection<UInt8>>(pathBytes path: Path) -> [UInt8] {
+    let prefix = getPrefixBytes
+    guard path.count <= 12_000, path.starts(with: prefix) else { return [] }
     // Percent-decoded (clients escape +, / and =, or not) …
     var text: [UInt8] = []
-    text.reserveCapacity(path.utf8.count)
-    var bytes = path.utf8.dropFirst(prefix.utf8.count).makeIterator()
+    text.reserveCapacity(path.count)
+    var bytes = path.dropFirst(prefix.count).makeIterator()
     while let byte = bytes.next() {
       guard byte == UInt8(ascii: "%") else {
         text.append(byte)

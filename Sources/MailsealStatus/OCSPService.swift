@@ -1,7 +1,8 @@
 public import FluentKit
 public import Foundation
 public import Logging
-public import MailsealCA
+import MailsealCA
+public import MailsealRA
 import MailsealStore
 import NIOPosix
 import SQLKit
@@ -153,9 +154,7 @@ public final class OCSPService: Sendable {
   }
 
   /// What an answer was, for metrics and HTTP caching.
-  public enum Outcome: String, Sendable, CaseIterable {
-    case good, revoked, unknown, malformedRequest, unauthorized, tryLater, internalError
-  }
+  public typealias Outcome = OCSPOutcome
 
   public struct Answer: Sendable {
     public let der: [UInt8]
@@ -221,7 +220,7 @@ public final class OCSPService: Sendable {
   public func immediateAnswer(
     to body: [UInt8], client: @autoclosure () -> String = "", now: Date = Date()
   ) -> Answer? {
-    if let certID = Self.soleCertID(in: body) {
+    if let certID = OCSPRequest.soleCertID(in: body) {
       let encoded = Array(certID)
       let found: Answer? = board.withLock { board in
         guard board.isCurrent(now, freshness: freshness), let responders = board.responders,
@@ -256,42 +255,6 @@ public final class OCSPService: Sendable {
       board.remember(certID, as: Named(key: key, algorithm: certID.hashAlgorithm))
       return .signed(signed, entry.status)
     }
-  }
-
-  /// The CertID of a request for one certificate with nothing else — no
-  /// version, requestor name, extension or signature — in DER (minimal
-  /// lengths, nothing after): `SEQUENCE { SEQUENCE { SEQUENCE { SEQUENCE {
-  /// CertID } } } }`, as OpenSSL, NSS and Windows send it without a nonce.
-  /// Its bytes are looked up in the board's index, which holds only
-  /// CertIDs that were read or made whole; anything else is nil and is
-  /// read by ``OCSPRequest``.
-  static func soleCertID(in body: [UInt8]) -> ArraySlice<UInt8>? {
-    var bytes = body[...]
-    for _ in 0..<4 {
-      guard let content = sequenceContent(bytes) else { return nil }
-      bytes = content
-    }
-    return bytes.first == 0x30 ? bytes : nil
-  }
-
-  /// The content of a DER SEQUENCE that is exactly `bytes`.
-  static func sequenceContent(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
-    let start = bytes.startIndex
-    guard bytes.count >= 2, bytes[start] == 0x30 else { return nil }
-    let length: Int
-    let header: Int
-    switch bytes[start + 1] {
-    case 0..<0x80:
-      (length, header) = (Int(bytes[start + 1]), 2)
-    case 0x81 where bytes.count >= 3 && bytes[start + 2] >= 0x80:
-      (length, header) = (Int(bytes[start + 2]), 3)
-    case 0x82 where bytes.count >= 4 && bytes[start + 2] != 0:
-      (length, header) = (Int(bytes[start + 2]) << 8 | Int(bytes[start + 3]), 4)
-    default:
-      return nil
-    }
-    guard bytes.count == header + length else { return nil }
-    return bytes[(start + header)...]
   }
 
   /// Answers one DER request from `client` (its address, for the gate);
@@ -793,13 +756,4 @@ extension OCSPService.Board {
     guard index[certID.encoded] == nil, entries[named.key] != nil else { return }
     index[certID.encoded] = named
   }
-}
-
-/// A revocation this process committed, as the OCSP responder needs it.
-public struct RevocationNotice: Sendable {
-  public let serial: String
-  public let issuerID: UUID
-  public let revokedAt: Date
-  public let reason: RevocationReason
-  public let notAfter: Date
 }
