@@ -69,6 +69,7 @@ let package = Package(
         .product(name: "SQLKit", package: "sql-kit"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
       ],
       swiftSettings: strict
     ),
@@ -144,6 +145,25 @@ let package = Package(
       dependencies: ["MailsealWeb", "MailsealRA", "MailsealStore"],
       swiftSettings: strict
     ),
+    // A fresh database per test (SQLite, or PostgreSQL in its run), for the
+    // web's tests and the RA's alike.
+    .target(name: "StoreTestSupport", path: "Tests/StoreTestSupport", swiftSettings: strict),
+    // The registration authority's tests: no web framework, no web layer.
+    .testTarget(
+      name: "MailsealRATests",
+      dependencies: [
+        "StoreTestSupport",
+        "MailsealCA",
+        "MailsealStore",
+        "MailsealRA",
+        .product(name: "FluentKit", package: "fluent-kit"),
+        .product(name: "SQLKit", package: "sql-kit"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strict
+    ),
     // SoftHSM2 tokens for the tests and the benchmark (a throw-away
     // folder per process).
     .target(name: "SoftHSMSupport", path: "Tests/SoftHSMSupport", swiftSettings: strict),
@@ -156,6 +176,7 @@ let package = Package(
       name: "MailsealTests",
       dependencies: [
         "SoftHSMSupport",
+        "StoreTestSupport",
         "MailsealStore",
         "MailsealRA",
         "MailsealStatus",

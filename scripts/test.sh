@@ -35,7 +35,7 @@ log "Running the whole suite on SQLite"
 run_logged swift-sqlite env MAILSEAL_TEST_DATABASE=sqlite swift test --skip-build
 
 log "Running the database-backed suite on PostgreSQL"
-run_logged swift-postgres env MAILSEAL_TEST_DATABASE=postgres swift test --skip-build --filter MailsealTests
+run_logged swift-postgres env MAILSEAL_TEST_DATABASE=postgres swift test --skip-build --filter "MailsealTests|MailsealRATests"
 
 log "Running the hardening tests (the real portal: PostgreSQL restarted under load; schemathesis)"
 run_logged hardening env MAILSEAL_PG_BIN="$PG_BIN" MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \

@@ -1,5 +1,4 @@
-import FluentPostgresDriver
-import FluentSQLiteDriver
+import FluentKit
 import Foundation
 import Leaf
 import LeafKit
@@ -126,49 +125,20 @@ public func configure(
   let loops = app.eventLoopGroup.makeIterator().reduce(0) { count, _ in count + 1 }
   app.threadPool = NIOThreadPool(numberOfThreads: 2 * loops + 2)
 
-  switch configuration.database {
-  case .sqlite(let path):
-    // A request waits at most 10 s by default (MAILSEAL_DB_WAIT_SECONDS) for the
-    // connection of its event loop.
-    app.databases.use(
-      .sqlite(
-        .file(path), connectionPoolTimeout: .seconds(Int64(configuration.databaseWait)),
-        sqlLogLevel: .trace),
-      as: .sqlite)
-  case .postgres(let url):
-    // A request waits at most 5 s (MAILSEAL_DB_WAIT_SECONDS) for a
-    // connection; while PostgreSQL is away, statements fail at once (503,
-    // OCSP tryLater) rather than queue.
-    app.databases.use(
-      try .guardedPostgres(
-        url: url, poolTimeout: .seconds(Int64(configuration.databaseWait))),
-      as: .psql)
-  }
-  if case .sqlite = configuration.database {
-    // WAL lets readers run beside the writer; with synchronous=FULL every
-    // commit is on disk before it returns. The pool holds one connection
-    // per event loop; each gets a 64 MiB page cache (the default is 2 MiB,
-    // which makes the key lookups of issuance read from the file). These
-    // settings hold per connection, so they are made on each.
-    if !readOnly { try await app.db.sql.raw("PRAGMA journal_mode=WAL").run() }
-    for loop in app.eventLoopGroup.makeIterator() {
-      guard let database = try app.databases.database(.sqlite, logger: app.logger, on: loop)?.sql
-      else { continue }
-      try await database.raw("PRAGMA synchronous=FULL").run()
-      // A writer that finds another's transaction open sleeps and tries
-      // again for at most 10 s, then fails (503, the worker waits); the
-      // driver's own handler would retry at once, forever, burning a core
-      // the commit it waits for needs.
-      try await database.raw("PRAGMA busy_timeout=10000").run()
-      try await database.raw("PRAGMA cache_size=-65536").run()
-      // Statement journals in memory, not in temporary files; checkpoints
-      // every 40 MiB of WAL rather than every 4 MiB.
-      try await database.raw("PRAGMA temp_store=MEMORY").run()
-      try await database.raw("PRAGMA wal_autocheckpoint=10000").run()
-    }
-  }
+  // The database, as every user of the store opens it (StoreSetup): the
+  // connections' settings, then the migrations.
+  try StoreSetup.use(
+    configuration.database, waitSeconds: configuration.databaseWait, on: app.databases)
+  try await StoreSetup.prepareConnections(
+    configuration.database, databases: app.databases, group: app.eventLoopGroup,
+    logger: app.logger, readOnly: readOnly)
+  // `mailseal migrate` runs the same migrations through the framework's
+  // command.
   app.migrations.add(MailsealMigrations.all)
-  if !readOnly { try await app.autoMigrate() }
+  if !readOnly {
+    try await StoreSetup.migrate(
+      databases: app.databases, logger: app.logger, on: app.eventLoopGroup.any())
+  }
   registerCommands(app)
 
   // Pages and the browser's scripts ship inside the package.

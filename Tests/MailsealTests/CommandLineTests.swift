@@ -2,6 +2,7 @@ import Fluent
 import Foundation
 import MailsealCA
 import SQLKit
+import StoreTestSupport
 import Testing
 import Vapor
 import X509

@@ -2,6 +2,7 @@ import Fluent
 import Foundation
 import SQLKit
 import SoftHSMSupport
+import StoreTestSupport
 import Testing
 import Vapor
 

@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import StoreTestSupport
 import Testing
 import Vapor
 import VaporTesting

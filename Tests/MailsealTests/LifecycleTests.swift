@@ -3,6 +3,7 @@ import Fluent
 import Foundation
 import MailsealCA
 import SQLKit
+import StoreTestSupport
 import SwiftASN1
 import Testing
 import Vapor

@@ -4,6 +4,7 @@ import Foundation
 import MailsealCA
 import NIOCore
 import SQLKit
+import StoreTestSupport
 import Testing
 import VaporTesting
 

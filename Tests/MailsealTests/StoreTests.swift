@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import SQLKit
+import StoreTestSupport
 import Testing
 
 @testable import MailsealRA

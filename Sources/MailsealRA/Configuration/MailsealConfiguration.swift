@@ -1,18 +1,13 @@
 public import Foundation
 public import MailsealCA
-import MailsealStore
+public import MailsealStore
 
 /// Every setting of an installation, read once from the environment at
 /// start-up and validated as a whole: one error names every variable that is
 /// missing or malformed.
 public struct MailsealConfiguration: Sendable {
   /// Where the database lives.
-  public enum DatabaseLocation: Sendable, Equatable {
-    /// An SQLite file (the embedded default).
-    case sqlite(path: String)
-    /// A PostgreSQL server, by URL.
-    case postgres(url: String)
-  }
+  public typealias DatabaseLocation = StoreLocation
 
   /// Where the CA key passphrase comes from.
   public enum PassphraseSource: Sendable, Equatable {

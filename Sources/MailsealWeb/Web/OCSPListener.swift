@@ -74,6 +74,10 @@ final class OCSPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
   private var head: HTTPRequestHead?
   private var body: ByteBuffer?
   private var tooLarge = false
+  /// The headers of the last cacheable answer, by its thisUpdate: the
+  /// responses signed ahead in one round share it, so a connection's GET
+  /// answers rarely format a date.
+  private var cachedHeaders: (thisUpdate: Date, headers: HTTPHeaders)?
 
   /// As on the portal's port: up to 64 KiB is read, so that an oversized
   /// request still gets an OCSP answer (malformedRequest).
@@ -155,9 +159,18 @@ final class OCSPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     _ answer: OCSPService.Answer, cacheable: Bool, keepAlive: Bool, context: ChannelHandlerContext
   ) {
     metrics.ocspResponses[answer.outcome]?.increment()
+    let headers: HTTPHeaders
+    if cacheable, let thisUpdate = answer.thisUpdate, let cached = cachedHeaders,
+      cached.thisUpdate == thisUpdate,
+      answer.nextUpdate.map({ $0.timeIntervalSinceNow > 3600 }) == true
+    {
+      headers = cached.headers
+    } else {
+      headers = PublicCAController.ocspHeaders(answer, cacheable: cacheable)
+      if cacheable, let thisUpdate = answer.thisUpdate { cachedHeaders = (thisUpdate, headers) }
+    }
     write(
-      status: .ok, headers: PublicCAController.ocspHeaders(answer, cacheable: cacheable),
-      body: answer.der, keepAlive: keepAlive, context: context)
+      status: .ok, headers: headers, body: answer.der, keepAlive: keepAlive, context: context)
   }
 
   private func write(

@@ -1,53 +1,12 @@
 import Foundation
 import MailsealCA
+import StoreTestSupport
 import Vapor
 import X509
 
 @testable import MailsealRA
 @testable import MailsealStore
 @testable import MailsealWeb
-
-/// The database a test runs on: SQLite (a fresh file per test) or, when the
-/// test script says so, PostgreSQL (a fresh database per test on the server
-/// the script started on 127.0.0.1).
-enum TestDatabase {
-  static var kind: String {
-    ProcessInfo.processInfo.environment["MAILSEAL_TEST_DATABASE"] ?? "sqlite"
-  }
-
-  /// A fresh, empty database; `drop` removes it.
-  static func make(in folder: URL) async throws -> (url: String, drop: @Sendable () async -> Void) {
-    guard kind == "postgres" else {
-      return ("sqlite://" + folder.appendingPathComponent("test.sqlite").path, {})
-    }
-    guard let admin = ProcessInfo.processInfo.environment["MAILSEAL_TEST_POSTGRES_URL"],
-      var components = URLComponents(string: admin)
-    else {
-      throw TestSetupError(
-        "MAILSEAL_TEST_DATABASE=postgres needs MAILSEAL_TEST_POSTGRES_URL; run scripts/test.sh")
-    }
-    let name =
-      "mailseal_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-    try psql(admin, "CREATE DATABASE \(name)")
-    components.path = "/" + name
-    return (
-      components.string!,
-      {
-        _ = try? psql(admin, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-      }
-    )
-  }
-
-  static func psql(_ url: String, _ statement: String) throws {
-    let result = try Run.program("/usr/bin/psql", [url, "-v", "ON_ERROR_STOP=1", "-qc", statement])
-    guard result.status == 0 else { throw TestSetupError("psql failed: \(result.output)") }
-  }
-}
-
-struct TestSetupError: Error, CustomStringConvertible {
-  let description: String
-  init(_ description: String) { self.description = description }
-}
 
 /// An installation for one test: its own data folder and database, the
 /// application configured as `mailseal` configures it.

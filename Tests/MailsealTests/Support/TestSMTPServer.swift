@@ -1,4 +1,5 @@
 import Foundation
+import StoreTestSupport
 
 /// A real SMTP server (aiosmtpd, from the test environment) on 127.0.0.1,
 /// storing what it receives in a Maildir.

@@ -1,0 +1,140 @@
+public import FluentKit
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+public import Logging
+public import NIOCore
+import NIOPosix
+import SQLKit
+
+/// Where an installation's database lives.
+public enum StoreLocation: Sendable, Equatable {
+  /// An SQLite file (the embedded default).
+  case sqlite(path: String)
+  /// A PostgreSQL server, by URL.
+  case postgres(url: String)
+}
+
+/// Opens an installation's database on FluentKit's `Databases` — the
+/// portal's (the web framework's databases are FluentKit's), the command
+/// line's and the registration authority's tests' alike — with what every
+/// connection needs, and runs the migrations. Nothing above the store
+/// runs SQL to set a database up.
+public enum StoreSetup {
+  /// Registers the database with `databases` as the default.
+  ///
+  /// - Parameter waitSeconds: how long a statement waits for a free
+  ///   connection of its pool (`MAILSEAL_DB_WAIT_SECONDS`).
+  public static func use(_ location: StoreLocation, waitSeconds: Int, on databases: Databases)
+    throws
+  {
+    switch location {
+    case .sqlite(let path):
+      databases.use(
+        .sqlite(
+          .file(path), connectionPoolTimeout: .seconds(Int64(waitSeconds)), sqlLogLevel: .trace),
+        as: .sqlite, isDefault: true)
+    case .postgres(let url):
+      // While PostgreSQL is away, statements fail at once (503, OCSP
+      // tryLater) rather than queue (GuardedPostgres).
+      databases.use(
+        try .guardedPostgres(url: url, poolTimeout: .seconds(Int64(waitSeconds))), as: .psql,
+        isDefault: true)
+    }
+  }
+
+  /// The settings each connection needs, made on each event loop's.
+  ///
+  /// SQLite: WAL lets readers run beside the writer; with synchronous=FULL
+  /// every commit is on disk before it returns; each connection gets a
+  /// 64 MiB page cache (the default 2 MiB makes issuance's key look-ups
+  /// read the file); a writer that finds another's transaction open sleeps
+  /// and tries again for at most 10 s, then fails (the driver's own handler
+  /// would retry at once, forever, burning a core the commit it waits for
+  /// needs); statement journals in memory; checkpoints every 40 MiB of WAL.
+  public static func prepareConnections(
+    _ location: StoreLocation, databases: Databases, group: any EventLoopGroup, logger: Logger,
+    readOnly: Bool = false
+  ) async throws {
+    guard case .sqlite = location else { return }
+    if !readOnly, let database = databases.database(logger: logger, on: group.any()) {
+      try await (try database.sql).raw("PRAGMA journal_mode=WAL").run()
+    }
+    for loop in group.makeIterator() {
+      guard let database = try databases.database(.sqlite, logger: logger, on: loop)?.sql else {
+        continue
+      }
+      try await database.raw("PRAGMA synchronous=FULL").run()
+      try await database.raw("PRAGMA busy_timeout=10000").run()
+      try await database.raw("PRAGMA cache_size=-65536").run()
+      try await database.raw("PRAGMA temp_store=MEMORY").run()
+      try await database.raw("PRAGMA wal_autocheckpoint=10000").run()
+    }
+  }
+
+  /// Runs every migration not yet run (``MailsealMigrations``).
+  public static func migrate(databases: Databases, logger: Logger, on loop: any EventLoop)
+    async throws
+  {
+    let migrations = Migrations()
+    migrations.add(MailsealMigrations.all)
+    let migrator = Migrator(
+      databases: databases, migrations: migrations, logger: logger, on: loop)
+    try await migrator.setupIfNeeded().get()
+    try await migrator.prepareBatch().get()
+  }
+}
+
+/// The store opened without the web framework: the registration
+/// authority's tests and the command line use it; the portal uses the web
+/// framework's databases, set up the same way (``StoreSetup``).
+public final class StoreConnection: Sendable {
+  public let databases: Databases
+  public let logger: Logger
+  let threadPool: NIOThreadPool
+  let group: any EventLoopGroup
+
+  init(databases: Databases, logger: Logger, threadPool: NIOThreadPool, group: any EventLoopGroup) {
+    self.databases = databases
+    self.logger = logger
+    self.threadPool = threadPool
+    self.group = group
+  }
+
+  /// The database, on one of the group's event loops.
+  public var database: any Database {
+    databases.database(logger: logger, on: group.any())!
+  }
+
+  /// Opens the database at `location` (and migrates it unless
+  /// `readOnly`).
+  public static func open(
+    _ location: StoreLocation, waitSeconds: Int = 10, logger: Logger, readOnly: Bool = false
+  ) async throws -> StoreConnection {
+    let group = MultiThreadedEventLoopGroup.singleton
+    let loops = group.makeIterator().reduce(0) { count, _ in count + 1 }
+    let threadPool = NIOThreadPool(numberOfThreads: 2 * loops + 2)
+    threadPool.start()
+    let databases = Databases(threadPool: threadPool, on: group)
+    let connection = StoreConnection(
+      databases: databases, logger: logger, threadPool: threadPool, group: group)
+    do {
+      try StoreSetup.use(location, waitSeconds: waitSeconds, on: databases)
+      try await StoreSetup.prepareConnections(
+        location, databases: databases, group: group, logger: logger, readOnly: readOnly)
+      if !readOnly {
+        try await StoreSetup.migrate(databases: databases, logger: logger, on: group.any())
+      }
+    } catch {
+      await connection.close()
+      throw error
+    }
+    return connection
+  }
+
+  /// Closes the connections and stops the thread pool.
+  public func close() async {
+    await databases.shutdownAsync()
+    try? await threadPool.shutdownGracefully()
+  }
+}
