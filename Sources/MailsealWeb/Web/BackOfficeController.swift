@@ -58,11 +58,13 @@ enum BackOfficeController {
     // A certificate's serial (32 hex digits, colons or spaces allowed)
     // leads to the certificate, e.g. to revoke it.
     let hex = query.lowercased().filter { $0 != ":" && $0 != " " }
-    if hex.count >= 16, hex.count <= 40, hex.allSatisfy(\.isHexDigit),
-      let certificate = try? await request.registrationAuthority.certificate(
-        serial: hex)
-    {
-      return request.redirect(to: .certificate(serial: certificate.serial, staff: true))
+    if hex.count >= 16, hex.count <= 40, hex.allSatisfy(\.isHexDigit) {
+      // No such certificate: the text is searched like any other. A store
+      // that cannot be read is not "nothing found" (503, as everywhere).
+      do {
+        let certificate = try await request.registrationAuthority.certificate(serial: hex)
+        return request.redirect(to: .certificate(serial: certificate.serial, staff: true))
+      } catch let error as MailsealError where error.code == .notFound {}
     }
     let records = try await request.registrationAuthority.searchRequests(
       query: query, state: CertificateRequestRecord.State(rawValue: stateText),
