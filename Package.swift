@@ -15,6 +15,7 @@ let package = Package(
   products: [
     .executable(name: "mailseal", targets: ["mailseal"]),
     .library(name: "MailsealCA", targets: ["MailsealCA"]),
+    .library(name: "MailsealModel", targets: ["MailsealModel"]),
     .library(name: "MailsealStore", targets: ["MailsealStore"]),
     .library(name: "MailsealRA", targets: ["MailsealRA"]),
     .library(name: "MailsealStatus", targets: ["MailsealStatus"]),
@@ -58,11 +59,15 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // The values the store returns and the registration authority and the
+    // web speak in (requests, certificates, sessions, staff). Foundation only.
+    .target(name: "MailsealModel", swiftSettings: strict),
     // The store: models, numbered migrations, the database connection and
     // what its failures mean. No web framework.
     .target(
       name: "MailsealStore",
       dependencies: [
+        "MailsealModel",
         .product(name: "FluentKit", package: "fluent-kit"),
         .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
         .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
@@ -79,6 +84,7 @@ let package = Package(
     .target(
       name: "MailsealRA",
       dependencies: [
+        "MailsealModel",
         "MailsealCA",
         "MailsealStore",
         .product(name: "FluentKit", package: "fluent-kit"),
@@ -101,6 +107,7 @@ let package = Package(
     .target(
       name: "MailsealStatus",
       dependencies: [
+        "MailsealModel",
         "MailsealCA",
         "MailsealStore",
         "MailsealRA",
@@ -118,6 +125,7 @@ let package = Package(
     .target(
       name: "MailsealWeb",
       dependencies: [
+        "MailsealModel",
         "MailsealCA",
         "MailsealStore",
         "MailsealRA",
@@ -142,7 +150,7 @@ let package = Package(
     ),
     .executableTarget(
       name: "mailseal",
-      dependencies: ["MailsealWeb", "MailsealRA", "MailsealStore"],
+      dependencies: ["MailsealWeb", "MailsealModel", "MailsealRA", "MailsealStore"],
       swiftSettings: strict
     ),
     // A fresh database per test (SQLite, or PostgreSQL in its run), for the
@@ -153,6 +161,7 @@ let package = Package(
       name: "MailsealRATests",
       dependencies: [
         "StoreTestSupport",
+        "MailsealModel",
         "MailsealCA",
         "MailsealStore",
         "MailsealRA",
@@ -177,6 +186,7 @@ let package = Package(
       dependencies: [
         "SoftHSMSupport",
         "StoreTestSupport",
+        "MailsealModel",
         "MailsealStore",
         "MailsealRA",
         "MailsealStatus",

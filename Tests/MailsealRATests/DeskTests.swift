@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import MailsealCA
+import MailsealModel
 import SQLKit
 import Testing
 

@@ -3,6 +3,7 @@ import FluentKit
 import Foundation
 import Logging
 import MailsealCA
+import MailsealModel
 import StoreTestSupport
 import X509
 
@@ -73,11 +74,11 @@ struct RAInstallation {
   }
 
   /// A requester's request for `mailbox`, as the form sends it.
-  func submit(_ mailbox: String) async throws -> CertificateRequestRecord {
-    let session = SessionRecord()
-    session.mailbox = mailbox
-    session.validatedAt = Date()
-    session.validationMethod = MailboxValidation.loginLink.rawValue
+  func submit(_ mailbox: String) async throws -> CertificateRequest {
+    let session = MailboxSession(
+      id: UUID(), csrfHash: "", mailbox: mailbox, validatedAt: Date(),
+      validationMethod: MailboxValidation.loginLink.rawValue, createdAt: Date(),
+      expiresAt: Date().addingTimeInterval(3600))
     let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
     let csr = try CertificateSigningRequest(
       version: .v1, subject: DistinguishedName { CommonName("x") }, privateKey: key,

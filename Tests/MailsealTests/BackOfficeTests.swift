@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import MailsealCA
+import MailsealModel
 import SQLKit
 import StoreTestSupport
 import SwiftASN1
@@ -62,8 +63,8 @@ struct BackOfficeTests {
     return record
   }
 
-  static func staff(_ app: Application, _ email: String, role: OperatorRecord.Role = .operator)
-    async throws -> OperatorRecord
+  static func staff(_ app: Application, _ email: String, role: StaffRole = .operator)
+    async throws -> StaffAccount
   {
     let (record, _) = try await app.operatorDirectory.add(
       email: email, name: email.components(separatedBy: "@")[0], role: role)
@@ -132,7 +133,7 @@ struct BackOfficeTests {
       #expect(
         certificate.requestID == record.id && certificate.mailbox == "zoe@example.edu"
           && certificate.givenName == "Zoë")
-      let evidence = try #require(try await authority.evidence(for: issued))
+      let evidence = try #require(try await authority.evidence(for: issued.value))
       #expect(abs(evidence.retainUntil.timeIntervalSince(certificate.notAfter) - 730 * 86_400) < 2)
       let mails = try await OutboxMessageRecord.query(on: app.db).filter(
         \.$recipient == "zoe@example.edu"

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import MailsealCA
+import MailsealModel
 import SQLKit
 import Testing
 import X509

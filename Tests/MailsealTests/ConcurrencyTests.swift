@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import MailsealCA
+import MailsealModel
 import Testing
 import Vapor
 import X509

@@ -1,5 +1,6 @@
 import Foundation
 import MailsealCA
+import MailsealModel
 import Testing
 
 @testable import MailsealRA

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MailsealModel
 import SQLKit
 import SoftHSMSupport
 import StoreTestSupport

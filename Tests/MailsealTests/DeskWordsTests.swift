@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MailsealModel
 import Testing
 import Vapor
 

@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import MailsealCA
+import MailsealModel
 import SwiftASN1
 import Testing
 import Vapor
@@ -52,7 +53,7 @@ struct EscrowTests {
   }
 
   static func submit(_ app: Application, _ form: RequestForm, mailbox: String = "zoe@example.edu")
-    async throws -> CertificateRequestRecord
+    async throws -> CertificateRequest
   {
     try await app.registrationAuthority.submit(
       form, session: RenewalTests.session(mailbox, at: Date()), language: .en)

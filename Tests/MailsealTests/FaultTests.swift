@@ -1,4 +1,5 @@
 import Foundation
+import MailsealModel
 import SQLKit
 import StoreTestSupport
 import Testing

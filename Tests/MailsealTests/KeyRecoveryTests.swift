@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import MailsealCA
+import MailsealModel
 import Testing
 import Vapor
 import X509
@@ -38,7 +39,7 @@ struct KeyRecoveryTests {
     return (encryption, signing, key)
   }
 
-  static func officer(_ app: Application, _ email: String) async throws -> OperatorRecord {
+  static func officer(_ app: Application, _ email: String) async throws -> StaffAccount {
     try await BackOfficeTests.staff(app, email, role: .recoveryOfficer)
   }
 
@@ -200,7 +201,7 @@ struct KeyRecoveryTests {
           try await authority.askRecovery(
             serial: encryption.serial, reason: "left", by: .staff(ownAdmin), language: .en)
         } == "own-mailbox")
-      let admin = try await BackOfficeTests.staff(app, "ada@example.edu", role: .admin)
+      var admin = try await BackOfficeTests.staff(app, "ada@example.edu", role: .admin)
       let asked = try await authority.askRecovery(
         serial: encryption.serial, reason: "Zoë has left; her team needs the archive.",
         by: .staff(admin), language: .de)
@@ -218,8 +219,10 @@ struct KeyRecoveryTests {
           try await authority.approveRecovery(number: asked.number, by: .staff(admin))
         }
           == "forbidden-for-role")
+      let stored = try #require(try await OperatorRecord.find(admin.id, on: app.db))
+      stored.role = .recoveryOfficer
+      try await stored.save(on: app.db)
       admin.role = .recoveryOfficer
-      try await admin.save(on: app.db)
       #expect(
         await Self.code {
           try await authority.approveRecovery(number: asked.number, by: .staff(admin))
@@ -240,7 +243,7 @@ struct KeyRecoveryTests {
         serial: encryption.serial, reason: "lost",
         by: .requester(mailbox: Self.mailbox, validation: .loginLink),
         language: .en)
-      var officers: [OperatorRecord] = []
+      var officers: [StaffAccount] = []
       for name in ["anna", "ben", "carla"] {
         officers.append(try await Self.officer(app, "\(name)@example.edu"))
       }

@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import MailsealCA
+import MailsealModel
 import SQLKit
 import StoreTestSupport
 import SwiftASN1
@@ -23,9 +24,9 @@ struct LifecycleTests {
     let authority = app.registrationAuthority
     let desk = try await OperatorRecord.query(on: app.db).filter(\.$email == "desk@example.edu")
       .first()
-    let staff: OperatorRecord
+    let staff: StaffAccount
     if let desk {
-      staff = desk
+      staff = try desk.value
     } else {
       staff = try await BackOfficeTests.staff(app, "desk@example.edu")
     }

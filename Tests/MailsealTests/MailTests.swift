@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MailsealModel
 import NIOPosix
 import Testing
 import Vapor

@@ -1,5 +1,6 @@
 import Foundation
 import MailsealCA
+import MailsealModel
 import StoreTestSupport
 import Testing
 import Vapor

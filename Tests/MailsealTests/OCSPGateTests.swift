@@ -1,5 +1,6 @@
 import Foundation
 import MailsealCA
+import MailsealModel
 import SwiftASN1
 import Testing
 import Vapor

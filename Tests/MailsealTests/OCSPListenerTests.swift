@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MailsealModel
 import NIOCore
 import Testing
 import Vapor

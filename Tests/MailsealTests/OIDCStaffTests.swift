@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Fluent
 import Foundation
+import MailsealModel
 import NIOCore
 import SQLKit
 import Testing
@@ -85,7 +86,7 @@ struct OIDCStaffTests {
       let now = try await Self.account(app)
       #expect(now.email == "anna.new@example.edu")
       #expect(
-        try await OperatorAddresses.of(StaffMember(now), on: app.db)
+        try await Store(app.db).staffAddresses.of(StaffMember(now))
           == ["anna.desk@example.edu", "anna.new@example.edu"])
 
       // Neither the old address nor the new one is hers to decide about.

@@ -1,6 +1,7 @@
 import Crypto
 import Fluent
 import Foundation
+import MailsealModel
 import SQLKit
 import Testing
 import Vapor
@@ -453,7 +454,8 @@ struct OIDCTests {
       for (email, role) in [
         ("op@example.edu", OperatorRecord.Role.operator), ("boss@example.edu", .admin),
       ] {
-        let (record, _) = try await directory.add(email: email, name: "Someone", role: role)
+        let (account, _) = try await directory.add(email: email, name: "Someone", role: role)
+        let record = try #require(try await OperatorRecord.find(account.id, on: app.db))
         record.passwordHash = try PasswordHash.make("a-long-enough-password")
         record.totpSecretSealed = try directory.box.seal(Array("12345678901234567890".utf8))
         record.enrolmentTokenHash = nil

@@ -1,4 +1,5 @@
 import Foundation
+import MailsealModel
 import Testing
 
 @testable import MailsealRA

@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import MailsealCA
+import MailsealModel
 import SQLKit
 import SwiftASN1
 import Testing
@@ -16,13 +17,11 @@ import X509
 struct RenewalTests {
   /// A requester's session for `mailbox`, validated at `now` (the clock of
   /// the test).
-  static func session(_ mailbox: String, at now: Date) -> MailsealStore.SessionRecord {
-    let session = MailsealStore.SessionRecord()
-    session.mailbox = mailbox
-    session.validatedAt = now
-    session.validationMethod = MailsealStore.SessionRecord.loginLink
-    session.kind = .requester
-    return session
+  static func session(_ mailbox: String, at now: Date) -> MailboxSession {
+    MailboxSession(
+      id: UUID(), csrfHash: "", mailbox: mailbox, validatedAt: now,
+      validationMethod: MailboxValidation.loginLink.rawValue, createdAt: now,
+      expiresAt: now.addingTimeInterval(3600))
   }
 
   static func renewalForm(_ serial: String, given: String = "Zoë", surname: String = "Müller")
@@ -44,7 +43,7 @@ struct RenewalTests {
       let certificate = try await LifecycleTests.issue(
         app, mailbox: mailbox, pseudonym: "Sekretariat")
       #expect(certificate.pseudonym == "Sekretariat" && certificate.givenName == nil)
-      func renew(_ given: String, _ surname: String) async throws -> CertificateRequestRecord {
+      func renew(_ given: String, _ surname: String) async throws -> CertificateRequest {
         var form = try EnrollmentTests.form(
           type: "role", given: given, surname: surname, common: "Sekretariat")
         form.renewalOf = certificate.serial
@@ -71,7 +70,7 @@ struct RenewalTests {
       let certificate = try await LifecycleTests.issue(app, mailbox: "zoe@example.edu")
       let original = try #require(
         try await CertificateRequestRecord.find(certificate.requestID, on: app.db))
-      let evidence = try #require(try await authority.evidence(for: original))
+      let evidence = try #require(try await authority.evidence(for: original.value))
       let checked = evidence.checkedAt
 
       // 824 days after the check: verified at once, the evidence reused.

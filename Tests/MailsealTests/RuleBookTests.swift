@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import MailsealCA
+import MailsealModel
 import SQLKit
 import Testing
 import Vapor

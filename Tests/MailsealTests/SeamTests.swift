@@ -1,5 +1,6 @@
 import Foundation
 import MailsealCA
+import MailsealModel
 import SQLKit
 import Synchronization
 import Testing

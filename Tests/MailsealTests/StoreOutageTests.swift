@@ -2,6 +2,7 @@ import AsyncKit
 import FluentKit
 import Foundation
 import MailsealCA
+import MailsealModel
 import NIOCore
 import SQLKit
 import StoreTestSupport

@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import MailsealModel
 import SQLKit
 import StoreTestSupport
 import Testing

@@ -138,6 +138,13 @@ public enum AuditTrail {
 
   static let maximumField = 1_000
 
+  /// Takes the chain head's row lock for the rest of the caller's
+  /// transaction (every audited change takes it), so that what the
+  /// transaction checks next sees every change committed before it.
+  static func holdHead(on database: any Database) async throws {
+    try await database.sql.raw("UPDATE audit_head SET seq = seq WHERE id = 1").run()
+  }
+
   /// Appends events (in order) in the caller's transaction, or in one of
   /// its own. Appends from all instances are serialised on the chain's
   /// head row.

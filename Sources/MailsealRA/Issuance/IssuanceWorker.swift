@@ -480,7 +480,7 @@ struct IssuingRequest: Sendable {
   let verifiedBy: UUID?
   let approvedBy: UUID?
   /// Whether the account that checked the ID or approved has (or had)
-  /// the request's mailbox as its address (``OperatorAddresses``).
+  /// the request's mailbox as its address (``StaffAddresses`` in the store).
   let decidedByHolder: Bool
   /// When the identity evidence it rests on was checked (its own, or for a
   /// renewal the earlier request's).

@@ -1,8 +1,7 @@
-import FluentKit
 public import Foundation
 import MailsealCA
-public import MailsealStore
-import SQLKit
+public import MailsealModel
+import MailsealStore
 
 /// The rules of key recovery in the portal, each used where it is
 /// enforced (in one statement) and where pages offer the action.
@@ -55,11 +54,11 @@ public struct RecoveryActions: Sendable, Equatable {
 
 /// A recovery as the back office sees it.
 public struct DeskRecovery: Sendable {
-  public let record: KeyRecoveryRecord
-  public let certificate: CertificateRecord
-  public let approvals: [KeyRecoveryApprovalRecord]
+  public let record: KeyRecovery
+  public let certificate: IssuedCertificate
+  public let approvals: [KeyRecoveryApproval]
   /// The state at `now`: an open recovery past its time is expired.
-  public let state: KeyRecoveryRecord.State
+  public let state: KeyRecovery.State
   public let actions: RecoveryActions
 }
 
@@ -71,13 +70,6 @@ public struct RecoveryDownload: Sendable {
   public let certificateDER: Data
 }
 
-extension KeyRecoveryRecord {
-  /// The state at `now`: open past its time is expired.
-  public func state(at now: Date) -> State {
-    KeyRecoveryRecord.State.open.contains(state) && expiresAt <= now ? .expired : state
-  }
-}
-
 enum RecoveryNumber {
   static func make() -> String { RequestNumber.make(prefix: "K") }
   static func normalize(_ text: String) -> String? { RequestNumber.normalize(text, prefix: "K") }
@@ -86,10 +78,9 @@ enum RecoveryNumber {
 extension RegistrationAuthority {
   /// The request holding the envelope of an encryption certificate's key,
   /// or nil when its key was not escrowed.
-  func escrowHolder(of certificate: CertificateRecord) async throws -> CertificateRequestRecord? {
+  func escrowHolder(of certificate: IssuedCertificate) async throws -> CertificateRequest? {
     guard certificate.keyPurpose == KeyPurpose.encryption.rawValue,
-      let record = try await CertificateRequestRecord.query(on: database)
-        .filter(\.$encryptionCertificateID == certificate.requireID()).first(),
+      let record = try await store.requests.find(encryptionCertificate: certificate.id),
       record.escrowEnvelope != nil
     else { return nil }
     return record
@@ -97,14 +88,13 @@ extension RegistrationAuthority {
 
   /// Whether the key of `certificate` was escrowed (a recovery may be
   /// asked for).
-  public func isEscrowed(_ certificate: CertificateRecord) async throws -> Bool {
+  public func isEscrowed(_ certificate: IssuedCertificate) async throws -> Bool {
     try await escrowHolder(of: certificate) != nil
   }
 
-  package func recovery(number: String) async throws -> KeyRecoveryRecord {
+  package func recovery(number: String) async throws -> KeyRecovery {
     guard let normalized = RecoveryNumber.normalize(number),
-      let record = try await KeyRecoveryRecord.query(on: database)
-        .filter(\.$number == normalized).first()
+      let record = try await store.recoveries.find(number: normalized)
     else { throw MailsealError.notFound }
     return record
   }
@@ -117,7 +107,7 @@ extension RegistrationAuthority {
   public func askRecovery(
     serial: String, reason text: String, by asker: Principal, language: Language,
     now: Date = Date()
-  ) async throws -> KeyRecoveryRecord {
+  ) async throws -> KeyRecovery {
     let certificate = try await self.certificate(serial: serial)
     let operatorID: UUID?
     switch asker {
@@ -126,7 +116,7 @@ extension RegistrationAuthority {
       operatorID = nil
     case .staff(let member):
       guard asker.permissions.askRecoveryForOthers else { throw MailsealError.forbiddenForRole }
-      guard !(try await OperatorAddresses.of(member, on: database)).contains(certificate.mailbox)
+      guard !(try await store.staffAddresses.of(member)).contains(certificate.mailbox)
       else { throw RecoveryRules.ownMailbox }
       operatorID = member.id
     case .anonymous, .ca, .commandLine:
@@ -141,50 +131,32 @@ extension RegistrationAuthority {
     let mailLanguage: Language =
       if case .staff = asker { Language(rawValue: holder.language) ?? language } else { language }
     for attempt in 1...3 {
-      let record = KeyRecoveryRecord()
-      record.id = UUID()
-      record.number = RecoveryNumber.make()
-      record.certificateID = try certificate.requireID()
-      record.requestID = try holder.requireID()
-      record.mailbox = certificate.mailbox
-      record.state = .requested
-      record.reason = reason
-      record.askedBy = asker.auditActor
-      record.askedByOperatorID = operatorID
-      record.language = mailLanguage.rawValue
-      record.approvals = 0
-      record.createdAt = now
-      record.expiresAt = now.addingTimeInterval(RecoveryRules.approvalWindow)
-      record.downloads = 0
+      let record = KeyRecovery(
+        id: UUID(), number: RecoveryNumber.make(), certificateID: certificate.id,
+        requestID: holder.id, mailbox: certificate.mailbox, state: .requested, reason: reason,
+        askedBy: asker.auditActor, askedByOperatorID: operatorID, language: mailLanguage.rawValue,
+        approvals: 0, createdAt: now,
+        expiresAt: now.addingTimeInterval(RecoveryRules.approvalWindow),
+        downloads: 0)
       do {
-        try await database.transaction { database in
-          // An open recovery past its time gives up its place first.
-          try await database.sql.raw(
-            """
-            UPDATE key_recoveries SET state = \(KeyRecoveryRecord.State.expired)
-            WHERE certificate_id = \(bind: record.certificateID) AND state IN (\(KeyRecoveryRecord.State.open))
-              AND expires_at <= \(bind: now)
-            """
-          ).run()
-          try await record.create(on: database)
+        try await store.transaction { store in
+          try await store.recoveries.open(record, now: now)
           try await Outbox.enqueue(
             MailTemplates.recoveryRequested(
               record, serial: certificate.serial, byAdministrator: operatorID != nil,
               portalURL: configuration.publicURL, from: configuration.mail.from,
               language: mailLanguage),
-            on: database, messageDomain: configuration.mail.domain, now: now)
+            on: store.database, messageDomain: configuration.mail.domain, now: now)
           try await AuditTrail.append(
             AuditEvent(
               actor: asker.auditActor, action: .recoveryRequested, subject: record.number,
               details: [
                 "serial": certificate.serial, "mailbox": certificate.mailbox, "reason": reason,
-              ]), on: database, now: now)
+              ]), on: store.database, now: now)
         }
-      } catch let error as any DatabaseError where error.isConstraintFailure {
+      } catch is DuplicateEntry {
         // The one open place is taken — or, once in 10¹², the number.
-        let open = try await KeyRecoveryRecord.query(on: database)
-          .filter(\.$certificateID == record.certificateID)
-          .filter(\.$state ~~ KeyRecoveryRecord.State.open).first()
+        let open = try await store.recoveries.open(certificate: certificate.id)
         if open != nil || attempt == 3 { throw MailsealError(.recoveryOpen) }
         continue
       }
@@ -203,51 +175,29 @@ extension RegistrationAuthority {
   /// (unique index). The second approval opens the download window.
   @discardableResult
   public func approveRecovery(number: String, by principal: Principal, now: Date = Date())
-    async throws -> KeyRecoveryRecord
+    async throws -> KeyRecovery
   {
     let officer = try Self.recoveryOfficer(principal)
     let record = try await recovery(number: number)
     let officerID = officer.id
     try await refuseOwn(record, officer)
-    let approvals = try await database.transaction { database in
-      let sql = try database.sql
-      let inserted = try await sql.raw(
-        """
-        INSERT INTO key_recovery_approvals (id, recovery_id, operator_id, operator_email, approved_at)
-        SELECT \(bind: UUID()), r.id, \(bind: officerID), \(bind: officer.email), \(bind: now)
-        FROM key_recoveries r
-        WHERE r.id = \(bind: record.id!) AND r.state = \(KeyRecoveryRecord.State.requested)
-          AND r.expires_at > \(bind: now) AND NOT \(OperatorAddresses.held(by: officer, column: "r.mailbox"))
-          AND (r.asked_by_operator_id IS NULL OR r.asked_by_operator_id <> \(bind: officerID))
-        ON CONFLICT DO NOTHING RETURNING id
-        """
-      ).all()
-      guard !inserted.isEmpty else {
-        try await refuseOwn(record, officer, on: database)
-        throw try await refusal(of: record.id!, approvalBy: officerID, now: now, on: database)
+    let approvals = try await store.transaction { store in
+      guard try await store.recoveries.addApproval(of: record.id, by: officer, now: now) else {
+        try await refuseOwn(record, officer, in: store)
+        throw try await refusal(of: record.id, approvalBy: officerID, now: now, in: store)
       }
-      let updated = try await sql.raw(
-        """
-        UPDATE key_recoveries SET approvals = approvals + 1,
-          state = CASE WHEN approvals + 1 >= \(literal: RecoveryRules.approvalsNeeded)
-            THEN \(KeyRecoveryRecord.State.approved) ELSE state END,
-          approved_at = CASE WHEN approvals + 1 >= \(literal: RecoveryRules.approvalsNeeded)
-            THEN \(bind: now) ELSE approved_at END,
-          expires_at = CASE WHEN approvals + 1 >= \(literal: RecoveryRules.approvalsNeeded)
-            THEN \(bind: now.addingTimeInterval(RecoveryRules.downloadWindow)) ELSE expires_at END
-        WHERE id = \(bind: record.id!) AND state = \(KeyRecoveryRecord.State.requested)
-        RETURNING approvals
-        """
-      ).all()
-      // Approved by two others a moment ago.
-      guard let row = updated.first else { throw MailsealError(.wrongState) }
-      let approvals = try row.decode(column: "approvals", as: Int.self)
+      // Approved by two others a moment ago: nil.
+      guard
+        let approvals = try await store.recoveries.countApproval(
+          of: record.id, needed: RecoveryRules.approvalsNeeded,
+          downloadWindow: RecoveryRules.downloadWindow, now: now)
+      else { throw MailsealError(.wrongState) }
       try await Outbox.enqueue(
         MailTemplates.recoveryApproved(
           record, officer: officer.name, approvals: approvals,
           portalURL: configuration.publicURL, from: configuration.mail.from,
           language: Language(rawValue: record.language) ?? .de),
-        on: database, messageDomain: configuration.mail.domain, now: now)
+        on: store.database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(officer.email), action: .recoveryApproved,
@@ -255,7 +205,7 @@ extension RegistrationAuthority {
           details: [
             "mailbox": record.mailbox, "approvals": "\(approvals)",
             "needed": "\(RecoveryRules.approvalsNeeded)",
-          ]), on: database, now: now)
+          ]), on: store.database, now: now)
       return approvals
     }
     mailQueued()
@@ -272,32 +222,24 @@ extension RegistrationAuthority {
   @discardableResult
   public func declineRecovery(
     number: String, reason text: String, by principal: Principal, now: Date = Date()
-  ) async throws -> KeyRecoveryRecord {
+  ) async throws -> KeyRecovery {
     let officer = try Self.recoveryOfficer(principal)
     let record = try await recovery(number: number)
     try await refuseOwn(record, officer)
     let reason = try RecoveryRules.reason(text)
-    try await database.transaction { database in
-      let updated = try await database.sql.raw(
-        """
-        UPDATE key_recoveries SET state = \(KeyRecoveryRecord.State.declined),
-          declined_by = \(bind: officer.email), decline_reason = \(bind: reason), declined_at = \(bind: now)
-        WHERE id = \(bind: record.id!) AND state IN (\(KeyRecoveryRecord.State.open))
-          AND NOT \(OperatorAddresses.held(by: officer, column: "key_recoveries.mailbox"))
-        RETURNING id
-        """
-      ).all()
-      guard !updated.isEmpty else { throw MailsealError(.wrongState) }
+    try await store.transaction { store in
+      guard try await store.recoveries.decline(record.id, reason: reason, by: officer, now: now)
+      else { throw MailsealError(.wrongState) }
       try await Outbox.enqueue(
         MailTemplates.recoveryDeclined(
           record, reason: reason, from: configuration.mail.from,
           language: Language(rawValue: record.language) ?? .de),
-        on: database, messageDomain: configuration.mail.domain, now: now)
+        on: store.database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(officer.email), action: .recoveryDeclined,
           subject: record.number, details: ["mailbox": record.mailbox, "reason": reason]),
-        on: database, now: now)
+        on: store.database, now: now)
     }
     mailQueued()
     return try await recovery(number: record.number)
@@ -313,44 +255,34 @@ extension RegistrationAuthority {
     let officer = try Self.recoveryOfficer(principal)
     let record = try await recovery(number: number)
     try await refuseOwn(record, officer)
-    let certificate = try await CertificateRecord.find(record.certificateID, on: database)
-    guard let certificate else { throw MailsealError.notFound }
-    let envelope = try await database.transaction { database in
-      let sql = try database.sql
-      let gated = try await sql.raw(
-        """
-        UPDATE key_recoveries SET downloads = downloads + 1, last_downloaded_at = \(bind: now),
-          last_downloaded_by = \(bind: officer.email)
-        WHERE id = \(bind: record.id!) AND state = \(KeyRecoveryRecord.State.approved)
-          AND approvals >= \(literal: RecoveryRules.approvalsNeeded) AND expires_at > \(bind: now)
-          AND NOT \(OperatorAddresses.held(by: officer, column: "key_recoveries.mailbox"))
-        RETURNING request_id
-        """
-      ).all()
-      guard let row = gated.first else {
-        let current = try await KeyRecoveryRecord.find(record.id, on: database)
-        switch current?.state(at: now) {
+    guard let certificate = try await store.certificates.find(record.certificateID) else {
+      throw MailsealError.notFound
+    }
+    let envelope = try await store.transaction { store in
+      guard
+        let requestID = try await store.recoveries.claimDownload(
+          of: record.id, by: officer, needed: RecoveryRules.approvalsNeeded, now: now)
+      else {
+        switch try await store.recoveries.find(record.id)?.state(at: now) {
         case .requested: throw MailsealError(.recoveryNotApproved)
         case .expired: throw MailsealError(.recoveryExpired)
         default: throw MailsealError(.wrongState)
         }
       }
-      let requestID = try row.decode(column: "request_id", as: UUID.self)
-      guard
-        let stored = try await CertificateRequestRecord.find(requestID, on: database)?
-          .escrowEnvelope
-      else { throw MailsealError(.recoveryNotEscrowed) }
+      guard let stored = try await store.requests.find(requestID)?.escrowEnvelope else {
+        throw MailsealError(.recoveryNotEscrowed)
+      }
       try await Outbox.enqueue(
         MailTemplates.recoveryDownloaded(
           record, officer: officer.name, from: configuration.mail.from,
           language: Language(rawValue: record.language) ?? .de),
-        on: database, messageDomain: configuration.mail.domain, now: now)
+        on: store.database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(officer.email), action: .recoveryEnvelopeDownloaded,
           subject: record.number,
           details: ["mailbox": record.mailbox, "serial": certificate.serial]),
-        on: database, now: now)
+        on: store.database, now: now)
       return stored
     }
     mailQueued()
@@ -371,12 +303,10 @@ extension RegistrationAuthority {
   }
 
   /// Nobody decides about their own mailbox or a recovery they asked for.
-  func refuseOwn(
-    _ record: KeyRecoveryRecord, _ officer: StaffMember, on database: (any Database)? = nil
-  ) async throws {
-    guard
-      !(try await OperatorAddresses.of(officer, on: database ?? self.database)).contains(
-        record.mailbox)
+  func refuseOwn(_ record: KeyRecovery, _ officer: StaffMember, in store: Store? = nil)
+    async throws
+  {
+    guard !(try await (store ?? self.store).staffAddresses.of(officer)).contains(record.mailbox)
     else {
       throw RecoveryRules.ownMailbox
     }
@@ -388,19 +318,19 @@ extension RegistrationAuthority {
   /// Why an approval was not written (read after the statement decided,
   /// for the words only).
   private func refusal(
-    of recoveryID: UUID, approvalBy officerID: UUID, now: Date, on database: any Database
+    of recoveryID: UUID, approvalBy officerID: UUID, now: Date, in store: Store
   ) async throws -> MailsealError {
-    let given = try await KeyRecoveryApprovalRecord.query(on: database)
-      .filter(\.$recoveryID == recoveryID).filter(\.$operatorID == officerID).first()
-    if given != nil { return MailsealError(.recoveryAlreadyApproved) }
-    let current = try await KeyRecoveryRecord.find(recoveryID, on: database)
+    if try await store.recoveries.hasApproval(of: recoveryID, by: officerID) {
+      return MailsealError(.recoveryAlreadyApproved)
+    }
+    let current = try await store.recoveries.find(recoveryID)
     return current?.state(at: now) == .expired
       ? MailsealError(.recoveryExpired) : MailsealError(.wrongState)
   }
 
   /// What `viewer` may do with `record` at `now`.
   public func actions(
-    on record: KeyRecoveryRecord, approvals: [KeyRecoveryApprovalRecord],
+    on record: KeyRecovery, approvals: [KeyRecoveryApproval],
     for principal: Principal, addresses: Set<String>,
     now: Date = Date()
   ) -> RecoveryActions {
@@ -426,40 +356,28 @@ extension RegistrationAuthority {
       throw MailsealError.forbiddenForRole
     }
     let record = try await recovery(number: number)
-    guard let certificate = try await CertificateRecord.find(record.certificateID, on: database)
-    else { throw MailsealError.notFound }
-    let approvals = try await KeyRecoveryApprovalRecord.query(on: database)
-      .filter(\.$recoveryID == record.requireID()).sort(\.$approvedAt).all()
+    guard let certificate = try await store.certificates.find(record.certificateID) else {
+      throw MailsealError.notFound
+    }
+    let approvals = try await store.recoveries.approvals(of: record.id)
     return DeskRecovery(
       record: record, certificate: certificate, approvals: approvals, state: record.state(at: now),
       actions: actions(
         on: record, approvals: approvals, for: principal,
-        addresses: try await OperatorAddresses.of(viewer, on: database), now: now))
+        addresses: try await store.staffAddresses.of(viewer), now: now))
   }
 
   /// Recoveries for the back office, each with its certificate's serial:
   /// those waiting or approved first (oldest first), then the most recent
   /// others.
   public func recoveries(limit: Int = 200) async throws -> [(
-    record: KeyRecoveryRecord, serial: String
+    record: KeyRecovery, serial: String
   )] {
-    let open = try await KeyRecoveryRecord.query(on: database)
-      .filter(\.$state ~~ KeyRecoveryRecord.State.open).sort(\.$createdAt).limit(limit).all()
-    let closed = try await KeyRecoveryRecord.query(on: database)
-      .filter(\.$state !~ KeyRecoveryRecord.State.open).sort(\.$createdAt, .descending)
-      .limit(max(0, limit - open.count)).all()
-    let records = open + closed
-    let serials = Dictionary(
-      uniqueKeysWithValues: try await CertificateRecord.query(on: database)
-        .filter(\.$id ~~ Set(records.map(\.certificateID))).all()
-        .map { (try $0.requireID(), $0.serial) })
-    return records.map { ($0, serials[$0.certificateID] ?? "?") }
+    try await store.recoveries.list(limit: limit).map { ($0.recovery, $0.serial) }
   }
 
   /// The recoveries of one certificate, newest first.
-  public func recoveries(of certificate: CertificateRecord) async throws -> [KeyRecoveryRecord] {
-    try await KeyRecoveryRecord.query(on: database)
-      .filter(\.$certificateID == certificate.requireID()).sort(\.$createdAt, .descending)
-      .limit(20).all()
+  public func recoveries(of certificate: IssuedCertificate) async throws -> [KeyRecovery] {
+    try await store.recoveries.of(certificate: certificate.id)
   }
 }

@@ -2,14 +2,15 @@ public import FluentKit
 import Foundation
 public import Logging
 import MailsealCA
-public import MailsealStore
-import SQLKit
+public import MailsealModel
+import MailsealStore
 
 /// Operator accounts: made by an administrator, enrolled by the operator
 /// (password and TOTP second factor), signed in with both, locked after
 /// repeated failures.
 public struct OperatorDirectory: Sendable {
   let database: any Database
+  var store: Store { Store(database) }
   let configuration: MailsealConfiguration
   let logger: Logger
 
@@ -37,57 +38,43 @@ public struct OperatorDirectory: Sendable {
   // MARK: - Accounts
 
   /// Adds an operator and returns the one-time enrolment link.
-  public func add(email: String, name: String, role: OperatorRecord.Role, now: Date = Date())
-    async throws -> (
-      OperatorRecord, String
-    )
+  public func add(email: String, name: String, role: StaffRole, now: Date = Date())
+    async throws -> (StaffAccount, String)
   {
     let mailbox = try Mailbox(email)
     let display = try SubjectName(name, field: "name", maximumLength: 128)
-    guard
-      try await OperatorRecord.query(on: database).filter(\.$email == mailbox.address).first()
-        == nil
-    else {
+    guard try await store.staff.find(email: mailbox.address) == nil else {
       throw MailsealError(.operatorExists)
     }
     let token = SecretToken.make()
-    let record = OperatorRecord()
-    record.email = mailbox.address
-    record.name = display.value
-    record.role = role
-    record.totpLastStep = 0
-    record.enrolmentTokenHash = SecretToken.hash(token)
-    record.enrolmentExpiresAt = now.addingTimeInterval(Self.enrolmentLifetime)
-    record.failedAttempts = 0
-    record.isEnabled = true
-    record.createdAt = now
+    let account: StaffAccount
     do {
-      try await database.transaction { database in
-        try await record.create(on: database)
-        try await OperatorAddresses.record(
-          mailbox.address, for: record.requireID(), now: now, on: database)
+      account = try await store.transaction { store in
+        let account = try await store.staff.add(
+          email: mailbox.address, name: display.value, role: role,
+          enrolmentTokenHash: SecretToken.hash(token),
+          enrolmentExpiresAt: now.addingTimeInterval(Self.enrolmentLifetime), now: now)
+        try await store.staffAddresses.record(mailbox.address, for: account.id, now: now)
         try await AuditTrail.append(
           AuditEvent(
             actor: AuditEvent.commandLine, action: .operatorAdded, subject: mailbox.address,
-            details: ["name": display.value, "role": role.rawValue]), on: database, now: now)
+            details: ["name": display.value, "role": role.rawValue]), on: store.database, now: now)
+        return account
       }
-    } catch let error as any DatabaseError where error.isConstraintFailure {
+    } catch is DuplicateEntry {
       // Added at the same moment by someone else (the address is unique).
       throw MailsealError(.operatorExists)
     }
     logger.notice("operator added", metadata: ["email": "\(mailbox)", "role": "\(role.rawValue)"])
-    return (record, PortalPath.staffEnrol.url(base: configuration.publicURL, token))
+    return (account, PortalPath.staffEnrol.url(base: configuration.publicURL, token))
   }
 
   /// The operator an enrolment link belongs to, while it is valid.
-  public func enrolling(token: String, now: Date = Date()) async throws -> OperatorRecord {
+  public func enrolling(token: String, now: Date = Date()) async throws -> StaffAccount {
     guard SecretToken.isWellFormed(token),
-      let record = try await OperatorRecord.query(on: database).filter(
-        \.$enrolmentTokenHash == SecretToken.hash(token)
-      ).first(),
-      let expiry = record.enrolmentExpiresAt, expiry > now
+      let account = try await store.staff.enrolling(tokenHash: SecretToken.hash(token), now: now)
     else { throw Self.enrolmentInvalid }
-    return record
+    return account
   }
 
   /// What the operator sees once: the TOTP secret and its QR code.
@@ -121,22 +108,17 @@ public struct OperatorDirectory: Sendable {
     let hash = try await PasswordHashing.shared.run { try PasswordHash.make(password) }
     let sealed = try box.seal(secret)
     let tokens = Tokens(session: SecretToken.make(), csrf: SecretToken.make())
-    try await database.transaction { database in
-      let spent = try await database.sql.raw(
-        """
-        UPDATE operators SET password_hash = \(bind: hash), totp_secret_sealed = \(bind: sealed),
-          enrolment_token_hash = NULL
-        WHERE id = \(bind: record.requireID()) AND enrolment_token_hash = \(bind: SecretToken.hash(token))
-          AND enrolment_expires_at > \(bind: now)
-        RETURNING id
-        """
-      ).all()
-      guard !spent.isEmpty else { throw Self.enrolmentInvalid }
+    let expires = try await store.staff.withCredentials(record.id)?.1.enrolmentExpiresAt ?? now
+    try await store.transaction { store in
+      guard
+        try await store.staff.spendEnrolment(
+          record.id, tokenHash: SecretToken.hash(token), passwordHash: hash,
+          totpSecretSealed: sealed, now: now)
+      else { throw Self.enrolmentInvalid }
       try await Self.createSession(
-        tokens, for: record.requireID(), stage: .enrolment,
-        expires: min(
-          record.enrolmentExpiresAt ?? now, now.addingTimeInterval(Self.pendingLifetime * 3)),
-        now: now, on: database)
+        tokens, for: record.id, stage: .enrolment,
+        expires: min(expires, now.addingTimeInterval(Self.pendingLifetime * 3)), now: now,
+        in: store)
     }
     let uri = OneTimePassword.uri(secret: secret, account: record.email, issuer: "Mailseal")
     return (
@@ -148,10 +130,11 @@ public struct OperatorDirectory: Sendable {
   /// The enrolment this browser is in the middle of (its enrolment
   /// session), with the secret to show again until the first code comes.
   public func enrolmentInProgress(sessionToken: String, now: Date = Date()) async throws
-    -> (record: OperatorRecord, factor: SecondFactor)?
+    -> (account: StaffAccount, factor: SecondFactor)?
   {
-    guard let (session, record) = try await session(token: sessionToken, now: now),
-      session.stage == .enrolment, let sealed = record.totpSecretSealed
+    guard
+      let (session, record, secrets) = try await sessionWithSecrets(token: sessionToken, now: now),
+      session.stage == .enrolment, let sealed = secrets.totpSecretSealed
     else { return nil }
     let secret = try box.open(sealed)
     let uri = OneTimePassword.uri(secret: secret, account: record.email, issuer: "Mailseal")
@@ -167,31 +150,26 @@ public struct OperatorDirectory: Sendable {
   public func confirmEnrolment(sessionToken: String, code: String, now: Date = Date())
     async throws
   {
-    guard let (session, record) = try await session(token: sessionToken, now: now),
+    guard
+      let (session, record, secrets) = try await sessionWithSecrets(token: sessionToken, now: now),
       session.stage == .enrolment
     else { throw Self.enrolmentInvalid }
-    guard let sealed = record.totpSecretSealed, record.passwordHash != nil,
+    guard let sealed = secrets.totpSecretSealed, secrets.passwordHash != nil,
       let step = OneTimePassword.verify(
-        code, secret: try box.open(sealed), now: now, lastUsed: record.totpLastStep)
+        code, secret: try box.open(sealed), now: now, lastUsed: secrets.totpLastStep)
     else {
       throw MailsealError(.totpInvalid, fields: ["code": Message("field.code.wrong")])
     }
-    try await database.transaction { database in
-      let claimed = try await database.sql.raw(
-        """
-        UPDATE operators SET totp_last_step = \(bind: step), enrolment_expires_at = NULL
-        WHERE id = \(bind: record.requireID()) AND totp_last_step < \(bind: step)
-        RETURNING id
-        """
-      ).all()
-      guard !claimed.isEmpty else {
+    try await store.transaction { store in
+      guard try await store.staff.claimCodeStep(record.id, step: step, finishingEnrolment: true)
+      else {
         throw MailsealError(.totpInvalid, fields: ["code": Message("field.code.wrong")])
       }
-      try await Self.endSession(session, on: database)
+      try await store.staffSessions.end(session.id)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(record.email), action: .operatorEnrolled,
-          subject: record.email), on: database, now: now)
+          subject: record.email), on: store.database, now: now)
     }
     logger.notice("operator enrolled", metadata: ["email": "\(record.email)"])
   }
@@ -225,8 +203,8 @@ public struct OperatorDirectory: Sendable {
     // when the provider is away (break-glass); everyone else signs in there.
     let breakGlassOnly = configuration.oidc != nil
     guard let address = try? Mailbox(email).address,
-      let record = try await OperatorRecord.query(on: database).filter(\.$email == address).first(),
-      record.isEnabled, record.isEnrolled, let hash = record.passwordHash,
+      let (record, secrets) = try await store.staff.withCredentials(email: address),
+      record.isEnabled, record.isEnrolled, let hash = secrets.passwordHash,
       !breakGlassOnly || (record.role == .admin && record.oidcSubject == nil)
     else {
       // The same work as a real check, so that timing says nothing.
@@ -235,7 +213,7 @@ public struct OperatorDirectory: Sendable {
       }
       throw Self.signInFailed
     }
-    let id = try record.requireID()
+    let id = record.id
     try await claimAttempt(id, now: now)
     guard try await PasswordHashing.shared.run({ PasswordHash.verify(password, against: hash) })
     else {
@@ -253,38 +231,35 @@ public struct OperatorDirectory: Sendable {
   public func completeSignIn(pendingToken: String, code: String, now: Date = Date()) async throws
     -> Tokens
   {
-    guard let (session, record) = try await session(token: pendingToken, now: now),
+    guard
+      let (session, record, secrets) = try await sessionWithSecrets(token: pendingToken, now: now),
       session.stage == .password
     else {
       throw MailsealError.operatorSignInRequired
     }
-    let id = try record.requireID()
+    let id = record.id
     try await claimAttempt(id, now: now)
-    guard let sealed = record.totpSecretSealed,
+    guard let sealed = secrets.totpSecretSealed,
       let step = OneTimePassword.verify(
-        code, secret: try box.open(sealed), now: now, lastUsed: record.totpLastStep)
+        code, secret: try box.open(sealed), now: now, lastUsed: secrets.totpLastStep)
     else {
       try await recordFailure(record, now: now)
       throw Self.signInFailed
     }
     let tokens = Tokens(session: SecretToken.make(), csrf: SecretToken.make())
-    let signedIn = try await database.transaction { database -> Bool in
-      let claimed = try await database.sql.raw(
-        """
-        UPDATE operators SET totp_last_step = \(bind: step), failed_attempts = 0
-        WHERE id = \(bind: id) AND totp_last_step < \(bind: step) RETURNING id
-        """
-      ).all()
-      guard !claimed.isEmpty, try await Self.endSession(session, on: database) else {
+    let signedIn = try await store.transaction { store -> Bool in
+      guard try await store.staff.claimCodeStep(id, step: step, finishingEnrolment: false),
+        try await store.staffSessions.end(session.id)
+      else {
         return false
       }
       try await Self.createSession(
         tokens, for: id, stage: .complete, expires: now.addingTimeInterval(Self.sessionLifetime),
-        now: now, on: database)
+        now: now, in: store)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(record.email), action: .operatorSignedIn,
-          subject: record.email), on: database, now: now)
+          subject: record.email), on: store.database, now: now)
       return true
     }
     guard signedIn else {
@@ -296,25 +271,28 @@ public struct OperatorDirectory: Sendable {
     return tokens
   }
 
-  /// The session a cookie names and its operator, while both are valid.
+  /// The session a cookie names and its account, while both are valid.
   public func session(token: String, now: Date = Date()) async throws -> (
-    OperatorSessionRecord, OperatorRecord
+    StaffSession, StaffAccount
   )? {
-    guard SecretToken.isWellFormed(token),
-      let session = try await OperatorSessionRecord.query(on: database).filter(
-        \.$tokenHash == SecretToken.hash(token)
-      )
-      .with(\.$operator).first(),
-      session.expiresAt > now, session.operator.isEnabled
+    guard SecretToken.isWellFormed(token) else { return nil }
+    return try await store.staffSessions.live(tokenHash: SecretToken.hash(token), now: now)
+  }
+
+  /// The session a cookie names and its account's record (with the
+  /// secrets that signing in and enrolment check), while both are valid.
+  func sessionWithSecrets(token: String, now: Date) async throws -> (
+    StaffSession, StaffAccount, StaffCredentials
+  )? {
+    guard let (session, _) = try await session(token: token, now: now),
+      let (account, secrets) = try await store.staff.withCredentials(session.operatorID)
     else { return nil }
-    return (session, session.operator)
+    return (session, account, secrets)
   }
 
   public func signOut(token: String) async throws {
     guard SecretToken.isWellFormed(token) else { return }
-    try await OperatorSessionRecord.query(on: database).filter(
-      \.$tokenHash == SecretToken.hash(token)
-    ).delete()
+    try await store.staffSessions.end(tokenHash: SecretToken.hash(token))
   }
 
   /// Counts an attempt against the rate limits; refuses it (429) when one
@@ -329,91 +307,55 @@ public struct OperatorDirectory: Sendable {
   /// are ever under way or failed, however many arrive at once. A lock that
   /// has run out starts a fresh count.
   func claimAttempt(_ id: UUID, now: Date) async throws {
-    let claimed = try await database.sql.raw(
-      """
-      UPDATE operators SET
-        failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= \(bind: now)
-          THEN 1 ELSE failed_attempts + 1 END,
-        locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= \(bind: now)
-          THEN NULL ELSE locked_until END
-      WHERE id = \(bind: id)
-        AND ((locked_until IS NOT NULL AND locked_until <= \(bind: now))
-          OR (locked_until IS NULL AND failed_attempts < \(literal: Self.lockoutThreshold)))
-      RETURNING failed_attempts
-      """
-    ).all()
-    if claimed.isEmpty { throw Self.locked }
+    guard try await store.staff.claimAttempt(id, threshold: Self.lockoutThreshold, now: now) else {
+      throw Self.locked
+    }
   }
 
   /// A check that succeeded does not count as a failure.
   func giveBackAttempt(_ id: UUID) async throws {
-    try await database.sql.raw(
-      "UPDATE operators SET failed_attempts = failed_attempts - 1 WHERE id = \(bind: id) AND failed_attempts > 0"
-    ).run()
+    try await store.staff.giveBackAttempt(id)
   }
 
   /// A failed check keeps its claimed attempt; the one that uses up the
   /// last attempt locks the account (once), and both are audited.
-  func recordFailure(_ record: OperatorRecord, now: Date) async throws {
-    let id = try record.requireID()
-    try await database.transaction { database in
-      let locked = try await database.sql.raw(
-        """
-        UPDATE operators SET locked_until = \(bind: now.addingTimeInterval(Self.lockoutDuration))
-        WHERE id = \(bind: id) AND locked_until IS NULL
-          AND failed_attempts >= \(literal: Self.lockoutThreshold)
-        RETURNING id
-        """
-      ).all()
-      if !locked.isEmpty {
+  func recordFailure(_ record: StaffAccount, now: Date) async throws {
+    try await store.transaction { store in
+      let locked = try await store.staff.lockIfSpent(
+        record.id, threshold: Self.lockoutThreshold,
+        until: now.addingTimeInterval(Self.lockoutDuration))
+      if locked {
         logger.warning("operator account locked", metadata: ["email": "\(record.email)"])
       }
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(record.email),
-          action: locked.isEmpty ? .operatorSignInFailed : .operatorLocked,
+          action: locked ? .operatorLocked : .operatorSignInFailed,
           subject: record.email),
-        on: database, now: now)
+        on: store.database, now: now)
     }
   }
 
-  func startSession(for record: OperatorRecord, stage: OperatorSessionRecord.Stage, now: Date)
+  func startSession(for record: StaffAccount, stage: StaffSession.Stage, now: Date)
     async throws -> Tokens
   {
     let tokens = Tokens(session: SecretToken.make(), csrf: SecretToken.make())
     try await Self.createSession(
-      tokens, for: record.requireID(), stage: stage,
+      tokens, for: record.id, stage: stage,
       expires: now.addingTimeInterval(
         stage == .complete ? Self.sessionLifetime : Self.pendingLifetime),
-      now: now, on: database)
+      now: now, in: store)
     return tokens
   }
 
   static func createSession(
-    _ tokens: Tokens, for id: UUID, stage: OperatorSessionRecord.Stage, expires: Date, now: Date,
-    viaIdentityProvider: Bool = false, providerSessionID: String? = nil,
-    on database: any Database
+    _ tokens: Tokens, for id: UUID, stage: StaffSession.Stage, expires: Date, now: Date,
+    viaIdentityProvider: Bool = false, providerSessionID: String? = nil, in store: Store
   ) async throws {
-    let session = OperatorSessionRecord()
-    session.$operator.id = id
-    session.tokenHash = SecretToken.hash(tokens.session)
-    session.csrfHash = SecretToken.hash(tokens.csrf)
-    session.stage = stage
-    session.createdAt = now
-    session.expiresAt = expires
-    session.viaIdentityProvider = viaIdentityProvider
-    session.providerSessionID = providerSessionID
-    try await session.create(on: database)
-  }
-
-  /// Ends a session; false when it was ended a moment ago by another.
-  @discardableResult
-  static func endSession(_ session: OperatorSessionRecord, on database: any Database) async throws
-    -> Bool
-  {
-    !(try await database.sql.raw(
-      "DELETE FROM operator_sessions WHERE id = \(bind: session.requireID()) RETURNING id"
-    ).all()).isEmpty
+    try await store.staffSessions.add(
+      tokenHash: SecretToken.hash(tokens.session), csrfHash: SecretToken.hash(tokens.csrf),
+      operatorID: id, stage: stage, now: now, expiresAt: expires,
+      viaIdentityProvider: viaIdentityProvider, providerSessionID: providerSessionID)
   }
 
   static let dummyHash = (try? PasswordHash.make("not a real password at all")) ?? ""

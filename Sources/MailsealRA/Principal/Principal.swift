@@ -1,4 +1,5 @@
-public import Foundation
+import Foundation
+public import MailsealModel
 public import MailsealStore
 
 /// Who acts or reads: every call of the registration authority that acts
@@ -50,32 +51,21 @@ public enum Principal: Sendable, Hashable {
   public static func staff(_ record: OperatorRecord) -> Principal {
     .staff(StaffMember(record))
   }
+
+  /// A staff principal for an account (its role as stored).
+  public static func staff(_ account: StaffAccount) -> Principal {
+    .staff(StaffMember(account))
+  }
 }
 
-/// A member of staff as a principal: who, and in which role.
-public struct StaffMember: Sendable, Hashable {
-  public let id: UUID
-  public let email: String
-  public let name: String
-  public let role: OperatorRecord.Role
-
-  public init(id: UUID, email: String, name: String, role: OperatorRecord.Role) {
-    self.id = id
-    self.email = email
-    self.name = name
-    self.role = role
-  }
-
+extension StaffMember {
   init(_ record: OperatorRecord) {
     self.init(id: record.id ?? UUID(), email: record.email, name: record.name, role: record.role)
   }
-}
 
-/// How a requester's mailbox was validated (S/MIME BR §3.2.2): a login link
-/// sent to it, or the organisation's identity provider for its own domain.
-public enum MailboxValidation: String, Sendable, Hashable, Codable {
-  case loginLink = "login-link"
-  case identityProvider = "identity-provider"
+  public init(_ account: StaffAccount) {
+    self.init(id: account.id, email: account.email, name: account.name, role: account.role)
+  }
 }
 
 /// What a principal may do, decided from its kind and role in one place.
@@ -115,7 +105,7 @@ public struct Permissions: Sendable, Hashable, Encodable {
 
   /// A role's permissions: a list per permission, so that a new role may
   /// do nothing until it is named here.
-  public static func of(_ role: OperatorRecord.Role) -> Permissions {
+  public static func of(_ role: StaffRole) -> Permissions {
     var permissions = Permissions()
     permissions.seeDesk = [.operator, .admin, .auditor].contains(role)
     permissions.decide = [.operator, .admin].contains(role)
@@ -128,10 +118,7 @@ public struct Permissions: Sendable, Hashable, Encodable {
   }
 }
 
-extension SessionRecord {
+extension MailboxSession {
   /// The requester this session signed in, as a principal.
-  public var principal: Principal {
-    .requester(
-      mailbox: mailbox, validation: MailboxValidation(rawValue: validationMethod) ?? .loginLink)
-  }
+  public var principal: Principal { .requester(mailbox: mailbox, validation: validation) }
 }

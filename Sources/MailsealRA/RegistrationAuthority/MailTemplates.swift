@@ -1,4 +1,5 @@
 import Foundation
+import MailsealModel
 import MailsealStore
 
 /// The mails of the portal: which catalogue template, to whom, with which
@@ -15,7 +16,7 @@ enum MailTemplates {
 
   /// The confirmation of a request: its number and what happens next.
   static func requestReceived(
-    _ request: CertificateRequestRecord, identityCheck: String, videoCallURL: String?,
+    _ request: CertificateRequest, identityCheck: String, videoCallURL: String?,
     portalURL: String, from: String, language: Language
   ) -> MailMessage {
     var values = [
@@ -41,7 +42,7 @@ enum MailTemplates {
 
   /// A renewal request that reuses the identity evidence: no desk visit.
   static func renewalReceived(
-    _ request: CertificateRequestRecord, automatic: Bool, portalURL: String, from: String,
+    _ request: CertificateRequest, automatic: Bool, portalURL: String, from: String,
     language: Language
   ) -> MailMessage {
     MailComposer.compose(
@@ -56,7 +57,7 @@ enum MailTemplates {
 
   /// A rejection, with the operator's reason.
   static func requestRejected(
-    _ request: CertificateRequestRecord, reason: String, from: String, language: Language
+    _ request: CertificateRequest, reason: String, from: String, language: Language
   ) -> MailMessage {
     MailComposer.compose(
       "request-rejected", to: request.mailbox, from: from, language: language,
@@ -85,7 +86,7 @@ enum MailTemplates {
 
   /// A certificate was revoked: which one, why, and what now.
   static func certificateRevoked(
-    _ certificate: CertificateRecord, reason: String, portalURL: String, from: String,
+    _ certificate: IssuedCertificate, reason: String, portalURL: String, from: String,
     language: Language
   ) -> MailMessage {
     MailComposer.compose(
@@ -134,7 +135,7 @@ enum MailTemplates {
 
   /// A recovery of the person's escrowed key was asked for.
   static func recoveryRequested(
-    _ recovery: KeyRecoveryRecord, serial: String, byAdministrator: Bool, portalURL: String,
+    _ recovery: KeyRecovery, serial: String, byAdministrator: Bool, portalURL: String,
     from: String, language: Language
   ) -> MailMessage {
     MailComposer.compose(
@@ -150,7 +151,7 @@ enum MailTemplates {
 
   /// An officer approved (the first or the second of two).
   static func recoveryApproved(
-    _ recovery: KeyRecoveryRecord, officer: String, approvals: Int, portalURL: String,
+    _ recovery: KeyRecovery, officer: String, approvals: Int, portalURL: String,
     from: String, language: Language
   ) -> MailMessage {
     MailComposer.compose(
@@ -166,7 +167,7 @@ enum MailTemplates {
 
   /// An officer declined.
   static func recoveryDeclined(
-    _ recovery: KeyRecoveryRecord, reason: String, from: String, language: Language
+    _ recovery: KeyRecovery, reason: String, from: String, language: Language
   ) -> MailMessage {
     MailComposer.compose(
       "recovery-declined", to: recovery.mailbox, from: from, language: language,
@@ -175,7 +176,7 @@ enum MailTemplates {
 
   /// An officer downloaded the envelope for the offline machine.
   static func recoveryDownloaded(
-    _ recovery: KeyRecoveryRecord, officer: String, from: String, language: Language
+    _ recovery: KeyRecovery, officer: String, from: String, language: Language
   ) -> MailMessage {
     MailComposer.compose(
       "recovery-downloaded", to: recovery.mailbox, from: from, language: language,

@@ -2,7 +2,6 @@ public import FluentKit
 public import Foundation
 import Logging
 import MailsealStore
-import SQLKit
 
 /// Rate limits as one atomic statement per key: the attempt is counted and
 /// the count read back in the same UPSERT, so parallel requests cannot all
@@ -54,9 +53,7 @@ public struct RateLimiter: Sendable {
     }
     if !admitted {
       for limit in counted {
-        try await database.sql.raw(
-          "UPDATE rate_limits SET count = count - 1 WHERE key = \(bind: limit.key) AND count > 0"
-        ).run()
+        try await Store(database).rateLimits.giveBack(limit.key)
       }
     }
     return admitted
@@ -65,23 +62,11 @@ public struct RateLimiter: Sendable {
   /// Adds one attempt to `limit.key` and returns the attempts of its
   /// current window, this one included.
   func count(_ limit: Limit, now: Date) async throws -> Int {
-    let expired = now.addingTimeInterval(-limit.window)
-    let row = try await database.sql.raw(
-      """
-      INSERT INTO rate_limits (key, window_start, count) VALUES (\(bind: limit.key), \(bind: now), 1)
-      ON CONFLICT (key) DO UPDATE SET
-        count = CASE WHEN rate_limits.window_start <= \(bind: expired) THEN 1 ELSE rate_limits.count + 1 END,
-        window_start = CASE WHEN rate_limits.window_start <= \(bind: expired) THEN \(bind: now)
-          ELSE rate_limits.window_start END
-      RETURNING count
-      """
-    ).first()
-    return Int(try row?.decode(column: "count", as: Int64.self) ?? 1)
+    try await Store(database).rateLimits.count(limit.key, window: limit.window, now: now)
   }
 
   /// Forgets windows that ended more than a day ago (housekeeping).
   public func purge(before: Date) async throws {
-    try await database.sql.delete(from: "rate_limits").where("window_start", .lessThan, before)
-      .run()
+    try await Store(database).rateLimits.purge(before: before)
   }
 }

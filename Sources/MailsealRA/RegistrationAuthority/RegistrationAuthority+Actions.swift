@@ -1,5 +1,6 @@
 public import Foundation
-public import MailsealStore
+public import MailsealModel
+import MailsealStore
 
 /// What a person looking at a request may do with it now. Pages render
 /// these and never decide policy themselves; every action is checked again
@@ -22,8 +23,8 @@ public struct RequestActions: Sendable, Equatable {
 /// A request as the desk sees it: the record, its evidence and who checked
 /// it, the records it points to, and the actions of the viewer.
 public struct DeskRequest: Sendable {
-  public let record: CertificateRequestRecord
-  public let evidence: IdentityEvidenceRecord?
+  public let record: CertificateRequest
+  public let evidence: IdentityEvidence?
   public let evidenceCheckedBy: String?
   public let certificateSerial: String?
   public let renewalOf: String?
@@ -36,7 +37,7 @@ extension RegistrationAuthority {
   /// the transitions enforce (``RequestRules``); for staff, `addresses` are
   /// every address the account has ever had.
   public func actions(
-    on record: CertificateRequestRecord, for viewer: Principal, addresses: Set<String> = [],
+    on record: CertificateRequest, for viewer: Principal, addresses: Set<String> = [],
     now: Date = Date()
   ) -> RequestActions {
     var actions = RequestActions()
@@ -73,21 +74,20 @@ extension RegistrationAuthority {
     let record = try await request(number: number)
     let evidence = try await self.evidence(for: record)
     let checker = try await evidence.asyncFlatMap {
-      try await OperatorRecord.find($0.checkedBy, on: database)?.name
+      try await store.staff.find($0.checkedBy)?.name
     }
     return DeskRequest(
       record: record, evidence: evidence, evidenceCheckedBy: checker,
       certificateSerial: try await record.certificateID.asyncFlatMap {
-        try await CertificateRecord.find($0, on: database)?.serial
+        try await store.certificates.find($0)?.serial
       },
       renewalOf: try await record.renewalOf.asyncFlatMap {
-        try await CertificateRecord.find($0, on: database)?.serial
+        try await store.certificates.find($0)?.serial
       },
       evidenceFrom: try await record.evidenceRequestID.asyncFlatMap {
-        try await CertificateRequestRecord.find($0, on: database)?.number
+        try await store.requests.find($0)?.number
       },
       actions: actions(
-        on: record, for: viewer, addresses: try await OperatorAddresses.of(staff, on: database),
-        now: now))
+        on: record, for: viewer, addresses: try await store.staffAddresses.of(staff), now: now))
   }
 }

@@ -1,8 +1,7 @@
-import FluentKit
 public import Foundation
 import MailsealCA
-public import MailsealStore
-import SQLKit
+public import MailsealModel
+import MailsealStore
 
 /// What the operator records after seeing the photo ID.
 public struct EvidenceForm: Codable, Sendable {
@@ -40,29 +39,26 @@ extension RegistrationAuthority {
   }
 
   /// Refuses a decision about a mailbox the operator's account has or had.
-  func refuseOwnMailbox(
-    _ record: CertificateRequestRecord, _ staff: StaffMember, on database: (any Database)? = nil
-  ) async throws {
+  func refuseOwnMailbox(_ record: CertificateRequest, _ staff: StaffMember, in store: Store? = nil)
+    async throws
+  {
     try RequestRules.notOwnMailbox(
-      request: record.mailbox,
-      decidedBy: try await OperatorAddresses.of(staff, on: database ?? self.database))
+      request: record.mailbox, decidedBy: try await (store ?? self.store).staffAddresses.of(staff))
   }
 
   /// Why a deciding statement changed nothing: the mailbox became the
   /// operator's meanwhile (an address recorded at a sign-in), or the
   /// request moved on. Asked on the deciding transaction's `database`.
-  func undecided(
-    _ record: CertificateRequestRecord, _ staff: StaffMember, on database: any Database
-  ) async throws -> MailsealError {
-    try await refuseOwnMailbox(record, staff, on: database)
+  func undecided(_ record: CertificateRequest, _ staff: StaffMember, in store: Store) async throws
+    -> MailsealError
+  {
+    try await refuseOwnMailbox(record, staff, in: store)
     return MailsealError(.wrongState)
   }
 
-  package func request(number: String) async throws -> CertificateRequestRecord {
+  package func request(number: String) async throws -> CertificateRequest {
     guard let normalized = RequestNumber.normalize(number),
-      let record = try await CertificateRequestRecord.query(on: database).filter(
-        \.$number == normalized
-      ).first()
+      let record = try await store.requests.find(number: normalized)
     else { throw MailsealError.notFound }
     return record
   }
@@ -72,7 +68,7 @@ extension RegistrationAuthority {
   /// responsible is checked and named).
   public func recordEvidence(
     number: String, _ form: EvidenceForm, by principal: Principal, now: Date = Date()
-  ) async throws -> CertificateRequestRecord {
+  ) async throws -> CertificateRequest {
     let staff = try decider(principal)
     let record = try await request(number: number)
     try await refuseOwnMailbox(record, staff)
@@ -90,9 +86,9 @@ extension RegistrationAuthority {
       }
       return trimmed
     }
-    let method = IdentityEvidenceRecord.Method(rawValue: form.method)
+    let method = IdentityEvidence.Method(rawValue: form.method)
     if method == nil { fields["method"] = Message("field.choose") }
-    let document = IdentityEvidenceRecord.DocumentType(rawValue: form.documentType)
+    let document = IdentityEvidence.DocumentType(rawValue: form.documentType)
     if document == nil {
       fields["documentType"] = Message("field.choose")
     }
@@ -126,31 +122,16 @@ extension RegistrationAuthority {
         throw MailsealError(.nameMismatch)
       }
     }
-    let evidence = IdentityEvidenceRecord()
-    evidence.requestID = try record.requireID()
-    evidence.method = method
-    evidence.documentType = document
-    evidence.issuingAuthority = authority
-    evidence.documentNumber = documentNumber
-    evidence.documentExpiry = expiry
-    evidence.verifiedGivenName = given
-    evidence.verifiedSurname = surname
-    evidence.checkedBy = staff.id
-    evidence.checkedAt = now
-    evidence.retainUntil = now.addingTimeInterval(
-      TimeInterval(portal.evidenceRetentionDays) * 86_400)
-    try await database.transaction { database in
-      let updated = try await database.sql.raw(
-        """
-        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.verified), verified_by = \(bind: staff.id), verified_at = \(bind: now),
-          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = \(CertificateRequestRecord.State.submitted)
-          AND NOT \(OperatorAddresses.held(by: staff, column: "certificate_requests.mailbox")) RETURNING id
-        """
-      ).all()
-      guard !updated.isEmpty else {
-        throw try await undecided(record, staff, on: database)
+    let evidence = IdentityEvidence(
+      id: UUID(), requestID: record.id, method: method, documentType: document,
+      issuingAuthority: authority, documentNumber: documentNumber, documentExpiry: expiry,
+      verifiedGivenName: given, verifiedSurname: surname, checkedBy: staff.id, checkedAt: now,
+      retainUntil: now.addingTimeInterval(TimeInterval(portal.evidenceRetentionDays) * 86_400))
+    try await store.transaction { store in
+      guard try await store.requests.verify(record.id, by: staff, now: now) else {
+        throw try await undecided(record, staff, in: store)
       }
-      try await evidence.create(on: database)
+      try await store.evidence.add(evidence)
       // The trail outlives the evidence's retention: it names the kind of
       // check, not the document's number.
       try await AuditTrail.append(
@@ -160,7 +141,7 @@ extension RegistrationAuthority {
           details: [
             "method": evidence.method.rawValue, "documentType": evidence.documentType.rawValue,
             "mailbox": record.mailbox,
-          ]), on: database, now: now)
+          ]), on: store.database, now: now)
     }
     logger.info(
       "identity evidence recorded",
@@ -170,7 +151,7 @@ extension RegistrationAuthority {
 
   /// Approves a verified request; the issuance worker then issues it.
   public func approve(number: String, by principal: Principal, now: Date = Date()) async throws
-    -> CertificateRequestRecord
+    -> CertificateRequest
   {
     let staff = try decider(principal)
     let record = try await request(number: number)
@@ -181,21 +162,15 @@ extension RegistrationAuthority {
     try RequestRules.fourEyes(
       enabled: portal.fourEyes, verifiedBy: record.verifiedBy, approvedBy: staff.id)
     try RequestRules.mailboxValidationFresh(record.mailboxValidatedAt, now: now)
-    try await database.transaction { database in
-      let updated = try await database.sql.raw(
-        """
-        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.approved), approved_by = \(bind: staff.id), approved_at = \(bind: now),
-          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state = \(CertificateRequestRecord.State.verified)
-          AND NOT \(OperatorAddresses.held(by: staff, column: "certificate_requests.mailbox")) RETURNING id
-        """
-      ).all()
-      guard !updated.isEmpty else {
-        throw try await undecided(record, staff, on: database)
+    try await store.transaction { store in
+      guard try await store.requests.approve(record.id, by: staff, now: now) else {
+        throw try await undecided(record, staff, in: store)
       }
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(staff.email), action: .requestApproved,
-          subject: record.number, details: ["mailbox": record.mailbox]), on: database, now: now)
+          subject: record.number, details: ["mailbox": record.mailbox]), on: store.database,
+        now: now)
     }
     logger.info(
       "certificate request approved",
@@ -206,7 +181,7 @@ extension RegistrationAuthority {
   /// Rejects a request that is not yet approved; the requester gets the reason by mail.
   public func reject(number: String, reason: String, by principal: Principal, now: Date = Date())
     async throws
-    -> CertificateRequestRecord
+    -> CertificateRequest
   {
     let staff = try decider(principal)
     let record = try await request(number: number)
@@ -219,26 +194,19 @@ extension RegistrationAuthority {
       throw MailsealError(.wrongState, message: Message("problem.wrong-state.reject"))
     }
     let language = Language(rawValue: record.language) ?? .de
-    try await database.transaction { database in
-      let updated = try await database.sql.raw(
-        """
-        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.rejected), decided_by = \(bind: staff.id), rejection_reason = \(bind: trimmed),
-          updated_at = \(bind: now) WHERE id = \(bind: record.id!) AND state IN (\([CertificateRequestRecord.State.submitted, .verified]))
-          AND NOT \(OperatorAddresses.held(by: staff, column: "certificate_requests.mailbox")) RETURNING id
-        """
-      ).all()
-      guard !updated.isEmpty else {
-        throw try await undecided(record, staff, on: database)
+    try await store.transaction { store in
+      guard try await store.requests.reject(record.id, reason: trimmed, by: staff, now: now) else {
+        throw try await undecided(record, staff, in: store)
       }
       try await Outbox.enqueue(
         MailTemplates.requestRejected(
           record, reason: trimmed, from: configuration.mail.from, language: language),
-        on: database, messageDomain: configuration.mail.domain, now: now)
+        on: store.database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(staff.email), action: .requestRejected,
           subject: record.number, details: ["mailbox": record.mailbox, "reason": trimmed]),
-        on: database, now: now)
+        on: store.database, now: now)
     }
     mailQueued()
     logger.info(
@@ -248,11 +216,8 @@ extension RegistrationAuthority {
   }
 
   /// The evidence of a request, if recorded.
-  public func evidence(for record: CertificateRequestRecord) async throws -> IdentityEvidenceRecord?
-  {
+  public func evidence(for record: CertificateRequest) async throws -> IdentityEvidence? {
     // A renewal's evidence is the earlier request's.
-    try await IdentityEvidenceRecord.query(on: database).filter(
-      \.$requestID == (record.evidenceRequestID ?? record.requireID())
-    ).first()
+    try await store.evidence.of(request: record.evidenceRequestID ?? record.id)
   }
 }

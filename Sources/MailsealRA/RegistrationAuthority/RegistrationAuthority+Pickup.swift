@@ -1,16 +1,17 @@
 import FluentKit
 public import Foundation
+public import MailsealModel
 public import MailsealStore
 
 /// What the pickup page needs: the issued request, its certificate and the
 /// chain up to the root.
 public struct Pickup: Sendable {
-  public let request: CertificateRequestRecord
-  public let certificate: CertificateRecord
+  public let request: CertificateRequest
+  public let certificate: IssuedCertificate
   public let chain: [IssuerRecord]
   /// Key escrow: the encryption-only certificate beside the signing-only
   /// one above (same issuer, same chain).
-  public var encryptionCertificate: CertificateRecord? = nil
+  public var encryptionCertificate: IssuedCertificate? = nil
 }
 
 extension RegistrationAuthority {
@@ -18,31 +19,29 @@ extension RegistrationAuthority {
   /// and not expired (signed in, the certificate is reachable without it).
   public func pickup(token: String, now: Date = Date()) async throws -> Pickup {
     guard SecretToken.isWellFormed(token),
-      let record = try await CertificateRequestRecord.query(on: database).filter(
-        \.$pickupTokenHash == SecretToken.hash(token)
-      ).first(),
+      let record = try await store.requests.find(pickupTokenHash: SecretToken.hash(token)),
       let expires = record.pickupExpiresAt, expires > now
     else { throw MailsealError(.pickupLinkInvalid) }
     return try await pickup(of: record)
   }
 
   /// The pickup of a request of the session's mailbox.
-  public func pickup(number: String, session: SessionRecord) async throws -> Pickup {
+  public func pickup(number: String, session: MailboxSession) async throws -> Pickup {
     try await pickup(of: request(number: number, session: session))
   }
 
-  func pickup(of record: CertificateRequestRecord) async throws -> Pickup {
+  func pickup(of record: CertificateRequest) async throws -> Pickup {
     guard record.state == .issued, let certificateID = record.certificateID,
-      let certificate = try await CertificateRecord.find(certificateID, on: database)
+      let certificate = try await store.certificates.find(certificateID)
     else { throw MailsealError.notFound }
     var chain: [IssuerRecord] = []
-    if let issuer = try await IssuerRecord.find(certificate.$issuer.id, on: database) {
+    if let issuer = try await IssuerRecord.find(certificate.issuerID, on: database) {
       chain = try await CAInstallation(database: database, configuration: configuration)
         .chain(of: issuer)
     }
-    var encryption: CertificateRecord?
+    var encryption: IssuedCertificate?
     if let id = record.encryptionCertificateID {
-      guard let found = try await CertificateRecord.find(id, on: database) else {
+      guard let found = try await store.certificates.find(id) else {
         throw MailsealError.notFound
       }
       encryption = found

@@ -1,8 +1,7 @@
-import FluentKit
 public import Foundation
 import MailsealCA
-public import MailsealStore
-import SQLKit
+public import MailsealModel
+import MailsealStore
 
 /// Renewal (S/MIME BR §4.2.1): a new certificate for the same mailbox and
 /// names, with a new key made in the browser. The identity evidence of the
@@ -11,7 +10,7 @@ import SQLKit
 extension RegistrationAuthority {
   /// What a renewal of a certificate may rest on.
   public struct RenewalBasis: Sendable {
-    public let certificate: CertificateRecord
+    public let certificate: IssuedCertificate
     /// The request that holds the reusable evidence; nil when there is
     /// none young enough (or none at all: a certificate issued at the
     /// command line).
@@ -40,16 +39,14 @@ extension RegistrationAuthority {
       .map(\.name)
     guard let requestID = certificate.requestID,
       !withdrawn.contains(certificate.revocationReason ?? ""),
-      let original = try await CertificateRequestRecord.find(requestID, on: database)
+      let original = try await store.requests.find(requestID)
     else {
       return RenewalBasis(
         certificate: certificate, evidenceRequestID: nil, checkedBy: nil, checkedAt: nil)
     }
     let owner = original.evidenceRequestID ?? requestID
     guard
-      let evidence = try await IdentityEvidenceRecord.query(on: database).filter(
-        \.$requestID == owner
-      ).first(),
+      let evidence = try await store.evidence.of(request: owner),
       now.timeIntervalSince(evidence.checkedAt) <= RequestRules.evidenceReuseLifetime
     else {
       return RenewalBasis(
@@ -66,7 +63,7 @@ extension RegistrationAuthority {
   /// renewals are approved automatically), otherwise it waits for the desk
   /// like any other.
   func applyRenewal(
-    _ record: CertificateRequestRecord, serial: String, subject: ValidatedSubject,
+    _ record: inout CertificateRequest, serial: String, subject: ValidatedSubject,
     person: Person, now: Date
   ) async throws -> RenewalBasis {
     let basis = try await renewalBasis(serial: serial, mailbox: record.mailbox, now: now)
@@ -89,7 +86,7 @@ extension RegistrationAuthority {
     // encryption key may be one the renewed certificates hold.
     var earlierKeys: Set<String> = [certificate.keyFingerprint]
     if let requestID = certificate.requestID,
-      let earlier = try await CertificateRequestRecord.find(requestID, on: database),
+      let earlier = try await store.requests.find(requestID),
       let encryptionKey = earlier.encryptionKeyFingerprint
     {
       earlierKeys.insert(encryptionKey)

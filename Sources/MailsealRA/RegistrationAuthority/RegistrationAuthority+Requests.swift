@@ -1,7 +1,8 @@
 import FluentKit
 public import Foundation
 import MailsealCA
-public import MailsealStore
+public import MailsealModel
+import MailsealStore
 import SQLKit
 
 /// What the request form posts (JSON). The CSR is PEM; nothing else of the
@@ -166,9 +167,9 @@ extension RegistrationAuthority {
   }
 
   public func submit(
-    _ form: RequestForm, session: SessionRecord, language: Language, now: Date = Date()
+    _ form: RequestForm, session: MailboxSession, language: Language, now: Date = Date()
   ) async throws
-    -> CertificateRequestRecord
+    -> CertificateRequest
   {
     let mailbox = try Mailbox(session.mailbox)
     let validated = try Self.validate(form, mailbox: mailbox)
@@ -178,7 +179,7 @@ extension RegistrationAuthority {
     let fingerprint = request.keyFingerprint.hexString
     // The provider vouches for the person, not for a role address
     // (S/MIME BR §3.2.2): a role mailbox proves itself by its login link.
-    if type == .role, session.validationMethod != SessionRecord.loginLink {
+    if type == .role, session.validation != .loginLink {
       throw MailsealError(.roleMailboxNeedsLoginLink)
     }
     try await checkKeyIsFree(fingerprint, for: mailbox.address)
@@ -187,15 +188,14 @@ extension RegistrationAuthority {
       try await checkKeyIsFree(escrow.request.keyFingerprint.hexString, for: mailbox.address)
     }
 
-    let record = CertificateRequestRecord()
-    record.mailbox = mailbox.address
-    record.mailboxType = type
+    var record = CertificateRequest(
+      id: UUID(), number: "", mailbox: mailbox.address, mailboxType: type,
+      keyType: offered.rawValue, keyFingerprint: fingerprint, csrDER: Data(request.der),
+      state: .submitted, language: language.rawValue, mailboxValidatedAt: session.validatedAt,
+      mailboxValidationMethod: session.validationMethod, createdAt: now, updatedAt: now)
     record.givenName = validated.person.givenName.value
     record.surname = validated.person.surname.value
     if case .pseudonym(let name) = subject.identity { record.pseudonym = name.value }
-    record.keyType = offered.rawValue
-    record.keyFingerprint = fingerprint
-    record.csrDER = Data(request.der)
     if let escrow {
       record.encryptionCSRDER = Data(escrow.request.der)
       record.encryptionKeyFingerprint = escrow.request.keyFingerprint.hexString
@@ -203,17 +203,11 @@ extension RegistrationAuthority {
       record.escrowConsentedAt = now
       record.escrowSealedTo = escrow.sealedTo.map(\.fingerprint.hexString).joined(separator: ",")
     }
-    record.state = .submitted
-    record.language = language.rawValue
-    record.mailboxValidatedAt = session.validatedAt
-    record.mailboxValidationMethod = session.validationMethod
-    record.createdAt = now
-    record.updatedAt = now
     var renewal: RenewalBasis?
     if let serial = form.renewalOf, !serial.isEmpty {
       guard serial.count <= 64 else { throw MailsealError.notFound }
       renewal = try await applyRenewal(
-        record, serial: serial, subject: subject, person: validated.person, now: now)
+        &record, serial: serial, subject: subject, person: validated.person, now: now)
     }
     var audit = [
       AuditEvent(
@@ -256,21 +250,21 @@ extension RegistrationAuthority {
           event.subject = number
           return event
         }
-        try await database.transaction { database in
+        let submitted = record
+        try await store.transaction { store in
           // The key's rule again, now that this transaction holds the audit
           // trail's head (every change takes it): two requests with one key
           // for two mailboxes, sent at the same moment, cannot both pass.
-          try await database.sql.raw("UPDATE audit_head SET seq = seq WHERE id = 1").run()
+          try await AuditTrail.holdHead(on: store.database)
           try await Self.checkKeyIsFree(
-            record.keyFingerprint, for: record.mailbox, on: database)
-          if let encryptionKey = record.encryptionKeyFingerprint {
-            try await Self.checkKeyIsFree(encryptionKey, for: record.mailbox, on: database)
+            submitted.keyFingerprint, for: submitted.mailbox, in: store)
+          if let encryptionKey = submitted.encryptionKeyFingerprint {
+            try await Self.checkKeyIsFree(encryptionKey, for: submitted.mailbox, in: store)
           }
-          try await record.create(on: database)
-          try await SearchTerms.save(record.searchTerms, for: record.id!, on: database)
+          try await store.requests.add(submitted)
           try await Outbox.enqueue(
-            mail, on: database, messageDomain: configuration.mail.domain, now: now)
-          try await AuditTrail.append(events, on: database, now: now)
+            mail, on: store.database, messageDomain: configuration.mail.domain, now: now)
+          try await AuditTrail.append(events, on: store.database, now: now)
         }
         break
       } catch let error as any DatabaseError where error.isConstraintFailure && attempt < 5 {
@@ -287,24 +281,17 @@ extension RegistrationAuthority {
   /// Refuses a key that is certified, or requested, for another mailbox, or
   /// that is blocked.
   func checkKeyIsFree(_ fingerprint: String, for mailbox: String) async throws {
-    try await Self.checkKeyIsFree(fingerprint, for: mailbox, on: database)
+    try await Self.checkKeyIsFree(fingerprint, for: mailbox, in: store)
   }
 
-  static func checkKeyIsFree(
-    _ fingerprint: String, for mailbox: String, on database: any Database
-  ) async throws {
-    var facts = try await IssuanceStore(database: database).keyFacts([fingerprint])
-    // Requests not yet issued hold their key too.
-    // Either key of an escrowing request counts.
-    let others = try await CertificateRequestRecord.query(on: database)
-      .group(.or) { group in
-        group.filter(\.$keyFingerprint == fingerprint)
-          .filter(\.$encryptionKeyFingerprint == fingerprint)
-      }
-      .filter(\.$mailbox != mailbox)
-      .filter(\.$state !~ [.withdrawn, .rejected, .expired]).limit(1).all()
-    for other in others {
-      facts.mailboxes[fingerprint, default: []].insert(other.mailbox)
+  static func checkKeyIsFree(_ fingerprint: String, for mailbox: String, in store: Store)
+    async throws
+  {
+    var facts = try await IssuanceStore(database: store.database).keyFacts([fingerprint])
+    // Requests not yet issued hold their key too (either key of an
+    // escrowing request).
+    for other in try await store.requests.keyHolders(of: fingerprint, otherThan: mailbox) {
+      facts.mailboxes[fingerprint, default: []].insert(other)
     }
     if let refusal = facts.refusal(of: fingerprint, for: mailbox) { throw refusal }
   }
@@ -327,47 +314,36 @@ extension RegistrationAuthority {
   }
 
   /// The requests of a mailbox, newest first.
-  public func requests(of mailbox: String) async throws -> [CertificateRequestRecord] {
-    try await CertificateRequestRecord.query(on: database).filter(\.$mailbox == mailbox)
-      .sort(\.$createdAt, .descending).limit(200).all()
+  public func requests(of mailbox: String) async throws -> [CertificateRequest] {
+    try await store.requests.of(mailbox: mailbox)
   }
 
   /// One request of the session's mailbox; another mailbox's request is
   /// "not found", so that its existence is not revealed.
-  public func request(number: String, session: SessionRecord) async throws
-    -> CertificateRequestRecord
+  public func request(number: String, session: MailboxSession) async throws
+    -> CertificateRequest
   {
-    guard let normalized = RequestNumber.normalize(number),
-      let record = try await CertificateRequestRecord.query(on: database).filter(
-        \.$number == normalized
-      ).first(),
-      record.mailbox == session.mailbox
-    else { throw MailsealError.notFound }
+    let record = try await request(number: number)
+    guard record.mailbox == session.mailbox else { throw MailsealError.notFound }
     return record
   }
 
   /// Withdraws a request that is not yet approved.
-  public func withdraw(number: String, session: SessionRecord, now: Date = Date()) async throws
-    -> CertificateRequestRecord
+  public func withdraw(number: String, session: MailboxSession, now: Date = Date()) async throws
+    -> CertificateRequest
   {
-    let record = try await request(number: number, session: session)
+    var record = try await request(number: number, session: session)
     guard record.state == .submitted || record.state == .verified else {
       throw MailsealError(.cannotWithdraw)
     }
-    try await database.transaction { database in
-      let updated = try await database.sql.raw(
-        """
-        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.withdrawn), updated_at = \(bind: now)
-        WHERE id = \(bind: record.id!) AND state IN (\([CertificateRequestRecord.State.submitted, .verified])) RETURNING id
-        """
-      ).all()
-      guard !updated.isEmpty else {
+    try await store.transaction { [record] store in
+      guard try await store.requests.withdraw(record.id, now: now) else {
         throw MailsealError(.cannotWithdraw)
       }
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.requester(record.mailbox), action: .requestWithdrawn,
-          subject: record.number), on: database, now: now)
+          subject: record.number), on: store.database, now: now)
     }
     record.state = .withdrawn
     record.updatedAt = now

@@ -1,8 +1,7 @@
-import FluentKit
 public import Foundation
 public import MailsealCA
-public import MailsealStore
-import SQLKit
+public import MailsealModel
+import MailsealStore
 
 extension RevocationReason {
   /// The reason as the pages and mails name it (the catalogue's
@@ -23,20 +22,28 @@ extension RevocationReason {
 extension RegistrationAuthority {
   /// A certificate of this installation by serial (hex, any case, colons
   /// and spaces ignored).
-  public func certificate(serial: String) async throws -> CertificateRecord {
+  public func certificate(serial: String) async throws -> IssuedCertificate {
     let normalized = serial.lowercased().filter { $0.isHexDigit }
     guard !normalized.isEmpty, normalized.count <= 40,
-      let record = try await CertificateRecord.query(on: database).filter(
-        \.$serial == normalized
-      ).first()
+      let record = try await store.certificates.find(serial: normalized)
     else { throw MailsealError.notFound }
     return record
   }
 
+  /// The certificate with this id, if any.
+  public func certificate(id: UUID) async throws -> IssuedCertificate? {
+    try await store.certificates.find(id)
+  }
+
+  /// The number of the request with this id, if any (for a certificate's
+  /// page).
+  public func requestNumber(id: UUID) async throws -> String? {
+    try await store.requests.find(id)?.number
+  }
+
   /// The certificates of a mailbox, newest first (at most 200).
-  public func certificates(of mailbox: String) async throws -> [CertificateRecord] {
-    try await CertificateRecord.query(on: database).filter(\.$mailbox == mailbox)
-      .sort(\.$notBefore, .descending).limit(200).all()
+  public func certificates(of mailbox: String) async throws -> [IssuedCertificate] {
+    try await store.certificates.of(mailbox: mailbox)
   }
 
   /// Revokes a certificate: at once in the store (so OCSP says revoked
@@ -50,8 +57,8 @@ extension RegistrationAuthority {
   @discardableResult
   public func revoke(
     serial: String, reason: RevocationReason, by revoker: Principal, now: Date = Date()
-  ) async throws -> CertificateRecord {
-    let record = try await certificate(serial: serial)
+  ) async throws -> IssuedCertificate {
+    var record = try await certificate(serial: serial)
     switch revoker {
     case .requester(let mailbox, _):
       // Another mailbox's certificate does not exist for this requester.
@@ -78,65 +85,46 @@ extension RegistrationAuthority {
     }
     let revokedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
     let configuration = self.configuration
-    try await database.transaction { database in
-      let sql = try database.sql
+    try await store.transaction { [record] store in
       // Numbered in commit order, so that every instance's OCSP responder
-      // reads it (RevocationSequence).
-      try await RevocationSequence.serialize(on: sql)
-      let updated = try await sql.raw(
-        """
-        UPDATE certificates SET status = \(CertificateRecord.Status.revoked), revoked_at = \(bind: revokedAt),
-          revocation_reason = \(bind: reason.name), revoked_by = \(bind: revoker.auditActor),
-          revocation_seq = \(RevocationSequence.nextNumber)
-        WHERE id = \(bind: record.id!) AND status = \(CertificateRecord.Status.active) RETURNING id
-        """
-      ).all()
-      // Someone else revoked it a moment ago.
-      guard !updated.isEmpty else {
+      // reads it (RevocationSequence); someone else may have revoked it a
+      // moment ago.
+      guard
+        try await store.certificates.revoke(
+          record.id, at: revokedAt, reason: reason.name, by: revoker.auditActor)
+      else {
         throw MailsealError(.alreadyRevoked)
       }
       if reason == .keyCompromise {
-        let blocked = try await sql.select().column("key_fingerprint").from("blocked_keys")
-          .where("key_fingerprint", .equal, record.keyFingerprint).first()
-        if blocked == nil {
-          try await sql.insert(into: "blocked_keys").columns(
-            "id", "key_fingerprint", "reason", "created_at"
-          ).values(
-            SQLBind(UUID()), SQLBind(record.keyFingerprint),
-            SQLBind("keyCompromise of certificate \(record.serial)"), SQLBind(now)
-          ).run()
-        }
+        try await store.certificates.blockKey(
+          record.keyFingerprint, reason: "keyCompromise of certificate \(record.serial)", now: now)
       }
-      try await sql.raw(
-        """
-        UPDATE crls SET stale_since = \(bind: now) WHERE issuer_id = \(bind: record.$issuer.id)
-        """
-      ).run()
+      try await store.certificates.markCRLStale(issuer: record.issuerID, since: now)
       let language =
-        try await CertificateRequestRecord.find(record.requestID, on: database)
+        try await record.requestID.asyncFlatMap { try await store.requests.find($0) }
         .flatMap { Language(rawValue: $0.language) } ?? .de
       try await Outbox.enqueue(
         MailTemplates.certificateRevoked(
           record, reason: reason.label(language), portalURL: configuration.publicURL,
           from: configuration.mail.from, language: language),
-        on: database, messageDomain: configuration.mail.domain, now: now)
+        on: store.database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
           actor: revoker.auditActor, action: .certificateRevoked, subject: record.serial,
           details: [
             "reason": reason.name, "mailbox": record.mailbox,
             "keyBlocked": reason == .keyCompromise ? "true" : "false",
-          ]), on: database, now: now)
+          ]), on: store.database, now: now)
       // Taken off the directory after its publication (in that order).
       if configuration.publishes {
         try await PublicationQueue.enqueueRemoval(
-          serial: record.serial, reason: "revoked", on: database, now: now)
+          serial: record.serial, reason: "revoked", on: store.database, now: now)
       }
-      try await RevocationSequence.announce(on: sql)
+      try await store.certificates.announceRevocation()
     }
     revocationRecorded(
       RevocationNotice(
-        serial: record.serial, issuerID: record.$issuer.id, revokedAt: revokedAt, reason: reason,
+        serial: record.serial, issuerID: record.issuerID, revokedAt: revokedAt, reason: reason,
         notAfter: record.notAfter))
     mailQueued()
     logger.notice(

@@ -1,4 +1,5 @@
 public import Foundation
+public import MailsealModel
 import MailsealStore
 
 extension RegistrationAuthority {
@@ -51,7 +52,12 @@ extension RegistrationAuthority {
 extension RegistrationAuthority {
   /// Staff accounts whose address changed, newest change first (for the
   /// administrators' page).
-  public func staffAddressChanges() async throws -> [OperatorAddresses.AddressChange] {
-    try await OperatorAddresses.changed(on: database)
+  public func staffAddressChanges() async throws -> [AddressChange] {
+    try await store.staffAddresses.changed()
+  }
+
+  /// How many approved requests wait for the issuance worker.
+  public func approvedWaiting() async throws -> Int {
+    try await store.requests.count(in: .approved)
   }
 }

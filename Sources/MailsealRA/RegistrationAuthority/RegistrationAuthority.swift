@@ -2,7 +2,8 @@ public import FluentKit
 import Foundation
 public import Logging
 import MailsealCA
-public import MailsealStore
+public import MailsealModel
+import MailsealStore
 import SQLKit
 
 /// The rules of the portal: who may ask for a login link, what a login link
@@ -35,6 +36,8 @@ public struct RegistrationAuthority: Sendable {
   }
 
   var portal: PortalSettings { configuration.portal }
+  /// The store on this authority's database (or transaction).
+  var store: Store { Store(database) }
 
   // MARK: - Login links (mailbox control)
 
@@ -80,22 +83,18 @@ public struct RegistrationAuthority: Sendable {
     let message = MailTemplates.loginLink(
       url: url, minutes: minutes, to: mailbox.address, from: configuration.mail.from,
       language: language)
-    try await database.transaction { database in
-      let link = LoginLinkRecord()
-      link.tokenHash = SecretToken.hash(token)
-      link.mailbox = mailbox.address
-      link.language = language.rawValue
-      link.clientAddress = clientAddress
-      link.createdAt = now
-      link.expiresAt = now.addingTimeInterval(portal.loginLinkLifetime)
-      try await link.create(on: database)
+    try await store.transaction { store in
+      try await store.loginLinks.add(
+        tokenHash: SecretToken.hash(token), mailbox: mailbox.address, language: language.rawValue,
+        clientAddress: clientAddress, now: now,
+        expiresAt: now.addingTimeInterval(portal.loginLinkLifetime))
       try await Outbox.enqueue(
-        message, on: database, messageDomain: configuration.mail.domain, now: now)
+        message, on: store.database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.requester(mailbox.address), action: .loginLinkSent,
           subject: mailbox.address, details: ["client": clientAddress]),
-        on: database, now: now)
+        on: store.database, now: now)
     }
     mailQueued()
     if configuration.mail.smtp == nil {
@@ -116,10 +115,7 @@ public struct RegistrationAuthority: Sendable {
   /// Opens a login link once: checks it, marks it used, starts a session.
   public func redeemLoginLink(_ token: String, now: Date = Date()) async throws -> SignIn {
     guard SecretToken.isWellFormed(token),
-      let link = try await LoginLinkRecord.query(on: database).filter(
-        \.$tokenHash == SecretToken.hash(token)
-      ).first(),
-      let id = link.id
+      let link = try await store.loginLinks.find(tokenHash: SecretToken.hash(token))
     else {
       throw MailsealError(.loginLinkInvalid)
     }
@@ -131,75 +127,40 @@ public struct RegistrationAuthority: Sendable {
     }
     let sessionToken = SecretToken.make()
     let csrfToken = SecretToken.make()
-    try await database.transaction { database in
+    try await store.transaction { store in
       // Only one opening wins, even if two arrive at once.
-      let claimed = try await database.sql.raw(
-        "UPDATE login_links SET used_at = \(bind: now) WHERE id = \(bind: id) AND used_at IS NULL RETURNING id"
-      ).all()
-      guard !claimed.isEmpty else {
+      guard try await store.loginLinks.claim(link.id, now: now) else {
         throw MailsealError.loginLinkUsed
       }
-      try await Self.createRequesterSession(
-        sessionToken: sessionToken, csrfToken: csrfToken, mailbox: link.mailbox,
-        method: SessionRecord.loginLink, lifetime: portal.sessionLifetime, now: now, on: database)
+      try await store.mailboxSessions.add(
+        tokenHash: SecretToken.hash(sessionToken), csrfHash: SecretToken.hash(csrfToken),
+        mailbox: link.mailbox, method: .loginLink, now: now,
+        expiresAt: now.addingTimeInterval(portal.sessionLifetime))
       // A fresh mailbox validation counts for the open requests too.
-      try await database.sql.raw(
-        """
-        UPDATE certificate_requests SET mailbox_validated_at = \(bind: now), issuance_held_at = NULL,
-          mailbox_validation_method = \(bind: SessionRecord.loginLink)
-        WHERE mailbox = \(bind: link.mailbox) AND state IN (\([CertificateRequestRecord.State.submitted, .verified, .approved]))
-        """
-      ).run()
+      try await store.requests.revalidate(mailbox: link.mailbox, at: now, by: .loginLink)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.requester(link.mailbox), action: .loginLinkUsed,
-          subject: link.mailbox), on: database, now: now)
+          subject: link.mailbox), on: store.database, now: now)
     }
     logger.info("signed in by login link", metadata: ["mailbox": "\(link.mailbox)"])
     return SignIn(sessionToken: sessionToken, csrfToken: csrfToken, mailbox: link.mailbox)
   }
 
-  /// A requester's session for a mailbox validated now by `method`
-  /// (only hashes of its tokens are stored).
-  static func createRequesterSession(
-    sessionToken: String, csrfToken: String, mailbox: String, method: String,
-    lifetime: TimeInterval, now: Date, names: (given: String?, surname: String?) = (nil, nil),
-    on database: any Database
-  ) async throws {
-    let session = SessionRecord()
-    session.tokenHash = SecretToken.hash(sessionToken)
-    session.csrfHash = SecretToken.hash(csrfToken)
-    session.kind = .requester
-    session.mailbox = mailbox
-    session.validatedAt = now
-    session.validationMethod = method
-    session.createdAt = now
-    session.expiresAt = now.addingTimeInterval(lifetime)
-    session.givenNameHint = names.given
-    session.surnameHint = names.surname
-    try await session.create(on: database)
-  }
-
   /// The live session a cookie names, if any.
-  public func session(token: String, now: Date = Date()) async throws -> SessionRecord? {
-    guard SecretToken.isWellFormed(token),
-      let session = try await SessionRecord.query(on: database).filter(
-        \.$tokenHash == SecretToken.hash(token)
-      ).first(),
-      session.expiresAt > now
-    else { return nil }
-    return session
+  public func session(token: String, now: Date = Date()) async throws -> MailboxSession? {
+    guard SecretToken.isWellFormed(token) else { return nil }
+    return try await store.mailboxSessions.live(tokenHash: SecretToken.hash(token), now: now)
   }
 
   /// Ends a session.
   public func signOut(token: String) async throws {
     guard SecretToken.isWellFormed(token) else { return }
-    try await SessionRecord.query(on: database).filter(\.$tokenHash == SecretToken.hash(token))
-      .delete()
+    try await store.mailboxSessions.end(tokenHash: SecretToken.hash(token))
   }
 
   /// Whether a CSRF token belongs to the session.
-  public static func verifyCSRF(_ token: String?, session: SessionRecord) -> Bool {
+  public static func verifyCSRF(_ token: String?, session: MailboxSession) -> Bool {
     guard let token, SecretToken.isWellFormed(token) else { return false }
     return SecretToken.constantTimeEquals(SecretToken.hash(token), session.csrfHash)
   }

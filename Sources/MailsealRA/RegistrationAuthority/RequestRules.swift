@@ -18,7 +18,7 @@ public enum RequestRules {
 
   /// Nobody checks, approves or rejects a request for their own mailbox:
   /// `addresses` are every address the deciding account has ever had
-  /// (``OperatorAddresses``), not only the one it has now.
+  /// (``StaffAddresses`` in the store), not only the one it has now.
   public static func notOwnMailbox(request mailbox: String, decidedBy addresses: Set<String>)
     throws
   {

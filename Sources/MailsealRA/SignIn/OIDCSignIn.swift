@@ -3,8 +3,8 @@ public import FluentKit
 import Foundation
 public import Logging
 import MailsealCA
+import MailsealModel
 import MailsealStore
-import SQLKit
 import Synchronization
 
 /// How the portal reaches the provider over HTTP (the web layer has the
@@ -182,17 +182,9 @@ public struct OIDCSignIn: Sendable {
     }
     let state = SecretToken.make()
     let browserToken = SecretToken.make()
-    try await database.sql.raw(
-      """
-      DELETE FROM oidc_logins WHERE expires_at < \(bind: now)
-      """
-    ).run()
-    try await database.sql.insert(into: "oidc_logins")
-      .columns("id", "state_hash", "browser_hash", "purpose", "created_at", "expires_at")
-      .values(
-        SQLBind(UUID()), SQLBind(SecretToken.hash(state)), SQLBind(SecretToken.hash(browserToken)),
-        SQLBind(purpose.rawValue), SQLBind(now), SQLBind(now.addingTimeInterval(Self.lifetime))
-      ).run()
+    try await Store(database).providerSignIns.begin(
+      stateHash: SecretToken.hash(state), browserHash: SecretToken.hash(browserToken),
+      purpose: purpose.rawValue, now: now, expiresAt: now.addingTimeInterval(Self.lifetime))
     let verifier = Self.derived(browserToken, "pkce")
     let challenge = Base64URL.encode(SHA256.hash(data: Data(verifier.utf8)))
     var components = URLComponents(
@@ -238,15 +230,10 @@ public struct OIDCSignIn: Sendable {
       throw refuseUnaudited(OIDCRefusal("state", "no state or no browser binding"))
     }
     // One statement: a state is used once, and only by its browser.
-    let taken = try await database.sql.raw(
-      """
-      DELETE FROM oidc_logins WHERE state_hash = \(bind: SecretToken.hash(state))
-        AND browser_hash = \(bind: SecretToken.hash(browserToken)) AND expires_at > \(bind: now)
-      RETURNING purpose
-      """
-    ).all()
-    guard let row = taken.first,
-      let purpose = Purpose(rawValue: try row.decode(column: "purpose", as: String.self))
+    guard
+      let taken = try await Store(database).providerSignIns.take(
+        stateHash: SecretToken.hash(state), browserHash: SecretToken.hash(browserToken), now: now),
+      let purpose = Purpose(rawValue: taken)
     else {
       throw refuseUnaudited(
         OIDCRefusal("state", "unknown, used, expired or another browser's state"))
@@ -346,13 +333,12 @@ public struct OIDCSignIn: Sendable {
         who: email, now: now)
     }
     let tokens = OperatorDirectory.Tokens(session: SecretToken.make(), csrf: SecretToken.make())
-    let outcome: Result<Void, OIDCRefusal> = try await database.transaction { database in
+    let outcome: Result<Void, OIDCRefusal> = try await Store(database).transaction { store in
       // Accounts are linked to the provider by issuer and subject only: an
       // address alone (which a provider user may be able to edit) never
       // takes over, changes or disables an account.
-      let existing = try await OperatorRecord.query(on: database).filter(\.$oidcSubject == key)
-        .first()
-      let holder = try await OperatorRecord.query(on: database).filter(\.$email == email).first()
+      let existing = try await store.staff.find(oidcSubject: key)
+      let holder = try await store.staff.find(email: email)
       if let holder, holder.id != existing?.id {
         return .failure(
           OIDCRefusal(
@@ -362,15 +348,13 @@ public struct OIDCSignIn: Sendable {
       }
       guard let role else {
         if let existing, existing.isEnabled {
-          existing.isEnabled = false
-          try await existing.save(on: database)
-          try await OperatorSessionRecord.query(on: database)
-            .filter(\.$operator.$id == existing.requireID()).delete()
+          try await store.staff.disable(existing.id)
+          try await store.staffSessions.endAll(of: existing.id)
           try await AuditTrail.append(
             AuditEvent(
               actor: AuditEvent.identityProvider, action: .operatorRoleChanged, subject: email,
               details: ["from": existing.role.rawValue, "to": "none", "sessions": "ended"]),
-            on: database, now: now)
+            on: store.database, now: now)
         }
         return .failure(
           OIDCRefusal(
@@ -378,59 +362,49 @@ public struct OIDCSignIn: Sendable {
             "no value of \(settings.roleClaim) is mapped to a role: \(claims.strings(settings.roleClaim).prefix(20))"
           ))
       }
-      let record = existing ?? OperatorRecord()
-      let isNew = existing == nil
-      let previousRole = existing?.role
       if let previous = existing?.email, previous != email {
-        // The old address stays the account's (OperatorAddresses): the
+        // The old address stays the account's (StaffAddresses): the
         // change decides nothing about whose mailbox is whose.
         try await AuditTrail.append(
           AuditEvent(
             actor: AuditEvent.identityProvider, action: .operatorAddressChanged, subject: email,
             details: ["from": previous, "to": email, "subject": key]),
-          on: database, now: now)
+          on: store.database, now: now)
         logger.warning(
           "a staff account's address changed at the identity provider",
           metadata: ["from": "\(previous)", "to": "\(email)"])
       }
-      record.email = email
-      if isNew {
-        record.totpLastStep = 0
-        record.failedAttempts = 0
-        record.createdAt = now
-      }
-      record.name = name
-      record.role = role
-      record.oidcSubject = key
-      record.isEnabled = true
-      try await record.save(on: database)
-      try await OperatorAddresses.record(email, for: record.requireID(), now: now, on: database)
-      if isNew {
+      let account = try await store.staff.saveFromProvider(
+        existing?.id, email: email, name: name, role: role, oidcSubject: key, now: now)
+      try await store.staffAddresses.record(email, for: account.id, now: now)
+      if let existing {
+        if existing.role != role || !existing.isEnabled {
+          try await AuditTrail.append(
+            AuditEvent(
+              actor: AuditEvent.identityProvider, action: .operatorRoleChanged, subject: email,
+              details: ["from": existing.role.rawValue, "to": role.rawValue]),
+            on: store.database, now: now)
+        }
+      } else {
         try await AuditTrail.append(
           AuditEvent(
             actor: AuditEvent.identityProvider, action: .operatorAdded, subject: email,
             details: ["name": name, "role": role.rawValue, "via": "identity-provider"]),
-          on: database, now: now)
-      } else if let previousRole, previousRole != role || existing?.isEnabled == false {
-        try await AuditTrail.append(
-          AuditEvent(
-            actor: AuditEvent.identityProvider, action: .operatorRoleChanged, subject: email,
-            details: ["from": previousRole.rawValue, "to": role.rawValue]),
-          on: database, now: now)
+          on: store.database, now: now)
       }
       // A session from the provider is short (MAILSEAL_OIDC_SESSION_MINUTES):
       // the next sign-in there sees a role taken away; and the provider can
       // end it at once (back-channel logout, by subject or by its `sid`).
       try await OperatorDirectory.createSession(
-        tokens, for: record.requireID(), stage: .complete,
+        tokens, for: account.id, stage: .complete,
         expires: now.addingTimeInterval(
           min(settings.sessionLifetime, OperatorDirectory.sessionLifetime)), now: now,
-        viaIdentityProvider: true, providerSessionID: claims.string("sid"), on: database)
+        viaIdentityProvider: true, providerSessionID: claims.string("sid"), in: store)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.staff(email), action: .operatorSignedIn, subject: email,
           details: ["via": "identity-provider", "acr": claims.acr ?? ""]),
-        on: database, now: now)
+        on: store.database, now: now)
       return .success(())
     }
     if case .failure(let refusal) = outcome {
@@ -459,27 +433,21 @@ public struct OIDCSignIn: Sendable {
     }
     let sessionToken = SecretToken.make()
     let csrfToken = SecretToken.make()
-    try await database.transaction { database in
-      try await RegistrationAuthority.createRequesterSession(
-        sessionToken: sessionToken, csrfToken: csrfToken, mailbox: mailbox.address,
-        method: SessionRecord.identityProvider, lifetime: configuration.portal.sessionLifetime,
-        now: now, names: (Self.nameHint(claims.givenName), Self.nameHint(claims.familyName)),
-        on: database)
+    try await Store(database).transaction { store in
+      try await store.mailboxSessions.add(
+        tokenHash: SecretToken.hash(sessionToken), csrfHash: SecretToken.hash(csrfToken),
+        mailbox: mailbox.address, method: .identityProvider, now: now,
+        expiresAt: now.addingTimeInterval(configuration.portal.sessionLifetime),
+        names: (Self.nameHint(claims.givenName), Self.nameHint(claims.familyName)))
       // A fresh validation counts for the open requests of the person's
       // own mailbox too (a role mailbox's only by its login link).
-      try await database.sql.raw(
-        """
-        UPDATE certificate_requests SET mailbox_validated_at = \(bind: now), issuance_held_at = NULL,
-          mailbox_validation_method = \(bind: SessionRecord.identityProvider)
-        WHERE mailbox = \(bind: mailbox.address) AND mailbox_type = \(bind: CertificateRequestRecord.MailboxType.personal.rawValue)
-          AND state IN (\([CertificateRequestRecord.State.submitted, .verified, .approved]))
-        """
-      ).run()
+      try await store.requests.revalidate(
+        mailbox: mailbox.address, at: now, by: .identityProvider, personalOnly: true)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.requester(mailbox.address), action: .identityProviderSignedIn,
           subject: mailbox.address, details: ["subject": subjectKey(claims)]),
-        on: database, now: now)
+        on: store.database, now: now)
     }
     logger.info(
       "requester signed in through the identity provider",
@@ -516,26 +484,16 @@ public struct OIDCSignIn: Sendable {
       throw MailsealError(.identityProviderUnavailable)
     }
     let account = request.subject.map { "\(settings.issuer) \($0)" }
-    let ended = try await database.transaction { database -> Int in
-      var condition: SQLQueryString = "via_identity_provider = \(bind: true)"
-      if let sessionID = request.sessionID {
-        condition = condition + " AND oidc_sid = \(bind: sessionID)"
-      }
-      if let account {
-        condition =
-          condition
-          + " AND operator_id IN (SELECT id FROM operators WHERE oidc_subject = \(bind: account))"
-      }
-      let rows = try await database.sql.raw(
-        "DELETE FROM operator_sessions WHERE \(condition) RETURNING id"
-      ).all()
+    let ended = try await Store(database).transaction { store -> Int in
+      let ended = try await store.staffSessions.endFromProvider(
+        providerSessionID: request.sessionID, oidcSubject: account)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.identityProvider, action: .identityProviderLoggedOut,
           subject: request.subject ?? "",
-          details: ["sid": request.sessionID ?? "", "sessions": "\(rows.count)"]),
-        on: database, now: now)
-      return rows.count
+          details: ["sid": request.sessionID ?? "", "sessions": "\(ended)"]),
+        on: store.database, now: now)
+      return ended
     }
     logger.info(
       "back-channel logout from the identity provider",

@@ -1,10 +1,10 @@
-public import MailsealStore
+public import MailsealModel
 
 /// The words for the values the store keeps as identifiers (`in-person`,
 /// `identity-card`, `rsa3072`, `submitted`): pages show these, never the
 /// identifiers. Each is a catalogue ID, so the catalogue's tests see them.
 public enum RecordWords {
-  public static func method(_ method: IdentityEvidenceRecord.Method, _ language: Language)
+  public static func method(_ method: IdentityEvidence.Method, _ language: Language)
     -> String
   {
     switch method {
@@ -14,7 +14,7 @@ public enum RecordWords {
   }
 
   public static func document(
-    _ document: IdentityEvidenceRecord.DocumentType, _ language: Language
+    _ document: IdentityEvidence.DocumentType, _ language: Language
   ) -> String {
     switch document {
     case .identityCard: Catalogue.text("document_identity_card", language)
@@ -23,7 +23,7 @@ public enum RecordWords {
     }
   }
 
-  public static func role(_ role: OperatorRecord.Role, _ language: Language) -> String {
+  public static func role(_ role: StaffRole, _ language: Language) -> String {
     switch role {
     case .operator: Catalogue.text("role_operator", language)
     case .admin: Catalogue.text("role_admin", language)
@@ -33,7 +33,7 @@ public enum RecordWords {
   }
 
   public static func mailboxType(
-    _ type: CertificateRequestRecord.MailboxType, _ language: Language
+    _ type: CertificateRequest.MailboxType, _ language: Language
   ) -> String {
     switch type {
     case .personal: Catalogue.text("type_personal_short", language)
@@ -53,7 +53,7 @@ public enum RecordWords {
 
   /// A request's state as such (the queue's filter); a request's own line
   /// also says why an approved one waits.
-  public static func state(_ state: CertificateRequestRecord.State, _ language: Language)
+  public static func state(_ state: CertificateRequest.State, _ language: Language)
     -> String
   {
     switch state {

@@ -1,15 +1,13 @@
 public import FluentKit
 import Foundation
+public import MailsealModel
 
 /// A certificate the CA signed, with what it names and its state.
 public final class CertificateRecord: Model, @unchecked Sendable {
   public static let schema = "certificates"
 
   /// The certificate's state; expiry is read from `not_after`.
-  public enum Status: String, Codable, Sendable {
-    case active
-    case revoked
-  }
+  public typealias Status = IssuedCertificate.Status
 
   @ID(key: .id) public var id: UUID?
   @Parent(key: "issuer_id") public var issuer: IssuerRecord

@@ -1,20 +1,16 @@
 public import FluentKit
 import Foundation
+public import MailsealModel
 
 /// A requester's request for a certificate, from the CSR to issuance.
 public final class CertificateRequestRecord: Model, @unchecked Sendable {
   public static let schema = "certificate_requests"
 
   /// The request's state (DESIGN.md, "States").
-  public enum State: String, Codable, Sendable, CaseIterable {
-    case submitted, verified, approved, issued, rejected, withdrawn, expired
-  }
+  public typealias State = CertificateRequest.State
 
   /// The mailbox types of the request form.
-  public enum MailboxType: String, Codable, Sendable {
-    case personal
-    case role
-  }
+  public typealias MailboxType = CertificateRequest.MailboxType
 
   @ID(key: .id) public var id: UUID?
   /// What the requester quotes at the desk: `R-XXXX-XXXX`.

@@ -1,5 +1,6 @@
 public import FluentKit
 import Foundation
+public import MailsealModel
 
 /// The identity check of a request (S/MIME BR §3.2.4): how, with which
 /// document, the names as verified, who checked and when. Kept until two
@@ -8,17 +9,10 @@ public final class IdentityEvidenceRecord: Model, @unchecked Sendable {
   public static let schema = "identity_evidence"
 
   /// How the photo ID was seen.
-  public enum Method: String, Codable, Sendable, CaseIterable {
-    case inPerson = "in-person"
-    case videoCall = "video-call"
-  }
+  public typealias Method = IdentityEvidence.Method
 
   /// The kind of photo ID.
-  public enum DocumentType: String, Codable, Sendable, CaseIterable {
-    case identityCard = "identity-card"
-    case passport
-    case residencePermit = "residence-permit"
-  }
+  public typealias DocumentType = IdentityEvidence.DocumentType
 
   @ID(key: .id) public var id: UUID?
   @Field(key: "request_id") public var requestID: UUID

@@ -1,5 +1,6 @@
 public import FluentKit
 import Foundation
+public import MailsealModel
 
 /// A recovery of an escrowed encryption key: asked for with a reason,
 /// approved by two different recovery officers, then its envelope may be
@@ -9,19 +10,7 @@ public final class KeyRecoveryRecord: Model, @unchecked Sendable {
 
   /// Where a recovery stands. Whether it has expired is read from
   /// `expiresAt` (an open one past it is `expired` when next touched).
-  public enum State: String, Codable, Sendable, CaseIterable {
-    /// Waiting for approvals.
-    case requested
-    /// Two officers approved: the envelope may be downloaded.
-    case approved
-    /// An officer declined it.
-    case declined
-    /// Not approved (or not downloaded) in time.
-    case expired
-
-    /// The states in which a recovery holds its certificate's one open place.
-    public static let open: [State] = [.requested, .approved]
-  }
+  public typealias State = KeyRecovery.State
 
   @ID(key: .id) public var id: UUID?
   /// `K-XXXX-XXXX`, for pages and mails.

@@ -1,24 +1,13 @@
 public import FluentKit
 import Foundation
+public import MailsealModel
 
 /// A member of the service desk or an administrator or auditor.
 public final class OperatorRecord: Model, @unchecked Sendable {
   public static let schema = "operators"
 
-  /// What an operator may do.
-  public enum Role: String, Codable, Sendable, CaseIterable {
-    /// Verifies identities, approves, rejects, revokes.
-    case `operator`
-    /// Also manages operators, notices and settings.
-    case admin
-    /// Reads only.
-    case auditor
-    /// Approves recoveries of escrowed keys and downloads their envelopes;
-    /// nothing else.
-    case recoveryOfficer = "recovery-officer"
-    // What each role may do is decided in one place of the registration
-    // authority (`Permissions.of`), not here.
-  }
+  /// The roles (MailsealModel).
+  public typealias Role = StaffRole
 
   @ID(key: .id) public var id: UUID?
   @Field(key: "email") public var email: String
@@ -54,15 +43,7 @@ public final class OperatorSessionRecord: Model, @unchecked Sendable {
   public static let schema = "operator_sessions"
 
   /// How far the sign-in got.
-  public enum Stage: String, Codable, Sendable {
-    /// Enrolment: the password is set (the link is spent); the first code
-    /// from the authenticator is still owed, by this browser.
-    case enrolment
-    /// The password was right; the second factor is still owed.
-    case password
-    /// Password and TOTP code were right.
-    case complete
-  }
+  public typealias Stage = StaffSession.Stage
 
   @ID(key: .id) public var id: UUID?
   @Parent(key: "operator_id") public var `operator`: OperatorRecord

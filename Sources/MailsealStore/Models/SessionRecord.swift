@@ -1,5 +1,6 @@
 public import FluentKit
 import Foundation
+import MailsealModel
 
 /// A signed-in browser. The cookie holds a random token; here only its
 /// SHA-256, and the SHA-256 of the session's CSRF token.
@@ -33,6 +34,6 @@ public final class SessionRecord: Model, @unchecked Sendable {
   public init() {}
 
   /// The validation methods.
-  public static let loginLink = "login-link"
-  public static let identityProvider = "identity-provider"
+  public static let loginLink = MailboxValidation.loginLink.rawValue
+  public static let identityProvider = MailboxValidation.identityProvider.rawValue
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MailsealCA
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import Vapor
@@ -33,7 +34,7 @@ struct CARevokeCommand: AsyncCommand {
       )
     }
     let app = context.application
-    let record: CertificateRecord
+    let record: IssuedCertificate
     do {
       record = try await app.registrationAuthority.revoke(
         serial: serial, reason: reason, by: .commandLine)
@@ -43,7 +44,7 @@ struct CARevokeCommand: AsyncCommand {
           ? "No certificate of this installation has serial \(serial)." : error.detail(.en))
     }
     // A command ends before the publisher's debounce: publish the CRL now.
-    if let issuer = try await IssuerRecord.find(record.$issuer.id, on: app.db) {
+    if let issuer = try await IssuerRecord.find(record.issuerID, on: app.db) {
       try await app.crlPublisher?.publish(issuer)
     }
     context.console.print(

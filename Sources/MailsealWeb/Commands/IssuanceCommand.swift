@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import Vapor
@@ -36,8 +37,7 @@ struct IssuanceStatus: AsyncCommand {
   func run(using context: CommandContext, signature: Signature) async throws {
     let app = context.application
     let paused = try await app.registrationAuthority.isIssuancePaused()
-    let waiting = try await CertificateRequestRecord.query(on: app.db).filter(\.$state == .approved)
-      .count()
+    let waiting = try await app.registrationAuthority.approvedWaiting()
     context.console.print(
       "\(paused ? "paused" : "running"); \(waiting) approved request(s) waiting")
   }

@@ -1,5 +1,6 @@
 import Foundation
 import MailsealCA
+import MailsealModel
 import MailsealRA
 import SwiftASN1
 public import Vapor

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import MailsealCA
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import Vapor
@@ -67,7 +68,7 @@ enum BackOfficeController {
       } catch let error as MailsealError where error.code == .notFound {}
     }
     let records = try await request.registrationAuthority.searchRequests(
-      query: query, state: CertificateRequestRecord.State(rawValue: stateText),
+      query: query, state: CertificateRequest.State(rawValue: stateText),
       offset: page * pageSize,
       limit: pageSize + 1)
     let paused = try await request.registrationAuthority.isIssuancePaused()
@@ -86,7 +87,7 @@ enum BackOfficeController {
         isAdmin: current.may.administer, issuancePaused: paused,
         query: query, state: stateText, rows: Array(rows),
         nextPage: records.count > pageSize ? page + 1 : nil,
-        states: CertificateRequestRecord.State.allCases.map {
+        states: CertificateRequest.State.allCases.map {
           Choice(
             value: $0.rawValue, label: RecordWords.state($0, language),
             selected: $0.rawValue == stateText)
@@ -96,7 +97,7 @@ enum BackOfficeController {
 
   /// The name the desk sees: a role mailbox's name with its responsible
   /// person, so that the person at the counter is found under either.
-  static func deskName(_ record: CertificateRequestRecord) -> String {
+  static func deskName(_ record: CertificateRequest) -> String {
     let person = [record.givenName, record.surname].compactMap { $0 }.joined(separator: " ")
     guard let pseudonym = record.pseudonym else { return person }
     return person.isEmpty ? pseudonym : "\(pseudonym) (\(person))"
@@ -216,7 +217,7 @@ extension BackOfficeController {
       stateLabel: row.stateLabel, created: row.created,
       mailboxValidated: format(record.mailboxValidatedAt, language, zone) + " · "
         + Catalogue.text(
-          record.mailboxValidationMethod == SessionRecord.identityProvider
+          record.mailboxValidationMethod == MailboxValidation.identityProvider.rawValue
             ? "desk_validated_by_provider" : "desk_validated_by_link", language),
       mailboxValidationStale: desk.actions.mailboxValidationStale, evidence: evidenceView,
       rejectionReason: record.rejectionReason,

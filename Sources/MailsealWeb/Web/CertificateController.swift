@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import MailsealCA
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import Vapor
@@ -58,7 +59,7 @@ enum CertificateController {
   }
 
   static func row(
-    _ record: CertificateRecord, language: Language, zone: TimeZone, now: Date = Date()
+    _ record: IssuedCertificate, language: Language, zone: TimeZone, now: Date = Date()
   )
     -> CertificateRow
   {
@@ -104,14 +105,14 @@ enum CertificateController {
   /// The certificate's page on `side`, with a refused revocation's (or
   /// recovery's) reason.
   static func render(
-    _ record: CertificateRecord, on side: Side, for request: Request,
+    _ record: IssuedCertificate, on side: Side, for request: Request,
     error: MailsealError? = nil, recoveryError: MailsealError? = nil
   ) async throws -> Response {
     let language = Language.of(request)
     let zone = request.timeZone
     var number: String?
     if let requestID = record.requestID {
-      number = try await CertificateRequestRecord.find(requestID, on: request.db)?.number
+      number = try await request.registrationAuthority.requestNumber(id: requestID)
     }
     let authority = request.registrationAuthority
     var panel: RecoveryPanel?
@@ -121,7 +122,7 @@ enum CertificateController {
       panel = RecoveryPanel(
         action: SiteURL.certificate(serial: record.serial, staff: side.staff).path + "/recovery",
         canAsk: side.mayAskRecovery
-          && !recoveries.contains { KeyRecoveryRecord.State.open.contains($0.state(at: now)) },
+          && !recoveries.contains { KeyRecovery.State.open.contains($0.state(at: now)) },
         staff: side.staff,
         rows: recoveries.map {
           RecoveryController.row($0, serial: record.serial, language: language, zone: zone)
@@ -145,10 +146,10 @@ enum CertificateController {
   /// Asks for the recovery of the certificate's escrowed key; a refusal
   /// shows the page again.
   static func askRecovery(
-    _ record: CertificateRecord, form: RecoveryPost?, by asker: Principal, on side: Side,
+    _ record: IssuedCertificate, form: RecoveryPost?, by asker: Principal, on side: Side,
     for request: Request
   ) async throws -> Response {
-    let recovery: KeyRecoveryRecord
+    let recovery: KeyRecovery
     do {
       recovery = try await request.registrationAuthority.askRecovery(
         serial: record.serial, reason: form?.reason ?? "", by: asker,
@@ -168,7 +169,7 @@ enum CertificateController {
 
   /// Revokes with the form's reason; a refusal shows the page again.
   static func revoke(
-    _ record: CertificateRecord, form: RevokePost?, by revoker: Principal, on side: Side,
+    _ record: IssuedCertificate, form: RevokePost?, by revoker: Principal, on side: Side,
     for request: Request
   ) async throws -> Response {
     do {
@@ -198,7 +199,7 @@ enum CertificateController {
   /// The certificate of the signed-in mailbox; another mailbox's does not
   /// exist for this requester.
   static func requesterCertificate(_ request: Request, mailbox: String) async throws
-    -> CertificateRecord
+    -> IssuedCertificate
   {
     let record = try await request.registrationAuthority.certificate(
       serial: request.parameters.get("serial") ?? "")

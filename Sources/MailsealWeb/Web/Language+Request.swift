@@ -1,3 +1,4 @@
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import Vapor

@@ -1,4 +1,5 @@
 import MailsealCA
+import MailsealModel
 import MailsealRA
 import MailsealStatus
 import MailsealStore

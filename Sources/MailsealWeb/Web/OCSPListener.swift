@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MailsealModel
 import MailsealRA
 import MailsealStatus
 import NIOCore

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import NIOCore

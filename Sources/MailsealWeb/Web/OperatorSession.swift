@@ -1,4 +1,5 @@
 import Foundation
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import Vapor
@@ -10,8 +11,8 @@ enum OperatorSession {
   static let csrfCookieName = "mailseal_operator_csrf"
 
   struct Current {
-    let session: OperatorSessionRecord
-    let `operator`: OperatorRecord
+    let session: StaffSession
+    let `operator`: StaffAccount
 
     /// Who acts, for the registration authority.
     var principal: Principal { .staff(`operator`) }
@@ -44,7 +45,7 @@ enum OperatorSession {
     return current
   }
 
-  static func verifyCSRF(_ request: Request, session: OperatorSessionRecord, formToken: String?)
+  static func verifyCSRF(_ request: Request, session: StaffSession, formToken: String?)
     throws
   {
     let token = formToken ?? request.headers.first(name: "X-CSRF-Token")

@@ -1,5 +1,6 @@
 import Foundation
 import Leaf
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import Vapor
@@ -45,7 +46,7 @@ enum Pages {
     _ template: String, _ page: Page, for request: Request, status: HTTPResponseStatus = .ok
   ) async throws -> Response {
     let language = Language.of(request)
-    var session: SessionRecord?
+    var session: MailboxSession?
     var staff: Staff?
     var service: Service?
     if SiteURL.area(of: request.url.path) == .staff {

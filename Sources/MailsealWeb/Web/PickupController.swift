@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import MailsealCA
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import SwiftASN1
@@ -14,11 +15,11 @@ import X509
 enum PickupController {
   /// A pickup and the path prefix that reached it (for the page's links).
   struct Reached {
-    let request: CertificateRequestRecord
-    let certificate: CertificateRecord
+    let request: CertificateRequest
+    let certificate: IssuedCertificate
     let chain: [IssuerRecord]
     let base: String
-    var encryptionCertificate: CertificateRecord? = nil
+    var encryptionCertificate: IssuedCertificate? = nil
   }
 
   /// Resolves `/pickup/:token…` or `/requests/:number/pickup…`.

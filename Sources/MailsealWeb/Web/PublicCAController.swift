@@ -1,5 +1,6 @@
 import Fluent
 import MailsealCA
+import MailsealModel
 import MailsealRA
 import MailsealStatus
 import MailsealStore

@@ -1,5 +1,6 @@
 import Foundation
 import MailsealCA
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import SwiftASN1
@@ -51,7 +52,7 @@ enum RecoveryController {
   }
 
   static func row(
-    _ record: KeyRecoveryRecord, serial: String, language: Language, zone: TimeZone,
+    _ record: KeyRecovery, serial: String, language: Language, zone: TimeZone,
     now: Date = Date()
   ) -> Row {
     let state = record.state(at: now)
@@ -108,7 +109,7 @@ enum RecoveryController {
   }
 
   /// Who asked, in words: the person, or an administrator (by address).
-  static func askedBy(_ record: KeyRecoveryRecord, _ language: Language) -> String {
+  static func askedBy(_ record: KeyRecovery, _ language: Language) -> String {
     guard record.askedByOperatorID != nil else {
       return Catalogue.text("recovery_asked_by_person", language)
     }

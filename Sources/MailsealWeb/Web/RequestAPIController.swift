@@ -1,4 +1,5 @@
 import Foundation
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import Vapor
@@ -23,7 +24,7 @@ enum RequestAPIController {
     /// the signing key's); absent without escrow.
     let encryptionKeyFingerprint: String?
 
-    init(_ record: CertificateRequestRecord) {
+    init(_ record: CertificateRequest) {
       number = record.number
       state = record.state.rawValue
       mailbox = record.mailbox

@@ -1,4 +1,5 @@
 import Foundation
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import Vapor
@@ -140,7 +141,7 @@ enum RequesterController {
     }
     // Signed in at the provider: signed out there too (RP-initiated logout).
     var target = SiteURL.start.path
-    if session.validationMethod == SessionRecord.identityProvider,
+    if session.validation == .identityProvider,
       let signIn = request.application.oidcSignIn,
       let logout = await signIn.logoutURL(returnTo: request.application.mailseal.publicURL + "/")
     {
@@ -169,7 +170,7 @@ enum RequesterController {
 
   /// The words for a request's state: an approved request says why it
   /// waits (the pause, or a mailbox validation to renew).
-  static func stateLabel(_ record: CertificateRequestRecord, issuancePaused: Bool) -> String {
+  static func stateLabel(_ record: CertificateRequest, issuancePaused: Bool) -> String {
     guard record.state == .approved else { return "state_\(record.state.rawValue)" }
     if record.issuanceHeldAt != nil { return "state_approved_held" }
     return issuancePaused ? "state_approved_paused" : "state_approved"
@@ -177,7 +178,7 @@ enum RequesterController {
 
   /// A request's line; `actions`: what the viewer may do (from the RA).
   static func row(
-    _ record: CertificateRequestRecord, language: Language, zone: TimeZone,
+    _ record: CertificateRequest, language: Language, zone: TimeZone,
     actions: RequestActions = .init(), issuancePaused: Bool = false
   ) -> RequestRow {
     let name =
@@ -323,7 +324,7 @@ enum RequesterController {
             on: record, for: session.principal),
           issuancePaused: try await request.registrationAuthority.isIssuancePaused()),
         certificateSerial: try await record.certificateID.asyncFlatMap {
-          try await CertificateRecord.find($0, on: request.db)?.serial
+          try await request.registrationAuthority.certificate(id: $0)?.serial
         },
         mailbox: record.mailbox,
         identityCheck: portal.identityCheckText[language.rawValue] ?? "",

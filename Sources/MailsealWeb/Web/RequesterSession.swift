@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import Vapor
@@ -13,9 +14,9 @@ enum RequesterSession {
   static let anonymousCSRFCookieName = "mailseal_form"
 
   /// The live session of the request, or nil.
-  static func current(_ request: Request) async throws -> SessionRecord? {
+  static func current(_ request: Request) async throws -> MailboxSession? {
     if let cached = request.storage[CachedSession.self] { return cached.session }
-    var session: SessionRecord?
+    var session: MailboxSession?
     if let token = request.cookies[cookieName]?.string {
       session = try await request.registrationAuthority.session(token: token)
     }
@@ -24,7 +25,7 @@ enum RequesterSession {
   }
 
   /// The session, or "please sign in".
-  static func require(_ request: Request) async throws -> SessionRecord {
+  static func require(_ request: Request) async throws -> MailboxSession {
     guard let session = try await current(request) else { throw MailsealError.signInRequired }
     return session
   }
@@ -36,7 +37,7 @@ enum RequesterSession {
 
   /// Refuses a state-changing request whose CSRF token (form field `csrf`
   /// or header `X-CSRF-Token`) is not the session's.
-  static func verifyCSRF(_ request: Request, session: SessionRecord, formToken: String?) throws {
+  static func verifyCSRF(_ request: Request, session: MailboxSession, formToken: String?) throws {
     let token = formToken ?? request.headers.first(name: "X-CSRF-Token")
     guard RegistrationAuthority.verifyCSRF(token, session: session) else {
       throw MailsealError.csrf
@@ -81,7 +82,7 @@ enum RequesterSession {
 
   private struct CachedSession: StorageKey {
     typealias Value = CachedSession
-    let session: SessionRecord?
+    let session: MailboxSession?
   }
 }
 

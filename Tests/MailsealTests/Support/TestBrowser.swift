@@ -1,4 +1,5 @@
 import Foundation
+import MailsealModel
 import NIOCore
 import Vapor
 import VaporTesting

@@ -1,7 +1,7 @@
 public import FluentKit
 import Foundation
-import MailsealStore
-import SQLKit
+public import MailsealModel
+package import SQLKit
 
 /// Every address a staff account has ever had (`operator_addresses`).
 ///
@@ -10,11 +10,11 @@ import SQLKit
 /// changes (many let their users edit it) must not turn the account's old
 /// mailbox — or its new one — into someone else's. So the rules ask this
 /// set, never the address the account has now alone.
-public enum OperatorAddresses {
+public struct StaffAddresses: Sendable {
+  let database: any Database
+
   /// The addresses of `member`: its address now and every one it had.
-  public static func of(_ member: StaffMember, on database: any Database) async throws
-    -> Set<String>
-  {
+  public func of(_ member: StaffMember) async throws -> Set<String> {
     var addresses: Set<String> = [member.email]
     for row in try await database.sql.raw(
       "SELECT address FROM operator_addresses WHERE operator_id = \(bind: member.id)"
@@ -26,9 +26,7 @@ public enum OperatorAddresses {
 
   /// Records that the account `id` has `address` (kept for good; a second
   /// time changes nothing).
-  static func record(_ address: String, for id: UUID, now: Date, on database: any Database)
-    async throws
-  {
+  public func record(_ address: String, for id: UUID, now: Date) async throws {
     try await database.sql.raw(
       """
       INSERT INTO operator_addresses (operator_id, address, first_seen_at)
@@ -39,9 +37,9 @@ public enum OperatorAddresses {
   }
 
   /// A condition for a statement that decides: the account `member` has
-  /// (or had) the address in `column` — the same rule as ``of(_:on:)``,
+  /// (or had) the address in `column` — the same rule as ``of(_:)``,
   /// inside the statement, so that an address recorded meanwhile counts.
-  static func held(by member: StaffMember, column: String) -> SQLQueryString {
+  package static func held(by member: StaffMember, column: String) -> SQLQueryString {
     """
     (\(unsafeRaw: column) = \(bind: member.email) OR EXISTS (SELECT 1 FROM operator_addresses held_address
       WHERE held_address.operator_id = \(bind: member.id) AND held_address.address = \(unsafeRaw: column)))
@@ -50,9 +48,7 @@ public enum OperatorAddresses {
 
   /// Staff accounts whose address changed: each with its address now and
   /// those it had before, the newest change first (for administrators).
-  public static func changed(on database: any Database, limit: Int = 50) async throws
-    -> [AddressChange]
-  {
+  public func changed(limit: Int = 50) async throws -> [AddressChange] {
     var changes: [UUID: AddressChange] = [:]
     var order: [UUID] = []
     for row in try await database.sql.raw(
@@ -76,16 +72,5 @@ public enum OperatorAddresses {
       if address != changes[id]!.address { changes[id]!.former.append(address) }
     }
     return order.map { changes[$0]! }
-  }
-
-  /// A staff account whose address changed.
-  public struct AddressChange: Sendable, Equatable {
-    public let name: String
-    /// Its address now.
-    public let address: String
-    /// When its newest address was first seen.
-    public let changedAt: Date
-    /// The addresses it had before, newest first.
-    public var former: [String]
   }
 }
