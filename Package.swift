@@ -75,6 +75,7 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: strict
     ),
@@ -204,6 +205,7 @@ let package = Package(
       name: "IssuanceBenchmark",
       dependencies: [
         "SoftHSMSupport",
+        "MailsealModel",
         "MailsealStore",
         "MailsealRA",
         "MailsealWeb",

@@ -1,6 +1,7 @@
 import Benchmark
 import Foundation
 import MailsealCA
+import MailsealModel
 import MailsealRA
 import MailsealStore
 import MailsealWeb
@@ -18,7 +19,7 @@ final class CRLInstallation: @unchecked Sendable {
   let entries: Int
   var revoked: [RevokedCertificate] = []
   var authority: CertificateAuthority?
-  var issuer: IssuerRecord?
+  var issuer: CACertificate?
 
   init(entries: Int, database: String) {
     base = Installation(keyType: .p384, database: database)
@@ -44,7 +45,7 @@ final class CRLInstallation: @unchecked Sendable {
       for n in chunk..<min(chunk + 500, entries) {
         let serial = String(format: "4%031x", n)
         insert = insert.values(
-          SQLBind(UUID()), SQLBind(issuer.id!), SQLBind(serial), SQLBind(Data([0x30, 0x00])),
+          SQLBind(UUID()), SQLBind(issuer.id), SQLBind(serial), SQLBind(Data([0x30, 0x00])),
           SQLBind("user\(n)@example.edu"), SQLBind("mailbox"), SQLBind("user\(n)@example.edu"),
           SQLBind("fp\(n)"), SQLBind("p256"), SQLBind(now.addingTimeInterval(-86_400)),
           SQLBind(now.addingTimeInterval(300 * 86_400)), SQLBind("revoked"),

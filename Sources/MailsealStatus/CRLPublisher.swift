@@ -2,8 +2,9 @@ public import FluentKit
 public import Foundation
 public import Logging
 import MailsealCA
+public import MailsealModel
 public import MailsealRA
-public import MailsealStore
+import MailsealStore
 import SQLKit
 
 /// Publishes the CRL of every CA whose key this installation holds: after
@@ -59,10 +60,10 @@ public actor CRLPublisher {
   /// Nil when there is no such CA or its key is not held here.
   public func current(slug: String, now: Date = Date()) async throws -> Published? {
     guard
-      let issuer = try await IssuerRecord.query(on: database).filter(\.$slug == slug).first(),
+      let issuer = try await Store(database).issuers.find(slug: slug),
       issuer.role != .ocspResponder, issuer.keyReference != nil
     else { return nil }
-    if let stored = try await Self.stored(issuerID: issuer.id!, on: database),
+    if let stored = try await Self.stored(issuerID: issuer.id, on: database),
       stored.nextUpdate > now
     {
       return stored
@@ -88,8 +89,8 @@ public actor CRLPublisher {
 
   /// Makes and stores a new CRL for `issuer`.
   @discardableResult
-  public func publish(_ issuer: IssuerRecord, now: Date = Date()) async throws -> Published {
-    let issuerID = issuer.id!
+  public func publish(_ issuer: CACertificate, now: Date = Date()) async throws -> Published {
+    let issuerID = issuer.id
     // The key is decrypted once per process (PBKDF2 with 600,000
     // iterations costs ~80 ms), not once per CRL.
     let authority: CertificateAuthority
@@ -169,13 +170,12 @@ public actor CRLPublisher {
   @discardableResult
   public func publishDue(now: Date = Date()) async throws -> Int {
     var published = 0
-    let issuers = try await IssuerRecord.query(on: database)
-      .filter(\.$role ~~ [.issuing, .root]).all()
-      .filter { $0.keyReference != nil && $0.notAfter > now }
+    let issuers = try await Store(database).issuers.all()
+      .filter { $0.role != .ocspResponder && $0.keyReference != nil && $0.notAfter > now }
     let sql = try database.sql
     for issuer in issuers {
       let row = try await sql.select().columns("this_update", "stale_since").from("crls")
-        .where("issuer_id", .equal, issuer.id!).first()
+        .where("issuer_id", .equal, issuer.id).first()
       let thisUpdate = try row?.decode(column: "this_update", as: Date.self)
       let stale = try row?.decode(column: "stale_since", as: Date?.self) ?? nil
       if row == nil || stale != nil || now.timeIntervalSince(thisUpdate!) >= Self.refreshAge {

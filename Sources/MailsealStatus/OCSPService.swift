@@ -2,6 +2,7 @@ public import FluentKit
 public import Foundation
 public import Logging
 import MailsealCA
+import MailsealModel
 public import MailsealRA
 import MailsealStore
 import NIOPosix
@@ -708,12 +709,12 @@ public final class OCSPService: Sendable {
     }
     let installation = CAInstallation(database: database, configuration: configuration)
     var list: [Responder] = []
-    for issuer in try await IssuerRecord.query(on: database).filter(\.$role == .issuing).all()
+    for issuer in try await Store(database).issuers.all(in: .issuing)
     where issuer.keyReference != nil {
       do {
         list.append(
           Responder(
-            issuerID: issuer.id!,
+            issuerID: issuer.id,
             responder: try await installation.ocspResponder(for: issuer, now: now)))
       } catch let error as CAError where error.code == .keyUnavailable {
         // Not remembered as "no responder": the next request tries again.

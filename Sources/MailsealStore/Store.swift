@@ -21,7 +21,13 @@ public struct Store: Sendable {
     try await database.transaction { database in try await body(Store(database)) }
   }
 
+  public var audit: AuditLog { AuditLog(database: database) }
+  public var outbox: OutboxStore { OutboxStore(database: database) }
+  public var recoveryCertificates: RecoveryCertificateStore {
+    RecoveryCertificateStore(database: database)
+  }
   public var recoveries: KeyRecoveries { KeyRecoveries(database: database) }
+  public var issuers: Issuers { Issuers(database: database) }
   public var loginLinks: LoginLinks { LoginLinks(database: database) }
   public var mailboxSessions: MailboxSessions { MailboxSessions(database: database) }
   public var staffSessions: StaffSessions { StaffSessions(database: database) }
@@ -30,6 +36,8 @@ public struct Store: Sendable {
   public var evidence: IdentityEvidenceStore { IdentityEvidenceStore(database: database) }
   public var staff: StaffAccounts { StaffAccounts(database: database) }
   public var staffAddresses: StaffAddresses { StaffAddresses(database: database) }
+  public var publications: Publications { Publications(database: database) }
   public var providerSignIns: ProviderSignIns { ProviderSignIns(database: database) }
+  public var settings: SettingsStore { SettingsStore(database: database) }
   public var rateLimits: RateLimits { RateLimits(database: database) }
 }

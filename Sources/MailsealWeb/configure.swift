@@ -3,6 +3,7 @@ import Foundation
 import Leaf
 import LeafKit
 import MailsealCA
+import MailsealModel
 public import MailsealRA
 public import MailsealStatus
 import MailsealStore
@@ -388,7 +389,7 @@ func prepareToServe(_ app: Application) async throws {
   }
   try await IssuanceService.recoverAbandonedIntents(on: app.db, logger: app.logger)
   // Every issuing CA has a delegated OCSP responder with time left.
-  for issuer in try await IssuerRecord.query(on: app.db).filter(\.$role == .issuing).all()
+  for issuer in try await Store(app.db).issuers.all(in: .issuing)
   where issuer.keyReference != nil && issuer.notAfter > Date() {
     try await app.caInstallation.ensureOCSPResponder(for: issuer)
   }

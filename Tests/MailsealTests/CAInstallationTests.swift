@@ -19,7 +19,7 @@ struct CAInstallationTests {
     try await TestInstallation.withApp { app in
       let (root, issuing) = try await app.caInstallation.initialize(keyType: keyType, test: false)
       #expect(issuing.isActive && !root.isActive)
-      #expect(issuing.$parent.id == root.id)
+      #expect(issuing.parentID == root.id)
       #expect(root.keyType == keyType.rawValue)
       let chain = try await app.caInstallation.chain(of: issuing)
       #expect(chain.map(\.id) == [issuing.id, root.id])

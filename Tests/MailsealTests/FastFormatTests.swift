@@ -4,6 +4,7 @@ import MailsealModel
 import Testing
 
 @testable import MailsealRA
+@testable import MailsealStore
 
 @Suite("Formats written by hand where Foundation's cost too much: the same bytes as Foundation's")
 struct FastFormatTests {
@@ -19,9 +20,9 @@ struct FastFormatTests {
       ["long": String(repeating: "x", count: 1_500), "ключ": "значение"],
     ]
     for details in samples {
-      let trimmed = details.mapValues { String($0.prefix(AuditTrail.maximumField)) }
+      let trimmed = details.mapValues { String($0.prefix(AuditLog.maximumField)) }
       let expected = String(decoding: try encoder.encode(trimmed), as: UTF8.self)
-      #expect(AuditTrail.json(details) == expected)
+      #expect(AuditLog.json(details) == expected)
     }
   }
 

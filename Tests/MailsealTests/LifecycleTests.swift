@@ -44,7 +44,7 @@ struct LifecycleTests {
     let installation = app.caInstallation
     let active = try #require(try await installation.activeIssuer())
     let chain = try await installation.chain(of: active)
-    func pem(_ record: IssuerRecord) throws -> String {
+    func pem(_ record: CACertificate) throws -> String {
       try Certificate(derEncoded: Array(record.certificateDER)).serializeAsPEM().pemString + "\n"
     }
     try pem(chain[0]).write(
@@ -169,7 +169,7 @@ struct LifecycleTests {
       let publisher = try #require(app.crlPublisher)
       #expect(try await publisher.publishDue() >= 1)
       #expect(try await publisher.publishDue() == 0)
-      let issuer = try #require(try await IssuerRecord.find(revoked.$issuer.id, on: app.db))
+      let issuer = try #require(try await IssuerRecord.find(revoked.$issuer.id, on: app.db)?.value)
       let response = try await app.testing().sendRequest(.GET, "/crl/\(issuer.slug).crl")
       #expect(response.status == .ok)
       #expect(response.headers.contentType?.description == "application/pkix-crl")

@@ -1,7 +1,8 @@
 public import FluentKit
 import Foundation
 public import MailsealCA
-public import MailsealStore
+public import MailsealModel
+import MailsealStore
 import SwiftASN1
 import X509
 
@@ -11,6 +12,7 @@ import X509
 public struct CAInstallation: Sendable {
   let database: any Database
   let configuration: MailsealConfiguration
+  var store: Store { Store(database) }
 
   public init(database: any Database, configuration: MailsealConfiguration) {
     self.database = database
@@ -18,23 +20,36 @@ public struct CAInstallation: Sendable {
   }
 
   /// The active issuing CA's record, if there is one.
-  public func activeIssuer() async throws -> IssuerRecord? {
-    try await IssuerRecord.query(on: database).filter(\.$isActive == true).filter(
-      \.$role == .issuing
-    ).first()
+  public func activeIssuer() async throws -> CACertificate? {
+    try await store.issuers.active()
   }
 
   /// Every CA certificate, issuing CAs first, newest first.
-  public func allIssuers() async throws -> [IssuerRecord] {
-    try await IssuerRecord.query(on: database).sort(\.$role).sort(\.$createdAt, .descending).all()
+  public func allIssuers() async throws -> [CACertificate] {
+    try await store.issuers.all()
+  }
+
+  /// The CA certificate with this id.
+  public func issuer(_ id: UUID) async throws -> CACertificate? {
+    try await store.issuers.find(id)
+  }
+
+  /// The newest delegated OCSP responder certificate of an issuing CA.
+  public func newestResponder(of issuer: CACertificate) async throws -> CACertificate? {
+    try await store.issuers.newestResponder(of: issuer.id)
+  }
+
+  /// The CA certificate whose public URLs use `slug`.
+  public func issuer(slug: String) async throws -> CACertificate? {
+    try await store.issuers.find(slug: slug)
   }
 
   /// The chain of an issuing CA up to its root, issuing CA first.
-  public func chain(of issuer: IssuerRecord) async throws -> [IssuerRecord] {
+  public func chain(of issuer: CACertificate) async throws -> [CACertificate] {
     var chain = [issuer]
     var current = issuer
-    while let parentID = current.$parent.id, chain.count < 8,
-      let parent = try await IssuerRecord.find(parentID, on: database)
+    while let parentID = current.parentID, chain.count < 8,
+      let parent = try await store.issuers.find(parentID)
     {
       chain.append(parent)
       current = parent
@@ -58,7 +73,7 @@ public struct CAInstallation: Sendable {
   public func initialize(
     keyType: CAKeyType, test: Bool, custody choice: MailsealConfiguration.Custody? = nil,
     now: Date = Date()
-  ) async throws -> (root: IssuerRecord, issuing: IssuerRecord) {
+  ) async throws -> (root: CACertificate, issuing: CACertificate) {
     guard try await activeIssuer() == nil else { throw Self.alreadyInitialized }
     let custody = try configuration.keyCustody(choice ?? configuration.defaultCustody)
     let stamp = Self.labelStamp(now)
@@ -72,23 +87,20 @@ public struct CAInstallation: Sendable {
       key: issuingKey, subject: names.issuing, root: root, rootKey: rootKey,
       endpoints: configuration.endpoints, now: now
     )
-    let records = try await database.transaction { database in
+    let records = try await store.transaction { store in
       // Instances starting together on an empty database: the audit
       // trail's head row (every change locks it) makes them take turns,
       // and the second finds the first one's CA.
-      try await database.sql.raw("UPDATE audit_head SET seq = seq WHERE id = 1").run()
-      guard
-        try await IssuerRecord.query(on: database).filter(\.$role == .issuing)
-          .filter(\.$isActive == true).first() == nil
-      else { throw Self.alreadyInitialized }
+      try await store.audit.holdHead()
+      guard try await store.issuers.active() == nil else { throw Self.alreadyInitialized }
       let rootRecord = Self.record(
         root, role: .root, keyReference: rootReference, keyType: keyType, parent: nil, test: test,
         active: false)
-      try await rootRecord.create(on: database)
+      try await store.issuers.add(rootRecord)
       let issuingRecord = Self.record(
         issuing, role: .issuing, keyReference: issuingReference, keyType: keyType,
         parent: rootRecord.id, test: test, active: true)
-      try await issuingRecord.create(on: database)
+      try await store.issuers.add(issuingRecord)
       try await AuditTrail.append(
         [
           AuditEvent(
@@ -103,7 +115,7 @@ public struct CAInstallation: Sendable {
               "role": "issuing", "subject": issuingRecord.subject, "keyType": keyType.rawValue,
               "key": issuingReference.rawValue,
             ]),
-        ], on: database, now: now)
+        ], on: store.database, now: now)
       return (rootRecord, issuingRecord)
     }
     try await ensureOCSPResponder(for: records.1, now: now)
@@ -125,7 +137,7 @@ public struct CAInstallation: Sendable {
   @discardableResult
   public func importIssuing(
     chainPEM: String, encryptedKey: [UInt8], keyPassphrase: [UInt8], now: Date = Date()
-  ) async throws -> IssuerRecord {
+  ) async throws -> CACertificate {
     try await importIssuing(
       chainPEM: chainPEM, key: .encryptedFile(encryptedKey, passphrase: keyPassphrase), now: now)
   }
@@ -134,7 +146,7 @@ public struct CAInstallation: Sendable {
   /// first, then up to the root) and its key, from a file or in a token.
   @discardableResult
   public func importIssuing(chainPEM: String, key imported: ImportedKey, now: Date = Date())
-    async throws -> IssuerRecord
+    async throws -> CACertificate
   {
     guard try await activeIssuer() == nil else { throw Self.alreadyInitialized }
     let certificates: [Certificate]
@@ -192,13 +204,12 @@ public struct CAInstallation: Sendable {
     _ = try CertificateAuthority(
       certificate: issuing, chain: certificates, key: key, policy: configuration.issuerPolicy())
 
-    let imported = try await database.transaction { database in
+    let imported = try await store.transaction { store in
       var parentID: UUID?
       for certificate in certificates.dropFirst().reversed() {
         let slug = PublicEndpoints.issuerSlug(
           subjectKeyIdentifier: certificate.subjectKeyIdentifierBytes)
-        if let existing = try await IssuerRecord.query(on: database).filter(\.$slug == slug).first()
-        {
+        if let existing = try await store.issuers.find(slug: slug) {
           parentID = existing.id
           continue
         }
@@ -207,13 +218,13 @@ public struct CAInstallation: Sendable {
           keyType: (try? CAKeyType(publicKey: certificate.publicKey)) ?? keyType,
           parent: parentID, test: false, active: false
         )
-        try await record.create(on: database)
+        try await store.issuers.add(record)
         parentID = record.id
       }
       let record = Self.record(
         issuing, role: .issuing, keyReference: reference, keyType: keyType, parent: parentID,
         test: false, active: true)
-      try await record.create(on: database)
+      try await store.issuers.add(record)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.commandLine, action: .caImported, subject: record.slug,
@@ -221,7 +232,7 @@ public struct CAInstallation: Sendable {
             "subject": record.subject, "sha256": record.sha256Fingerprint,
             "key": reference.rawValue,
           ]),
-        on: database, now: now)
+        on: store.database, now: now)
       return record
     }
     try await ensureOCSPResponder(for: imported, now: now)
@@ -230,17 +241,17 @@ public struct CAInstallation: Sendable {
 
   /// Loads the active issuing CA with its key, ready to sign.
   public func loadActiveAuthority() async throws -> (CertificateAuthority, issuerID: UUID) {
-    guard let record = try await activeIssuer(), let id = record.id else {
+    guard let record = try await activeIssuer() else {
       throw CAError(
         .caMaterialInvalid,
         "This installation has no issuing CA yet: run `mailseal ca init` or `mailseal ca import`.")
     }
-    return (try await authority(for: record), id)
+    return (try await authority(for: record), record.id)
   }
 
   /// Loads a CA of this installation with its key: an issuing CA, or a
   /// root whose key is in custody (for its CRL).
-  public func authority(for record: IssuerRecord) async throws -> CertificateAuthority {
+  public func authority(for record: CACertificate) async throws -> CertificateAuthority {
     guard let reference = record.keyReference else {
       throw CAError(.keyCustody, "The CA “\(record.subject)” has no key in custody.")
     }
@@ -255,7 +266,7 @@ public struct CAInstallation: Sendable {
   /// The OCSP signer of an issuing CA: its delegated responder certificate
   /// (made here when there is none or it has fewer than 30 days left), or
   /// the CA key itself with `MAILSEAL_OCSP_SIGNER=ca`.
-  public func ocspResponder(for issuer: IssuerRecord, now: Date = Date()) async throws
+  public func ocspResponder(for issuer: CACertificate, now: Date = Date()) async throws
     -> OCSPResponder
   {
     let authority = try await authority(for: issuer)
@@ -275,12 +286,10 @@ public struct CAInstallation: Sendable {
   /// more than 30 days left, made now (P-256 key in custody) if there is
   /// none.
   @discardableResult
-  public func ensureOCSPResponder(for issuer: IssuerRecord, now: Date = Date()) async throws
-    -> IssuerRecord
+  public func ensureOCSPResponder(for issuer: CACertificate, now: Date = Date()) async throws
+    -> CACertificate
   {
-    let current = try await IssuerRecord.query(on: database)
-      .filter(\.$role == .ocspResponder).filter(\.$parent.$id == issuer.id)
-      .sort(\.$notAfter, .descending).first()
+    let current = try await store.issuers.newestResponder(of: issuer.id)
     if let current, current.notAfter.timeIntervalSince(now) > 30 * 86_400,
       current.notBefore <= now
     {
@@ -296,40 +305,31 @@ public struct CAInstallation: Sendable {
     let record = Self.record(
       certificate, role: .ocspResponder, keyReference: reference, keyType: .p256,
       parent: issuer.id, test: issuer.isTest, active: false)
-    try await database.transaction { database in
-      try await record.create(on: database)
+    try await store.transaction { store in
+      try await store.issuers.add(record)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.ca, action: .ocspResponderIssued, subject: record.slug,
           details: [
             "issuer": issuer.slug, "notAfter": "\(certificate.notValidAfter)",
             "sha256": record.sha256Fingerprint,
-          ]), on: database, now: now)
+          ]), on: store.database, now: now)
     }
     return record
   }
 
   static func record(
-    _ certificate: Certificate, role: IssuerRecord.Role, keyReference: KeyReference?,
+    _ certificate: Certificate, role: CACertificate.Role, keyReference: KeyReference?,
     keyType: CAKeyType,
     parent: UUID?, test: Bool, active: Bool
-  ) -> IssuerRecord {
-    let record = IssuerRecord()
-    record.id = UUID()
-    record.role = role
-    record.slug = PublicEndpoints.issuerSlug(
-      subjectKeyIdentifier: certificate.subjectKeyIdentifierBytes)
-    record.subject = certificate.subject.description
-    record.certificateDER = Data(certificate.derBytes)
-    record.sha256Fingerprint = certificate.sha256Fingerprint
-    record.keyReference = keyReference?.rawValue
-    record.keyType = keyType.rawValue
-    record.$parent.id = parent
-    record.notBefore = certificate.notValidBefore
-    record.notAfter = certificate.notValidAfter
-    record.isTest = test
-    record.isActive = active
-    return record
+  ) -> CACertificate {
+    CACertificate(
+      id: UUID(), role: role,
+      slug: PublicEndpoints.issuerSlug(subjectKeyIdentifier: certificate.subjectKeyIdentifierBytes),
+      subject: certificate.subject.description, certificateDER: Data(certificate.derBytes),
+      sha256Fingerprint: certificate.sha256Fingerprint, keyReference: keyReference?.rawValue,
+      keyType: keyType.rawValue, parentID: parent, notBefore: certificate.notValidBefore,
+      notAfter: certificate.notValidAfter, isTest: test, isActive: active)
   }
 
   static func labelStamp(_ date: Date) -> String {

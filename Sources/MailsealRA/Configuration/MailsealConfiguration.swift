@@ -1,5 +1,6 @@
 public import Foundation
 public import MailsealCA
+import MailsealModel
 public import MailsealStore
 
 /// Every setting of an installation, read once from the environment at

@@ -1,5 +1,6 @@
 public import Foundation
 public import MailsealCA
+import MailsealModel
 import MailsealStore
 
 /// Which mail domains may ask for a login link (`MAILSEAL_ALLOWED_DOMAINS`):

@@ -2,6 +2,7 @@ public import FluentKit
 import Foundation
 import Logging
 public import MailsealCA
+import MailsealModel
 import MailsealStore
 
 /// One certificate to issue: the request as received and the subject the

@@ -2,6 +2,7 @@ import Crypto
 import FluentKit
 import Foundation
 import MailsealCA
+import MailsealModel
 import MailsealStore
 import SQLKit
 

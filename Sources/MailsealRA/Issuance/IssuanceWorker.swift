@@ -2,6 +2,7 @@ public import FluentKit
 public import Foundation
 public import Logging
 import MailsealCA
+import MailsealModel
 import MailsealStore
 import SQLKit
 

@@ -1,7 +1,7 @@
 public import FluentKit
 import Foundation
+import MailsealModel
 import MailsealStore
-import SQLKit
 
 /// The escrowed encryption keys this portal holds — envelopes only, each
 /// with the encryption certificate it belongs to — for the offline machine:
@@ -28,25 +28,10 @@ public struct EscrowedKeys: Sendable {
   public func export(serial: String? = nil, actor: String, now: Date = Date()) async throws
     -> [Entry]
   {
-    let sql = try database.sql
-    var query = sql.select()
-      .column(SQLColumn("serial", table: "e")).column(SQLColumn("mailbox", table: "e"))
-      .column(SQLColumn("der", table: "e")).column(SQLColumn("escrow_envelope", table: "r"))
-      .from(SQLAlias(SQLIdentifier("certificate_requests"), as: SQLIdentifier("r")))
-      .join(
-        SQLAlias(SQLIdentifier("certificates"), as: SQLIdentifier("e")),
-        on: SQLColumn("id", table: "e"), .equal, SQLColumn("encryption_certificate_id", table: "r")
-      )
-      .where(SQLColumn("escrow_envelope", table: "r"), .isNot, SQLLiteral.null)
-    if let serial {
-      query = query.where(SQLColumn("serial", table: "e"), .equal, SQLBind(serial.lowercased()))
-    }
-    let entries = try await query.orderBy(SQLColumn("created_at", table: "e")).all().map { row in
+    let entries = try await Store(database).requests.escrowedKeys(serial: serial).map {
       Entry(
-        serial: try row.decode(column: "serial", as: String.self),
-        mailbox: try row.decode(column: "mailbox", as: String.self),
-        certificateDER: try row.decode(column: "der", as: Data.self),
-        envelope: try row.decode(column: "escrow_envelope", as: Data.self))
+        serial: $0.serial, mailbox: $0.mailbox, certificateDER: $0.certificateDER,
+        envelope: $0.envelope)
     }
     try await AuditTrail.append(
       AuditEvent(

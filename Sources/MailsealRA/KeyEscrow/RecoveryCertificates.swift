@@ -1,8 +1,8 @@
 public import FluentKit
 import Foundation
 public import MailsealCA
+import MailsealModel
 import MailsealStore
-import SQLKit
 
 /// The recovery certificates installed in this portal (key escrow). Each
 /// escrow envelope a browser makes must be made for exactly these.
@@ -32,22 +32,15 @@ public struct RecoveryCertificates: Sendable {
     let certificate = try RecoveryCertificate(bytes, now: now)
     let fingerprint = certificate.fingerprint.hexString
     let subject = certificate.certificate.subject.description
-    let inserted = try await database.transaction { database -> Bool in
-      let sql = try database.sql
-      try await Self.serializeChanges(on: sql)
+    let inserted = try await Store(database).transaction { store -> Bool in
+      try await store.recoveryCertificates.serializeChanges()
       // One statement: the limit, the duplicate and the insert together
       // (SQLite runs a writing statement under its write lock).
-      let row = try await sql.raw(
-        """
-        INSERT INTO recovery_certificates (id, sha256_fingerprint, der, subject, not_after, installed_at)
-        SELECT \(bind: UUID()), \(bind: fingerprint), \(bind: Data(certificate.der)), \(bind: subject),
-               \(bind: certificate.certificate.notValidAfter), \(bind: now)
-        WHERE (SELECT COUNT(*) FROM recovery_certificates) < \(literal: Self.maximum)
-        ON CONFLICT (sha256_fingerprint) DO NOTHING
-        RETURNING id
-        """
-      ).first()
-      guard row != nil else { return false }
+      guard
+        try await store.recoveryCertificates.install(
+          der: Data(certificate.der), fingerprint: fingerprint, subject: subject,
+          notAfter: certificate.certificate.notValidAfter, maximum: Self.maximum, now: now)
+      else { return false }
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.commandLine, action: .recoveryCertificateInstalled,
@@ -56,13 +49,11 @@ public struct RecoveryCertificates: Sendable {
             "subject": subject,
             "notAfter": UTCDateFields(certificate.certificate.notValidAfter).internetDateTime,
           ]),
-        on: database, now: now)
+        on: store.database, now: now)
       return true
     }
     if inserted { return .installed(certificate) }
-    if try await RecoveryCertificateRecord.query(on: database)
-      .filter(\.$sha256Fingerprint == fingerprint).first() != nil
-    {
+    if try await Store(database).recoveryCertificates.contains(fingerprint: fingerprint) {
       return .alreadyInstalled(certificate)
     }
     throw CAError(
@@ -80,22 +71,14 @@ public struct RecoveryCertificates: Sendable {
   /// - Returns: whether one was removed.
   public func remove(fingerprint: String, escrowOn: Bool, now: Date = Date()) async throws -> Bool {
     let wanted = fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
-    return try await database.transaction { database in
-      let sql = try database.sql
-      try await Self.serializeChanges(on: sql)
+    return try await Store(database).transaction { store in
+      try await store.recoveryCertificates.serializeChanges()
       // One statement: the last one is kept while escrow is on.
-      let removed = try await sql.raw(
-        """
-        DELETE FROM recovery_certificates WHERE sha256_fingerprint = \(bind: wanted)
-          AND (\(bind: !escrowOn) OR (SELECT COUNT(*) FROM recovery_certificates) > 1)
-        RETURNING subject
-        """
-      ).first()
-      guard let removed else {
-        let exists =
-          try await RecoveryCertificateRecord.query(on: database)
-          .filter(\.$sha256Fingerprint == wanted).first() != nil
-        if exists {
+      guard
+        let removed = try await store.recoveryCertificates.remove(
+          fingerprint: wanted, keepLast: escrowOn)
+      else {
+        if try await store.recoveryCertificates.contains(fingerprint: wanted) {
           throw CAError(
             .recoveryMaterialInvalid,
             "It is the only recovery certificate and escrow is on: install its successor first.")
@@ -105,24 +88,15 @@ public struct RecoveryCertificates: Sendable {
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.commandLine, action: .recoveryCertificateRemoved, subject: wanted,
-          details: ["subject": try removed.decode(column: "subject", as: String.self)]),
-        on: database, now: now)
+          details: ["subject": removed]),
+        on: store.database, now: now)
       return true
     }
   }
 
-  /// In a transaction that installs or removes: on PostgreSQL, takes a
-  /// lock that such transactions take one after the other, so that two at
-  /// once never both count room for one more, or one left to remove
-  /// (SQLite has one writer at a time anyway).
-  static func serializeChanges(on sql: any SQLDatabase) async throws {
-    guard sql.dialect.name == "postgresql" else { return }
-    try await sql.raw("LOCK TABLE recovery_certificates IN SHARE ROW EXCLUSIVE MODE").run()
-  }
-
   /// The installed recovery certificates, oldest first.
   public func installed() async throws -> [(certificate: RecoveryCertificate, installedAt: Date)] {
-    try await RecoveryCertificateRecord.query(on: database).sort(\.$installedAt).all().map {
+    try await Store(database).recoveryCertificates.installed().map {
       // An expired one stays installed: its key still opens old envelopes.
       (try RecoveryCertificate(Array($0.der), now: .distantPast), $0.installedAt)
     }

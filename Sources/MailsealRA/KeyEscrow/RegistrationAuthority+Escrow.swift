@@ -1,6 +1,7 @@
 import FluentKit
 public import Foundation
 public import MailsealCA
+import MailsealModel
 import MailsealStore
 
 /// The escrow half of a request, checked: the encryption key's request and

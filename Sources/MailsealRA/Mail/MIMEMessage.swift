@@ -1,5 +1,6 @@
 public import Foundation
 import MailsealCA
+import MailsealModel
 import MailsealStore
 
 /// A mail as people receive it: UTF-8 subject and body, a plain-text part

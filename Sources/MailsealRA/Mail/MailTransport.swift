@@ -1,5 +1,6 @@
 public import Foundation
 import Logging
+import MailsealModel
 import MailsealStore
 public import NIOCore
 

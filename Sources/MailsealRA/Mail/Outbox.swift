@@ -1,8 +1,8 @@
 public import FluentKit
 import Foundation
 public import Logging
+import MailsealModel
 import MailsealStore
-import SQLKit
 
 /// The mail outbox: messages are written here first (in the same
 /// transaction as whatever caused them, when there is one), and the worker
@@ -35,20 +35,12 @@ public enum Outbox {
           boundary: "=_mailseal_\(id.uuidString.replacingOccurrences(of: "-", with: ""))")
       )
     }
-    let count = rows.count
-    try await BulkInsert(into: OutboxMessageRecord.schema)
-      .column("id", .uuid(rows.map(\.id)))
-      .column("recipient", .text(rows.map(\.message.to)))
-      .column("sender", .text(rows.map { Self.address(of: $0.message.from) }))
-      .column("subject", .text(rows.map(\.message.subject)))
-      .column("message", .text(rows.map(\.text)))
-      .column(
-        "state", .text(Array(repeating: OutboxMessageRecord.State.queued.rawValue, count: count))
-      )
-      .column("attempts", .integer(Array(repeating: 0, count: count)))
-      .column("next_attempt_at", .timestamp(Array(repeating: now, count: count)))
-      .column("created_at", .timestamp(Array(repeating: now, count: count)))
-      .run(on: try database.sql)
+    try await Store(database).outbox.enqueue(
+      rows.map {
+        OutboxStore.Rendered(
+          id: $0.id, recipient: $0.message.to, sender: Self.address(of: $0.message.from),
+          subject: $0.message.subject, message: $0.text)
+      }, now: now)
     return rows.map(\.id)
   }
 
@@ -114,34 +106,20 @@ public actor MailWorker {
   @discardableResult
   public func deliverDue(now: Date = Date(), limit: Int = 50) async throws -> Int {
     try await settleEarlierClaims()
-    let sql = try database.sql
-    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
-    let claimed = try await sql.raw(
-      """
-      UPDATE outbox_messages SET leased_until = \(bind: now.addingTimeInterval(lease))
-      WHERE id IN (
-        SELECT id FROM outbox_messages
-        WHERE state = \(OutboxMessageRecord.State.queued) AND next_attempt_at <= \(bind: now)
-          AND (leased_until IS NULL OR leased_until < \(bind: now))
-        ORDER BY next_attempt_at LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
-      RETURNING id, recipient, sender, message, attempts, created_at
-      """
-    ).all()
-    claimedUnfinished = Set(try claimed.map { try $0.decode(column: "id", as: UUID.self) })
+    let claimed = try await Store(database).outbox.claimDue(now: now, lease: lease, limit: limit)
+    claimedUnfinished = Set(claimed.map(\.id))
     var sent = 0
-    for row in claimed {
-      let id = try row.decode(column: "id", as: UUID.self)
-      let recipient = try row.decode(column: "recipient", as: String.self)
-      let attempts = try row.decode(column: "attempts", as: Int.self) + 1
-      let createdAt = try row.decode(column: "created_at", as: Date.self)
+    for mail in claimed {
+      let (id, recipient, attempts, createdAt) = (
+        mail.id, mail.recipient, mail.attempts + 1, mail.createdAt
+      )
       guard deliveredUnmarked[id] == nil else {
         claimedUnfinished.remove(id)
         continue
       }
       do {
         try await transport.deliver(
-          message: try row.decode(column: "message", as: String.self),
-          from: try row.decode(column: "sender", as: String.self), to: recipient, id: id)
+          message: mail.message, from: mail.sender, to: recipient, id: id)
       } catch {
         try await reschedule(
           id, to: recipient, after: error, attempts: attempts, createdAt: createdAt, now: now)
@@ -167,28 +145,19 @@ public actor MailWorker {
   private func settleEarlierClaims() async throws {
     try await markDelivered()
     guard !claimedUnfinished.isEmpty else { return }
-    try await database.sql.update("outbox_messages")
-      .set(SQLColumn("leased_until"), to: SQLLiteral.null)
-      .where("id", .in, Array(claimedUnfinished)).where("state", .equal, "queued").run()
+    try await Store(database).outbox.release(Array(claimedUnfinished))
     claimedUnfinished = []
   }
 
   /// Records in the database every delivery that is not recorded yet.
   private func markDelivered() async throws {
-    let sql = try database.sql
     for (id, delivery) in deliveredUnmarked.sorted(by: { $0.value.sentAt < $1.value.sentAt }) {
-      try await sql.update("outbox_messages")
-        .set("state", to: OutboxMessageRecord.State.sent.rawValue).set(
-          "sent_at", to: delivery.sentAt
-        )
-        .set("attempts", to: delivery.attempts).set(SQLColumn("leased_until"), to: SQLLiteral.null)
-        .set(SQLColumn("last_error"), to: SQLLiteral.null)
-        .where("id", .equal, id).run()
+      try await Store(database).outbox.markSent(
+        id, attempts: delivery.attempts, sentAt: delivery.sentAt)
       deliveredUnmarked[id] = nil
     }
   }
 
-  /// A failed delivery: tried again later with backoff, or given up.
   private func reschedule(
     _ id: UUID, to recipient: String, after error: any Error, attempts: Int, createdAt: Date,
     now: Date
@@ -196,13 +165,9 @@ public actor MailWorker {
     let reason = (error as? MailDeliveryError)?.description ?? "\(error)"
     let transient = (error as? MailDeliveryError)?.isTransient ?? true
     let givingUp = !transient || now.timeIntervalSince(createdAt) > giveUpAfter
-    try await database.sql.update("outbox_messages")
-      .set("state", to: (givingUp ? OutboxMessageRecord.State.failed : .queued).rawValue)
-      .set("attempts", to: attempts)
-      .set("next_attempt_at", to: now.addingTimeInterval(Self.backoff(afterAttempts: attempts)))
-      .set(SQLColumn("leased_until"), to: SQLLiteral.null)
-      .set("last_error", to: String(reason.prefix(500)))
-      .where("id", .equal, id).run()
+    try await Store(database).outbox.reschedule(
+      id, givingUp: givingUp, attempts: attempts,
+      next: now.addingTimeInterval(Self.backoff(afterAttempts: attempts)), error: reason)
     (givingUp ? metrics?.mailGivenUp : metrics?.mailRetried)?.increment()
     if givingUp {
       logger.error(

@@ -1,4 +1,5 @@
 import Foundation
+import MailsealModel
 import MailsealStore
 public import NIOCore
 import NIOPosix

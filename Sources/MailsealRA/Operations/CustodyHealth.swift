@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 public import MailsealCA
+import MailsealModel
 import MailsealStore
 
 /// Logs that the CA key's custody is away at most once every five seconds,

@@ -1,6 +1,7 @@
 public import FluentKit
 import Foundation
 public import Logging
+import MailsealModel
 import MailsealStore
 
 /// The hourly housekeeping of a serving process: identity evidence past its
@@ -61,7 +62,7 @@ public struct Housekeeping: Sendable {
     }
     do {
       let installation = CAInstallation(database: database, configuration: configuration)
-      for issuer in try await IssuerRecord.query(on: database).filter(\.$role == .issuing).all()
+      for issuer in try await Store(database).issuers.all(in: .issuing)
       where issuer.keyReference != nil && issuer.notAfter > now {
         try await installation.ensureOCSPResponder(for: issuer)
       }

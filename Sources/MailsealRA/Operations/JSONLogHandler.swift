@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import MailsealModel
 import MailsealStore
 
 /// One JSON object per log line on standard error (`MAILSEAL_LOG_FORMAT=json`):

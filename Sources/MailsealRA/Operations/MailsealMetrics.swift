@@ -1,9 +1,9 @@
 public import FluentKit
 import Foundation
 package import MailsealCA
+import MailsealModel
 import MailsealStore
 public import Prometheus
-import SQLKit
 
 /// The portal's metrics in Prometheus' text format (`GET /metrics`):
 /// counters and histograms kept by the process, and gauges read from the
@@ -102,33 +102,15 @@ public final class MailsealMetrics: Sendable {
 
   /// Reads the gauges from the database and writes every metric.
   public func scrape(_ database: any Database, now: Date = Date()) async throws -> [UInt8] {
-    let sql = try database.sql
-    var counts: [String: Double] = [:]
-    for row in try await sql.raw(
-      "SELECT state, COUNT(*) AS n FROM certificate_requests GROUP BY state"
-    ).all() {
-      counts[try row.decode(column: "state", as: String.self)] = Double(
-        try row.decode(column: "n", as: Int64.self))
-    }
-    for (state, gauge) in requestsByState { gauge.set(counts[state.rawValue] ?? 0) }
-    var mail: [String: Double] = [:]
-    for row in try await sql.raw(
-      "SELECT state, COUNT(*) AS n FROM outbox_messages WHERE state <> \(OutboxMessageRecord.State.sent) GROUP BY state"
-    ).all() {
-      mail[try row.decode(column: "state", as: String.self)] = Double(
-        try row.decode(column: "n", as: Int64.self))
-    }
-    mailQueue.set(mail["queued"] ?? 0)
-    mailFailed.set(mail["failed"] ?? 0)
-    var certificates: [String: Double] = [:]
-    for row in try await sql.raw(
-      "SELECT status, COUNT(*) AS n FROM certificates WHERE not_after > \(bind: now) GROUP BY status"
-    ).all() {
-      certificates[try row.decode(column: "status", as: String.self)] = Double(
-        try row.decode(column: "n", as: Int64.self))
-    }
-    certificatesActive.set(certificates["active"] ?? 0)
-    certificatesRevoked.set(certificates["revoked"] ?? 0)
+    let store = Store(database)
+    let counts = try await store.requests.countByState()
+    for (state, gauge) in requestsByState { gauge.set(Double(counts[state.rawValue] ?? 0)) }
+    let mail = try await store.outbox.countUnsentByState()
+    mailQueue.set(Double(mail["queued"] ?? 0))
+    mailFailed.set(Double(mail["failed"] ?? 0))
+    let certificates = try await store.certificates.countValidByStatus(now: now)
+    certificatesActive.set(Double(certificates["active"] ?? 0))
+    certificatesRevoked.set(Double(certificates["revoked"] ?? 0))
     return registry.emitToBuffer()
   }
 }

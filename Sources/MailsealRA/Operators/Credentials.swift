@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import MailsealCA
+import MailsealModel
 import MailsealStore
 import _CryptoExtras
 

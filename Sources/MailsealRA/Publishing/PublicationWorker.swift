@@ -1,8 +1,8 @@
 public import FluentKit
 public import Foundation
 public import Logging
+import MailsealModel
 import MailsealStore
-import SQLKit
 
 /// Applies the queued changes with the ``Publisher``: for each address the
 /// oldest change not yet applied, and only when no earlier change of that
@@ -40,52 +40,18 @@ public actor PublicationWorker {
   /// how many were applied.
   @discardableResult
   public func applyDue(now: Date = Date(), limit: Int = 100) async throws -> Int {
-    let sql = try database.sql
-    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
-    let queued = PublicationQueue.State.queued.rawValue
-    // One statement claims: the first waiting change of each address whose
-    // earlier changes are all applied or set aside.
-    let claimed = try await sql.raw(
-      """
-      UPDATE publications SET lease_until = \(bind: now.addingTimeInterval(lease)),
-        attempts = attempts + 1
-      WHERE id IN (
-        SELECT p.id FROM publications p
-        WHERE p.state = \(bind: queued) AND p.next_attempt_at <= \(bind: now)
-          AND (p.lease_until IS NULL OR p.lease_until < \(bind: now))
-          AND NOT EXISTS (SELECT 1 FROM publications e WHERE e.mailbox = p.mailbox
-            AND e.sequence < p.sequence AND e.state = \(bind: queued))
-        ORDER BY p.sequence LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
-      RETURNING id, sequence, kind, mailbox, serial, der, reason, attempts
-      """
-    ).all()
+    let claimed = try await Store(database).publications.claimDue(
+      now: now, lease: lease, limit: limit)
     var applied = 0
-    for row in claimed.sorted(by: {
-      ((try? $0.decode(column: "sequence", as: Int64.self)) ?? 0)
-        < ((try? $1.decode(column: "sequence", as: Int64.self)) ?? 0)
-    }) {
-      let id = try row.decode(column: "id", as: UUID.self)
-      let attempts = try row.decode(column: "attempts", as: Int.self)
-      let change = PublicationChange(
-        sequence: try row.decode(column: "sequence", as: Int64.self),
-        kind: PublicationChange.Kind(rawValue: try row.decode(column: "kind", as: String.self))
-          ?? .publish,
-        mailbox: try row.decode(column: "mailbox", as: String.self),
-        serial: try row.decode(column: "serial", as: String.self),
-        certificate: Array(try row.decode(column: "der", as: Data.self)),
-        reason: try row.decode(column: "reason", as: String.self))
+    for item in claimed.sorted(by: { $0.change.sequence < $1.change.sequence }) {
+      let (id, attempts, change) = (item.id, item.attempts, item.change)
       do {
         try await publisher.apply(change)
       } catch {
         try await failed(id, change, error: error, attempts: attempts, now: now)
         continue
       }
-      try await sql.raw(
-        """
-        UPDATE publications SET state = \(bind: PublicationQueue.State.done.rawValue),
-          done_at = \(bind: now), lease_until = NULL, last_error = NULL WHERE id = \(bind: id)
-        """
-      ).run()
+      try await Store(database).publications.markDone(id, now: now)
       applied += 1
       logger.info(
         "publication applied",
@@ -105,13 +71,8 @@ public actor PublicationWorker {
     let reason = String((failure?.reason ?? "\(error)").prefix(500))
     if failure?.isPermanent == true {
       let publisherName = publisher.name
-      try await database.transaction { database in
-        try await database.sql.raw(
-          """
-          UPDATE publications SET state = \(bind: PublicationQueue.State.setAside.rawValue),
-            lease_until = NULL, last_error = \(bind: reason) WHERE id = \(bind: id)
-          """
-        ).run()
+      try await Store(database).transaction { store in
+        try await store.publications.setAside(id, reason: reason)
         try await AuditTrail.append(
           AuditEvent(
             actor: AuditEvent.ca, action: .publicationSetAside, subject: change.serial,
@@ -119,7 +80,7 @@ public actor PublicationWorker {
               "kind": change.kind.rawValue, "mailbox": change.mailbox, "reason": reason,
               "publisher": publisherName,
             ]),
-          on: database, now: now)
+          on: store.database, now: now)
       }
       logger.error(
         "publication set aside",
@@ -128,13 +89,8 @@ public actor PublicationWorker {
         ])
       return
     }
-    try await database.sql.raw(
-      """
-      UPDATE publications SET lease_until = NULL, last_error = \(bind: reason),
-        next_attempt_at = \(bind: now.addingTimeInterval(Self.backoff(afterAttempts: attempts)))
-      WHERE id = \(bind: id)
-      """
-    ).run()
+    try await Store(database).publications.retry(
+      id, reason: reason, next: now.addingTimeInterval(Self.backoff(afterAttempts: attempts)))
     logger.warning(
       "publication failed; will retry",
       metadata: [

@@ -1,8 +1,8 @@
 public import FluentKit
 import Foundation
 public import Logging
+import MailsealModel
 import MailsealStore
-import SQLKit
 
 /// Deletes identity evidence whose retention ran out: two years (or the
 /// configured time) after the certificate expired; for requests that never
@@ -12,13 +12,11 @@ public enum EvidenceRetention {
   public static func purge(on database: any Database, logger: Logger, now: Date = Date())
     async throws -> Int
   {
-    let deleted = try await database.sql.raw(
-      "DELETE FROM identity_evidence WHERE retain_until < \(bind: now) RETURNING id"
-    ).all()
-    if !deleted.isEmpty {
+    let deleted = try await Store(database).evidence.purge(before: now)
+    if deleted > 0 {
       logger.notice(
-        "identity evidence purged after its retention", metadata: ["records": "\(deleted.count)"])
+        "identity evidence purged after its retention", metadata: ["records": "\(deleted)"])
     }
-    return deleted.count
+    return deleted
   }
 }

@@ -1,6 +1,7 @@
 public import FluentKit
 public import Foundation
 import Logging
+import MailsealModel
 import MailsealStore
 
 /// Rate limits as one atomic statement per key: the attempt is counted and

@@ -1,14 +1,14 @@
 import FluentKit
 public import Foundation
 public import MailsealModel
-public import MailsealStore
+import MailsealStore
 
 /// What the pickup page needs: the issued request, its certificate and the
 /// chain up to the root.
 public struct Pickup: Sendable {
   public let request: CertificateRequest
   public let certificate: IssuedCertificate
-  public let chain: [IssuerRecord]
+  public let chain: [CACertificate]
   /// Key escrow: the encryption-only certificate beside the signing-only
   /// one above (same issuer, same chain).
   public var encryptionCertificate: IssuedCertificate? = nil
@@ -34,8 +34,8 @@ extension RegistrationAuthority {
     guard record.state == .issued, let certificateID = record.certificateID,
       let certificate = try await store.certificates.find(certificateID)
     else { throw MailsealError.notFound }
-    var chain: [IssuerRecord] = []
-    if let issuer = try await IssuerRecord.find(certificate.issuerID, on: database) {
+    var chain: [CACertificate] = []
+    if let issuer = try await store.issuers.find(certificate.issuerID) {
       chain = try await CAInstallation(database: database, configuration: configuration)
         .chain(of: issuer)
     }

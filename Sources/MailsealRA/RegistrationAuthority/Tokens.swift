@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import MailsealCA
+import MailsealModel
 import MailsealStore
 
 /// Secrets handed to browsers and mailboxes: 256 random bits, base64url.

@@ -1,7 +1,7 @@
 public import FluentKit
 import Foundation
+import MailsealModel
 import MailsealStore
-import SQLKit
 
 /// Settings an administrator changes at run time, shared by all instances
 /// through the database (the environment is read only at start-up).
@@ -13,10 +13,7 @@ public struct Settings: Sendable {
   public static let issuancePaused = "issuance.paused"
 
   public func value(_ key: String) async throws -> String? {
-    try await database.sql.select().column("value").from("settings").where(
-      "key", .equal, key
-    )
-    .first()?.decode(column: "value", as: String.self)
+    try await Store(database).settings.value(key)
   }
 
   /// Changes settings (nil removes one) and records who did it in the
@@ -25,27 +22,15 @@ public struct Settings: Sendable {
     _ values: [(key: String, value: String?)], by actor: String, action: AuditAction,
     now: Date = Date()
   ) async throws {
-    try await database.transaction { database in
-      let sql = try database.sql
+    try await Store(database).transaction { store in
       var details: [String: String] = [:]
       for (key, value) in values {
-        if let value {
-          // One statement whatever is there: two instances changing a
-          // setting at once never collide on the key.
-          try await sql.raw(
-            """
-            INSERT INTO settings (key, value, updated_at) VALUES (\(bind: key), \(bind: value), \(bind: now))
-            ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-            """
-          ).run()
-        } else {
-          try await sql.delete(from: "settings").where("key", .equal, key).run()
-        }
+        try await store.settings.set(key, to: value, now: now)
         details[key] = value ?? "(removed)"
       }
       try await AuditTrail.append(
         AuditEvent(actor: actor, action: action, subject: "settings", details: details),
-        on: database, now: now)
+        on: store.database, now: now)
     }
   }
 
@@ -105,14 +90,9 @@ public struct Settings: Sendable {
   }
 
   public func serviceState() async throws -> ServiceState {
-    let rows = try await database.sql.select().columns("key", "value")
-      .from("settings")
-      .where("key", .in, [Self.noticeGerman, Self.noticeEnglish, Self.issuancePaused]).all()
-    var values: [String: String] = [:]
-    for row in rows {
-      values[try row.decode(column: "key", as: String.self)] = try row.decode(
-        column: "value", as: String.self)
-    }
+    let values = try await Store(database).settings.values([
+      Self.noticeGerman, Self.noticeEnglish, Self.issuancePaused,
+    ])
     var notice: LocalizedText?
     if let german = values[Self.noticeGerman], let english = values[Self.noticeEnglish] {
       notice = LocalizedText(de: german, en: english)

@@ -1,5 +1,6 @@
 public import Foundation
-public import MailsealStore
+public import MailsealModel
+import MailsealStore
 
 /// Sign-in through the organisation's OpenID provider
 /// (`MAILSEAL_OIDC_*`); nil in the configuration when no issuer is set.
@@ -20,7 +21,7 @@ public struct OIDCSettings: Sendable, Equatable {
   /// decide staff roles.
   public var roleClaim: String
   /// `MAILSEAL_OIDC_ROLES=operator:GROUP,admin:GROUP,auditor:GROUP`.
-  public var roles: [OperatorRecord.Role: Set<String>]
+  public var roles: [StaffRole: Set<String>]
   /// `MAILSEAL_OIDC_STAFF_ACR`: the `acr` values (comma-separated) that
   /// count as multi-factor for staff; empty: not asked.
   public var staffACR: Set<String>
@@ -42,9 +43,9 @@ public struct OIDCSettings: Sendable, Equatable {
   static let sessionMinutesRange = 5...1440
 
   /// The staff role a set of claim values gives: the strongest mapped one.
-  public func role(for values: [String]) -> OperatorRecord.Role? {
+  public func role(for values: [String]) -> StaffRole? {
     let held = Set(values)
-    for role in [OperatorRecord.Role.admin, .operator, .recoveryOfficer, .auditor]
+    for role in [StaffRole.admin, .operator, .recoveryOfficer, .auditor]
     where !(roles[role] ?? []).isDisjoint(with: held) {
       return role
     }
@@ -128,11 +129,11 @@ public struct OIDCSettings: Sendable, Equatable {
           message: "scopes are words of letters, digits and -_.:/, separated by spaces."))
     }
     let roleClaim = value("MAILSEAL_OIDC_ROLE_CLAIM") ?? "groups"
-    var roles: [OperatorRecord.Role: Set<String>] = [:]
+    var roles: [StaffRole: Set<String>] = [:]
     for entry in (value("MAILSEAL_OIDC_ROLES") ?? "").split(separator: ",") {
       let pair = entry.split(separator: ":", maxSplits: 1)
       guard pair.count == 2,
-        let role = OperatorRecord.Role(rawValue: pair[0].trimmingCharacters(in: .whitespaces)),
+        let role = StaffRole(rawValue: pair[0].trimmingCharacters(in: .whitespaces)),
         !pair[1].trimmingCharacters(in: .whitespaces).isEmpty
       else {
         problems.append(

@@ -1,4 +1,5 @@
 import Foundation
+import MailsealModel
 import MailsealStore
 
 /// Every word a requester, an operator or an administrator reads — pages,

@@ -1,5 +1,6 @@
 public import FluentKit
 import Foundation
+public import MailsealModel
 
 /// A CA certificate of this installation (a root or an issuing CA), or the
 /// delegated OCSP responder certificate of an issuing CA.
@@ -7,12 +8,7 @@ public final class IssuerRecord: Model, @unchecked Sendable {
   public static let schema = "issuers"
 
   /// What the CA is in the hierarchy.
-  public enum Role: String, Codable, Sendable {
-    case root
-    case issuing
-    /// A delegated OCSP responder certificate of its parent issuing CA.
-    case ocspResponder
-  }
+  public typealias Role = CACertificate.Role
 
   @ID(key: .id) public var id: UUID?
   @Field(key: "role") public var role: Role

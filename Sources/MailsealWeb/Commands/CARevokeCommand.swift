@@ -44,7 +44,7 @@ struct CARevokeCommand: AsyncCommand {
           ? "No certificate of this installation has serial \(serial)." : error.detail(.en))
     }
     // A command ends before the publisher's debounce: publish the CRL now.
-    if let issuer = try await IssuerRecord.find(record.issuerID, on: app.db) {
+    if let issuer = try await app.caInstallation.issuer(record.issuerID) {
       try await app.crlPublisher?.publish(issuer)
     }
     context.console.print(

@@ -1,3 +1,4 @@
+import MailsealModel
 public import MailsealRA
 import MailsealStore
 public import Vapor

@@ -17,7 +17,7 @@ enum PickupController {
   struct Reached {
     let request: CertificateRequest
     let certificate: IssuedCertificate
-    let chain: [IssuerRecord]
+    let chain: [CACertificate]
     let base: String
     var encryptionCertificate: IssuedCertificate? = nil
   }
@@ -63,7 +63,7 @@ enum PickupController {
   }
 
   /// The common name and organisation of a CA certificate's subject.
-  static func issuerWords(_ issuer: IssuerRecord?) -> (name: String, organization: String?) {
+  static func issuerWords(_ issuer: CACertificate?) -> (name: String, organization: String?) {
     guard let issuer,
       let certificate = try? Certificate(derEncoded: Array(issuer.certificateDER))
     else { return (issuer?.subject ?? "", nil) }

@@ -31,9 +31,8 @@ enum PublicCAController {
       let issuer = try await request.application.caInstallation.activeIssuer()
       var references = [issuer?.keyReference].compactMap { $0 }
       if let issuer,
-        let responder = try await IssuerRecord.query(on: request.db)
-          .filter(\.$role == .ocspResponder).filter(\.$parent.$id == issuer.id)
-          .sort(\.$notAfter, .descending).first(), let reference = responder.keyReference
+        let responder = try await request.application.caInstallation.newestResponder(of: issuer),
+        let reference = responder.keyReference
       {
         references.append(reference)
       }
@@ -80,7 +79,7 @@ enum PublicCAController {
     guard file.hasSuffix(".cer") else { throw MailsealError.notFound }
     let slug = String(file.dropLast(4))
     guard slug.count == 16, slug.allSatisfy(\.isHexDigit),
-      let issuer = try await IssuerRecord.query(on: request.db).filter(\.$slug == slug).first()
+      let issuer = try await request.application.caInstallation.issuer(slug: slug)
     else { throw MailsealError.notFound }
     var headers = HTTPHeaders()
     headers.contentType = HTTPMediaType(type: "application", subType: "pkix-cert")
