@@ -35,6 +35,12 @@ SOURCE_FOLDERS = {"MailsealRATests": "Tests/MailsealRATests"}
 WEB_PACKAGES = {"vapor", "leaf", "leaf-kit", "fluent"}
 
 offences = []
+# One import statement per line: `[attributes] [access] import [kind] Module`
+# (spaces and tabs only within it, so that a line never reaches into the
+# next).
+statement = re.compile(
+    r"^[ \t]*(?:@\w+[ \t]+)*(?:(?:public|package|internal|fileprivate|private)[ \t]+)?import[ \t]+"
+    r"(?:(?:struct|class|enum|protocol|func|var|let|typealias)[ \t]+)?(\w+)", re.M)
 package = json.loads(subprocess.run(["swift", "package", "dump-package"], cwd=ROOT, check=True,
                                     capture_output=True, text=True).stdout)
 targets = {target["name"]: target for target in package["targets"]}
@@ -50,18 +56,32 @@ for name, forbidden in FORBIDDEN.items():
                 offences.append("Package.swift: %s depends on %s (%s)" % (name, product, package_name))
         elif "byName" in dependency and dependency["byName"][0] in forbidden:
             offences.append("Package.swift: %s depends on %s" % (name, dependency["byName"][0]))
-    statement = re.compile(r"^\s*(?:@\w+\s+)*(?:public\s+|package\s+|internal\s+)?import\s+(?:\w+\s+)?(\w+)",
-                           re.M)
     folder = ROOT / SOURCE_FOLDERS.get(name, "Sources/" + name)
     for source in sorted(folder.rglob("*.swift")):
         for module in statement.findall(source.read_text(encoding="utf-8")):
             if module in forbidden:
                 offences.append("%s imports %s" % (source.relative_to(ROOT), module))
 
+# The web speaks to the registration authority, never to the store: no
+# file of it imports the store or the database libraries, except the one
+# composition file that opens the database and hands it to the parts.
+STORE_MODULES = {"MailsealStore", "FluentKit", "SQLKit", "Fluent", "FluentSQLiteDriver",
+                 "FluentPostgresDriver"}
+WEB_COMPOSITION = {"Sources/MailsealWeb/configure.swift"}
+for source in sorted((ROOT / "Sources/MailsealWeb").rglob("*.swift")):
+    relative = str(source.relative_to(ROOT))
+    if relative in WEB_COMPOSITION:
+        continue
+    for module in statement.findall(source.read_text(encoding="utf-8")):
+        if module in STORE_MODULES:
+            offences.append("%s imports %s (only %s may)" % (relative, module,
+                                                             ", ".join(sorted(WEB_COMPOSITION))))
+
 if offences:
     print("The layers are broken (web → RA → CA core, store; nothing points back up):")
     for offence in offences:
         print("  " + offence)
     sys.exit(1)
-print("Layers hold: %s import no web framework, no templates and nothing above them."
-      % ", ".join(FORBIDDEN))
+print("Layers hold: %s import no web framework, no templates and nothing above them; "
+      "the web reaches the store only through %s." % (", ".join(FORBIDDEN),
+                                                       ", ".join(sorted(WEB_COMPOSITION))))

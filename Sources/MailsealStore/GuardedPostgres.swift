@@ -2,6 +2,7 @@ package import FluentKit
 import FluentPostgresDriver
 import Foundation
 import Logging
+import MailsealModel
 package import NIOCore
 import PostgresNIO
 import SQLKit

@@ -1,5 +1,6 @@
 public import FluentKit
 import Foundation
+import SQLKit
 
 /// The database as the registration authority speaks to it: a store per
 /// aggregate (login links, sessions, requests, …) whose methods are the
@@ -28,6 +29,11 @@ public struct Store: Sendable {
   }
   public var recoveries: KeyRecoveries { KeyRecoveries(database: database) }
   public var issuers: Issuers { Issuers(database: database) }
+  /// Throws unless the database answers.
+  public func ping() async throws {
+    _ = try await database.sql.raw("SELECT 1").all()
+  }
+
   public var loginLinks: LoginLinks { LoginLinks(database: database) }
   public var mailboxSessions: MailboxSessions { MailboxSessions(database: database) }
   public var staffSessions: StaffSessions { StaffSessions(database: database) }

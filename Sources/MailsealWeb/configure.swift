@@ -1,3 +1,4 @@
+import Fluent
 import FluentKit
 import Foundation
 import Leaf
@@ -392,5 +393,73 @@ func prepareToServe(_ app: Application) async throws {
   for issuer in try await Store(app.db).issuers.all(in: .issuing)
   where issuer.keyReference != nil && issuer.notAfter > Date() {
     try await app.caInstallation.ensureOCSPResponder(for: issuer)
+  }
+}
+
+// MARK: - The parts on this installation's database (the web reaches the
+// store only through these)
+
+extension Application {
+  /// The registration authority of this installation (for commands and
+  /// background work; a request uses ``Vapor/Request/registrationAuthority``).
+  var registrationAuthority: RegistrationAuthority { makeRegistrationAuthority(on: db) }
+
+  /// The registration authority on `database`, wired to this process's
+  /// workers.
+  func makeRegistrationAuthority(on database: any Database) -> RegistrationAuthority {
+    let mailWorker = self.mailWorker
+    let crlPublisher = self.crlPublisher
+    let issuanceWorker = self.issuanceWorker
+    let metrics = self.metrics
+    let ocsp = self.ocspService
+    return RegistrationAuthority(
+      database: database, configuration: mailseal, logger: logger,
+      mailQueued: { mailWorker?.nudge() },
+      revocationRecorded: { revocation in
+        // This instance's OCSP answers say revoked from now on.
+        ocsp.apply(revocation)
+        crlPublisher?.nudge()
+        metrics.revocations[revocation.reason]?.increment()
+      },
+      issuanceResumed: { issuanceWorker?.nudge() })
+  }
+}
+
+extension Request {
+  /// The registration authority on this request's connection pool.
+  var registrationAuthority: RegistrationAuthority {
+    application.makeRegistrationAuthority(on: db)
+  }
+}
+
+extension Application {
+  /// The staff accounts of this installation.
+  var operatorDirectory: OperatorDirectory {
+    OperatorDirectory(database: db, configuration: mailseal, logger: logger)
+  }
+}
+
+extension Request {
+  /// The operator directory on this request's connection pool.
+  var operatorDirectory: OperatorDirectory {
+    OperatorDirectory(database: db, configuration: application.mailseal, logger: logger)
+  }
+}
+
+extension Application {
+  /// The recovery certificates installed here (key escrow).
+  var recoveryCertificates: RecoveryCertificates { RecoveryCertificates(database: db) }
+
+  /// The escrowed keys, for their export to the recovery officers.
+  var escrowedKeys: EscrowedKeys { EscrowedKeys(database: db) }
+
+  /// Issuance by `authority` (the command line's `ca issue`).
+  func issuanceService(authority: CertificateAuthority, issuerID: UUID) -> IssuanceService {
+    IssuanceService(authority: authority, issuerID: issuerID, database: db)
+  }
+
+  /// The metrics in Prometheus' text format, the gauges read now.
+  func scrapeMetrics() async throws -> [UInt8] {
+    try await metrics.scrape(db)
   }
 }

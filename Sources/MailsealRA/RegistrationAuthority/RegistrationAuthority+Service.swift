@@ -60,4 +60,37 @@ extension RegistrationAuthority {
   public func approvedWaiting() async throws -> Int {
     try await store.requests.count(in: .approved)
   }
+
+  // MARK: - The audit trail
+
+  /// Checks the whole audit chain.
+  public func verifyAuditTrail() async throws -> AuditVerification {
+    try await store.audit.verify()
+  }
+
+  /// Audit records matching the filters (each an exact match), newest
+  /// first, before record `before`.
+  public func auditRecords(
+    actor: String?, action: String?, subject: String?, before: Int64?, limit: Int
+  ) async throws -> [AuditRecord] {
+    try await store.audit.search(
+      actor: actor, action: action, subject: subject, before: before, limit: limit)
+  }
+
+  /// Records that `principal` exports the audit trail.
+  public func recordAuditExport(by principal: Principal, now: Date = Date()) async throws {
+    try await AuditTrail.append(
+      AuditEvent(actor: principal.auditActor, action: .auditExported, subject: "audit trail"),
+      on: database, now: now)
+  }
+
+  /// The whole audit trail, oldest first, as JSON lines, a page at a time.
+  public func exportAuditTrail(write: (String) async throws -> Void) async throws {
+    try await store.audit.exportJSONLines(write: write)
+  }
+
+  /// Throws unless the database answers.
+  public func checkStoreAnswers() async throws {
+    try await store.ping()
+  }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// `mailseal audit verify|export`: the audit trail for auditors.
@@ -19,7 +18,7 @@ struct AuditVerifyCommand: AsyncCommand {
   }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    let result = try await AuditTrail.verify(on: context.application.db)
+    let result = try await context.application.registrationAuthority.verifyAuditTrail()
     if let broken = result.firstBroken {
       throw CommandFailure(
         "audit trail broken at record \(broken.seq): \(broken.reason) (\(result.records) records before it hold)"
@@ -39,9 +38,9 @@ struct AuditExportCommand: AsyncCommand {
   var help: String { "Export the whole audit trail as JSON lines, oldest first." }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    let database = context.application.db
+    let authority = context.application.registrationAuthority
     guard let out = signature.out else {
-      try await AuditTrail.exportJSONLines(on: database) { page in
+      try await authority.exportAuditTrail { page in
         FileHandle.standardOutput.write(Data(page.utf8))
       }
       return
@@ -52,7 +51,7 @@ struct AuditExportCommand: AsyncCommand {
       let handle = FileHandle(forWritingAtPath: out)
     else { throw CommandFailure("\(out) cannot be written.") }
     defer { try? handle.close() }
-    try await AuditTrail.exportJSONLines(on: database) { page in
+    try await authority.exportAuditTrail { page in
       try handle.write(contentsOf: Data(page.utf8))
     }
     try handle.synchronize()

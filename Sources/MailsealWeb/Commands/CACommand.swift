@@ -2,7 +2,6 @@ import Foundation
 import MailsealCA
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 import X509
 
@@ -268,7 +267,7 @@ struct CAIssueCommand: AsyncCommand {
       csrPath, what: "certificate request", limit: CertificateRequestCheck.maximumSize)
     let app = context.application
     let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()
-    let service = IssuanceService(authority: authority, issuerID: issuerID, database: app.db)
+    let service = app.issuanceService(authority: authority, issuerID: issuerID)
     let certificate = try await service.issue(
       IssuanceOrder(request: Array(request), subject: subject))
     app.logger.notice(

@@ -2,7 +2,6 @@ import Foundation
 import MailsealCA
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// `mailseal ca revoke --serial HEX --reason REASON`: an administrator's

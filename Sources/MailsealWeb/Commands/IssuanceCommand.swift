@@ -1,8 +1,6 @@
-import Fluent
 import Foundation
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// `mailseal issuance pause|resume`: approved requests wait while paused and

@@ -1,7 +1,6 @@
 import Foundation
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// `mailseal operator …`: staff accounts.
@@ -33,7 +32,7 @@ struct OperatorAddCommand: AsyncCommand {
     else {
       throw CommandFailure("--email, --name and --role are required.")
     }
-    guard let role = OperatorRecord.Role(rawValue: roleText) else {
+    guard let role = StaffRole(rawValue: roleText) else {
       throw CommandFailure(
         "--role must be operator, admin, auditor or recovery-officer; “\(roleText)” is not.")
     }
@@ -43,19 +42,5 @@ struct OperatorAddCommand: AsyncCommand {
     context.console.print(
       "Enrolment link (valid 48 hours, works once; send it to \(record.email) only):")
     context.console.print(link)
-  }
-}
-
-extension Application {
-  /// The staff accounts of this installation.
-  var operatorDirectory: OperatorDirectory {
-    OperatorDirectory(database: db, configuration: mailseal, logger: logger)
-  }
-}
-
-extension Request {
-  /// The operator directory on this request's connection pool.
-  var operatorDirectory: OperatorDirectory {
-    OperatorDirectory(database: db, configuration: application.mailseal, logger: logger)
   }
 }

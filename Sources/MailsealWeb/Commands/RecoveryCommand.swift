@@ -170,7 +170,7 @@ struct RecoveryInstallCommand: AsyncCommand {
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let path = signature.cert else { throw CommandFailure("--cert FILE is required.") }
     let bytes = try readInputFile(path, what: "recovery certificate", limit: 64 * 1024)
-    let certificates = RecoveryCertificates(database: context.application.db)
+    let certificates = context.application.recoveryCertificates
     let installed: RecoveryCertificate
     switch try await certificates.install(Array(bytes)) {
     case .installed(let certificate):
@@ -226,7 +226,7 @@ struct RecoveryRemoveCommand: AsyncCommand {
       )
     }
     guard
-      try await RecoveryCertificates(database: app.db).remove(
+      try await app.recoveryCertificates.remove(
         fingerprint: fingerprint, escrowOn: app.mailseal.escrow.isOn)
     else { throw CommandFailure("No installed recovery certificate has that fingerprint.") }
     context.console.print(
@@ -241,7 +241,7 @@ struct RecoveryShowCommand: AsyncCommand {
   var help: String { "Print the installed recovery certificates with their fingerprints." }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    let installed = try await RecoveryCertificates(database: context.application.db).installed()
+    let installed = try await context.application.recoveryCertificates.installed()
     guard !installed.isEmpty else {
       context.console.print("No recovery certificate is installed.")
       return
@@ -374,7 +374,7 @@ struct RecoveryExportCommand: AsyncCommand {
       throw CommandFailure("--serial must be the certificate's serial number in hex.")
     }
     let folder = try emptyFolder(out)
-    let entries = try await EscrowedKeys(database: context.application.db).export(
+    let entries = try await context.application.escrowedKeys.export(
       serial: signature.serial, actor: AuditEvent.commandLine)
     for entry in entries {
       try writeNew(entry.envelope, to: folder, "\(entry.serial).envelope.der", 0o600)

@@ -1,7 +1,6 @@
 import Foundation
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// The administrator's page (service notice, issuance pause) and the
@@ -139,9 +138,9 @@ enum AdminController {
     let before = request.query[Int64.self, at: "before"]
     let language = Language.of(request)
     let zone = request.timeZone
-    let records = try await AuditTrail.search(
+    let records = try await request.registrationAuthority.auditRecords(
       actor: filter("actor"), action: filter("action"), subject: filter("subject"),
-      before: before, limit: auditPageSize + 1, on: request.db)
+      before: before, limit: auditPageSize + 1)
     let rows = records.prefix(auditPageSize).map {
       AuditRow(
         seq: $0.seq, at: BackOfficeController.format($0.at, language, zone), actor: $0.actor,
@@ -161,18 +160,15 @@ enum AdminController {
   @Sendable
   static func export(_ request: Request) async throws -> Response {
     let current = try await requireAuditReader(request)
-    let database = request.db
+    let authority = request.registrationAuthority
     let logger = request.logger
-    try await AuditTrail.append(
-      AuditEvent(
-        actor: current.principal.auditActor, action: .auditExported,
-        subject: "audit trail"), on: database)
+    try await authority.recordAuditExport(by: current.principal)
     let response = Response(
       status: .ok,
       body: .init(
         managedAsyncStream: { writer in
           do {
-            try await AuditTrail.exportJSONLines(on: database) { page in
+            try await authority.exportAuditTrail { page in
               try await writer.write(.buffer(ByteBuffer(string: page)))
             }
           } catch {

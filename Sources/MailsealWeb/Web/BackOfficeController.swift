@@ -1,9 +1,7 @@
-import Fluent
 import Foundation
 import MailsealCA
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// The service desk: the queue of requests, a request, the identity check,
@@ -226,10 +224,10 @@ extension BackOfficeController {
       canVerify: desk.actions.recordEvidence, canApprove: desk.actions.approve,
       canReject: desk.actions.reject, ownMailbox: desk.actions.ownMailbox,
       error: error?.sentence(language),
-      methods: IdentityEvidenceRecord.Method.allCases.map {
+      methods: IdentityEvidence.Method.allCases.map {
         Choice(value: $0.rawValue, label: RecordWords.method($0, language))
       },
-      documentTypes: IdentityEvidenceRecord.DocumentType.allCases.map {
+      documentTypes: IdentityEvidence.DocumentType.allCases.map {
         Choice(value: $0.rawValue, label: RecordWords.document($0, language))
       },
       expiryMin: isoDay(Date(), zone),

@@ -1,6 +1,5 @@
 import MailsealModel
 public import MailsealRA
-import MailsealStore
 public import Vapor
 
 /// A form whose only field is its CSRF token (withdraw, sign out, clear,

@@ -1,9 +1,7 @@
-import Fluent
 import Foundation
 import MailsealCA
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// A certificate's page and its revocation: for the requester signed in

@@ -1,6 +1,5 @@
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 extension Language {

@@ -2,7 +2,6 @@ import MailsealCA
 import MailsealModel
 import MailsealRA
 import MailsealStatus
-import MailsealStore
 import NIOCore
 import Vapor
 

@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import NIOCore
 import Vapor
 

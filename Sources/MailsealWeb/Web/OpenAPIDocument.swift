@@ -1,6 +1,5 @@
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// The OpenAPI 3.1 description of the JSON API.

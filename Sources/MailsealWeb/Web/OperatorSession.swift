@@ -1,7 +1,6 @@
 import Foundation
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// The operator's session cookie (apart from requesters'), its CSRF token,

@@ -2,7 +2,6 @@ import Foundation
 import Leaf
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// Every page is a view model rendered into a Leaf template inside the

@@ -1,10 +1,8 @@
 import Crypto
-import Fluent
 import Foundation
 import MailsealCA
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import SwiftASN1
 import Vapor
 import X509

@@ -2,7 +2,6 @@ import Foundation
 import MailsealCA
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// Turns every error into an answer, in one place: an RFC 9457 problem
@@ -44,10 +43,10 @@ struct ProblemMiddleware: AsyncMiddleware {
     var problem = Self.describe(error)
     var reference: String?
     var retryAfter: Int?
-    if let unavailable = StoreUnavailable.classify(error) {
+    if let unavailable = StoreOutage.of(error) {
       // Not a fault of ours to hide behind a reference: the database is
       // away for a moment (restart, fail-over) or cannot store (disk full).
-      StoreRefusalLog.shared.note(unavailable, logger: request.logger)
+      StoreOutage.note(unavailable, logger: request.logger)
       retryAfter = unavailable.retryAfterSeconds
     } else if let error = error as? CAError, error.code == .keyUnavailable {
       // The HSM is away for now: named in the log, not a fault to hide
@@ -154,7 +153,7 @@ struct ProblemMiddleware: AsyncMiddleware {
         code: "http-\(error.status.code)", status: error.status,
         message: Message("problem.http", ["reason": error.reason]))
     default:
-      if let unavailable = StoreUnavailable.classify(error) {
+      if let unavailable = StoreOutage.of(error) {
         return Description(
           code: MailsealError.Code.serviceUnavailable.rawValue, status: .serviceUnavailable,
           message: Message(

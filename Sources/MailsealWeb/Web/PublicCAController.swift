@@ -1,10 +1,7 @@
-import Fluent
 import MailsealCA
 import MailsealModel
 import MailsealRA
 import MailsealStatus
-import MailsealStore
-import SQLKit
 import Synchronization
 import Vapor
 
@@ -27,7 +24,7 @@ enum PublicCAController {
   @Sendable
   static func health(_ request: Request) async throws -> Response {
     do {
-      _ = try await request.db.sql.raw("SELECT 1").all()
+      try await request.registrationAuthority.checkStoreAnswers()
       let issuer = try await request.application.caInstallation.activeIssuer()
       var references = [issuer?.keyReference].compactMap { $0 }
       if let issuer,
@@ -57,8 +54,8 @@ enum PublicCAController {
       if fault != nil { response.headers.replaceOrAdd(name: "Retry-After", value: "5") }
       return response
     } catch {
-      if let unavailable = StoreUnavailable.classify(error) {
-        StoreRefusalLog.shared.note(unavailable, logger: request.logger)
+      if let unavailable = StoreOutage.of(error) {
+        StoreOutage.note(unavailable, logger: request.logger)
       } else {
         request.logger.error("health check failed: \(String(reflecting: error))")
       }
@@ -66,7 +63,7 @@ enum PublicCAController {
         .encodeResponse(status: .serviceUnavailable, for: request)
       response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
       response.headers.replaceOrAdd(
-        name: "Retry-After", value: "\(StoreUnavailable.classify(error)?.retryAfterSeconds ?? 5)")
+        name: "Retry-After", value: "\(StoreOutage.of(error)?.retryAfterSeconds ?? 5)")
       return response
     }
   }
@@ -122,7 +119,7 @@ enum PublicCAController {
       }
     case .off: throw MailsealError.notFound
     }
-    let body = try await request.application.metrics.scrape(request.db)
+    let body = try await request.application.scrapeMetrics()
     var headers = HTTPHeaders()
     headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
     headers.replaceOrAdd(name: .cacheControl, value: "no-store")

@@ -2,7 +2,6 @@ import Foundation
 import MailsealCA
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import SwiftASN1
 import Vapor
 

@@ -1,7 +1,6 @@
 import Foundation
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// The JSON API the browser's script calls (described in /api/openapi.json).

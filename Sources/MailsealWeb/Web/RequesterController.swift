@@ -1,7 +1,6 @@
 import Foundation
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// The requester's pages: start, login link, requests, the form.

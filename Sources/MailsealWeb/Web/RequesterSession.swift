@@ -1,8 +1,6 @@
-import FluentKit
 import Foundation
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// The requester's session, read from its cookie, and the CSRF token the
@@ -83,38 +81,5 @@ enum RequesterSession {
   private struct CachedSession: StorageKey {
     typealias Value = CachedSession
     let session: MailboxSession?
-  }
-}
-
-extension Application {
-  /// The registration authority of this installation (for commands and
-  /// background work; a request uses ``Vapor/Request/registrationAuthority``).
-  var registrationAuthority: RegistrationAuthority { makeRegistrationAuthority(on: db) }
-
-  /// The registration authority on `database`, wired to this process's
-  /// workers.
-  func makeRegistrationAuthority(on database: any Database) -> RegistrationAuthority {
-    let mailWorker = self.mailWorker
-    let crlPublisher = self.crlPublisher
-    let issuanceWorker = self.issuanceWorker
-    let metrics = self.metrics
-    let ocsp = self.ocspService
-    return RegistrationAuthority(
-      database: database, configuration: mailseal, logger: logger,
-      mailQueued: { mailWorker?.nudge() },
-      revocationRecorded: { revocation in
-        // This instance's OCSP answers say revoked from now on.
-        ocsp.apply(revocation)
-        crlPublisher?.nudge()
-        metrics.revocations[revocation.reason]?.increment()
-      },
-      issuanceResumed: { issuanceWorker?.nudge() })
-  }
-}
-
-extension Request {
-  /// The registration authority on this request's connection pool.
-  var registrationAuthority: RegistrationAuthority {
-    application.makeRegistrationAuthority(on: db)
   }
 }

@@ -1,6 +1,5 @@
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// Headers every answer carries: a strict Content-Security-Policy (scripts

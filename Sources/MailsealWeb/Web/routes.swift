@@ -1,7 +1,6 @@
 import MailsealCA
 import MailsealModel
 import MailsealRA
-import MailsealStore
 import Vapor
 
 /// Every route, in groups, each at its ``PortalPath`` (a test fails for a
