@@ -68,6 +68,7 @@ let package = Package(
       name: "MailsealStore",
       dependencies: [
         "MailsealModel",
+        "MailsealCA",
         .product(name: "FluentKit", package: "fluent-kit"),
         .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
         .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),

@@ -28,6 +28,7 @@ public struct Store: Sendable {
     RecoveryCertificateStore(database: database)
   }
   public var recoveries: KeyRecoveries { KeyRecoveries(database: database) }
+  public var issuance: IssuanceRecords { IssuanceRecords(database: database) }
   public var issuers: Issuers { Issuers(database: database) }
   /// Throws unless the database answers.
   public func ping() async throws {

@@ -115,7 +115,7 @@ struct IssuanceServiceTests {
         ])
         #expect((try? issued[0].get()) != nil)
       }
-      let store = IssuanceStore(database: app.db)
+      let store = Store(app.db).issuance
       var facts = try await store.keyFacts([fingerprint, "00"])
       #expect(facts.mailboxes == [fingerprint: [mine]])
       #expect(facts.refusal(of: fingerprint, for: mine) == nil)
@@ -126,7 +126,7 @@ struct IssuanceServiceTests {
       for other in ["a@example.edu", "z@example.edu"] {
         let prepared = try service.authority.prepare(
           try CertificateRequestCheck.check(request), for: try .mailboxOnly(other))
-        try await IssuanceStore.insertIntents(
+        try await IssuanceRecords.insertIntents(
           [prepared], on: app.db.sql, issuerID: service.issuerID, now: Date())
         facts = try await store.keyFacts([fingerprint])
         #expect(facts.mailboxes[fingerprint] == [mine, other])

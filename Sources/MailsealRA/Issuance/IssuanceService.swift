@@ -3,7 +3,7 @@ import Foundation
 import Logging
 public import MailsealCA
 import MailsealModel
-import MailsealStore
+public import MailsealStore
 
 /// One certificate to issue: the request as received and the subject the
 /// registration authority validated.
@@ -27,14 +27,6 @@ public struct IssuanceOrder: Sendable {
     self.requestID = requestID
     self.purpose = purpose
   }
-}
-
-/// A certificate on its way into the store.
-public struct StoredCertificate: Sendable {
-  public let certificate: SignedCertificate
-  public let keyType: SubscriberKeyType
-  public let requestID: UUID?
-  public var purpose: KeyPurpose = .dualUse
 }
 
 /// Issues certificates in Boulder's order, a batch at a time:
@@ -74,6 +66,26 @@ public struct IssuanceService: Sendable {
     self.database = database
   }
 
+  /// What runs in the transaction that stores certificates: what follows
+  /// from them (``afterStoring``), then the CA's record of each issuance.
+  func storingStep(now: Date) -> @Sendable (Store, [StoredCertificate]) async throws -> Void {
+    let afterStoring = self.afterStoring
+    return { store, signed in
+      try await afterStoring?(store.database, signed)
+      try await AuditTrail.append(
+        signed.map { item in
+          AuditEvent(
+            actor: AuditEvent.ca, action: .certificateIssued,
+            subject: item.certificate.prepared.serialHex,
+            details: [
+              "mailbox": item.certificate.prepared.subject.mailbox.address,
+              "notAfter": UTCDateFields(item.certificate.prepared.notAfter).internetDateTime,
+              "request": item.requestID?.uuidString ?? "command line",
+            ])
+        }, on: store.database, now: now)
+    }
+  }
+
   /// Issues one certificate.
   public func issue(_ order: IssuanceOrder, now: Date = Date()) async throws -> SignedCertificate {
     try await issue([order], now: now)[0].get()
@@ -94,7 +106,7 @@ public struct IssuanceService: Sendable {
   >] {
     var results = [Result<SignedCertificate, CAError>?](repeating: nil, count: orders.count)
     guard !orders.isEmpty else { return [] }
-    let store = IssuanceStore(database: database)
+    let store = Store(database).issuance
     let chunks = Self.chunks(of: orders)
     var stages = StageTimer()
 
@@ -126,7 +138,7 @@ public struct IssuanceService: Sendable {
       async let committed = StageTimer.measure {
         try await store.commit(
           storing: storing, recording: chunk.ready.map(\.prepared), issuerID: issuerID,
-          now: now, afterStoring: afterStoring)
+          now: now, afterStoring: storingStep(now: now))
       }
       async let signatures = StageTimer.measure { await sign(signing) }
       let later = number + 2 < chunks.count ? chunks[number + 2] : []
@@ -172,7 +184,8 @@ public struct IssuanceService: Sendable {
     toStore += outcome.stored
     if !toStore.isEmpty { try faultBeforeStoring?() }
     try await store.commit(
-      storing: toStore, recording: [], issuerID: issuerID, now: now, afterStoring: afterStoring)
+      storing: toStore, recording: [], issuerID: issuerID, now: now,
+      afterStoring: storingStep(now: now))
     issued += toStore.count
     stages.lap("commit")
     logger.debug(
@@ -214,13 +227,14 @@ public struct IssuanceService: Sendable {
   /// batch waits for the key (the caller keeps those requests approved).
   func stopForCustody(
     _ fault: CAError, storing signed: [StoredCertificate], unsigned: [String],
-    storedBefore: Int, store: IssuanceStore, now: Date
+    storedBefore: Int, store: IssuanceRecords, now: Date
   ) async throws -> Never {
     // Closed first: should storing fail, these serials were still never
     // signed (and must not end up on a CRL as abandoned).
     try await store.markUnsigned(unsigned, now: now)
     try await store.commit(
-      storing: signed, recording: [], issuerID: issuerID, now: now, afterStoring: afterStoring)
+      storing: signed, recording: [], issuerID: issuerID, now: now,
+      afterStoring: storingStep(now: now))
     logger.error(
       "the CA key could not sign; the batch stops until it is back",
       metadata: [
@@ -283,7 +297,7 @@ public struct IssuanceService: Sendable {
 
   /// Key facts known so far in a batch: from the store, and the mailboxes
   /// this batch has already given each key.
-  typealias KeyFacts = IssuanceStore.KeyFacts
+  typealias KeyFacts = IssuanceRecords.KeyFacts
 
   /// An order's request, checked or refused.
   typealias CheckedOrder = (index: Int, result: Result<CheckedRequest, CAError>)
@@ -323,7 +337,7 @@ public struct IssuanceService: Sendable {
   /// so far (one lookup).
   func vet(
     _ checked: [CheckedOrder], of orders: [IssuanceOrder],
-    facts known: KeyFacts, store: IssuanceStore
+    facts known: KeyFacts, store: IssuanceRecords
   ) async throws -> VettedChunk {
     var chunk = VettedChunk(facts: known)
     guard !checked.isEmpty else { return chunk }
@@ -390,7 +404,7 @@ public struct IssuanceService: Sendable {
   public static func recoverAbandonedIntents(
     on database: any Database, logger: Logger, now: Date = Date()
   ) async throws {
-    let serials = try await IssuanceStore(database: database).abandonPendingIntents(
+    let serials = try await Store(database).issuance.abandonPendingIntents(
       olderThan: now.addingTimeInterval(-300), now: now)
     if !serials.isEmpty {
       logger.warning(

@@ -4,7 +4,6 @@ public import Logging
 import MailsealCA
 import MailsealModel
 import MailsealStore
-import SQLKit
 
 /// Issues approved requests: claims them with a lease (`FOR UPDATE SKIP
 /// LOCKED` on PostgreSQL, so several instances never take the same one),
@@ -78,28 +77,17 @@ public actor IssuanceWorker {
     // nothing is recorded for them.
     let issuer = try await currentIssuer()
     try await issuer.ensureReady()
-    let sql = try database.sql
-    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
     // Only requests whose mailbox validation may still be relied on
     // (RequestRules.mailboxValidationFresh); the others wait for a fresh
     // login link.
     let validSince = now.addingTimeInterval(-RequestRules.mailboxValidationLifetime)
     let leaseUntil = now.addingTimeInterval(lease)
-    let claimed = try await sql.raw(
-      """
-      UPDATE certificate_requests SET issuing_lease_until = \(bind: leaseUntil)
-      WHERE id IN (
-        SELECT id FROM certificate_requests
-        WHERE state = \(CertificateRequestRecord.State.approved) AND (issuing_lease_until IS NULL OR issuing_lease_until < \(bind: now))
-          AND mailbox_validated_at >= \(bind: validSince)
-        ORDER BY approved_at LIMIT \(literal: batchSize)\(unsafeRaw: skipLocked))
-      RETURNING id
-      """
-    ).all()
-    guard !claimed.isEmpty else { return 0 }
+    let issuance = Store(database).issuance
+    let ids = try await issuance.claimApproved(
+      validSince: validSince, leaseUntil: leaseUntil, limit: batchSize, now: now)
+    guard !ids.isEmpty else { return 0 }
     let started = ContinuousClock.now
-    let ids = try claimed.map { try $0.decode(column: "id", as: UUID.self) }
-    let requests = try await IssuingRequest.load(ids, on: sql)
+    let requests = try await issuance.issuingRequests(ids)
     var orders: [IssuanceOrder] = []
     var refused: [(IssuingRequest, any Error)] = []
     for request in requests {
@@ -134,13 +122,7 @@ public actor IssuanceWorker {
       // the rest stays approved and is claimable again at once — only what
       // this claim still holds (another worker may have claimed a request
       // since).
-      try await sql.raw(
-        """
-        UPDATE certificate_requests SET issuing_lease_until = NULL
-        WHERE id IN (\(binds: ids)) AND state = \(CertificateRequestRecord.State.approved)
-          AND issuing_lease_until = \(bind: leaseUntil)
-        """
-      ).run()
+      try await issuance.releaseClaims(ids, leaseUntil: leaseUntil)
       mailQueued()
       throw error
     }
@@ -194,21 +176,13 @@ public actor IssuanceWorker {
   func holdStaleValidations(now: Date) async throws {
     let validSince = now.addingTimeInterval(-RequestRules.mailboxValidationLifetime)
     let configuration = self.configuration
-    let held = try await database.transaction { database in
-      let rows = try await database.sql.raw(
-        """
-        UPDATE certificate_requests SET issuance_held_at = \(bind: now), updated_at = \(bind: now)
-        WHERE state = \(CertificateRequestRecord.State.approved) AND mailbox_validated_at < \(bind: validSince) AND issuance_held_at IS NULL
-        RETURNING number, mailbox, language
-        """
-      ).all()
+    let held = try await Store(database).transaction { store in
+      let rows = try await store.issuance.holdStale(validSince: validSince, now: now)
       var messages: [MailMessage] = []
       var events: [AuditEvent] = []
       for row in rows {
-        let number = try row.decode(column: "number", as: String.self)
-        let mailbox = try row.decode(column: "mailbox", as: String.self)
-        let language =
-          Language(rawValue: try row.decode(column: "language", as: String.self)) ?? .de
+        let (number, mailbox) = (row.number, row.mailbox)
+        let language = Language(rawValue: row.language) ?? .de
         messages.append(
           MailTemplates.issuanceHeld(
             number: number, mailbox: mailbox, portalURL: configuration.publicURL,
@@ -222,8 +196,8 @@ public actor IssuanceWorker {
       }
       if !rows.isEmpty {
         try await Outbox.enqueue(
-          messages, on: database, messageDomain: configuration.mail.domain, now: now)
-        try await AuditTrail.append(events, on: database, now: now)
+          messages, on: store.database, messageDomain: configuration.mail.domain, now: now)
+        try await AuditTrail.append(events, on: store.database, now: now)
       }
       return rows.count
     }
@@ -244,18 +218,12 @@ public actor IssuanceWorker {
   )
     async throws
   {
-    let sql = try database.sql
+    let issuance = Store(database).issuance
     let now = Date()
     let expires = now.addingTimeInterval(TimeInterval(configuration.portal.pickupDays) * 86_400)
     for chunk in stored.filter({ $0.requestID != nil }).chunked(into: 400) {
-      let serials = chunk.map(\.certificate.prepared.serialHex)
-      var certificateIDs: [String: UUID] = [:]
-      for row in try await sql.select().column("id").column("serial").from("certificates")
-        .where(SQLAmong("serial", serials)).all()
-      {
-        certificateIDs[try row.decode(column: "serial", as: String.self)] = try row.decode(
-          column: "id", as: UUID.self)
-      }
+      let certificateIDs = try await issuance.certificateIDs(
+        serials: chunk.map(\.certificate.prepared.serialHex))
       // A request that escrows its encryption key is issued with both of
       // its certificates, never with one (the service keeps them in one
       // chunk; a key lost between the two signatures leaves it approved).
@@ -267,19 +235,9 @@ public actor IssuanceWorker {
           byRequest[item.requestID!, default: (nil, nil)].main = item
         }
       }
-      var pairs: Set<UUID> = []
-      for row in try await sql.select().column("id").from("certificate_requests")
-        .where(SQLAmong("id", Array(byRequest.keys)))
-        .where("encryption_csr_der", .isNot, SQLLiteral.null).all()
-      {
-        pairs.insert(try row.decode(column: "id", as: UUID.self))
-      }
+      let pairs = try await issuance.escrowing(Array(byRequest.keys))
       var tokens: [UUID: String] = [:]
-      var certificateCase = SQLCaseBuilder()
-      var encryptionCase = SQLCaseBuilder()
-      var tokenCase = SQLCaseBuilder()
-      var retentionCase = SQLCaseBuilder()
-      var retainUntil: [UUID: Date] = [:]
+      var issued: [IssuedRequest] = []
       for (requestID, certificates) in byRequest {
         guard let main = certificates.main,
           pairs.contains(requestID) == (certificates.encryption != nil)
@@ -287,77 +245,28 @@ public actor IssuanceWorker {
         guard let certificateID = certificateIDs[main.certificate.prepared.serialHex] else {
           throw IssuedTwice()
         }
-        certificateCase.when(requestID, then: certificateID)
+        var encryptionID: UUID?
         if let encryption = certificates.encryption {
-          guard let encryptionID = certificateIDs[encryption.certificate.prepared.serialHex] else {
+          guard let id = certificateIDs[encryption.certificate.prepared.serialHex] else {
             throw IssuedTwice()
           }
-          encryptionCase.when(requestID, then: encryptionID)
+          encryptionID = id
         }
         let token = SecretToken.make()
         tokens[requestID] = token
-        tokenCase.when(requestID, then: SecretToken.hash(token))
-        let retain = main.certificate.prepared.notAfter.addingTimeInterval(
-          TimeInterval(configuration.portal.evidenceRetentionDays) * 86_400)
-        retainUntil[requestID] = retain
-        retentionCase.when(requestID, then: retain)
+        issued.append(
+          IssuedRequest(
+            requestID: requestID, certificateID: certificateID,
+            encryptionCertificateID: encryptionID, pickupTokenHash: SecretToken.hash(token),
+            evidenceRetainUntil: main.certificate.prepared.notAfter.addingTimeInterval(
+              TimeInterval(configuration.portal.evidenceRetentionDays) * 86_400)))
       }
       guard !tokens.isEmpty else { continue }
-      let encryptionColumn =
-        encryptionCase.isEmpty
-        ? "" as SQLQueryString
-        : "encryption_certificate_id = \(encryptionCase.expression(on: "id")),"
-      let requestIDs = Array(tokens.keys)
-      let updated = try await sql.raw(
-        """
-        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.issued),
-          certificate_id = \(certificateCase.expression(on: "id")), \(encryptionColumn)
-          pickup_token_hash = \(tokenCase.expression(on: "id")),
-          pickup_expires_at = \(bind: expires), issuing_lease_until = NULL, updated_at = \(bind: now)
-        WHERE \(SQLAmong("id", requestIDs)) AND state = \(CertificateRequestRecord.State.approved) RETURNING id
-        """
-      ).all()
-      // Another worker stored one of them first (after this one's lease
-      // ran out): the whole transaction is undone, so none of these
-      // certificates is kept, and the others are issued again.
-      guard updated.count == requestIDs.count else { throw IssuedTwice() }
-      // A renewal's evidence belongs to the earlier request it reuses: its
-      // retention now runs from the new certificate's expiry.
-      var evidenceOwners: [UUID: UUID] = [:]
-      for row in try await sql.select().columns("id", "evidence_request_id")
-        .from("certificate_requests").where(SQLAmong("id", requestIDs))
-        .where("evidence_request_id", .isNot, SQLLiteral.null).all()
-      {
-        evidenceOwners[try row.decode(column: "id", as: UUID.self)] = try row.decode(
-          column: "evidence_request_id", as: UUID.self)
-      }
-      if !evidenceOwners.isEmpty {
-        var ownerCase = SQLCaseBuilder()
-        for (request, owner) in evidenceOwners {
-          guard let retain = retainUntil[request] else { continue }
-          ownerCase.when(owner, then: retain)
-        }
-        try await sql.raw(
-          """
-          UPDATE identity_evidence SET retain_until = \(ownerCase.expression(on: "request_id"))
-          WHERE \(SQLAmong("request_id", Array(Set(evidenceOwners.values))))
-          """
-        ).run()
-      }
-      try await sql.raw(
-        """
-        UPDATE identity_evidence SET retain_until = \(retentionCase.expression(on: "request_id"))
-        WHERE \(SQLAmong("request_id", requestIDs))
-        """
-      ).run()
-      let recipients = try await sql.select().columns("id", "number", "mailbox", "language")
-        .from("certificate_requests").where(SQLAmong("id", requestIDs)).all()
-      let pickups = try recipients.map { row in
+      let recipients = try await issuance.markIssued(issued, pickupExpires: expires, now: now)
+      let pickups = recipients.map { recipient in
         (
-          number: try row.decode(column: "number", as: String.self),
-          mailbox: try row.decode(column: "mailbox", as: String.self),
-          token: tokens[try row.decode(column: "id", as: UUID.self)]!,
-          language: Language(rawValue: try row.decode(column: "language", as: String.self)) ?? .de
+          number: recipient.number, mailbox: recipient.mailbox, token: tokens[recipient.id]!,
+          language: Language(rawValue: recipient.language) ?? .de
         )
       }
       if configuration.publishes {
@@ -384,8 +293,6 @@ public actor IssuanceWorker {
     }
   }
 
-  struct IssuedTwice: Error {}
-
   /// An approved request the CA will not issue (its key was certified for
   /// another mailbox or blocked meanwhile, a rule no longer holds, a lint
   /// failed): rejected with the reason, audited, and the requester told —
@@ -397,26 +304,22 @@ public actor IssuanceWorker {
       "approved request could not be issued",
       metadata: ["number": "\(request.number)", "reason": "\(reason)"])
     let configuration = self.configuration
-    try await database.transaction { database in
-      let updated = try await database.sql.raw(
-        """
-        UPDATE certificate_requests SET state = \(CertificateRequestRecord.State.rejected), rejection_reason = \(bind: String(reason.prefix(500))),
-          issuing_lease_until = NULL, updated_at = \(bind: now) WHERE id = \(bind: request.id) AND state = \(CertificateRequestRecord.State.approved)
-        RETURNING language
-        """
-      ).all()
-      guard let row = updated.first else { return }
-      let language = Language(rawValue: try row.decode(column: "language", as: String.self)) ?? .de
+    try await Store(database).transaction { store in
+      guard
+        let recipient = try await store.issuance.refuseApproved(
+          request.id, reason: reason, now: now)
+      else { return }
+      let language = Language(rawValue: recipient.language) ?? .de
       try await Outbox.enqueue(
         MailTemplates.issuanceRefused(
           number: request.number, mailbox: request.mailbox, reason: Self.mailReason(error),
           from: configuration.mail.from, language: language),
-        on: database, messageDomain: configuration.mail.domain, now: now)
+        on: store.database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.ca, action: .issuanceRefused, subject: request.number,
           details: ["mailbox": request.mailbox, "reason": reason, "code": code ?? "other"]),
-        on: database, now: now)
+        on: store.database, now: now)
     }
   }
 
@@ -463,72 +366,7 @@ public actor IssuanceWorker {
   }
 }
 
-/// What the worker needs of a claimed request, read in one query without
-/// building Fluent models (whose reflection costs more than the query).
-struct IssuingRequest: Sendable {
-  let id: UUID
-  let number: String
-  let mailbox: String
-  let mailboxType: String
-  let givenName: String?
-  let surname: String?
-  let pseudonym: String?
-  let csrDER: [UInt8]
-  /// Key escrow: the encryption key's request, issued beside the signing one.
-  let encryptionCSRDER: [UInt8]?
-  let approvedAt: Date?
-  let mailboxValidatedAt: Date
-  let verifiedBy: UUID?
-  let approvedBy: UUID?
-  /// Whether the account that checked the ID or approved has (or had)
-  /// the request's mailbox as its address (``StaffAddresses`` in the store).
-  let decidedByHolder: Bool
-  /// When the identity evidence it rests on was checked (its own, or for a
-  /// renewal the earlier request's).
-  let evidenceCheckedAt: Date?
-
-  static func load(_ ids: [UUID], on sql: any SQLDatabase) async throws -> [IssuingRequest] {
-    var requests: [IssuingRequest] = []
-    for chunk in ids.chunked(into: 500) {
-      for row in try await sql.raw(
-        """
-        SELECT r.id, r.number, r.mailbox, r.mailbox_type, r.given_name, r.surname, r.pseudonym,
-          r.csr_der, r.encryption_csr_der, r.approved_at, r.mailbox_validated_at, r.verified_by, r.approved_by,
-          (EXISTS (SELECT 1 FROM operators decider WHERE decider.id IN (r.approved_by, r.verified_by)
-              AND decider.email = r.mailbox)
-            OR EXISTS (SELECT 1 FROM operator_addresses held WHERE held.operator_id IN (r.approved_by, r.verified_by)
-              AND held.address = r.mailbox)) AS decided_by_holder,
-          evidence.checked_at AS evidence_checked_at
-        FROM certificate_requests r
-        LEFT JOIN identity_evidence evidence
-          ON evidence.request_id = COALESCE(r.evidence_request_id, r.id)
-        WHERE r.id IN (\(binds: Array(chunk))) ORDER BY r.approved_at
-        """
-      ).all() {
-        requests.append(
-          IssuingRequest(
-            id: try row.decode(column: "id", as: UUID.self),
-            number: try row.decode(column: "number", as: String.self),
-            mailbox: try row.decode(column: "mailbox", as: String.self),
-            mailboxType: try row.decode(column: "mailbox_type", as: String.self),
-            givenName: try row.decode(column: "given_name", as: String?.self),
-            surname: try row.decode(column: "surname", as: String?.self),
-            pseudonym: try row.decode(column: "pseudonym", as: String?.self),
-            csrDER: Array(try row.decode(column: "csr_der", as: Data.self)),
-            encryptionCSRDER: try row.decode(column: "encryption_csr_der", as: Data?.self).map {
-              Array($0)
-            },
-            approvedAt: try row.decode(column: "approved_at", as: Date?.self),
-            mailboxValidatedAt: try row.decode(column: "mailbox_validated_at", as: Date.self),
-            verifiedBy: try row.decode(column: "verified_by", as: UUID?.self),
-            approvedBy: try row.decode(column: "approved_by", as: UUID?.self),
-            decidedByHolder: try row.decode(column: "decided_by_holder", as: Bool.self),
-            evidenceCheckedAt: try row.decode(column: "evidence_checked_at", as: Date?.self)))
-      }
-    }
-    return requests
-  }
-
+extension IssuingRequest {
   /// The rules of the desk, checked again at issuance: they held at
   /// approval, and must still hold now.
   func checkRules(fourEyes: Bool, now: Date) throws {
@@ -544,7 +382,7 @@ struct IssuingRequest: Sendable {
 
   /// The validated subject, from the names the request holds.
   func subject() throws -> ValidatedSubject {
-    switch CertificateRequestRecord.MailboxType(rawValue: mailboxType) {
+    switch CertificateRequest.MailboxType(rawValue: mailboxType) {
     case .personal:
       return try .person(mailbox: mailbox, givenName: givenName ?? "", surname: surname ?? "")
     case .role:

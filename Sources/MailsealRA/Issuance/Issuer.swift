@@ -1,6 +1,7 @@
 public import FluentKit
 import Foundation
 public import MailsealCA
+public import MailsealStore
 
 /// A certificate authority that issues for this registration authority:
 /// "a certificate for these validated facts and this request". The

@@ -3,7 +3,6 @@ public import Foundation
 import MailsealCA
 public import MailsealModel
 import MailsealStore
-import SQLKit
 
 /// What the request form posts (JSON). The CSR is PEM; nothing else of the
 /// key ever reaches the server.
@@ -267,7 +266,7 @@ extension RegistrationAuthority {
           try await AuditTrail.append(events, on: store.database, now: now)
         }
         break
-      } catch let error as any DatabaseError where error.isConstraintFailure && attempt < 5 {
+      } catch is DuplicateEntry where attempt < 5 {
         continue  // a request number drawn twice: draw again
       }
     }
@@ -287,7 +286,7 @@ extension RegistrationAuthority {
   static func checkKeyIsFree(_ fingerprint: String, for mailbox: String, in store: Store)
     async throws
   {
-    var facts = try await IssuanceStore(database: store.database).keyFacts([fingerprint])
+    var facts = try await store.issuance.keyFacts([fingerprint])
     // Requests not yet issued hold their key too (either key of an
     // escrowing request).
     for other in try await store.requests.keyHolders(of: fingerprint, otherThan: mailbox) {

@@ -4,7 +4,6 @@ public import Logging
 import MailsealCA
 public import MailsealModel
 import MailsealStore
-import SQLKit
 
 /// The rules of the portal: who may ask for a login link, what a login link
 /// proves, what a request must hold, who may see and withdraw it. Web pages

@@ -10,10 +10,10 @@ public struct CertificateRequests: Sendable {
   let database: any Database
 
   /// Stores a new request and the words the desk finds it by. A number
-  /// drawn twice fails on its unique index (a constraint failure).
+  /// drawn twice fails on its unique index: ``DuplicateEntry``.
   public func add(_ request: CertificateRequest) async throws {
     let record = CertificateRequestRecord(request)
-    try await record.create(on: database)
+    try await DuplicateEntry.mapping { try await record.create(on: database) }
     try await SearchTerms.save(record.searchTerms, for: request.id, on: database)
   }
 

@@ -1,15 +1,33 @@
 import Crypto
-import FluentKit
+public import FluentKit
 import Foundation
-import MailsealCA
+public import MailsealCA
 import MailsealModel
-import MailsealStore
-import SQLKit
+package import SQLKit
+
+/// A certificate the CA signed, to store: with its key type, the request
+/// it answers (nil: the command line) and its key's purpose.
+public struct StoredCertificate: Sendable {
+  public let certificate: SignedCertificate
+  public let keyType: SubscriberKeyType
+  public let requestID: UUID?
+  public var purpose: KeyPurpose = .dualUse
+
+  public init(
+    certificate: SignedCertificate, keyType: SubscriberKeyType, requestID: UUID?,
+    purpose: KeyPurpose = .dualUse
+  ) {
+    self.certificate = certificate
+    self.keyType = keyType
+    self.requestID = requestID
+    self.purpose = purpose
+  }
+}
 
 /// The storage steps of issuance, in SQL so that a batch costs a handful of
 /// statements: the key facts for the checks, the intents before signing,
 /// the certificates after.
-struct IssuanceStore {
+public struct IssuanceRecords: Sendable {
   let database: any Database
   var sql: any SQLDatabase { get throws { try database.sql } }
 
@@ -21,37 +39,18 @@ struct IssuanceStore {
   /// needs: some mailbox differs from a given one exactly when the least or
   /// the greatest does (if both equal it, every one between them does).
   /// Each is one step down an index, however often the key was certified.
-  struct KeyFacts: Sendable {
-    var mailboxes: [String: Set<String>] = [:]
-    var blocked: Set<String> = []
+  public struct KeyFacts: Sendable {
+    public var mailboxes: [String: Set<String>] = [:]
+    public var blocked: Set<String> = []
 
-    /// The one rule for a subscriber key, applied when a request is made
-    /// and again when it is issued: never certified (or about to be) for
-    /// another mailbox, never again once blocked after a key compromise.
-    /// `also`: facts not stored yet (the batch being issued).
-    func refusal(of fingerprint: String, for mailbox: String, also: KeyFacts? = nil) -> CAError? {
-      if blocked.contains(fingerprint) || also?.blocked.contains(fingerprint) == true {
-        return CAError(
-          .keyCompromised,
-          "This key was revoked for key compromise and can never be certified again; make a new key."
-        )
-      }
-      if mailboxes[fingerprint, default: []].contains(where: { $0 != mailbox })
-        || also?.mailboxes[fingerprint, default: []].contains(where: { $0 != mailbox }) == true
-      {
-        return CAError(
-          .keyAlreadyCertified,
-          "This key is already certified or requested for another mailbox; make a new key for this one."
-        )
-      }
-      return nil
-    }
+    public init() {}
+
   }
 
   /// Looks up the facts for the given key fingerprints (hex): one query for
   /// the mailboxes (the least and greatest of certificates and of intents,
   /// see ``KeyFacts``) and one for blocked keys.
-  func keyFacts(_ fingerprints: [String]) async throws -> KeyFacts {
+  public func keyFacts(_ fingerprints: [String]) async throws -> KeyFacts {
     var facts = KeyFacts()
     guard !fingerprints.isEmpty else { return facts }
     let bounds = ["certificates", "issuance_intents"].flatMap { table in
@@ -89,46 +88,29 @@ struct IssuanceStore {
   /// next one. Grouping the two halves the commits; the order of the
   /// pipeline still holds, since a chunk is signed only after the commit
   /// that recorded it, and stored only in a later one.
-  func commit(
+  public func commit(
     storing signed: [StoredCertificate],
     recording prepared: [PreparedCertificate],
     issuerID: UUID, now: Date,
-    afterStoring: (@Sendable (any Database, [StoredCertificate]) async throws -> Void)? = nil
+    afterStoring: @escaping @Sendable (Store, [StoredCertificate]) async throws -> Void
   ) async throws {
     guard !signed.isEmpty || !prepared.isEmpty else { return }
     try await database.transaction { database in
       let sql = try database.sql
       try await Self.insertCertificates(signed, on: sql, issuerID: issuerID, now: now)
-      if !signed.isEmpty, let afterStoring { try await afterStoring(database, signed) }
-      // The CA's record of each issuance, in the transaction that stores it.
-      try await AuditTrail.append(
-        signed.map { item in
-          AuditEvent(
-            actor: AuditEvent.ca, action: .certificateIssued,
-            subject: item.certificate.prepared.serialHex,
-            details: [
-              "mailbox": item.certificate.prepared.subject.mailbox.address,
-              "notAfter": UTCDateFields(item.certificate.prepared.notAfter).internetDateTime,
-              "request": item.requestID?.uuidString ?? "command line",
-            ])
-        }, on: database, now: now)
+      if !signed.isEmpty { try await afterStoring(Store(database), signed) }
       try await Self.insertIntents(prepared, on: sql, issuerID: issuerID, now: now)
     }
   }
 
   /// Records intents durably before any signature.
-  func recordIntents(_ prepared: [PreparedCertificate], issuerID: UUID, now: Date) async throws {
-    try await commit(storing: [], recording: prepared, issuerID: issuerID, now: now)
+  public func recordIntents(_ prepared: [PreparedCertificate], issuerID: UUID, now: Date)
+    async throws
+  {
+    try await commit(storing: [], recording: prepared, issuerID: issuerID, now: now) { _, _ in }
   }
 
-  /// Stores signed certificates and closes their intents.
-  func storeCertificates(
-    _ signed: [StoredCertificate], issuerID: UUID, now: Date
-  ) async throws {
-    try await commit(storing: signed, recording: [], issuerID: issuerID, now: now)
-  }
-
-  static func insertIntents(
+  package static func insertIntents(
     _ prepared: [PreparedCertificate], on sql: any SQLDatabase, issuerID: UUID, now: Date
   ) async throws {
     let count = prepared.count
@@ -202,7 +184,7 @@ struct IssuanceStore {
 
   /// Closes the intents whose signature the key's custody refused: no
   /// certificate exists with these serials.
-  func markUnsigned(_ serials: [String], now: Date) async throws {
+  public func markUnsigned(_ serials: [String], now: Date) async throws {
     for chunk in serials.chunked(into: BulkInsert.rowsPerStatement) {
       try await sql.update("issuance_intents")
         .set("state", to: IssuanceIntentRecord.State.unsigned.rawValue)
@@ -217,7 +199,7 @@ struct IssuanceStore {
   /// batch takes (another instance may be signing younger ones right now)
   /// and returns their serials. Should such a certificate still be stored,
   /// the store sets its intent to signed.
-  func abandonPendingIntents(olderThan cutoff: Date, now: Date) async throws -> [String] {
+  public func abandonPendingIntents(olderThan cutoff: Date, now: Date) async throws -> [String] {
     let rows = try await sql.select().column("serial").from("issuance_intents")
       .where("state", .equal, IssuanceIntentRecord.State.pending.rawValue)
       .where("created_at", .lessThan, cutoff)
@@ -237,7 +219,7 @@ struct IssuanceStore {
 
 extension SubscriberKeyType {
   /// How the key type is stored: `rsa2048`, `p256`, …
-  var storageName: String {
+  package var storageName: String {
     switch self {
     case .rsa(let bits): return "rsa\(bits)"
     case .ecP256: return "p256"
@@ -249,7 +231,7 @@ extension SubscriberKeyType {
 
 extension Array {
   /// Consecutive slices of at most `size` elements.
-  func chunked(into size: Int) -> [ArraySlice<Element>] {
+  package func chunked(into size: Int) -> [ArraySlice<Element>] {
     stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
   }
 }
