@@ -106,7 +106,7 @@ final class SearchInstallation: @unchecked Sendable {
       let start = ContinuousClock.now
       let rows = try await RegistrationAuthority(
         database: app.db, configuration: app.mailseal, logger: app.logger
-      ).searchRequests(
+      ).desk.searchRequests(
         query: query, state: kind.state, offset: kind.page * 50, limit: 51)
       let elapsed = ContinuousClock.now - start
       precondition(

@@ -380,7 +380,7 @@ func prepareToServe(_ app: Application) async throws {
       throw StartupFailure.escrowWithoutPin(
         installed: installed.map(\.certificate.fingerprint.hexString))
     }
-    let check = try await app.registrationAuthority.escrowCheck()
+    let check = try await app.registrationAuthority.enrollment.escrowCheck()
     if let problem = check.problem { throw StartupFailure.escrowMismatch(problem) }
     app.logger.notice(
       "Key escrow is \(app.mailseal.escrow.rawValue)",

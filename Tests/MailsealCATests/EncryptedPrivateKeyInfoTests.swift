@@ -321,6 +321,27 @@ struct EncryptedPrivateKeyInfoTests {
     #expect(error?.message.contains("pkcs11") == true, "\(String(describing: error))")
   }
 
+  @Test("the custody registry opens the backend a reference names, and refuses a scheme it lacks")
+  func custodyRegistry() throws {
+    let base = try ExternalTool.temporaryDirectory()
+    defer { ExternalTool.cleanUp(base) }
+    let custody = try FileKeyCustody(
+      directory: base.appendingPathComponent("keys"), passphrase: Self.passphrase,
+      iterations: Self.fast)
+    let (reference, key) = try custody.generateKey(.p256, label: "registry")
+    var registry = KeyCustodyRegistry()
+    registry.register("file") { custody }
+    #expect(registry.schemes == ["file"])
+    let loaded = try registry.custody(for: reference).loadKey(reference)
+    #expect(loaded.publicKey == key.publicKey)
+    let foreign = KeyReference(rawValue: "kms:projects/p/keys/k")
+    let error = #expect(throws: CAError.self) { try registry.custody(for: foreign) }
+    #expect(error?.code == .keyCustody)
+    #expect(
+      error?.message.contains("“kms”") == true && error?.message.contains("it has file") == true,
+      "\(String(describing: error))")
+  }
+
   @Test("a reference that leaves the folder is refused")
   func pathTraversal() throws {
     let base = try ExternalTool.temporaryDirectory()

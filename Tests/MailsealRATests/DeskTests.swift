@@ -52,19 +52,19 @@ struct DeskTests {
 
       for principal in [auditor, keeper, Principal.anonymous] {
         await #expect(throws: MailsealError.forbiddenForRole) {
-          try await authority.recordEvidence(
+          try await authority.desk.recordEvidence(
             number: request.number, RAInstallation.evidence(), by: principal)
         }
       }
       await #expect(throws: MailsealError.forbiddenForRole) {
-        try await authority.deskRequest(number: request.number, for: keeper)
+        try await authority.desk.deskRequest(number: request.number, for: keeper)
       }
-      let desk = try await authority.deskRequest(number: request.number, for: auditor)
+      let desk = try await authority.desk.deskRequest(number: request.number, for: auditor)
       #expect(!desk.actions.recordEvidence && !desk.actions.approve)
 
-      _ = try await authority.recordEvidence(
+      _ = try await authority.desk.recordEvidence(
         number: request.number, RAInstallation.evidence(), by: anna)
-      let approved = try await authority.approve(number: request.number, by: anna)
+      let approved = try await authority.desk.approve(number: request.number, by: anna)
       #expect(approved.state == .approved)
 
       let worker = IssuanceWorker(

@@ -86,7 +86,7 @@ struct RAInstallation {
     let form = RequestForm(
       mailboxType: "personal", givenName: "Zoë", surname: "Müller", commonName: nil,
       keyType: "p256", csr: try csr.serializeAsPEM().pemString)
-    return try await authority.submit(form, session: session, language: .en)
+    return try await authority.enrollment.submit(form, session: session, language: .en)
   }
 
   static func evidence() -> EvidenceForm {

@@ -117,10 +117,10 @@ struct BackOfficeTests {
       let authority = app.registrationAuthority
       let anna = try await Self.staff(app, "anna@example.edu")
       let record = try await Self.request(app, mailbox: "zoe@example.edu")
-      let verified = try await authority.recordEvidence(
+      let verified = try await authority.desk.recordEvidence(
         number: record.number, Self.evidence(given: " Zoë ", surname: "Müller"), by: .staff(anna))
       #expect(verified.state == .verified && verified.verifiedBy == anna.id)
-      let approved = try await authority.approve(number: record.number, by: .staff(anna))
+      let approved = try await authority.desk.approve(number: record.number, by: .staff(anna))
       #expect(approved.state == .approved)
       let worker = try #require(app.issuanceWorker)
       #expect(try await worker.issueDue() == 1)
@@ -133,7 +133,7 @@ struct BackOfficeTests {
       #expect(
         certificate.requestID == record.id && certificate.mailbox == "zoe@example.edu"
           && certificate.givenName == "Zoë")
-      let evidence = try #require(try await authority.evidence(for: issued.value))
+      let evidence = try #require(try await authority.desk.evidence(for: issued.value))
       #expect(abs(evidence.retainUntil.timeIntervalSince(certificate.notAfter) - 730 * 86_400) < 2)
       let mails = try await OutboxMessageRecord.query(on: app.db).filter(
         \.$recipient == "zoe@example.edu"
@@ -162,10 +162,10 @@ struct BackOfficeTests {
       func find(_ query: String, _ state: CertificateRequestRecord.State? = nil) async throws
         -> [String]
       {
-        let narrow = try await app.registrationAuthority.searchRequests(
+        let narrow = try await app.registrationAuthority.desk.searchRequests(
           query: query, state: state, offset: 0, limit: 50
         ).map(\.number)
-        let broad = try await app.registrationAuthority.searchRequests(
+        let broad = try await app.registrationAuthority.desk.searchRequests(
           query: query, state: state, offset: 0, limit: 50, narrow: 0
         ).map(\.number)
         #expect(narrow == broad, "\(query)")
@@ -211,9 +211,9 @@ struct BackOfficeTests {
       // No query: the open requests, oldest first, a page at a time.
       let open = [zoe.number, anna.number, under.number, desk.number]
       #expect(try await find("") == open)
-      let first = try await app.registrationAuthority.searchRequests(
+      let first = try await app.registrationAuthority.desk.searchRequests(
         query: "", state: nil, offset: 0, limit: 3)
-      let second = try await app.registrationAuthority.searchRequests(
+      let second = try await app.registrationAuthority.desk.searchRequests(
         query: "", state: nil, offset: 3, limit: 3)
       #expect((first + second).map(\.number) == open)
     }
@@ -231,42 +231,43 @@ struct BackOfficeTests {
 
       let record = try await Self.request(app, mailbox: "zoe@example.edu")
       await #expect(throws: MailsealError.forbiddenForRole) {
-        _ = try await authority.recordEvidence(
+        _ = try await authority.desk.recordEvidence(
           number: record.number, Self.evidence(), by: .staff(audrey))
       }
       do {
-        _ = try await authority.recordEvidence(
+        _ = try await authority.desk.recordEvidence(
           number: record.number, Self.evidence(given: "Zoe"), by: .staff(anna))
         Issue.record("a name mismatch was accepted")
       } catch { #expect(Self.code(error) == "name-mismatch") }
       do {
-        _ = try await authority.recordEvidence(
+        _ = try await authority.desk.recordEvidence(
           number: record.number, Self.evidence(expiry: "2020-01-01"), by: .staff(anna))
         Issue.record("an expired document was accepted")
       } catch { #expect((error as? MailsealError)?.fields["documentExpiry"] != nil) }
       do {
-        _ = try await authority.approve(number: record.number, by: .staff(anna))
+        _ = try await authority.desk.approve(number: record.number, by: .staff(anna))
         Issue.record("an unverified request was approved")
       } catch { #expect(Self.code(error) == "wrong-state") }
       #expect(try await CertificateRequestRecord.find(record.id, on: app.db)?.state == .submitted)
 
-      _ = try await authority.recordEvidence(
+      _ = try await authority.desk.recordEvidence(
         number: record.number, Self.evidence(), by: .staff(anna))
       await #expect(throws: MailsealError.forbiddenForRole) {
-        _ = try await authority.approve(number: record.number, by: .staff(audrey))
+        _ = try await authority.desk.approve(number: record.number, by: .staff(audrey))
       }
       do {
-        _ = try await authority.approve(number: record.number, by: .staff(anna))
+        _ = try await authority.desk.approve(number: record.number, by: .staff(anna))
         Issue.record("four eyes were not enforced")
       } catch { #expect(Self.code(error) == "four-eyes") }
       #expect(
-        try await authority.approve(number: record.number, by: .staff(bert)).state == .approved)
+        try await authority.desk.approve(number: record.number, by: .staff(bert)).state == .approved
+      )
 
       // An operator's own mailbox.
       let own = try await Self.request(
         app, mailbox: "anna@example.edu", given: "anna", surname: "Desk")
       do {
-        _ = try await authority.recordEvidence(
+        _ = try await authority.desk.recordEvidence(
           number: own.number, Self.evidence(given: "anna", surname: "Desk"), by: .staff(anna))
         Issue.record("an operator verified their own mailbox")
       } catch { #expect(Self.code(error) == "own-mailbox") }
@@ -274,26 +275,26 @@ struct BackOfficeTests {
       // A withdrawn request cannot be verified or approved.
       let withdrawn = try await Self.request(app, mailbox: "wim@example.edu", state: .withdrawn)
       do {
-        _ = try await authority.approve(number: withdrawn.number, by: .staff(bert))
+        _ = try await authority.desk.approve(number: withdrawn.number, by: .staff(bert))
         Issue.record("a withdrawn request was approved")
       } catch { #expect(Self.code(error) == "wrong-state") }
 
       // Mailbox validation older than 30 days.
       let stale = try await Self.request(
         app, mailbox: "sam@example.edu", validated: Date().addingTimeInterval(-31 * 86_400))
-      _ = try await authority.recordEvidence(
+      _ = try await authority.desk.recordEvidence(
         number: stale.number, Self.evidence(), by: .staff(anna))
       do {
-        _ = try await authority.approve(number: stale.number, by: .staff(bert))
+        _ = try await authority.desk.approve(number: stale.number, by: .staff(bert))
         Issue.record("a stale mailbox validation was approved")
       } catch { #expect(Self.code(error) == "mailbox-validation-stale") }
       // A fresh login link renews it.
-      try await authority.requestLoginLink(
+      try await authority.mailboxSignIn.requestLoginLink(
         address: "sam@example.edu", language: .en, clientAddress: "192.0.2.9")
       let link = try await EnrollmentTests.loginLink(app, to: "sam@example.edu")
-      _ = try await authority.redeemLoginLink(String(link.dropFirst("/login/".count)))
+      _ = try await authority.mailboxSignIn.redeemLoginLink(String(link.dropFirst("/login/".count)))
       #expect(
-        try await authority.approve(number: stale.number, by: .staff(bert)).state == .approved)
+        try await authority.desk.approve(number: stale.number, by: .staff(bert)).state == .approved)
     }
   }
 
@@ -308,21 +309,21 @@ struct BackOfficeTests {
         app, mailbox: "sekretariat@example.edu", given: "Jörg", surname: "Weiß",
         pseudonym: "Sekretariat des Rechenzentrums")
       do {
-        _ = try await authority.recordEvidence(
+        _ = try await authority.desk.recordEvidence(
           number: role.number, Self.evidence(given: "Zoë", surname: "Müller"), by: .staff(anna))
         Issue.record("another person's ID was accepted for a role mailbox")
       } catch { #expect(Self.code(error) == "name-mismatch") }
-      let verified = try await authority.recordEvidence(
+      let verified = try await authority.desk.recordEvidence(
         number: role.number, Self.evidence(given: "Jörg", surname: "Weiß"), by: .staff(anna))
       #expect(verified.state == .verified)
-      let evidence = try #require(try await authority.evidence(for: verified))
+      let evidence = try #require(try await authority.desk.evidence(for: verified))
       #expect(evidence.verifiedGivenName == "Jörg" && evidence.verifiedSurname == "Weiß")
       // Made before responsible persons were asked for: the names checked
       // are recorded as they are.
       let legacy = try await Self.request(
         app, mailbox: "pool@example.edu", pseudonym: "Fahrzeugpool", responsible: false)
       #expect(
-        try await authority.recordEvidence(
+        try await authority.desk.recordEvidence(
           number: legacy.number, Self.evidence(given: "Ida", surname: "Kern"), by: .staff(anna)
         ).state == .verified)
     }
@@ -349,7 +350,7 @@ struct BackOfficeTests {
         ("31.12.2030", "field.date-format"), ("", "field.date-format"),
       ] {
         do {
-          _ = try await authority.recordEvidence(
+          _ = try await authority.desk.recordEvidence(
             number: record.number, Self.evidence(expiry: expiry), by: .staff(anna))
           Issue.record("the expiry \(expiry) was accepted")
         } catch {
@@ -357,7 +358,7 @@ struct BackOfficeTests {
         }
       }
       #expect(
-        try await authority.recordEvidence(
+        try await authority.desk.recordEvidence(
           number: record.number, Self.evidence(expiry: day(19.9)), by: .staff(anna)
         ).state == .verified)
     }
@@ -369,11 +370,11 @@ struct BackOfficeTests {
       let anna = try await Self.staff(app, "anna@example.edu")
       let record = try await Self.request(app, mailbox: "zoe@example.edu")
       do {
-        _ = try await app.registrationAuthority.reject(
+        _ = try await app.registrationAuthority.desk.reject(
           number: record.number, reason: "  ", by: .staff(anna))
         Issue.record("a rejection without reason was accepted")
       } catch { #expect(Self.code(error) == "invalid-reason") }
-      let rejected = try await app.registrationAuthority.reject(
+      let rejected = try await app.registrationAuthority.desk.reject(
         number: record.number, reason: "Der Ausweis war abgelaufen.", by: .staff(anna))
       #expect(
         rejected.state == .rejected && rejected.rejectionReason == "Der Ausweis war abgelaufen.")
@@ -463,7 +464,7 @@ struct EvidenceRetentionTests {
     try await TestInstallation.withApp { app in
       let anna = try await BackOfficeTests.staff(app, "anna@example.edu")
       let record = try await BackOfficeTests.request(app, mailbox: "zoe@example.edu")
-      _ = try await app.registrationAuthority.recordEvidence(
+      _ = try await app.registrationAuthority.desk.recordEvidence(
         number: record.number, BackOfficeTests.evidence(), by: .staff(anna))
       let evidence = try #require(try await IdentityEvidenceRecord.query(on: app.db).first())
       #expect(

@@ -28,7 +28,8 @@ struct ConcurrencyTests {
         for index in 0..<16 {
           group.addTask {
             let session = RenewalTests.session("user\(index)@example.edu", at: Date())
-            return (try? await authority.submit(form, session: session, language: .en)) != nil
+            return (try? await authority.enrollment.submit(form, session: session, language: .en))
+              != nil
           }
         }
         return await group.reduce(0) { $0 + ($1 ? 1 : 0) }

@@ -56,7 +56,7 @@ struct DeskWordsTests {
       let role = try await BackOfficeTests.request(
         app, mailbox: "sekretariat@example.edu", given: "Jörg", surname: "Weiß",
         pseudonym: "Sekretariat")
-      _ = try await app.registrationAuthority.recordEvidence(
+      _ = try await app.registrationAuthority.desk.recordEvidence(
         number: personal.number, BackOfficeTests.evidence(), by: .staff(ben))
 
       for (language, words) in [
@@ -104,7 +104,7 @@ struct DeskWordsTests {
       var desk = try await Self.signedInStaff(app, "anna@example.edu")
       let record = try await BackOfficeTests.request(
         app, mailbox: "zoe@example.edu", state: .approved, approvedAt: Date())
-      try await app.registrationAuthority.setIssuancePaused(true, by: .commandLine)
+      try await app.registrationAuthority.service.setIssuancePaused(true, by: .commandLine)
       for path in ["/operator/queue?lang=en", "/operator/requests/\(record.number)?lang=en"] {
         let page = try await desk.send(.GET, path)
         #expect(page.body.contains("Approved – waiting: issuance is paused"), "\(path)")

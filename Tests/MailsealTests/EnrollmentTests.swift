@@ -154,7 +154,7 @@ struct EnrollmentTests {
 
       // A link that has expired.
       let authority = app.registrationAuthority
-      try await authority.requestLoginLink(
+      try await authority.mailboxSignIn.requestLoginLink(
         address: "late@example.edu", language: .en, clientAddress: "192.0.2.1",
         now: Date().addingTimeInterval(-31 * 60))
       let late = try await Self.loginLink(app, to: "late@example.edu")

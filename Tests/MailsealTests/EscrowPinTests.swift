@@ -191,7 +191,7 @@ struct EscrowPinTests {
       _ = try await certificates.install(Array(Self.recovery.certificate.der))
       _ = try await certificates.install(Array(EscrowTests.stranger.certificate.der))
       try await prepareToServe(app)
-      let check = try await app.registrationAuthority.escrowCheck()
+      let check = try await app.registrationAuthority.enrollment.escrowCheck()
       #expect(check.problem == nil)
       #expect(check.inForce == [Self.recovery.certificate])
       #expect(check.unpinned == [EscrowTests.stranger.certificate])

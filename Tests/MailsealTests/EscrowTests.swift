@@ -55,7 +55,7 @@ struct EscrowTests {
   static func submit(_ app: Application, _ form: RequestForm, mailbox: String = "zoe@example.edu")
     async throws -> CertificateRequest
   {
-    try await app.registrationAuthority.submit(
+    try await app.registrationAuthority.enrollment.submit(
       form, session: RenewalTests.session(mailbox, at: Date()), language: .en)
   }
 
@@ -127,11 +127,11 @@ struct EscrowTests {
       let anna = try await BackOfficeTests.staff(app, "anna@example.edu")
       let authority = app.registrationAuthority
       for number in [record.number, plain.number] {
-        _ = try await authority.recordEvidence(
+        _ = try await authority.desk.recordEvidence(
           number: number,
           BackOfficeTests.evidence(
             given: "Zoë", surname: "Müller"), by: .staff(anna))
-        _ = try await authority.approve(number: number, by: .staff(anna))
+        _ = try await authority.desk.approve(number: number, by: .staff(anna))
       }
       let worker = try #require(app.issuanceWorker)
       #expect(try await worker.issueDue() == 3)
@@ -202,7 +202,7 @@ struct EscrowTests {
           == "envelope-recipients-wrong")
       var large = try Self.escrowForm()
       large.escrowEnvelope = String(
-        repeating: "A", count: RegistrationAuthority.maximumEnvelopeText + 4)
+        repeating: "A", count: Enrollment.maximumEnvelopeText + 4)
       #expect(await Self.refusal(app, large) == "envelope-too-large")
       var garbage = try Self.escrowForm()
       garbage.escrowEnvelope = Data([0x30, 0x03, 0x02, 0x01, 0x00]).base64EncodedString()

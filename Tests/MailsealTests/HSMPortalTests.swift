@@ -186,7 +186,7 @@ struct HSMPortalTests {
           try await OCSPBoardTests.eventually {
             requests.allSatisfy { service.immediateAnswer(to: $0)?.outcome == .good }
           })
-        try await app.registrationAuthority.revoke(
+        try await app.registrationAuthority.certificates.revoke(
           serial: issued[1].serial, reason: .keyCompromise, by: .commandLine)
         #expect(await service.respond(to: requests[1]).outcome == .revoked)
         #expect(

@@ -28,9 +28,9 @@ struct KeyRecoveryTests {
     let key = P256.Signing.PrivateKey()
     let record = try await EscrowTests.submit(app, try EscrowTests.escrowForm(encryption: key))
     let desk = try await BackOfficeTests.staff(app, "desk-\(UUID())@example.edu")
-    _ = try await app.registrationAuthority.recordEvidence(
+    _ = try await app.registrationAuthority.desk.recordEvidence(
       number: record.number, BackOfficeTests.evidence(), by: .staff(desk))
-    _ = try await app.registrationAuthority.approve(number: record.number, by: .staff(desk))
+    _ = try await app.registrationAuthority.desk.approve(number: record.number, by: .staff(desk))
     _ = try await #require(app.issuanceWorker).issueDue()
     let issued = try #require(try await CertificateRequestRecord.find(record.id, on: app.db))
     let encryption = try #require(
@@ -62,38 +62,38 @@ struct KeyRecoveryTests {
       // Only an escrowed key, only of one's own mailbox, with a reason.
       #expect(
         await Self.code {
-          try await authority.askRecovery(
+          try await authority.recovery.askRecovery(
             serial: signing.serial, reason: "lost",
             by: .requester(mailbox: Self.mailbox, validation: .loginLink),
             language: .en)
         } == "recovery-not-escrowed")
       #expect(
         await Self.code {
-          try await authority.askRecovery(
+          try await authority.recovery.askRecovery(
             serial: encryption.serial, reason: "lost",
             by: .requester(mailbox: "max@example.edu", validation: .loginLink), language: .en)
         } == "not-found")
       #expect(
         await Self.code {
-          try await authority.askRecovery(
+          try await authority.recovery.askRecovery(
             serial: encryption.serial, reason: " \n ",
             by: .requester(mailbox: Self.mailbox, validation: .loginLink),
             language: .en)
         } == "invalid-reason")
       #expect(
         await Self.code {
-          try await authority.askRecovery(
+          try await authority.recovery.askRecovery(
             serial: encryption.serial, reason: String(repeating: "x", count: 501),
             by: .requester(mailbox: Self.mailbox, validation: .loginLink), language: .en)
         } == "invalid-reason")
-      let asked = try await authority.askRecovery(
+      let asked = try await authority.recovery.askRecovery(
         serial: encryption.serial, reason: "My laptop was stolen with the key file.",
         by: .requester(mailbox: Self.mailbox, validation: .loginLink), language: .en)
       #expect(asked.state == .requested && asked.number.hasPrefix("K-") && asked.approvals == 0)
       // One open recovery per certificate.
       #expect(
         await Self.code {
-          try await authority.askRecovery(
+          try await authority.recovery.askRecovery(
             serial: encryption.serial, reason: "again",
             by: .requester(mailbox: Self.mailbox, validation: .loginLink),
             language: .en)
@@ -107,47 +107,52 @@ struct KeyRecoveryTests {
       // Only recovery officers decide, never about their own mailbox.
       #expect(
         await Self.code {
-          try await authority.approveRecovery(number: asked.number, by: .staff(deskOperator))
+          try await authority.recovery.approveRecovery(
+            number: asked.number, by: .staff(deskOperator))
         }
           == "forbidden-for-role")
       #expect(
         await Self.code {
-          try await authority.approveRecovery(number: asked.number, by: .staff(own))
+          try await authority.recovery.approveRecovery(number: asked.number, by: .staff(own))
         }
           == "own-mailbox")
-      let first = try await authority.approveRecovery(number: asked.number, by: .staff(anna))
+      let first = try await authority.recovery.approveRecovery(
+        number: asked.number, by: .staff(anna))
       #expect(first.state == .requested && first.approvals == 1)
       // One officer approves once; nothing leaves before two approvals.
       #expect(
         await Self.code {
-          try await authority.approveRecovery(number: asked.number, by: .staff(anna))
+          try await authority.recovery.approveRecovery(number: asked.number, by: .staff(anna))
         }
           == "recovery-already-approved")
       #expect(
         await Self.code {
-          _ = try await authority.downloadRecoveryEnvelope(number: asked.number, by: .staff(anna))
+          _ = try await authority.recovery.downloadRecoveryEnvelope(
+            number: asked.number, by: .staff(anna))
         } == "recovery-not-approved")
       #expect(
         try await KeyRecoveryApprovalRecord.query(on: app.db).count() == 1)
-      let second = try await authority.approveRecovery(number: asked.number, by: .staff(ben))
+      let second = try await authority.recovery.approveRecovery(
+        number: asked.number, by: .staff(ben))
       #expect(second.state == .approved && second.approvals == 2 && second.approvedAt != nil)
       #expect(second.expiresAt > Date().addingTimeInterval(6 * 86_400))
       // A third approval has nothing left to approve.
       #expect(
         await Self.code {
-          try await authority.approveRecovery(number: asked.number, by: .staff(carla))
+          try await authority.recovery.approveRecovery(number: asked.number, by: .staff(carla))
         }
           == "wrong-state")
       #expect(
         await Self.code {
-          _ = try await authority.downloadRecoveryEnvelope(number: asked.number, by: .staff(own))
+          _ = try await authority.recovery.downloadRecoveryEnvelope(
+            number: asked.number, by: .staff(own))
         } == "own-mailbox")
       #expect(
         await Self.code {
-          _ = try await authority.downloadRecoveryEnvelope(
+          _ = try await authority.recovery.downloadRecoveryEnvelope(
             number: asked.number, by: .staff(deskOperator))
         } == "forbidden-for-role")
-      let download = try await authority.downloadRecoveryEnvelope(
+      let download = try await authority.recovery.downloadRecoveryEnvelope(
         number: asked.number, by: .staff(carla))
       #expect(download.serial == encryption.serial && download.certificateDER == encryption.der)
       // What leaves is the envelope, which only the recovery key opens: it
@@ -158,7 +163,7 @@ struct KeyRecoveryTests {
         SubscriberKeyMatch.matches(
           privateKeyInfo: opened, certificate: try Certificate(derEncoded: Array(encryption.der))))
       #expect(Array(opened).count > 0 && key.publicKey.derRepresentation.count > 0)
-      let downloaded = try await authority.recovery(number: asked.number)
+      let downloaded = try await authority.recovery.recovery(number: asked.number)
       #expect(downloaded.downloads == 1 && downloaded.lastDownloadedBy == "carla@example.edu")
 
       // The person learnt of every step.
@@ -192,17 +197,17 @@ struct KeyRecoveryTests {
       let deskOperator = try await BackOfficeTests.staff(app, "olaf@example.edu")
       #expect(
         await Self.code {
-          try await authority.askRecovery(
+          try await authority.recovery.askRecovery(
             serial: encryption.serial, reason: "left", by: .staff(deskOperator), language: .en)
         } == "forbidden-for-role")
       let ownAdmin = try await BackOfficeTests.staff(app, Self.mailbox, role: .admin)
       #expect(
         await Self.code {
-          try await authority.askRecovery(
+          try await authority.recovery.askRecovery(
             serial: encryption.serial, reason: "left", by: .staff(ownAdmin), language: .en)
         } == "own-mailbox")
       var admin = try await BackOfficeTests.staff(app, "ada@example.edu", role: .admin)
-      let asked = try await authority.askRecovery(
+      let asked = try await authority.recovery.askRecovery(
         serial: encryption.serial, reason: "Zoë has left; her team needs the archive.",
         by: .staff(admin), language: .de)
       #expect(
@@ -216,7 +221,7 @@ struct KeyRecoveryTests {
       // a recovery officer, still not about this recovery.
       #expect(
         await Self.code {
-          try await authority.approveRecovery(number: asked.number, by: .staff(admin))
+          try await authority.recovery.approveRecovery(number: asked.number, by: .staff(admin))
         }
           == "forbidden-for-role")
       let stored = try #require(try await OperatorRecord.find(admin.id, on: app.db))
@@ -225,7 +230,7 @@ struct KeyRecoveryTests {
       admin.role = .recoveryOfficer
       #expect(
         await Self.code {
-          try await authority.approveRecovery(number: asked.number, by: .staff(admin))
+          try await authority.recovery.approveRecovery(number: asked.number, by: .staff(admin))
         }
           == "recovery-own-request")
       #expect(try await KeyRecoveryApprovalRecord.query(on: app.db).count() == 0)
@@ -239,7 +244,7 @@ struct KeyRecoveryTests {
     try await TestInstallation.withApp(environment: EscrowTests.environment("required")) { app in
       let (encryption, _, _) = try await Self.escrowedCertificate(app)
       let authority = app.registrationAuthority
-      let asked = try await authority.askRecovery(
+      let asked = try await authority.recovery.askRecovery(
         serial: encryption.serial, reason: "lost",
         by: .requester(mailbox: Self.mailbox, validation: .loginLink),
         language: .en)
@@ -252,7 +257,8 @@ struct KeyRecoveryTests {
           for _ in 0..<3 {
             group.addTask {
               await Self.code {
-                try await authority.approveRecovery(number: asked.number, by: .staff(officer))
+                try await authority.recovery.approveRecovery(
+                  number: asked.number, by: .staff(officer))
               } ?? "ok"
             }
           }
@@ -264,7 +270,7 @@ struct KeyRecoveryTests {
       #expect(
         outcomes.allSatisfy { ["ok", "recovery-already-approved", "wrong-state"].contains($0) },
         "\(outcomes)")
-      let record = try await authority.recovery(number: asked.number)
+      let record = try await authority.recovery.recovery(number: asked.number)
       let approvals = try await KeyRecoveryApprovalRecord.query(on: app.db).all()
       #expect(record.state == .approved && record.approvals == 2)
       #expect(approvals.count == 2 && Set(approvals.map(\.operatorID)).count == 2)
@@ -280,37 +286,39 @@ struct KeyRecoveryTests {
       let authority = app.registrationAuthority
       let anna = try await Self.officer(app, "anna@example.edu")
       let ben = try await Self.officer(app, "ben@example.edu")
-      let old = try await authority.askRecovery(
+      let old = try await authority.recovery.askRecovery(
         serial: encryption.serial, reason: "lost",
         by: .requester(mailbox: Self.mailbox, validation: .loginLink),
         language: .en, now: Date().addingTimeInterval(-15 * 86_400))
       #expect(
         await Self.code {
-          try await authority.approveRecovery(number: old.number, by: .staff(anna))
+          try await authority.recovery.approveRecovery(number: old.number, by: .staff(anna))
         }
           == "recovery-expired")
-      let fresh = try await authority.askRecovery(
+      let fresh = try await authority.recovery.askRecovery(
         serial: encryption.serial, reason: "lost, again",
         by: .requester(mailbox: Self.mailbox, validation: .loginLink),
         language: .en)
-      #expect(try await authority.recovery(number: old.number).state == .expired)
-      _ = try await authority.approveRecovery(number: fresh.number, by: .staff(anna))
+      #expect(try await authority.recovery.recovery(number: old.number).state == .expired)
+      _ = try await authority.recovery.approveRecovery(number: fresh.number, by: .staff(anna))
       #expect(
         await Self.code {
-          try await authority.declineRecovery(number: fresh.number, reason: "", by: .staff(ben))
+          try await authority.recovery.declineRecovery(
+            number: fresh.number, reason: "", by: .staff(ben))
         } == "invalid-reason")
-      let declined = try await authority.declineRecovery(
+      let declined = try await authority.recovery.declineRecovery(
         number: fresh.number, reason: "The person could not be reached to confirm.", by: .staff(ben)
       )
       #expect(declined.state == .declined && declined.declinedBy == "ben@example.edu")
       #expect(
         await Self.code {
-          try await authority.approveRecovery(number: fresh.number, by: .staff(ben))
+          try await authority.recovery.approveRecovery(number: fresh.number, by: .staff(ben))
         }
           == "wrong-state")
       #expect(
         await Self.code {
-          _ = try await authority.downloadRecoveryEnvelope(number: fresh.number, by: .staff(ben))
+          _ = try await authority.recovery.downloadRecoveryEnvelope(
+            number: fresh.number, by: .staff(ben))
         } == "wrong-state")
       let mail = try #require(
         try await OutboxMessageRecord.query(on: app.db).filter(\.$recipient == Self.mailbox)

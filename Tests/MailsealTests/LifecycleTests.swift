@@ -31,9 +31,9 @@ struct LifecycleTests {
       staff = try await BackOfficeTests.staff(app, "desk@example.edu")
     }
     let record = try await BackOfficeTests.request(app, mailbox: mailbox, pseudonym: pseudonym)
-    _ = try await authority.recordEvidence(
+    _ = try await authority.desk.recordEvidence(
       number: record.number, BackOfficeTests.evidence(), by: .staff(staff))
-    _ = try await authority.approve(number: record.number, by: .staff(staff))
+    _ = try await authority.desk.approve(number: record.number, by: .staff(staff))
     #expect(try await app.issuanceWorker!.issueDue() == 1)
     let issued = try #require(try await CertificateRequestRecord.find(record.id, on: app.db))
     return try #require(try await CertificateRecord.find(issued.certificateID, on: app.db))
@@ -221,19 +221,20 @@ struct LifecycleTests {
       let auditor = try await BackOfficeTests.staff(app, "audit@example.edu", role: .auditor)
       let operatorRecord = try await BackOfficeTests.staff(app, "anna@example.edu")
       await #expect(throws: MailsealError.forbiddenForRole) {
-        try await authority.revoke(serial: first.serial, reason: .superseded, by: .staff(auditor))
+        try await authority.certificates.revoke(
+          serial: first.serial, reason: .superseded, by: .staff(auditor))
       }
       await #expect(throws: MailsealError.self) {
-        try await authority.revoke(
+        try await authority.certificates.revoke(
           serial: first.serial, reason: .cACompromise, by: .staff(operatorRecord))
       }
-      try await authority.revoke(
+      try await authority.certificates.revoke(
         serial: second.serial.uppercased(), reason: .privilegeWithdrawn,
         by: .staff(operatorRecord))
       #expect(try await CertificateRecord.find(second.id, on: app.db)?.status == .revoked)
 
       // Key compromise: the same key is refused for any mailbox from now on.
-      try await authority.revoke(
+      try await authority.certificates.revoke(
         serial: first.serial, reason: .keyCompromise,
         by: .requester(mailbox: "zoe@example.edu", validation: .loginLink))
       let request = try #require(
@@ -249,7 +250,8 @@ struct LifecycleTests {
       } throws: { ($0 as? CAError)?.code == .keyCompromised }
       // The CLI's reason cACompromise is open to it.
       let third = try await Self.issue(app, mailbox: "lea@example.edu")
-      try await authority.revoke(serial: third.serial, reason: .cACompromise, by: .commandLine)
+      try await authority.certificates.revoke(
+        serial: third.serial, reason: .cACompromise, by: .commandLine)
       #expect(try await CertificateRecord.find(third.id, on: app.db)?.revokedBy == "cli")
     }
   }
@@ -412,11 +414,12 @@ struct LifecycleTests {
       }
       let authority = app.registrationAuthority
       let anna = try await BackOfficeTests.staff(app, "anna@example.edu")
-      _ = try await authority.recordEvidence(
+      _ = try await authority.desk.recordEvidence(
         number: numbers[0], BackOfficeTests.evidence(), by: .staff(anna))
-      _ = try await authority.approve(number: numbers[0], by: .staff(anna))
+      _ = try await authority.desk.approve(number: numbers[0], by: .staff(anna))
       #expect(try await app.issuanceWorker!.issueDue() == 1)
-      _ = try await authority.reject(number: numbers[1], reason: "Name unclear", by: .staff(anna))
+      _ = try await authority.desk.reject(
+        number: numbers[1], reason: "Name unclear", by: .staff(anna))
       let withdrawn = try await browser.send(
         .POST, "/requests/\(numbers[2])/withdraw",
         form: ["csrf": browser.cookies[RequesterSession.csrfCookieName] ?? ""])
@@ -546,7 +549,7 @@ struct LifecycleTests {
       try Self.writePEM(certificate, pem)
       _ = try await Self.ocsp(app, pem, folder: folder)
       _ = try await app.testing().sendRequest(.POST, "/ocsp", body: ByteBuffer(bytes: [1, 2, 3]))
-      try await app.registrationAuthority.revoke(
+      try await app.registrationAuthority.certificates.revoke(
         serial: certificate.serial, reason: .superseded, by: .commandLine)
       _ = try await Self.ocsp(app, pem, folder: folder)
 

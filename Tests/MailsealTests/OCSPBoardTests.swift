@@ -113,7 +113,7 @@ struct OCSPBoardTests {
         #expect(http?.headers.first(name: .cacheControl) == "no-store")
 
         // Revoked through this instance: revoked from the first answer on.
-        try await app.registrationAuthority.revoke(
+        try await app.registrationAuthority.certificates.revoke(
           serial: first.serial, reason: .keyCompromise, by: .commandLine)
         let revoked = ContinuousClock.now
         #expect(await service.respond(to: firstRequest).outcome == .revoked)
@@ -129,7 +129,8 @@ struct OCSPBoardTests {
         // that does not know this responder): read from the store.
         let other = RegistrationAuthority(
           database: app.db, configuration: app.mailseal, logger: app.logger)
-        try await other.revoke(serial: second.serial, reason: .superseded, by: .commandLine)
+        try await other.certificates.revoke(
+          serial: second.serial, reason: .superseded, by: .commandLine)
         let elsewhere = try #require(
           await Self.watch(service, secondRequest, revokedAt: ContinuousClock.now))
         #expect(elsewhere < .seconds(1))
@@ -175,7 +176,7 @@ struct OCSPBoardTests {
               })
           }
           func revoke(_ index: Int) async throws -> ContinuousClock.Instant {
-            try await a.registrationAuthority.revoke(
+            try await a.registrationAuthority.certificates.revoke(
               serial: issued[index].serial, reason: .superseded, by: .commandLine)
             return ContinuousClock.now
           }

@@ -224,7 +224,7 @@ struct OCSPGateTests {
         // Revoked by another process: nothing here is told.
         let elsewhere = RegistrationAuthority(
           database: app.db, configuration: app.mailseal, logger: app.logger)
-        _ = try await elsewhere.revoke(
+        _ = try await elsewhere.certificates.revoke(
           serial: issued.serial, reason: .keyCompromise, by: .commandLine)
         let key = OCSPService.SerialKey(
           issuerID: issued.$issuer.id, serial: try #require([UInt8](hexString: issued.serial)))

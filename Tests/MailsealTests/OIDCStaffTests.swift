@@ -72,9 +72,9 @@ struct OIDCStaffTests {
       let anna = try await Self.account(app)
       let later = try await EscrowTests.submit(
         app, try EnrollmentTests.form(), mailbox: "anna.new@example.edu")
-      _ = try await authority.recordEvidence(
+      _ = try await authority.desk.recordEvidence(
         number: later.number, BackOfficeTests.evidence(), by: .staff(ben))
-      _ = try await authority.approve(number: later.number, by: .staff(anna))
+      _ = try await authority.desk.approve(number: later.number, by: .staff(anna))
 
       // The provider changes her address.
       var second = TestBrowser(app)
@@ -94,18 +94,18 @@ struct OIDCStaffTests {
         let request = try await EscrowTests.submit(
           app, try EnrollmentTests.form(), mailbox: mailbox)
         await #expect(throws: MailsealError(.ownMailbox), "\(mailbox)") {
-          try await authority.recordEvidence(
+          try await authority.desk.recordEvidence(
             number: request.number, BackOfficeTests.evidence(), by: .staff(now))
         }
         await #expect(throws: MailsealError(.ownMailbox), "\(mailbox)") {
-          try await authority.reject(number: request.number, reason: "no", by: .staff(now))
+          try await authority.desk.reject(number: request.number, reason: "no", by: .staff(now))
         }
-        _ = try await authority.recordEvidence(
+        _ = try await authority.desk.recordEvidence(
           number: request.number, BackOfficeTests.evidence(), by: .staff(ben))
         await #expect(throws: MailsealError(.ownMailbox), "\(mailbox)") {
-          try await authority.approve(number: request.number, by: .staff(now))
+          try await authority.desk.approve(number: request.number, by: .staff(now))
         }
-        let desk = try await authority.deskRequest(number: request.number, for: .staff(now))
+        let desk = try await authority.desk.deskRequest(number: request.number, for: .staff(now))
         #expect(desk.actions.ownMailbox && !desk.actions.approve, "\(mailbox)")
       }
       // The request she approved while it was not hers: the issuance
@@ -148,15 +148,16 @@ struct OIDCStaffTests {
         &second, provider, claims: Self.claims("zoe.keeper@example.edu", groups: ["keepers"]))
       let officer = try await Self.account(app)
       #expect(officer.email == "zoe.keeper@example.edu" && officer.role == .recoveryOfficer)
-      let asked = try await authority.askRecovery(
+      let asked = try await authority.recovery.askRecovery(
         serial: encryption.serial, reason: "lost the key file",
         by: .requester(mailbox: KeyRecoveryTests.mailbox, validation: .loginLink), language: .en)
       await #expect(
         throws: MailsealError(.ownMailbox, message: Message("problem.own-mailbox.recovery"))
       ) {
-        try await authority.approveRecovery(number: asked.number, by: .staff(officer))
+        try await authority.recovery.approveRecovery(number: asked.number, by: .staff(officer))
       }
-      let desk = try await authority.deskRecovery(number: asked.number, for: .staff(officer))
+      let desk = try await authority.recovery.deskRecovery(
+        number: asked.number, for: .staff(officer))
       #expect(desk.actions.ownMailbox && !desk.actions.approve)
     }
   }

@@ -47,12 +47,12 @@ struct RenewalTests {
         var form = try EnrollmentTests.form(
           type: "role", given: given, surname: surname, common: "Sekretariat")
         form.renewalOf = certificate.serial
-        return try await authority.submit(
+        return try await authority.enrollment.submit(
           form, session: Self.session(mailbox, at: Date()), language: .en)
       }
       let same = try await renew("Zoë", "Müller")
       #expect(same.state == .verified && same.evidenceRequestID != nil)
-      _ = try await authority.withdraw(
+      _ = try await authority.enrollment.withdraw(
         number: same.number, session: Self.session(mailbox, at: Date()))
       let successor = try await renew("Jörg", "Weiß")
       #expect(successor.state == .submitted && successor.evidenceRequestID == nil)
@@ -70,18 +70,18 @@ struct RenewalTests {
       let certificate = try await LifecycleTests.issue(app, mailbox: "zoe@example.edu")
       let original = try #require(
         try await CertificateRequestRecord.find(certificate.requestID, on: app.db))
-      let evidence = try #require(try await authority.evidence(for: original.value))
+      let evidence = try #require(try await authority.desk.evidence(for: original.value))
       let checked = evidence.checkedAt
 
       // 824 days after the check: verified at once, the evidence reused.
       let within = checked.addingTimeInterval(824 * 86_400)
-      let renewal = try await authority.submit(
+      let renewal = try await authority.enrollment.submit(
         try Self.renewalForm(certificate.serial.uppercased()),
         session: Self.session("zoe@example.edu", at: within), language: .de, now: within)
       #expect(renewal.state == .verified)
       #expect(renewal.evidenceRequestID == original.id && renewal.renewalOf == certificate.id)
       #expect(renewal.verifiedBy == evidence.checkedBy)
-      #expect(try await authority.evidence(for: renewal)?.id == evidence.id)
+      #expect(try await authority.desk.evidence(for: renewal)?.id == evidence.id)
       let mail = try #require(
         try await OutboxMessageRecord.query(on: app.db).filter(\.$recipient == "zoe@example.edu")
           .sort(\.$createdAt, .descending).first())
@@ -89,7 +89,7 @@ struct RenewalTests {
 
       // One click by an operator, then the worker.
       let desk = try await BackOfficeTests.staff(app, "ben@example.edu")
-      _ = try await authority.approve(number: renewal.number, by: .staff(desk), now: within)
+      _ = try await authority.desk.approve(number: renewal.number, by: .staff(desk), now: within)
       #expect(try await app.issuanceWorker!.issueDue() == 1)
       let issued = try #require(try await CertificateRequestRecord.find(renewal.id, on: app.db))
       #expect(issued.state == .issued)
@@ -106,23 +106,23 @@ struct RenewalTests {
 
       // 826 days after the check: a normal request for the desk.
       let beyond = checked.addingTimeInterval(826 * 86_400)
-      let late = try await authority.submit(
+      let late = try await authority.enrollment.submit(
         try Self.renewalForm(certificate.serial),
         session: Self.session("zoe@example.edu", at: beyond), language: .en, now: beyond)
       #expect(late.state == .submitted && late.evidenceRequestID == nil)
       #expect(late.renewalOf == certificate.id)
-      #expect(try await authority.evidence(for: late) == nil)
-      let basis = try await authority.renewalBasis(
+      #expect(try await authority.desk.evidence(for: late) == nil)
+      let basis = try await authority.enrollment.renewalBasis(
         serial: certificate.serial, mailbox: "zoe@example.edu", now: beyond)
       #expect(basis.evidenceRequestID == nil)
       #expect(
-        try await authority.renewalBasis(
+        try await authority.enrollment.renewalBasis(
           serial: certificate.serial, mailbox: "zoe@example.edu", now: within
         ).reusableUntil.map { abs($0.timeIntervalSince(checked) - 825 * 86_400) < 1 } == true)
 
       // Changed names, the old key, another mailbox's certificate.
       await #expect {
-        try await authority.submit(
+        try await authority.enrollment.submit(
           try Self.renewalForm(certificate.serial, surname: "Schmidt"),
           session: Self.session("zoe@example.edu", at: within), language: .en, now: within)
       } throws: { BackOfficeTests.code($0) == "renewal-names-changed" }
@@ -130,7 +130,7 @@ struct RenewalTests {
       sameKey.csr =
         PEMDocument(type: "CERTIFICATE REQUEST", derBytes: Array(original.csrDER)).pemString
       await #expect {
-        try await authority.submit(
+        try await authority.enrollment.submit(
           sameKey, session: Self.session("zoe@example.edu", at: within), language: .en, now: within)
       } throws: {
         ["renewal-needs-new-key", "key-already-certified"].contains(
@@ -138,7 +138,7 @@ struct RenewalTests {
       }
       let other = try await LifecycleTests.issue(app, mailbox: "max@example.edu")
       await #expect(throws: MailsealError.notFound) {
-        try await authority.submit(
+        try await authority.enrollment.submit(
           try Self.renewalForm(other.serial),
           session: Self.session("zoe@example.edu", at: within), language: .en, now: within)
       }
@@ -155,7 +155,7 @@ struct RenewalTests {
       let authority = app.registrationAuthority
       let certificate = try await LifecycleTests.issue(app, mailbox: "zoe@example.edu")
       let now = Date()
-      let renewal = try await authority.submit(
+      let renewal = try await authority.enrollment.submit(
         try Self.renewalForm(certificate.serial),
         session: Self.session("zoe@example.edu", at: now), language: .en, now: now)
       #expect(renewal.state == .approved && renewal.approvedBy == nil)
@@ -168,9 +168,9 @@ struct RenewalTests {
 
       // Revoked because the affiliation changed: no reuse, the desk again.
       let second = try await LifecycleTests.issue(app, mailbox: "max@example.edu")
-      try await authority.revoke(
+      try await authority.certificates.revoke(
         serial: second.serial, reason: .affiliationChanged, by: .commandLine)
-      let afterChange = try await authority.submit(
+      let afterChange = try await authority.enrollment.submit(
         try Self.renewalForm(second.serial),
         session: Self.session("max@example.edu", at: now), language: .en, now: now)
       #expect(afterChange.state == .submitted)

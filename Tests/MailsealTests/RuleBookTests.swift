@@ -20,7 +20,7 @@ struct RuleBookTests {
       let anna = try await BackOfficeTests.staff(app, "anna@example.edu")
       let own = try await BackOfficeTests.request(app, mailbox: "anna@example.edu")
       await #expect(throws: MailsealError(.ownMailbox)) {
-        try await app.registrationAuthority.reject(
+        try await app.registrationAuthority.desk.reject(
           number: own.number, reason: "no", by: .staff(anna))
       }
       let record = try #require(try await CertificateRequestRecord.find(own.id, on: app.db))
@@ -42,15 +42,15 @@ struct RuleBookTests {
       let approvedAt = Date().addingTimeInterval(-31 * 86_400)
       let record = try await BackOfficeTests.request(
         app, mailbox: "zoe@example.edu", validated: approvedAt.addingTimeInterval(-3600))
-      _ = try await authority.recordEvidence(
+      _ = try await authority.desk.recordEvidence(
         number: record.number, BackOfficeTests.evidence(), by: .staff(anna),
         now: approvedAt.addingTimeInterval(-60))
-      _ = try await authority.approve(number: record.number, by: .staff(anna), now: approvedAt)
-      try await authority.setIssuancePaused(true, by: .commandLine, now: approvedAt)
+      _ = try await authority.desk.approve(number: record.number, by: .staff(anna), now: approvedAt)
+      try await authority.service.setIssuancePaused(true, by: .commandLine, now: approvedAt)
       let worker = try #require(app.issuanceWorker)
       #expect(try await worker.issueDue() == 0)
       // 31 days later issuance resumes.
-      try await authority.setIssuancePaused(false, by: .commandLine)
+      try await authority.service.setIssuancePaused(false, by: .commandLine)
       #expect(try await worker.issueDue() == 0)
       #expect(try await worker.issueDue() == 0)
       let waiting = try #require(try await CertificateRequestRecord.find(record.id, on: app.db))
@@ -68,12 +68,12 @@ struct RuleBookTests {
       #expect(trail.first?.details.contains("mailbox-validation-stale") == true)
 
       // A fresh login link validates the mailbox again: the worker issues.
-      try await authority.requestLoginLink(
+      try await authority.mailboxSignIn.requestLoginLink(
         address: "zoe@example.edu", language: .en, clientAddress: "192.0.2.1")
       let link = try #require(
         try await OutboxMessageRecord.query(on: app.db).filter(\.$recipient == "zoe@example.edu")
           .all().compactMap { $0.message.firstMatch(of: #//login/([A-Za-z0-9_-]{43})/#) }.first)
-      _ = try await authority.redeemLoginLink(String(link.output.1))
+      _ = try await authority.mailboxSignIn.redeemLoginLink(String(link.output.1))
       #expect(try await worker.issueDue() == 1)
       let issued = try #require(try await CertificateRequestRecord.find(record.id, on: app.db))
       #expect(issued.state == .issued && issued.issuanceHeldAt == nil)
@@ -88,9 +88,9 @@ struct RuleBookTests {
       try await prepareToServe(app)
       let anna = try await BackOfficeTests.staff(app, "anna@example.edu")
       let record = try await BackOfficeTests.request(app, mailbox: "zoe@example.edu")
-      _ = try await app.registrationAuthority.recordEvidence(
+      _ = try await app.registrationAuthority.desk.recordEvidence(
         number: record.number, BackOfficeTests.evidence(), by: .staff(anna))
-      _ = try await app.registrationAuthority.approve(number: record.number, by: .staff(anna))
+      _ = try await app.registrationAuthority.desk.approve(number: record.number, by: .staff(anna))
       // Meanwhile the same key was certified for another mailbox (at the
       // command line, say).
       let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()

@@ -106,7 +106,7 @@ struct SeamTests {
       // The directory is away for the first three attempts.
       publisher.state.withLock { $0.failures = 3 }
       let first = try await LifecycleTests.issue(app, mailbox: "zoe@example.edu")
-      try await app.registrationAuthority.revoke(
+      try await app.registrationAuthority.certificates.revoke(
         serial: first.serial, reason: .superseded, by: .commandLine)
       var now = Date()
       for _ in 0..<3 {
@@ -150,7 +150,7 @@ struct SeamTests {
     try await TestInstallation.withApp { app in
       try await prepareToServe(app)
       let record = try await LifecycleTests.issue(app, mailbox: "zoe@example.edu")
-      try await app.registrationAuthority.revoke(
+      try await app.registrationAuthority.certificates.revoke(
         serial: record.serial, reason: .superseded, by: .commandLine)
       #expect(try await PublicationQueue.counts(on: app.db).isEmpty)
     }

@@ -35,7 +35,7 @@ struct StoreTests {
       try await migration.revert(on: app.db)
       try await migration.prepare(on: app.db)
       func find(_ query: String) async throws -> [String] {
-        try await app.registrationAuthority.searchRequests(
+        try await app.registrationAuthority.desk.searchRequests(
           query: query, state: nil, offset: 0, limit: 10
         ).map(\.number)
       }

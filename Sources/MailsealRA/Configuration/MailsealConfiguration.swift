@@ -127,17 +127,18 @@ public struct MailsealConfiguration: Sendable {
     }
   }
 
+  /// The custody backends of this installation, by the scheme of their
+  /// key references.
+  public var custodies: KeyCustodyRegistry {
+    var registry = KeyCustodyRegistry()
+    registry.register("file") { () throws(CAError) in try self.fileKeyCustody() }
+    registry.register("pkcs11") { () throws(CAError) in try self.pkcs11KeyCustody() }
+    return registry
+  }
+
   /// The custody that holds the key of `reference`, chosen by its scheme.
   public func keyCustody(for reference: KeyReference) throws(CAError) -> any KeyCustody {
-    switch reference.scheme {
-    case "file": return try fileKeyCustody()
-    case "pkcs11": return try pkcs11KeyCustody()
-    default:
-      throw CAError(
-        .keyCustody,
-        "The CA key \(reference) is held by the “\(reference.scheme)” custody backend, which this Mailseal does not have."
-      )
-    }
+    try custodies.custody(for: reference)
   }
 
   /// The custody that makes new keys where the key of `reference` is
@@ -183,15 +184,6 @@ public struct MailsealConfiguration: Sendable {
       else { return nil }
       return raw
     }
-    func check<T>(_ name: String, _ body: () throws(CAError) -> T) -> T? {
-      do {
-        return try body()
-      } catch {
-        problems.append(.init(variable: name, message: error.message))
-        return nil
-      }
-    }
-
     let dataPath = value("MAILSEAL_DATA_DIR") ?? Defaults.dataDirectory
     let dataDirectory = URL(fileURLWithPath: dataPath, isDirectory: true).standardizedFileURL
     let folderProblem = Self.dataFolderProblem(dataDirectory, readOnly: readOnly)
@@ -199,188 +191,17 @@ public struct MailsealConfiguration: Sendable {
       problems.append(.init(variable: "MAILSEAL_DATA_DIR", message: folderProblem))
     }
 
-    var database = DatabaseLocation.sqlite(
-      path: dataDirectory.appendingPathComponent("mailseal.sqlite").path)
-    if let url = value("DATABASE_URL") {
-      if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-        if URL(string: url)?.host == nil {
-          problems.append(
-            .init(
-              variable: "DATABASE_URL",
-              message:
-                "“\(Self.redacted(url))” is not a PostgreSQL URL of the form postgres://user:password@host:5432/database."
-            ))
-        }
-        database = .postgres(url: url)
-      } else if url.hasPrefix("sqlite://") {
-        let path = String(url.dropFirst("sqlite://".count))
-        if path.isEmpty {
-          problems.append(
-            .init(
-              variable: "DATABASE_URL",
-              message:
-                "sqlite:// needs a file path, e.g. sqlite:///var/lib/mailseal/mailseal.sqlite."))
-        }
-        database = .sqlite(path: path)
-      } else {
-        problems.append(
-          .init(
-            variable: "DATABASE_URL",
-            message: "“\(Self.redacted(url))” is neither postgres://… nor sqlite://…."))
-      }
-    }
-
-    var publicURL = value("MAILSEAL_PUBLIC_URL") ?? Defaults.publicURL
-    while publicURL.hasSuffix("/") { publicURL.removeLast() }
-    if !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://"))
-      || URL(string: publicURL)?.host == nil
-    {
-      problems.append(
-        .init(
-          variable: "MAILSEAL_PUBLIC_URL",
-          message: "“\(publicURL.prefix(100))” is not an http:// or https:// URL."))
-    }
-    let pkiName = value("MAILSEAL_PKI_URL") == nil ? "MAILSEAL_PUBLIC_URL" : "MAILSEAL_PKI_URL"
-    let pkiBase =
-      value("MAILSEAL_PKI_URL")
-      ?? (publicURL.hasPrefix("https://")
-        ? "http://" + publicURL.dropFirst("https://".count) : publicURL)
-    let endpoints = check(pkiName) { () throws(CAError) in try PublicEndpoints(baseURL: pkiBase) }
-
-    let orgName = value("MAILSEAL_ORG_NAME")
-    let orgID = value("MAILSEAL_ORG_ID")
-    let orgCountry = value("MAILSEAL_ORG_COUNTRY")
-    let organizationIsDefault = orgName == nil && orgID == nil && orgCountry == nil
-    let name = check("MAILSEAL_ORG_NAME") { () throws(CAError) in
-      try SubjectName(
-        orgName ?? Defaults.organizationName, field: "organisation name",
-        maximumLength: SubjectNameBounds.organizationName)
-    }
-    let identifier = check("MAILSEAL_ORG_ID") { () throws(CAError) in
-      try OrganizationIdentifier(orgID ?? Defaults.organizationIdentifier)
-    }
-    let country = check("MAILSEAL_ORG_COUNTRY") { () throws(CAError) in
-      try CountryCode(orgCountry ?? Defaults.organizationCountry)
-    }
-
-    var days = IssuerPolicy.defaultValidityDays
-    if let text = value("MAILSEAL_CERT_DAYS") {
-      if let parsed = Int(text), (1...IssuerPolicy.maximumValidityDays).contains(parsed) {
-        days = parsed
-      } else {
-        problems.append(
-          .init(
-            variable: "MAILSEAL_CERT_DAYS",
-            message:
-              "“\(text.prefix(20))” is not a number of days from 1 to \(IssuerPolicy.maximumValidityDays) (S/MIME BR §6.3.2)."
-          ))
-      }
-    }
-
-    var databaseWait: Int?
-    if let text = value("MAILSEAL_DB_WAIT_SECONDS") {
-      if let parsed = Int(text), (1...120).contains(parsed) {
-        databaseWait = parsed
-      } else {
-        problems.append(
-          .init(
-            variable: "MAILSEAL_DB_WAIT_SECONDS",
-            message: "“\(text.prefix(20))” is not a number of seconds from 1 to 120."))
-      }
-    }
-
-    var source = PassphraseSource.environment
-    var passphrase: [UInt8] = []
-    if let inline = environment["MAILSEAL_CA_PASSPHRASE"], !inline.isEmpty {
-      if value("MAILSEAL_CA_PASSPHRASE_FILE") != nil {
-        problems.append(
-          .init(
-            variable: "MAILSEAL_CA_PASSPHRASE_FILE",
-            message: "set either MAILSEAL_CA_PASSPHRASE or MAILSEAL_CA_PASSPHRASE_FILE, not both."))
-      }
-      passphrase = Array(inline.utf8)
-    } else if let path = value("MAILSEAL_CA_PASSPHRASE_FILE") {
-      source = .file(path: path)
-      if let data = FileManager.default.contents(atPath: path) {
-        passphrase = Array(
-          String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines).utf8)
-      } else {
-        problems.append(
-          .init(
-            variable: "MAILSEAL_CA_PASSPHRASE_FILE", message: "the file \(path) cannot be read."))
-      }
-    } else if readOnly || folderProblem != nil {
-      // Reading needs no CA key (and an unusable folder is named above).
-      source = .generated(path: dataDirectory.appendingPathComponent("ca-passphrase").path)
-    } else {
-      let path = dataDirectory.appendingPathComponent("ca-passphrase").path
-      source = .generated(path: path)
-      do {
-        passphrase = try Self.generatedPassphrase(at: path)
-      } catch {
-        problems.append(
-          .init(
-            variable: "MAILSEAL_DATA_DIR",
-            message: "the generated passphrase file \(path) cannot be read or made: \(error)"))
-      }
-    }
-    if !passphrase.isEmpty, passphrase.count < FileKeyCustody.minimumPassphraseLength {
-      let name = source == .environment ? "MAILSEAL_CA_PASSPHRASE" : "MAILSEAL_CA_PASSPHRASE_FILE"
-      problems.append(
-        .init(
-          variable: name,
-          message:
-            "the CA key passphrase must be at least \(FileKeyCustody.minimumPassphraseLength) characters long."
-        ))
-    }
-
+    let (database, databaseWait) = loadDatabase(
+      value, dataDirectory: dataDirectory, problems: &problems)
+    let site = loadSite(value, problems: &problems)
+    let (source, passphrase) = loadPassphrase(
+      environment, value, dataDirectory: dataDirectory,
+      needsNone: readOnly || folderProblem != nil, problems: &problems)
     let pkcs11 = loadPKCS11(value, problems: &problems)
-    let oidc = OIDCSettings.load(value, problems: &problems)
-    var localStaffLogin = true
-    if let text = value("MAILSEAL_LOCAL_STAFF_LOGIN") {
-      switch text.lowercased() {
-      case "true", "yes", "1": localStaffLogin = true
-      case "false", "no", "0": localStaffLogin = false
-      default:
-        problems.append(
-          .init(
-            variable: "MAILSEAL_LOCAL_STAFF_LOGIN",
-            message: "“\(text.prefix(20))” is not true or false."))
-      }
-      if !localStaffLogin && oidc == nil {
-        problems.append(
-          .init(
-            variable: "MAILSEAL_LOCAL_STAFF_LOGIN",
-            message:
-              "staff could not sign in at all: switching the password sign-in off needs MAILSEAL_OIDC_ISSUER."
-          ))
-      }
-    }
-
-    var escrow = EscrowPolicy.off
-    if let text = value("MAILSEAL_ESCROW") {
-      if let policy = EscrowPolicy(rawValue: text.lowercased()) {
-        escrow = policy
-      } else {
-        problems.append(
-          .init(
-            variable: "MAILSEAL_ESCROW",
-            message: "“\(text.prefix(20))” is not off, optional or required."
-          ))
-      }
-    }
-
-    var recoveryPins = RecoveryPins()
-    if let text = value("MAILSEAL_RECOVERY_FINGERPRINTS") {
-      switch RecoveryPins.parse(text) {
-      case .success(let pins): recoveryPins = pins
-      case .failure(let problem):
-        problems.append(.init(variable: "MAILSEAL_RECOVERY_FINGERPRINTS", message: problem.message))
-      }
-    }
-
+    let (oidc, localStaffLogin) = loadSignIn(value, problems: &problems)
+    let (escrow, recoveryPins) = loadEscrow(value, problems: &problems)
     let (mail, portal) = loadPortal(
-      value, dataDirectory: dataDirectory, publicURL: publicURL, problems: &problems)
+      value, dataDirectory: dataDirectory, publicURL: site.publicURL, problems: &problems)
 
     // The provider vouches for addresses only in the organisation's own
     // domains (S/MIME BR §3.2.2.1): they must be named.
@@ -392,17 +213,18 @@ public struct MailsealConfiguration: Sendable {
             "requesters may sign in through the provider only for the organisation's own mail domains: set MAILSEAL_ALLOWED_DOMAINS."
         ))
     }
-    guard problems.isEmpty, let endpoints, let name, let identifier, let country else {
+    guard problems.isEmpty, let endpoints = site.endpoints, let organization = site.organization
+    else {
       throw ConfigurationError(problems: problems)
     }
     return MailsealConfiguration(
       dataDirectory: dataDirectory,
       database: database,
-      publicURL: publicURL,
+      publicURL: site.publicURL,
       endpoints: endpoints,
-      organization: OrganizationIdentity(name: name, identifier: identifier, country: country),
-      organizationIsDefault: organizationIsDefault,
-      certificateDays: days,
+      organization: organization,
+      organizationIsDefault: site.organizationIsDefault,
+      certificateDays: site.certificateDays,
       passphraseSource: source,
       passphrase: passphrase,
       mail: mail,

@@ -13,7 +13,7 @@ struct EscrowPart: Sendable {
   let sealedTo: [RecoveryCertificate]
 }
 
-extension RegistrationAuthority {
+extension Enrollment {
   /// The largest envelope field taken (base64 of ``KeyEnvelope/maximumSize``).
   static let maximumEnvelopeText = (KeyEnvelope.maximumSize + 2) / 3 * 4
 

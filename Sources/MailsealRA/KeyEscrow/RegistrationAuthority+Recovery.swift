@@ -75,7 +75,7 @@ enum RecoveryNumber {
   static func normalize(_ text: String) -> String? { RequestNumber.normalize(text, prefix: "K") }
 }
 
-extension RegistrationAuthority {
+extension KeyRecoveryService {
   /// The request holding the envelope of an encryption certificate's key,
   /// or nil when its key was not escrowed.
   func escrowHolder(of certificate: IssuedCertificate) async throws -> CertificateRequest? {
@@ -108,7 +108,7 @@ extension RegistrationAuthority {
     serial: String, reason text: String, by asker: Principal, language: Language,
     now: Date = Date()
   ) async throws -> KeyRecovery {
-    let certificate = try await self.certificate(serial: serial)
+    let certificate = try await authority.certificates.certificate(serial: serial)
     let operatorID: UUID?
     switch asker {
     case .requester(let mailbox, _):

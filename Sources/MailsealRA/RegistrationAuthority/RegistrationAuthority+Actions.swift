@@ -32,7 +32,7 @@ public struct DeskRequest: Sendable {
   public let actions: RequestActions
 }
 
-extension RegistrationAuthority {
+extension Desk {
   /// The actions `viewer` may take on `record` at `now`, from the same rules
   /// the transitions enforce (``RequestRules``); for staff, `addresses` are
   /// every address the account has ever had.

@@ -3,7 +3,7 @@ import MailsealCA
 public import MailsealModel
 import MailsealStore
 
-extension RegistrationAuthority {
+extension Desk {
   /// The requests staff look for: by number (exact), by any word of a
   /// name or of the address (``SearchTerms``: a prefix of a word, without
   /// case or accents, "mueller" and "muller" for "Müller"), or the open ones

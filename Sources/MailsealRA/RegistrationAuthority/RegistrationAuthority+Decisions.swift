@@ -29,7 +29,7 @@ public struct EvidenceForm: Codable, Sendable {
   }
 }
 
-extension RegistrationAuthority {
+extension Desk {
   /// The deciding staff member: a principal that may decide, or refused.
   func decider(_ principal: Principal) throws -> StaffMember {
     guard let staff = principal.staffMember, principal.permissions.decide else {

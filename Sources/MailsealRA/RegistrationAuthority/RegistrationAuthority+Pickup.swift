@@ -14,7 +14,7 @@ public struct Pickup: Sendable {
   public var encryptionCertificate: IssuedCertificate? = nil
 }
 
-extension RegistrationAuthority {
+extension PickupService {
   /// The pickup a link from the mail opens: the token must be one of ours
   /// and not expired (signed in, the certificate is reachable without it).
   public func pickup(token: String, now: Date = Date()) async throws -> Pickup {
@@ -27,7 +27,7 @@ extension RegistrationAuthority {
 
   /// The pickup of a request of the session's mailbox.
   public func pickup(number: String, session: MailboxSession) async throws -> Pickup {
-    try await pickup(of: request(number: number, session: session))
+    try await pickup(of: authority.enrollment.request(number: number, session: session))
   }
 
   func pickup(of record: CertificateRequest) async throws -> Pickup {

@@ -7,7 +7,7 @@ import MailsealStore
 /// names, with a new key made in the browser. The identity evidence of the
 /// earlier request is reused while it is at most 825 days old, so no second
 /// desk visit is needed; older evidence sends the requester to the desk.
-extension RegistrationAuthority {
+extension Enrollment {
   /// What a renewal of a certificate may rest on.
   public struct RenewalBasis: Sendable {
     public let certificate: IssuedCertificate
@@ -31,7 +31,7 @@ extension RegistrationAuthority {
   public func renewalBasis(serial: String, mailbox: String, now: Date = Date()) async throws
     -> RenewalBasis
   {
-    let certificate = try await certificate(serial: serial)
+    let certificate = try await authority.certificates.certificate(serial: serial)
     guard certificate.mailbox == mailbox else { throw MailsealError.notFound }
     // Revoked because the names or the entitlement changed: the desk
     // checks again.

@@ -86,7 +86,7 @@ struct ValidatedForm: Sendable {
   let request: CheckedRequest
 }
 
-extension RegistrationAuthority {
+extension Enrollment {
   /// Validates the form and the request, stores it as `submitted`, and
   /// queues the confirmation mail. Every field problem is reported at once.
   /// What the form must hold, checked without the store: the names for
@@ -322,7 +322,7 @@ extension RegistrationAuthority {
   public func request(number: String, session: MailboxSession) async throws
     -> CertificateRequest
   {
-    let record = try await request(number: number)
+    let record = try await authority.desk.request(number: number)
     guard record.mailbox == session.mailbox else { throw MailsealError.notFound }
     return record
   }

@@ -19,7 +19,7 @@ extension RevocationReason {
     subscriberChoices.filter { $0 != .unspecified } + [.privilegeWithdrawn, .unspecified]
 }
 
-extension RegistrationAuthority {
+extension CertificateService {
   /// A certificate of this installation by serial (hex, any case, colons
   /// and spaces ignored).
   public func certificate(serial: String) async throws -> IssuedCertificate {

@@ -2,7 +2,7 @@ public import Foundation
 public import MailsealModel
 import MailsealStore
 
-extension RegistrationAuthority {
+extension ServiceControl {
   /// The notice and whether issuance is paused, as requester pages show
   /// them.
   public func serviceState() async throws -> Settings.ServiceState {
@@ -49,7 +49,7 @@ extension RegistrationAuthority {
   }
 }
 
-extension RegistrationAuthority {
+extension ServiceControl {
   /// Staff accounts whose address changed, newest change first (for the
   /// administrators' page).
   public func staffAddressChanges() async throws -> [AddressChange] {

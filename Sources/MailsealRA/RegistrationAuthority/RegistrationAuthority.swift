@@ -37,9 +37,9 @@ public struct RegistrationAuthority: Sendable {
   var portal: PortalSettings { configuration.portal }
   /// The store on this authority's database (or transaction).
   var store: Store { Store(database) }
+}
 
-  // MARK: - Login links (mailbox control)
-
+extension MailboxSignIn {
   /// Sends a login link to `address` if its domain is allowed and the rate
   /// limits hold. The answer is the same whether or not the address has
   /// requests: nothing about the mailbox is revealed.

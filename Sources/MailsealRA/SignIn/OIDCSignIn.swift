@@ -214,7 +214,7 @@ public struct OIDCSignIn: Sendable {
   /// What a finished sign-in gives.
   public enum Finished: Sendable {
     case staff(OperatorDirectory.Tokens, email: String)
-    case requester(RegistrationAuthority.SignIn)
+    case requester(MailboxSignIn.SignIn)
   }
 
   /// Step 2, the provider's answer: the sign-in is taken (once, by this
@@ -453,7 +453,7 @@ public struct OIDCSignIn: Sendable {
       "requester signed in through the identity provider",
       metadata: ["mailbox": "\(mailbox.address)"])
     return .requester(
-      RegistrationAuthority.SignIn(
+      MailboxSignIn.SignIn(
         sessionToken: sessionToken, csrfToken: csrfToken, mailbox: mailbox.address))
   }
 

@@ -18,7 +18,7 @@ struct AuditVerifyCommand: AsyncCommand {
   }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    let result = try await context.application.registrationAuthority.verifyAuditTrail()
+    let result = try await context.application.registrationAuthority.service.verifyAuditTrail()
     if let broken = result.firstBroken {
       throw CommandFailure(
         "audit trail broken at record \(broken.seq): \(broken.reason) (\(result.records) records before it hold)"
@@ -40,7 +40,7 @@ struct AuditExportCommand: AsyncCommand {
   func run(using context: CommandContext, signature: Signature) async throws {
     let authority = context.application.registrationAuthority
     guard let out = signature.out else {
-      try await authority.exportAuditTrail { page in
+      try await authority.service.exportAuditTrail { page in
         FileHandle.standardOutput.write(Data(page.utf8))
       }
       return
@@ -51,7 +51,7 @@ struct AuditExportCommand: AsyncCommand {
       let handle = FileHandle(forWritingAtPath: out)
     else { throw CommandFailure("\(out) cannot be written.") }
     defer { try? handle.close() }
-    try await authority.exportAuditTrail { page in
+    try await authority.service.exportAuditTrail { page in
       try handle.write(contentsOf: Data(page.utf8))
     }
     try handle.synchronize()
@@ -83,7 +83,7 @@ struct NoticeSetCommand: AsyncCommand {
       throw CommandFailure("--de TEXT and --en TEXT are both required.")
     }
     do {
-      try await context.application.registrationAuthority.setNotice(
+      try await context.application.registrationAuthority.service.setNotice(
         german: german, english: english, by: .commandLine)
     } catch let error as MailsealError {
       throw CommandFailure(error.sentence(.en))
@@ -97,7 +97,7 @@ struct NoticeClearCommand: AsyncCommand {
   var help: String { "Remove the notice." }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    try await context.application.registrationAuthority.clearNotice(by: .commandLine)
+    try await context.application.registrationAuthority.service.clearNotice(by: .commandLine)
     context.console.print("The notice is removed.")
   }
 }
@@ -107,7 +107,7 @@ struct NoticeShowCommand: AsyncCommand {
   var help: String { "Show the notice and whether issuance is paused." }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    let state = try await context.application.registrationAuthority.serviceState()
+    let state = try await context.application.registrationAuthority.service.serviceState()
     if let notice = state.notice {
       context.console.print("de: \(notice.de)")
       context.console.print("en: \(notice.en)")

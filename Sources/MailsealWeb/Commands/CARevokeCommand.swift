@@ -35,7 +35,7 @@ struct CARevokeCommand: AsyncCommand {
     let app = context.application
     let record: IssuedCertificate
     do {
-      record = try await app.registrationAuthority.revoke(
+      record = try await app.registrationAuthority.certificates.revoke(
         serial: serial, reason: reason, by: .commandLine)
     } catch let error as MailsealError {
       throw CommandFailure(

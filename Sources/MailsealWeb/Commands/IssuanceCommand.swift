@@ -22,7 +22,7 @@ struct IssuanceSwitch: AsyncCommand {
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let app = context.application
-    try await app.registrationAuthority.setIssuancePaused(paused, by: .commandLine)
+    try await app.registrationAuthority.service.setIssuancePaused(paused, by: .commandLine)
     context.console.print(
       paused ? "Issuance is paused; approved requests wait." : "Issuance is running.")
   }
@@ -34,8 +34,8 @@ struct IssuanceStatus: AsyncCommand {
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let app = context.application
-    let paused = try await app.registrationAuthority.isIssuancePaused()
-    let waiting = try await app.registrationAuthority.approvedWaiting()
+    let paused = try await app.registrationAuthority.service.isIssuancePaused()
+    let waiting = try await app.registrationAuthority.service.approvedWaiting()
     context.console.print(
       "\(paused ? "paused" : "running"); \(waiting) approved request(s) waiting")
   }

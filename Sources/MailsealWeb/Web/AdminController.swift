@@ -36,16 +36,17 @@ enum AdminController {
     _ request: Request, error: MailsealError? = nil, draft: NoticePost? = nil
   ) async throws -> Response {
     let authority = request.registrationAuthority
-    let state = try await authority.serviceState()
+    let state = try await authority.service.serviceState()
     let language = Language.of(request)
     let zone = request.timeZone
-    let changes = try await authority.staffAddressChanges().map {
+    let changes = try await authority.service.staffAddressChanges().map {
       AddressChangeRow(
         name: $0.name, address: $0.address, former: $0.former.joined(separator: ", "),
         changedAt: BackOfficeController.format($0.changedAt, language, zone))
     }
     let escrowStopped =
-      request.application.mailseal.escrow.isOn ? try await authority.escrowCheck().problem : nil
+      request.application.mailseal.escrow.isOn
+      ? try await authority.enrollment.escrowCheck().problem : nil
     return try await Pages.render(
       "admin",
       AdminPage(
@@ -80,7 +81,7 @@ enum AdminController {
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
     guard let form else { throw MailsealError.csrf }
     do {
-      try await request.registrationAuthority.setNotice(
+      try await request.registrationAuthority.service.setNotice(
         german: form.de, english: form.en, by: current.principal)
     } catch let error as MailsealError where error.status.code < 500 {
       return try await renderAdmin(request, error: error, draft: form)
@@ -95,7 +96,7 @@ enum AdminController {
     let current = try await requireAdmin(request)
     try OperatorSession.verifyCSRF(
       request, session: current.session, formToken: try? request.content.decode(CSRFForm.self).csrf)
-    try await request.registrationAuthority.clearNotice(by: current.principal)
+    try await request.registrationAuthority.service.clearNotice(by: current.principal)
     request.logger.notice("service notice cleared", metadata: ["by": "\(current.operator.email)"])
     return request.redirect(to: .operatorAdmin(saved: true))
   }
@@ -138,7 +139,7 @@ enum AdminController {
     let before = request.query[Int64.self, at: "before"]
     let language = Language.of(request)
     let zone = request.timeZone
-    let records = try await request.registrationAuthority.auditRecords(
+    let records = try await request.registrationAuthority.service.auditRecords(
       actor: filter("actor"), action: filter("action"), subject: filter("subject"),
       before: before, limit: auditPageSize + 1)
     let rows = records.prefix(auditPageSize).map {
@@ -162,13 +163,13 @@ enum AdminController {
     let current = try await requireAuditReader(request)
     let authority = request.registrationAuthority
     let logger = request.logger
-    try await authority.recordAuditExport(by: current.principal)
+    try await authority.service.recordAuditExport(by: current.principal)
     let response = Response(
       status: .ok,
       body: .init(
         managedAsyncStream: { writer in
           do {
-            try await authority.exportAuditTrail { page in
+            try await authority.service.exportAuditTrail { page in
               try await writer.write(.buffer(ByteBuffer(string: page)))
             }
           } catch {

@@ -61,15 +61,16 @@ enum BackOfficeController {
       // No such certificate: the text is searched like any other. A store
       // that cannot be read is not "nothing found" (503, as everywhere).
       do {
-        let certificate = try await request.registrationAuthority.certificate(serial: hex)
+        let certificate = try await request.registrationAuthority.certificates.certificate(
+          serial: hex)
         return request.redirect(to: .certificate(serial: certificate.serial, staff: true))
       } catch let error as MailsealError where error.code == .notFound {}
     }
-    let records = try await request.registrationAuthority.searchRequests(
+    let records = try await request.registrationAuthority.desk.searchRequests(
       query: query, state: CertificateRequest.State(rawValue: stateText),
       offset: page * pageSize,
       limit: pageSize + 1)
-    let paused = try await request.registrationAuthority.isIssuancePaused()
+    let paused = try await request.registrationAuthority.service.isIssuancePaused()
     let rows = records.prefix(pageSize).map { record in
       let row = RequesterController.row(
         record, language: language, zone: zone, issuancePaused: paused)
@@ -180,12 +181,12 @@ extension BackOfficeController {
     let current = try await OperatorSession.require(request, may: \.seeDesk)
     let language = Language.of(request)
     let zone = request.timeZone
-    let desk = try await request.registrationAuthority.deskRequest(
+    let desk = try await request.registrationAuthority.desk.deskRequest(
       number: number, for: current.principal)
     let record = desk.record
     let row = RequesterController.row(
       record, language: language, zone: zone,
-      issuancePaused: try await request.registrationAuthority.isIssuancePaused())
+      issuancePaused: try await request.registrationAuthority.service.isIssuancePaused())
     let evidenceView = desk.evidence.map { evidence in
       EvidenceView(
         method: RecordWords.method(evidence.method, language),
@@ -279,7 +280,7 @@ extension BackOfficeController {
   static func recordEvidence(_ request: Request) async throws -> Response {
     let form = try request.content.decode(EvidencePost.self)
     return try await decide(request, csrf: form.csrf) { authority, staff, number in
-      _ = try await authority.recordEvidence(
+      _ = try await authority.desk.recordEvidence(
         number: number,
         EvidenceForm(
           method: form.method, documentType: form.documentType,
@@ -295,7 +296,7 @@ extension BackOfficeController {
   static func approve(_ request: Request) async throws -> Response {
     let form = try request.content.decode(CSRFForm.self)
     let response = try await decide(request, csrf: form.csrf) { authority, staff, number in
-      _ = try await authority.approve(number: number, by: staff)
+      _ = try await authority.desk.approve(number: number, by: staff)
     }
     request.application.issuanceWorker?.nudge()
     return response
@@ -306,7 +307,7 @@ extension BackOfficeController {
   static func reject(_ request: Request) async throws -> Response {
     let form = try request.content.decode(ReasonPost.self)
     return try await decide(request, csrf: form.csrf) { authority, staff, number in
-      _ = try await authority.reject(number: number, reason: form.reason, by: staff)
+      _ = try await authority.desk.reject(number: number, reason: form.reason, by: staff)
     }
   }
 }
@@ -325,7 +326,7 @@ extension BackOfficeController {
     let current = try await OperatorSession.require(request)
     let form = try request.content.decode(IssuanceSwitchPost.self)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form.csrf)
-    try await request.registrationAuthority.setIssuancePaused(
+    try await request.registrationAuthority.service.setIssuancePaused(
       form.paused == "true", by: current.principal)
     return request.redirect(to: form.back == "admin" ? .operatorAdmin() : .operatorQueue)
   }

@@ -110,12 +110,12 @@ enum CertificateController {
     let zone = request.timeZone
     var number: String?
     if let requestID = record.requestID {
-      number = try await request.registrationAuthority.requestNumber(id: requestID)
+      number = try await request.registrationAuthority.certificates.requestNumber(id: requestID)
     }
     let authority = request.registrationAuthority
     var panel: RecoveryPanel?
-    if try await authority.isEscrowed(record) {
-      let recoveries = try await authority.recoveries(of: record)
+    if try await authority.recovery.isEscrowed(record) {
+      let recoveries = try await authority.recovery.recoveries(of: record)
       let now = Date()
       panel = RecoveryPanel(
         action: SiteURL.certificate(serial: record.serial, staff: side.staff).path + "/recovery",
@@ -149,7 +149,7 @@ enum CertificateController {
   ) async throws -> Response {
     let recovery: KeyRecovery
     do {
-      recovery = try await request.registrationAuthority.askRecovery(
+      recovery = try await request.registrationAuthority.recovery.askRecovery(
         serial: record.serial, reason: form?.reason ?? "", by: asker,
         language: Language.of(request))
     } catch let error as MailsealError where error.isShownOnPage {
@@ -171,7 +171,7 @@ enum CertificateController {
     for request: Request
   ) async throws -> Response {
     do {
-      try await request.registrationAuthority.revoke(
+      try await request.registrationAuthority.certificates.revoke(
         serial: record.serial, reason: try reason(form?.reason ?? ""), by: revoker)
     } catch let error as MailsealError where error.isShownOnPage {
       return try await render(record, on: side, for: request, error: error)
@@ -199,7 +199,7 @@ enum CertificateController {
   static func requesterCertificate(_ request: Request, mailbox: String) async throws
     -> IssuedCertificate
   {
-    let record = try await request.registrationAuthority.certificate(
+    let record = try await request.registrationAuthority.certificates.certificate(
       serial: request.parameters.get("serial") ?? "")
     guard record.mailbox == mailbox else { throw MailsealError.notFound }
     return record
@@ -247,7 +247,7 @@ enum CertificateController {
     let current = try await OperatorSession.require(request, may: \.seeDesk)
     let form = try? request.content.decode(RecoveryPost.self)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
-    let record = try await request.registrationAuthority.certificate(
+    let record = try await request.registrationAuthority.certificates.certificate(
       serial: request.parameters.get("serial") ?? "")
     return try await askRecovery(
       record, form: form, by: current.principal, on: .staff(current.may),
@@ -260,7 +260,7 @@ enum CertificateController {
     // Every staff role sees a certificate (recovery officers from a
     // recovery's page); what each may do on it is the page's to offer.
     let current = try await OperatorSession.require(request)
-    let record = try await request.registrationAuthority.certificate(
+    let record = try await request.registrationAuthority.certificates.certificate(
       serial: request.parameters.get("serial") ?? "")
     return try await render(record, on: .staff(current.may), for: request)
   }
@@ -271,7 +271,7 @@ enum CertificateController {
     let current = try await OperatorSession.require(request, may: \.seeDesk)
     let form = try? request.content.decode(RevokePost.self)
     try OperatorSession.verifyCSRF(request, session: current.session, formToken: form?.csrf)
-    let record = try await request.registrationAuthority.certificate(
+    let record = try await request.registrationAuthority.certificates.certificate(
       serial: request.parameters.get("serial") ?? "")
     return try await revoke(
       record, form: form, by: current.principal, on: .staff(current.may),

@@ -60,7 +60,7 @@ enum Pages {
     } else {
       session = try? await RequesterSession.current(request)
       // A page is still shown when the settings cannot be read.
-      if let state = try? await request.registrationAuthority.serviceState(),
+      if let state = try? await request.registrationAuthority.service.serviceState(),
         state.notice != nil || state.issuancePaused
       {
         service = Service(notice: state.notice?[language], issuancePaused: state.issuancePaused)

@@ -26,11 +26,11 @@ enum PickupController {
     let pickup: Pickup
     let base: String
     if let token = request.parameters.get("token") {
-      pickup = try await authority.pickup(token: token)
+      pickup = try await authority.pickups.pickup(token: token)
       base = "/pickup/\(token)"
     } else {
       let session = try await RequesterSession.require(request)
-      pickup = try await authority.pickup(
+      pickup = try await authority.pickups.pickup(
         number: request.parameters.get("number") ?? "", session: session)
       base = "/requests/\(pickup.request.number)/pickup"
     }

@@ -24,7 +24,7 @@ enum PublicCAController {
   @Sendable
   static func health(_ request: Request) async throws -> Response {
     do {
-      try await request.registrationAuthority.checkStoreAnswers()
+      try await request.registrationAuthority.service.checkStoreAnswers()
       let issuer = try await request.application.caInstallation.activeIssuer()
       var references = [issuer?.keyReference].compactMap { $0 }
       if let issuer,
@@ -42,7 +42,7 @@ enum PublicCAController {
       let status = issuer == nil ? "no-issuer" : fault != nil ? "key-unavailable" : "ok"
       var escrow = "off"
       if request.application.mailseal.escrow.isOn {
-        let check = try await request.registrationAuthority.escrowCheck()
+        let check = try await request.registrationAuthority.enrollment.escrowCheck()
         escrow = check.problem.map { "stopped: \($0)" } ?? "ok"
       }
       let health = Health(

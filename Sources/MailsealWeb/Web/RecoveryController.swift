@@ -71,7 +71,7 @@ enum RecoveryController {
     _ = try await OperatorSession.require(request, may: \.seeRecoveries)
     let language = Language.of(request)
     let authority = request.registrationAuthority
-    let rows = try await authority.recoveries().map {
+    let rows = try await authority.recovery.recoveries().map {
       row($0.record, serial: $0.serial, language: language, zone: request.timeZone)
     }
     return try await Pages.render("recoveries", ListPage(rows: rows), for: request)
@@ -83,7 +83,7 @@ enum RecoveryController {
     let current = try await OperatorSession.require(request, may: \.seeRecoveries)
     let language = Language.of(request)
     let zone = request.timeZone
-    let desk = try await request.registrationAuthority.deskRecovery(
+    let desk = try await request.registrationAuthority.recovery.deskRecovery(
       number: number, for: current.principal)
     let record = desk.record
     let page = RecoveryPage(
@@ -145,7 +145,7 @@ enum RecoveryController {
     let form = try request.content.decode(CSRFForm.self)
     return try await decide(request, csrf: form.csrf, query: "approved=1") {
       authority, officer, number in
-      try await authority.approveRecovery(number: number, by: officer)
+      try await authority.recovery.approveRecovery(number: number, by: officer)
     }
   }
 
@@ -154,7 +154,7 @@ enum RecoveryController {
   static func decline(_ request: Request) async throws -> Response {
     let form = try request.content.decode(BackOfficeController.ReasonPost.self)
     return try await decide(request, csrf: form.csrf) { authority, officer, number in
-      try await authority.declineRecovery(number: number, reason: form.reason, by: officer)
+      try await authority.recovery.declineRecovery(number: number, reason: form.reason, by: officer)
     }
   }
 
@@ -170,7 +170,7 @@ enum RecoveryController {
     let number = request.parameters.get("number") ?? ""
     let download: RecoveryDownload
     do {
-      download = try await request.registrationAuthority.downloadRecoveryEnvelope(
+      download = try await request.registrationAuthority.recovery.downloadRecoveryEnvelope(
         number: number, by: current.principal)
     } catch let error as MailsealError where error.isShownOnPage {
       return try await render(request, number: number, error: error)
@@ -185,7 +185,7 @@ enum RecoveryController {
   @Sendable
   static func certificate(_ request: Request) async throws -> Response {
     let current = try await OperatorSession.require(request, may: \.seeRecoveries)
-    let desk = try await request.registrationAuthority.deskRecovery(
+    let desk = try await request.registrationAuthority.recovery.deskRecovery(
       number: request.parameters.get("number") ?? "", for: current.principal)
     let pem =
       PEMDocument(type: "CERTIFICATE", derBytes: Array(desk.certificate.der)).pemString + "\n"

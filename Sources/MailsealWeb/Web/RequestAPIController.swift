@@ -45,7 +45,7 @@ enum RequestAPIController {
     let session = try await RequesterSession.require(request)
     try RequesterSession.verifyCSRF(request, session: session, formToken: nil)
     let form = try request.content.decode(RequestForm.self)
-    let record = try await request.registrationAuthority.submit(
+    let record = try await request.registrationAuthority.enrollment.submit(
       form, session: session, language: Language.of(request))
     // A renewal approved by itself is issued now.
     if record.state == .approved { request.application.issuanceWorker?.nudge() }
@@ -59,7 +59,7 @@ enum RequestAPIController {
   @Sendable
   static func list(_ request: Request) async throws -> [RequestView] {
     let session = try await RequesterSession.require(request)
-    return try await request.registrationAuthority.requests(of: session.mailbox).map(
+    return try await request.registrationAuthority.enrollment.requests(of: session.mailbox).map(
       RequestView.init)
   }
 
@@ -68,7 +68,7 @@ enum RequestAPIController {
   static func show(_ request: Request) async throws -> RequestView {
     let session = try await RequesterSession.require(request)
     return RequestView(
-      try await request.registrationAuthority.request(
+      try await request.registrationAuthority.enrollment.request(
         number: request.parameters.get("number") ?? "", session: session))
   }
 
@@ -78,7 +78,7 @@ enum RequestAPIController {
     let session = try await RequesterSession.require(request)
     try RequesterSession.verifyCSRF(request, session: session, formToken: nil)
     return RequestView(
-      try await request.registrationAuthority.withdraw(
+      try await request.registrationAuthority.enrollment.withdraw(
         number: request.parameters.get("number") ?? "", session: session))
   }
 }

@@ -86,7 +86,7 @@ enum RequesterController {
     }
     let settings = request.application.mailseal.portal
     do {
-      try await request.registrationAuthority.requestLoginLink(
+      try await request.registrationAuthority.mailboxSignIn.requestLoginLink(
         address: form.address, language: Language.of(request),
         clientAddress: RequesterSession.clientAddress(request, settings: settings))
     } catch let error as MailsealError where error.status == .unprocessableEntity {
@@ -111,7 +111,7 @@ enum RequesterController {
   static func openLink(_ request: Request) async throws -> Response {
     let token = request.parameters.get("token") ?? ""
     let authority = request.registrationAuthority
-    let signIn = try await authority.redeemLoginLink(token)
+    let signIn = try await authority.mailboxSignIn.redeemLoginLink(token)
     let response = request.redirect(
       to: try await isNew(signIn.mailbox, request) ? .newRequest : .requests)
     RequesterSession.setCookies(
@@ -124,8 +124,8 @@ enum RequesterController {
   /// their list.
   static func isNew(_ mailbox: String, _ request: Request) async throws -> Bool {
     let authority = request.registrationAuthority
-    let hasRequests = try await !authority.requests(of: mailbox).isEmpty
-    let hasCertificates = try await !authority.certificates(of: mailbox).isEmpty
+    let hasRequests = try await !authority.enrollment.requests(of: mailbox).isEmpty
+    let hasCertificates = try await !authority.certificates.certificates(of: mailbox).isEmpty
     return !hasRequests && !hasCertificates
   }
 
@@ -136,7 +136,7 @@ enum RequesterController {
     try RequesterSession.verifyCSRF(
       request, session: session, formToken: try? request.content.decode(CSRFForm.self).csrf)
     if let token = request.cookies[RequesterSession.cookieName]?.string {
-      try await request.registrationAuthority.signOut(token: token)
+      try await request.registrationAuthority.mailboxSignIn.signOut(token: token)
     }
     // Signed in at the provider: signed out there too (RP-initiated logout).
     var target = SiteURL.start.path
@@ -199,16 +199,16 @@ enum RequesterController {
     let language = Language.of(request)
     let zone = request.timeZone
     let authority = request.registrationAuthority
-    let records = try await authority.requests(of: session.mailbox)
-    let certificates = try await authority.certificates(of: session.mailbox)
-    let paused = try await authority.isIssuancePaused()
+    let records = try await authority.enrollment.requests(of: session.mailbox)
+    let certificates = try await authority.certificates.certificates(of: session.mailbox)
+    let paused = try await authority.service.isIssuancePaused()
     return try await Pages.render(
       "requests",
       RequestsPage(
         requests: records.map {
           row(
             $0, language: language, zone: zone,
-            actions: authority.actions(on: $0, for: session.principal),
+            actions: authority.desk.actions(on: $0, for: session.principal),
             issuancePaused: paused)
         },
         certificates: certificates.map {
@@ -262,7 +262,7 @@ enum RequesterController {
     if let serial = request.query[String.self, at: "renew"] {
       let language = Language.of(request)
       let zone = request.timeZone
-      let basis = try await request.registrationAuthority.renewalBasis(
+      let basis = try await request.registrationAuthority.enrollment.renewalBasis(
         serial: String(serial.prefix(64)), mailbox: session.mailbox)
       let certificate = basis.certificate
       renewal = RenewalView(
@@ -284,7 +284,8 @@ enum RequesterController {
       givenName: session.givenNameHint, surname: session.surnameHint, escrow: escrow.rawValue)
     if escrow.isOn {
       do {
-        let inForce = try await request.registrationAuthority.recoveryCertificatesInForce()
+        let inForce = try await request.registrationAuthority.enrollment
+          .recoveryCertificatesInForce()
         page.recoveryCertificates = inForce.map { Data($0.der).base64EncodedString() }
           .joined(separator: " ")
         page.recoveryPins = request.application.mailseal.recoveryPins.pageText
@@ -311,7 +312,7 @@ enum RequesterController {
     let session = try await RequesterSession.require(request)
     let language = Language.of(request)
     let zone = request.timeZone
-    let record = try await request.registrationAuthority.request(
+    let record = try await request.registrationAuthority.enrollment.request(
       number: request.parameters.get("number") ?? "", session: session)
     let portal = request.application.mailseal.portal
     return try await Pages.render(
@@ -319,11 +320,11 @@ enum RequesterController {
       RequestPage(
         request: row(
           record, language: language, zone: zone,
-          actions: request.registrationAuthority.actions(
+          actions: request.registrationAuthority.desk.actions(
             on: record, for: session.principal),
-          issuancePaused: try await request.registrationAuthority.isIssuancePaused()),
+          issuancePaused: try await request.registrationAuthority.service.isIssuancePaused()),
         certificateSerial: try await record.certificateID.asyncFlatMap {
-          try await request.registrationAuthority.certificate(id: $0)?.serial
+          try await request.registrationAuthority.certificates.certificate(id: $0)?.serial
         },
         mailbox: record.mailbox,
         identityCheck: portal.identityCheckText[language.rawValue] ?? "",
@@ -338,7 +339,7 @@ enum RequesterController {
     let session = try await RequesterSession.require(request)
     try RequesterSession.verifyCSRF(
       request, session: session, formToken: try? request.content.decode(CSRFForm.self).csrf)
-    _ = try await request.registrationAuthority.withdraw(
+    _ = try await request.registrationAuthority.enrollment.withdraw(
       number: request.parameters.get("number") ?? "", session: session)
     return request.redirect(to: .requests)
   }

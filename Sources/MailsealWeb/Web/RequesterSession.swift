@@ -16,7 +16,7 @@ enum RequesterSession {
     if let cached = request.storage[CachedSession.self] { return cached.session }
     var session: MailboxSession?
     if let token = request.cookies[cookieName]?.string {
-      session = try await request.registrationAuthority.session(token: token)
+      session = try await request.registrationAuthority.mailboxSignIn.session(token: token)
     }
     request.storage[CachedSession.self] = CachedSession(session: session)
     return session
@@ -37,14 +37,14 @@ enum RequesterSession {
   /// or header `X-CSRF-Token`) is not the session's.
   static func verifyCSRF(_ request: Request, session: MailboxSession, formToken: String?) throws {
     let token = formToken ?? request.headers.first(name: "X-CSRF-Token")
-    guard RegistrationAuthority.verifyCSRF(token, session: session) else {
+    guard MailboxSignIn.verifyCSRF(token, session: session) else {
       throw MailsealError.csrf
     }
   }
 
   /// Cookies of a new session.
   static func setCookies(
-    _ response: Response, signIn: RegistrationAuthority.SignIn, settings: PortalSettings
+    _ response: Response, signIn: MailboxSignIn.SignIn, settings: PortalSettings
   ) {
     response.cookies[cookieName] = cookie(signIn.sessionToken, settings: settings)
     response.cookies[csrfCookieName] = cookie(signIn.csrfToken, settings: settings)
