@@ -68,6 +68,71 @@ struct CatalogueTests {
     #expect(missing.isEmpty, "\(missing)")
   }
 
+  /// The IDs the sources build at run time (`"state_\(state)"`), each
+  /// family with every value it can take.
+  static func dynamicFamilies() throws -> [String: [String]] {
+    let sources = Run.packageRoot.appendingPathComponent("Sources")
+    var refusals: Set<String> = []
+    var mails: Set<String> = []
+    let refusal = try Regex(#"OIDCRefusal\(\s*"([a-z-]+)""#)
+    let mail = try Regex(#"MailComposer\.compose\(\s*"([a-z-]+)""#)
+    for file in try Self.files(under: sources) where file.pathExtension == "swift" {
+      let text = try String(contentsOf: file, encoding: .utf8)
+      for match in text.matches(of: refusal) {
+        refusals.insert(String(text[match.output[1].range!]))
+      }
+      for match in text.matches(of: mail) { mails.insert(String(text[match.output[1].range!])) }
+    }
+    #expect(refusals.count >= 10 && mails.count >= 10, "the scan found \(refusals) and \(mails)")
+    return [
+      "problem.": MailsealError.Code.allCases.map(\.rawValue),
+      "reason.": RevocationReason.allCases.map(\.name),
+      "state_": CertificateRequest.State.allCases.map(\.rawValue) + [
+        "approved_held", "approved_paused",
+      ],
+      "certificate_": ["active", "revoked", "expired"],
+      "purpose_": KeyPurpose.allCases.filter { $0 != .dualUse }.map(\.rawValue),
+      "recovery_state_": KeyRecovery.State.allCases.map(\.rawValue),
+      "field.notice.": ["de.missing", "en.missing"],
+      "problem.identity-provider-refused.": refusals.sorted(),
+      "mail.": mails.sorted().flatMap { ["\($0).subject", "\($0).title"] },
+    ]
+  }
+
+  @Test(
+    "every ID built at run time exists for every value, and every kind of built ID is known here")
+  func dynamicIDs() throws {
+    let families = try Self.dynamicFamilies()
+    for (prefix, values) in families {
+      for value in values {
+        #expect(Catalogue.entries[prefix + value] != nil, "\(prefix + value) is missing")
+      }
+    }
+    for name in families["mail."]!.filter({ $0.hasSuffix(".subject") }) {
+      let body = "mail." + name.dropLast(".subject".count) + ".body"
+      #expect(MailComposer.templates[body] != nil, "\(body) is missing")
+    }
+    // A string literal that starts like an ID and goes on with an
+    // interpolation builds one at run time: its family must be above.
+    let built = try Regex(#""([a-z][a-z0-9_-]*(?:[._][a-z0-9_-]+)*[._])\\\("#)
+    var unknown: [String] = []
+    let sources = Run.packageRoot.appendingPathComponent("Sources")
+    for file in try Self.files(under: sources) where file.pathExtension == "swift" {
+      let text = try String(contentsOf: file, encoding: .utf8)
+      for match in text.matches(of: built) {
+        let prefix = String(text[match.output[1].range!])
+        if families[prefix] == nil, !Self.notCatalogueIDs.contains(prefix) {
+          unknown.append("\(file.lastPathComponent): \(prefix)…")
+        }
+      }
+    }
+    #expect(unknown.isEmpty, "IDs built at run time that this test does not know: \(unknown)")
+  }
+
+  /// Literals built the same way that are not catalogue IDs (rate-limit
+  /// keys, file names, log labels).
+  static let notCatalogueIDs: Set<String> = []
+
   @Test("a label inside a field's problem is the label's sentence in the same language")
   func nestedLabels() {
     let message = Message("field.name.missing", ["label": "@label.given-name"])
