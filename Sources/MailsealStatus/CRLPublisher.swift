@@ -5,7 +5,6 @@ import MailsealCA
 public import MailsealModel
 public import MailsealRA
 import MailsealStore
-import SQLKit
 
 /// Publishes the CRL of every CA whose key this installation holds: after
 /// revocations (debounced, so that a burst makes one CRL), whenever the
@@ -72,19 +71,10 @@ public actor CRLPublisher {
   }
 
   static func stored(issuerID: UUID, on database: any Database) async throws -> Published? {
-    let sql = try database.sql
-    guard
-      let row = try await sql.select().columns(
-        "der", "number", "this_update", "next_update", "entries"
-      )
-      .from("crls").where("issuer_id", .equal, issuerID).first()
-    else { return nil }
+    guard let crl = try await Store(database).crls.current(issuer: issuerID) else { return nil }
     return Published(
-      der: Array(try row.decode(column: "der", as: Data.self)),
-      number: try row.decode(column: "number", as: Int64.self),
-      thisUpdate: try row.decode(column: "this_update", as: Date.self),
-      nextUpdate: try row.decode(column: "next_update", as: Date.self),
-      entries: Int(try row.decode(column: "entries", as: Int64.self)))
+      der: crl.der, number: crl.number, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate,
+      entries: crl.entries)
   }
 
   /// Makes and stores a new CRL for `issuer`.
@@ -103,47 +93,28 @@ public actor CRLPublisher {
     }
     let thisUpdate = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
     let nextUpdate = thisUpdate.addingTimeInterval(Self.validity)
-    let published = try await database.transaction { database in
-      let sql = try database.sql
+    let published = try await Store(database).transaction { store in
       // Lock the row first: revocations that commit after this point
       // mark it stale again.
-      let locked = try await sql.raw(
-        "UPDATE crls SET stale_since = stale_since WHERE issuer_id = \(bind: issuerID) RETURNING number"
-      ).first()
-      let number = (try locked?.decode(column: "number", as: Int64.self) ?? 0) + 1
+      let last = try await store.crls.lockForNext(issuer: issuerID)
+      let number = (last ?? 0) + 1
       var revoked: [RevokedCertificate] = []
-      for row in try await sql.select().columns("serial", "revoked_at", "revocation_reason")
-        .from("certificates")
-        .where("issuer_id", .equal, issuerID).where("status", .equal, "revoked")
-        .where("not_after", .greaterThan, thisUpdate)
-        .orderBy("revoked_at").all()
-      {
+      for entry in try await store.certificates.revoked(issuer: issuerID, unexpiredAt: thisUpdate) {
         revoked.append(
           RevokedCertificate(
-            serialNumber: try Self.bytes(hex: row.decode(column: "serial", as: String.self)),
-            revocationDate: try row.decode(column: "revoked_at", as: Date.self),
-            reason: RevocationReason(
-              name: try row.decode(column: "revocation_reason", as: String.self)) ?? .unspecified))
+            serialNumber: try Self.bytes(hex: entry.serial), revocationDate: entry.revokedAt,
+            reason: RevocationReason(name: entry.reason) ?? .unspecified))
       }
       let der = try authority.signCRL(
         revoked: revoked, number: UInt64(number), thisUpdate: thisUpdate, nextUpdate: nextUpdate)
-      if locked == nil {
-        try await sql.insert(into: "crls").columns(
-          "issuer_id", "number", "this_update", "next_update", "der", "entries", "stale_since"
-        ).values(
-          SQLBind(issuerID), SQLBind(number), SQLBind(thisUpdate), SQLBind(nextUpdate),
-          SQLBind(Data(der)), SQLBind(Int64(revoked.count)), SQLLiteral.null
-        ).run()
-      } else {
-        try await sql.update("crls").set("number", to: number).set("this_update", to: thisUpdate)
-          .set("next_update", to: nextUpdate).set("der", to: Data(der))
-          .set("entries", to: Int64(revoked.count)).set("stale_since", to: SQLLiteral.null)
-          .where("issuer_id", .equal, issuerID).run()
-      }
+      try await store.crls.save(
+        issuer: issuerID, number: number, thisUpdate: thisUpdate, nextUpdate: nextUpdate,
+        der: der, entries: revoked.count, replacing: last != nil)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.ca, action: .crlPublished, subject: issuer.slug,
-          details: ["number": "\(number)", "entries": "\(revoked.count)"]), on: database, now: now)
+          details: ["number": "\(number)", "entries": "\(revoked.count)"]), on: store.database,
+        now: now)
       return Published(
         der: der, number: number, thisUpdate: thisUpdate, nextUpdate: nextUpdate,
         entries: revoked.count)
@@ -172,13 +143,11 @@ public actor CRLPublisher {
     var published = 0
     let issuers = try await Store(database).issuers.all()
       .filter { $0.role != .ocspResponder && $0.keyReference != nil && $0.notAfter > now }
-    let sql = try database.sql
     for issuer in issuers {
-      let row = try await sql.select().columns("this_update", "stale_since").from("crls")
-        .where("issuer_id", .equal, issuer.id).first()
-      let thisUpdate = try row?.decode(column: "this_update", as: Date.self)
-      let stale = try row?.decode(column: "stale_since", as: Date?.self) ?? nil
-      if row == nil || stale != nil || now.timeIntervalSince(thisUpdate!) >= Self.refreshAge {
+      let crl = try await Store(database).crls.current(issuer: issuer.id)
+      if crl == nil || crl?.staleSince != nil
+        || now.timeIntervalSince(crl!.thisUpdate) >= Self.refreshAge
+      {
         try await publish(issuer, now: now)
         published += 1
       }

@@ -6,7 +6,6 @@ import MailsealModel
 public import MailsealRA
 import MailsealStore
 import NIOPosix
-import SQLKit
 import Synchronization
 import X509
 
@@ -438,39 +437,26 @@ public final class OCSPService: Sendable {
     }
   }
 
-  /// Rows of `certificates` as board entries.
-  static func entry(_ row: any SQLRow) throws -> (SerialKey, OCSPCertStatus, Date)? {
-    guard
-      let serial = [UInt8](hexString: try row.decode(column: "serial", as: String.self))
-    else { return nil }
-    let key = SerialKey(
-      issuerID: try row.decode(column: "issuer_id", as: UUID.self), serial: serial)
-    let notAfter = try row.decode(column: "not_after", as: Date.self)
-    guard try row.decode(column: "status", as: String.self) == "revoked" else {
-      return (key, .good, notAfter)
-    }
+  /// A stored status as a board entry.
+  static func entry(_ stored: StoredStatus) -> (SerialKey, OCSPCertStatus, Date)? {
+    guard let serial = [UInt8](hexString: stored.serial) else { return nil }
+    let key = SerialKey(issuerID: stored.issuerID, serial: serial)
+    guard let revoked = stored.revoked else { return (key, .good, stored.notAfter) }
     return (
       key,
-      .revoked(
-        at: try row.decode(column: "revoked_at", as: Date.self),
-        reason: RevocationReason(
-          name: try row.decode(column: "revocation_reason", as: String?.self) ?? "")
-          ?? .unspecified), notAfter
+      .revoked(at: revoked.at, reason: RevocationReason(name: revoked.reason) ?? .unspecified),
+      stored.notAfter
     )
   }
-
-  static let columns = [
-    "serial", "issuer_id", "status", "revoked_at", "revocation_reason", "not_after",
-  ]
 
   func storedStatus(of serials: [String], issuerID: UUID) async throws
     -> [SerialKey: (OCSPCertStatus, Date)]
   {
     var result: [SerialKey: (OCSPCertStatus, Date)] = [:]
-    for row in try await database.sql.select().columns(Self.columns).from("certificates")
-      .where("serial", .in, serials).where("issuer_id", .equal, issuerID).all()
+    for stored in try await Store(database).certificates.statuses(
+      serials: serials, issuerID: issuerID)
     {
-      if let (key, status, notAfter) = try Self.entry(row) { result[key] = (status, notAfter) }
+      if let (key, status, notAfter) = Self.entry(stored) { result[key] = (status, notAfter) }
     }
     return result
   }
@@ -570,14 +556,12 @@ public final class OCSPService: Sendable {
   /// Every status of certificates not yet expired. The revocation number
   /// is read first: a revocation after it is read again by ``catchUp(now:)``.
   func load(now: Date) async throws {
-    let sql = try database.sql
-    let sequence = try await Self.lastNumber(sql)
+    let store = Store(database)
+    let sequence = try await store.certificates.lastRevocationNumber()
     _ = try await loadResponders(now: now)
     var loaded: [(SerialKey, OCSPCertStatus, Date)] = []
-    for row in try await sql.select().columns(Self.columns).from("certificates")
-      .where("not_after", .greaterThan, now).all()
-    {
-      if let entry = try Self.entry(row) { loaded.append(entry) }
+    for stored in try await store.certificates.unexpiredStatuses(now: now) {
+      if let entry = Self.entry(stored) { loaded.append(entry) }
     }
     board.withLock { board in
       board.entries.reserveCapacity(loaded.count)
@@ -588,28 +572,19 @@ public final class OCSPService: Sendable {
     }
   }
 
-  static func lastNumber(_ sql: any SQLDatabase) async throws -> Int64 {
-    try await sql.raw(
-      "SELECT COALESCE(MAX(revocation_seq), 0) AS n FROM certificates WHERE revocation_seq IS NOT NULL"
-    ).first()?
-    .decode(column: "n", as: Int64.self) ?? 0
-  }
-
   /// The revocations numbered after the last one read; whether there were
   /// any.
   @discardableResult
   func catchUp(now: Date) async throws -> Bool {
-    let sql = try database.sql
+    let store = Store(database)
     var sequence = board.withLock { $0.sequence }
     var learntAny = false
     while true {
-      let rows = try await sql.select().columns(Self.columns + ["revocation_seq"])
-        .from("certificates").where("revocation_seq", .greaterThan, sequence)
-        .orderBy("revocation_seq").limit(1_000).all()
+      let rows = try await store.certificates.revocations(after: sequence, limit: 1_000)
       var learnt: [(SerialKey, OCSPCertStatus, Date)] = []
       for row in rows {
-        sequence = max(sequence, try row.decode(column: "revocation_seq", as: Int64.self))
-        if let entry = try Self.entry(row) { learnt.append(entry) }
+        sequence = max(sequence, row.revocationNumber ?? sequence)
+        if let entry = Self.entry(row) { learnt.append(entry) }
       }
       let last = sequence
       learntAny = learntAny || !learnt.isEmpty

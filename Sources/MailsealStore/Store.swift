@@ -40,6 +40,7 @@ public struct Store: Sendable {
   public var staffSessions: StaffSessions { StaffSessions(database: database) }
   public var requests: CertificateRequests { CertificateRequests(database: database) }
   public var certificates: Certificates { Certificates(database: database) }
+  public var crls: CRLs { CRLs(database: database) }
   public var evidence: IdentityEvidenceStore { IdentityEvidenceStore(database: database) }
   public var staff: StaffAccounts { StaffAccounts(database: database) }
   public var staffAddresses: StaffAddresses { StaffAddresses(database: database) }
