@@ -14,7 +14,7 @@ func fuzz(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
   guard let form = try? JSONDecoder().decode(RequestForm.self, from: bytes),
     let mailbox = try? Mailbox("fuzz@example.edu")
   else { return 0 }
-  _ = try? RegistrationAuthority.validate(form, mailbox: mailbox)
+  _ = try? Enrollment.validate(form, mailbox: mailbox)
   return 0
 }
 
