@@ -77,9 +77,6 @@ public struct CertificateRequest: Sendable, Hashable {
     self.createdAt = createdAt
     self.updatedAt = updatedAt
   }
-
-  /// Escrowed: an encryption key sealed for the recovery officers.
-  public var isEscrowed: Bool { escrowEnvelope != nil }
 }
 
 /// The photo-ID check the desk recorded for a request.

@@ -20,6 +20,19 @@ extension Database {
   }
 }
 
+extension Database {
+  /// The rows of a `SELECT … AS key, COUNT(*) AS n … GROUP BY …` as a
+  /// dictionary (the gauges and the administrators' counts).
+  func counts(_ statement: SQLQueryString) async throws -> [String: Int] {
+    var counts: [String: Int] = [:]
+    for row in try await sql.raw(statement).all() {
+      counts[try row.decode(column: "key", as: String.self)] = Int(
+        try row.decode(column: "n", as: Int64.self))
+    }
+    return counts
+  }
+}
+
 /// A database driver that does not speak SQL was configured.
 struct NotAnSQLDatabase: Error, CustomStringConvertible {
   var description: String { "the database is not an SQL database" }

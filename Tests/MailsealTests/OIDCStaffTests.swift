@@ -33,10 +33,11 @@ struct OIDCStaffTests {
       actor: nil, action: action.rawValue, subject: nil, before: nil, limit: 50, on: app.db)
   }
 
-  static func account(_ app: Application) async throws -> OperatorRecord {
+  static func account(_ app: Application) async throws -> StaffAccount {
     try #require(
       try await OperatorRecord.query(on: app.db)
-        .filter(\.$oidcSubject == "\(FakeProvider.issuer) u-4711").first())
+        .filter(\.$oidcSubject == "\(FakeProvider.issuer) u-4711").first()
+    ).value
   }
 
   @Test(

@@ -1,6 +1,5 @@
 import Foundation
 public import MailsealModel
-public import MailsealStore
 
 /// Who acts or reads: every call of the registration authority that acts
 /// or reads on someone's behalf takes one. What a principal may do is
@@ -48,21 +47,12 @@ public enum Principal: Sendable, Hashable {
   }
 
   /// A staff principal for an account (its role as stored).
-  public static func staff(_ record: OperatorRecord) -> Principal {
-    .staff(StaffMember(record))
-  }
-
-  /// A staff principal for an account (its role as stored).
   public static func staff(_ account: StaffAccount) -> Principal {
     .staff(StaffMember(account))
   }
 }
 
 extension StaffMember {
-  init(_ record: OperatorRecord) {
-    self.init(id: record.id ?? UUID(), email: record.email, name: record.name, role: record.role)
-  }
-
   public init(_ account: StaffAccount) {
     self.init(id: account.id, email: account.email, name: account.name, role: account.role)
   }

@@ -103,13 +103,6 @@ public struct IssuanceRecords: Sendable {
     }
   }
 
-  /// Records intents durably before any signature.
-  public func recordIntents(_ prepared: [PreparedCertificate], issuerID: UUID, now: Date)
-    async throws
-  {
-    try await commit(storing: [], recording: prepared, issuerID: issuerID, now: now) { _, _ in }
-  }
-
   package static func insertIntents(
     _ prepared: [PreparedCertificate], on sql: any SQLDatabase, issuerID: UUID, now: Date
   ) async throws {

@@ -112,12 +112,10 @@ public struct Publications: Sendable {
   /// How many changes are in each state.
   public func counts() async throws -> [PublicationState: Int] {
     var counts: [PublicationState: Int] = [:]
-    for row in try await database.sql.raw(
-      "SELECT state, COUNT(*) AS n FROM publications GROUP BY state"
-    ).all() {
-      if let state = PublicationState(rawValue: try row.decode(column: "state", as: String.self)) {
-        counts[state] = try row.decode(column: "n", as: Int.self)
-      }
+    for (key, count) in try await database.counts(
+      "SELECT state AS key, COUNT(*) AS n FROM publications GROUP BY state")
+    {
+      if let state = PublicationState(rawValue: key) { counts[state] = count }
     }
     return counts
   }

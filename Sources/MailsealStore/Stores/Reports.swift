@@ -10,7 +10,8 @@ import SQLKit
 extension CertificateRequests {
   /// How many requests are in each state (the metrics' gauge).
   public func countByState() async throws -> [String: Int] {
-    try await counts("SELECT state AS key, COUNT(*) AS n FROM certificate_requests GROUP BY state")
+    try await database.counts(
+      "SELECT state AS key, COUNT(*) AS n FROM certificate_requests GROUP BY state")
   }
 
   /// An escrowed encryption key: its certificate and its envelope.
@@ -45,21 +46,12 @@ extension CertificateRequests {
         envelope: try row.decode(column: "escrow_envelope", as: Data.self))
     }
   }
-
-  func counts(_ statement: SQLQueryString) async throws -> [String: Int] {
-    var counts: [String: Int] = [:]
-    for row in try await database.sql.raw(statement).all() {
-      counts[try row.decode(column: "key", as: String.self)] = Int(
-        try row.decode(column: "n", as: Int64.self))
-    }
-    return counts
-  }
 }
 
 extension OutboxStore {
   /// How many mails are in each state but sent (the metrics' gauge).
   public func countUnsentByState() async throws -> [String: Int] {
-    try await CertificateRequests(database: database).counts(
+    try await database.counts(
       "SELECT state AS key, COUNT(*) AS n FROM outbox_messages WHERE state <> \(OutboxMessageRecord.State.sent) GROUP BY state"
     )
   }
@@ -69,7 +61,7 @@ extension Certificates {
   /// How many unexpired certificates are in each status (the metrics'
   /// gauge).
   public func countValidByStatus(now: Date) async throws -> [String: Int] {
-    try await CertificateRequests(database: database).counts(
+    try await database.counts(
       "SELECT status AS key, COUNT(*) AS n FROM certificates WHERE not_after > \(bind: now) GROUP BY status"
     )
   }
