@@ -19,6 +19,7 @@ let package = Package(
     .library(name: "MailsealStore", targets: ["MailsealStore"]),
     .library(name: "MailsealRA", targets: ["MailsealRA"]),
     .library(name: "MailsealStatus", targets: ["MailsealStatus"]),
+    .library(name: "MailsealCLI", targets: ["MailsealCLI"]),
     .library(name: "MailsealWeb", targets: ["MailsealWeb"]),
   ],
   dependencies: [
@@ -26,6 +27,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
+    .package(url: "https://github.com/vapor/console-kit.git", from: "4.16.2"),
     .package(url: "https://github.com/vapor/fluent.git", from: "4.13.0"),
     .package(url: "https://github.com/vapor/fluent-kit.git", from: "1.57.0"),
     .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
@@ -122,11 +124,29 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // The administrator's commands (`mailseal ca …`, `recovery …`, …) on
+    // ConsoleKit: no web framework, no database; the offline recovery
+    // commands run without either.
+    .target(
+      name: "MailsealCLI",
+      dependencies: [
+        "MailsealModel",
+        "MailsealCA",
+        "MailsealRA",
+        .product(name: "ConsoleKit", package: "console-kit"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+      ],
+      swiftSettings: strict
+    ),
     // The web: routes, controllers, pages, sessions, the one error → HTTP
-    // map, templates and the browser's scripts; the commands; `configure`.
+    // map, templates and the browser's scripts; `configure`, the one
+    // composition file.
     .target(
       name: "MailsealWeb",
       dependencies: [
+        "MailsealCLI",
         "MailsealModel",
         "MailsealCA",
         "MailsealStore",
@@ -152,7 +172,7 @@ let package = Package(
     ),
     .executableTarget(
       name: "mailseal",
-      dependencies: ["MailsealWeb", "MailsealModel", "MailsealRA", "MailsealStore"],
+      dependencies: ["MailsealWeb", "MailsealCLI", "MailsealModel", "MailsealRA", "MailsealStore"],
       swiftSettings: strict
     ),
     // A fresh database per test (SQLite, or PostgreSQL in its run), for the

@@ -77,6 +77,11 @@ public struct CertificateRequest: Sendable, Hashable {
     self.createdAt = createdAt
     self.updatedAt = updatedAt
   }
+
+  /// How the mailbox was validated, as a value (``MailboxSession/validation``).
+  public var mailboxValidation: MailboxValidation {
+    MailboxValidation(rawValue: mailboxValidationMethod) ?? .loginLink
+  }
 }
 
 /// The photo-ID check the desk recorded for a request.

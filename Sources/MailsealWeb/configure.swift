@@ -1,9 +1,10 @@
 import Fluent
 import FluentKit
-import Foundation
+public import Foundation
 import Leaf
 import LeafKit
-import MailsealCA
+public import MailsealCA
+public import MailsealCLI
 import MailsealModel
 public import MailsealRA
 public import MailsealStatus
@@ -222,34 +223,17 @@ public func configure(
   }
 }
 
-/// The administrator's commands (also for `--help`, which needs nothing
-/// else).
+/// The administrator's commands (``MailsealCommands``; also for `--help`,
+/// which needs nothing else).
 public func registerCommands(_ app: Application) {
-  app.asyncCommands.use(CACommand(), as: "ca")
-  app.asyncCommands.use(OperatorCommand(), as: "operator")
-  app.asyncCommands.use(IssuanceCommand(), as: "issuance")
-  app.asyncCommands.use(AuditCommand(), as: "audit")
-  app.asyncCommands.use(NoticeCommand(), as: "notice")
-  app.asyncCommands.use(RecoveryCommand(), as: "recovery")
+  for (name, command) in MailsealCommands.all {
+    app.asyncCommands.use(command, as: name)
+  }
 }
 
-/// Commands that only read: they run without making or migrating anything.
-public func isReadOnlyCommand(_ arguments: [String]) -> Bool {
-  [
-    ["ca", "show"], ["audit", "verify"], ["audit", "export"], ["issuance", "status"],
-    ["notice", "show"], ["recovery", "show"],
-  ].contains(commandWords(arguments))
-}
-
-/// The command and subcommand named by `arguments` (`ca show`), lowercased.
-func commandWords(_ arguments: [String]) -> [String] {
-  arguments.filter { !$0.hasPrefix("-") }.prefix(2).map { $0.lowercased() }
-}
-
-/// Whether `arguments` only ask for help.
-public func asksForHelp(_ arguments: [String]) -> Bool {
-  arguments.contains("--help") || arguments.contains("-h") || arguments.first == "help"
-}
+/// The commands run in this installation (``MailsealCommands``) find it
+/// here.
+extension Application: CommandHost {}
 
 extension Application {
   /// Whether this process runs the web server (the default command).
@@ -402,7 +386,7 @@ func prepareToServe(_ app: Application) async throws {
 extension Application {
   /// The registration authority of this installation (for commands and
   /// background work; a request uses ``Vapor/Request/registrationAuthority``).
-  var registrationAuthority: RegistrationAuthority { makeRegistrationAuthority(on: db) }
+  public var registrationAuthority: RegistrationAuthority { makeRegistrationAuthority(on: db) }
 
   /// The registration authority on `database`, wired to this process's
   /// workers.
@@ -434,7 +418,7 @@ extension Request {
 
 extension Application {
   /// The staff accounts of this installation.
-  var operatorDirectory: OperatorDirectory {
+  public var operatorDirectory: OperatorDirectory {
     OperatorDirectory(database: db, configuration: mailseal, logger: logger)
   }
 }
@@ -448,14 +432,24 @@ extension Request {
 
 extension Application {
   /// The recovery certificates installed here (key escrow).
-  var recoveryCertificates: RecoveryCertificates { RecoveryCertificates(database: db) }
+  public var recoveryCertificates: RecoveryCertificates { RecoveryCertificates(database: db) }
 
   /// The escrowed keys, for their export to the recovery officers.
-  var escrowedKeys: EscrowedKeys { EscrowedKeys(database: db) }
+  public var escrowedKeys: EscrowedKeys { EscrowedKeys(database: db) }
 
   /// Issuance by `authority` (the command line's `ca issue`).
-  func issuanceService(authority: CertificateAuthority, issuerID: UUID) -> IssuanceService {
+  public func issuanceService(authority: CertificateAuthority, issuerID: UUID)
+    -> IssuanceService
+  {
     IssuanceService(authority: authority, issuerID: issuerID, database: db)
+  }
+
+  /// Publishes the CRL of an issuer now (after a revocation on the command
+  /// line, which ends before the publisher's debounce).
+  public func publishCRL(issuerID: UUID) async throws {
+    if let issuer = try await caInstallation.issuer(issuerID) {
+      try await crlPublisher?.publish(issuer)
+    }
   }
 
   /// The metrics in Prometheus' text format, the gauges read now.

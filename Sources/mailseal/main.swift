@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MailsealCLI
 import MailsealModel
 import MailsealRA
 import MailsealStore
@@ -27,26 +28,14 @@ if asksForHelp(arguments) {
   try await app.asyncShutdown()
   exit(0)
 }
-// The offline commands (`recovery init`, `recovery open`) run on a machine
-// with no data folder, no configuration and no network.
-if isOfflineCommand(arguments) {
-  environment.arguments = joiningRepeatedOption("--share", in: environment.arguments)
-  let app = try await Application.make(environment)
-  registerOfflineCommands(app)
-  var failed = false
-  do {
-    try await app.execute()
-  } catch {
-    // `execute` has reported it in the log, unless the level hides warnings.
-    if app.logger.logLevel > .warning {
-      FileHandle.standardError.write(Data(("mailseal: \(String(describing: error))\n").utf8))
-    }
-    failed = true
-  }
-  try await app.asyncShutdown()
-  exit(failed ? 1 : 0)
+// The offline commands (`recovery init`, `open`, `check`) run on a machine
+// with no data folder, no configuration and no network: no web framework
+// and no database are started for them.
+let access = MailsealCommands.access(of: arguments)
+if access == .offline {
+  exit(await MailsealCommands.runOffline(arguments))
 }
-let readOnly = isReadOnlyCommand(arguments)
+let readOnly = access == .readOnly
 
 let configuration: MailsealConfiguration
 do {

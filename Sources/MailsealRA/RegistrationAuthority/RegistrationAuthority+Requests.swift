@@ -176,9 +176,9 @@ extension Enrollment {
       validated.type, validated.subject, validated.keyType, validated.request
     )
     let fingerprint = request.keyFingerprint.hexString
-    // The provider vouches for the person, not for a role address
-    // (S/MIME BR §3.2.2): a role mailbox proves itself by its login link.
-    if type == .role, session.validation != .loginLink {
+    // What the sign-in proved must cover the mailbox's type (S/MIME BR
+    // §3.2.2): a role mailbox proves itself by its login link.
+    if type == .role, !session.validation.coversRoleMailboxes {
       throw MailsealError(.roleMailboxNeedsLoginLink)
     }
     try await checkKeyIsFree(fingerprint, for: mailbox.address)

@@ -104,15 +104,10 @@ extension MailboxSignIn {
     }
   }
 
-  /// What opening a valid login link gives: a session for that mailbox.
-  public struct SignIn: Sendable {
-    public let sessionToken: String
-    public let csrfToken: String
-    public let mailbox: String
-  }
-
   /// Opens a login link once: checks it, marks it used, starts a session.
-  public func redeemLoginLink(_ token: String, now: Date = Date()) async throws -> SignIn {
+  public func redeemLoginLink(_ token: String, now: Date = Date()) async throws
+    -> RequesterSignIn
+  {
     guard SecretToken.isWellFormed(token),
       let link = try await store.loginLinks.find(tokenHash: SecretToken.hash(token))
     else {
@@ -124,26 +119,22 @@ extension MailboxSignIn {
     guard link.expiresAt > now else {
       throw MailsealError(.loginLinkExpired)
     }
-    let sessionToken = SecretToken.make()
-    let csrfToken = SecretToken.make()
-    try await store.transaction { store in
+    let signIn = try await store.transaction { store in
       // Only one opening wins, even if two arrive at once.
       guard try await store.loginLinks.claim(link.id, now: now) else {
         throw MailsealError.loginLinkUsed
       }
-      try await store.mailboxSessions.add(
-        tokenHash: SecretToken.hash(sessionToken), csrfHash: SecretToken.hash(csrfToken),
-        mailbox: link.mailbox, method: .loginLink, now: now,
-        expiresAt: now.addingTimeInterval(portal.sessionLifetime))
-      // A fresh mailbox validation counts for the open requests too.
-      try await store.requests.revalidate(mailbox: link.mailbox, at: now, by: .loginLink)
+      let signIn = try await RequesterSessions.start(
+        by: MailboxSignIn.self, mailbox: link.mailbox, lifetime: portal.sessionLifetime,
+        now: now, in: store)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.requester(link.mailbox), action: .loginLinkUsed,
           subject: link.mailbox), on: store.database, now: now)
+      return signIn
     }
     logger.info("signed in by login link", metadata: ["mailbox": "\(link.mailbox)"])
-    return SignIn(sessionToken: sessionToken, csrfToken: csrfToken, mailbox: link.mailbox)
+    return signIn
   }
 
   /// The live session a cookie names, if any.

@@ -214,7 +214,7 @@ public struct OIDCSignIn: Sendable {
   /// What a finished sign-in gives.
   public enum Finished: Sendable {
     case staff(OperatorDirectory.Tokens, email: String)
-    case requester(MailboxSignIn.SignIn)
+    case requester(RequesterSignIn)
   }
 
   /// Step 2, the provider's answer: the sign-in is taken (once, by this
@@ -431,30 +431,22 @@ public struct OIDCSignIn: Sendable {
         OIDCRefusal("domain-not-allowed", "\(mailbox.address) is outside the allowed domains"),
         now: now)
     }
-    let sessionToken = SecretToken.make()
-    let csrfToken = SecretToken.make()
-    try await Store(database).transaction { store in
-      try await store.mailboxSessions.add(
-        tokenHash: SecretToken.hash(sessionToken), csrfHash: SecretToken.hash(csrfToken),
-        mailbox: mailbox.address, method: .identityProvider, now: now,
-        expiresAt: now.addingTimeInterval(configuration.portal.sessionLifetime),
-        names: (Self.nameHint(claims.givenName), Self.nameHint(claims.familyName)))
-      // A fresh validation counts for the open requests of the person's
-      // own mailbox too (a role mailbox's only by its login link).
-      try await store.requests.revalidate(
-        mailbox: mailbox.address, at: now, by: .identityProvider, personalOnly: true)
+    let signIn = try await Store(database).transaction { store in
+      let signIn = try await RequesterSessions.start(
+        by: OIDCSignIn.self, mailbox: mailbox.address,
+        lifetime: configuration.portal.sessionLifetime, now: now,
+        names: (Self.nameHint(claims.givenName), Self.nameHint(claims.familyName)), in: store)
       try await AuditTrail.append(
         AuditEvent(
           actor: AuditEvent.requester(mailbox.address), action: .identityProviderSignedIn,
           subject: mailbox.address, details: ["subject": subjectKey(claims)]),
         on: store.database, now: now)
+      return signIn
     }
     logger.info(
       "requester signed in through the identity provider",
       metadata: ["mailbox": "\(mailbox.address)"])
-    return .requester(
-      MailboxSignIn.SignIn(
-        sessionToken: sessionToken, csrfToken: csrfToken, mailbox: mailbox.address))
+    return .requester(signIn)
   }
 
   /// A name from the provider as a hint for the form: only one that would

@@ -215,9 +215,7 @@ extension BackOfficeController {
       state: record.state.rawValue,
       stateLabel: row.stateLabel, created: row.created,
       mailboxValidated: format(record.mailboxValidatedAt, language, zone) + " · "
-        + Catalogue.text(
-          record.mailboxValidationMethod == MailboxValidation.identityProvider.rawValue
-            ? "desk_validated_by_provider" : "desk_validated_by_link", language),
+        + Catalogue.text(record.mailboxValidation.deskWordID, language),
       mailboxValidationStale: desk.actions.mailboxValidationStale, evidence: evidenceView,
       rejectionReason: record.rejectionReason,
       certificateSerial: desk.certificateSerial, renewalOf: desk.renewalOf,

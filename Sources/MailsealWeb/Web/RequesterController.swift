@@ -140,7 +140,7 @@ enum RequesterController {
     }
     // Signed in at the provider: signed out there too (RP-initiated logout).
     var target = SiteURL.start.path
-    if session.validation == .identityProvider,
+    if session.validation.signedInAtProvider,
       let signIn = request.application.oidcSignIn,
       let logout = await signIn.logoutURL(returnTo: request.application.mailseal.publicURL + "/")
     {

@@ -44,7 +44,7 @@ enum RequesterSession {
 
   /// Cookies of a new session.
   static func setCookies(
-    _ response: Response, signIn: MailboxSignIn.SignIn, settings: PortalSettings
+    _ response: Response, signIn: RequesterSignIn, settings: PortalSettings
   ) {
     response.cookies[cookieName] = cookie(signIn.sessionToken, settings: settings)
     response.cookies[csrfCookieName] = cookie(signIn.csrfToken, settings: settings)

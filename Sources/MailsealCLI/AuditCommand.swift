@@ -1,7 +1,7 @@
+import ConsoleKit
 import Foundation
 import MailsealModel
 import MailsealRA
-import Vapor
 
 /// `mailseal audit verify|export`: the audit trail for auditors.
 struct AuditCommand: AsyncCommandGroup {
@@ -11,14 +11,15 @@ struct AuditCommand: AsyncCommandGroup {
   }
 }
 
-struct AuditVerifyCommand: AsyncCommand {
+struct AuditVerifyCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {}
   var help: String {
     "Check every record's hash and link; name the first broken record (exit status 1)."
   }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    let result = try await context.application.registrationAuthority.service.verifyAuditTrail()
+    let result = try await context.host.registrationAuthority.service.verifyAuditTrail()
     if let broken = result.firstBroken {
       throw CommandFailure(
         "audit trail broken at record \(broken.seq): \(broken.reason) (\(result.records) records before it hold)"
@@ -28,7 +29,8 @@ struct AuditVerifyCommand: AsyncCommand {
   }
 }
 
-struct AuditExportCommand: AsyncCommand {
+struct AuditExportCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {
     @Option(
       name: "out", help: "Write to this file (made new, mode 0600) instead of standard output.")
@@ -38,7 +40,7 @@ struct AuditExportCommand: AsyncCommand {
   var help: String { "Export the whole audit trail as JSON lines, oldest first." }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    let authority = context.application.registrationAuthority
+    let authority = try context.host.registrationAuthority
     guard let out = signature.out else {
       try await authority.service.exportAuditTrail { page in
         FileHandle.standardOutput.write(Data(page.utf8))
@@ -68,7 +70,8 @@ struct NoticeCommand: AsyncCommandGroup {
   }
 }
 
-struct NoticeSetCommand: AsyncCommand {
+struct NoticeSetCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
     @Option(name: "de", help: "The notice in German.")
     var de: String?
@@ -83,7 +86,7 @@ struct NoticeSetCommand: AsyncCommand {
       throw CommandFailure("--de TEXT and --en TEXT are both required.")
     }
     do {
-      try await context.application.registrationAuthority.service.setNotice(
+      try await context.host.registrationAuthority.service.setNotice(
         german: german, english: english, by: .commandLine)
     } catch let error as MailsealError {
       throw CommandFailure(error.sentence(.en))
@@ -92,22 +95,24 @@ struct NoticeSetCommand: AsyncCommand {
   }
 }
 
-struct NoticeClearCommand: AsyncCommand {
+struct NoticeClearCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .writes }
   struct Signature: CommandSignature {}
   var help: String { "Remove the notice." }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    try await context.application.registrationAuthority.service.clearNotice(by: .commandLine)
+    try await context.host.registrationAuthority.service.clearNotice(by: .commandLine)
     context.console.print("The notice is removed.")
   }
 }
 
-struct NoticeShowCommand: AsyncCommand {
+struct NoticeShowCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {}
   var help: String { "Show the notice and whether issuance is paused." }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    let state = try await context.application.registrationAuthority.service.serviceState()
+    let state = try await context.host.registrationAuthority.service.serviceState()
     if let notice = state.notice {
       context.console.print("de: \(notice.de)")
       context.console.print("en: \(notice.en)")

@@ -1,12 +1,13 @@
+import ConsoleKit
 import Foundation
 import MailsealCA
 import MailsealModel
 import MailsealRA
-import Vapor
 
 /// `mailseal ca revoke --serial HEX --reason REASON`: an administrator's
 /// revocation, with every reason of RFC 5280 the S/MIME BR allow.
-struct CARevokeCommand: AsyncCommand {
+struct CARevokeCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
     @Option(name: "serial", help: "The certificate's serial number in hex (colons allowed).")
     var serial: String?
@@ -32,7 +33,7 @@ struct CARevokeCommand: AsyncCommand {
         "--reason must be one of \(RevocationReason.allCases.map(\.name).joined(separator: ", ")); “\(reasonText)” is not."
       )
     }
-    let app = context.application
+    let app = try context.host
     let record: IssuedCertificate
     do {
       record = try await app.registrationAuthority.certificates.revoke(
@@ -43,9 +44,7 @@ struct CARevokeCommand: AsyncCommand {
           ? "No certificate of this installation has serial \(serial)." : error.detail(.en))
     }
     // A command ends before the publisher's debounce: publish the CRL now.
-    if let issuer = try await app.caInstallation.issuer(record.issuerID) {
-      try await app.crlPublisher?.publish(issuer)
-    }
+    try await app.publishCRL(issuerID: record.issuerID)
     context.console.print(
       "Revoked \(record.serial) (\(record.mailbox)) for \(reason.name); the CRL is published.")
   }

@@ -1,8 +1,8 @@
+import ConsoleKit
 import Foundation
 import MailsealCA
 import MailsealModel
 import MailsealRA
-import Vapor
 import X509
 
 /// `mailseal ca …`: the CA ceremony and the administrator's tools.
@@ -37,7 +37,8 @@ struct CommandFailure: Error, CustomStringConvertible, LocalizedError {
   var errorDescription: String? { description }
 }
 
-struct CAInitCommand: AsyncCommand {
+struct CAInitCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
     @Option(
       name: "key-type",
@@ -69,7 +70,7 @@ struct CAInitCommand: AsyncCommand {
         "--key-type must be one of \(CAKeyType.allCases.map(\.rawValue).joined(separator: ", ")); “\(text)” is not."
       )
     }
-    let app = context.application
+    let app = try context.host
     let custody: MailsealConfiguration.Custody
     switch signature.custody {
     case nil:
@@ -109,7 +110,8 @@ struct CAInitCommand: AsyncCommand {
   }
 }
 
-struct CAImportCommand: AsyncCommand {
+struct CAImportCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
     @Option(
       name: "chain",
@@ -137,7 +139,7 @@ struct CAImportCommand: AsyncCommand {
       throw CommandFailure("Both --chain FILE and --key FILE are required.")
     }
     let chain = try readInputFile(chainPath, what: "chain file")
-    let app = context.application
+    let app = try context.host
     let imported: CAInstallation.ImportedKey
     if keyPath.lowercased().hasPrefix("pkcs11:") {
       guard signature.keyPassphraseFile == nil else {
@@ -164,16 +166,17 @@ struct CAImportCommand: AsyncCommand {
   }
 }
 
-struct CAShowCommand: AsyncCommand {
+struct CAShowCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {}
 
   var help: String { "Print the CA chain: subjects, fingerprints, key types, validity, URLs." }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    try await Self.show(app: context.application, console: context.console)
+    try await Self.show(app: try context.host, console: context.console)
   }
 
-  static func show(app: Application, console: any Console) async throws {
+  static func show(app: any CommandHost, console: any Console) async throws {
     let installation = app.caInstallation
     guard let active = try await installation.activeIssuer() else {
       console.print(
@@ -222,7 +225,8 @@ struct CAShowCommand: AsyncCommand {
   }
 }
 
-struct CAIssueCommand: AsyncCommand {
+struct CAIssueCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
     @Option(name: "csr", help: "The PKCS#10 request, PEM or DER.")
     var csr: String?
@@ -265,7 +269,7 @@ struct CAIssueCommand: AsyncCommand {
     }
     let request = try readInputFile(
       csrPath, what: "certificate request", limit: CertificateRequestCheck.maximumSize)
-    let app = context.application
+    let app = try context.host
     let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()
     let service = app.issuanceService(authority: authority, issuerID: issuerID)
     let certificate = try await service.issue(

@@ -1,9 +1,9 @@
+import ConsoleKit
 import Foundation
 import MailsealCA
 import MailsealModel
 import MailsealRA
 import SwiftASN1
-public import Vapor
 import X509
 
 /// `mailseal recovery …`: the recovery keys of key escrow. `init` and
@@ -26,21 +26,6 @@ struct RecoveryCommand: AsyncCommandGroup {
     ]
   }
 
-  /// The subcommands that run offline: no configuration, no database.
-  static let offline: Set<String> = ["init", "open", "check"]
-}
-
-/// Whether `arguments` name an offline command (`recovery init`,
-/// `recovery open`): it needs no configuration and no database, and runs on
-/// a machine that has neither.
-public func isOfflineCommand(_ arguments: [String]) -> Bool {
-  let words = commandWords(arguments)
-  return words.count == 2 && words[0] == "recovery" && RecoveryCommand.offline.contains(words[1])
-}
-
-/// Registers the offline commands only (what `isOfflineCommand` runs).
-public func registerOfflineCommands(_ app: Application) {
-  app.asyncCommands.use(RecoveryCommand(), as: "recovery")
 }
 
 /// The arguments with an option given several times (`--share a --share
@@ -62,7 +47,8 @@ public func joiningRepeatedOption(_ option: String, in arguments: [String]) -> [
   return values.isEmpty ? arguments : rest + [option, values.joined(separator: ",")]
 }
 
-struct RecoveryInitCommand: AsyncCommand {
+struct RecoveryInitCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .offline }
   struct Signature: CommandSignature {
     @Option(name: "out", help: "A new or empty folder for the certificate and the key or shares.")
     var out: String?
@@ -156,7 +142,8 @@ private func writeNew(_ data: Data, to folder: URL, _ name: String, _ permission
   else { throw CommandFailure("\(path) cannot be written.") }
 }
 
-struct RecoveryInstallCommand: AsyncCommand {
+struct RecoveryInstallCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
     @Option(name: "cert", help: "The recovery certificate (PEM or DER) made by `recovery init`.")
     var cert: String?
@@ -170,7 +157,7 @@ struct RecoveryInstallCommand: AsyncCommand {
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let path = signature.cert else { throw CommandFailure("--cert FILE is required.") }
     let bytes = try readInputFile(path, what: "recovery certificate", limit: 64 * 1024)
-    let certificates = context.application.recoveryCertificates
+    let certificates = try context.host.recoveryCertificates
     let installed: RecoveryCertificate
     switch try await certificates.install(Array(bytes)) {
     case .installed(let certificate):
@@ -185,7 +172,7 @@ struct RecoveryInstallCommand: AsyncCommand {
     }
     // What is installed is not yet in force: browsers seal only to the
     // certificates the configuration pins.
-    let pins = context.application.mailseal.recoveryPins
+    let pins = try context.host.mailseal.recoveryPins
     guard !pins.fingerprints.contains(installed.fingerprint) else {
       context.console.print("It is pinned: MAILSEAL_RECOVERY_FINGERPRINTS names it.")
       return
@@ -200,7 +187,8 @@ struct RecoveryInstallCommand: AsyncCommand {
   }
 }
 
-struct RecoveryRemoveCommand: AsyncCommand {
+struct RecoveryRemoveCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
     @Option(name: "fingerprint", help: "The SHA-256 fingerprint `recovery show` prints.")
     var fingerprint: String?
@@ -216,7 +204,7 @@ struct RecoveryRemoveCommand: AsyncCommand {
       fingerprint.replacingOccurrences(of: ":", with: "").count == 64,
       fingerprint.replacingOccurrences(of: ":", with: "").allSatisfy(\.isHexDigit)
     else { throw CommandFailure("--fingerprint must be a SHA-256 fingerprint (64 hex digits).") }
-    let app = context.application
+    let app = try context.host
     let wanted = fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
     if app.mailseal.escrow.isOn,
       app.mailseal.recoveryPins.fingerprints.contains(where: { $0.hexString == wanted })
@@ -235,18 +223,19 @@ struct RecoveryRemoveCommand: AsyncCommand {
   }
 }
 
-struct RecoveryShowCommand: AsyncCommand {
+struct RecoveryShowCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {}
 
   var help: String { "Print the installed recovery certificates with their fingerprints." }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    let installed = try await context.application.recoveryCertificates.installed()
+    let installed = try await context.host.recoveryCertificates.installed()
     guard !installed.isEmpty else {
       context.console.print("No recovery certificate is installed.")
       return
     }
-    let pins = context.application.mailseal.recoveryPins
+    let pins = try context.host.mailseal.recoveryPins
     for (certificate, installedAt) in installed {
       context.console.print("\(certificate.certificate.subject)")
       context.console.print("  SHA-256    \(certificate.fingerprintText)")
@@ -260,7 +249,8 @@ struct RecoveryShowCommand: AsyncCommand {
   }
 }
 
-struct RecoveryOpenCommand: AsyncCommand {
+struct RecoveryOpenCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .offline }
   struct Signature: CommandSignature {
     @Option(name: "envelope", help: "The escrow envelope (DER) an officer downloaded.")
     var envelope: String?
@@ -353,7 +343,8 @@ func readCertificate(_ path: String) throws -> Certificate {
   }
 }
 
-struct RecoveryExportCommand: AsyncCommand {
+struct RecoveryExportCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
     @Option(name: "out", help: "A new or empty folder for the envelopes and their certificates.")
     var out: String?
@@ -374,7 +365,7 @@ struct RecoveryExportCommand: AsyncCommand {
       throw CommandFailure("--serial must be the certificate's serial number in hex.")
     }
     let folder = try emptyFolder(out)
-    let entries = try await context.application.escrowedKeys.export(
+    let entries = try await context.host.escrowedKeys.export(
       serial: signature.serial, actor: AuditEvent.commandLine)
     for entry in entries {
       try writeNew(entry.envelope, to: folder, "\(entry.serial).envelope.der", 0o600)
@@ -386,7 +377,8 @@ struct RecoveryExportCommand: AsyncCommand {
   }
 }
 
-struct RecoveryCheckCommand: AsyncCommand {
+struct RecoveryCheckCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .offline }
   struct Signature: CommandSignature {
     @Option(name: "export", help: "A folder written by `mailseal recovery export`.")
     var export: String?

@@ -1,7 +1,7 @@
+import ConsoleKit
 import Foundation
 import MailsealModel
 import MailsealRA
-import Vapor
 
 /// `mailseal operator …`: staff accounts.
 struct OperatorCommand: AsyncCommandGroup {
@@ -9,7 +9,8 @@ struct OperatorCommand: AsyncCommandGroup {
   var commands: [String: any AnyAsyncCommand] { ["add": OperatorAddCommand()] }
 }
 
-struct OperatorAddCommand: AsyncCommand {
+struct OperatorAddCommand: AsyncCommand, DeclaresAccess {
+  var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
     @Option(name: "email", help: "The operator's mail address (also the sign-in name).")
     var email: String?
@@ -36,7 +37,7 @@ struct OperatorAddCommand: AsyncCommand {
       throw CommandFailure(
         "--role must be operator, admin, auditor or recovery-officer; “\(roleText)” is not.")
     }
-    let app = context.application
+    let app = try context.host
     let (record, link) = try await app.operatorDirectory.add(email: email, name: name, role: role)
     context.console.print("Added \(record.name) <\(record.email)> as \(role.rawValue).")
     context.console.print(
