@@ -19,6 +19,7 @@ let package = Package(
     .library(name: "MailsealStore", targets: ["MailsealStore"]),
     .library(name: "MailsealRA", targets: ["MailsealRA"]),
     .library(name: "MailsealStatus", targets: ["MailsealStatus"]),
+    .library(name: "MailsealAdapters", targets: ["MailsealAdapters"]),
     .library(name: "MailsealCLI", targets: ["MailsealCLI"]),
     .library(name: "MailsealWeb", targets: ["MailsealWeb"]),
   ],
@@ -124,6 +125,20 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // What the registration authority reaches through its protocols, made
+    // by the composition: the SMTP client and the mail folder
+    // (MailTransport), the QR code of the TOTP enrolment, JSON log lines.
+    .target(
+      name: "MailsealAdapters",
+      dependencies: [
+        "MailsealRA",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ],
+      swiftSettings: strict
+    ),
     // The administrator's commands (`mailseal ca …`, `recovery …`, …) on
     // ConsoleKit: no web framework, no database; the offline recovery
     // commands run without either.
@@ -146,6 +161,7 @@ let package = Package(
     .target(
       name: "MailsealWeb",
       dependencies: [
+        "MailsealAdapters",
         "MailsealCLI",
         "MailsealModel",
         "MailsealCA",
@@ -172,7 +188,10 @@ let package = Package(
     ),
     .executableTarget(
       name: "mailseal",
-      dependencies: ["MailsealWeb", "MailsealCLI", "MailsealModel", "MailsealRA", "MailsealStore"],
+      dependencies: [
+        "MailsealWeb", "MailsealCLI", "MailsealAdapters", "MailsealModel", "MailsealRA",
+        "MailsealStore",
+      ],
       swiftSettings: strict
     ),
     // A fresh database per test (SQLite, or PostgreSQL in its run), for the
@@ -212,6 +231,7 @@ let package = Package(
         "MailsealStore",
         "MailsealRA",
         "MailsealStatus",
+        "MailsealAdapters",
         "MailsealWeb",
         .product(name: "Vapor", package: "vapor"),
         .product(name: "VaporTesting", package: "vapor"),

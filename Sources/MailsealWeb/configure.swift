@@ -3,6 +3,7 @@ import FluentKit
 public import Foundation
 import Leaf
 import LeafKit
+import MailsealAdapters
 public import MailsealCA
 public import MailsealCLI
 import MailsealModel

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MailsealAdapters
 import MailsealCLI
 import MailsealModel
 import MailsealRA
@@ -10,7 +11,7 @@ import Vapor
 // The executable is thin: read the configuration, wire the app, run the
 // command (`serve` by default).
 var environment = try Environment.detect()
-if ProcessInfo.processInfo.environment["MAILSEAL_LOG_FORMAT"]?.lowercased() == "json" {
+if LogFormat.from(ProcessInfo.processInfo.environment) == .json {
   try LoggingSystem.bootstrap(from: &environment) { level in
     { label in JSONLogHandler(label: label, level: level) }
   }

@@ -10,6 +10,7 @@ import Testing
 import Vapor
 import X509
 
+@testable import MailsealAdapters
 @testable import MailsealRA
 @testable import MailsealStore
 @testable import MailsealWeb

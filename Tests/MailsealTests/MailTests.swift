@@ -5,6 +5,7 @@ import NIOPosix
 import Testing
 import Vapor
 
+@testable import MailsealAdapters
 @testable import MailsealRA
 @testable import MailsealStore
 @testable import MailsealWeb

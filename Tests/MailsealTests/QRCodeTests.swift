@@ -2,6 +2,7 @@ import Foundation
 import MailsealModel
 import Testing
 
+@testable import MailsealAdapters
 @testable import MailsealRA
 @testable import MailsealStore
 @testable import MailsealWeb

@@ -287,9 +287,9 @@ extension MailsealConfiguration {
           .init(variable: "MAILSEAL_RENEWAL_AUTO_APPROVE", message: "must be `true` or `false`."))
       }
     }
-    // Read by the executable before anything else (the log comes first);
+    // Read by the executable before anything else (``LogFormat``);
     // checked here so that a typo is named like every other.
-    if let format = value("MAILSEAL_LOG_FORMAT")?.lowercased(), format != "text", format != "json" {
+    if let format = value("MAILSEAL_LOG_FORMAT"), LogFormat(rawValue: format.lowercased()) == nil {
       problems.append(
         .init(variable: "MAILSEAL_LOG_FORMAT", message: "must be `text` or `json`."))
     }
@@ -334,4 +334,19 @@ extension MailsealConfiguration {
 public struct ListenAddress: Sendable, Equatable {
   public let host: String
   public let port: Int
+}
+
+/// `MAILSEAL_LOG_FORMAT`: how log lines are written. The executable reads
+/// it before anything else (the log comes first); the configuration checks
+/// it again so that a typo is named like every other value.
+public enum LogFormat: String, Sendable {
+  case text
+  case json
+
+  /// The format `environment` asks for (`text` when unset or empty); nil
+  /// when the value is neither.
+  public static func from(_ environment: [String: String]) -> LogFormat? {
+    guard let value = environment["MAILSEAL_LOG_FORMAT"], !value.isEmpty else { return .text }
+    return LogFormat(rawValue: value.lowercased())
+  }
 }

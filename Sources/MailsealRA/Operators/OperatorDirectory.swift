@@ -77,11 +77,11 @@ public struct OperatorDirectory: Sendable {
     return account
   }
 
-  /// What the operator sees once: the TOTP secret and its QR code.
+  /// What the operator sees once: the TOTP secret, and its otpauth://
+  /// URI (which the page shows as a QR code).
   public struct SecondFactor: Sendable {
     public let secret: String
     public let uri: String
-    public let qrSVG: String
   }
 
   /// Step 1 of enrolment: the password; a fresh TOTP secret is made and
@@ -122,7 +122,7 @@ public struct OperatorDirectory: Sendable {
     }
     let uri = OneTimePassword.uri(secret: secret, account: record.email, issuer: "Mailseal")
     return (
-      SecondFactor(secret: OneTimePassword.base32(secret), uri: uri, qrSVG: try QRCode(uri).svg()),
+      SecondFactor(secret: OneTimePassword.base32(secret), uri: uri),
       tokens
     )
   }
@@ -140,7 +140,7 @@ public struct OperatorDirectory: Sendable {
     let uri = OneTimePassword.uri(secret: secret, account: record.email, issuer: "Mailseal")
     return (
       record,
-      SecondFactor(secret: OneTimePassword.base32(secret), uri: uri, qrSVG: try QRCode(uri).svg())
+      SecondFactor(secret: OneTimePassword.base32(secret), uri: uri)
     )
   }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MailsealAdapters
 import MailsealModel
 import MailsealRA
 import Vapor
@@ -208,7 +209,8 @@ enum OperatorController {
       "operator-enrol-qr",
       QRPage(
         formToken: formToken, token: token, secret: factor.secret,
-        qr: "data:image/svg+xml;base64," + Data(factor.qrSVG.utf8).base64EncodedString(),
+        qr: "data:image/svg+xml;base64,"
+          + Data(try QRCode(factor.uri).svg().utf8).base64EncodedString(),
         error: error),
       for: request, status: status)
   }

@@ -2,14 +2,14 @@
 /// correction level M, versions 1 to 10 (up to 213 bytes) — enough for an
 /// otpauth:// URI. Rendered as SVG on the server, so the operator's page
 /// needs no script and the secret never passes through a third party.
-struct QRCode {
+public struct QRCode: Sendable {
   /// The modules, row by row; true is dark.
   let modules: [[Bool]]
   let version: Int
 
   var size: Int { modules.count }
 
-  struct TooLong: Error {}
+  public struct TooLong: Error {}
 
   /// Level M block structure per version: EC codewords per block and the
   /// data codewords of each block.
@@ -25,7 +25,7 @@ struct QRCode {
   ]
   static let versionBits: [Int: Int] = [7: 0x07C94, 8: 0x085BC, 9: 0x09A99, 10: 0x0A4D3]
 
-  init(_ text: String) throws {
+  public init(_ text: String) throws {
     let bytes = Array(text.utf8)
     guard
       let version = (1...10).first(where: { v in
@@ -326,7 +326,7 @@ struct QRCode {
   }
 
   /// An SVG of the code with a quiet zone of four modules.
-  func svg(moduleSize: Int = 6) -> String {
+  public func svg(moduleSize: Int = 6) -> String {
     let total = (size + 8) * moduleSize
     var path = ""
     for (row, line) in modules.enumerated() {

@@ -1,7 +1,5 @@
 import Foundation
 public import Logging
-import MailsealModel
-import MailsealStore
 
 /// One JSON object per log line on standard error (`MAILSEAL_LOG_FORMAT=json`):
 /// `time` (RFC 3339, UTC, milliseconds), `level`, `label`, `message`,
