@@ -6,7 +6,8 @@
 # (the responder's hand-read sole CertID against the full reader), FuzzLenientPEM,
 # FuzzPKCS8 (encrypted key files), FuzzRequestJSON (the API's request form
 # and every check that needs no database), FuzzKeyEnvelope (key escrow's CMS
-# envelope and recovery share files). New inputs go to a scratch folder,
+# envelope and recovery share files), FuzzCMPMessage (an upstream CA's CMP
+# answers, their MAC checked). New inputs go to a scratch folder,
 # not into the repository; a crash or a leak fails the run and keeps the
 # input (its path is printed). The committed seeds (no key material) are made
 # by the project's own code:
@@ -15,13 +16,16 @@
 # FuzzPKCS8's seeds are encrypted private keys: made here at each run with
 # OpenSSL (a throw-away P-256 key, PBES2 with few rounds), never committed;
 # so are FuzzKeyEnvelope's (envelopes by `openssl cms`, a share by
-# `mailseal recovery init` when the portal's binary is built).
+# `mailseal recovery init` when the portal's binary is built); and
+# FuzzCMPMessage's are the messages OpenSSL's own CMP client and server
+# exchange (p10cr, cp, certConf, pkiConf, pollReq, pollRep, rr, rp, error),
+# captured at each run with a throw-away CA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzCSR FuzzOCSPRequest FuzzOCSPFastPath FuzzLenientPEM FuzzPKCS8 FuzzRequestJSON FuzzKeyEnvelope)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzCSR FuzzOCSPRequest FuzzOCSPFastPath FuzzLenientPEM FuzzPKCS8 FuzzRequestJSON FuzzKeyEnvelope FuzzCMPMessage)
 FLAGS=(--package-path Fuzz --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 
 echo "==> Building the fuzz targets (-sanitize=fuzzer,address)"
@@ -62,6 +66,43 @@ for target in "${TARGETS[@]}"; do
             cp "$seeds/shares/recovery-share-1-of-3.pem" "$WORK/$target/corpus/share.pem"
         fi
         rm -rf "$seeds"
+    elif [ "$target" = FuzzCMPMessage ]; then
+        seeds="$WORK/$target/seeds"
+        mkdir -p "$seeds"
+        ( cd "$seeds"
+          openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+              -subj "/CN=Fuzz CA" -days 1 -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+          openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ee.key -out ee.csr -subj "/CN=ee" 2>/dev/null
+          printf "extendedKeyUsage=emailProtection\nsubjectAltName=email:ee@example.edu\n" > ext.cnf
+          openssl x509 -req -in ee.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out ee.pem -extfile ext.cnf 2>/dev/null
+          corpus="$WORK/$target/corpus"
+          # One server per exchange (OpenSSL 3.0's keeps one transaction);
+          # it prints its port on standard output, line-buffered by stdbuf.
+          exchange() {
+              local name=$1; shift
+              local options=("${SERVER_OPTIONS[@]}")
+              stdbuf -oL openssl cmp -port 0 -srv_ref 1 -srv_secret "pass:fuzzing secret" -rsp_cert ee.pem \
+                  -rsp_extracerts ca.pem "${options[@]}" > server.log 2>&1 &
+              local server=$!
+              local port=""
+              for _ in $(seq 100); do
+                  port=$(grep -o 'ACCEPT [^ ]*:[0-9]*' server.log | grep -o '[0-9]*$' || true)
+                  [ -n "$port" ] && break
+                  read -r -t 0.05 <> <(:) || true   # wait for the server's first line
+              done
+              openssl cmp -server "127.0.0.1:$port/pkix/" -ref 1 -secret "pass:fuzzing secret" \
+                  -recipient "/CN=Fuzz CA" "$@" -reqout "$corpus/$name-req1.der,$corpus/$name-req2.der,$corpus/$name-req3.der" \
+                  -rspout "$corpus/$name-rsp1.der,$corpus/$name-rsp2.der,$corpus/$name-rsp3.der" >/dev/null 2>&1 || true
+              kill -9 "$server" 2>/dev/null || true
+              wait "$server" 2>/dev/null || true
+          }
+          SERVER_OPTIONS=(); exchange enrol -cmd p10cr -csr ee.csr -certout got.pem -newkey ee.key
+          SERVER_OPTIONS=(-poll_count 2 -check_after 0); exchange poll -cmd p10cr -csr ee.csr -certout got.pem -newkey ee.key
+          SERVER_OPTIONS=(-send_error); exchange error -cmd p10cr -csr ee.csr -certout got.pem -newkey ee.key
+          SERVER_OPTIONS=(); exchange revoke -cmd rr -oldcert ee.pem -revreason 1
+        )
+        rm -rf "$seeds"
+        [ -n "$(ls "$WORK/$target/corpus")" ] || { echo "no CMP seeds were captured"; exit 1; }
     else
         cp Fuzz/Corpus/"$target"/* "$WORK/$target/corpus/"
     fi

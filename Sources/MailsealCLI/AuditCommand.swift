@@ -5,7 +5,7 @@ import MailsealRA
 
 /// `mailseal audit verify|export`: the audit trail for auditors.
 struct AuditCommand: AsyncCommandGroup {
-  var help: String { "Check the audit trail's hash chain or export it." }
+  var help: String { say("command.audit.help") }
   var commands: [String: any AnyAsyncCommand] {
     ["verify": AuditVerifyCommand(), "export": AuditExportCommand()]
   }
@@ -14,30 +14,28 @@ struct AuditCommand: AsyncCommandGroup {
 struct AuditVerifyCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {}
-  var help: String {
-    "Check every record's hash and link; name the first broken record (exit status 1)."
-  }
+  var help: String { say("command.audit.verify.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let result = try await context.host.registrationAuthority.service.verifyAuditTrail()
     if let broken = result.firstBroken {
       throw CommandFailure(
-        "audit trail broken at record \(broken.seq): \(broken.reason) (\(result.records) records before it hold)"
-      )
+        say(
+          "command.audit.broken",
+          ["seq": "\(broken.seq)", "reason": broken.reason, "records": "\(result.records)"]))
     }
-    context.console.print("audit trail intact: \(result.records) records, every link holds")
+    context.console.print(say("command.audit.intact", ["records": "\(result.records)"]))
   }
 }
 
 struct AuditExportCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {
-    @Option(
-      name: "out", help: "Write to this file (made new, mode 0600) instead of standard output.")
+    @Option(name: "out", help: say("command.audit.export.out.help"))
     var out: String?
     init() {}
   }
-  var help: String { "Export the whole audit trail as JSON lines, oldest first." }
+  var help: String { say("command.audit.export.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let authority = try context.host.registrationAuthority
@@ -51,20 +49,20 @@ struct AuditExportCommand: AsyncCommand, DeclaresAccess {
       FileManager.default.createFile(
         atPath: out, contents: nil, attributes: [.posixPermissions: 0o600]),
       let handle = FileHandle(forWritingAtPath: out)
-    else { throw CommandFailure("\(out) cannot be written.") }
+    else { throw CommandFailure(say("command.failure.cannot-write", ["path": out])) }
     defer { try? handle.close() }
     try await authority.service.exportAuditTrail { page in
       try handle.write(contentsOf: Data(page.utf8))
     }
     try handle.synchronize()
-    context.console.print("audit trail written to \(out)")
+    context.console.print(say("command.audit.export.written", ["path": out]))
   }
 }
 
 /// `mailseal notice set|clear|show`: the service notice on every requester
 /// page.
 struct NoticeCommand: AsyncCommandGroup {
-  var help: String { "Set, clear or show the service notice shown on every requester page." }
+  var help: String { say("command.notice.help") }
   var commands: [String: any AnyAsyncCommand] {
     ["set": NoticeSetCommand(), "clear": NoticeClearCommand(), "show": NoticeShowCommand()]
   }
@@ -73,43 +71,43 @@ struct NoticeCommand: AsyncCommandGroup {
 struct NoticeSetCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "de", help: "The notice in German.")
+    @Option(name: "de", help: say("command.notice.set.de.help"))
     var de: String?
-    @Option(name: "en", help: "The notice in English.")
+    @Option(name: "en", help: say("command.notice.set.en.help"))
     var en: String?
     init() {}
   }
-  var help: String { "Set the notice in German and English (both required, 500 characters each)." }
+  var help: String { say("command.notice.set.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let german = signature.de, let english = signature.en else {
-      throw CommandFailure("--de TEXT and --en TEXT are both required.")
+      throw CommandFailure(say("command.notice.set.both-required"))
     }
     do {
       try await context.host.registrationAuthority.service.setNotice(
         german: german, english: english, by: .commandLine)
     } catch let error as MailsealError {
-      throw CommandFailure(error.sentence(.en))
+      throw CommandFailure(error.sentence(CommandWords.current))
     }
-    context.console.print("The notice is shown on every requester page.")
+    context.console.print(say("command.notice.set.done"))
   }
 }
 
 struct NoticeClearCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {}
-  var help: String { "Remove the notice." }
+  var help: String { say("command.notice.clear.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     try await context.host.registrationAuthority.service.clearNotice(by: .commandLine)
-    context.console.print("The notice is removed.")
+    context.console.print(say("command.notice.clear.done"))
   }
 }
 
 struct NoticeShowCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {}
-  var help: String { "Show the notice and whether issuance is paused." }
+  var help: String { say("command.notice.show.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let state = try await context.host.registrationAuthority.service.serviceState()
@@ -117,8 +115,11 @@ struct NoticeShowCommand: AsyncCommand, DeclaresAccess {
       context.console.print("de: \(notice.de)")
       context.console.print("en: \(notice.en)")
     } else {
-      context.console.print("no notice")
+      context.console.print(say("command.notice.show.none"))
     }
-    context.console.print("issuance \(state.issuancePaused ? "paused" : "running")")
+    context.console.print(
+      say(
+        state.issuancePaused
+          ? "command.notice.show.issuance-paused" : "command.notice.show.issuance-running"))
   }
 }

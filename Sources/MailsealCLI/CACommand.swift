@@ -7,7 +7,7 @@ import X509
 
 /// `mailseal ca …`: the CA ceremony and the administrator's tools.
 struct CACommand: AsyncCommandGroup {
-  var help: String { "Make, import, show the CA; issue a certificate directly." }
+  var help: String { say("command.ca.help") }
   var commands: [String: any AnyAsyncCommand] {
     [
       "init": CAInitCommand(),
@@ -19,13 +19,17 @@ struct CACommand: AsyncCommandGroup {
   }
 }
 
-/// Reads a file named on the command line, with a size limit and a clear error.
+/// Reads a file named on the command line, with a size limit and a clear
+/// error; `what` is the catalogue ID of the file's name (`command.file.…`).
 func readInputFile(_ path: String, what: String, limit: Int = 1 << 20) throws -> Data {
   guard let data = FileManager.default.contents(atPath: path) else {
-    throw CommandFailure("The \(what) \(path) cannot be read.")
+    throw CommandFailure(
+      say("command.failure.file-unreadable", ["what": "@" + what, "path": path]))
   }
   guard data.count <= limit else {
-    throw CommandFailure("The \(what) \(path) is larger than \(limit) bytes.")
+    throw CommandFailure(
+      say(
+        "command.failure.file-too-large", ["what": "@" + what, "path": path, "limit": "\(limit)"]))
   }
   return data
 }
@@ -40,35 +44,28 @@ struct CommandFailure: Error, CustomStringConvertible, LocalizedError {
 struct CAInitCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(
-      name: "key-type",
-      help: "Key type of the root and issuing CA: p384 (default), rsa4096, p256 or p521.")
+    @Option(name: "key-type", help: say("command.ca.init.key-type.help"))
     var keyType: String?
-    @Flag(name: "test", help: "Name the CAs \"TEST — not trusted\" (the embedded test CA).")
+    @Flag(name: "test", help: say("command.ca.init.test.help"))
     var test: Bool
-    @Option(
-      name: "custody",
-      help:
-        "Where the keys are made: file (encrypted files in the data folder) or pkcs11 (inside the HSM token; needs MAILSEAL_PKCS11_MODULE and a PIN file). Default: pkcs11 when MAILSEAL_PKCS11_TOKEN is set, else file."
-    )
+    @Option(name: "custody", help: say("command.ca.init.custody.help"))
     var custody: String?
-    @Option(
-      name: "token",
-      help: "With --custody pkcs11: the label of the token (default MAILSEAL_PKCS11_TOKEN).")
+    @Option(name: "token", help: say("command.ca.init.token.help"))
     var token: String?
     init() {}
   }
 
-  var help: String {
-    "Make a root CA and an issuing CA; keys go into custody (encrypted files or an HSM token), certificates into the database."
-  }
+  var help: String { say("command.ca.init.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let text = signature.keyType ?? CAKeyType.p384.rawValue
     guard let keyType = CAKeyType(rawValue: text) else {
       throw CommandFailure(
-        "--key-type must be one of \(CAKeyType.allCases.map(\.rawValue).joined(separator: ", ")); “\(text)” is not."
-      )
+        say(
+          "command.ca.init.key-type-invalid",
+          [
+            "choices": CAKeyType.allCases.map(\.rawValue).joined(separator: ", "), "value": text,
+          ]))
     }
     let app = try context.host
     let custody: MailsealConfiguration.Custody
@@ -78,32 +75,32 @@ struct CAInitCommand: AsyncCommand, DeclaresAccess {
         signature.token.map { .pkcs11(token: $0) } ?? app.mailseal.defaultCustody
     case "file":
       guard signature.token == nil else {
-        throw CommandFailure("--token belongs to --custody pkcs11.")
+        throw CommandFailure(say("command.ca.init.token-without-pkcs11"))
       }
       custody = .file
     case "pkcs11":
       custody = .pkcs11(token: signature.token)
     case let other?:
-      throw CommandFailure("--custody must be file or pkcs11; “\(other)” is not.")
+      throw CommandFailure(say("command.ca.init.custody-invalid", ["value": other]))
     }
     let (root, issuing) = try await app.caInstallation.initialize(
       keyType: keyType, test: signature.test, custody: custody)
-    context.console.print("Made the root CA    \(root.subject)")
-    context.console.print("Made the issuing CA \(issuing.subject)")
+    context.console.print(say("command.ca.init.made-root", ["subject": "\(root.subject)"]))
+    context.console.print(say("command.ca.init.made-issuing", ["subject": "\(issuing.subject)"]))
     if custody == .file {
-      context.console.print("Keys (encrypted, \(keyType)): \(app.mailseal.keyDirectory.path)")
+      context.console.print(
+        say(
+          "command.ca.init.keys-in-files",
+          ["keyType": "\(keyType)", "path": app.mailseal.keyDirectory.path]))
       if !signature.test {
         context.console.print(
-          "Move the root key file \(root.keyReference ?? "") offline after the ceremony; it is needed only to sign new issuing CAs and the root CRL."
-        )
+          say("command.ca.init.root-key-offline", ["file": root.keyReference ?? ""]))
       }
     } else {
-      context.console.print(
-        "Keys (\(keyType)) made inside the token: sensitive, not extractable.")
+      context.console.print(say("command.ca.init.keys-in-token", ["keyType": "\(keyType)"]))
       if !signature.test {
         context.console.print(
-          "The root key \(root.keyReference ?? "") is needed only to sign new issuing CAs and the root CRL: back up the token as its maker describes, and keep the root's token offline where the HSM allows it."
-        )
+          say("command.ca.init.root-key-in-token", ["reference": root.keyReference ?? ""]))
       }
     }
     try await CAShowCommand.show(app: app, console: context.console)
@@ -113,55 +110,44 @@ struct CAInitCommand: AsyncCommand, DeclaresAccess {
 struct CAImportCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(
-      name: "chain",
-      help: "PEM file: the issuing CA certificate first, then each issuer up to the root.")
+    @Option(name: "chain", help: say("command.ca.import.chain.help"))
     var chain: String?
-    @Option(
-      name: "key",
-      help:
-        "The issuing CA key: a file of encrypted PKCS#8 PEM (openssl pkcs8 -topk8 -v2 aes-256-cbc), or the PKCS#11 URI of a key in the HSM (pkcs11:token=…;object=…)."
-    )
+    @Option(name: "key", help: say("command.ca.import.key.help"))
     var key: String?
-    @Option(
-      name: "key-passphrase-file",
-      help: "File with the passphrase of --key (default: the CA passphrase of this installation).")
+    @Option(name: "key-passphrase-file", help: say("command.ca.import.key-passphrase-file.help"))
     var keyPassphraseFile: String?
     init() {}
   }
 
-  var help: String {
-    "Take over an existing issuing CA (certificate chain and encrypted key) for production."
-  }
+  var help: String { say("command.ca.import.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let chainPath = signature.chain, let keyPath = signature.key else {
-      throw CommandFailure("Both --chain FILE and --key FILE are required.")
+      throw CommandFailure(say("command.ca.import.required"))
     }
-    let chain = try readInputFile(chainPath, what: "chain file")
+    let chain = try readInputFile(chainPath, what: "command.file.chain")
     let app = try context.host
     let imported: CAInstallation.ImportedKey
     if keyPath.lowercased().hasPrefix("pkcs11:") {
       guard signature.keyPassphraseFile == nil else {
-        throw CommandFailure(
-          "--key-passphrase-file belongs to a key file; a key in a token is opened with its PIN (MAILSEAL_PKCS11_PIN_FILE)."
-        )
+        throw CommandFailure(say("command.ca.import.passphrase-for-token"))
       }
       imported = .reference(KeyReference(rawValue: keyPath))
     } else {
-      let key = try readInputFile(keyPath, what: "key file", limit: 64 * 1024)
+      let key = try readInputFile(keyPath, what: "command.file.key", limit: 64 * 1024)
       var passphrase = app.mailseal.passphrase
       if let path = signature.keyPassphraseFile {
         passphrase = Array(
           String(
-            decoding: try readInputFile(path, what: "passphrase file", limit: 4096), as: UTF8.self
+            decoding: try readInputFile(path, what: "command.file.passphrase", limit: 4096),
+            as: UTF8.self
           ).trimmingCharacters(in: .newlines).utf8)
       }
       imported = .encryptedFile(Array(key), passphrase: passphrase)
     }
     let record = try await app.caInstallation.importIssuing(
       chainPEM: String(decoding: chain, as: UTF8.self), key: imported)
-    context.console.print("Imported the issuing CA \(record.subject); it is now active.")
+    context.console.print(say("command.ca.import.done", ["subject": "\(record.subject)"]))
     try await CAShowCommand.show(app: app, console: context.console)
   }
 }
@@ -170,7 +156,7 @@ struct CAShowCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {}
 
-  var help: String { "Print the CA chain: subjects, fingerprints, key types, validity, URLs." }
+  var help: String { say("command.ca.show.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     try await Self.show(app: try context.host, console: context.console)
@@ -179,47 +165,75 @@ struct CAShowCommand: AsyncCommand, DeclaresAccess {
   static func show(app: any CommandHost, console: any Console) async throws {
     let installation = app.caInstallation
     guard let active = try await installation.activeIssuer() else {
-      console.print(
-        "No issuing CA yet: run `mailseal ca init` or `mailseal ca import` (or `mailseal serve`, which makes a test CA)."
-      )
+      console.print(say("command.ca.show.none"))
       return
     }
     let endpoints = app.mailseal.endpoints
     let formatter = ISO8601DateFormatter()
+    let column = LabelColumn([
+      "command.ca.show.subject-label", "command.ca.show.issuer-label",
+      "command.ca.show.serial-label", "command.ca.show.fingerprint-label",
+      "command.ca.show.key-type-label", "command.ca.show.valid-label", "command.ca.show.key-label",
+      "command.ca.show.token-label", "command.ca.show.certificate-label",
+      "command.ca.show.crl-label", "command.ca.show.ocsp-label",
+    ])
     for (position, record) in try await installation.chain(of: active).enumerated() {
       let certificate = try Certificate(derEncoded: Array(record.certificateDER))
-      console.print(
+      let title = say(
         position == 0
-          ? "Issuing CA (active)\(record.isTest ? " — TEST, not trusted" : "")"
-          : "\(record.role == .root ? "Root CA" : "CA")\(record.isTest ? " — TEST, not trusted" : "")"
-      )
-      console.print("  subject      \(certificate.subject)")
-      console.print("  issuer       \(certificate.issuer)")
-      console.print("  serial       \(certificate.serialNumber.hex)")
-      console.print("  SHA-256      \(record.sha256Fingerprint)")
+          ? "command.ca.show.issuing-active"
+          : record.role == .root ? "command.ca.show.root" : "command.ca.show.intermediate")
+      console.print(record.isTest ? say("command.ca.show.test", ["title": title]) : title)
+      console.print(column.line("command.ca.show.subject-label", "\(certificate.subject)"))
+      console.print(column.line("command.ca.show.issuer-label", "\(certificate.issuer)"))
+      console.print(column.line("command.ca.show.serial-label", certificate.serialNumber.hex))
+      console.print(column.line("command.ca.show.fingerprint-label", record.sha256Fingerprint))
       console.print(
-        "  key type     \(CAKeyType(rawValue: record.keyType)?.description ?? record.keyType), signs with \(certificate.signatureAlgorithm)"
-      )
+        column.line(
+          "command.ca.show.key-type-label",
+          say(
+            "command.ca.show.key-type",
+            [
+              "keyType": CAKeyType(rawValue: record.keyType)?.description ?? record.keyType,
+              "algorithm": "\(certificate.signatureAlgorithm)",
+            ])))
       console.print(
-        "  valid        \(formatter.string(from: certificate.notValidBefore)) … \(formatter.string(from: certificate.notValidAfter))"
-      )
-      console.print("  key          \(record.keyReference ?? "not held by this installation")")
+        column.line(
+          "command.ca.show.valid-label",
+          "\(formatter.string(from: certificate.notValidBefore)) … \(formatter.string(from: certificate.notValidAfter))"
+        ))
+      console.print(
+        column.line(
+          "command.ca.show.key-label", record.keyReference ?? say("command.ca.show.key-not-held")))
       if let reference = record.keyReference.map(KeyReference.init(rawValue:)),
         reference.scheme == "pkcs11"
       {
         do {
           let info = try app.mailseal.pkcs11KeyCustody().tokenInfo(reference)
           console.print(
-            "  token        “\(info.label)”, made by \(info.manufacturer) (\(info.model)), serial \(info.serial)"
-          )
+            column.line(
+              "command.ca.show.token-label",
+              say(
+                "command.ca.show.token",
+                [
+                  "label": info.label, "manufacturer": info.manufacturer, "model": info.model,
+                  "serial": info.serial,
+                ])))
         } catch {
-          console.print("  token        cannot be reached: \(error.message)")
+          console.print(
+            column.line(
+              "command.ca.show.token-label",
+              say("command.ca.show.token-unreachable", ["reason": error.message])))
         }
       }
-      console.print("  certificate  \(endpoints.caCertificateURL(issuerSlug: record.slug))")
+      console.print(
+        column.line(
+          "command.ca.show.certificate-label",
+          "\(endpoints.caCertificateURL(issuerSlug: record.slug))"))
       if position == 0 {
-        console.print("  CRL          \(endpoints.crlURL(issuerSlug: record.slug))")
-        console.print("  OCSP         \(endpoints.ocspURL)")
+        console.print(
+          column.line("command.ca.show.crl-label", "\(endpoints.crlURL(issuerSlug: record.slug))"))
+        console.print(column.line("command.ca.show.ocsp-label", "\(endpoints.ocspURL)"))
       }
     }
   }
@@ -228,31 +242,28 @@ struct CAShowCommand: AsyncCommand, DeclaresAccess {
 struct CAIssueCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "csr", help: "The PKCS#10 request, PEM or DER.")
+    @Option(name: "csr", help: say("command.ca.issue.csr.help"))
     var csr: String?
-    @Option(name: "email", help: "The mailbox the certificate is for.")
+    @Option(name: "email", help: say("command.ca.issue.email.help"))
     var email: String?
-    @Option(name: "given-name", help: "Personal mailbox: the given name (with --surname).")
+    @Option(name: "given-name", help: say("command.ca.issue.given-name.help"))
     var givenName: String?
-    @Option(name: "surname", help: "Personal mailbox: the surname (with --given-name).")
+    @Option(name: "surname", help: say("command.ca.issue.surname.help"))
     var surname: String?
-    @Option(name: "pseudonym", help: "Role or group mailbox: its name in natural language.")
+    @Option(name: "pseudonym", help: say("command.ca.issue.pseudonym.help"))
     var pseudonym: String?
-    @Flag(
-      name: "mailbox-only", help: "Mailbox-validated certificate: the common name is the address.")
+    @Flag(name: "mailbox-only", help: say("command.ca.issue.mailbox-only.help"))
     var mailboxOnly: Bool
-    @Option(name: "out", help: "Write the PEM certificate to this file instead of standard output.")
+    @Option(name: "out", help: say("command.ca.issue.out.help"))
     var out: String?
     init() {}
   }
 
-  var help: String {
-    "Issue a certificate from a CSR directly (for administrators and tests); it is recorded like any other."
-  }
+  var help: String { say("command.ca.issue.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let csrPath = signature.csr, let email = signature.email else {
-      throw CommandFailure("--csr FILE and --email ADDRESS are required.")
+      throw CommandFailure(say("command.ca.issue.required"))
     }
     let subject: ValidatedSubject
     switch (signature.givenName, signature.surname, signature.pseudonym, signature.mailboxOnly) {
@@ -263,12 +274,10 @@ struct CAIssueCommand: AsyncCommand, DeclaresAccess {
     case (nil, nil, nil, true):
       subject = try .mailboxOnly(email)
     default:
-      throw CommandFailure(
-        "Name the holder in exactly one way: --given-name and --surname (personal), --pseudonym (role or group mailbox), or --mailbox-only."
-      )
+      throw CommandFailure(say("command.ca.issue.name-one-way"))
     }
     let request = try readInputFile(
-      csrPath, what: "certificate request", limit: CertificateRequestCheck.maximumSize)
+      csrPath, what: "command.file.certificate-request", limit: CertificateRequestCheck.maximumSize)
     let app = try context.host
     let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()
     let service = app.issuanceService(authority: authority, issuerID: issuerID)
@@ -283,10 +292,12 @@ struct CAIssueCommand: AsyncCommand, DeclaresAccess {
     if let out = signature.out {
       guard FileManager.default.createFile(atPath: out, contents: Data(certificate.pem.utf8)) else {
         throw CommandFailure(
-          "The certificate was issued (serial \(certificate.prepared.serialHex)) but \(out) cannot be written; `mailseal ca show` and the database hold it."
-        )
+          say(
+            "command.ca.issue.not-written",
+            ["serial": certificate.prepared.serialHex, "path": out]))
       }
-      context.console.print("Issued serial \(certificate.prepared.serialHex) to \(out)")
+      context.console.print(
+        say("command.ca.issue.done", ["serial": certificate.prepared.serialHex, "path": out]))
     } else {
       context.console.output(certificate.pem.consoleText())
       context.console.print()

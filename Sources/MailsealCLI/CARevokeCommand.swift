@@ -9,29 +9,27 @@ import MailsealRA
 struct CARevokeCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "serial", help: "The certificate's serial number in hex (colons allowed).")
+    @Option(name: "serial", help: say("command.ca.revoke.serial.help"))
     var serial: String?
-    @Option(
-      name: "reason",
-      help:
-        "keyCompromise, superseded, affiliationChanged, cessationOfOperation, privilegeWithdrawn, cACompromise or unspecified."
-    )
+    @Option(name: "reason", help: say("command.ca.revoke.reason.help"))
     var reason: String?
     init() {}
   }
 
-  var help: String {
-    "Revoke a certificate: at once in OCSP, in the next CRL (within seconds), the holder told by mail."
-  }
+  var help: String { say("command.ca.revoke.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let serial = signature.serial, let reasonText = signature.reason else {
-      throw CommandFailure("--serial HEX and --reason REASON are required.")
+      throw CommandFailure(say("command.ca.revoke.required"))
     }
     guard let reason = RevocationReason(name: reasonText) else {
       throw CommandFailure(
-        "--reason must be one of \(RevocationReason.allCases.map(\.name).joined(separator: ", ")); “\(reasonText)” is not."
-      )
+        say(
+          "command.ca.revoke.reason-invalid",
+          [
+            "choices": RevocationReason.allCases.map(\.name).joined(separator: ", "),
+            "value": reasonText,
+          ]))
     }
     let app = try context.host
     let record: IssuedCertificate
@@ -41,11 +39,14 @@ struct CARevokeCommand: AsyncCommand, DeclaresAccess {
     } catch let error as MailsealError {
       throw CommandFailure(
         error == .notFound
-          ? "No certificate of this installation has serial \(serial)." : error.detail(.en))
+          ? say("command.ca.revoke.not-found", ["serial": serial])
+          : error.detail(CommandWords.current))
     }
     // A command ends before the publisher's debounce: publish the CRL now.
     try await app.publishCRL(issuerID: record.issuerID)
     context.console.print(
-      "Revoked \(record.serial) (\(record.mailbox)) for \(reason.name); the CRL is published.")
+      say(
+        "command.ca.revoke.done",
+        ["serial": "\(record.serial)", "mailbox": "\(record.mailbox)", "reason": reason.name]))
   }
 }

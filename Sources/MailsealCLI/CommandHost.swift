@@ -29,7 +29,7 @@ extension CommandContext {
   var host: any CommandHost {
     get throws {
       guard let host = userInfo["application"] as? any CommandHost else {
-        throw CommandFailure("This command needs the installation's configuration.")
+        throw CommandFailure(say("command.failure.needs-installation"))
       }
       return host
     }

@@ -5,43 +5,39 @@ import MailsealRA
 
 /// `mailseal operator …`: staff accounts.
 struct OperatorCommand: AsyncCommandGroup {
-  var help: String { "Add operators (service desk), administrators and auditors." }
+  var help: String { say("command.operator.help") }
   var commands: [String: any AnyAsyncCommand] { ["add": OperatorAddCommand()] }
 }
 
 struct OperatorAddCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "email", help: "The operator's mail address (also the sign-in name).")
+    @Option(name: "email", help: say("command.operator.add.email.help"))
     var email: String?
-    @Option(
-      name: "name", help: "The operator's name as shown in the back office and the audit trail.")
+    @Option(name: "name", help: say("command.operator.add.name.help"))
     var name: String?
-    @Option(
-      name: "role",
-      help:
-        "operator (verify, approve, reject, revoke), admin (also operators, notices, settings), auditor (read only) or recovery-officer (approves key recoveries, downloads their envelopes)."
-    )
+    @Option(name: "role", help: say("command.operator.add.role.help"))
     var role: String?
     init() {}
   }
 
-  var help: String { "Add a staff account and print its one-time enrolment link (valid 48 hours)." }
+  var help: String { say("command.operator.add.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let email = signature.email, let name = signature.name, let roleText = signature.role
     else {
-      throw CommandFailure("--email, --name and --role are required.")
+      throw CommandFailure(say("command.operator.add.required"))
     }
     guard let role = StaffRole(rawValue: roleText) else {
-      throw CommandFailure(
-        "--role must be operator, admin, auditor or recovery-officer; “\(roleText)” is not.")
+      throw CommandFailure(say("command.operator.add.role-invalid", ["value": roleText]))
     }
     let app = try context.host
     let (record, link) = try await app.operatorDirectory.add(email: email, name: name, role: role)
-    context.console.print("Added \(record.name) <\(record.email)> as \(role.rawValue).")
     context.console.print(
-      "Enrolment link (valid 48 hours, works once; send it to \(record.email) only):")
+      say(
+        "command.operator.add.added",
+        ["name": "\(record.name)", "email": "\(record.email)", "role": role.rawValue]))
+    context.console.print(say("command.operator.add.link", ["email": "\(record.email)"]))
     context.console.print(link)
   }
 }

@@ -11,9 +11,7 @@ import X509
 /// `install` and `show` run where the portal runs and touch only
 /// certificates.
 struct RecoveryCommand: AsyncCommandGroup {
-  var help: String {
-    "Recovery keys for escrowed encryption keys: make one offline, install its certificate, open an envelope."
-  }
+  var help: String { say("command.recovery.help") }
   var commands: [String: any AnyAsyncCommand] {
     [
       "init": RecoveryInitCommand(),
@@ -50,28 +48,23 @@ public func joiningRepeatedOption(_ option: String, in arguments: [String]) -> [
 struct RecoveryInitCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .offline }
   struct Signature: CommandSignature {
-    @Option(name: "out", help: "A new or empty folder for the certificate and the key or shares.")
+    @Option(name: "out", help: say("command.recovery.init.out.help"))
     var out: String?
-    @Option(
-      name: "split",
-      help:
-        "Split the private key into this many shares (2–255), one file per officer; no key file is written."
-    )
+    @Option(name: "split", help: say("command.recovery.init.split.help"))
     var split: Int?
-    @Option(
-      name: "threshold", help: "With --split: how many shares open an envelope (2 to --split).")
+    @Option(name: "threshold", help: say("command.recovery.init.threshold.help"))
     var threshold: Int?
-    @Option(name: "organization", help: "The organisation's name in the certificate (optional).")
+    @Option(name: "organization", help: say("command.recovery.init.organization.help"))
     var organization: String?
     init() {}
   }
 
-  var help: String {
-    "On the offline machine: make an RSA-4096 recovery key and its certificate; with --split N --threshold M, shares instead of a key file."
-  }
+  var help: String { say("command.recovery.init.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    guard let out = signature.out else { throw CommandFailure("--out FOLDER is required.") }
+    guard let out = signature.out else {
+      throw CommandFailure(say("command.recovery.out-required"))
+    }
     let split: (count: Int, threshold: Int)?
     switch (signature.split, signature.threshold) {
     case (nil, nil): split = nil
@@ -79,22 +72,25 @@ struct RecoveryInitCommand: AsyncCommand, DeclaresAccess {
       guard (2...SecretSharing.maximumShares).contains(count), (2...count).contains(threshold)
       else {
         throw CommandFailure(
-          "--split must be 2 to \(SecretSharing.maximumShares), and --threshold 2 to --split.")
+          say(
+            "command.recovery.init.split-range", ["maximum": "\(SecretSharing.maximumShares)"]))
       }
       split = (count, threshold)
     default:
-      throw CommandFailure("--split and --threshold go together.")
+      throw CommandFailure(say("command.recovery.init.split-with-threshold"))
     }
     if let organization = signature.organization,
       organization.isEmpty || organization.count > 64
     {
-      throw CommandFailure("--organization must have 1 to 64 characters.")
+      throw CommandFailure(say("command.recovery.init.organization-length"))
     }
     let folder = try emptyFolder(out)
 
     let (key, certificate) = try RecoveryKey.generate(organization: signature.organization)
     try writeNew(Data(certificate.pemString.utf8), to: folder, "recovery-certificate.pem", 0o644)
-    context.console.print("Recovery certificate: \(folder.path)/recovery-certificate.pem")
+    context.console.print(
+      say(
+        "command.recovery.init.certificate", ["path": "\(folder.path)/recovery-certificate.pem"]))
     context.console.print("  SHA-256 \(certificate.fingerprintText)")
     if let split {
       let shares = try RecoveryShare.split(
@@ -102,21 +98,22 @@ struct RecoveryInitCommand: AsyncCommand, DeclaresAccess {
       for share in shares {
         let name = "recovery-share-\(share.share.index)-of-\(split.count).pem"
         try writeNew(Data(share.pemString.utf8), to: folder, name, 0o600)
-        context.console.print("Share \(share.share.index): \(folder.path)/\(name)")
+        context.console.print(
+          say(
+            "command.recovery.init.share",
+            ["index": "\(share.share.index)", "path": "\(folder.path)/\(name)"]))
       }
       context.console.print(
-        "Any \(split.threshold) of the \(split.count) shares open an envelope; fewer tell nothing. Give each share to one officer, on its own medium, and delete it from this machine."
-      )
+        say(
+          "command.recovery.init.shares-advice",
+          ["threshold": "\(split.threshold)", "count": "\(split.count)"]))
     } else {
       try writeNew(Data(key.pemString.utf8), to: folder, "recovery-key.pem", 0o600)
-      context.console.print("Recovery key: \(folder.path)/recovery-key.pem")
       context.console.print(
-        "The key file is not encrypted: keep it on removable media in a safe, never on a networked machine (or use --split)."
-      )
+        say("command.recovery.init.key", ["path": "\(folder.path)/recovery-key.pem"]))
+      context.console.print(say("command.recovery.init.key-advice"))
     }
-    context.console.print(
-      "Install only the certificate in the portal: mailseal recovery install --cert recovery-certificate.pem"
-    )
+    context.console.print(say("command.recovery.init.install-next"))
   }
 }
 
@@ -126,7 +123,7 @@ private func emptyFolder(_ path: String) throws -> URL {
   let folder = URL(fileURLWithPath: path)
   let existing = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
   guard existing.isEmpty else {
-    throw CommandFailure("\(path) is not empty; nothing is overwritten.")
+    throw CommandFailure(say("command.failure.folder-not-empty", ["path": path]))
   }
   try FileManager.default.createDirectory(
     at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -139,87 +136,83 @@ private func writeNew(_ data: Data, to folder: URL, _ name: String, _ permission
   guard
     FileManager.default.createFile(
       atPath: path, contents: data, attributes: [.posixPermissions: permissions])
-  else { throw CommandFailure("\(path) cannot be written.") }
+  else { throw CommandFailure(say("command.failure.cannot-write", ["path": path])) }
 }
 
 struct RecoveryInstallCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "cert", help: "The recovery certificate (PEM or DER) made by `recovery init`.")
+    @Option(name: "cert", help: say("command.recovery.install.cert.help"))
     var cert: String?
     init() {}
   }
 
-  var help: String {
-    "Install a recovery certificate (only the certificate): every escrow envelope is made for all installed ones."
-  }
+  var help: String { say("command.recovery.install.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    guard let path = signature.cert else { throw CommandFailure("--cert FILE is required.") }
-    let bytes = try readInputFile(path, what: "recovery certificate", limit: 64 * 1024)
+    guard let path = signature.cert else {
+      throw CommandFailure(say("command.recovery.install.cert-required"))
+    }
+    let bytes = try readInputFile(
+      path, what: "command.file.recovery-certificate", limit: 64 * 1024)
     let certificates = try context.host.recoveryCertificates
     let installed: RecoveryCertificate
     switch try await certificates.install(Array(bytes)) {
     case .installed(let certificate):
-      context.console.print("Installed recovery certificate \(certificate.certificate.subject)")
+      context.console.print(
+        say(
+          "command.recovery.install.installed", ["subject": "\(certificate.certificate.subject)"]))
       context.console.print("  SHA-256 \(certificate.fingerprintText)")
       installed = certificate
     case .alreadyInstalled(let certificate):
       context.console.print(
-        "Recovery certificate \(certificate.fingerprintText) is installed already; nothing changed."
-      )
+        say("command.recovery.install.already", ["fingerprint": certificate.fingerprintText]))
       installed = certificate
     }
     // What is installed is not yet in force: browsers seal only to the
     // certificates the configuration pins.
     let pins = try context.host.mailseal.recoveryPins
     guard !pins.fingerprints.contains(installed.fingerprint) else {
-      context.console.print("It is pinned: MAILSEAL_RECOVERY_FINGERPRINTS names it.")
+      context.console.print(say("command.recovery.install.pinned"))
       return
     }
     let pinned = (pins.fingerprints + [installed.fingerprint]).map(\.hexString)
-    context.console.print("To put it in force, pin it and restart the portals:")
+    context.console.print(say("command.recovery.install.pin-it"))
     context.console.print("  MAILSEAL_RECOVERY_FINGERPRINTS=\(pinned.joined(separator: ","))")
     context.console.print(
-      pins.isEmpty
-        ? "Warning: key escrow stays off until MAILSEAL_RECOVERY_FINGERPRINTS names it."
-        : "Warning: envelopes are not sealed to it until MAILSEAL_RECOVERY_FINGERPRINTS names it.")
+      say(
+        pins.isEmpty
+          ? "command.recovery.install.escrow-off" : "command.recovery.install.not-sealed"))
   }
 }
 
 struct RecoveryRemoveCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "fingerprint", help: "The SHA-256 fingerprint `recovery show` prints.")
+    @Option(name: "fingerprint", help: say("command.recovery.remove.fingerprint.help"))
     var fingerprint: String?
     init() {}
   }
 
-  var help: String {
-    "Remove an installed recovery certificate (install its successor first); envelopes made before still open with its key."
-  }
+  var help: String { say("command.recovery.remove.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let fingerprint = signature.fingerprint,
       fingerprint.replacingOccurrences(of: ":", with: "").count == 64,
       fingerprint.replacingOccurrences(of: ":", with: "").allSatisfy(\.isHexDigit)
-    else { throw CommandFailure("--fingerprint must be a SHA-256 fingerprint (64 hex digits).") }
+    else { throw CommandFailure(say("command.recovery.remove.fingerprint-invalid")) }
     let app = try context.host
     let wanted = fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
     if app.mailseal.escrow.isOn,
       app.mailseal.recoveryPins.fingerprints.contains(where: { $0.hexString == wanted })
     {
-      throw CommandFailure(
-        "It is pinned: remove it from MAILSEAL_RECOVERY_FINGERPRINTS and restart the portals first (escrow would stop while a pinned certificate is missing)."
-      )
+      throw CommandFailure(say("command.recovery.remove.pinned"))
     }
     guard
       try await app.recoveryCertificates.remove(
         fingerprint: fingerprint, escrowOn: app.mailseal.escrow.isOn)
-    else { throw CommandFailure("No installed recovery certificate has that fingerprint.") }
-    context.console.print(
-      "Removed; new envelopes are not made for it. Keep its key or shares: older envelopes need them."
-    )
+    else { throw CommandFailure(say("command.recovery.remove.not-found")) }
+    context.console.print(say("command.recovery.remove.done"))
   }
 }
 
@@ -227,24 +220,36 @@ struct RecoveryShowCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {}
 
-  var help: String { "Print the installed recovery certificates with their fingerprints." }
+  var help: String { say("command.recovery.show.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let installed = try await context.host.recoveryCertificates.installed()
     guard !installed.isEmpty else {
-      context.console.print("No recovery certificate is installed.")
+      context.console.print(say("command.recovery.show.none"))
       return
     }
     let pins = try context.host.mailseal.recoveryPins
+    let column = LabelColumn([
+      "command.recovery.show.fingerprint-label", "command.recovery.show.pinned-label",
+      "command.recovery.show.valid-to-label", "command.recovery.show.installed-label",
+    ])
     for (certificate, installedAt) in installed {
       context.console.print("\(certificate.certificate.subject)")
-      context.console.print("  SHA-256    \(certificate.fingerprintText)")
       context.console.print(
-        "  pinned     \(pins.fingerprints.contains(certificate.fingerprint) ? "yes" : "no (not in force until MAILSEAL_RECOVERY_FINGERPRINTS names it)")"
-      )
+        column.line("command.recovery.show.fingerprint-label", certificate.fingerprintText))
       context.console.print(
-        "  valid to   \(UTCDateFields(certificate.certificate.notValidAfter).internetDateTime)")
-      context.console.print("  installed  \(UTCDateFields(installedAt).internetDateTime)")
+        column.line(
+          "command.recovery.show.pinned-label",
+          say(
+            pins.fingerprints.contains(certificate.fingerprint)
+              ? "command.recovery.show.pinned" : "command.recovery.show.not-pinned")))
+      context.console.print(
+        column.line(
+          "command.recovery.show.valid-to-label",
+          UTCDateFields(certificate.certificate.notValidAfter).internetDateTime))
+      context.console.print(
+        column.line(
+          "command.recovery.show.installed-label", UTCDateFields(installedAt).internetDateTime))
     }
   }
 }
@@ -252,49 +257,42 @@ struct RecoveryShowCommand: AsyncCommand, DeclaresAccess {
 struct RecoveryOpenCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .offline }
   struct Signature: CommandSignature {
-    @Option(name: "envelope", help: "The escrow envelope (DER) an officer downloaded.")
+    @Option(name: "envelope", help: say("command.recovery.open.envelope.help"))
     var envelope: String?
-    @Option(name: "key", help: "The recovery key file (or give the shares).")
+    @Option(name: "key", help: say("command.recovery.key.help"))
     var key: String?
-    @Option(
-      name: "share",
-      help:
-        "A share file; give --share once per share (as many as the threshold), or the files separated by commas."
-    )
+    @Option(name: "share", help: say("command.recovery.open.share.help"))
     var share: String?
-    @Option(name: "certificate", help: "The person's encryption certificate (PEM or DER).")
+    @Option(name: "certificate", help: say("command.recovery.open.certificate.help"))
     var certificate: String?
-    @Option(name: "out", help: "Where to write the PKCS#12 file (must not exist).")
+    @Option(name: "out", help: say("command.recovery.open.out.help"))
     var out: String?
     init() {}
   }
 
-  var help: String {
-    "On the offline machine: open an escrow envelope with the recovery key or shares, check the key against the certificate, write a PKCS#12 under a fresh password."
-  }
+  var help: String { say("command.recovery.open.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let envelopePath = signature.envelope, let certificatePath = signature.certificate,
       let out = signature.out
     else {
-      throw CommandFailure(
-        "--envelope, --certificate and --out are required, and --key or --share.")
+      throw CommandFailure(say("command.recovery.open.required"))
     }
     let key = try recoveryKey(key: signature.key, shares: signature.share)
     let envelope = try KeyEnvelope(
       derEncoded: Array(
-        try readInputFile(envelopePath, what: "envelope", limit: KeyEnvelope.maximumSize)))
+        try readInputFile(
+          envelopePath, what: "command.file.envelope", limit: KeyEnvelope.maximumSize)))
     let certificate = try readCertificate(certificatePath)
     let privateKeyInfo = try envelope.open(with: key)
     guard SubscriberKeyMatch.matches(privateKeyInfo: privateKeyInfo, certificate: certificate)
     else {
       throw CAError(
         .recoveredKeyMismatch,
-        "The key in the envelope is not the key of \(certificate.subject): nothing was written. Run `mailseal recovery check` and report the envelope."
-      )
+        say("command.recovery.open.key-mismatch", ["subject": "\(certificate.subject)"]))
     }
     guard !FileManager.default.fileExists(atPath: out) else {
-      throw CommandFailure("\(out) exists; nothing is overwritten.")
+      throw CommandFailure(say("command.failure.exists", ["path": out]))
     }
     let password = RecoveryPassword.make()
     let commonName = certificate.subject.lazy.flatMap { $0 }
@@ -307,9 +305,10 @@ struct RecoveryOpenCommand: AsyncCommand, DeclaresAccess {
     guard
       FileManager.default.createFile(
         atPath: out, contents: Data(pfx), attributes: [.posixPermissions: 0o600])
-    else { throw CommandFailure("\(out) cannot be written.") }
-    context.console.print("Wrote \(out): the key of \(certificate.subject) and its certificate.")
-    context.console.print("Its password (shown once, not stored anywhere):")
+    else { throw CommandFailure(say("command.failure.cannot-write", ["path": out])) }
+    context.console.print(
+      say("command.recovery.open.written", ["path": out, "subject": "\(certificate.subject)"]))
+    context.console.print(say("command.recovery.open.password"))
     context.console.print(password)
   }
 }
@@ -320,49 +319,52 @@ func recoveryKey(key path: String?, shares text: String?) throws -> RecoveryKey 
   let shares = (text ?? "").split(separator: ",").map(String.init)
   switch (path, shares.isEmpty) {
   case (let path?, true):
-    return try RecoveryKey(Array(try readInputFile(path, what: "recovery key", limit: 64 * 1024)))
+    return try RecoveryKey(
+      Array(try readInputFile(path, what: "command.file.recovery-key", limit: 64 * 1024)))
   case (nil, false):
     return try RecoveryShare.combine(
       try shares.map {
-        try RecoveryShare(Array(try readInputFile($0, what: "share", limit: 64 * 1024)))
+        try RecoveryShare(
+          Array(try readInputFile($0, what: "command.file.share", limit: 64 * 1024)))
       })
   default:
-    throw CommandFailure("Give either --key or --share (once per share), not both.")
+    throw CommandFailure(say("command.recovery.key-or-shares"))
   }
 }
 
 /// Reads a certificate, PEM or DER.
 func readCertificate(_ path: String) throws -> Certificate {
-  let bytes = try readInputFile(path, what: "certificate", limit: 64 * 1024)
+  let bytes = try readInputFile(path, what: "command.file.certificate", limit: 64 * 1024)
   do {
     return bytes.first == 0x30
       ? try Certificate(derEncoded: Array(bytes))
       : try Certificate(pemEncoded: String(decoding: bytes, as: UTF8.self))
   } catch {
-    throw CommandFailure("The certificate \(path) cannot be read.")
+    throw CommandFailure(
+      say("command.failure.file-unreadable", ["what": "@command.file.certificate", "path": path]))
   }
 }
 
 struct RecoveryExportCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "out", help: "A new or empty folder for the envelopes and their certificates.")
+    @Option(name: "out", help: say("command.recovery.export.out.help"))
     var out: String?
-    @Option(name: "serial", help: "Only this encryption certificate's envelope (serial, hex).")
+    @Option(name: "serial", help: say("command.recovery.export.serial.help"))
     var serial: String?
     init() {}
   }
 
-  var help: String {
-    "Write escrowed envelopes with their encryption certificates to a folder, for the offline machine (recovery open, recovery check). Audited."
-  }
+  var help: String { say("command.recovery.export.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
-    guard let out = signature.out else { throw CommandFailure("--out FOLDER is required.") }
+    guard let out = signature.out else {
+      throw CommandFailure(say("command.recovery.out-required"))
+    }
     if let serial = signature.serial,
       serial.isEmpty || serial.count > 64 || !serial.allSatisfy(\.isHexDigit)
     {
-      throw CommandFailure("--serial must be the certificate's serial number in hex.")
+      throw CommandFailure(say("command.recovery.export.serial-invalid"))
     }
     let folder = try emptyFolder(out)
     let entries = try await context.host.escrowedKeys.export(
@@ -373,31 +375,28 @@ struct RecoveryExportCommand: AsyncCommand, DeclaresAccess {
         PEMDocument(type: "CERTIFICATE", derBytes: Array(entry.certificateDER)).pemString + "\n"
       try writeNew(Data(pem.utf8), to: folder, "\(entry.serial).certificate.pem", 0o600)
     }
-    context.console.print("Wrote \(entries.count) envelope(s) with their certificates to \(out).")
+    context.console.print(
+      say("command.recovery.export.done", ["count": "\(entries.count)", "path": out]))
   }
 }
 
 struct RecoveryCheckCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .offline }
   struct Signature: CommandSignature {
-    @Option(name: "export", help: "A folder written by `mailseal recovery export`.")
+    @Option(name: "export", help: say("command.recovery.check.export.help"))
     var export: String?
-    @Option(name: "key", help: "The recovery key file (or give the shares).")
+    @Option(name: "key", help: say("command.recovery.key.help"))
     var key: String?
-    @Option(
-      name: "share",
-      help: "A share file; give --share once per share, or the files separated by commas.")
+    @Option(name: "share", help: say("command.recovery.check.share.help"))
     var share: String?
     init() {}
   }
 
-  var help: String {
-    "On the offline machine: open every envelope of an export and report each whose key is not its certificate's (a faulty browser)."
-  }
+  var help: String { say("command.recovery.check.help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let export = signature.export else {
-      throw CommandFailure("--export FOLDER is required, and --key or --share.")
+      throw CommandFailure(say("command.recovery.check.required"))
     }
     let key = try recoveryKey(key: signature.key, shares: signature.share)
     let folder = URL(fileURLWithPath: export)
@@ -410,24 +409,30 @@ struct RecoveryCheckCommand: AsyncCommand, DeclaresAccess {
         let envelope = try KeyEnvelope(
           derEncoded: Array(
             try readInputFile(
-              folder.appendingPathComponent(name).path, what: "envelope",
+              folder.appendingPathComponent(name).path, what: "command.file.envelope",
               limit: KeyEnvelope.maximumSize)))
         let certificate = try readCertificate(
           folder.appendingPathComponent("\(serial).certificate.pem").path)
         let privateKeyInfo = try envelope.open(with: key)
         if !SubscriberKeyMatch.matches(privateKeyInfo: privateKeyInfo, certificate: certificate) {
-          faults.append("\(serial): the key in the envelope is not the certificate's key")
+          faults.append("\(serial): \(say("command.recovery.check.key-mismatch"))")
         }
       } catch {
         faults.append("\(serial): \(error)")
       }
     }
-    for fault in faults { context.console.print("FAULT \(fault)") }
+    for fault in faults {
+      context.console.print(say("command.recovery.check.fault", ["fault": fault]))
+    }
     context.console.print(
-      "\(names.count) envelope(s) checked, \(names.count - faults.count) good, \(faults.count) faulty."
-    )
+      say(
+        "command.recovery.check.summary",
+        [
+          "count": "\(names.count)", "good": "\(names.count - faults.count)",
+          "faulty": "\(faults.count)",
+        ]))
     if !faults.isEmpty {
-      throw CommandFailure("\(faults.count) envelope(s) would not recover their key.")
+      throw CommandFailure(say("command.recovery.check.failed", ["faulty": "\(faults.count)"]))
     }
   }
 }

@@ -3,6 +3,7 @@ import MailsealCA
 import MailsealModel
 import Testing
 
+@testable import MailsealCLI
 @testable import MailsealRA
 @testable import MailsealStore
 @testable import MailsealWeb
@@ -22,7 +23,7 @@ struct CatalogueTests {
 
   @Test("no two parts of the catalogue use one ID")
   func partsAreDisjoint() {
-    let parts = [Catalogue.pages, Catalogue.problems, Catalogue.mails]
+    let parts = [Catalogue.pages, Catalogue.problems, Catalogue.mails, Catalogue.commands]
     #expect(Catalogue.entries.count == parts.map(\.count).reduce(0, +))
   }
 
@@ -44,15 +45,17 @@ struct CatalogueTests {
   @Test("every message ID in the sources and every word of the templates is in the catalogue")
   func everyUsedIDExists() throws {
     var missing: [String] = []
-    let sources = Run.packageRoot.appendingPathComponent("Sources/Mailseal")
+    var checked = 0
+    let sources = Run.packageRoot.appendingPathComponent("Sources")
     let literal = try Regex(
-      #""@?((?:problem|field|label|mail|identity-check)\.[a-z0-9.-]+[a-z0-9])""#)
+      #""@?((?:problem|field|label|mail|identity-check|command)\.[a-z0-9.-]+[a-z0-9])""#)
     let word = try Regex(#"\bt\.([A-Za-z0-9_]+)"#)
     for file in try Self.files(under: sources) {
       let text = try String(contentsOf: file, encoding: .utf8)
       if file.pathExtension == "swift", !file.lastPathComponent.hasPrefix("Catalogue") {
         for match in text.matches(of: literal) {
           let id = String(text[match.output[1].range!])
+          checked += 1
           // Built from a code or a field name at run time, checked above.
           guard !id.hasSuffix("."), Catalogue.entries[id] == nil else { continue }
           missing.append("\(file.lastPathComponent): \(id)")
@@ -66,6 +69,24 @@ struct CatalogueTests {
       }
     }
     #expect(missing.isEmpty, "\(missing)")
+    #expect(checked > 200, "the scan found only \(checked) IDs")
+  }
+
+  @Test("the commands speak German when the locale says German, English otherwise")
+  func commandLanguage() {
+    #expect(CommandWords.language(in: ["LANG": "de_DE.UTF-8"]) == .de)
+    #expect(CommandWords.language(in: [:]) == .en)
+    #expect(CommandWords.language(in: ["LANG": "C.UTF-8"]) == .en)
+    #expect(CommandWords.language(in: ["LANG": "en_GB.UTF-8"]) == .en)
+    // The first one set decides; an empty one does not count.
+    #expect(CommandWords.language(in: ["LC_ALL": "", "LC_MESSAGES": "de_AT", "LANG": "C"]) == .de)
+    #expect(CommandWords.language(in: ["LC_ALL": "en_US.UTF-8", "LANG": "de_DE.UTF-8"]) == .en)
+    #expect(
+      Catalogue.text("command.audit.intact", .de, ["records": "3"])
+        == "Prüfprotokoll intakt: 3 Einträge, jede Verkettung hält")
+    #expect(
+      Catalogue.text("command.audit.intact", .en, ["records": "3"])
+        == "audit trail intact: 3 records, every link holds")
   }
 
   /// The IDs the sources build at run time (`"state_\(state)"`), each

@@ -31,6 +31,8 @@ struct CommandLineTests {
         TestInstallation.environment(
           dataDirectory: folder.appendingPathComponent("data"), databaseURL: database.url)
       ) { $1 }
+      // The commands speak the shell's language; these tests read English.
+      environment["LC_ALL"] = "C.UTF-8"
       environment.merge(extra) { $1 }
       return Sandbox(folder: folder, environment: environment, drop: database.drop)
     }
@@ -196,6 +198,12 @@ struct CommandLineTests {
     #expect(shown.output.contains("en: Issuance is currently not possible."))
     #expect(try sandbox.mailseal("notice", "clear").status == 0)
     #expect(try sandbox.mailseal("notice", "show").output.contains("no notice"))
+    // In a German shell, the same in German.
+    var german = sandbox.environment
+    german["LC_ALL"] = "de_DE.UTF-8"
+    let shownInGerman = try Run.program(
+      Run.mailsealExecutable, ["notice", "show"], environment: german)
+    #expect(shownInGerman.output.contains("kein Hinweis"), "\(shownInGerman.output)")
     #expect(try sandbox.mailseal("issuance", "pause").status == 0)
 
     let intact = try sandbox.mailseal("audit", "verify")

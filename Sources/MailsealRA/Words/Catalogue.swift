@@ -13,7 +13,7 @@ import MailsealStore
 public enum Catalogue {
   /// All entries. Two parts never use one ID (a test checks).
   public static let entries: [String: LocalizedText] = pages.merging(problems) { first, _ in first }
-    .merging(mails) { first, _ in first }
+    .merging(mails) { first, _ in first }.merging(commands) { first, _ in first }
 
   /// The sentence `id` in `language` with its placeholders filled in; the
   /// ID itself when it is missing (tests keep that from happening).

@@ -79,7 +79,12 @@ enum Run {
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let folder { process.currentDirectoryURL = folder }
-    if let environment { process.environment = environment }
+    // The commands speak the shell's language: English here, unless the
+    // test gives another (LC_ALL in `environment`).
+    var environment =
+      environment ?? ProcessInfo.processInfo.environment.merging(["LC_ALL": "C.UTF-8"]) { $1 }
+    if environment["LC_ALL"] == nil { environment["LC_ALL"] = "C.UTF-8" }
+    process.environment = environment
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
