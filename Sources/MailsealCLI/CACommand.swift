@@ -7,7 +7,7 @@ import X509
 
 /// `mailseal ca …`: the CA ceremony and the administrator's tools.
 struct CACommand: AsyncCommandGroup {
-  var help: String { say("command.ca.help") }
+  var help: String { say("command_ca_help") }
   var commands: [String: any AnyAsyncCommand] {
     [
       "init": CAInitCommand(),
@@ -24,12 +24,12 @@ struct CACommand: AsyncCommandGroup {
 func readInputFile(_ path: String, what: String, limit: Int = 1 << 20) throws -> Data {
   guard let data = FileManager.default.contents(atPath: path) else {
     throw CommandFailure(
-      say("command.failure.file-unreadable", ["what": "@" + what, "path": path]))
+      say("command_failure_file_unreadable", ["what": "@" + what, "path": path]))
   }
   guard data.count <= limit else {
     throw CommandFailure(
       say(
-        "command.failure.file-too-large", ["what": "@" + what, "path": path, "limit": "\(limit)"]))
+        "command_failure_file_too_large", ["what": "@" + what, "path": path, "limit": "\(limit)"]))
   }
   return data
 }
@@ -44,25 +44,25 @@ struct CommandFailure: Error, CustomStringConvertible, LocalizedError {
 struct CAInitCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "key-type", help: say("command.ca.init.key-type.help"))
+    @Option(name: "key-type", help: say("command_ca_init_key_type_help"))
     var keyType: String?
-    @Flag(name: "test", help: say("command.ca.init.test.help"))
+    @Flag(name: "test", help: say("command_ca_init_test_help"))
     var test: Bool
-    @Option(name: "custody", help: say("command.ca.init.custody.help"))
+    @Option(name: "custody", help: say("command_ca_init_custody_help"))
     var custody: String?
-    @Option(name: "token", help: say("command.ca.init.token.help"))
+    @Option(name: "token", help: say("command_ca_init_token_help"))
     var token: String?
     init() {}
   }
 
-  var help: String { say("command.ca.init.help") }
+  var help: String { say("command_ca_init_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let text = signature.keyType ?? CAKeyType.p384.rawValue
     guard let keyType = CAKeyType(rawValue: text) else {
       throw CommandFailure(
         say(
-          "command.ca.init.key-type-invalid",
+          "command_ca_init_key_type_invalid",
           [
             "choices": CAKeyType.allCases.map(\.rawValue).joined(separator: ", "), "value": text,
           ]))
@@ -75,32 +75,32 @@ struct CAInitCommand: AsyncCommand, DeclaresAccess {
         signature.token.map { .pkcs11(token: $0) } ?? app.mailseal.defaultCustody
     case "file":
       guard signature.token == nil else {
-        throw CommandFailure(say("command.ca.init.token-without-pkcs11"))
+        throw CommandFailure(say("command_ca_init_token_without_pkcs11"))
       }
       custody = .file
     case "pkcs11":
       custody = .pkcs11(token: signature.token)
     case let other?:
-      throw CommandFailure(say("command.ca.init.custody-invalid", ["value": other]))
+      throw CommandFailure(say("command_ca_init_custody_invalid", ["value": other]))
     }
     let (root, issuing) = try await app.caInstallation.initialize(
       keyType: keyType, test: signature.test, custody: custody)
-    context.console.print(say("command.ca.init.made-root", ["subject": "\(root.subject)"]))
-    context.console.print(say("command.ca.init.made-issuing", ["subject": "\(issuing.subject)"]))
+    context.console.print(say("command_ca_init_made_root", ["subject": "\(root.subject)"]))
+    context.console.print(say("command_ca_init_made_issuing", ["subject": "\(issuing.subject)"]))
     if custody == .file {
       context.console.print(
         say(
-          "command.ca.init.keys-in-files",
+          "command_ca_init_keys_in_files",
           ["keyType": "\(keyType)", "path": app.mailseal.keyDirectory.path]))
       if !signature.test {
         context.console.print(
-          say("command.ca.init.root-key-offline", ["file": root.keyReference ?? ""]))
+          say("command_ca_init_root_key_offline", ["file": root.keyReference ?? ""]))
       }
     } else {
-      context.console.print(say("command.ca.init.keys-in-token", ["keyType": "\(keyType)"]))
+      context.console.print(say("command_ca_init_keys_in_token", ["keyType": "\(keyType)"]))
       if !signature.test {
         context.console.print(
-          say("command.ca.init.root-key-in-token", ["reference": root.keyReference ?? ""]))
+          say("command_ca_init_root_key_in_token", ["reference": root.keyReference ?? ""]))
       }
     }
     try await CAShowCommand.show(app: app, console: context.console)
@@ -110,36 +110,36 @@ struct CAInitCommand: AsyncCommand, DeclaresAccess {
 struct CAImportCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "chain", help: say("command.ca.import.chain.help"))
+    @Option(name: "chain", help: say("command_ca_import_chain_help"))
     var chain: String?
-    @Option(name: "key", help: say("command.ca.import.key.help"))
+    @Option(name: "key", help: say("command_ca_import_key_help"))
     var key: String?
-    @Option(name: "key-passphrase-file", help: say("command.ca.import.key-passphrase-file.help"))
+    @Option(name: "key-passphrase-file", help: say("command_ca_import_key_passphrase_file_help"))
     var keyPassphraseFile: String?
     init() {}
   }
 
-  var help: String { say("command.ca.import.help") }
+  var help: String { say("command_ca_import_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let chainPath = signature.chain, let keyPath = signature.key else {
-      throw CommandFailure(say("command.ca.import.required"))
+      throw CommandFailure(say("command_ca_import_required"))
     }
-    let chain = try readInputFile(chainPath, what: "command.file.chain")
+    let chain = try readInputFile(chainPath, what: "command_file_chain")
     let app = try context.host
     let imported: CAInstallation.ImportedKey
     if keyPath.lowercased().hasPrefix("pkcs11:") {
       guard signature.keyPassphraseFile == nil else {
-        throw CommandFailure(say("command.ca.import.passphrase-for-token"))
+        throw CommandFailure(say("command_ca_import_passphrase_for_token"))
       }
       imported = .reference(KeyReference(rawValue: keyPath))
     } else {
-      let key = try readInputFile(keyPath, what: "command.file.key", limit: 64 * 1024)
+      let key = try readInputFile(keyPath, what: "command_file_key", limit: 64 * 1024)
       var passphrase = app.mailseal.passphrase
       if let path = signature.keyPassphraseFile {
         passphrase = Array(
           String(
-            decoding: try readInputFile(path, what: "command.file.passphrase", limit: 4096),
+            decoding: try readInputFile(path, what: "command_file_passphrase", limit: 4096),
             as: UTF8.self
           ).trimmingCharacters(in: .newlines).utf8)
       }
@@ -147,7 +147,7 @@ struct CAImportCommand: AsyncCommand, DeclaresAccess {
     }
     let record = try await app.caInstallation.importIssuing(
       chainPEM: String(decoding: chain, as: UTF8.self), key: imported)
-    context.console.print(say("command.ca.import.done", ["subject": "\(record.subject)"]))
+    context.console.print(say("command_ca_import_done", ["subject": "\(record.subject)"]))
     try await CAShowCommand.show(app: app, console: context.console)
   }
 }
@@ -156,7 +156,7 @@ struct CAShowCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {}
 
-  var help: String { say("command.ca.show.help") }
+  var help: String { say("command_ca_show_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     try await Self.show(app: try context.host, console: context.console)
@@ -165,46 +165,46 @@ struct CAShowCommand: AsyncCommand, DeclaresAccess {
   static func show(app: any CommandHost, console: any Console) async throws {
     let installation = app.caInstallation
     guard let active = try await installation.activeIssuer() else {
-      console.print(say("command.ca.show.none"))
+      console.print(say("command_ca_show_none"))
       return
     }
     let endpoints = app.mailseal.endpoints
     let formatter = ISO8601DateFormatter()
     let column = LabelColumn([
-      "command.ca.show.subject-label", "command.ca.show.issuer-label",
-      "command.ca.show.serial-label", "command.ca.show.fingerprint-label",
-      "command.ca.show.key-type-label", "command.ca.show.valid-label", "command.ca.show.key-label",
-      "command.ca.show.token-label", "command.ca.show.certificate-label",
-      "command.ca.show.crl-label", "command.ca.show.ocsp-label",
+      "command_ca_show_subject_label", "command_ca_show_issuer_label",
+      "command_ca_show_serial_label", "command_ca_show_fingerprint_label",
+      "command_ca_show_key_type_label", "command_ca_show_valid_label", "command_ca_show_key_label",
+      "command_ca_show_token_label", "command_ca_show_certificate_label",
+      "command_ca_show_crl_label", "command_ca_show_ocsp_label",
     ])
     for (position, record) in try await installation.chain(of: active).enumerated() {
       let certificate = try Certificate(derEncoded: Array(record.certificateDER))
       let title = say(
         position == 0
-          ? "command.ca.show.issuing-active"
-          : record.role == .root ? "command.ca.show.root" : "command.ca.show.intermediate")
-      console.print(record.isTest ? say("command.ca.show.test", ["title": title]) : title)
-      console.print(column.line("command.ca.show.subject-label", "\(certificate.subject)"))
-      console.print(column.line("command.ca.show.issuer-label", "\(certificate.issuer)"))
-      console.print(column.line("command.ca.show.serial-label", certificate.serialNumber.hex))
-      console.print(column.line("command.ca.show.fingerprint-label", record.sha256Fingerprint))
+          ? "command_ca_show_issuing_active"
+          : record.role == .root ? "command_ca_show_root" : "command_ca_show_intermediate")
+      console.print(record.isTest ? say("command_ca_show_test", ["title": title]) : title)
+      console.print(column.line("command_ca_show_subject_label", "\(certificate.subject)"))
+      console.print(column.line("command_ca_show_issuer_label", "\(certificate.issuer)"))
+      console.print(column.line("command_ca_show_serial_label", certificate.serialNumber.hex))
+      console.print(column.line("command_ca_show_fingerprint_label", record.sha256Fingerprint))
       console.print(
         column.line(
-          "command.ca.show.key-type-label",
+          "command_ca_show_key_type_label",
           say(
-            "command.ca.show.key-type",
+            "command_ca_show_key_type",
             [
               "keyType": CAKeyType(rawValue: record.keyType)?.description ?? record.keyType,
               "algorithm": "\(certificate.signatureAlgorithm)",
             ])))
       console.print(
         column.line(
-          "command.ca.show.valid-label",
+          "command_ca_show_valid_label",
           "\(formatter.string(from: certificate.notValidBefore)) … \(formatter.string(from: certificate.notValidAfter))"
         ))
       console.print(
         column.line(
-          "command.ca.show.key-label", record.keyReference ?? say("command.ca.show.key-not-held")))
+          "command_ca_show_key_label", record.keyReference ?? say("command_ca_show_key_not_held")))
       if let reference = record.keyReference.map(KeyReference.init(rawValue:)),
         reference.scheme == "pkcs11"
       {
@@ -212,9 +212,9 @@ struct CAShowCommand: AsyncCommand, DeclaresAccess {
           let info = try app.mailseal.pkcs11KeyCustody().tokenInfo(reference)
           console.print(
             column.line(
-              "command.ca.show.token-label",
+              "command_ca_show_token_label",
               say(
-                "command.ca.show.token",
+                "command_ca_show_token",
                 [
                   "label": info.label, "manufacturer": info.manufacturer, "model": info.model,
                   "serial": info.serial,
@@ -222,18 +222,18 @@ struct CAShowCommand: AsyncCommand, DeclaresAccess {
         } catch {
           console.print(
             column.line(
-              "command.ca.show.token-label",
-              say("command.ca.show.token-unreachable", ["reason": error.message])))
+              "command_ca_show_token_label",
+              say("command_ca_show_token_unreachable", ["reason": error.message])))
         }
       }
       console.print(
         column.line(
-          "command.ca.show.certificate-label",
+          "command_ca_show_certificate_label",
           "\(endpoints.caCertificateURL(issuerSlug: record.slug))"))
       if position == 0 {
         console.print(
-          column.line("command.ca.show.crl-label", "\(endpoints.crlURL(issuerSlug: record.slug))"))
-        console.print(column.line("command.ca.show.ocsp-label", "\(endpoints.ocspURL)"))
+          column.line("command_ca_show_crl_label", "\(endpoints.crlURL(issuerSlug: record.slug))"))
+        console.print(column.line("command_ca_show_ocsp_label", "\(endpoints.ocspURL)"))
       }
     }
   }
@@ -242,28 +242,28 @@ struct CAShowCommand: AsyncCommand, DeclaresAccess {
 struct CAIssueCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "csr", help: say("command.ca.issue.csr.help"))
+    @Option(name: "csr", help: say("command_ca_issue_csr_help"))
     var csr: String?
-    @Option(name: "email", help: say("command.ca.issue.email.help"))
+    @Option(name: "email", help: say("command_ca_issue_email_help"))
     var email: String?
-    @Option(name: "given-name", help: say("command.ca.issue.given-name.help"))
+    @Option(name: "given-name", help: say("command_ca_issue_given_name_help"))
     var givenName: String?
-    @Option(name: "surname", help: say("command.ca.issue.surname.help"))
+    @Option(name: "surname", help: say("command_ca_issue_surname_help"))
     var surname: String?
-    @Option(name: "pseudonym", help: say("command.ca.issue.pseudonym.help"))
+    @Option(name: "pseudonym", help: say("command_ca_issue_pseudonym_help"))
     var pseudonym: String?
-    @Flag(name: "mailbox-only", help: say("command.ca.issue.mailbox-only.help"))
+    @Flag(name: "mailbox-only", help: say("command_ca_issue_mailbox_only_help"))
     var mailboxOnly: Bool
-    @Option(name: "out", help: say("command.ca.issue.out.help"))
+    @Option(name: "out", help: say("command_ca_issue_out_help"))
     var out: String?
     init() {}
   }
 
-  var help: String { say("command.ca.issue.help") }
+  var help: String { say("command_ca_issue_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let csrPath = signature.csr, let email = signature.email else {
-      throw CommandFailure(say("command.ca.issue.required"))
+      throw CommandFailure(say("command_ca_issue_required"))
     }
     let subject: ValidatedSubject
     switch (signature.givenName, signature.surname, signature.pseudonym, signature.mailboxOnly) {
@@ -274,10 +274,10 @@ struct CAIssueCommand: AsyncCommand, DeclaresAccess {
     case (nil, nil, nil, true):
       subject = try .mailboxOnly(email)
     default:
-      throw CommandFailure(say("command.ca.issue.name-one-way"))
+      throw CommandFailure(say("command_ca_issue_name_one_way"))
     }
     let request = try readInputFile(
-      csrPath, what: "command.file.certificate-request", limit: CertificateRequestCheck.maximumSize)
+      csrPath, what: "command_file_certificate_request", limit: CertificateRequestCheck.maximumSize)
     let app = try context.host
     let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()
     let service = app.issuanceService(authority: authority, issuerID: issuerID)
@@ -293,11 +293,11 @@ struct CAIssueCommand: AsyncCommand, DeclaresAccess {
       guard FileManager.default.createFile(atPath: out, contents: Data(certificate.pem.utf8)) else {
         throw CommandFailure(
           say(
-            "command.ca.issue.not-written",
+            "command_ca_issue_not_written",
             ["serial": certificate.prepared.serialHex, "path": out]))
       }
       context.console.print(
-        say("command.ca.issue.done", ["serial": certificate.prepared.serialHex, "path": out]))
+        say("command_ca_issue_done", ["serial": certificate.prepared.serialHex, "path": out]))
     } else {
       context.console.output(certificate.pem.consoleText())
       context.console.print()

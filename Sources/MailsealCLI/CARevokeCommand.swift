@@ -9,23 +9,23 @@ import MailsealRA
 struct CARevokeCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "serial", help: say("command.ca.revoke.serial.help"))
+    @Option(name: "serial", help: say("command_ca_revoke_serial_help"))
     var serial: String?
-    @Option(name: "reason", help: say("command.ca.revoke.reason.help"))
+    @Option(name: "reason", help: say("command_ca_revoke_reason_help"))
     var reason: String?
     init() {}
   }
 
-  var help: String { say("command.ca.revoke.help") }
+  var help: String { say("command_ca_revoke_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let serial = signature.serial, let reasonText = signature.reason else {
-      throw CommandFailure(say("command.ca.revoke.required"))
+      throw CommandFailure(say("command_ca_revoke_required"))
     }
     guard let reason = RevocationReason(name: reasonText) else {
       throw CommandFailure(
         say(
-          "command.ca.revoke.reason-invalid",
+          "command_ca_revoke_reason_invalid",
           [
             "choices": RevocationReason.allCases.map(\.name).joined(separator: ", "),
             "value": reasonText,
@@ -39,14 +39,14 @@ struct CARevokeCommand: AsyncCommand, DeclaresAccess {
     } catch let error as MailsealError {
       throw CommandFailure(
         error == .notFound
-          ? say("command.ca.revoke.not-found", ["serial": serial])
+          ? say("command_ca_revoke_not_found", ["serial": serial])
           : error.detail(CommandWords.current))
     }
     // A command ends before the publisher's debounce: publish the CRL now.
     try await app.publishCRL(issuerID: record.issuerID)
     context.console.print(
       say(
-        "command.ca.revoke.done",
+        "command_ca_revoke_done",
         ["serial": "\(record.serial)", "mailbox": "\(record.mailbox)", "reason": reason.name]))
   }
 }

@@ -29,7 +29,7 @@ extension CommandContext {
   var host: any CommandHost {
     get throws {
       guard let host = userInfo["application"] as? any CommandHost else {
-        throw CommandFailure(say("command.failure.needs-installation"))
+        throw CommandFailure(say("command_failure_needs_installation"))
       }
       return host
     }

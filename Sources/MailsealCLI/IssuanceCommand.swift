@@ -6,7 +6,7 @@ import MailsealRA
 /// `mailseal issuance pause|resume`: approved requests wait while paused and
 /// are issued in order on resume.
 struct IssuanceCommand: AsyncCommandGroup {
-  var help: String { say("command.issuance.help") }
+  var help: String { say("command_issuance_help") }
   var commands: [String: any AnyAsyncCommand] {
     [
       "pause": IssuanceSwitch(paused: true), "resume": IssuanceSwitch(paused: false),
@@ -20,20 +20,20 @@ struct IssuanceSwitch: AsyncCommand, DeclaresAccess {
   struct Signature: CommandSignature {}
   let paused: Bool
   var help: String {
-    say(paused ? "command.issuance.pause.help" : "command.issuance.resume.help")
+    say(paused ? "command_issuance_pause_help" : "command_issuance_resume_help")
   }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let app = try context.host
     try await app.registrationAuthority.service.setIssuancePaused(paused, by: .commandLine)
-    context.console.print(say(paused ? "command.issuance.paused" : "command.issuance.running"))
+    context.console.print(say(paused ? "command_issuance_paused" : "command_issuance_running"))
   }
 }
 
 struct IssuanceStatus: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {}
-  var help: String { say("command.issuance.status.help") }
+  var help: String { say("command_issuance_status_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let app = try context.host
@@ -41,7 +41,7 @@ struct IssuanceStatus: AsyncCommand, DeclaresAccess {
     let waiting = try await app.registrationAuthority.service.approvedWaiting()
     context.console.print(
       say(
-        paused ? "command.issuance.status.paused" : "command.issuance.status.running",
+        paused ? "command_issuance_status_paused" : "command_issuance_status_running",
         ["count": "\(waiting)"]))
   }
 }

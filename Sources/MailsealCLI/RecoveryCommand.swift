@@ -11,7 +11,7 @@ import X509
 /// `install` and `show` run where the portal runs and touch only
 /// certificates.
 struct RecoveryCommand: AsyncCommandGroup {
-  var help: String { say("command.recovery.help") }
+  var help: String { say("command_recovery_help") }
   var commands: [String: any AnyAsyncCommand] {
     [
       "init": RecoveryInitCommand(),
@@ -48,22 +48,22 @@ public func joiningRepeatedOption(_ option: String, in arguments: [String]) -> [
 struct RecoveryInitCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .offline }
   struct Signature: CommandSignature {
-    @Option(name: "out", help: say("command.recovery.init.out.help"))
+    @Option(name: "out", help: say("command_recovery_init_out_help"))
     var out: String?
-    @Option(name: "split", help: say("command.recovery.init.split.help"))
+    @Option(name: "split", help: say("command_recovery_init_split_help"))
     var split: Int?
-    @Option(name: "threshold", help: say("command.recovery.init.threshold.help"))
+    @Option(name: "threshold", help: say("command_recovery_init_threshold_help"))
     var threshold: Int?
-    @Option(name: "organization", help: say("command.recovery.init.organization.help"))
+    @Option(name: "organization", help: say("command_recovery_init_organization_help"))
     var organization: String?
     init() {}
   }
 
-  var help: String { say("command.recovery.init.help") }
+  var help: String { say("command_recovery_init_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let out = signature.out else {
-      throw CommandFailure(say("command.recovery.out-required"))
+      throw CommandFailure(say("command_recovery_out_required"))
     }
     let split: (count: Int, threshold: Int)?
     switch (signature.split, signature.threshold) {
@@ -73,16 +73,16 @@ struct RecoveryInitCommand: AsyncCommand, DeclaresAccess {
       else {
         throw CommandFailure(
           say(
-            "command.recovery.init.split-range", ["maximum": "\(SecretSharing.maximumShares)"]))
+            "command_recovery_init_split_range", ["maximum": "\(SecretSharing.maximumShares)"]))
       }
       split = (count, threshold)
     default:
-      throw CommandFailure(say("command.recovery.init.split-with-threshold"))
+      throw CommandFailure(say("command_recovery_init_split_with_threshold"))
     }
     if let organization = signature.organization,
       organization.isEmpty || organization.count > 64
     {
-      throw CommandFailure(say("command.recovery.init.organization-length"))
+      throw CommandFailure(say("command_recovery_init_organization_length"))
     }
     let folder = try emptyFolder(out)
 
@@ -90,7 +90,7 @@ struct RecoveryInitCommand: AsyncCommand, DeclaresAccess {
     try writeNew(Data(certificate.pemString.utf8), to: folder, "recovery-certificate.pem", 0o644)
     context.console.print(
       say(
-        "command.recovery.init.certificate", ["path": "\(folder.path)/recovery-certificate.pem"]))
+        "command_recovery_init_certificate", ["path": "\(folder.path)/recovery-certificate.pem"]))
     context.console.print("  SHA-256 \(certificate.fingerprintText)")
     if let split {
       let shares = try RecoveryShare.split(
@@ -100,20 +100,20 @@ struct RecoveryInitCommand: AsyncCommand, DeclaresAccess {
         try writeNew(Data(share.pemString.utf8), to: folder, name, 0o600)
         context.console.print(
           say(
-            "command.recovery.init.share",
+            "command_recovery_init_share",
             ["index": "\(share.share.index)", "path": "\(folder.path)/\(name)"]))
       }
       context.console.print(
         say(
-          "command.recovery.init.shares-advice",
+          "command_recovery_init_shares_advice",
           ["threshold": "\(split.threshold)", "count": "\(split.count)"]))
     } else {
       try writeNew(Data(key.pemString.utf8), to: folder, "recovery-key.pem", 0o600)
       context.console.print(
-        say("command.recovery.init.key", ["path": "\(folder.path)/recovery-key.pem"]))
-      context.console.print(say("command.recovery.init.key-advice"))
+        say("command_recovery_init_key", ["path": "\(folder.path)/recovery-key.pem"]))
+      context.console.print(say("command_recovery_init_key_advice"))
     }
-    context.console.print(say("command.recovery.init.install-next"))
+    context.console.print(say("command_recovery_init_install_next"))
   }
 }
 
@@ -123,7 +123,7 @@ private func emptyFolder(_ path: String) throws -> URL {
   let folder = URL(fileURLWithPath: path)
   let existing = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
   guard existing.isEmpty else {
-    throw CommandFailure(say("command.failure.folder-not-empty", ["path": path]))
+    throw CommandFailure(say("command_failure_folder_not_empty", ["path": path]))
   }
   try FileManager.default.createDirectory(
     at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -136,83 +136,83 @@ private func writeNew(_ data: Data, to folder: URL, _ name: String, _ permission
   guard
     FileManager.default.createFile(
       atPath: path, contents: data, attributes: [.posixPermissions: permissions])
-  else { throw CommandFailure(say("command.failure.cannot-write", ["path": path])) }
+  else { throw CommandFailure(say("command_failure_cannot_write", ["path": path])) }
 }
 
 struct RecoveryInstallCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "cert", help: say("command.recovery.install.cert.help"))
+    @Option(name: "cert", help: say("command_recovery_install_cert_help"))
     var cert: String?
     init() {}
   }
 
-  var help: String { say("command.recovery.install.help") }
+  var help: String { say("command_recovery_install_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let path = signature.cert else {
-      throw CommandFailure(say("command.recovery.install.cert-required"))
+      throw CommandFailure(say("command_recovery_install_cert_required"))
     }
     let bytes = try readInputFile(
-      path, what: "command.file.recovery-certificate", limit: 64 * 1024)
+      path, what: "command_file_recovery_certificate", limit: 64 * 1024)
     let certificates = try context.host.recoveryCertificates
     let installed: RecoveryCertificate
     switch try await certificates.install(Array(bytes)) {
     case .installed(let certificate):
       context.console.print(
         say(
-          "command.recovery.install.installed", ["subject": "\(certificate.certificate.subject)"]))
+          "command_recovery_install_installed", ["subject": "\(certificate.certificate.subject)"]))
       context.console.print("  SHA-256 \(certificate.fingerprintText)")
       installed = certificate
     case .alreadyInstalled(let certificate):
       context.console.print(
-        say("command.recovery.install.already", ["fingerprint": certificate.fingerprintText]))
+        say("command_recovery_install_already", ["fingerprint": certificate.fingerprintText]))
       installed = certificate
     }
     // What is installed is not yet in force: browsers seal only to the
     // certificates the configuration pins.
     let pins = try context.host.mailseal.recoveryPins
     guard !pins.fingerprints.contains(installed.fingerprint) else {
-      context.console.print(say("command.recovery.install.pinned"))
+      context.console.print(say("command_recovery_install_pinned"))
       return
     }
     let pinned = (pins.fingerprints + [installed.fingerprint]).map(\.hexString)
-    context.console.print(say("command.recovery.install.pin-it"))
+    context.console.print(say("command_recovery_install_pin_it"))
     context.console.print("  MAILSEAL_RECOVERY_FINGERPRINTS=\(pinned.joined(separator: ","))")
     context.console.print(
       say(
         pins.isEmpty
-          ? "command.recovery.install.escrow-off" : "command.recovery.install.not-sealed"))
+          ? "command_recovery_install_escrow_off" : "command_recovery_install_not_sealed"))
   }
 }
 
 struct RecoveryRemoveCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "fingerprint", help: say("command.recovery.remove.fingerprint.help"))
+    @Option(name: "fingerprint", help: say("command_recovery_remove_fingerprint_help"))
     var fingerprint: String?
     init() {}
   }
 
-  var help: String { say("command.recovery.remove.help") }
+  var help: String { say("command_recovery_remove_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let fingerprint = signature.fingerprint,
       fingerprint.replacingOccurrences(of: ":", with: "").count == 64,
       fingerprint.replacingOccurrences(of: ":", with: "").allSatisfy(\.isHexDigit)
-    else { throw CommandFailure(say("command.recovery.remove.fingerprint-invalid")) }
+    else { throw CommandFailure(say("command_recovery_remove_fingerprint_invalid")) }
     let app = try context.host
     let wanted = fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
     if app.mailseal.escrow.isOn,
       app.mailseal.recoveryPins.fingerprints.contains(where: { $0.hexString == wanted })
     {
-      throw CommandFailure(say("command.recovery.remove.pinned"))
+      throw CommandFailure(say("command_recovery_remove_pinned"))
     }
     guard
       try await app.recoveryCertificates.remove(
         fingerprint: fingerprint, escrowOn: app.mailseal.escrow.isOn)
-    else { throw CommandFailure(say("command.recovery.remove.not-found")) }
-    context.console.print(say("command.recovery.remove.done"))
+    else { throw CommandFailure(say("command_recovery_remove_not_found")) }
+    context.console.print(say("command_recovery_remove_done"))
   }
 }
 
@@ -220,36 +220,36 @@ struct RecoveryShowCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .readOnly }
   struct Signature: CommandSignature {}
 
-  var help: String { say("command.recovery.show.help") }
+  var help: String { say("command_recovery_show_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     let installed = try await context.host.recoveryCertificates.installed()
     guard !installed.isEmpty else {
-      context.console.print(say("command.recovery.show.none"))
+      context.console.print(say("command_recovery_show_none"))
       return
     }
     let pins = try context.host.mailseal.recoveryPins
     let column = LabelColumn([
-      "command.recovery.show.fingerprint-label", "command.recovery.show.pinned-label",
-      "command.recovery.show.valid-to-label", "command.recovery.show.installed-label",
+      "command_recovery_show_fingerprint_label", "command_recovery_show_pinned_label",
+      "command_recovery_show_valid_to_label", "command_recovery_show_installed_label",
     ])
     for (certificate, installedAt) in installed {
       context.console.print("\(certificate.certificate.subject)")
       context.console.print(
-        column.line("command.recovery.show.fingerprint-label", certificate.fingerprintText))
+        column.line("command_recovery_show_fingerprint_label", certificate.fingerprintText))
       context.console.print(
         column.line(
-          "command.recovery.show.pinned-label",
+          "command_recovery_show_pinned_label",
           say(
             pins.fingerprints.contains(certificate.fingerprint)
-              ? "command.recovery.show.pinned" : "command.recovery.show.not-pinned")))
+              ? "command_recovery_show_pinned" : "command_recovery_show_not_pinned")))
       context.console.print(
         column.line(
-          "command.recovery.show.valid-to-label",
+          "command_recovery_show_valid_to_label",
           UTCDateFields(certificate.certificate.notValidAfter).internetDateTime))
       context.console.print(
         column.line(
-          "command.recovery.show.installed-label", UTCDateFields(installedAt).internetDateTime))
+          "command_recovery_show_installed_label", UTCDateFields(installedAt).internetDateTime))
     }
   }
 }
@@ -257,42 +257,42 @@ struct RecoveryShowCommand: AsyncCommand, DeclaresAccess {
 struct RecoveryOpenCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .offline }
   struct Signature: CommandSignature {
-    @Option(name: "envelope", help: say("command.recovery.open.envelope.help"))
+    @Option(name: "envelope", help: say("command_recovery_open_envelope_help"))
     var envelope: String?
-    @Option(name: "key", help: say("command.recovery.key.help"))
+    @Option(name: "key", help: say("command_recovery_key_help"))
     var key: String?
-    @Option(name: "share", help: say("command.recovery.open.share.help"))
+    @Option(name: "share", help: say("command_recovery_open_share_help"))
     var share: String?
-    @Option(name: "certificate", help: say("command.recovery.open.certificate.help"))
+    @Option(name: "certificate", help: say("command_recovery_open_certificate_help"))
     var certificate: String?
-    @Option(name: "out", help: say("command.recovery.open.out.help"))
+    @Option(name: "out", help: say("command_recovery_open_out_help"))
     var out: String?
     init() {}
   }
 
-  var help: String { say("command.recovery.open.help") }
+  var help: String { say("command_recovery_open_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let envelopePath = signature.envelope, let certificatePath = signature.certificate,
       let out = signature.out
     else {
-      throw CommandFailure(say("command.recovery.open.required"))
+      throw CommandFailure(say("command_recovery_open_required"))
     }
     let key = try recoveryKey(key: signature.key, shares: signature.share)
     let envelope = try KeyEnvelope(
       derEncoded: Array(
         try readInputFile(
-          envelopePath, what: "command.file.envelope", limit: KeyEnvelope.maximumSize)))
+          envelopePath, what: "command_file_envelope", limit: KeyEnvelope.maximumSize)))
     let certificate = try readCertificate(certificatePath)
     let privateKeyInfo = try envelope.open(with: key)
     guard SubscriberKeyMatch.matches(privateKeyInfo: privateKeyInfo, certificate: certificate)
     else {
       throw CAError(
         .recoveredKeyMismatch,
-        say("command.recovery.open.key-mismatch", ["subject": "\(certificate.subject)"]))
+        say("command_recovery_open_key_mismatch", ["subject": "\(certificate.subject)"]))
     }
     guard !FileManager.default.fileExists(atPath: out) else {
-      throw CommandFailure(say("command.failure.exists", ["path": out]))
+      throw CommandFailure(say("command_failure_exists", ["path": out]))
     }
     let password = RecoveryPassword.make()
     let commonName = certificate.subject.lazy.flatMap { $0 }
@@ -305,10 +305,10 @@ struct RecoveryOpenCommand: AsyncCommand, DeclaresAccess {
     guard
       FileManager.default.createFile(
         atPath: out, contents: Data(pfx), attributes: [.posixPermissions: 0o600])
-    else { throw CommandFailure(say("command.failure.cannot-write", ["path": out])) }
+    else { throw CommandFailure(say("command_failure_cannot_write", ["path": out])) }
     context.console.print(
-      say("command.recovery.open.written", ["path": out, "subject": "\(certificate.subject)"]))
-    context.console.print(say("command.recovery.open.password"))
+      say("command_recovery_open_written", ["path": out, "subject": "\(certificate.subject)"]))
+    context.console.print(say("command_recovery_open_password"))
     context.console.print(password)
   }
 }
@@ -320,51 +320,51 @@ func recoveryKey(key path: String?, shares text: String?) throws -> RecoveryKey 
   switch (path, shares.isEmpty) {
   case (let path?, true):
     return try RecoveryKey(
-      Array(try readInputFile(path, what: "command.file.recovery-key", limit: 64 * 1024)))
+      Array(try readInputFile(path, what: "command_file_recovery_key", limit: 64 * 1024)))
   case (nil, false):
     return try RecoveryShare.combine(
       try shares.map {
         try RecoveryShare(
-          Array(try readInputFile($0, what: "command.file.share", limit: 64 * 1024)))
+          Array(try readInputFile($0, what: "command_file_share", limit: 64 * 1024)))
       })
   default:
-    throw CommandFailure(say("command.recovery.key-or-shares"))
+    throw CommandFailure(say("command_recovery_key_or_shares"))
   }
 }
 
 /// Reads a certificate, PEM or DER.
 func readCertificate(_ path: String) throws -> Certificate {
-  let bytes = try readInputFile(path, what: "command.file.certificate", limit: 64 * 1024)
+  let bytes = try readInputFile(path, what: "command_file_certificate", limit: 64 * 1024)
   do {
     return bytes.first == 0x30
       ? try Certificate(derEncoded: Array(bytes))
       : try Certificate(pemEncoded: String(decoding: bytes, as: UTF8.self))
   } catch {
     throw CommandFailure(
-      say("command.failure.file-unreadable", ["what": "@command.file.certificate", "path": path]))
+      say("command_failure_file_unreadable", ["what": "@command_file_certificate", "path": path]))
   }
 }
 
 struct RecoveryExportCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
-    @Option(name: "out", help: say("command.recovery.export.out.help"))
+    @Option(name: "out", help: say("command_recovery_export_out_help"))
     var out: String?
-    @Option(name: "serial", help: say("command.recovery.export.serial.help"))
+    @Option(name: "serial", help: say("command_recovery_export_serial_help"))
     var serial: String?
     init() {}
   }
 
-  var help: String { say("command.recovery.export.help") }
+  var help: String { say("command_recovery_export_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let out = signature.out else {
-      throw CommandFailure(say("command.recovery.out-required"))
+      throw CommandFailure(say("command_recovery_out_required"))
     }
     if let serial = signature.serial,
       serial.isEmpty || serial.count > 64 || !serial.allSatisfy(\.isHexDigit)
     {
-      throw CommandFailure(say("command.recovery.export.serial-invalid"))
+      throw CommandFailure(say("command_recovery_export_serial_invalid"))
     }
     let folder = try emptyFolder(out)
     let entries = try await context.host.escrowedKeys.export(
@@ -376,27 +376,27 @@ struct RecoveryExportCommand: AsyncCommand, DeclaresAccess {
       try writeNew(Data(pem.utf8), to: folder, "\(entry.serial).certificate.pem", 0o600)
     }
     context.console.print(
-      say("command.recovery.export.done", ["count": "\(entries.count)", "path": out]))
+      say("command_recovery_export_done", ["count": "\(entries.count)", "path": out]))
   }
 }
 
 struct RecoveryCheckCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .offline }
   struct Signature: CommandSignature {
-    @Option(name: "export", help: say("command.recovery.check.export.help"))
+    @Option(name: "export", help: say("command_recovery_check_export_help"))
     var export: String?
-    @Option(name: "key", help: say("command.recovery.key.help"))
+    @Option(name: "key", help: say("command_recovery_key_help"))
     var key: String?
-    @Option(name: "share", help: say("command.recovery.check.share.help"))
+    @Option(name: "share", help: say("command_recovery_check_share_help"))
     var share: String?
     init() {}
   }
 
-  var help: String { say("command.recovery.check.help") }
+  var help: String { say("command_recovery_check_help") }
 
   func run(using context: CommandContext, signature: Signature) async throws {
     guard let export = signature.export else {
-      throw CommandFailure(say("command.recovery.check.required"))
+      throw CommandFailure(say("command_recovery_check_required"))
     }
     let key = try recoveryKey(key: signature.key, shares: signature.share)
     let folder = URL(fileURLWithPath: export)
@@ -409,30 +409,30 @@ struct RecoveryCheckCommand: AsyncCommand, DeclaresAccess {
         let envelope = try KeyEnvelope(
           derEncoded: Array(
             try readInputFile(
-              folder.appendingPathComponent(name).path, what: "command.file.envelope",
+              folder.appendingPathComponent(name).path, what: "command_file_envelope",
               limit: KeyEnvelope.maximumSize)))
         let certificate = try readCertificate(
           folder.appendingPathComponent("\(serial).certificate.pem").path)
         let privateKeyInfo = try envelope.open(with: key)
         if !SubscriberKeyMatch.matches(privateKeyInfo: privateKeyInfo, certificate: certificate) {
-          faults.append("\(serial): \(say("command.recovery.check.key-mismatch"))")
+          faults.append("\(serial): \(say("command_recovery_check_key_mismatch"))")
         }
       } catch {
         faults.append("\(serial): \(error)")
       }
     }
     for fault in faults {
-      context.console.print(say("command.recovery.check.fault", ["fault": fault]))
+      context.console.print(say("command_recovery_check_fault", ["fault": fault]))
     }
     context.console.print(
       say(
-        "command.recovery.check.summary",
+        "command_recovery_check_summary",
         [
           "count": "\(names.count)", "good": "\(names.count - faults.count)",
           "faulty": "\(faults.count)",
         ]))
     if !faults.isEmpty {
-      throw CommandFailure(say("command.recovery.check.failed", ["faulty": "\(faults.count)"]))
+      throw CommandFailure(say("command_recovery_check_failed", ["faulty": "\(faults.count)"]))
     }
   }
 }

@@ -343,11 +343,11 @@ struct BackOfficeTests {
         formatter.string(from: Date().addingTimeInterval(years * 365.25 * 86_400))
       }
       for (expiry, id) in [
-        ("1231-02-03", "field.document-expired"),  // 12/31/2030 typed as the old label said
-        (day(-0.01), "field.document-expired"),
-        (day(20.1), "field.document-expiry-implausible"),
-        ("9999-01-01", "field.document-expiry-implausible"),
-        ("31.12.2030", "field.date-format"), ("", "field.date-format"),
+        ("1231-02-03", "field_document_expired"),  // 12/31/2030 typed as the old label said
+        (day(-0.01), "field_document_expired"),
+        (day(20.1), "field_document_expiry_implausible"),
+        ("9999-01-01", "field_document_expiry_implausible"),
+        ("31.12.2030", "field_date_format"), ("", "field_date_format"),
       ] {
         do {
           _ = try await authority.desk.recordEvidence(

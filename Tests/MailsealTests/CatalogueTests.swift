@@ -27,10 +27,20 @@ struct CatalogueTests {
     #expect(Catalogue.entries.count == parts.map(\.count).reduce(0, +))
   }
 
+  @Test("one ID scheme: every ID is one identifier of lower-case letters, digits and underscores")
+  func oneScheme() throws {
+    let identifier = try Regex(#"^[a-z][a-z0-9_]*$"#)
+    let others = Catalogue.entries.keys.filter { $0.wholeMatch(of: identifier) == nil }
+    #expect(others.isEmpty, "\(others.sorted())")
+    #expect(Catalogue.idPart("key-already-certified") == "key_already_certified")
+    #expect(Catalogue.idPart("keyCompromise") == "keycompromise")
+  }
+
   @Test("every error code has its sentence")
   func everyCodeHasASentence() {
     for code in MailsealError.Code.allCases {
-      #expect(Catalogue.entries["problem.\(code.rawValue)"] != nil, "problem.\(code.rawValue)")
+      let id = "problem_\(Catalogue.idPart(code.rawValue))"
+      #expect(Catalogue.entries[id] != nil, "\(id)")
     }
   }
 
@@ -48,7 +58,7 @@ struct CatalogueTests {
     var checked = 0
     let sources = Run.packageRoot.appendingPathComponent("Sources")
     let literal = try Regex(
-      #""@?((?:problem|field|label|mail|identity-check|command)\.[a-z0-9.-]+[a-z0-9])""#)
+      #""@?((?:problem|field|label|mail|identity_check|command|reason)_[a-z0-9_]*[a-z0-9])""#)
     let word = try Regex(#"\bt\.([A-Za-z0-9_]+)"#)
     for file in try Self.files(under: sources) {
       let text = try String(contentsOf: file, encoding: .utf8)
@@ -57,7 +67,7 @@ struct CatalogueTests {
           let id = String(text[match.output[1].range!])
           checked += 1
           // Built from a code or a field name at run time, checked above.
-          guard !id.hasSuffix("."), Catalogue.entries[id] == nil else { continue }
+          guard Catalogue.entries[id] == nil else { continue }
           missing.append("\(file.lastPathComponent): \(id)")
         }
       }
@@ -82,10 +92,10 @@ struct CatalogueTests {
     #expect(CommandWords.language(in: ["LC_ALL": "", "LC_MESSAGES": "de_AT", "LANG": "C"]) == .de)
     #expect(CommandWords.language(in: ["LC_ALL": "en_US.UTF-8", "LANG": "de_DE.UTF-8"]) == .en)
     #expect(
-      Catalogue.text("command.audit.intact", .de, ["records": "3"])
+      Catalogue.text("command_audit_intact", .de, ["records": "3"])
         == "Prüfprotokoll intakt: 3 Einträge, jede Verkettung hält")
     #expect(
-      Catalogue.text("command.audit.intact", .en, ["records": "3"])
+      Catalogue.text("command_audit_intact", .en, ["records": "3"])
         == "audit trail intact: 3 records, every link holds")
   }
 
@@ -106,17 +116,17 @@ struct CatalogueTests {
     }
     #expect(refusals.count >= 10 && mails.count >= 10, "the scan found \(refusals) and \(mails)")
     return [
-      "problem.": MailsealError.Code.allCases.map(\.rawValue),
-      "reason.": RevocationReason.allCases.map(\.name),
+      "problem_": MailsealError.Code.allCases.map { Catalogue.idPart($0.rawValue) },
+      "reason_": RevocationReason.allCases.map { Catalogue.idPart($0.name) },
       "state_": CertificateRequest.State.allCases.map(\.rawValue) + [
         "approved_held", "approved_paused",
       ],
       "certificate_": ["active", "revoked", "expired"],
       "purpose_": KeyPurpose.allCases.filter { $0 != .dualUse }.map(\.rawValue),
       "recovery_state_": KeyRecovery.State.allCases.map(\.rawValue),
-      "field.notice.": ["de.missing", "en.missing"],
-      "problem.identity-provider-refused.": refusals.sorted(),
-      "mail.": mails.sorted().flatMap { ["\($0).subject", "\($0).title"] },
+      "field_notice_": ["de_missing", "en_missing"],
+      "problem_identity_provider_refused_": refusals.sorted().map(Catalogue.idPart),
+      "mail_": mails.sorted().map(Catalogue.idPart).flatMap { ["\($0)_subject", "\($0)_title"] },
     ]
   }
 
@@ -129,8 +139,8 @@ struct CatalogueTests {
         #expect(Catalogue.entries[prefix + value] != nil, "\(prefix + value) is missing")
       }
     }
-    for name in families["mail."]!.filter({ $0.hasSuffix(".subject") }) {
-      let body = "mail." + name.dropLast(".subject".count) + ".body"
+    for name in families["mail_"]!.filter({ $0.hasSuffix("_subject") }) {
+      let body = "mail_" + name.dropLast("_subject".count) + "_body"
       #expect(MailComposer.templates[body] != nil, "\(body) is missing")
     }
     // A string literal that starts like an ID and goes on with an
@@ -156,7 +166,7 @@ struct CatalogueTests {
 
   @Test("a label inside a field's problem is the label's sentence in the same language")
   func nestedLabels() {
-    let message = Message("field.name.missing", ["label": "@label.given-name"])
+    let message = Message("field_name_missing", ["label": "@label_given_name"])
     #expect(Catalogue.text(message, .de) == "Der Vorname fehlt.")
     #expect(Catalogue.text(message, .en) == "The given name is missing.")
   }

@@ -179,19 +179,19 @@ struct EscrowTests {
   )
   func refusals() async throws {
     try await TestInstallation.withApp { app in
-      #expect(await Self.refusal(app, try Self.escrowForm()) == "field.escrow.not-offered")
+      #expect(await Self.refusal(app, try Self.escrowForm()) == "field_escrow_not_offered")
     }
     try await TestInstallation.withApp(environment: Self.environment("required")) { app in
       let certificates = RecoveryCertificates(database: app.db)
       _ = try await certificates.install(Array(Self.recovery.certificate.der))
       try await prepareToServe(app)
-      #expect(await Self.refusal(app, try EnrollmentTests.form()) == "field.escrow.required")
+      #expect(await Self.refusal(app, try EnrollmentTests.form()) == "field_escrow_required")
       #expect(
-        await Self.refusal(app, try Self.escrowForm(consent: nil)) == "field.escrow.consent")
+        await Self.refusal(app, try Self.escrowForm(consent: nil)) == "field_escrow_consent")
       let key = P256.Signing.PrivateKey()
       #expect(
         await Self.refusal(app, try Self.escrowForm(encryption: key, signing: key))
-          == "field.escrow.same-key")
+          == "field_escrow_same_key")
       #expect(
         await Self.refusal(app, try Self.escrowForm(sealedFor: [Self.stranger.certificate]))
           == "envelope-recipients-wrong")

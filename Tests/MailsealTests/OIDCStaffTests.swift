@@ -153,7 +153,7 @@ struct OIDCStaffTests {
         serial: encryption.serial, reason: "lost the key file",
         by: .requester(mailbox: KeyRecoveryTests.mailbox, validation: .loginLink), language: .en)
       await #expect(
-        throws: MailsealError(.ownMailbox, message: Message("problem.own-mailbox.recovery"))
+        throws: MailsealError(.ownMailbox, message: Message("problem_own_mailbox_recovery"))
       ) {
         try await authority.recovery.approveRecovery(number: asked.number, by: .staff(officer))
       }

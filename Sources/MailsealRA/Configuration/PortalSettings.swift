@@ -125,7 +125,7 @@ public struct PortalSettings: Sendable {
   static var defaultIdentityCheck: [String: String] {
     Dictionary(
       uniqueKeysWithValues: Language.allCases.map {
-        ($0.rawValue, Catalogue.text("identity-check.default", $0))
+        ($0.rawValue, Catalogue.text("identity_check_default", $0))
       })
   }
 }

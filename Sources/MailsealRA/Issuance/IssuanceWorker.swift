@@ -337,11 +337,11 @@ public actor IssuanceWorker {
     switch error {
     case let error as CAError
     where error.code == .keyAlreadyCertified || error.code == .keyCompromised:
-      return "@mail.issuance-refused.key-taken"
+      return "@mail_issuance_refused_key_taken"
     case let error as MailsealError:
-      return "@problem.\(error.code.rawValue)"
+      return "@problem_\(Catalogue.idPart(error.code.rawValue))"
     default:
-      return "@mail.issuance-refused.other"
+      return "@mail_issuance_refused_other"
     }
   }
 

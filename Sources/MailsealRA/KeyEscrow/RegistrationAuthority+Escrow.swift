@@ -31,7 +31,7 @@ extension Enrollment {
     switch configuration.escrow {
     case .off:
       guard !sent else {
-        throw MailsealError(.invalidForm, fields: ["escrow": Message("field.escrow.not-offered")])
+        throw MailsealError(.invalidForm, fields: ["escrow": Message("field_escrow_not_offered")])
       }
       return nil
     case .optional where !sent:
@@ -40,17 +40,17 @@ extension Enrollment {
       break
     }
     guard let csr = form.encryptionCsr, let envelopeText = form.escrowEnvelope else {
-      throw MailsealError(.invalidForm, fields: ["escrow": Message("field.escrow.required")])
+      throw MailsealError(.invalidForm, fields: ["escrow": Message("field_escrow_required")])
     }
     guard form.escrowConsent == true else {
-      throw MailsealError(.invalidForm, fields: ["escrow": Message("field.escrow.consent")])
+      throw MailsealError(.invalidForm, fields: ["escrow": Message("field_escrow_consent")])
     }
     let request = try CertificateRequestCheck.check(pem: csr)
     guard offered.matches(request.keyType) else {
       throw MailsealError(.keyTypeMismatch, ["keyType": offered.rawValue])
     }
     guard request.keyFingerprint != signing.keyFingerprint else {
-      throw MailsealError(.invalidForm, fields: ["escrow": Message("field.escrow.same-key")])
+      throw MailsealError(.invalidForm, fields: ["escrow": Message("field_escrow_same_key")])
     }
     guard envelopeText.utf8.count <= Self.maximumEnvelopeText else {
       throw CAError(

@@ -17,7 +17,7 @@ public enum RecoveryRules {
   /// Nobody asks for or decides about a recovery of their own mailbox
   /// (the person asks as a requester, by login link).
   static let ownMailbox = MailsealError(
-    .ownMailbox, message: Message("problem.own-mailbox.recovery"))
+    .ownMailbox, message: Message("problem_own_mailbox_recovery"))
 
   /// A reason as given: trimmed, 1–500 characters, no control characters
   /// but line breaks.
@@ -30,7 +30,7 @@ public enum RecoveryRules {
     else {
       throw MailsealError(
         .invalidReason,
-        fields: ["reason": Message("field.recovery-reason", ["max": "\(reasonLimit)"])])
+        fields: ["reason": Message("field_recovery_reason", ["max": "\(reasonLimit)"])])
     }
     return trimmed
   }

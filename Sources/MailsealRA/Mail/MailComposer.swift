@@ -1,7 +1,7 @@
 import Foundation
 
-/// Makes a mail from the catalogue's template `mail.<name>`: `.subject`,
-/// `.title` (of the HTML part) and `.body`. The body is written once for
+/// Makes a mail from the catalogue's template `mail_<name>`: `_subject`,
+/// `_title` (of the HTML part) and `_body`. The body is written once for
 /// the plain text and the HTML part — paragraphs separated by a blank line,
 /// with a little markup:
 ///
@@ -26,10 +26,10 @@ enum MailComposer {
           String(value.dropFirst()), language, given.filter { !$0.value.hasPrefix("@") })
         : value
     }
-    let paragraphs = (templates["mail.\(name).body"]?[language] ?? []).filter {
+    let paragraphs = (templates["mail_\(Catalogue.idPart(name))_body"]?[language] ?? []).filter {
       $0.placeholders.isSubset(of: values.keys)
     }
-    let title = Catalogue.text("mail.\(name).title", language, values)
+    let title = Catalogue.text("mail_\(Catalogue.idPart(name))_title", language, values)
     let html = """
       <!DOCTYPE html>
       <html lang="\(language.rawValue)"><head><meta charset="utf-8"><title>\(escape(title))</title></head>
@@ -39,7 +39,7 @@ enum MailComposer {
       """
     return MailMessage(
       from: sender, to: recipient,
-      subject: Catalogue.text("mail.\(name).subject", language, values),
+      subject: Catalogue.text("mail_\(Catalogue.idPart(name))_subject", language, values),
       text: paragraphs.map { fill($0.text, values, escaping: false) }.joined(separator: "\n\n"),
       html: html, language: language.rawValue)
   }
@@ -57,7 +57,7 @@ enum MailComposer {
   /// 2 ms of the transaction that stores their certificates).
   static let templates: [String: [Language: [Paragraph]]] = Dictionary(
     uniqueKeysWithValues: Catalogue.entries.filter {
-      $0.key.hasPrefix("mail.") && $0.key.hasSuffix(".body")
+      $0.key.hasPrefix("mail_") && $0.key.hasSuffix("_body")
     }
     .map { id, entry in
       (

@@ -95,11 +95,11 @@ public struct OperatorDirectory: Sendable {
     let record = try await enrolling(token: token, now: now)
     guard password == repeated else {
       throw MailsealError(
-        .passwordMismatch, fields: ["password": Message("field.password.not-the-same")])
+        .passwordMismatch, fields: ["password": Message("field_password_not_the_same")])
     }
     guard password.count >= Self.minimumPasswordLength, password.count <= 1024 else {
       throw MailsealError(
-        .passwordTooShort, fields: ["password": Message("field.password.too-short")])
+        .passwordTooShort, fields: ["password": Message("field_password_too_short")])
     }
     try await admitAttempt(
       [.init(key: "enrol.client:\(clientAddress)", limit: 10, window: 15 * 60)], now: now)
@@ -158,12 +158,12 @@ public struct OperatorDirectory: Sendable {
       let step = OneTimePassword.verify(
         code, secret: try box.open(sealed), now: now, lastUsed: secrets.totpLastStep)
     else {
-      throw MailsealError(.totpInvalid, fields: ["code": Message("field.code.wrong")])
+      throw MailsealError(.totpInvalid, fields: ["code": Message("field_code_wrong")])
     }
     try await store.transaction { store in
       guard try await store.staff.claimCodeStep(record.id, step: step, finishingEnrolment: true)
       else {
-        throw MailsealError(.totpInvalid, fields: ["code": Message("field.code.wrong")])
+        throw MailsealError(.totpInvalid, fields: ["code": Message("field_code_wrong")])
       }
       try await store.staffSessions.end(session.id)
       try await AuditTrail.append(

@@ -34,7 +34,7 @@ enum MailTemplates {
     if let videoCallURL {
       values["videoCallURL"] = videoCallURL
     } else {
-      values["videoAsk"] = "@mail.request-received.video-ask"
+      values["videoAsk"] = "@mail_request_received_video_ask"
     }
     return MailComposer.compose(
       "request-received", to: request.mailbox, from: from, language: language, values: values)
@@ -51,7 +51,7 @@ enum MailTemplates {
         "mailbox": request.mailbox, "number": request.number,
         "statusURL": PortalPath.request.url(base: portalURL, request.number),
         "next": automatic
-          ? "@mail.renewal-received.automatic" : "@mail.renewal-received.confirmation",
+          ? "@mail_renewal_received_automatic" : "@mail_renewal_received_confirmation",
       ])
   }
 
@@ -123,10 +123,10 @@ enum MailTemplates {
           notAfter, language: language, zone: zone, time: false, long: true),
         "days": "\(days)",
         "remaining": days == 1
-          ? "@mail.certificate-expiring.in-one-day" : "@mail.certificate-expiring.in-days",
+          ? "@mail_certificate_expiring_in_one_day" : "@mail_certificate_expiring_in_days",
         "evidence": evidenceReusable
-          ? "@mail.certificate-expiring.evidence-reusable"
-          : "@mail.certificate-expiring.evidence-too-old",
+          ? "@mail_certificate_expiring_evidence_reusable"
+          : "@mail_certificate_expiring_evidence_too_old",
         "portalURL": portalURL,
       ])
   }
@@ -144,7 +144,7 @@ enum MailTemplates {
         "mailbox": recovery.mailbox, "number": recovery.number, "serial": serial.uppercased(),
         "reason": recovery.reason,
         "asker": byAdministrator
-          ? "@mail.recovery-requested.by-administrator" : "@mail.recovery-requested.by-you",
+          ? "@mail_recovery_requested_by_administrator" : "@mail_recovery_requested_by_you",
         "certificateURL": PortalPath.certificate.url(base: portalURL, serial),
       ])
   }
@@ -160,7 +160,7 @@ enum MailTemplates {
         "mailbox": recovery.mailbox, "number": recovery.number, "officer": officer,
         "approvals": "\(approvals)", "needed": "\(RecoveryRules.approvalsNeeded)",
         "next": approvals >= RecoveryRules.approvalsNeeded
-          ? "@mail.recovery-approved.complete" : "@mail.recovery-approved.waiting",
+          ? "@mail_recovery_approved_complete" : "@mail_recovery_approved_waiting",
         "days": "\(Int(RecoveryRules.downloadWindow / 86_400))",
       ])
   }

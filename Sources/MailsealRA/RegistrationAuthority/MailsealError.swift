@@ -1,5 +1,5 @@
 /// The application's one error type: a stable code, the sentence that
-/// explains it (a catalogue message, `problem.<code>` unless a more precise
+/// explains it (a catalogue message, `problem_<code>` unless a more precise
 /// one is given) and, for forms, the problem of each field.
 ///
 /// It says nothing of HTTP: `ProblemMiddleware` (web) is the one place that
@@ -78,13 +78,14 @@ public struct MailsealError: Error, Sendable, Equatable {
 
   public init(_ code: Code, message: Message? = nil, fields: [String: Message] = [:]) {
     self.code = code
-    self.message = message ?? Message("problem.\(code.rawValue)")
+    self.message = message ?? Message("problem_\(Catalogue.idPart(code.rawValue))")
     self.fields = fields
   }
 
-  /// `code` with the sentence `problem.<code>` and the values it names.
+  /// `code` with the sentence `problem_<code>` and the values it names.
   public init(_ code: Code, _ arguments: [String: String], fields: [String: Message] = [:]) {
-    self.init(code, message: Message("problem.\(code.rawValue)", arguments), fields: fields)
+    self.init(
+      code, message: Message("problem_\(Catalogue.idPart(code.rawValue))", arguments), fields: fields)
   }
 
   /// The sentence in `language`.

@@ -73,7 +73,7 @@ extension Desk {
     let record = try await request(number: number)
     try await refuseOwnMailbox(record, staff)
     guard record.state == .submitted else {
-      throw MailsealError(.wrongState, message: Message("problem.wrong-state.evidence"))
+      throw MailsealError(.wrongState, message: Message("problem_wrong_state_evidence"))
     }
     var fields: [String: Message] = [:]
     func text(_ name: String, _ value: String, max: Int) -> String? {
@@ -81,16 +81,16 @@ extension Desk {
       guard !trimmed.isEmpty, trimmed.count <= max,
         !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
       else {
-        fields[name] = Message("field.missing-or-invalid")
+        fields[name] = Message("field_missing_or_invalid")
         return nil
       }
       return trimmed
     }
     let method = IdentityEvidence.Method(rawValue: form.method)
-    if method == nil { fields["method"] = Message("field.choose") }
+    if method == nil { fields["method"] = Message("field_choose") }
     let document = IdentityEvidence.DocumentType(rawValue: form.documentType)
     if document == nil {
-      fields["documentType"] = Message("field.choose")
+      fields["documentType"] = Message("field_choose")
     }
     let authority = text("issuingAuthority", form.issuingAuthority, max: 128)
     let documentNumber = text("documentNumber", form.documentNumber, max: 64)
@@ -102,12 +102,12 @@ extension Desk {
     formatter.dateFormat = "yyyy-MM-dd"
     let expiry = formatter.date(from: form.documentExpiry.trimmingCharacters(in: .whitespaces))
     if expiry == nil {
-      fields["documentExpiry"] = Message("field.date-format")
+      fields["documentExpiry"] = Message("field_date_format")
     } else if expiry! < Calendar(identifier: .gregorian).startOfDay(for: now) {
-      fields["documentExpiry"] = Message("field.document-expired")
+      fields["documentExpiry"] = Message("field_document_expired")
     } else if expiry! > now.addingTimeInterval(RequestRules.documentValidityLimit) {
       fields["documentExpiry"] = Message(
-        "field.document-expiry-implausible", ["years": "\(RequestRules.documentValidityYears)"])
+        "field_document_expiry_implausible", ["years": "\(RequestRules.documentValidityYears)"])
     }
     guard fields.isEmpty, let method, let document, let authority, let documentNumber, let given,
       let surname, let expiry
@@ -157,7 +157,7 @@ extension Desk {
     let record = try await request(number: number)
     try await refuseOwnMailbox(record, staff)
     guard record.state == .verified else {
-      throw MailsealError(.wrongState, message: Message("problem.wrong-state.approve"))
+      throw MailsealError(.wrongState, message: Message("problem_wrong_state_approve"))
     }
     try RequestRules.fourEyes(
       enabled: portal.fourEyes, verifiedBy: record.verifiedBy, approvedBy: staff.id)
@@ -188,10 +188,10 @@ extension Desk {
     try await refuseOwnMailbox(record, staff)
     let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.isEmpty, trimmed.count <= 500 else {
-      throw MailsealError(.invalidReason, fields: ["reason": Message("field.reason.invalid")])
+      throw MailsealError(.invalidReason, fields: ["reason": Message("field_reason_invalid")])
     }
     guard record.state == .submitted || record.state == .verified else {
-      throw MailsealError(.wrongState, message: Message("problem.wrong-state.reject"))
+      throw MailsealError(.wrongState, message: Message("problem_wrong_state_reject"))
     }
     let language = Language(rawValue: record.language) ?? .de
     try await store.transaction { store in

@@ -97,11 +97,11 @@ extension Enrollment {
     func field(_ name: String, _ input: String?, label: String, bound: Int) -> SubjectName? {
       let labelled = ["label": "@\(label)"]
       guard let input, !input.trimmingCharacters(in: .whitespaces).isEmpty else {
-        fields[name] = Message("field.name.missing", labelled)
+        fields[name] = Message("field_name_missing", labelled)
         return nil
       }
       guard input.count <= RequestForm.maximumNameLength else {
-        fields[name] = Message("field.name.too-long", labelled)
+        fields[name] = Message("field_name_too_long", labelled)
         return nil
       }
       do {
@@ -119,10 +119,10 @@ extension Enrollment {
     if type != nil {
       // Both kinds name a person: the holder, or the one responsible.
       let given = field(
-        "givenName", form.givenName, label: "label.given-name",
+        "givenName", form.givenName, label: "label_given_name",
         bound: SubjectNameBounds.givenName)
       let surname = field(
-        "surname", form.surname, label: "label.surname",
+        "surname", form.surname, label: "label_surname",
         bound: SubjectNameBounds.surname)
       if let given, let surname { person = Person(givenName: given, surname: surname) }
     }
@@ -132,13 +132,13 @@ extension Enrollment {
     case .role:
       if let name = field(
         "commonName", form.commonName,
-        label: "label.mailbox-name",
+        label: "label_mailbox_name",
         bound: SubjectNameBounds.pseudonym)
       {
         identity = .pseudonym(name)
       }
     case nil:
-      fields["mailboxType"] = Message("field.mailbox-type.choose")
+      fields["mailboxType"] = Message("field_mailbox_type_choose")
     }
     var subject: ValidatedSubject?
     if let identity {
@@ -146,12 +146,12 @@ extension Enrollment {
         subject = try ValidatedSubject(mailbox: mailbox, identity: identity)
       } catch {
         fields[type == .personal ? "surname" : "commonName"] = Message(
-          "field.names.too-long-together", ["bound": "\(SubjectNameBounds.commonName)"])
+          "field_names_too_long_together", ["bound": "\(SubjectNameBounds.commonName)"])
       }
     }
     let offered = OfferedKeyType(rawValue: form.keyType)
     if offered == nil {
-      fields["keyType"] = Message("field.key-type.choose")
+      fields["keyType"] = Message("field_key_type_choose")
     }
     guard fields.isEmpty, let type, let subject, let person, let offered else {
       throw MailsealError(.invalidForm, fields: fields)
@@ -301,15 +301,15 @@ extension Enrollment {
     let message = error.message
     let labelled = ["label": "@\(label)"]
     if message.contains("control character") {
-      return Message("field.name.control-character", labelled)
+      return Message("field_name_control_character", labelled)
     }
     if message.contains("at least one letter") {
-      return Message("field.name.needs-letter", labelled)
+      return Message("field_name_needs_letter", labelled)
     }
     if message.contains("at most") {
-      return Message("field.name.too-long-at-most", ["label": "@\(label)", "bound": "\(bound)"])
+      return Message("field_name_too_long_at_most", ["label": "@\(label)", "bound": "\(bound)"])
     }
-    return Message("field.name.invalid", labelled)
+    return Message("field_name_invalid", labelled)
   }
 
   /// The requests of a mailbox, newest first.

@@ -11,7 +11,7 @@ extension RevocationReason {
   }
 
   /// The catalogue ID of ``label(_:)``.
-  public var labelID: String { "reason.\(name)" }
+  public var labelID: String { "reason_\(Catalogue.idPart(name))" }
 
   /// The reasons staff may choose: the subscriber's and privilegeWithdrawn
   /// (S/MIME BR §4.9.1.1). cACompromise is the command line's.
@@ -70,7 +70,7 @@ extension CertificateService {
       guard revoker.permissions.decide else { throw MailsealError.forbiddenForRole }
       guard RevocationReason.staffChoices.contains(reason) else {
         throw MailsealError(
-          .reasonNotAllowed, message: Message("problem.reason-not-allowed.command-line"))
+          .reasonNotAllowed, message: Message("problem_reason_not_allowed_command_line"))
       }
     case .commandLine:
       break

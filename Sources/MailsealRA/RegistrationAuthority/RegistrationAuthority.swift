@@ -52,13 +52,13 @@ extension MailboxSignIn {
     do {
       mailbox = try Mailbox(address)
     } catch {
-      throw MailsealError(.invalidAddress, fields: ["address": Message("field.address.invalid")])
+      throw MailsealError(.invalidAddress, fields: ["address": Message("field_address_invalid")])
     }
     guard portal.allowedDomains.allows(mailbox) else {
       let domains = portal.allowedDomains.description
       throw MailsealError(
         .domainNotAllowed, ["domains": domains],
-        fields: ["address": Message("field.address.domain-not-allowed")])
+        fields: ["address": Message("field_address_domain_not_allowed")])
     }
     // Counted and admitted in one statement per limit (RateLimiter), so
     // parallel requests cannot all pass.

@@ -57,14 +57,14 @@ public struct Settings: Sendable {
     for (field, text) in [("de", german), ("en", english)] {
       let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
       if trimmed.isEmpty {
-        problems[field] = Message("field.notice.\(field).missing")
+        problems[field] = Message("field_notice_\(field)_missing")
       } else if trimmed.count > Self.maximumNoticeLength {
         problems[field] = Message(
-          "field.notice.too-long", ["bound": "\(Self.maximumNoticeLength)"])
+          "field_notice_too_long", ["bound": "\(Self.maximumNoticeLength)"])
       } else if trimmed.unicodeScalars.contains(where: {
         $0.properties.generalCategory == .control && $0 != "\n"
       }) {
-        problems[field] = Message("field.notice.control-characters")
+        problems[field] = Message("field_notice_control_characters")
       }
     }
     guard problems.isEmpty else { throw MailsealError(.noticeInvalid, fields: problems) }

@@ -3,7 +3,7 @@ public import Foundation
 import _CryptoExtras
 
 /// Why a sign-in through the identity provider is refused: a catalogue
-/// reason (`problem.identity-provider-refused.<reason>`) and, for the log,
+/// reason (`problem_identity_provider_refused_<reason>`) and, for the log,
 /// what exactly was seen. Never carries a token.
 public struct OIDCRefusal: Error, Sendable, Equatable, CustomStringConvertible {
   public let reason: String
@@ -20,7 +20,7 @@ public struct OIDCRefusal: Error, Sendable, Equatable, CustomStringConvertible {
   public var error: MailsealError {
     MailsealError(
       .identityProviderRefused,
-      message: Message("problem.identity-provider-refused.\(reason)"))
+      message: Message("problem_identity_provider_refused_\(Catalogue.idPart(reason))"))
   }
 }
 

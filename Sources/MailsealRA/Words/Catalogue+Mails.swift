@@ -1,11 +1,11 @@
 extension Catalogue {
-  /// The mails: `mail.<name>.subject`, `.title` and `.body` (paragraphs with
+  /// The mails: `mail_<name>_subject`, `_title` and `_body` (paragraphs with
   /// the markup of ``MailComposer``), and the sentences they choose between.
   static let mails: [String: LocalizedText] = [
-    "mail.login-link.subject": .init(
+    "mail_login_link_subject": .init(
       de: "Ihr Anmeldelink für S/MIME-Zertifikate", en: "Your login link for S/MIME certificates"),
-    "mail.login-link.title": .init(de: "Ihr Anmeldelink", en: "Your login link"),
-    "mail.login-link.body": .init(
+    "mail_login_link_title": .init(de: "Ihr Anmeldelink", en: "Your login link"),
+    "mail_login_link_body": .init(
       de: """
         Guten Tag,
 
@@ -25,11 +25,11 @@ extension Catalogue {
         The link works for {minutes} minutes and only once. If you did not ask for it, you can ignore this message; without the link nobody can sign in for your mailbox.
         """),
 
-    "mail.request-received.subject": .init(
+    "mail_request_received_subject": .init(
       de: "Ihr Zertifikatsantrag {number}", en: "Your certificate request {number}"),
-    "mail.request-received.title": .init(
+    "mail_request_received_title": .init(
       de: "Ihr Zertifikatsantrag", en: "Your certificate request"),
-    "mail.request-received.body": .init(
+    "mail_request_received_body": .init(
       de: """
         Guten Tag,
 
@@ -69,13 +69,13 @@ extension Catalogue {
         [Status of the request]({statusURL})
         """),
 
-    "mail.request-received.video-ask": .init(
+    "mail_request_received_video_ask": .init(
       de: "fragen Sie den Service-Desk nach einem Termin.",
       en: "ask the service desk for an appointment."),
-    "mail.renewal-received.subject": .init(
+    "mail_renewal_received_subject": .init(
       de: "Ihr Verlängerungsantrag {number}", en: "Your renewal request {number}"),
-    "mail.renewal-received.title": .init(de: "Verlängerung beantragt", en: "Renewal requested"),
-    "mail.renewal-received.body": .init(
+    "mail_renewal_received_title": .init(de: "Verlängerung beantragt", en: "Renewal requested"),
+    "mail_renewal_received_body": .init(
       de: """
         Guten Tag,
 
@@ -98,19 +98,19 @@ extension Catalogue {
 
         [Status of the request]({statusURL})
         """),
-    "mail.renewal-received.automatic": .init(
+    "mail_renewal_received_automatic": .init(
       de: "Das neue Zertifikat wird jetzt ausgestellt; Sie erhalten eine E-Mail zur Abholung.",
       en: "The new certificate is being issued now; you will get a mail to pick it up."),
-    "mail.renewal-received.confirmation": .init(
+    "mail_renewal_received_confirmation": .init(
       de:
         "Sobald der Service-Desk die Verlängerung bestätigt hat, erhalten Sie eine E-Mail zur Abholung.",
       en: "Once the service desk has confirmed the renewal, you will get a mail to pick it up."),
 
-    "mail.request-rejected.subject": .init(
+    "mail_request_rejected_subject": .init(
       de: "Ihr Zertifikatsantrag {number} wurde abgelehnt",
       en: "Your certificate request {number} was rejected"),
-    "mail.request-rejected.title": .init(de: "Antrag abgelehnt", en: "Request rejected"),
-    "mail.request-rejected.body": .init(
+    "mail_request_rejected_title": .init(de: "Antrag abgelehnt", en: "Request rejected"),
+    "mail_request_rejected_body": .init(
       de: """
         Guten Tag,
 
@@ -130,12 +130,12 @@ extension Catalogue {
         You can make a new request at any time.
         """),
 
-    "mail.issuance-refused.subject": .init(
+    "mail_issuance_refused_subject": .init(
       de: "Ihr Zertifikat {number} konnte nicht ausgestellt werden",
       en: "Your certificate {number} could not be issued"),
-    "mail.issuance-refused.title": .init(
+    "mail_issuance_refused_title": .init(
       de: "Zertifikat nicht ausgestellt", en: "Certificate not issued"),
-    "mail.issuance-refused.body": .init(
+    "mail_issuance_refused_body": .init(
       de: """
         Guten Tag,
 
@@ -154,20 +154,20 @@ extension Catalogue {
 
         Please make a new request; your browser makes a new key for it.
         """),
-    "mail.issuance-refused.key-taken": .init(
+    "mail_issuance_refused_key_taken": .init(
       de:
         "Dieser Schlüssel ist inzwischen für ein anderes Postfach zertifiziert oder als kompromittiert gesperrt.",
       en: "This key has since been certified for another mailbox or blocked as compromised."),
-    "mail.issuance-refused.other": .init(
+    "mail_issuance_refused_other": .init(
       de: "Das Zertifikat hätte die Regeln der Zertifizierungsstelle nicht erfüllt.",
       en: "The certificate would not have met the certificate authority's rules."),
 
-    "mail.issuance-held.subject": .init(
+    "mail_issuance_held_subject": .init(
       de: "Ihr Zertifikat {number} wartet auf eine Bestätigung Ihres Postfachs",
       en: "Your certificate {number} waits for you to confirm your mailbox"),
-    "mail.issuance-held.title": .init(
+    "mail_issuance_held_title": .init(
       de: "Postfach bestätigen", en: "Confirm your mailbox"),
-    "mail.issuance-held.body": .init(
+    "mail_issuance_held_body": .init(
       de: """
         Guten Tag,
 
@@ -183,12 +183,12 @@ extension Catalogue {
         Please ask for a new login link at <{portalURL}> and open it. Your certificate is then issued without anything more to do.
         """),
 
-    "mail.certificate-revoked.subject": .init(
+    "mail_certificate_revoked_subject": .init(
       de: "Ihr S/MIME-Zertifikat für {mailbox} wurde widerrufen",
       en: "Your S/MIME certificate for {mailbox} has been revoked"),
-    "mail.certificate-revoked.title": .init(
+    "mail_certificate_revoked_title": .init(
       de: "Zertifikat widerrufen", en: "Certificate revoked"),
-    "mail.certificate-revoked.body": .init(
+    "mail_certificate_revoked_body": .init(
       de: """
         Guten Tag,
 
@@ -212,12 +212,12 @@ extension Catalogue {
         If you did not ask for this revocation, please contact the service desk.
         """),
 
-    "mail.recovery-requested.subject": .init(
+    "mail_recovery_requested_subject": .init(
       de: "Wiederherstellung Ihres Verschlüsselungsschlüssels beantragt ({number})",
       en: "Recovery of your encryption key asked for ({number})"),
-    "mail.recovery-requested.title": .init(
+    "mail_recovery_requested_title": .init(
       de: "Wiederherstellung beantragt", en: "Recovery asked for"),
-    "mail.recovery-requested.body": .init(
+    "mail_recovery_requested_body": .init(
       de: """
         Guten Tag,
 
@@ -244,18 +244,18 @@ extension Catalogue {
 
         [Your certificate]({certificateURL})
         """),
-    "mail.recovery-requested.by-you": .init(
+    "mail_recovery_requested_by_you": .init(
       de: "Sie haben die Wiederherstellung", en: "You have asked for the recovery"),
-    "mail.recovery-requested.by-administrator": .init(
+    "mail_recovery_requested_by_administrator": .init(
       de: "Eine Administratorin oder ein Administrator hat die Wiederherstellung",
       en: "An administrator has asked for the recovery"),
 
-    "mail.recovery-approved.subject": .init(
+    "mail_recovery_approved_subject": .init(
       de: "Wiederherstellung {number}: Freigabe {approvals} von {needed}",
       en: "Recovery {number}: approval {approvals} of {needed}"),
-    "mail.recovery-approved.title": .init(
+    "mail_recovery_approved_title": .init(
       de: "Wiederherstellung freigegeben", en: "Recovery approved"),
-    "mail.recovery-approved.body": .init(
+    "mail_recovery_approved_body": .init(
       de: """
         Guten Tag,
 
@@ -274,21 +274,21 @@ extension Catalogue {
 
         If you did not expect this recovery, please contact the service desk at once.
         """),
-    "mail.recovery-approved.waiting": .init(
+    "mail_recovery_approved_waiting": .init(
       de: "Eine weitere Freigabe durch eine andere Person steht noch aus.",
       en: "Another approval, by someone else, is still needed."),
-    "mail.recovery-approved.complete": .init(
+    "mail_recovery_approved_complete": .init(
       de:
         "Damit ist die Wiederherstellung freigegeben: In den nächsten {days} Tagen kann der verschlüsselt hinterlegte Schlüssel für den Wiederherstellungsrechner heruntergeladen werden. Wir schreiben Ihnen, wenn das geschieht.",
       en:
         "With this the recovery is approved: for the next {days} days the escrowed key, still encrypted, may be downloaded for the recovery machine. We will write to you when that happens."
     ),
 
-    "mail.recovery-declined.subject": .init(
+    "mail_recovery_declined_subject": .init(
       de: "Wiederherstellung {number} abgelehnt", en: "Recovery {number} declined"),
-    "mail.recovery-declined.title": .init(
+    "mail_recovery_declined_title": .init(
       de: "Wiederherstellung abgelehnt", en: "Recovery declined"),
-    "mail.recovery-declined.body": .init(
+    "mail_recovery_declined_body": .init(
       de: """
         Guten Tag,
 
@@ -308,12 +308,12 @@ extension Catalogue {
         The escrowed key stays sealed.
         """),
 
-    "mail.recovery-downloaded.subject": .init(
+    "mail_recovery_downloaded_subject": .init(
       de: "Wiederherstellung {number}: hinterlegter Schlüssel herausgegeben",
       en: "Recovery {number}: escrowed key handed out"),
-    "mail.recovery-downloaded.title": .init(
+    "mail_recovery_downloaded_title": .init(
       de: "Hinterlegter Schlüssel herausgegeben", en: "Escrowed key handed out"),
-    "mail.recovery-downloaded.body": .init(
+    "mail_recovery_downloaded_body": .init(
       de: """
         Guten Tag,
 
@@ -329,12 +329,12 @@ extension Catalogue {
         If you did not expect this recovery, please contact the service desk at once.
         """),
 
-    "mail.certificate-ready.subject": .init(
+    "mail_certificate_ready_subject": .init(
       de: "Ihr S/MIME-Zertifikat {number} ist bereit",
       en: "Your S/MIME certificate {number} is ready"),
-    "mail.certificate-ready.title": .init(
+    "mail_certificate_ready_title": .init(
       de: "Ihr Zertifikat ist bereit", en: "Your certificate is ready"),
-    "mail.certificate-ready.body": .init(
+    "mail_certificate_ready_body": .init(
       de: """
         Guten Tag,
 
@@ -358,12 +358,12 @@ extension Catalogue {
         The link works for {days} days. Signed in at <{portalURL}> you find the certificate under your requests at any time.
         """),
 
-    "mail.certificate-expiring.subject": .init(
+    "mail_certificate_expiring_subject": .init(
       de: "Ihr S/MIME-Zertifikat für {mailbox} läuft am {date} ab",
       en: "Your S/MIME certificate for {mailbox} expires on {date}"),
-    "mail.certificate-expiring.title": .init(
+    "mail_certificate_expiring_title": .init(
       de: "Zertifikat läuft ab", en: "Certificate expires"),
-    "mail.certificate-expiring.body": .init(
+    "mail_certificate_expiring_body": .init(
       de: """
         Guten Tag,
 
@@ -386,15 +386,15 @@ extension Catalogue {
 
         Keep the current key: you still need it to read old encrypted mail.
         """),
-    "mail.certificate-expiring.in-one-day": .init(de: "in einem Tag", en: "in one day"),
-    "mail.certificate-expiring.in-days": .init(de: "in {days} Tagen", en: "in {days} days"),
-    "mail.certificate-expiring.evidence-reusable": .init(
+    "mail_certificate_expiring_in_one_day": .init(de: "in einem Tag", en: "in one day"),
+    "mail_certificate_expiring_in_days": .init(de: "in {days} Tagen", en: "in {days} days"),
+    "mail_certificate_expiring_evidence_reusable": .init(
       de:
         "Ihre Identität wurde innerhalb der letzten 825 Tage geprüft: Ein neuer Besuch am Service-Desk ist nicht nötig.",
       en:
         "Your identity was checked within the last 825 days: you do not need to visit the service desk again."
     ),
-    "mail.certificate-expiring.evidence-too-old": .init(
+    "mail_certificate_expiring_evidence_too_old": .init(
       de:
         "Ihre letzte Identitätsprüfung ist älter als 825 Tage: Für die Verlängerung zeigen Sie Ihren Ausweis bitte noch einmal am Service-Desk.",
       en:

@@ -580,28 +580,28 @@ extension Catalogue {
     "admin_title": .init(de: "Verwaltung", en: "Administration"),
     "admin_saved": .init(de: "Gespeichert.", en: "Saved."),
     // Where and when to show a photo ID, unless MAILSEAL_ID_CHECK_* says.
-    "identity-check.default": .init(
+    "identity_check_default": .init(
       de:
         "Bringen Sie Ihren Lichtbildausweis (Personalausweis oder Reisepass) zum Service-Desk mit. Öffnungszeiten: Montag bis Freitag, 9 bis 16 Uhr.",
       en:
         "Bring your photo ID (identity card or passport) to the service desk. Opening hours: Monday to Friday, 9:00 to 16:00."
     ),
     // Revocation reasons, as pages and mails name them (RevocationReason.label).
-    "reason.keyCompromise": .init(
+    "reason_keycompromise": .init(
       de: "Der private Schlüssel ist in fremde Hände geraten",
       en: "The private key has been compromised"),
-    "reason.superseded": .init(
+    "reason_superseded": .init(
       de: "Durch ein neues Zertifikat ersetzt", en: "Replaced by a new certificate"),
-    "reason.affiliationChanged": .init(
+    "reason_affiliationchanged": .init(
       de: "Name oder Zugehörigkeit hat sich geändert", en: "Name or affiliation has changed"),
-    "reason.cessationOfOperation": .init(
+    "reason_cessationofoperation": .init(
       de: "Das Postfach wird nicht mehr genutzt", en: "The mailbox is no longer used"),
-    "reason.privilegeWithdrawn": .init(
+    "reason_privilegewithdrawn": .init(
       de: "Die Berechtigung wurde entzogen", en: "The entitlement has been withdrawn"),
-    "reason.cACompromise": .init(
+    "reason_cacompromise": .init(
       de: "Die Zertifizierungsstelle ist kompromittiert",
       en: "The certificate authority has been compromised"),
-    "reason.unspecified": .init(de: "Ohne Angabe", en: "No reason given"),
+    "reason_unspecified": .init(de: "Ohne Angabe", en: "No reason given"),
     "admin_escrow_stopped": .init(
       de: "Schlüsselhinterlegung angehalten", en: "Key escrow stopped"),
     "admin_escrow_stopped_what": .init(

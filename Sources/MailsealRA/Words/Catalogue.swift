@@ -15,6 +15,15 @@ public enum Catalogue {
   public static let entries: [String: LocalizedText] = pages.merging(problems) { first, _ in first }
     .merging(mails) { first, _ in first }.merging(commands) { first, _ in first }
 
+  /// A value as a part of an ID: every ID is one identifier of lower-case
+  /// letters, digits and underscores (what a template can name as
+  /// `t.some_id`), so a code like `key-already-certified` or a reason like
+  /// `keyCompromise` becomes `key_already_certified`, `keycompromise`.
+  public static func idPart(_ value: String) -> String {
+    String(
+      value.lowercased().map { $0 == "-" || $0 == "." ? "_" : $0 })
+  }
+
   /// The sentence `id` in `language` with its placeholders filled in; the
   /// ID itself when it is missing (tests keep that from happening).
   public static func text(

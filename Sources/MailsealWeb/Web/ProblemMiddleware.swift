@@ -60,7 +60,7 @@ struct ProblemMiddleware: AsyncMiddleware {
       request.logger.error(
         "request failed",
         metadata: ["reference": .string(id), "error": .string(String(reflecting: error))])
-      problem.message = Message("problem.internal", ["reference": id])
+      problem.message = Message("problem_internal", ["reference": id])
       problem.fields = [:]
     } else if problem.status == .tooManyRequests {
       retryAfter = Self.retryAfter(problem.code)
@@ -122,47 +122,47 @@ struct ProblemMiddleware: AsyncMiddleware {
         return Description(
           code: error.code.rawValue,
           status: error.code == .csrTooLarge ? .payloadTooLarge : .unprocessableEntity,
-          message: Message("problem.csr-refused", arguments),
-          fields: ["csr": Message("field.csr.refused", arguments)])
+          message: Message("problem_csr_refused", arguments),
+          fields: ["csr": Message("field_csr_refused", arguments)])
       case .invalidMailbox, .invalidName:
         return Description(
           code: error.code.rawValue, status: .unprocessableEntity,
-          message: Message("problem.invalid-value", ["reason": error.message]))
+          message: Message("problem_invalid_value", ["reason": error.message]))
       case .keyAlreadyCertified, .keyCompromised:
         return Description(
           code: error.code.rawValue, status: .conflict,
-          message: Message("problem.\(error.code.rawValue)", ["reason": error.message]))
+          message: Message("problem_\(Catalogue.idPart(error.code.rawValue))", ["reason": error.message]))
       case .keyUnavailable:
         return Description(
           code: MailsealError.Code.serviceUnavailable.rawValue, status: .serviceUnavailable,
-          message: Message("problem.service-unavailable"))
+          message: Message("problem_service_unavailable"))
       case .envelopeMalformed, .envelopeTooLarge, .envelopeRecipientsWrong:
         return Description(
           code: error.code.rawValue,
           status: error.code == .envelopeTooLarge ? .payloadTooLarge : .unprocessableEntity,
-          message: Message("problem.envelope-refused", ["reason": error.message]))
+          message: Message("problem_envelope_refused", ["reason": error.message]))
       case .lintFailed, .invalidIssuerPolicy, .issuerNotValid, .keyCustody, .wrongPassphrase,
         .caMaterialInvalid, .signatureMismatch, .recoveryMaterialInvalid, .recoveryKeyMismatch,
         .recoveredKeyMismatch:
         return Description(
           code: error.code.rawValue, status: .internalServerError,
-          message: Message("problem.internal"))
+          message: Message("problem_internal"))
       }
     case let error as any AbortError:
       return Description(
         code: "http-\(error.status.code)", status: error.status,
-        message: Message("problem.http", ["reason": error.reason]))
+        message: Message("problem_http", ["reason": error.reason]))
     default:
       if let unavailable = StoreOutage.of(error) {
         return Description(
           code: MailsealError.Code.serviceUnavailable.rawValue, status: .serviceUnavailable,
           message: Message(
             unavailable.cause == .unreachable
-              ? "problem.service-unavailable" : "problem.service-unavailable.cannot-store"))
+              ? "problem_service_unavailable" : "problem_service_unavailable_cannot_store"))
       }
       return Description(
         code: MailsealError.Code.internal.rawValue, status: .internalServerError,
-        message: Message("problem.internal"))
+        message: Message("problem_internal"))
     }
   }
 
