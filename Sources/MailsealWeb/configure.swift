@@ -218,7 +218,7 @@ public func configure(
   if app.isServing {
     try await prepareToServe(app)
     app.lifecycle.use(WorkerLifecycle())
-    if let address = configuration.portal.ocspListen {
+    if let address = configuration.ocsp.listen {
       app.lifecycle.use(OCSPListenerLifecycle(address: address))
     }
   }
@@ -318,7 +318,7 @@ func prepareToServe(_ app: Application) async throws {
       // Another instance made it a moment ago.
     }
   }
-  switch app.mailseal.portal.metricsAccess {
+  switch app.mailseal.metrics.access {
   case .open:
     app.logger.notice("GET /metrics is open: the public URL is on loopback.")
   case .token:

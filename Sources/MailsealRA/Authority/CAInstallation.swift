@@ -270,7 +270,7 @@ public struct CAInstallation: Sendable {
     -> OCSPResponder
   {
     let authority = try await authority(for: issuer)
-    if configuration.portal.ocspSignedByCA {
+    if configuration.ocsp.signedByCA {
       return try OCSPResponder(
         issuer: authority.certificate, signerCertificate: authority.certificate,
         key: authority.signingKey)

@@ -43,6 +43,10 @@ public struct MailsealConfiguration: Sendable {
   public var mail: MailSettings
   /// The requester-facing settings.
   public var portal: PortalSettings
+  /// `MAILSEAL_OCSP_*`: the OCSP responder's signer and listener.
+  public var ocsp = OCSPSettings()
+  /// `MAILSEAL_METRICS_TOKEN`: who may read `/metrics`.
+  public var metrics = MetricsSettings()
   /// `MAILSEAL_PKCS11_MODULE`, `MAILSEAL_PKCS11_PIN_FILE`,
   /// `MAILSEAL_PKCS11_TOKEN`: CA keys in a hardware security module.
   public var pkcs11: PKCS11Settings?
@@ -202,6 +206,8 @@ public struct MailsealConfiguration: Sendable {
     let (escrow, recoveryPins) = loadEscrow(value, problems: &problems)
     let (mail, portal) = loadPortal(
       value, dataDirectory: dataDirectory, publicURL: site.publicURL, problems: &problems)
+    let ocsp = OCSPSettings.load(value, problems: &problems)
+    let metrics = MetricsSettings.load(value, publicURL: site.publicURL, problems: &problems)
 
     // The provider vouches for addresses only in the organisation's own
     // domains (S/MIME BR §3.2.2.1): they must be named.
@@ -229,6 +235,8 @@ public struct MailsealConfiguration: Sendable {
       passphrase: passphrase,
       mail: mail,
       portal: portal,
+      ocsp: ocsp,
+      metrics: metrics,
       pkcs11: pkcs11,
       oidc: oidc,
       localStaffLogin: localStaffLogin,

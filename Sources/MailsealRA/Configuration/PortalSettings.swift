@@ -83,43 +83,15 @@ public struct PortalSettings: Sendable {
   /// `MAILSEAL_ISSUANCE_LEASE_SECONDS`: how long an issuance worker holds
   /// the requests it took (default 120); after a crash they wait this long.
   public var issuanceLease: Int = 120
-  /// `MAILSEAL_OCSP_SIGNER`: `responder` (default: the delegated responder
-  /// certificate) or `ca` (the issuing CA key signs OCSP responses).
-  public var ocspSignedByCA: Bool = false
-  /// `MAILSEAL_OCSP_LISTEN` (`host:port`): a listener of its own for OCSP
-  /// alone (`POST /ocsp`, `GET /ocsp/…`), beside the portal's; nil: OCSP
-  /// is answered on the portal's port only.
-  public var ocspListen: ListenAddress? = nil
   /// `MAILSEAL_RENEWAL_REMINDER_DAYS`: days before expiry on which the
   /// renewal reminder is mailed (default `30,7`).
   public var renewalReminderDays: [Int] = [30, 7]
   /// `MAILSEAL_RENEWAL_AUTO_APPROVE`: a renewal that may reuse the identity
   /// evidence is approved at once instead of by an operator's click.
   public var renewalAutoApprove: Bool = false
-  /// `MAILSEAL_METRICS_TOKEN`: when set, `GET /metrics` needs
-  /// `Authorization: Bearer <token>`.
-  public var metricsToken: String? = nil
   /// `MAILSEAL_TIME_ZONE` (IANA name): the zone times are shown in on
   /// pages and in mails; the system's by default.
   public var timeZone: TimeZone = .current
-  /// Whether the public URL names this machine (127.0.0.0/8, ::1,
-  /// localhost): then `/metrics` may be open without a token.
-  public var publicURLIsLoopback = true
-
-  /// Who may read `GET /metrics`.
-  public enum MetricsAccess: Sendable, Equatable {
-    /// Anyone who reaches it: only when the portal is reached on loopback.
-    case open
-    /// Whoever sends `Authorization: Bearer <token>`.
-    case token(String)
-    /// Nobody: the portal is public and no token is set.
-    case off
-  }
-
-  public var metricsAccess: MetricsAccess {
-    if let metricsToken { return .token(metricsToken) }
-    return publicURLIsLoopback ? .open : .off
-  }
 
   /// Without `MAILSEAL_ID_CHECK_*`: the catalogue's `identity-check.default`.
   static var defaultIdentityCheck: [String: String] {
@@ -235,33 +207,6 @@ extension MailsealConfiguration {
     let pickupDays = integer("MAILSEAL_PICKUP_DAYS", default: 30, range: 1...365, unit: "days")
     let lease = integer(
       "MAILSEAL_ISSUANCE_LEASE_SECONDS", default: 120, range: 5...3600, unit: "seconds")
-    let signer = value("MAILSEAL_OCSP_SIGNER")?.lowercased() ?? "responder"
-    if signer != "responder" && signer != "ca" {
-      problems.append(
-        .init(variable: "MAILSEAL_OCSP_SIGNER", message: "must be `responder` or `ca`."))
-    }
-    var ocspListen: ListenAddress?
-    if let text = value("MAILSEAL_OCSP_LISTEN") {
-      // host:port, the host an address or name (IPv6 in brackets).
-      if let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-        (1...65_535).contains(port)
-      {
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if !host.isEmpty, host.count <= 253,
-          host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:".contains($0)) })
-        {
-          ocspListen = ListenAddress(host: host, port: port)
-        }
-      }
-      if ocspListen == nil {
-        problems.append(
-          .init(
-            variable: "MAILSEAL_OCSP_LISTEN",
-            message:
-              "“\(text.prefix(100))” is not host:port (e.g. 127.0.0.1:8081 or [::1]:8081)."))
-      }
-    }
     var reminders = [30, 7]
     if let text = value("MAILSEAL_RENEWAL_REMINDER_DAYS") {
       let days = text.split(separator: ",").map {
@@ -304,11 +249,6 @@ extension MailsealConfiguration {
             message: "“\(name.prefix(64))” is not a time zone name such as Europe/Berlin or UTC."))
       }
     }
-    let metricsToken = value("MAILSEAL_METRICS_TOKEN")
-    if let metricsToken, metricsToken.count < 16 || metricsToken.count > 256 {
-      problems.append(
-        .init(variable: "MAILSEAL_METRICS_TOKEN", message: "must be 16 to 256 characters long."))
-    }
 
     return (
       MailSettings(smtp: smtp, outboxDirectory: outbox, from: from, domain: domain),
@@ -320,12 +260,8 @@ extension MailsealConfiguration {
         videoCallURL: video, trustForwardedFor: trust,
         secureCookies: publicURL.hasPrefix("https://"), fourEyes: fourEyes,
         evidenceRetentionDays: retention,
-        pickupDays: pickupDays, issuanceLease: lease, ocspSignedByCA: signer == "ca",
-        ocspListen: ocspListen,
-        renewalReminderDays: reminders, renewalAutoApprove: autoApprove,
-        metricsToken: metricsToken, timeZone: timeZone,
-        publicURLIsLoopback: ["localhost", "::1", "[::1]"].contains(host.lowercased())
-          || host.hasPrefix("127."))
+        pickupDays: pickupDays, issuanceLease: lease,
+        renewalReminderDays: reminders, renewalAutoApprove: autoApprove, timeZone: timeZone)
     )
   }
 }

@@ -110,7 +110,7 @@ enum PublicCAController {
   /// set, only for `Authorization: Bearer <token>`.
   @Sendable
   static func metrics(_ request: Request) async throws -> Response {
-    switch request.application.mailseal.portal.metricsAccess {
+    switch request.application.mailseal.metrics.access {
     case .open: break
     case .token(let token):
       let given = request.headers.bearerAuthorization?.token ?? ""
