@@ -67,7 +67,9 @@ struct CatalogueTests {
           let id = String(text[match.output[1].range!])
           checked += 1
           // Built from a code or a field name at run time, checked above.
-          guard Catalogue.entries[id] == nil else { continue }
+          guard Catalogue.entries[id] == nil, !Self.notCatalogueLiterals.contains(id) else {
+            continue
+          }
           missing.append("\(file.lastPathComponent): \(id)")
         }
       }
@@ -159,6 +161,10 @@ struct CatalogueTests {
     }
     #expect(unknown.isEmpty, "IDs built at run time that this test does not know: \(unknown)")
   }
+
+  /// Literals that look like IDs and are not: the Prometheus metrics'
+  /// names.
+  static let notCatalogueLiterals: Set<String> = ["mail_delivered", "mail_failures", "mail_queue"]
 
   /// Literals built the same way that are not catalogue IDs (rate-limit
   /// keys, file names, log labels).

@@ -110,7 +110,7 @@ public struct FileKeyCustody: KeyCustody {
 
   /// Refuses a folder or file that another user owns or that group or
   /// others may read: encrypted or not, CA keys are nobody else's business.
-  static func requirePrivate(_ path: String, what: String, mode: Int) throws(CAError) {
+  package static func requirePrivate(_ path: String, what: String, mode: Int) throws(CAError) {
     var status = stat()
     guard lstat(path, &status) == 0 else {
       throw CAError(.keyCustody, "The \(what) \(path) cannot be examined.")

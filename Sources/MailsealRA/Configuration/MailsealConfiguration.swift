@@ -47,6 +47,9 @@ public struct MailsealConfiguration: Sendable {
   public var ocsp = OCSPSettings()
   /// `MAILSEAL_METRICS_TOKEN`: who may read `/metrics`.
   public var metrics = MetricsSettings()
+  /// `MAILSEAL_UPSTREAM*`: the certificate authority that issues; nil: the
+  /// embedded CA.
+  public var upstream: UpstreamSettings?
   /// `MAILSEAL_PKCS11_MODULE`, `MAILSEAL_PKCS11_PIN_FILE`,
   /// `MAILSEAL_PKCS11_TOKEN`: CA keys in a hardware security module.
   public var pkcs11: PKCS11Settings?
@@ -208,6 +211,17 @@ public struct MailsealConfiguration: Sendable {
       value, dataDirectory: dataDirectory, publicURL: site.publicURL, problems: &problems)
     let ocsp = OCSPSettings.load(value, problems: &problems)
     let metrics = MetricsSettings.load(value, publicURL: site.publicURL, problems: &problems)
+    let upstream = UpstreamSettings.load(value, problems: &problems)
+    // Read and checked already, but nothing issues through an upstream in
+    // this build: starting would let the embedded CA issue instead.
+    if let upstream {
+      problems.append(
+        .init(
+          variable: "MAILSEAL_UPSTREAM",
+          message:
+            "`\(upstream.connector.name)` is checked, but this build cannot issue through an upstream CA yet; unset MAILSEAL_UPSTREAM (the embedded CA issues)."
+        ))
+    }
 
     // The provider vouches for addresses only in the organisation's own
     // domains (S/MIME BR §3.2.2.1): they must be named.
@@ -237,6 +251,7 @@ public struct MailsealConfiguration: Sendable {
       portal: portal,
       ocsp: ocsp,
       metrics: metrics,
+      upstream: upstream,
       pkcs11: pkcs11,
       oidc: oidc,
       localStaffLogin: localStaffLogin,

@@ -85,7 +85,8 @@ public struct MailsealError: Error, Sendable, Equatable {
   /// `code` with the sentence `problem_<code>` and the values it names.
   public init(_ code: Code, _ arguments: [String: String], fields: [String: Message] = [:]) {
     self.init(
-      code, message: Message("problem_\(Catalogue.idPart(code.rawValue))", arguments), fields: fields)
+      code, message: Message("problem_\(Catalogue.idPart(code.rawValue))", arguments),
+      fields: fields)
   }
 
   /// The sentence in `language`.

@@ -131,7 +131,8 @@ struct ProblemMiddleware: AsyncMiddleware {
       case .keyAlreadyCertified, .keyCompromised:
         return Description(
           code: error.code.rawValue, status: .conflict,
-          message: Message("problem_\(Catalogue.idPart(error.code.rawValue))", ["reason": error.message]))
+          message: Message(
+            "problem_\(Catalogue.idPart(error.code.rawValue))", ["reason": error.message]))
       case .keyUnavailable:
         return Description(
           code: MailsealError.Code.serviceUnavailable.rawValue, status: .serviceUnavailable,
