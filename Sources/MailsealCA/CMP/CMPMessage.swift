@@ -174,7 +174,7 @@ public struct CMPHeader: Sendable, Hashable {
       try coder.serialize(recipient)
       if let messageTime {
         try coder.serialize(explicitlyTaggedWithTagNumber: 0, tagClass: .contextSpecific) { coder in
-          try DERTime.serializeGeneralizedTime(messageTime.withoutFraction, into: &coder)
+          try DERTime.serializeGeneralizedTime(messageTime, into: &coder)
         }
       }
       if let protectionAlgorithm {
@@ -716,9 +716,4 @@ struct ASN1Fields {
     guard octets.bytes.count <= 128 else { throw CMPMessage.Malformed("an octet string too long") }
     return Array(octets.bytes)
   }
-}
-
-extension Date {
-  /// GeneralizedTime in DER has no fraction here.
-  var withoutFraction: Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
 }

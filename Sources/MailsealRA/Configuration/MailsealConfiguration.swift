@@ -83,6 +83,12 @@ public struct MailsealConfiguration: Sendable {
   /// PBKDF2 iterations for new CA key files; tests lower it to stay fast.
   var keyIterations = EncryptedPrivateKeyInfo.defaultIterations
 
+  /// Whether `host` names this machine (localhost, ::1, 127.0.0.0/8):
+  /// where plain http and an open `/metrics` are allowed.
+  static func isLoopback(_ host: String) -> Bool {
+    ["localhost", "::1", "[::1]"].contains(host.lowercased()) || host.hasPrefix("127.")
+  }
+
   /// The folder holding the encrypted CA key files.
   public var keyDirectory: URL {
     dataDirectory.appendingPathComponent("ca-keys", isDirectory: true)

@@ -91,7 +91,6 @@ public struct MetricsSettings: Sendable, Equatable {
     let host = URL(string: publicURL)?.host ?? "localhost"
     return MetricsSettings(
       token: metricsToken,
-      publicURLIsLoopback: ["localhost", "::1", "[::1]"].contains(host.lowercased())
-        || host.hasPrefix("127."))
+      publicURLIsLoopback: MailsealConfiguration.isLoopback(host))
   }
 }

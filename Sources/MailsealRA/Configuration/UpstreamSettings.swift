@@ -119,7 +119,7 @@ public struct UpstreamSettings: Sendable {
     if let text = required("MAILSEAL_UPSTREAM_URL", "the upstream API's base URL") {
       if let parsed = URL(string: text), let scheme = parsed.scheme?.lowercased(),
         let host = parsed.host, !host.isEmpty, parsed.user == nil, parsed.query == nil,
-        scheme == "https" || (scheme == "http" && Self.isLoopback(host))
+        scheme == "https" || (scheme == "http" && MailsealConfiguration.isLoopback(host))
       {
         url = parsed
       } else {
@@ -171,7 +171,7 @@ public struct UpstreamSettings: Sendable {
       if let encoded = secret(
         "MAILSEAL_HARICA_TOTP_SECRET_FILE", "the account's TOTP secret (base32)", required: false)
       {
-        totp = Self.base32(String(decoding: encoded, as: UTF8.self))
+        totp = OneTimePassword.base32(decoding: String(decoding: encoded, as: UTF8.self))
         if totp.map({ $0.count < 10 }) ?? true {
           problems.append(
             .init(
@@ -273,29 +273,5 @@ public struct UpstreamSettings: Sendable {
       return .failure(SecretProblem(message: "the file \(path) is empty."))
     }
     return .success(bytes)
-  }
-
-  /// RFC 4648 base32 (upper or lower case, spaces and padding ignored);
-  /// nil for anything else.
-  static func base32(_ text: String) -> [UInt8]? {
-    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
-    var bits = 0
-    var buffer = 0
-    var bytes: [UInt8] = []
-    for character in text.uppercased().utf8 where character != UInt8(ascii: " ") {
-      if character == UInt8(ascii: "=") { continue }
-      guard let index = alphabet.firstIndex(of: character) else { return nil }
-      buffer = (buffer << 5) | index
-      bits += 5
-      if bits >= 8 {
-        bits -= 8
-        bytes.append(UInt8((buffer >> bits) & 0xFF))
-      }
-    }
-    return bytes
-  }
-
-  static func isLoopback(_ host: String) -> Bool {
-    host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
   }
 }

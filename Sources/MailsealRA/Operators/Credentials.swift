@@ -74,6 +74,26 @@ enum OneTimePassword {
     }
   }
 
+  /// RFC 4648 base32 (upper or lower case, spaces and padding ignored);
+  /// nil for anything else.
+  static func base32(decoding text: String) -> [UInt8]? {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
+    var bits = 0
+    var buffer = 0
+    var bytes: [UInt8] = []
+    for character in text.uppercased().utf8 where character != UInt8(ascii: " ") {
+      if character == UInt8(ascii: "=") { continue }
+      guard let index = alphabet.firstIndex(of: character) else { return nil }
+      buffer = (buffer << 5) | index
+      bits += 5
+      if bits >= 8 {
+        bits -= 8
+        bytes.append(UInt8((buffer >> bits) & 0xFF))
+      }
+    }
+    return bytes
+  }
+
   /// RFC 4648 base32 without padding, as authenticator apps expect.
   static func base32(_ bytes: [UInt8]) -> String {
     let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
