@@ -8,6 +8,10 @@ public struct CACertificate: Sendable, Hashable {
     case root
     case issuing
     case ocspResponder
+    /// A CA certificate of an upstream certificate authority (its issuing
+    /// CA or root): no key of ours; kept so that the certificates it
+    /// issued have their issuer and their chain for the PKCS#12.
+    case upstream
   }
 
   public var id: UUID

@@ -55,6 +55,11 @@ public struct CertificateRequest: Sendable, Hashable {
   public var issuingLeaseUntil: Date?
   /// Approved, but waiting for a fresh mailbox validation since then.
   public var issuanceHeldAt: Date?
+  /// Approved, but held for an admin by the upstream certificate authority's
+  /// path (what came back failed the RA's check, an order no look-up can
+  /// settle): since when, and why.
+  public var upstreamHeldAt: Date?
+  public var upstreamHeldReason: String?
   public var pickupTokenHash: String?
   public var pickupExpiresAt: Date?
 

@@ -48,6 +48,9 @@ public struct CAError: Error, Hashable, Sendable, CustomStringConvertible {
     case recoveryKeyMismatch = "recovery-key-mismatch"
     /// The key in the envelope is not the key of the certificate.
     case recoveredKeyMismatch = "recovered-key-mismatch"
+    // An upstream certificate authority.
+    /// The upstream CA refused the order (its answer is the message).
+    case upstreamRefused = "upstream-refused"
   }
 
   /// The stable kind of this error.

@@ -290,3 +290,29 @@ struct EmailProtectionHandled: VerifierPolicy {
     .meetsPolicy
   }
 }
+
+extension SignedCertificate {
+  /// A certificate an upstream CA issued and ``UpstreamCertificateCheck``
+  /// passed, as the store keeps every certificate: its serial, validity,
+  /// the validated subject (which the check found in it) and its key.
+  /// `issuerSlug` names the upstream CA that signed it.
+  public init(upstream certificate: Certificate, subject: ValidatedSubject, issuerSlug: String)
+    throws
+  {
+    var serializer = DER.Serializer()
+    try serializer.serialize(certificate)
+    self.init(
+      der: serializer.serializedBytes,
+      prepared: PreparedCertificate(
+        serialNumber: certificate.serialNumber,
+        serialHex: certificate.serialNumber.hex,
+        tbsCertificate: Array(certificate.tbsCertificateBytes),
+        signatureAlgorithm: [],
+        notBefore: certificate.notValidBefore,
+        notAfter: certificate.notValidAfter,
+        subject: subject,
+        keyFingerprint: Certificate.PublicKey.fingerprint(
+          subjectPublicKeyInfo: certificate.publicKey.subjectPublicKeyInfoDER),
+        issuerSlug: issuerSlug))
+  }
+}

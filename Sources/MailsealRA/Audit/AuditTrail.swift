@@ -15,6 +15,8 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
   case requestRejected = "request.rejected"
   case issuanceHeld = "issuance.held"
   case issuanceRefused = "issuance.refused"
+  /// An upstream CA's order needs an admin (the request is held).
+  case upstreamHeld = "upstream.held"
   case certificateIssued = "certificate.issued"
   case certificateRevoked = "certificate.revoked"
   case crlPublished = "crl.published"

@@ -17,6 +17,8 @@ public struct IssuanceOrder: Sendable {
   /// What the key is for: one dual-use key, or one of a signing and an
   /// encryption key (key escrow).
   public let purpose: KeyPurpose
+  /// The request's number, for an upstream's own records.
+  public var number: String?
 
   public init(
     request: [UInt8], subject: ValidatedSubject, requestID: UUID? = nil,

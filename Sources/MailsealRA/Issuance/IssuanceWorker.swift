@@ -94,19 +94,21 @@ public actor IssuanceWorker {
       do {
         try request.checkRules(fourEyes: configuration.portal.fourEyes, now: now)
         let subject = try request.subject()
+        var made: [IssuanceOrder]
         if let encryption = request.encryptionCSRDER {
           // Key escrow: a signing and an encryption certificate, from one
           // identity check, issued together.
-          orders.append(
+          made = [
             IssuanceOrder(
-              request: request.csrDER, subject: subject, requestID: request.id, purpose: .signing))
-          orders.append(
+              request: request.csrDER, subject: subject, requestID: request.id, purpose: .signing),
             IssuanceOrder(
-              request: encryption, subject: subject, requestID: request.id, purpose: .encryption))
+              request: encryption, subject: subject, requestID: request.id, purpose: .encryption),
+          ]
         } else {
-          orders.append(
-            IssuanceOrder(request: request.csrDER, subject: subject, requestID: request.id))
+          made = [IssuanceOrder(request: request.csrDER, subject: subject, requestID: request.id)]
         }
+        for index in made.indices { made[index].number = request.number }
+        orders += made
       } catch {
         refused.append((request, error))
       }
@@ -132,6 +134,8 @@ public actor IssuanceWorker {
       requests.compactMap { request in request.approvedAt.map { (request.id, $0) } },
       uniquingKeysWith: { first, _ in first })
     var pending = 0
+    var held = 0
+    var later: [Date: Set<UUID>] = [:]
     for (order, result) in zip(orders, results) {
       switch result {
       case .issued:
@@ -140,9 +144,17 @@ public actor IssuanceWorker {
           metrics?.issuanceLatency.record(
             .milliseconds(Int64(stored.timeIntervalSince(approvedAt) * 1000)))
         }
-      case .pending:
-        // Taken by the issuer: the claim holds until the lease runs out.
+      case .pending(_, let retryAt):
+        // Taken by the issuer: the claim holds until the lease runs out,
+        // or until the issuer wants to be asked again.
         pending += 1
+        if let retryAt, let requestID = order.requestID {
+          later[retryAt, default: []].insert(requestID)
+        }
+      case .held:
+        // Held for an admin (audited by the issuer): the request stays
+        // approved and is not claimed again.
+        held += 1
       case .refused(let error):
         // Both certificates of a pair are refused together: the request once.
         if let request = requests.first(where: { $0.id == order.requestID }),
@@ -155,6 +167,10 @@ public actor IssuanceWorker {
     for (request, reason) in refused {
       try await refuse(request, because: reason, now: now)
     }
+    for (retryAt, ids) in later {
+      try await Store(database).upstreamOrders.extendClaims(
+        Array(ids), leaseUntil: leaseUntil, until: retryAt)
+    }
     if issued > 0 || !refused.isEmpty { mailQueued() }
     metrics?.issued.increment(by: Int64(issued))
     metrics?.issuanceRefused.increment(by: Int64(refused.count))
@@ -163,6 +179,7 @@ public actor IssuanceWorker {
       "issued approved requests",
       metadata: [
         "issued": "\(issued)", "refused": "\(refused.count)", "pending": "\(pending)",
+        "held": "\(held)",
         "issuer": "\(issuer.name)",
       ])
     return issued

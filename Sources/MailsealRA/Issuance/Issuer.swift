@@ -41,8 +41,13 @@ public enum IssuanceOutcome: Sendable {
   /// Issued and stored.
   case issued(SignedCertificate)
   /// Taken by the issuer, to be finished later; `reference` names the
-  /// order at the issuer.
-  case pending(reference: String)
+  /// order at the issuer; asked after again at `retryAt` (nil: when the
+  /// claim runs out).
+  case pending(reference: String, retryAt: Date? = nil)
+  /// Not issued, and not to be tried again by itself: held for an admin
+  /// with the reason (an upstream's certificate that failed the RA's
+  /// check, an order no look-up can settle).
+  case held(String)
   /// Not issued: the RA rejects the request with the reason.
   case refused(CAError)
 }

@@ -409,6 +409,9 @@ extension Catalogue {
         "Der Dienst kann gerade keine Daten speichern. Bitte versuchen Sie es später noch einmal; es ist nichts verloren gegangen.",
       en: "The service cannot store data right now. Please try again later; nothing has been lost."
     ),
+    "problem_upstream_refused": .init(
+      de: "Die Zertifizierungsstelle hat den Auftrag abgelehnt: {reason}",
+      en: "The certificate authority refused the order: {reason}"),
     "problem_internal": .init(
       de:
         "Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es später noch einmal und nennen Sie die Referenz {reference}, falls es so bleibt.",

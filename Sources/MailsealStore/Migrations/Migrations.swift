@@ -30,5 +30,6 @@ public enum MailsealMigrations {
     M0024_OperatorAddresses(),
     M0025_ProviderSessionIDs(),
     M0026_Publications(),
+    M0027_UpstreamOrders(),
   ]
 }

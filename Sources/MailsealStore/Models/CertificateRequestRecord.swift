@@ -65,6 +65,9 @@ public final class CertificateRequestRecord: Model, @unchecked Sendable {
   /// Approved, but waiting for a fresh mailbox validation since then (the
   /// requester was told).
   @OptionalField(key: "issuance_held_at") public var issuanceHeldAt: Date?
+  /// Held for an admin by the upstream CA's path, and why.
+  @OptionalField(key: "upstream_held_at") public var upstreamHeldAt: Date?
+  @OptionalField(key: "upstream_held_reason") public var upstreamHeldReason: String?
   /// The pickup link: its SHA-256 and when it stops working.
   @OptionalField(key: "pickup_token_hash") public var pickupTokenHash: String?
   @OptionalField(key: "pickup_expires_at") public var pickupExpiresAt: Date?

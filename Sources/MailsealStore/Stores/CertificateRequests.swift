@@ -228,6 +228,8 @@ extension CertificateRequestRecord {
     evidenceRequestID = value.evidenceRequestID
     issuingLeaseUntil = value.issuingLeaseUntil
     issuanceHeldAt = value.issuanceHeldAt
+    upstreamHeldAt = value.upstreamHeldAt
+    upstreamHeldReason = value.upstreamHeldReason
     pickupTokenHash = value.pickupTokenHash
     pickupExpiresAt = value.pickupExpiresAt
   }

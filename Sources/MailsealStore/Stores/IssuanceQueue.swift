@@ -76,7 +76,7 @@ extension IssuanceRecords {
       WHERE id IN (
         SELECT id FROM certificate_requests
         WHERE state = \(CertificateRequest.State.approved) AND (issuing_lease_until IS NULL OR issuing_lease_until < \(bind: now))
-          AND mailbox_validated_at >= \(bind: validSince)
+          AND mailbox_validated_at >= \(bind: validSince) AND upstream_held_at IS NULL
         ORDER BY approved_at LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
       RETURNING id
       """

@@ -103,6 +103,12 @@ public struct IssuanceRecords: Sendable {
     }
   }
 
+  /// Stores certificates another CA signed (an upstream's), in the
+  /// caller's transaction: no intent precedes them.
+  public func store(_ certificates: [StoredCertificate], issuerID: UUID, now: Date) async throws {
+    try await Self.insertCertificates(certificates, on: sql, issuerID: issuerID, now: now)
+  }
+
   package static func insertIntents(
     _ prepared: [PreparedCertificate], on sql: any SQLDatabase, issuerID: UUID, now: Date
   ) async throws {

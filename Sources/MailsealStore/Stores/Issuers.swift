@@ -27,6 +27,11 @@ public struct Issuers: Sendable {
     try await IssuerRecord.find(id, on: database)?.value
   }
 
+  public func find(fingerprint: String) async throws -> CACertificate? {
+    try await IssuerRecord.query(on: database).filter(\.$sha256Fingerprint == fingerprint).first()?
+      .value
+  }
+
   public func find(slug: String) async throws -> CACertificate? {
     try await IssuerRecord.query(on: database).filter(\.$slug == slug).first()?.value
   }

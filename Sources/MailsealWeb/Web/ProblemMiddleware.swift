@@ -133,6 +133,10 @@ struct ProblemMiddleware: AsyncMiddleware {
           code: error.code.rawValue, status: .conflict,
           message: Message(
             "problem_\(Catalogue.idPart(error.code.rawValue))", ["reason": error.message]))
+      case .upstreamRefused:
+        return Description(
+          code: error.code.rawValue, status: .badGateway,
+          message: Message("problem_upstream_refused", ["reason": error.message]))
       case .keyUnavailable:
         return Description(
           code: MailsealError.Code.serviceUnavailable.rawValue, status: .serviceUnavailable,

@@ -1,0 +1,102 @@
+public import Foundation
+public import MailsealCA
+public import MailsealModel
+import SwiftASN1
+public import X509
+
+/// One upstream certificate authority's API (CMP, Sectigo, HARICA): how an
+/// order is sent, asked after and revoked. What is validated, what is
+/// recorded and when, and what is delivered is ``UpstreamIssuer``'s — the
+/// same for every upstream.
+public protocol UpstreamConnector: Sendable {
+  /// `cmp`, `sectigo`, `harica`: recorded with each order.
+  var name: String { get }
+
+  /// Signs in (where the API has sessions) and checks the upstream
+  /// answers; throws ``UpstreamUnavailable`` otherwise.
+  func ensureReady() async throws
+
+  /// What to record with a new order before it is sent (a CMP
+  /// transaction's id, HARICA's friendly name): the reference and the
+  /// connector's own progress.
+  func prepare(_ order: UpstreamOrderRequest) -> (reference: String?, progress: Data?)
+
+  /// Sends a new order (recorded already, with what ``prepare(_:)`` gave).
+  func place(_ order: UpstreamOrderRequest) async throws -> UpstreamProgress
+
+  /// Asks after an order recorded before: one the upstream took
+  /// (`pending`), or one whose answer was lost (`ordering`), which it must
+  /// look up — never order again.
+  func resume(_ order: UpstreamOrderRequest) async throws -> UpstreamProgress
+
+  /// Tells the upstream what became of the certificate it sent, where its
+  /// protocol asks that (CMP's `certConf`): `refusal` nil means accepted.
+  /// Called once per certificate, after the certificate is recorded.
+  func settle(_ order: UpstreamOrderRequest, certificate: Certificate, refusal: String?)
+    async throws
+
+  /// Asks the upstream to revoke a certificate it issued (`reference`: the
+  /// order's, if known).
+  func revoke(_ certificate: Certificate, reference: String?, reason: RevocationReason)
+    async throws
+}
+
+extension UpstreamConnector {
+  public func settle(_ order: UpstreamOrderRequest, certificate: Certificate, refusal: String?)
+    async throws
+  {}
+}
+
+/// An order as a connector sees it: the record (its reference and
+/// progress) and what to order.
+public struct UpstreamOrderRequest: Sendable {
+  public let record: UpstreamOrder
+  /// The request's number (`R-XXXX-XXXX`), for the upstream's own records.
+  public let number: String
+  /// The browser's PKCS#10, DER.
+  public let csrDER: [UInt8]
+  /// What the RA validated.
+  public let subject: ValidatedSubject
+  public let purpose: KeyPurpose
+
+  /// The PKCS#10 as PEM, as the REST APIs take it.
+  public var csrPEM: String {
+    PEMDocument(type: "CERTIFICATE REQUEST", derBytes: csrDER).pemString
+  }
+}
+
+/// What an upstream answered about an order.
+public enum UpstreamProgress: Sendable {
+  /// The certificate (DER), with the reference and progress to record.
+  case certificate([UInt8], reference: String?, progress: Data?)
+  /// Taken, not finished: ask again after `retryAfter` seconds.
+  case pending(reference: String?, progress: Data?, retryAfter: TimeInterval)
+  /// The upstream refused the order: the request is rejected with this.
+  case refused(String)
+  /// No look-up can tell what became of the order: an admin decides
+  /// (never ordered twice automatically).
+  case unknown(String)
+}
+
+/// The upstream cannot be asked now (unreachable, 5xx, 429, a slow
+/// answer): nothing changed at it; ask again later (after `retryAfter`
+/// seconds when it said so).
+public struct UpstreamUnavailable: Error, Sendable, CustomStringConvertible {
+  public let description: String
+  public let retryAfter: TimeInterval?
+
+  public init(_ description: String, retryAfter: TimeInterval? = nil) {
+    self.description = description
+    self.retryAfter = retryAfter
+  }
+}
+
+/// The upstream answered something this connector does not understand
+/// (not its API, a malformed answer): the order's fate is unknown.
+public struct UpstreamProtocolError: Error, Sendable, CustomStringConvertible {
+  public let description: String
+
+  public init(_ description: String) {
+    self.description = description
+  }
+}
