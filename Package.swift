@@ -127,11 +127,16 @@ let package = Package(
     ),
     // What the registration authority reaches through its protocols, made
     // by the composition: the SMTP client and the mail folder
-    // (MailTransport), the QR code of the TOTP enrolment, JSON log lines.
+    // (MailTransport), the QR code of the TOTP enrolment, JSON log lines,
+    // the upstream certificate authorities' APIs over HTTP(S).
     .target(
       name: "MailsealAdapters",
       dependencies: [
         "MailsealRA",
+        "MailsealCA",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOFoundationCompat", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -197,11 +202,25 @@ let package = Package(
     // A fresh database per test (SQLite, or PostgreSQL in its run), for the
     // web's tests and the RA's alike.
     .target(name: "StoreTestSupport", path: "Tests/StoreTestSupport", swiftSettings: strict),
-    // The registration authority's tests: no web framework, no web layer.
+    // An upstream certificate authority of the tests' own (a Swift CA that
+    // issues from a request, OpenSSL's CMP server in front of it).
+    .target(
+      name: "UpstreamTestSupport",
+      dependencies: [
+        "MailsealCA",
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+      ],
+      path: "Tests/UpstreamTestSupport", swiftSettings: strict),
+    // The registration authority's tests: no web framework, no web layer
+    // (the adapters' HTTP for the upstream CAs).
     .testTarget(
       name: "MailsealRATests",
       dependencies: [
         "StoreTestSupport",
+        "UpstreamTestSupport",
+        "MailsealAdapters",
         "MailsealModel",
         "MailsealCA",
         "MailsealStore",

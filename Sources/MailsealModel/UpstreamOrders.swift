@@ -9,6 +9,9 @@ public struct UpstreamOrder: Sendable, Hashable {
     /// Recorded, and perhaps sent: whether the upstream has it is known
     /// only by looking it up.
     case ordering
+    /// Recorded, and the upstream answered that it took nothing (no
+    /// connection, 429, 503): sent again, not looked up.
+    case notTaken
     /// Taken by the upstream, to be collected or polled.
     case pending
     /// The certificate came back, passed the RA's check and is stored.

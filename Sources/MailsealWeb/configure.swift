@@ -50,6 +50,16 @@ extension Application {
     set { storage[IssuanceWorkerKey.self] = newValue }
   }
 
+  private struct UpstreamHealthKey: StorageKey {
+    typealias Value = UpstreamHealth
+  }
+
+  /// What `/healthz` says about the upstream CA, when one issues.
+  public var upstreamHealth: UpstreamHealth? {
+    get { storage[UpstreamHealthKey.self] }
+    set { storage[UpstreamHealthKey.self] = newValue }
+  }
+
   private struct PublicationWorkerKey: StorageKey {
     typealias Value = PublicationWorker
   }
@@ -199,10 +209,22 @@ public func configure(
   let mailWorker = MailWorker(
     database: app.db, transport: transport, logger: app.logger, metrics: metrics)
   app.mailWorker = mailWorker
+  // The CA that issues: the embedded one, or an upstream through its API
+  // (its own HTTP client, ended at shutdown).
+  var makeIssuer: (@Sendable () async throws -> any Issuer)?
+  if let upstream = configuration.upstream {
+    let http = try UpstreamHTTP(caFile: upstream.caFile)
+    app.lifecycle.use(UpstreamLifecycle(http: http))
+    let issuer = UpstreamIssuer(
+      connector: try UpstreamConnectors.make(upstream, http: http), trust: upstream.trust,
+      concurrency: upstream.concurrency, database: app.db, logger: app.logger)
+    app.upstreamHealth = issuer.health
+    makeIssuer = { issuer }
+  }
   app.issuanceWorker = IssuanceWorker(
     database: app.db, configuration: configuration, logger: app.logger,
     lease: TimeInterval(configuration.portal.issuanceLease), metrics: metrics,
-    mailQueued: { mailWorker.nudge() })
+    issuer: makeIssuer, mailQueued: { mailWorker.nudge() })
   app.crlPublisher = CRLPublisher(
     database: app.db, configuration: configuration, logger: app.logger, metrics: metrics)
   app.ocspService = OCSPService(database: app.db, configuration: configuration, logger: app.logger)
@@ -456,5 +478,16 @@ extension Application {
   /// The metrics in Prometheus' text format, the gauges read now.
   func scrapeMetrics() async throws -> [UInt8] {
     try await metrics.scrape(db)
+  }
+}
+
+/// Ends the upstream CA's HTTP client at shutdown.
+final class UpstreamLifecycle: LifecycleHandler, Sendable {
+  let http: UpstreamHTTP
+
+  init(http: UpstreamHTTP) { self.http = http }
+
+  func shutdownAsync(_ application: Application) async {
+    try? await http.shutdown()
   }
 }

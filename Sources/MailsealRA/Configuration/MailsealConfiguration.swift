@@ -218,9 +218,9 @@ public struct MailsealConfiguration: Sendable {
     let ocsp = OCSPSettings.load(value, problems: &problems)
     let metrics = MetricsSettings.load(value, publicURL: site.publicURL, problems: &problems)
     let upstream = UpstreamSettings.load(value, problems: &problems)
-    // Read and checked already, but nothing issues through an upstream in
-    // this build: starting would let the embedded CA issue instead.
-    if let upstream {
+    // Read and checked already, but the connectors not built yet must not
+    // start: the embedded CA would issue instead.
+    if let upstream, upstream.connector.name != "cmp" {
       problems.append(
         .init(
           variable: "MAILSEAL_UPSTREAM",

@@ -12,6 +12,10 @@ public protocol UpstreamConnector: Sendable {
   /// `cmp`, `sectigo`, `harica`: recorded with each order.
   var name: String { get }
 
+  /// Whether ``ensureReady()`` signs in (a session API) rather than
+  /// checking nothing (CMP, whose first order shows whether the CA answers).
+  var signsIn: Bool { get }
+
   /// Signs in (where the API has sessions) and checks the upstream
   /// answers; throws ``UpstreamUnavailable`` otherwise.
   func ensureReady() async throws
@@ -42,6 +46,8 @@ public protocol UpstreamConnector: Sendable {
 }
 
 extension UpstreamConnector {
+  public var signsIn: Bool { false }
+
   public func settle(_ order: UpstreamOrderRequest, certificate: Certificate, refusal: String?)
     async throws
   {}
@@ -79,15 +85,19 @@ public enum UpstreamProgress: Sendable {
 }
 
 /// The upstream cannot be asked now (unreachable, 5xx, 429, a slow
-/// answer): nothing changed at it; ask again later (after `retryAfter`
-/// seconds when it said so).
+/// answer, a connection closed): ask again later (after `retryAfter`
+/// seconds when it said so). `nothingTaken`: the upstream certainly took
+/// nothing (no connection was made; it answered 429 or 503), so a new
+/// order may simply be sent again; otherwise it is looked up first.
 public struct UpstreamUnavailable: Error, Sendable, CustomStringConvertible {
   public let description: String
   public let retryAfter: TimeInterval?
+  public let nothingTaken: Bool
 
-  public init(_ description: String, retryAfter: TimeInterval? = nil) {
+  public init(_ description: String, retryAfter: TimeInterval? = nil, nothingTaken: Bool = false) {
     self.description = description
     self.retryAfter = retryAfter
+    self.nothingTaken = nothingTaken
   }
 }
 

@@ -60,7 +60,7 @@ public struct UpstreamIssuer: Issuer {
   public func ensureReady() async throws {
     do {
       try await connector.ensureReady()
-      await health.reached()
+      if connector.signsIn { await health.signedIn() }
     } catch {
       await health.failed("\(error)")
       throw error
@@ -139,7 +139,9 @@ public struct UpstreamIssuer: Issuer {
       return nil
     }
     let delivered = steps.compactMap { step -> (StoredCertificate, [Certificate], UpstreamOrder)? in
-      if case .delivered(let stored, let chain, let record) = step { return (stored, chain, record) }
+      if case .delivered(let stored, let chain, let record) = step {
+        return (stored, chain, record)
+      }
       return nil
     }
     if let reason = held.first ?? (delivered.isEmpty ? nil : refused.first?.message) {
@@ -185,7 +187,7 @@ public struct UpstreamIssuer: Issuer {
       case .refused:
         return .refused(CAError(.upstreamRefused, record.lastError ?? "refused by the upstream"))
       case .held, .issued: return .held(record.lastError ?? "held for an admin")
-      case .ordering, .pending: break
+      case .ordering, .pending, .notTaken: break
       }
       if let der = record.certificateDER {
         // Came back and was settled before this process stopped: delivered
@@ -202,7 +204,11 @@ public struct UpstreamIssuer: Issuer {
           now: now)
       }
       do {
-        answer = try await connector.resume(connectorRequest(order, record))
+        // Never taken: sent again. Otherwise asked after (looked up).
+        answer =
+          record.state == .notTaken
+          ? try await connector.place(connectorRequest(order, record))
+          : try await connector.resume(connectorRequest(order, record))
       } catch {
         return try await failed(&record, error, now: now)
       }
@@ -295,6 +301,11 @@ public struct UpstreamIssuer: Issuer {
     record.lastError = String("\(error)".prefix(1_000))
     record.updatedAt = now
     let unavailable = error as? UpstreamUnavailable
+    // A new order the upstream certainly did not take stays "not taken";
+    // one it may have taken is looked up next time.
+    if record.state == .ordering || record.state == .notTaken {
+      record.state = unavailable?.nothingTaken == true ? .notTaken : .ordering
+    }
     if unavailable == nil, record.attempts >= faultLimit {
       return try await holdOrder(
         &record, "the upstream's answers were not understood \(record.attempts) times: \(error)",
@@ -484,10 +495,17 @@ actor UpstreamIssuerRecords {
 /// the last error since (no secrets: connectors' errors name none).
 public actor UpstreamHealth {
   public private(set) var lastReached: Date?
+  public private(set) var lastSignIn: Date?
   public private(set) var lastError: String?
   public private(set) var lastErrorAt: Date?
 
   public init() {}
+
+  func signedIn() {
+    lastSignIn = Date()
+    lastReached = lastSignIn
+    lastError = nil
+  }
 
   func reached() {
     lastReached = Date()

@@ -28,15 +28,16 @@ struct M0027_UpstreamOrders: AsyncMigration {
       .create()
     try await database.sql.create(index: "upstream_orders_state").on("upstream_orders")
       .column("state").run()
-    try await database.schema("certificate_requests")
-      .field("upstream_held_at", .datetime)
-      .field("upstream_held_reason", .string)
+    // One column per statement: SQLite adds one at a time.
+    try await database.schema("certificate_requests").field("upstream_held_at", .datetime)
+      .update()
+    try await database.schema("certificate_requests").field("upstream_held_reason", .string)
       .update()
   }
 
   func revert(on database: any Database) async throws {
-    try await database.schema("certificate_requests").deleteField("upstream_held_at")
-      .deleteField("upstream_held_reason").update()
+    try await database.schema("certificate_requests").deleteField("upstream_held_reason").update()
+    try await database.schema("certificate_requests").deleteField("upstream_held_at").update()
     try await database.schema("upstream_orders").delete()
   }
 }

@@ -17,6 +17,18 @@ enum PublicCAController {
     /// certificates do not match MAILSEAL_RECOVERY_FINGERPRINTS). It does
     /// not change the status: pages, issuance and OCSP go on.
     var escrow: String? = nil
+    /// An upstream CA: which, when it last answered or signed in, and the
+    /// last error since (never a secret). It does not change the status:
+    /// approved requests wait while it cannot be reached.
+    var upstream: Upstream? = nil
+
+    struct Upstream: Content {
+      var name: String
+      var lastReached: Date?
+      var signedIn: Date?
+      var lastError: String?
+      var lastErrorAt: Date?
+    }
   }
 
   /// `GET /healthz`: the database answers, an issuing CA is active, and
@@ -45,9 +57,17 @@ enum PublicCAController {
         let check = try await request.registrationAuthority.enrollment.escrowCheck()
         escrow = check.problem.map { "stopped: \($0)" } ?? "ok"
       }
-      let health = Health(
+      var health = Health(
         status: status, database: "ok", issuer: issuer?.slug, custody: fault?.message ?? "ok",
         escrow: escrow)
+      if let upstream = request.application.mailseal.upstream,
+        let state = request.application.upstreamHealth
+      {
+        health.upstream = Health.Upstream(
+          name: upstream.connector.name, lastReached: await state.lastReached,
+          signedIn: await state.lastSignIn, lastError: await state.lastError,
+          lastErrorAt: await state.lastErrorAt)
+      }
       let response = try await health.encodeResponse(
         status: status == "ok" ? .ok : .serviceUnavailable, for: request)
       response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")

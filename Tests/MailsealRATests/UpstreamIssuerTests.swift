@@ -1,0 +1,308 @@
+import Crypto
+import FluentKit
+import Foundation
+import Logging
+import MailsealCA
+import MailsealModel
+import Synchronization
+import Testing
+import UpstreamTestSupport
+import X509
+
+@testable import MailsealRA
+@testable import MailsealStore
+
+/// An upstream of the test's own behind the connector seam: it issues from
+/// its own CA, keeps what it issued by reference (so that a look-up finds
+/// it), and fails as each test tells it to.
+final class ScriptedUpstream: UpstreamConnector {
+  enum Fault: Sendable, Equatable {
+    /// 5xx/429: nothing ordered.
+    case unavailable(retryAfter: TimeInterval?)
+    /// Issued, then the connection closed before the answer.
+    case lostAfterIssuing
+    /// Taken; collectable at the next look-up.
+    case pending
+    case wrongKey
+    case wrongMailbox
+    case refuse
+  }
+
+  struct State {
+    var faults: [Fault] = []
+    /// reference → what the upstream issued.
+    var issued: [String: [UInt8]] = [:]
+    var placed = 0
+    var resumed = 0
+    var settled: [String?] = []
+    var revoked: [(String, RevocationReason)] = []
+  }
+
+  let ca: UpstreamTestCA
+  let name: String
+  let state = Mutex(State())
+
+  init(ca: UpstreamTestCA, name: String = "scripted", faults: [Fault] = []) {
+    self.ca = ca
+    self.name = name
+    state.withLock { $0.faults = faults }
+  }
+
+  func ensureReady() async throws {}
+
+  func prepare(_ order: UpstreamOrderRequest) -> (reference: String?, progress: Data?) {
+    ("mailseal-\(order.number)-\(order.purpose.rawValue)", nil)
+  }
+
+  func place(_ order: UpstreamOrderRequest) async throws -> UpstreamProgress {
+    let fault = state.withLock { state -> Fault? in
+      state.placed += 1
+      return state.faults.isEmpty ? nil : state.faults.removeFirst()
+    }
+    let reference = order.record.reference!
+    func issue(_ mailbox: String?, _ key: Certificate.PublicKey?) throws -> [UInt8] {
+      let der = try ca.issue(
+        csr: order.csrDER, for: order.subject, mailbox: mailbox, key: key
+      ).derBytes
+      state.withLock { $0.issued[reference] = der }
+      return der
+    }
+    switch fault {
+    case .unavailable(let retryAfter):
+      throw UpstreamUnavailable("HTTP 429", retryAfter: retryAfter, nothingTaken: true)
+    case .lostAfterIssuing:
+      _ = try issue(nil, nil)
+      throw UpstreamUnavailable("the connection closed before the answer")
+    case .pending:
+      _ = try issue(nil, nil)
+      return .pending(reference: reference, progress: nil, retryAfter: 30)
+    case .wrongKey:
+      return .certificate(
+        try issue(nil, .init(P256.Signing.PrivateKey().publicKey)), reference: reference,
+        progress: nil)
+    case .wrongMailbox:
+      return .certificate(
+        try issue("someone.else@example.edu", nil), reference: reference, progress: nil)
+    case .refuse:
+      return .refused("the domain is not validated for this organisation")
+    case nil:
+      return .certificate(try issue(nil, nil), reference: reference, progress: nil)
+    }
+  }
+
+  func resume(_ order: UpstreamOrderRequest) async throws -> UpstreamProgress {
+    let found = state.withLock { state -> [UInt8]? in
+      state.resumed += 1
+      return state.issued[order.record.reference ?? ""]
+    }
+    guard let found else {
+      return .unknown("no order \(order.record.reference ?? "?") at the upstream")
+    }
+    return .certificate(found, reference: order.record.reference, progress: nil)
+  }
+
+  func settle(_ order: UpstreamOrderRequest, certificate: Certificate, refusal: String?)
+    async throws
+  {
+    state.withLock { $0.settled.append(refusal) }
+  }
+
+  func revoke(_ certificate: Certificate, reference: String?, reason: RevocationReason) async throws
+  {
+    state.withLock { $0.revoked.append((reference ?? "", reason)) }
+  }
+}
+
+@Suite(
+  "An upstream CA issues: recorded before sent, looked up never sent twice, delivered only as validated"
+)
+struct UpstreamIssuerTests {
+  /// An approved request and a worker whose issuer is the upstream.
+  static func approved(
+    _ installation: RAInstallation, mailbox: String = "zoe@example.edu"
+  ) async throws -> CertificateRequest {
+    let anna = try await installation.staff("anna@example.edu")
+    let request = try await installation.submit(mailbox)
+    _ = try await installation.authority.desk.recordEvidence(
+      number: request.number, RAInstallation.evidence(), by: anna)
+    return try await installation.authority.desk.approve(number: request.number, by: anna)
+  }
+
+  static func worker(
+    _ installation: RAInstallation, _ connector: any UpstreamConnector, ca: UpstreamTestCA
+  )
+    throws -> IssuanceWorker
+  {
+    let issuer = UpstreamIssuer(
+      connector: connector, trust: try ca.trust, concurrency: 8, database: installation.database,
+      logger: RAInstallation.logger)
+    return IssuanceWorker(
+      database: installation.database, configuration: installation.configuration,
+      logger: RAInstallation.logger, lease: 120, issuer: { issuer })
+  }
+
+  static func request(_ installation: RAInstallation, _ id: UUID) async throws
+    -> CertificateRequestRecord
+  {
+    try #require(try await CertificateRequestRecord.find(id, on: installation.database))
+  }
+
+  static func orders(_ installation: RAInstallation, _ id: UUID) async throws -> [UpstreamOrder] {
+    try await Store(installation.database).upstreamOrders.orders(of: [id])
+  }
+
+  static func audit(_ installation: RAInstallation, _ action: AuditAction) async throws
+    -> [AuditRecord]
+  {
+    try await AuditTrail.search(
+      actor: nil, action: action.rawValue, subject: nil, before: nil, limit: 20,
+      on: installation.database)
+  }
+
+  @Test(
+    "issued by the upstream: stored with the upstream's chain, the request issued, the pickup mail queued, audited"
+  )
+  func delivered() async throws {
+    try await RAInstallation.with { installation in
+      let ca = try UpstreamTestCA()
+      let upstream = ScriptedUpstream(ca: ca)
+      let request = try await Self.approved(installation)
+      let worker = try Self.worker(installation, upstream, ca: ca)
+      let mails = try await OutboxMessageRecord.query(on: installation.database).count()
+      #expect(try await worker.issueDue() == 1)
+      #expect(try await worker.issueDue() == 0)
+      let issued = try await Self.request(installation, request.id)
+      #expect(issued.state == .issued)
+      let certificateID = try #require(issued.certificateID)
+      let certificate = try #require(
+        try await Store(installation.database).certificates.find(certificateID))
+      let parsed = try Certificate(derEncoded: Array(certificate.der))
+      #expect(parsed.issuer == ca.issuing.subject)
+      // Its issuer and the root kept as the upstream's, linked for the PKCS#12.
+      let issuer = try #require(
+        try await Store(installation.database).issuers.find(certificate.issuerID))
+      #expect(issuer.role == .upstream && issuer.keyReference == nil)
+      let parentID = try #require(issuer.parentID)
+      let root = try #require(try await Store(installation.database).issuers.find(parentID))
+      #expect(root.certificateDER == Data(ca.root.derBytes))
+      let pickup = try await installation.authority.pickups.pickup(of: try issued.value)
+      #expect(pickup.chain.map(\.id) == [issuer.id, root.id])
+      #expect(try await Self.orders(installation, request.id).map(\.state) == [.issued])
+      #expect(upstream.state.withLock { ($0.placed, $0.settled) } == (1, [nil]))
+      let events = try await Self.audit(installation, .certificateIssued)
+      #expect(events.count == 1)
+      #expect(events.first?.details.contains("scripted") == true)
+      #expect(try await OutboxMessageRecord.query(on: installation.database).count() == mails + 1)
+    }
+  }
+
+  @Test(
+    "a connection closed after the upstream issued: looked up, never ordered again — one certificate at the upstream"
+  )
+  func lostAnswer() async throws {
+    try await RAInstallation.with { installation in
+      let ca = try UpstreamTestCA()
+      let upstream = ScriptedUpstream(ca: ca, faults: [.lostAfterIssuing])
+      let request = try await Self.approved(installation)
+      let worker = try Self.worker(installation, upstream, ca: ca)
+      let now = Date()
+      #expect(try await worker.issueDue(now: now) == 0)
+      let waiting = try await Self.orders(installation, request.id)
+      #expect(waiting.map(\.state) == [.ordering])
+      #expect(waiting.first?.lastError?.contains("closed") == true)
+      #expect(try await Self.request(installation, request.id).state == .approved)
+      // Asked after once the back-off ran out: looked up, not ordered.
+      #expect(try await worker.issueDue(now: now.addingTimeInterval(16)) == 1)
+      #expect(upstream.state.withLock { ($0.placed, $0.resumed, $0.issued.count) } == (1, 1, 1))
+      #expect(try await Self.request(installation, request.id).state == .issued)
+    }
+  }
+
+  @Test("429 with Retry-After: the request waits, unasked, until then; nothing lost")
+  func retryAfter() async throws {
+    try await RAInstallation.with { installation in
+      let ca = try UpstreamTestCA()
+      let upstream = ScriptedUpstream(ca: ca, faults: [.unavailable(retryAfter: 300)])
+      let request = try await Self.approved(installation)
+      let worker = try Self.worker(installation, upstream, ca: ca)
+      let now = Date()
+      #expect(try await worker.issueDue(now: now) == 0)
+      #expect(try await Self.request(installation, request.id).issuingLeaseUntil != nil)
+      // Past the lease (120 s), before Retry-After (300 s): not asked.
+      #expect(try await worker.issueDue(now: now.addingTimeInterval(200)) == 0)
+      #expect(upstream.state.withLock { $0.placed + $0.resumed } == 1)
+      #expect(try await worker.issueDue(now: now.addingTimeInterval(301)) == 1)
+      // The 429 took nothing: ordered again, not looked up.
+      #expect(upstream.state.withLock { ($0.placed, $0.resumed, $0.issued.count) } == (2, 0, 1))
+    }
+  }
+
+  @Test(
+    "the wrong key or the wrong mailbox: not delivered, held for an admin with the reason, never claimed again; the upstream told"
+  )
+  func held() async throws {
+    for fault in [ScriptedUpstream.Fault.wrongKey, .wrongMailbox] {
+      try await RAInstallation.with { installation in
+        let ca = try UpstreamTestCA()
+        let upstream = ScriptedUpstream(ca: ca, faults: [fault])
+        let request = try await Self.approved(installation)
+        let worker = try Self.worker(installation, upstream, ca: ca)
+        let now = Date()
+        #expect(try await worker.issueDue(now: now) == 0)
+        let held = try await Self.request(installation, request.id)
+        #expect(held.state == .approved && held.upstreamHeldAt != nil)
+        let reason = try #require(held.upstreamHeldReason)
+        #expect(reason.contains(fault == .wrongKey ? "wrong-key" : "wrong-mailbox"), "\(reason)")
+        let orders = try await Self.orders(installation, request.id)
+        #expect(orders.map(\.state) == [.held] && orders.first?.certificateDER != nil)
+        #expect(upstream.state.withLock { $0.settled.count == 1 && $0.settled[0] != nil })
+        #expect(try await Self.audit(installation, .upstreamHeld).count == 1)
+        #expect(try await worker.issueDue(now: now.addingTimeInterval(3600)) == 0)
+        #expect(upstream.state.withLock { $0.placed + $0.resumed } == 1)
+        #expect(try await CertificateRecord.query(on: installation.database).count() == 0)
+        let list = try await Store(installation.database).upstreamOrders.held()
+        #expect(list.map(\.0.id) == [request.id])
+      }
+    }
+  }
+
+  @Test(
+    "refused by the upstream: the request rejected with the upstream's reason, the requester told")
+  func refused() async throws {
+    try await RAInstallation.with { installation in
+      let ca = try UpstreamTestCA()
+      let upstream = ScriptedUpstream(ca: ca, faults: [.refuse])
+      let request = try await Self.approved(installation)
+      let worker = try Self.worker(installation, upstream, ca: ca)
+      let mails = try await OutboxMessageRecord.query(on: installation.database).count()
+      #expect(try await worker.issueDue() == 0)
+      let rejected = try await Self.request(installation, request.id)
+      #expect(rejected.state == .rejected)
+      #expect(rejected.rejectionReason?.contains("not validated") == true)
+      #expect(try await OutboxMessageRecord.query(on: installation.database).count() == mails + 1)
+      #expect(try await Self.orders(installation, request.id).map(\.state) == [.refused])
+    }
+  }
+
+  @Test(
+    "a pending order, then another upstream configured: held with the old order's details, never ordered at the new one"
+  )
+  func changedUpstream() async throws {
+    try await RAInstallation.with { installation in
+      let ca = try UpstreamTestCA()
+      let first = ScriptedUpstream(ca: ca, faults: [.pending])
+      let request = try await Self.approved(installation)
+      let now = Date()
+      #expect(try await Self.worker(installation, first, ca: ca).issueDue(now: now) == 0)
+      #expect(try await Self.orders(installation, request.id).map(\.state) == [.pending])
+      let second = ScriptedUpstream(ca: ca, name: "another")
+      #expect(
+        try await Self.worker(installation, second, ca: ca).issueDue(
+          now: now.addingTimeInterval(31)) == 0)
+      #expect(second.state.withLock { $0.placed + $0.resumed } == 0)
+      let held = try await Self.request(installation, request.id)
+      #expect(held.upstreamHeldReason?.contains("no longer the upstream") == true)
+      #expect(held.upstreamHeldReason?.contains("mailseal-\(request.number)") == true)
+    }
+  }
+}
