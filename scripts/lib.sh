@@ -84,6 +84,20 @@ ensure_python_environment() {
     export MAILSEAL_VENV="$VENV"
 }
 
+# The upstream CAs' independent clients (tcs-garr, cert-manager), pinned in
+# an environment of their own: scripts/requirements-upstream.txt.
+ensure_upstream_clients() {
+    UPSTREAM_VENV="${MAILSEAL_UPSTREAM_VENV:-$ROOT/.venv-upstream}"
+    if ! "$UPSTREAM_VENV/bin/python" -c 'import cert_manager, tcs_garr' 2>/dev/null || ! cmp -s "$ROOT/scripts/requirements-upstream.txt" "$UPSTREAM_VENV/.requirements"; then
+        log "Making the Python environment $UPSTREAM_VENV (pinned: scripts/requirements-upstream.txt)"
+        rm -rf "$UPSTREAM_VENV"
+        python3 -m venv "$UPSTREAM_VENV"
+        "$UPSTREAM_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-upstream.txt"
+        cp "$ROOT/scripts/requirements-upstream.txt" "$UPSTREAM_VENV/.requirements"
+    fi
+    export MAILSEAL_UPSTREAM_VENV="$UPSTREAM_VENV"
+}
+
 # Starts PostgreSQL on a free port of 127.0.0.1, as an unprivileged user when
 # run as root; sets POSTGRES_URL (superuser "mailseal") and stops it on exit.
 start_postgres() {

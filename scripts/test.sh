@@ -19,6 +19,7 @@ source scripts/lib.sh
 
 ensure_debian_packages
 ensure_python_environment
+ensure_upstream_clients
 start_postgres
 export MAILSEAL_TEST_POSTGRES_URL="$POSTGRES_URL"
 
@@ -30,6 +31,10 @@ swift format lint --strict --recursive Package.swift Sources Tests Benchmarks Fu
 
 log "Checking the layers (web → RA → CA core, store; nothing points back up)"
 python3 scripts/check-layers.py
+
+log "Checking the upstream test servers against the independent clients (cert-manager, tcs-garr)"
+run_logged upstream-servers env NO_PROXY=127.0.0.1,localhost \
+    "$MAILSEAL_UPSTREAM_VENV/bin/python" -m unittest discover --start-directory Tests/upstream --pattern 'test_*.py' -v
 
 log "Running the whole suite on SQLite"
 run_logged swift-sqlite env MAILSEAL_TEST_DATABASE=sqlite swift test --skip-build
