@@ -152,8 +152,15 @@ public enum UpstreamConnectors {
         client: CMPClient(
           reference: Array(reference.utf8), secret: secret, recipient: recipient,
           transport: HTTPCMPTransport(http: http, url: settings.url)))
-    case .sectigo, .harica:
-      throw UpstreamProtocolError("the \(settings.connector.name) connector is not built yet")
+    case .sectigo(
+      let customerURI, let login, let password, let organizationID, let personalType, let roleType,
+      let termDays):
+      return SectigoConnector(
+        http: http, base: settings.url, customerURI: customerURI, login: login,
+        password: password, organizationID: organizationID, personalType: personalType,
+        roleType: roleType, termDays: termDays)
+    case .harica:
+      throw UpstreamProtocolError("the harica connector is not built yet")
     }
   }
 }

@@ -130,11 +130,15 @@ struct UpstreamIssuerTests {
 
   static func worker(
     _ installation: RAInstallation, _ connector: any UpstreamConnector, ca: UpstreamTestCA
-  )
-    throws -> IssuanceWorker
-  {
+  ) throws -> IssuanceWorker {
+    try worker(installation, connector, trust: try ca.trust)
+  }
+
+  static func worker(
+    _ installation: RAInstallation, _ connector: any UpstreamConnector, trust: UpstreamTrust
+  ) throws -> IssuanceWorker {
     let issuer = UpstreamIssuer(
-      connector: connector, trust: try ca.trust, concurrency: 8, database: installation.database,
+      connector: connector, trust: trust, concurrency: 8, database: installation.database,
       logger: RAInstallation.logger)
     return IssuanceWorker(
       database: installation.database, configuration: installation.configuration,

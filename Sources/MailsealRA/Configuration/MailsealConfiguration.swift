@@ -220,7 +220,7 @@ public struct MailsealConfiguration: Sendable {
     let upstream = UpstreamSettings.load(value, problems: &problems)
     // Read and checked already, but the connectors not built yet must not
     // start: the embedded CA would issue instead.
-    if let upstream, upstream.connector.name != "cmp" {
+    if let upstream, upstream.connector.name == "harica" {
       problems.append(
         .init(
           variable: "MAILSEAL_UPSTREAM",

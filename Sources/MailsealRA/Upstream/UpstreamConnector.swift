@@ -82,6 +82,9 @@ public enum UpstreamProgress: Sendable {
   /// No look-up can tell what became of the order: an admin decides
   /// (never ordered twice automatically).
   case unknown(String)
+  /// The look-up shows the upstream has no such order (its answer was
+  /// lost before it took it): the order is sent.
+  case absent
 }
 
 /// The upstream cannot be asked now (unreachable, 5xx, 429, a slow

@@ -209,6 +209,9 @@ public struct UpstreamIssuer: Issuer {
           record.state == .notTaken
           ? try await connector.place(connectorRequest(order, record))
           : try await connector.resume(connectorRequest(order, record))
+        if case .absent = answer {
+          answer = try await connector.place(connectorRequest(order, record))
+        }
       } catch {
         return try await failed(&record, error, now: now)
       }
@@ -288,6 +291,9 @@ public struct UpstreamIssuer: Issuer {
       return .refused(CAError(.upstreamRefused, reason))
     case .unknown(let reason):
       return try await holdOrder(&record, reason, now: now)
+    case .absent:
+      return try await holdOrder(
+        &record, "the upstream has no such order after it was sent", now: now)
     }
   }
 
