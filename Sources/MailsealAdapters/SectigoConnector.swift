@@ -176,24 +176,13 @@ public final class SectigoConnector: UpstreamConnector {
       .GET, url("smime/v1/collect/\(id)", [("format", "x509")]), headers: headers)
     try Self.refuseAccount(answer)
     if answer.status == 200 {
-      let text = String(decoding: answer.body, as: UTF8.self)
-      let certificates = (try? PEMDocument.parseMultiple(pemString: text))?.compactMap {
-        try? Certificate(derEncoded: $0.derBytes)
+      let certificates: [Certificate]
+      do {
+        certificates = try CertificateBundle.certificates(Array(answer.body))
+      } catch {
+        throw UpstreamProtocolError("Sectigo's collect answer: \(error)")
       }
-      let key = (try? CertificateRequestCheck.check(order.csrDER))?.publicKey
-      guard let certificates, !certificates.isEmpty else {
-        throw UpstreamProtocolError("Sectigo's collect answer holds no certificate")
-      }
-      // The one for the request's key; otherwise the first that is no CA
-      // (the RA's check then says what is wrong with it).
-      let leaf =
-        certificates.first { $0.publicKey == key }
-        ?? certificates.first {
-          (try? $0.extensions.basicConstraints) != .isCertificateAuthority(maxPathLength: nil)
-        } ?? certificates[0]
-      var serializer = DER.Serializer()
-      try serializer.serialize(leaf)
-      return .certificate(serializer.serializedBytes, reference: id, progress: nil)
+      return .certificate(try order.leaf(of: certificates), reference: id, progress: nil)
     }
     let code = Self.code(answer)
     if code == -183 {

@@ -159,8 +159,10 @@ public enum UpstreamConnectors {
         http: http, base: settings.url, customerURI: customerURI, login: login,
         password: password, organizationID: organizationID, personalType: personalType,
         roleType: roleType, termDays: termDays)
-    case .harica:
-      throw UpstreamProtocolError("the harica connector is not built yet")
+    case .harica(let email, let password, let totpSecret, let organization):
+      return HaricaConnector(
+        http: http, base: settings.url, email: email, password: password, totpSecret: totpSecret,
+        organization: organization)
     }
   }
 }

@@ -346,6 +346,17 @@ struct CMPTests {
       #expect(read.header.transactionID == message.header.transactionID)
       try CMPProtection.verify(read, secret: CMPFixture.secret)
     }
+    // A serial whose high bit is set stays positive: [1] 03 00 80 01.
+    let high = try CMPMessage(
+      header: fixture.header(transaction: CMPFixture.random()),
+      body: .rr([
+        CMPRevocation(
+          issuer: fixture.certificate.issuer,
+          serialNumber: Certificate.SerialNumber(bytes: [0x80, 0x01]), reason: 1)
+      ])
+    ).serialized()
+    #expect(
+      high.indices.dropLast(4).contains { high[$0..<($0 + 5)] == [0x81, 0x03, 0x00, 0x80, 0x01] })
     // Truncated, oversized, an unknown body, an absurd iteration count.
     let good = try fixture.protect(
       CMPMessage(header: fixture.header(transaction: CMPFixture.random()), body: .pkiConf)

@@ -188,6 +188,14 @@ class HaricaHandler(Handler):
         fault = self.server.faults.take("create")
         if self.apply_transport_fault(fault):
             return
+        if fault == "logout":
+            # HARICA ended every session: the call goes to the login page.
+            self.server.jwts.clear()
+            self.send_response(308)
+            self.send_header("Location", "/login")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         content_type = self.headers.get("Content-Type") or ""
         if not content_type.startswith("multipart/form-data"):
             return self.answer(400, "multipart/form-data expected", "text/plain")

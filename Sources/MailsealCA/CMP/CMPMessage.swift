@@ -469,7 +469,13 @@ public enum CMPBody: Sendable, Hashable {
               try coder.appendConstructedNode(identifier: .sequence) { coder in
                 coder.appendPrimitiveNode(
                   identifier: .init(tagWithNumber: 1, tagClass: .contextSpecific)
-                ) { bytes in bytes.append(contentsOf: revocation.serialNumber.bytes) }
+                ) { bytes in
+                  // The serial's magnitude as a positive INTEGER: a leading
+                  // zero when its high bit is set.
+                  let magnitude = revocation.serialNumber.bytes
+                  if let first = magnitude.first, first & 0x80 != 0 { bytes.append(0) }
+                  bytes.append(contentsOf: magnitude)
+                }
                 try coder.serialize(
                   revocation.issuer, explicitlyTaggedWithTagNumber: 3, tagClass: .contextSpecific)
               }

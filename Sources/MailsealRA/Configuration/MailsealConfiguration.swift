@@ -218,16 +218,6 @@ public struct MailsealConfiguration: Sendable {
     let ocsp = OCSPSettings.load(value, problems: &problems)
     let metrics = MetricsSettings.load(value, publicURL: site.publicURL, problems: &problems)
     let upstream = UpstreamSettings.load(value, problems: &problems)
-    // Read and checked already, but the connectors not built yet must not
-    // start: the embedded CA would issue instead.
-    if let upstream, upstream.connector.name == "harica" {
-      problems.append(
-        .init(
-          variable: "MAILSEAL_UPSTREAM",
-          message:
-            "`\(upstream.connector.name)` is checked, but this build cannot issue through an upstream CA yet; unset MAILSEAL_UPSTREAM (the embedded CA issues)."
-        ))
-    }
 
     // The provider vouches for addresses only in the organisation's own
     // domains (S/MIME BR §3.2.2.1): they must be named.

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+public import Foundation
 import MailsealCA
 import MailsealModel
 import MailsealStore
@@ -41,12 +41,19 @@ enum PasswordHash {
   }
 }
 
-/// Time-based one-time passwords (RFC 6238: HMAC-SHA1, six digits, 30 s).
-enum OneTimePassword {
+/// Time-based one-time passwords (RFC 6238: HMAC-SHA1, six digits, 30 s):
+/// the staff's second factor, and the code of an upstream's service
+/// account (HARICA).
+public enum OneTimePassword {
   static let interval = 30
 
   /// The time step of a moment.
   static func step(_ date: Date) -> Int { Int(date.timeIntervalSince1970) / interval }
+
+  /// The code for `secret` now.
+  public static func code(secret: [UInt8], at date: Date) -> String {
+    code(secret: secret, step: step(date))
+  }
 
   /// The code of a time step (RFC 4226 §5.3: HMAC of the big-endian step,
   /// dynamic truncation, the last six decimal digits).

@@ -65,6 +65,24 @@ public struct UpstreamOrderRequest: Sendable {
   public let subject: ValidatedSubject
   public let purpose: KeyPurpose
 
+  /// Of the certificates an upstream sent (a certificate and its chain,
+  /// in any order), the one for the request's key — or, when none is, the
+  /// first that is no CA, for the RA's check to say what is wrong with it.
+  public func leaf(of certificates: [Certificate]) throws -> [UInt8] {
+    let key = (try? CertificateRequestCheck.check(csrDER))?.publicKey
+    let isCA = { (certificate: Certificate) -> Bool in
+      if case .isCertificateAuthority = try? certificate.extensions.basicConstraints { return true }
+      return false
+    }
+    guard
+      let chosen = certificates.first(where: { $0.publicKey == key })
+        ?? certificates.first(where: { !isCA($0) })
+    else { throw UpstreamProtocolError("the upstream sent no certificate for a subscriber") }
+    var serializer = DER.Serializer()
+    try serializer.serialize(chosen)
+    return serializer.serializedBytes
+  }
+
   /// The PKCS#10 as PEM, as the REST APIs take it.
   public var csrPEM: String {
     PEMDocument(type: "CERTIFICATE REQUEST", derBytes: csrDER).pemString
