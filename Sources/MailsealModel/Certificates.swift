@@ -28,6 +28,9 @@ public struct IssuedCertificate: Sendable, Hashable {
   public var revokedAt: Date?
   public var revocationReason: String?
   public var revokedBy: String?
+  /// Issued by an upstream CA: when its revocation was asked of it (until
+  /// it confirms, the certificate is still valid there).
+  public var revocationRequestedAt: Date?
   public var createdAt: Date
   public var requestID: UUID?
 

@@ -11,7 +11,7 @@ public struct UpstreamOrder: Sendable, Hashable {
     case ordering
     /// Recorded, and the upstream answered that it took nothing (no
     /// connection, 429, 503): sent again, not looked up.
-    case notTaken
+    case notTaken = "not-taken"
     /// Taken by the upstream, to be collected or polled.
     case pending
     /// The certificate came back, passed the RA's check and is stored.
@@ -20,6 +20,11 @@ public struct UpstreamOrder: Sendable, Hashable {
     case refused
     /// An admin must look at it (the reason is on the request).
     case held
+    /// Held, and an admin asked the upstream to revoke the certificate it
+    /// sent: sent until the upstream confirms.
+    case revoking
+    /// Held, and the certificate it sent revoked at the upstream.
+    case revoked
   }
 
   public var id: UUID

@@ -36,6 +36,8 @@ final class ScriptedUpstream: UpstreamConnector {
     var resumed = 0
     var settled: [String?] = []
     var revoked: [(String, RevocationReason)] = []
+    /// Revocations to refuse before one is accepted.
+    var refuseRevocations = 0
   }
 
   let ca: UpstreamTestCA
@@ -109,7 +111,13 @@ final class ScriptedUpstream: UpstreamConnector {
 
   func revoke(_ certificate: Certificate, reference: String?, reason: RevocationReason) async throws
   {
-    state.withLock { $0.revoked.append((reference ?? "", reason)) }
+    try state.withLock { state in
+      if state.refuseRevocations > 0 {
+        state.refuseRevocations -= 1
+        throw UpstreamUnavailable("HTTP 503")
+      }
+      state.revoked.append((reference ?? "", reason))
+    }
   }
 }
 
@@ -119,9 +127,15 @@ final class ScriptedUpstream: UpstreamConnector {
 struct UpstreamIssuerTests {
   /// An approved request and a worker whose issuer is the upstream.
   static func approved(
-    _ installation: RAInstallation, mailbox: String = "zoe@example.edu"
+    _ installation: RAInstallation, mailbox: String = "zoe@example.edu",
+    by approver: Principal? = nil
   ) async throws -> CertificateRequest {
-    let anna = try await installation.staff("anna@example.edu")
+    let anna: Principal
+    if let approver {
+      anna = approver
+    } else {
+      anna = try await installation.staff("anna@example.edu")
+    }
     let request = try await installation.submit(mailbox)
     _ = try await installation.authority.desk.recordEvidence(
       number: request.number, RAInstallation.evidence(), by: anna)
@@ -307,6 +321,100 @@ struct UpstreamIssuerTests {
       let held = try await Self.request(installation, request.id)
       #expect(held.upstreamHeldReason?.contains("no longer the upstream") == true)
       #expect(held.upstreamHeldReason?.contains("mailseal-\(request.number)") == true)
+    }
+  }
+
+  @Test(
+    "a revocation is asked of the upstream: requested at once (key blocked, audited), revoked here once the upstream confirms, asked again until then"
+  )
+  func revocation() async throws {
+    try await RAInstallation.with { installation in
+      let ca = try UpstreamTestCA()
+      let upstream = ScriptedUpstream(ca: ca)
+      let request = try await Self.approved(installation)
+      let worker = try Self.worker(installation, upstream, ca: ca)
+      let now = Date()
+      #expect(try await worker.issueDue(now: now) == 1)
+      let certificateID = try #require(
+        try await Self.request(installation, request.id).certificateID)
+      let certificates = installation.authority.certificates
+      let issued = try #require(try await certificates.certificate(id: certificateID))
+      upstream.state.withLock { $0.refuseRevocations = 1 }
+      let asked = try await certificates.revoke(
+        serial: issued.serial, reason: .keyCompromise, by: .commandLine, now: now)
+      #expect(asked.status == .active && asked.revocationRequestedAt != nil)
+      await #expect(throws: MailsealError.self) {
+        try await certificates.revoke(
+          serial: issued.serial, reason: .keyCompromise, by: .commandLine, now: now)
+      }
+      let facts = try await Store(installation.database).issuance.keyFacts([issued.keyFingerprint])
+      #expect(facts.blocked.contains(issued.keyFingerprint))
+      #expect(try await Self.audit(installation, .revocationRequested).count == 1)
+      // The upstream refuses once (503): still active, asked again later.
+      _ = try await worker.issueDue(now: now.addingTimeInterval(1))
+      let waiting = try await certificates.certificate(id: certificateID)
+      #expect(waiting?.status == .active && waiting?.revocationRequestedAt != nil)
+      _ = try await worker.issueDue(now: now.addingTimeInterval(20))
+      let revoked = try #require(try await certificates.certificate(id: certificateID))
+      #expect(revoked.status == .revoked && revoked.revocationReason == "keyCompromise")
+      #expect(upstream.state.withLock { $0.revoked.map(\.1) } == [.keyCompromise])
+      #expect(
+        upstream.state.withLock { $0.revoked.map(\.0) } == ["mailseal-\(request.number)-dual-use"])
+      let events = try await Self.audit(installation, .certificateRevoked)
+      #expect(events.count == 1 && events[0].details.contains("confirmedBy"))
+      // Done: not sent again.
+      _ = try await worker.issueDue(now: now.addingTimeInterval(2000))
+      #expect(upstream.state.withLock { $0.revoked.count } == 1)
+    }
+  }
+
+  @Test(
+    "an admin's decisions on a held request: the certificate sent revoked at the upstream, the request ordered again (once), or rejected"
+  )
+  func adminDecisions() async throws {
+    try await RAInstallation.with { installation in
+      let ca = try UpstreamTestCA()
+      let upstream = ScriptedUpstream(ca: ca, faults: [.wrongMailbox, .wrongKey])
+      let admin = try await installation.staff("ada@example.edu", role: .admin)
+      let operatorPrincipal = try await installation.staff("otto@example.edu")
+      let first = try await Self.approved(installation, by: operatorPrincipal)
+      let second = try await Self.approved(
+        installation, mailbox: "yann@example.edu", by: operatorPrincipal)
+      let worker = try Self.worker(installation, upstream, ca: ca)
+      let now = Date()
+      #expect(try await worker.issueDue(now: now) == 0)
+      let service = installation.authority.service
+      await #expect(throws: MailsealError.forbiddenForRole) {
+        try await service.heldRequests(for: operatorPrincipal)
+      }
+      let held = try await service.heldRequests(for: admin)
+      #expect(Set(held.map(\.request.number)) == [first.number, second.number])
+      let order = try #require(held.first { $0.request.id == first.id }?.orders.first)
+      #expect(order.canRevoke && order.certificate?.addresses.contains("example.edu") == true)
+      try await service.revokeHeldCertificate(order: order.id, by: admin, now: now)
+      await #expect(throws: MailsealError.self) {
+        try await service.revokeHeldCertificate(order: order.id, by: admin, now: now)
+      }
+      // Not released while the revocation is open.
+      await #expect(throws: MailsealError.self) {
+        try await service.releaseHeld(number: first.number, by: admin, now: now)
+      }
+      _ = try await worker.issueDue(now: now.addingTimeInterval(1))
+      #expect(upstream.state.withLock { $0.revoked.count } == 1)
+      #expect(try await Self.orders(installation, first.id).map(\.state) == [.revoked])
+      #expect(try await Self.audit(installation, .upstreamHeldRevoked).count == 1)
+      // Ordered again by the admin's decision: issued (the upstream is right now).
+      try await service.releaseHeld(number: first.number, by: admin, now: now)
+      #expect(try await worker.issueDue(now: now.addingTimeInterval(2)) == 1)
+      #expect(try await Self.request(installation, first.id).state == .issued)
+      #expect(try await Self.audit(installation, .upstreamHoldReleased).count == 1)
+      // The other: rejected with the admin's reason.
+      try await service.rejectHeld(
+        number: second.number, reason: "the upstream misissued twice", by: admin, now: now)
+      let rejected = try await Self.request(installation, second.id)
+      #expect(
+        rejected.state == .rejected && rejected.rejectionReason == "the upstream misissued twice")
+      #expect(upstream.state.withLock { $0.placed } == 3)
     }
   }
 }

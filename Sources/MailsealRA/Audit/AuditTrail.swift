@@ -17,8 +17,16 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
   case issuanceRefused = "issuance.refused"
   /// An upstream CA's order needs an admin (the request is held).
   case upstreamHeld = "upstream.held"
+  /// An admin asked the upstream to revoke a certificate held back.
+  case upstreamHeldRevocationRequested = "upstream.held-revocation-requested"
+  /// The upstream confirmed it.
+  case upstreamHeldRevoked = "upstream.held-revoked"
+  /// An admin released a held request: it is ordered again.
+  case upstreamHoldReleased = "upstream.hold-released"
   case certificateIssued = "certificate.issued"
   case certificateRevoked = "certificate.revoked"
+  /// An upstream CA's certificate: its revocation asked of the upstream.
+  case revocationRequested = "certificate.revocation-requested"
   case crlPublished = "crl.published"
   case ocspResponderIssued = "ocsp-responder.issued"
   case caCreated = "ca.created"

@@ -4,6 +4,7 @@ public import Logging
 import MailsealCA
 import MailsealModel
 import MailsealStore
+import X509
 
 /// Issues approved requests: claims them with a lease (`FOR UPDATE SKIP
 /// LOCKED` on PostgreSQL, so several instances never take the same one),
@@ -70,6 +71,10 @@ public actor IssuanceWorker {
   /// many certificates were issued.
   @discardableResult
   public func issueDue(now: Date = Date()) async throws -> Int {
+    // An upstream's revocations go on while issuance is paused.
+    if makeIssuer != nil, let upstream = try await currentIssuer() as? UpstreamIssuer {
+      try await sendRevocations(upstream, now: now)
+    }
     guard try await !Settings(database: database).isIssuancePaused() else { return 0 }
     try await holdStaleValidations(now: now)
     // The issuer must be able to take orders before anything is claimed:
@@ -183,6 +188,45 @@ public actor IssuanceWorker {
         "issuer": "\(issuer.name)",
       ])
     return issued
+  }
+
+  /// Sends the revocations asked of the upstream CA (a certificate's, and
+  /// an admin's of a certificate held back); each is recorded here once the
+  /// upstream confirmed it, and asked again with back-off until then.
+  func sendRevocations(_ upstream: UpstreamIssuer, now: Date) async throws {
+    let store = Store(database)
+    let due = try await store.upstreamRevocations.claimDue(
+      now: now, until: now.addingTimeInterval(lease))
+    let authority = RegistrationAuthority(
+      database: database, configuration: configuration, logger: logger, mailQueued: mailQueued)
+    for item in due {
+      guard let record = try await store.certificates.find(item.certificateID),
+        let reason = RevocationReason(name: item.reason)
+      else { continue }
+      if record.status == .revoked {
+        try await store.upstreamRevocations.done(item.id, now: now)
+        continue
+      }
+      let reference = try await store.upstreamOrders.orders(of: record.requestID.map { [$0] } ?? [])
+        .first { $0.purpose == record.keyPurpose }?.reference
+      do {
+        try await upstream.connector.revoke(
+          try Certificate(derEncoded: Array(record.der)), reference: reference, reason: reason)
+        try await authority.certificates.recordRevocation(
+          record, reason: reason, actor: item.requestedBy, now: now,
+          details: ["upstream": upstream.name, "confirmedBy": "upstream"])
+        try await store.upstreamRevocations.done(item.id, now: now)
+      } catch {
+        try await store.upstreamRevocations.failed(
+          item.id, attempts: item.attempts + 1,
+          next: now.addingTimeInterval(UpstreamIssuer.backOff(after: item.attempts + 1)),
+          error: "\(error)")
+        logger.warning(
+          "the upstream CA has not confirmed a revocation yet",
+          metadata: ["serial": "\(record.serial)", "error": "\(error)"])
+      }
+    }
+    try await upstream.revokeHeld(now: now)
   }
 
   /// Approved requests whose mailbox validation grew older than 30 days

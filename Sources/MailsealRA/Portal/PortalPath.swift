@@ -156,6 +156,10 @@ extension PortalPath {
   public static let admin = PortalPath("/operator/admin")
   public static let notice = PortalPath("/operator/notice")
   public static let noticeClear = PortalPath("/operator/notice/clear")
+  /// Requests held by the upstream CA's path: an admin's three decisions.
+  public static let heldRevoke = PortalPath("/operator/upstream/revoke")
+  public static let heldRelease = PortalPath("/operator/upstream/release")
+  public static let heldReject = PortalPath("/operator/upstream/reject")
   public static let audit = PortalPath("/operator/audit")
   public static let auditExport = PortalPath("/operator/audit/export.jsonl")
 
@@ -174,7 +178,8 @@ extension PortalPath {
     staffLogin, staffLoginWithProvider, staffCode, staffLogout, staffEnrol, staffEnrolConfirm,
     staffEnrolled, queue, issuanceSwitch, deskRequest, deskEvidence, deskApprove, deskReject,
     deskCertificate, deskRevoke, deskAskRecovery, recoveries, recovery, recoveryCertificate,
-    recoveryApprove, recoveryDecline, recoveryEnvelope, admin, notice, noticeClear, audit,
+    recoveryApprove, recoveryDecline, recoveryEnvelope, admin, notice, noticeClear, heldRevoke,
+    heldRelease, heldReject, audit,
     auditExport, apiRequests, apiRequest, apiWithdraw, openAPI,
   ]
 }

@@ -58,7 +58,7 @@ extension CertificateService {
   public func revoke(
     serial: String, reason: RevocationReason, by revoker: Principal, now: Date = Date()
   ) async throws -> IssuedCertificate {
-    var record = try await certificate(serial: serial)
+    let record = try await certificate(serial: serial)
     switch revoker {
     case .requester(let mailbox, _):
       // Another mailbox's certificate does not exist for this requester.
@@ -77,12 +77,59 @@ extension CertificateService {
     case .anonymous, .ca:
       throw MailsealError.forbiddenForRole
     }
-    guard record.status == .active else {
+    guard record.status == .active, record.revocationRequestedAt == nil else {
       throw MailsealError(.alreadyRevoked)
     }
     guard record.notAfter > now else {
       throw MailsealError(.certificateExpired)
     }
+    if try await store.issuers.find(record.issuerID)?.role == .upstream {
+      return try await requestUpstreamRevocation(record, reason: reason, by: revoker, now: now)
+    }
+    return try await recordRevocation(record, reason: reason, actor: revoker.auditActor, now: now)
+  }
+
+  /// An upstream CA's certificate: its revocation is asked of the
+  /// upstream (the issuance worker sends it, again until it confirms) and
+  /// recorded here once it does. The key is blocked at once for a key
+  /// compromise; the audit trail says who asked, and why.
+  func requestUpstreamRevocation(
+    _ record: IssuedCertificate, reason: RevocationReason, by revoker: Principal, now: Date
+  ) async throws -> IssuedCertificate {
+    try await store.transaction { store in
+      guard
+        try await store.upstreamRevocations.request(
+          certificateID: record.id, reason: reason.name, by: revoker.auditActor, now: now)
+      else { throw MailsealError(.alreadyRevoked) }
+      if reason == .keyCompromise {
+        try await store.certificates.blockKey(
+          record.keyFingerprint, reason: "keyCompromise of certificate \(record.serial)", now: now)
+      }
+      try await AuditTrail.append(
+        AuditEvent(
+          actor: revoker.auditActor, action: .revocationRequested, subject: record.serial,
+          details: [
+            "reason": reason.name, "mailbox": record.mailbox,
+            "upstream": configuration.upstream?.connector.name ?? "upstream",
+          ]), on: store.database, now: now)
+    }
+    authority.issuanceResumed()
+    logger.notice(
+      "revocation requested at the upstream CA",
+      metadata: ["serial": "\(record.serial)", "reason": "\(reason.name)"])
+    var requested = record
+    requested.revocationRequestedAt = now
+    return requested
+  }
+
+  /// Records a revocation here (the embedded CA's at once; an upstream's
+  /// once it confirmed), in one transaction with what follows from it.
+  @discardableResult
+  public func recordRevocation(
+    _ record: IssuedCertificate, reason: RevocationReason, actor: String, now: Date,
+    details: [String: String] = [:]
+  ) async throws -> IssuedCertificate {
+    var record = record
     let revokedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
     let configuration = self.configuration
     try await store.transaction { [record] store in
@@ -91,7 +138,7 @@ extension CertificateService {
       // moment ago.
       guard
         try await store.certificates.revoke(
-          record.id, at: revokedAt, reason: reason.name, by: revoker.auditActor)
+          record.id, at: revokedAt, reason: reason.name, by: actor)
       else {
         throw MailsealError(.alreadyRevoked)
       }
@@ -110,11 +157,11 @@ extension CertificateService {
         on: store.database, messageDomain: configuration.mail.domain, now: now)
       try await AuditTrail.append(
         AuditEvent(
-          actor: revoker.auditActor, action: .certificateRevoked, subject: record.serial,
+          actor: actor, action: .certificateRevoked, subject: record.serial,
           details: [
             "reason": reason.name, "mailbox": record.mailbox,
             "keyBlocked": reason == .keyCompromise ? "true" : "false",
-          ]), on: store.database, now: now)
+          ].merging(details) { $1 }), on: store.database, now: now)
       // Taken off the directory after its publication (in that order).
       if configuration.publishes {
         try await PublicationQueue.enqueueRemoval(
@@ -130,12 +177,12 @@ extension CertificateService {
     logger.notice(
       "certificate revoked",
       metadata: [
-        "serial": "\(record.serial)", "reason": "\(reason.name)", "by": "\(revoker.auditActor)",
+        "serial": "\(record.serial)", "reason": "\(reason.name)", "by": "\(actor)",
       ])
     record.status = .revoked
     record.revokedAt = revokedAt
     record.revocationReason = reason.name
-    record.revokedBy = revoker.auditActor
+    record.revokedBy = actor
     return record
   }
 

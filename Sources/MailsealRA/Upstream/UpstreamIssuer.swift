@@ -186,7 +186,8 @@ public struct UpstreamIssuer: Issuer {
       switch record.state {
       case .refused:
         return .refused(CAError(.upstreamRefused, record.lastError ?? "refused by the upstream"))
-      case .held, .issued: return .held(record.lastError ?? "held for an admin")
+      case .held, .issued, .revoking, .revoked:
+        return .held(record.lastError ?? "held for an admin")
       case .ordering, .pending, .notTaken: break
       }
       if let der = record.certificateDER {
@@ -521,5 +522,45 @@ public actor UpstreamHealth {
   func failed(_ error: String) {
     lastError = String(error.prefix(300))
     lastErrorAt = Date()
+  }
+}
+
+extension UpstreamIssuer {
+  /// Sends the revocations an admin asked for certificates held back (the
+  /// upstream issued what the RA did not validate); each audited once the
+  /// upstream confirmed it, asked again with back-off until then.
+  public func revokeHeld(now: Date) async throws {
+    let orders = Store(database).upstreamOrders
+    for var order in try await orders.claimRevoking(now: now, until: now.addingTimeInterval(120)) {
+      guard let der = order.certificateDER, order.upstream == connector.name else { continue }
+      do {
+        let certificate = try Certificate(derEncoded: Array(der))
+        try await connector.revoke(certificate, reference: order.reference, reason: .unspecified)
+        order.state = .revoked
+        order.updatedAt = now
+        let upstream = connector.name
+        let revoked = order
+        try await Store(database).transaction { store in
+          try await store.upstreamOrders.update(revoked)
+          try await AuditTrail.append(
+            AuditEvent(
+              actor: AuditEvent.ca, action: .upstreamHeldRevoked,
+              subject: certificate.serialNumber.hex,
+              details: [
+                "upstream": upstream, "reference": revoked.reference ?? "",
+                "request": revoked.requestID.uuidString,
+              ]), on: store.database, now: now)
+        }
+      } catch {
+        order.attempts += 1
+        order.lastError = String("\(error)".prefix(1_000))
+        order.nextAttemptAt = now.addingTimeInterval(Self.backOff(after: order.attempts))
+        order.updatedAt = now
+        try await orders.update(order)
+        logger.warning(
+          "the upstream CA has not revoked a held certificate yet",
+          metadata: ["order": "\(order.id)", "error": "\(error)"])
+      }
+    }
   }
 }

@@ -75,6 +75,12 @@ extension Catalogue {
     "state_approved_held": .init(
       de: "Freigegeben – wartet: bitte Postfach mit einem neuen Anmeldelink bestätigen",
       en: "Approved – waiting: please confirm the mailbox with a new login link"),
+    "state_approved_upstream": .init(
+      de: "Freigegeben – wartet auf die Zertifizierungsstelle",
+      en: "Approved – waiting for the certificate authority"),
+    "state_approved_upstream_held": .init(
+      de: "Freigegeben – wird von der Administration geprüft",
+      en: "Approved – being checked by an administrator"),
     "state_approved_any": .init(de: "Freigegeben", en: "Approved"),
     "state_issued": .init(de: "Ausgestellt", en: "Issued"),
     "state_rejected": .init(de: "Abgelehnt", en: "Rejected"),
@@ -520,6 +526,9 @@ extension Catalogue {
     "certificate_title": .init(de: "Zertifikat", en: "Certificate"),
     "certificate_active": .init(de: "Gültig", en: "Valid"),
     "certificate_revoked": .init(de: "Widerrufen", en: "Revoked"),
+    "certificate_revocation_requested": .init(
+      de: "Widerruf bei der Zertifizierungsstelle beantragt",
+      en: "Revocation requested at the certificate authority"),
     "certificate_expired": .init(de: "Abgelaufen", en: "Expired"),
     "revoked_at": .init(de: "Widerrufen am", en: "Revoked on"),
     "revocation_reason": .init(de: "Grund des Widerrufs", en: "Reason for revocation"),
@@ -610,6 +619,39 @@ extension Catalogue {
       en:
         "The recovery certificates in the database do not match MAILSEAL_RECOVERY_FINGERPRINTS. Requests with escrow are refused until this is resolved: find out who changed the database (audit trail: escrow.stopped, recovery-certificate.*), install the pinned certificate again, or after checking pin the right one and restart the portal."
     ),
+    "admin_held": .init(
+      de: "Bei der Zertifizierungsstelle angehalten", en: "Held at the certificate authority"),
+    "admin_held_intro": .init(
+      de:
+        "Freigegebene Anträge, die nicht automatisch weitergehen: Die Zertifizierungsstelle hat ein Zertifikat geliefert, das nicht dem Geprüften entspricht, oder ein Auftrag lässt sich nicht mehr klären. Nichts wird ohne Ihre Entscheidung ein zweites Mal bestellt.",
+      en:
+        "Approved requests that do not go on by themselves: the certificate authority sent a certificate that is not what was validated, or an order can no longer be settled. Nothing is ordered a second time without your decision."
+    ),
+    "admin_held_none": .init(de: "Kein Antrag ist angehalten.", en: "No request is held."),
+    "admin_held_since": .init(de: "Angehalten seit", en: "Held since"),
+    "admin_held_order": .init(de: "Auftrag", en: "Order"),
+    "admin_held_state": .init(de: "Stand", en: "State"),
+    "admin_held_certificate": .init(
+      de: "Geliefertes Zertifikat", en: "Certificate sent"),
+    "admin_held_revoke": .init(
+      de: "Bei der Zertifizierungsstelle sperren", en: "Revoke at the certificate authority"),
+    "admin_held_release": .init(
+      de: "Erneut bestellen", en: "Order again"),
+    "admin_held_reject": .init(de: "Antrag ablehnen", en: "Reject the request"),
+    "admin_held_reject_reason": .init(de: "Begründung", en: "Reason"),
+    "upstream_order_ordering": .init(
+      de: "bestellt, Antwort ausstehend", en: "ordered, answer outstanding"),
+    "upstream_order_not_taken": .init(
+      de: "nicht angenommen, wird erneut gesendet", en: "not taken, to be sent again"),
+    "upstream_order_pending": .init(
+      de: "angenommen, in Bearbeitung", en: "taken, in progress"),
+    "upstream_order_issued": .init(de: "ausgestellt", en: "issued"),
+    "upstream_order_refused": .init(de: "abgelehnt", en: "refused"),
+    "upstream_order_held": .init(de: "angehalten", en: "held"),
+    "upstream_order_revoking": .init(
+      de: "Sperrung beantragt", en: "revocation requested"),
+    "upstream_order_revoked": .init(
+      de: "bei der Zertifizierungsstelle gesperrt", en: "revoked at the certificate authority"),
     "admin_address_changes": .init(
       de: "Geänderte Adressen von Mitarbeitenden", en: "Staff address changes"),
     "admin_address_changes_intro": .init(

@@ -28,6 +28,22 @@ struct M0027_UpstreamOrders: AsyncMigration {
       .create()
     try await database.sql.create(index: "upstream_orders_state").on("upstream_orders")
       .column("state").run()
+    // Revocations asked of an upstream, sent until it confirms.
+    try await database.schema("upstream_revocations")
+      .id()
+      .field("certificate_id", .uuid, .required, .references("certificates", "id"))
+      .field("reason", .string, .required)
+      .field("requested_by", .string, .required)
+      .field("state", .string, .required)
+      .field("attempts", .int, .required)
+      .field("next_attempt_at", .datetime, .required)
+      .field("last_error", .string)
+      .field("created_at", .datetime, .required)
+      .field("done_at", .datetime)
+      .unique(on: "certificate_id")
+      .create()
+    try await database.schema("certificates").field("revocation_requested_at", .datetime)
+      .update()
     // One column per statement: SQLite adds one at a time.
     try await database.schema("certificate_requests").field("upstream_held_at", .datetime)
       .update()
@@ -39,5 +55,7 @@ struct M0027_UpstreamOrders: AsyncMigration {
     try await database.schema("certificate_requests").deleteField("upstream_held_reason").update()
     try await database.schema("certificate_requests").deleteField("upstream_held_at").update()
     try await database.schema("upstream_orders").delete()
+    try await database.schema("certificates").deleteField("revocation_requested_at").update()
+    try await database.schema("upstream_revocations").delete()
   }
 }

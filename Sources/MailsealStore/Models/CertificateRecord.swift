@@ -33,6 +33,8 @@ public final class CertificateRecord: Model, @unchecked Sendable {
   @OptionalField(key: "revocation_reason") public var revocationReason: String?
   /// Who revoked: `requester:<mailbox>`, `operator:<email>` or `cli`.
   @OptionalField(key: "revoked_by") public var revokedBy: String?
+  /// An upstream's certificate: when its revocation was asked of it.
+  @OptionalField(key: "revocation_requested_at") public var revocationRequestedAt: Date?
   @Field(key: "created_at") public var createdAt: Date
   /// The request it was issued for (none for `mailseal ca issue`).
   @OptionalField(key: "request_id") public var requestID: UUID?

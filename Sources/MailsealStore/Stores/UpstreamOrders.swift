@@ -59,6 +59,60 @@ public struct UpstreamOrders: Sendable {
       .run()
   }
 
+  /// An admin asks the upstream to revoke the certificate a held order
+  /// brought back; false unless the order is held with a certificate.
+  public func requestRevocation(_ id: UUID, now: Date) async throws -> Bool {
+    !(try await database.sql.raw(
+      """
+      UPDATE upstream_orders SET state = \(bind: UpstreamOrder.State.revoking.rawValue),
+        next_attempt_at = \(bind: now), attempts = 0, updated_at = \(bind: now)
+      WHERE id = \(bind: id) AND state = \(bind: UpstreamOrder.State.held.rawValue)
+        AND certificate_der IS NOT NULL
+      RETURNING id
+      """
+    ).all()).isEmpty
+  }
+
+  /// Releases a held request (an admin's decision): its orders that came
+  /// to nothing are forgotten, the hold cleared; false while an order is
+  /// still open or being revoked.
+  public func release(_ requestID: UUID, now: Date) async throws -> Bool {
+    let sql = try database.sql
+    // One statement decides: held, approved, and no order still open.
+    let released = try await sql.raw(
+      """
+      UPDATE certificate_requests SET upstream_held_at = NULL, upstream_held_reason = NULL,
+        issuing_lease_until = NULL, updated_at = \(bind: now)
+      WHERE id = \(bind: requestID) AND state = \(CertificateRequest.State.approved)
+        AND upstream_held_at IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM upstream_orders WHERE request_id = \(bind: requestID)
+          AND state NOT IN ('held', 'refused', 'revoked'))
+      RETURNING id
+      """
+    ).all()
+    guard !released.isEmpty else { return false }
+    try await sql.raw("DELETE FROM upstream_orders WHERE request_id = \(bind: requestID)").run()
+    return true
+  }
+
+  /// Claims the held certificates to revoke that are due, until `until`.
+  public func claimRevoking(now: Date, until: Date, limit: Int = 50) async throws
+    -> [UpstreamOrder]
+  {
+    let sql = try database.sql
+    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
+    return try await sql.raw(
+      """
+      UPDATE upstream_orders SET next_attempt_at = \(bind: until)
+      WHERE id IN (
+        SELECT id FROM upstream_orders WHERE state = \(bind: UpstreamOrder.State.revoking.rawValue)
+          AND next_attempt_at <= \(bind: now)
+        ORDER BY updated_at LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
+      RETURNING \(unsafeRaw: Self.columns.joined(separator: ", "))
+      """
+    ).all().map(Self.order)
+  }
+
   /// Holds an approved request for an admin, in one statement (once: a
   /// request held already is not held again); its recipient if it was
   /// held now.
@@ -123,4 +177,86 @@ public struct UpstreamOrders: Sendable {
 
 extension Store {
   public var upstreamOrders: UpstreamOrders { UpstreamOrders(database: database) }
+}
+
+/// Revocations asked of an upstream certificate authority
+/// (`upstream_revocations`): one per certificate, sent until the upstream
+/// confirms; the certificate is revoked here then.
+public struct UpstreamRevocations: Sendable {
+  let database: any Database
+
+  /// A revocation due to be sent.
+  public struct Due: Sendable {
+    public let id: UUID
+    public let certificateID: UUID
+    public let reason: String
+    public let requestedBy: String
+    public let attempts: Int
+  }
+
+  /// Records the request, in the caller's transaction; false if the
+  /// certificate's revocation was asked before.
+  public func request(
+    certificateID: UUID, reason: String, by actor: String, now: Date
+  ) async throws -> Bool {
+    let sql = try database.sql
+    do {
+      try await DuplicateEntry.mapping {
+        try await sql.insert(into: "upstream_revocations")
+          .columns(
+            "id", "certificate_id", "reason", "requested_by", "state", "attempts",
+            "next_attempt_at", "created_at"
+          )
+          .values(
+            SQLBind(UUID()), SQLBind(certificateID), SQLBind(reason), SQLBind(actor),
+            SQLBind("pending"), SQLBind(0), SQLBind(now), SQLBind(now)
+          ).run()
+      }
+    } catch is DuplicateEntry {
+      return false
+    }
+    try await sql.update("certificates").set("revocation_requested_at", to: now)
+      .where("id", .equal, certificateID).run()
+    return true
+  }
+
+  /// Claims the revocations due, until `until` (one statement: two workers
+  /// never send one twice at once).
+  public func claimDue(now: Date, until: Date, limit: Int = 50) async throws -> [Due] {
+    let sql = try database.sql
+    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
+    return try await sql.raw(
+      """
+      UPDATE upstream_revocations SET next_attempt_at = \(bind: until)
+      WHERE id IN (
+        SELECT id FROM upstream_revocations WHERE state = 'pending' AND next_attempt_at <= \(bind: now)
+        ORDER BY created_at LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
+      RETURNING id, certificate_id, reason, requested_by, attempts
+      """
+    ).all().map { row in
+      Due(
+        id: try row.decode(column: "id", as: UUID.self),
+        certificateID: try row.decode(column: "certificate_id", as: UUID.self),
+        reason: try row.decode(column: "reason", as: String.self),
+        requestedBy: try row.decode(column: "requested_by", as: String.self),
+        attempts: try row.decode(column: "attempts", as: Int.self))
+    }
+  }
+
+  /// The upstream confirmed it.
+  public func done(_ id: UUID, now: Date) async throws {
+    try await database.sql.update("upstream_revocations").set("state", to: "done")
+      .set("done_at", to: now).where("id", .equal, id).run()
+  }
+
+  /// Not confirmed: asked again at `next`.
+  public func failed(_ id: UUID, attempts: Int, next: Date, error: String) async throws {
+    try await database.sql.update("upstream_revocations").set("attempts", to: attempts)
+      .set("next_attempt_at", to: next).set("last_error", to: String(error.prefix(1_000)))
+      .where("id", .equal, id).run()
+  }
+}
+
+extension Store {
+  public var upstreamRevocations: UpstreamRevocations { UpstreamRevocations(database: database) }
 }

@@ -56,6 +56,7 @@ extension CertificateRecord {
       value.revokedAt = revokedAt
       value.revocationReason = revocationReason
       value.revokedBy = revokedBy
+      value.revocationRequestedAt = revocationRequestedAt
       value.requestID = requestID
       return value
     }

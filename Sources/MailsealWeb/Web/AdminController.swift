@@ -19,6 +19,28 @@ enum AdminController {
     let addressChanges: [AddressChangeRow]
     /// Key escrow stopped: why (nil: in force or off).
     let escrowStopped: String?
+    /// An upstream CA issues: its name, and the requests held for an admin.
+    let upstream: String?
+    let held: [HeldRow]
+  }
+
+  struct HeldRow: Encodable {
+    let number: String
+    let mailbox: String
+    let reason: String
+    let heldAt: String
+    let orders: [HeldOrderRow]
+  }
+
+  struct HeldOrderRow: Encodable {
+    let id: String
+    let upstream: String
+    let state: String
+    let reference: String
+    let serial: String?
+    let subject: String?
+    let addresses: String?
+    let canRevoke: Bool
   }
 
   struct AddressChangeRow: Encodable {
@@ -47,6 +69,21 @@ enum AdminController {
     let escrowStopped =
       request.application.mailseal.escrow.isOn
       ? try await authority.enrollment.escrowCheck().problem : nil
+    let current = try await requireAdmin(request)
+    let held = try await authority.service.heldRequests(for: current.principal).map { held in
+      HeldRow(
+        number: held.request.number, mailbox: held.request.mailbox, reason: held.reason,
+        heldAt: BackOfficeController.format(held.heldAt, language, zone),
+        orders: held.orders.map { order in
+          HeldOrderRow(
+            id: order.id.uuidString, upstream: order.upstream,
+            state: Catalogue.text(
+              "upstream_order_\(Catalogue.idPart(order.state.rawValue))", language),
+            reference: order.reference ?? "", serial: order.certificate?.serial,
+            subject: order.certificate?.subject, addresses: order.certificate?.addresses,
+            canRevoke: order.canRevoke)
+        })
+    }
     return try await Pages.render(
       "admin",
       AdminPage(
@@ -56,7 +93,8 @@ enum AdminController {
         maximumNoticeLength: Settings.maximumNoticeLength,
         error: error?.sentence(language),
         saved: request.query[String.self, at: "saved"] != nil, addressChanges: changes,
-        escrowStopped: escrowStopped),
+        escrowStopped: escrowStopped,
+        upstream: request.application.mailseal.upstream?.connector.name, held: held),
       for: request, status: error?.status ?? .ok)
   }
 
@@ -99,6 +137,66 @@ enum AdminController {
     try await request.registrationAuthority.service.clearNotice(by: current.principal)
     request.logger.notice("service notice cleared", metadata: ["by": "\(current.operator.email)"])
     return request.redirect(to: .operatorAdmin(saved: true))
+  }
+
+  // MARK: Requests held by the upstream CA's path
+
+  struct HeldOrderPost: Content {
+    var csrf: String
+    var order: String
+  }
+
+  struct HeldRequestPost: Content {
+    var csrf: String
+    var number: String
+    var reason: String?
+  }
+
+  /// Runs an admin's decision on a held request; a refusal shows on the
+  /// admin page.
+  static func decide<Form: Content>(
+    _ request: Request, _ form: Form.Type, csrf: (Form) -> String,
+    _ action: (Form, Principal) async throws -> Void
+  ) async throws -> Response {
+    let current = try await requireAdmin(request)
+    let posted = try? request.content.decode(Form.self)
+    try OperatorSession.verifyCSRF(request, session: current.session, formToken: posted.map(csrf))
+    guard let posted else { throw MailsealError.csrf }
+    do {
+      try await action(posted, current.principal)
+    } catch let error as MailsealError where error.status.code < 500 {
+      return try await renderAdmin(request, error: error)
+    }
+    return request.redirect(to: .operatorAdmin(saved: true))
+  }
+
+  /// `POST /operator/upstream/revoke`: the upstream is asked to revoke the
+  /// certificate a held order brought back.
+  @Sendable
+  static func revokeHeld(_ request: Request) async throws -> Response {
+    try await decide(request, HeldOrderPost.self, csrf: \.csrf) { form, principal in
+      guard let id = UUID(uuidString: form.order) else { throw MailsealError.notFound }
+      try await request.registrationAuthority.service.revokeHeldCertificate(
+        order: id, by: principal)
+    }
+  }
+
+  /// `POST /operator/upstream/release`: the held request is ordered again.
+  @Sendable
+  static func releaseHeld(_ request: Request) async throws -> Response {
+    try await decide(request, HeldRequestPost.self, csrf: \.csrf) { form, principal in
+      try await request.registrationAuthority.service.releaseHeld(
+        number: String(form.number.prefix(20)), by: principal)
+    }
+  }
+
+  /// `POST /operator/upstream/reject`: the held request is rejected.
+  @Sendable
+  static func rejectHeld(_ request: Request) async throws -> Response {
+    try await decide(request, HeldRequestPost.self, csrf: \.csrf) { form, principal in
+      try await request.registrationAuthority.service.rejectHeld(
+        number: String(form.number.prefix(20)), reason: form.reason ?? "", by: principal)
+    }
   }
 
   // MARK: Audit trail

@@ -73,7 +73,8 @@ enum BackOfficeController {
     let paused = try await request.registrationAuthority.service.isIssuancePaused()
     let rows = records.prefix(pageSize).map { record in
       let row = RequesterController.row(
-        record, language: language, zone: zone, issuancePaused: paused)
+        record, language: language, zone: zone, issuancePaused: paused,
+        upstream: request.application.mailseal.upstream != nil)
       return QueueRow(
         number: record.number, mailbox: record.mailbox, name: deskName(record),
         mailboxType: RecordWords.mailboxType(record.mailboxType, language),
@@ -186,7 +187,8 @@ extension BackOfficeController {
     let record = desk.record
     let row = RequesterController.row(
       record, language: language, zone: zone,
-      issuancePaused: try await request.registrationAuthority.service.isIssuancePaused())
+      issuancePaused: try await request.registrationAuthority.service.isIssuancePaused(),
+      upstream: request.application.mailseal.upstream != nil)
     let evidenceView = desk.evidence.map { evidence in
       EvidenceView(
         method: RecordWords.method(evidence.method, language),

@@ -62,7 +62,11 @@ enum CertificateController {
     -> CertificateRow
   {
     let expired = record.notAfter <= now
-    let status = record.status == .revoked ? "revoked" : expired ? "expired" : "active"
+    let status =
+      record.status == .revoked
+      ? "revoked"
+      : expired
+        ? "expired" : record.revocationRequestedAt != nil ? "revocation_requested" : "active"
     return CertificateRow(
       serial: record.serial,
       name: record.pseudonym

@@ -168,17 +168,22 @@ enum RequesterController {
   }
 
   /// The words for a request's state: an approved request says why it
-  /// waits (the pause, or a mailbox validation to renew).
-  static func stateLabel(_ record: CertificateRequest, issuancePaused: Bool) -> String {
+  /// waits (the pause, a mailbox validation to renew, the upstream
+  /// certificate authority, an administrator's look at what it sent).
+  static func stateLabel(_ record: CertificateRequest, issuancePaused: Bool, upstream: Bool = false)
+    -> String
+  {
     guard record.state == .approved else { return "state_\(record.state.rawValue)" }
     if record.issuanceHeldAt != nil { return "state_approved_held" }
-    return issuancePaused ? "state_approved_paused" : "state_approved"
+    if record.upstreamHeldAt != nil { return "state_approved_upstream_held" }
+    if issuancePaused { return "state_approved_paused" }
+    return upstream ? "state_approved_upstream" : "state_approved"
   }
 
   /// A request's line; `actions`: what the viewer may do (from the RA).
   static func row(
     _ record: CertificateRequest, language: Language, zone: TimeZone,
-    actions: RequestActions = .init(), issuancePaused: Bool = false
+    actions: RequestActions = .init(), issuancePaused: Bool = false, upstream: Bool = false
   ) -> RequestRow {
     let name =
       record.pseudonym
@@ -186,7 +191,8 @@ enum RequesterController {
     return RequestRow(
       number: record.number, created: BackOfficeController.format(record.createdAt, language, zone),
       state: record.state.rawValue,
-      stateLabel: Catalogue.text(stateLabel(record, issuancePaused: issuancePaused), language),
+      stateLabel: Catalogue.text(
+        stateLabel(record, issuancePaused: issuancePaused, upstream: upstream), language),
       name: name,
       canWithdraw: actions.withdraw,
       escrow: record.escrowConsentedAt.map { BackOfficeController.format($0, language, zone) })
@@ -209,7 +215,7 @@ enum RequesterController {
           row(
             $0, language: language, zone: zone,
             actions: authority.desk.actions(on: $0, for: session.principal),
-            issuancePaused: paused)
+            issuancePaused: paused, upstream: request.application.mailseal.upstream != nil)
         },
         certificates: certificates.map {
           CertificateController.row($0, language: language, zone: zone)
@@ -322,7 +328,8 @@ enum RequesterController {
           record, language: language, zone: zone,
           actions: request.registrationAuthority.desk.actions(
             on: record, for: session.principal),
-          issuancePaused: try await request.registrationAuthority.service.isIssuancePaused()),
+          issuancePaused: try await request.registrationAuthority.service.isIssuancePaused(),
+          upstream: request.application.mailseal.upstream != nil),
         certificateSerial: try await record.certificateID.asyncFlatMap {
           try await request.registrationAuthority.certificates.certificate(id: $0)?.serial
         },

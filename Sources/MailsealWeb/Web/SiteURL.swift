@@ -48,7 +48,8 @@ enum SiteURL {
   static func pageOfForm(_ path: String) -> String {
     switch path {
     case "/login", "/logout": return "/"
-    case "/operator/notice", "/operator/notice/clear", "/operator/issuance":
+    case "/operator/notice", "/operator/notice/clear", "/operator/issuance",
+      "/operator/upstream/revoke", "/operator/upstream/release", "/operator/upstream/reject":
       return "/operator/admin"
     case "/operator/logout": return "/operator/login"
     default: break

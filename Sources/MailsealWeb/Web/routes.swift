@@ -127,6 +127,15 @@ func routes(_ app: Application) throws {
   app.on(
     .POST, PortalPath.noticeClear.route, body: .collect(maxSize: "1kb"),
     use: AdminController.clearNotice)
+  app.on(
+    .POST, PortalPath.heldRevoke.route, body: .collect(maxSize: "1kb"),
+    use: AdminController.revokeHeld)
+  app.on(
+    .POST, PortalPath.heldRelease.route, body: .collect(maxSize: "1kb"),
+    use: AdminController.releaseHeld)
+  app.on(
+    .POST, PortalPath.heldReject.route, body: .collect(maxSize: "8kb"),
+    use: AdminController.rejectHeld)
   app.get(PortalPath.audit.route, use: AdminController.audit)
   app.get(PortalPath.auditExport.route, use: AdminController.export)
 
