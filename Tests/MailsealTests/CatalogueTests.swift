@@ -121,9 +121,10 @@ struct CatalogueTests {
       "problem_": MailsealError.Code.allCases.map { Catalogue.idPart($0.rawValue) },
       "reason_": RevocationReason.allCases.map { Catalogue.idPart($0.name) },
       "state_": CertificateRequest.State.allCases.map(\.rawValue) + [
-        "approved_held", "approved_paused",
+        "approved_held", "approved_paused", "approved_upstream", "approved_upstream_held",
       ],
-      "certificate_": ["active", "revoked", "expired"],
+      "certificate_": ["active", "revoked", "expired", "revocation_requested"],
+      "upstream_order_": UpstreamOrder.State.allCases.map { Catalogue.idPart($0.rawValue) },
       "purpose_": KeyPurpose.allCases.filter { $0 != .dualUse }.map(\.rawValue),
       "recovery_state_": KeyRecovery.State.allCases.map(\.rawValue),
       "field_notice_": ["de_missing", "en_missing"],
