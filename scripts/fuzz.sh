@@ -7,7 +7,8 @@
 # FuzzPKCS8 (encrypted key files), FuzzRequestJSON (the API's request form
 # and every check that needs no database), FuzzKeyEnvelope (key escrow's CMS
 # envelope and recovery share files), FuzzCMPMessage (an upstream CA's CMP
-# answers, their MAC checked). New inputs go to a scratch folder,
+# answers, their MAC checked), FuzzCertificateBundle (an upstream's PKCS#7
+# and PEM chains). New inputs go to a scratch folder,
 # not into the repository; a crash or a leak fails the run and keeps the
 # input (its path is printed). The committed seeds (no key material) are made
 # by the project's own code:
@@ -19,13 +20,14 @@
 # `mailseal recovery init` when the portal's binary is built); and
 # FuzzCMPMessage's are the messages OpenSSL's own CMP client and server
 # exchange (p10cr, cp, certConf, pkiConf, pollReq, pollRep, rr, rp, error),
-# captured at each run with a throw-away CA.
+# captured at each run with a throw-away CA; FuzzCertificateBundle's are a
+# throw-away chain as PEM, PKCS#7 DER and PKCS#7 PEM, made at each run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzCSR FuzzOCSPRequest FuzzOCSPFastPath FuzzLenientPEM FuzzPKCS8 FuzzRequestJSON FuzzKeyEnvelope FuzzCMPMessage)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzCSR FuzzOCSPRequest FuzzOCSPFastPath FuzzLenientPEM FuzzPKCS8 FuzzRequestJSON FuzzKeyEnvelope FuzzCMPMessage FuzzCertificateBundle)
 FLAGS=(--package-path Fuzz --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 
 echo "==> Building the fuzz targets (-sanitize=fuzzer,address)"
@@ -103,6 +105,21 @@ for target in "${TARGETS[@]}"; do
         )
         rm -rf "$seeds"
         [ -n "$(ls "$WORK/$target/corpus")" ] || { echo "no CMP seeds were captured"; exit 1; }
+    elif [ "$target" = FuzzCertificateBundle ]; then
+        seeds="$WORK/$target/seeds"
+        mkdir -p "$seeds"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$seeds/ca.key" \
+            -out "$seeds/ca.pem" -subj "/CN=Fuzz bundle CA" -days 1 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$seeds/ee.key" -subj "/CN=ee" \
+            -out "$seeds/ee.csr" 2>/dev/null
+        openssl x509 -req -in "$seeds/ee.csr" -CA "$seeds/ca.pem" -CAkey "$seeds/ca.key" -CAcreateserial -days 1 \
+            -out "$seeds/ee.pem" 2>/dev/null
+        cat "$seeds/ee.pem" "$seeds/ca.pem" > "$WORK/$target/corpus/chain.pem"
+        openssl crl2pkcs7 -nocrl -certfile "$WORK/$target/corpus/chain.pem" -outform DER \
+            -out "$WORK/$target/corpus/chain.p7b"
+        openssl crl2pkcs7 -nocrl -certfile "$WORK/$target/corpus/chain.pem" \
+            -out "$WORK/$target/corpus/chain.p7.pem"
+        rm -rf "$seeds"
     else
         cp Fuzz/Corpus/"$target"/* "$WORK/$target/corpus/"
     fi

@@ -173,6 +173,64 @@ class OpenIDProvider:
         self.process.wait(30)
 
 
+class UpstreamCA:
+    """An upstream certificate authority's test server of Tests/upstream
+    (HARICA or Sectigo, each checked against its public client library) on
+    127.0.0.1, and the portal's settings for it (MAILSEAL_UPSTREAM=…)."""
+
+    def __init__(self, folder, kind):
+        self.kind = kind
+        self.folder = pathlib.Path(folder)
+        self.chain = self.folder / ("%s-chain.pem" % kind)
+        python = os.path.join(os.environ.get("MAILSEAL_VENV", str(ROOT / ".venv")), "bin", "python")
+        scripts = ROOT / "Tests" / "upstream"
+        self.process = subprocess.Popen(
+            [python, "-u", str(scripts / ("%s_server.py" % kind)), "--chain-out", str(self.chain)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(scripts))
+        line = self.process.stdout.readline()
+        if not line.startswith("LISTENING "):
+            self.process.kill()
+            raise RuntimeError("%s test server did not start: %r" % (kind, line))
+        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
+        self.url = "http://127.0.0.1:%s" % line.split()[1]
+
+    def secret(self, name, value):
+        path = self.folder / name
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+        return str(path)
+
+    def settings(self):
+        values = {"MAILSEAL_UPSTREAM": self.kind, "MAILSEAL_UPSTREAM_CHAIN_FILE": str(self.chain)}
+        if self.kind == "sectigo":
+            values.update({
+                "MAILSEAL_UPSTREAM_URL": self.url + "/api",
+                "MAILSEAL_SECTIGO_CUSTOMER_URI": "example-university",
+                "MAILSEAL_SECTIGO_LOGIN": "mailseal-api",
+                "MAILSEAL_SECTIGO_PASSWORD_FILE": self.secret("sectigo-password", "sectigo-test-password"),
+                "MAILSEAL_SECTIGO_ORG_ID": "4242",
+                "MAILSEAL_SECTIGO_CERT_TYPE": "1938",
+                "MAILSEAL_SECTIGO_ROLE_CERT_TYPE": "1939",
+            })
+        else:
+            values.update({
+                "MAILSEAL_UPSTREAM_URL": self.url,
+                "MAILSEAL_HARICA_EMAIL": "svc-mailseal@example.edu",
+                "MAILSEAL_HARICA_PASSWORD_FILE": self.secret("harica-password", "harica-test-password"),
+                "MAILSEAL_HARICA_TOTP_SECRET_FILE": self.secret("harica-totp", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+                "MAILSEAL_HARICA_ORGANIZATION": "Example University",
+            })
+        return values
+
+    def state(self):
+        with urllib.request.urlopen(self.url + "/_test/state", timeout=30) as answer:
+            return json.load(answer)
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait(30)
+
+
 class Portal:
     """`mailseal serve` on a free port of 127.0.0.1 with its own data folder."""
 

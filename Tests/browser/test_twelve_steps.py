@@ -40,6 +40,9 @@ class TwelveSteps(Walker, unittest.TestCase):
     password = PASSWORD
     # The CA keys in a SoftHSM2 token instead of files (TwelveStepsWithHSM).
     hsm = False
+    # An upstream CA issues instead of the embedded one (TwelveStepsSectigo,
+    # TwelveStepsHarica): "sectigo" or "harica".
+    upstream = None
 
     def test_the_whole_path_and_both_pkcs12_encodings(self):
         server = portal.SMTPServer(self.folder.name)
@@ -48,6 +51,11 @@ class TwelveSteps(Walker, unittest.TestCase):
         extra = {"MAILSEAL_PKI_URL": "http://pki.example.edu:%d" % pki_port}
         if self.hsm:
             extra.update(portal.softhsm_token(self.folder.name))
+        upstream = None
+        if self.upstream:
+            upstream = portal.UpstreamCA(self.folder.name, self.upstream)
+            self.stoppables.append(upstream)
+            extra.update(upstream.settings())
         web = portal.Portal(self.folder.name, smtp_port=server.port, extra=extra)
         self.stoppables.append(web)
         if self.hsm:
@@ -89,7 +97,16 @@ class TwelveSteps(Walker, unittest.TestCase):
         self.assertEqual(driver.find_element(By.ID, "build").text, "Download certificate")
         # The issuer in words; its whole name folded away.
         self.assertNotIn("CN=", driver.find_element(By.ID, "issuer-name").text)
-        self.assertIn("TEST", driver.find_element(By.ID, "issuer-name").text)
+        self.assertIn("Upstream Test S/MIME CA" if upstream else "TEST",
+                      driver.find_element(By.ID, "issuer-name").text)
+        if upstream:
+            # One order at the upstream for the request; /healthz names the upstream and when it answered.
+            self.assertEqual(upstream.state()["orders"], 1)
+            with portal.urllib.request.urlopen(web.url + "/healthz", timeout=30) as answer:
+                health = json.load(answer)
+            self.assertEqual(health["upstream"]["name"], self.upstream)
+            self.assertIn("lastReached", health["upstream"])
+            self.assertNotIn("password", json.dumps(health))
         self.assertFalse(driver.find_element(By.ID, "issuer-full").is_displayed())
         fingerprint = driver.find_element(By.ID, "fingerprint").text
         timings = {}
@@ -131,6 +148,8 @@ class TwelveSteps(Walker, unittest.TestCase):
         self.judge(files, fingerprint, web, number)
 
     def judge(self, files, fingerprint, web, number):
+        # An upstream's certificate is the upstream's to make conformant
+        # (its profile, policies, AIA): pkilint judges Mailseal's own.
         work = pathlib.Path(self.folder.name)
         for encoding, path in files.items():
             legacy = ["-legacy"] if encoding == "compatible" else []
@@ -196,6 +215,10 @@ class TwelveSteps(Walker, unittest.TestCase):
                              "-inkey", str(pem)])
             self.assertEqual(decrypted.returncode, 0, decrypted.stderr)
             self.assertIn("Grüße", decrypted.stdout)
+        if self.upstream:
+            leaf = run(["openssl", "x509", "-noout", "-issuer", "-in", str(work / "leaf.pem")]).stdout
+            self.assertIn("Upstream Test S/MIME CA", leaf)
+            return
         # pkilint: the issued certificate, zero findings at WARNING or above.
         linted = run([os.path.join(os.environ.get("MAILSEAL_VENV", str(portal.ROOT / ".venv")), "bin",
                                    "lint_cabf_smime_cert"), "lint", "-t", "SPONSORED-STRICT", "-s", "WARNING",
@@ -209,6 +232,18 @@ class TwelveStepsWithHSM(TwelveSteps):
     """The same walk with MAILSEAL_PKCS11_MODULE set: the CA keys (root,
     issuing, OCSP responder) made and used in a SoftHSM2 token."""
     hsm = True
+
+
+class TwelveStepsSectigo(TwelveSteps):
+    """The same walk with MAILSEAL_UPSTREAM=sectigo: Sectigo's test server
+    (checked with PyPI cert-manager) issues; the PKCS#12 carries its chain."""
+    upstream = "sectigo"
+
+
+class TwelveStepsHarica(TwelveSteps):
+    """The same walk with MAILSEAL_UPSTREAM=harica: HARICA's test server
+    (checked with PyPI tcs-garr) issues; the PKCS#12 carries its chain."""
+    upstream = "harica"
 
 
 if __name__ == "__main__":

@@ -75,13 +75,20 @@ class TestCA:
             .not_valid_before(now - datetime.timedelta(minutes=1))
             .not_valid_after(now + datetime.timedelta(days=365))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+            .add_extension(_usage(key), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
             .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(other_email or email)]), critical=False)
             .sign(signer.issuing_key, hashes.SHA256())
         )
         return certificate, [signer.issuing, signer.root]
+
+
+def _usage(key):
+    """Signing and encryption: keyEncipherment for RSA, keyAgreement for EC."""
+    rsa = not isinstance(key, ec.EllipticCurvePublicKey)
+    return x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=rsa,
+                         data_encipherment=False, key_agreement=not rsa, key_cert_sign=False,
+                         crl_sign=False, encipher_only=False, decipher_only=False)
 
 
 def pem(certificates):
