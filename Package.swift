@@ -271,6 +271,7 @@ let package = Package(
       name: "IssuanceBenchmark",
       dependencies: [
         "SoftHSMSupport",
+        "UpstreamTestSupport",
         "MailsealModel",
         "MailsealStore",
         "MailsealRA",
@@ -278,6 +279,7 @@ let package = Package(
         .product(name: "Vapor", package: "vapor"),
         .product(name: "Benchmark", package: "benchmark"),
         .product(name: "SQLKit", package: "sql-kit"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
       ],
       path: "Benchmarks/Issuance",
       swiftSettings: strict,

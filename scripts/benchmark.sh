@@ -8,6 +8,7 @@ ROOT=$PWD
 source scripts/lib.sh
 
 ensure_debian_packages
+ensure_python_environment   # the upstream benchmark's HARICA test server
 start_postgres
 export MAILSEAL_BENCH_POSTGRES_URL="$POSTGRES_URL"
 log "Running the issuance benchmark (release build; the first build takes a while)"

@@ -229,6 +229,7 @@ class UpstreamCA:
     def stop(self):
         self.process.kill()
         self.process.wait(30)
+        self.process.stdout.close()
 
 
 class Portal:
