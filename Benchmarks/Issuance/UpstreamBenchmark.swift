@@ -112,7 +112,9 @@ final class UpstreamInstallation: @unchecked Sendable {
     let elapsed = ContinuousClock.now - started
     benchmark.stopMeasurement()
     let orders = try await server.orders()
-    print("upstream benchmark: \(stored) stored in \(seconds(elapsed)) s; \(orders) orders at the upstream")
+    print(
+      "upstream benchmark: \(stored) stored in \(seconds(elapsed)) s; \(orders) orders at the upstream"
+    )
     benchmark.measurement(secondsUntilStored, Int(seconds(elapsed).rounded()))
     benchmark.measurement(ordersAtUpstream, orders)
   }

@@ -417,4 +417,56 @@ struct UpstreamIssuerTests {
       #expect(upstream.state.withLock { $0.placed } == 3)
     }
   }
+
+  @Test(
+    "back to the embedded CA with an order open at the upstream: held, not issued twice; released by an admin, issued by the embedded CA"
+  )
+  func backToEmbedded() async throws {
+    try await RAInstallation.with { installation in
+      try await installation.makeTestCA()
+      let ca = try UpstreamTestCA()
+      let upstream = ScriptedUpstream(ca: ca, faults: [.pending])
+      let anna = try await installation.staff("anna@example.edu")
+      let request = try await Self.approved(installation, by: anna)
+      let waiting = try await Self.approved(installation, mailbox: "yann@example.edu", by: anna)
+      let now = Date()
+      // Only the first is taken by the upstream; then the installation
+      // goes back to its embedded CA.
+      _ = try await Store(installation.database).upstreamOrders.hold(
+        waiting.id, reason: "test: kept out of the upstream's batch", now: now)
+      #expect(try await Self.worker(installation, upstream, ca: ca).issueDue(now: now) == 0)
+      _ = try await Store(installation.database).upstreamOrders.release(waiting.id, now: now)
+      let embedded = IssuanceWorker(
+        database: installation.database, configuration: installation.configuration,
+        logger: RAInstallation.logger, lease: 120)
+      #expect(try await embedded.issueDue(now: now.addingTimeInterval(200)) == 1)
+      #expect(try await Self.request(installation, waiting.id).state == .issued)
+      let held = try await Self.request(installation, request.id)
+      #expect(held.state == .approved)
+      #expect(held.upstreamHeldReason?.contains("no longer the upstream") == true)
+      #expect(try await Self.orders(installation, request.id).map(\.state) == [.held])
+      let admin = try await installation.staff("ada@example.edu", role: .admin)
+      try await installation.authority.service.releaseHeld(
+        number: request.number, by: admin, now: now)
+      #expect(try await embedded.issueDue(now: now.addingTimeInterval(400)) == 1)
+      #expect(try await Self.request(installation, request.id).state == .issued)
+    }
+  }
+
+  @Test(
+    "twenty requests at once on the upstream's first answers: each issued once, its CA kept once")
+  func concurrentFirstContact() async throws {
+    try await RAInstallation.with { installation in
+      let ca = try UpstreamTestCA()
+      let upstream = ScriptedUpstream(ca: ca)
+      let anna = try await installation.staff("anna@example.edu")
+      for index in 0..<20 {
+        _ = try await Self.approved(installation, mailbox: "person\(index)@example.edu", by: anna)
+      }
+      #expect(try await Self.worker(installation, upstream, ca: ca).issueDue() == 20)
+      #expect(upstream.state.withLock { $0.placed } == 20)
+      let kept = try await Store(installation.database).issuers.all(in: .upstream)
+      #expect(kept.count == 2)
+    }
+  }
 }

@@ -92,7 +92,28 @@ public actor IssuanceWorker {
       validSince: validSince, leaseUntil: leaseUntil, limit: batchSize, now: now)
     guard !ids.isEmpty else { return 0 }
     let started = ContinuousClock.now
-    let requests = try await issuance.issuingRequests(ids)
+    var requests = try await issuance.issuingRequests(ids)
+    if !(issuer is UpstreamIssuer) {
+      // Back to the embedded CA after an upstream: a request with an
+      // unfinished order there is an admin's to decide, never issued twice.
+      let open = try await Store(database).upstreamOrders.orders(of: requests.map(\.id))
+        .filter { [.ordering, .pending, .notTaken].contains($0.state) }
+      if !open.isEmpty {
+        let upstream = UpstreamIssuer.heldElsewhere(open, now: now)
+        for var order in open {
+          order.state = .held
+          order.lastError = upstream[order.requestID]
+          order.updatedAt = now
+          try await Store(database).upstreamOrders.update(order)
+        }
+        for (requestID, reason) in upstream {
+          try await UpstreamIssuer.hold(
+            requestID, reason: reason, upstream: open.first { $0.requestID == requestID }!.upstream,
+            database: database, logger: logger, now: now)
+        }
+        requests.removeAll { upstream[$0.id] != nil }
+      }
+    }
     var orders: [IssuanceOrder] = []
     var refused: [(IssuingRequest, any Error)] = []
     for request in requests {

@@ -179,9 +179,10 @@ public struct UpstreamIssuer: Issuer {
     if let known {
       record = known
       if record.upstream != connector.name {
-        return .held(
-          "ordered at \(record.upstream) (reference \(record.reference ?? "none")), which is no longer the upstream"
-        )
+        // The old upstream's order is an admin's to settle (it may still
+        // issue there): held, with its details.
+        return try await holdOrder(
+          &record, Self.heldElsewhere([record], now: now)[record.requestID]!, now: now)
       }
       switch record.state {
       case .refused:
@@ -406,7 +407,28 @@ public struct UpstreamIssuer: Issuer {
 
   /// Holds a request for an admin: once, audited.
   func hold(_ requestID: UUID, number: String?, reason: String, now: Date) async throws {
-    let upstream = connector.name
+    try await Self.hold(
+      requestID, reason: reason, upstream: connector.name, database: database, logger: logger,
+      now: now)
+  }
+
+  /// The reasons to hold requests whose unfinished orders are at an
+  /// upstream that no longer issues.
+  static func heldElsewhere(_ orders: [UpstreamOrder], now: Date) -> [UUID: String] {
+    Dictionary(
+      orders.map { order in
+        (
+          order.requestID,
+          "ordered at \(order.upstream) (reference \(order.reference ?? "none")), which is no longer the upstream"
+        )
+      }, uniquingKeysWith: { first, _ in first })
+  }
+
+  /// Holds a request for an admin: once, audited.
+  static func hold(
+    _ requestID: UUID, reason: String, upstream: String, database: any Database, logger: Logger,
+    now: Date
+  ) async throws {
     try await Store(database).transaction { store in
       guard let held = try await store.upstreamOrders.hold(requestID, reason: reason, now: now)
       else { return }
@@ -418,7 +440,7 @@ public struct UpstreamIssuer: Issuer {
     }
     logger.error(
       "request held for an admin",
-      metadata: ["number": "\(number ?? requestID.uuidString)", "reason": "\(reason)"])
+      metadata: ["request": "\(requestID)", "reason": "\(reason)"])
   }
 
   func connectorRequest(_ order: IssuanceOrder, _ record: UpstreamOrder) -> UpstreamOrderRequest {
@@ -441,10 +463,12 @@ extension UpstreamIssuer {
 
 /// The upstream's CA certificates as the store keeps them (role
 /// `upstream`, parent links up to the root), added the first time a
-/// certificate of theirs is stored; one at a time, remembered.
+/// certificate of theirs is stored — once, however many orders come back
+/// at the same moment (one task per certificate; a row another instance
+/// added first is found).
 actor UpstreamIssuerRecords {
   let database: any Database
-  var known: [String: UUID] = [:]
+  var known: [String: Task<UUID, any Error>] = [:]
 
   init(database: any Database) {
     self.database = database
@@ -467,34 +491,57 @@ actor UpstreamIssuerRecords {
     var parent: UUID?
     for certificate in chain.dropFirst().reversed() {
       let fingerprint = Self.fingerprint(of: certificate)
-      if let id = known[fingerprint] {
-        parent = id
-        continue
+      let task: Task<UUID, any Error>
+      if let running = known[fingerprint] {
+        task = running
+      } else {
+        let (database, parentID) = (self.database, parent)
+        task = Task {
+          try await Self.record(
+            certificate, fingerprint: fingerprint, parent: parentID, database: database)
+        }
+        known[fingerprint] = task
       }
-      let issuers = Store(database).issuers
-      if let found = try await issuers.find(fingerprint: fingerprint) {
-        known[fingerprint] = found.id
-        parent = found.id
-        continue
+      do {
+        parent = try await task.value
+      } catch {
+        known[fingerprint] = nil
+        throw error
       }
-      var serializer = DER.Serializer()
-      try serializer.serialize(certificate)
-      let record = CACertificate(
-        id: UUID(), role: .upstream, slug: Self.slug(of: certificate),
-        subject: certificate.subject.description, certificateDER: Data(serializer.serializedBytes),
-        sha256Fingerprint: fingerprint, keyReference: nil,
-        keyType: (try? CertificateRequestCheck.classify(
-          subjectPublicKeyInfo: certificate.publicKey.subjectPublicKeyInfoDER
-        ).storageName) ?? "other",
-        parentID: parent == nil || certificate.issuer == certificate.subject ? nil : parent,
-        notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter, isTest: false,
-        isActive: false, createdAt: Date())
-      try await issuers.add(record)
-      known[fingerprint] = record.id
-      parent = record.id
     }
     guard let parent else { throw UpstreamProtocolError("the certificate came without its issuer") }
     return parent
+  }
+
+  /// Finds or adds one CA certificate.
+  static func record(
+    _ certificate: Certificate, fingerprint: String, parent: UUID?, database: any Database
+  ) async throws -> UUID {
+    let issuers = Store(database).issuers
+    if let found = try await issuers.find(fingerprint: fingerprint) { return found.id }
+    var serializer = DER.Serializer()
+    try serializer.serialize(certificate)
+    let record = CACertificate(
+      id: UUID(), role: .upstream, slug: slug(of: certificate),
+      subject: certificate.subject.description, certificateDER: Data(serializer.serializedBytes),
+      sha256Fingerprint: fingerprint, keyReference: nil,
+      keyType: (try? CertificateRequestCheck.classify(
+        subjectPublicKeyInfo: certificate.publicKey.subjectPublicKeyInfoDER
+      ).storageName) ?? "other",
+      parentID: certificate.issuer == certificate.subject ? nil : parent,
+      notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter, isTest: false,
+      isActive: false, createdAt: Date())
+    do {
+      try await issuers.add(record)
+      return record.id
+    } catch {
+      // Another instance added it a moment ago (a unique index refused
+      // this one): that one is it.
+      guard (error as? any DatabaseError)?.isConstraintFailure == true,
+        let found = try await issuers.find(fingerprint: fingerprint)
+      else { throw error }
+      return found.id
+    }
   }
 }
 
