@@ -279,6 +279,11 @@ struct CAIssueCommand: AsyncCommand, DeclaresAccess {
     let request = try readInputFile(
       csrPath, what: "command_file_certificate_request", limit: CertificateRequestCheck.maximumSize)
     let app = try context.host
+    // With an upstream CA, certificates come from it for the portal's
+    // requests only: the embedded CA must not issue in its place.
+    if let upstream = app.mailseal.upstream {
+      throw CommandFailure(say("command_ca_issue_upstream", ["upstream": upstream.connector.name]))
+    }
     let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()
     let service = app.issuanceService(authority: authority, issuerID: issuerID)
     let certificate = try await service.issue(

@@ -300,6 +300,12 @@ extension Catalogue {
     "command_ca_issue_out_help": .init(
       de: "Das PEM-Zertifikat in diese Datei schreiben statt auf die Standardausgabe.",
       en: "Write the PEM certificate to this file instead of standard output."),
+    "command_ca_issue_upstream": .init(
+      de:
+        "MAILSEAL_UPSTREAM ist {upstream}: Zertifikate stellt die vorgelagerte Zertifizierungsstelle für Anträge des Portals aus; ca issue würde mit der eingebetteten CA ausstellen und tut es daher nicht.",
+      en:
+        "MAILSEAL_UPSTREAM is {upstream}: the upstream certificate authority issues for the portal's requests; ca issue would issue from the embedded CA instead, so it does not."
+    ),
     "command_ca_issue_required": .init(
       de: "--csr DATEI und --email ADRESSE sind nötig.",
       en: "--csr FILE and --email ADDRESS are required."),
