@@ -251,6 +251,7 @@ let package = Package(
       name: "MailsealTests",
       dependencies: [
         "SoftHSMSupport",
+        "UpstreamTestSupport",
         "StoreTestSupport",
         "MailsealModel",
         "MailsealStore",

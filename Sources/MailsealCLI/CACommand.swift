@@ -239,6 +239,54 @@ struct CAShowCommand: AsyncCommand, DeclaresAccess {
   }
 }
 
+extension CAIssueCommand {
+  /// Orders at the upstream and waits up to `--wait` seconds (default 60)
+  /// for the certificate; `--order ID` goes on with an order a run before
+  /// left waiting.
+  static func order(
+    _ order: IssuanceOrder, from upstream: UpstreamIssuer, signature: Signature,
+    console: any Console
+  ) async throws -> SignedCertificate {
+    let wait = signature.wait ?? 60
+    guard (0...3_600).contains(wait) else {
+      throw CommandFailure(say("command_ca_issue_wait_range"))
+    }
+    var order = order
+    if let given = signature.order {
+      guard let id = UUID(uuidString: given) else {
+        throw CommandFailure(say("command_ca_issue_order_invalid"))
+      }
+      order.upstreamOrderID = id
+    } else {
+      order.upstreamOrderID = UUID()
+    }
+    let id = order.upstreamOrderID!.uuidString.lowercased()
+    let deadline = Date().addingTimeInterval(TimeInterval(wait))
+    try await upstream.ensureReady()
+    while true {
+      let outcome = try await upstream.issue([order], now: Date()) { _, _ in }[0]
+      switch outcome {
+      case .issued(let certificate):
+        return certificate
+      case .refused(let error):
+        throw CommandFailure(say("command_ca_issue_refused", ["reason": error.message]))
+      case .held(let reason):
+        throw CommandFailure(say("command_ca_issue_held", ["order": id, "reason": reason]))
+      case .pending(let reference, let retryAt):
+        let next = retryAt ?? Date().addingTimeInterval(5)
+        guard next <= deadline else {
+          throw CommandFailure(
+            say(
+              "command_ca_issue_waiting",
+              ["order": id, "reference": reference, "upstream": upstream.name]))
+        }
+        console.print(say("command_ca_issue_pending", ["upstream": upstream.name]))
+        try await Task.sleep(for: .seconds(max(0.1, next.timeIntervalSinceNow)))
+      }
+    }
+  }
+}
+
 struct CAIssueCommand: AsyncCommand, DeclaresAccess {
   var access: CommandAccess { .writes }
   struct Signature: CommandSignature {
@@ -256,6 +304,10 @@ struct CAIssueCommand: AsyncCommand, DeclaresAccess {
     var mailboxOnly: Bool
     @Option(name: "out", help: say("command_ca_issue_out_help"))
     var out: String?
+    @Option(name: "wait", help: say("command_ca_issue_wait_help"))
+    var wait: Int?
+    @Option(name: "order", help: say("command_ca_issue_order_help"))
+    var order: String?
     init() {}
   }
 
@@ -279,15 +331,19 @@ struct CAIssueCommand: AsyncCommand, DeclaresAccess {
     let request = try readInputFile(
       csrPath, what: "command_file_certificate_request", limit: CertificateRequestCheck.maximumSize)
     let app = try context.host
-    // With an upstream CA, certificates come from it for the portal's
-    // requests only: the embedded CA must not issue in its place.
-    if let upstream = app.mailseal.upstream {
-      throw CommandFailure(say("command_ca_issue_upstream", ["upstream": upstream.connector.name]))
+    let certificate: SignedCertificate
+    if let upstream = app.upstreamIssuer {
+      // Through the same issuer as the portal's requests: recorded before
+      // it is sent, never sent twice, checked as validated.
+      certificate = try await Self.order(
+        IssuanceOrder(request: Array(request), subject: subject), from: upstream,
+        signature: signature, console: context.console)
+    } else {
+      let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()
+      let service = app.issuanceService(authority: authority, issuerID: issuerID)
+      certificate = try await service.issue(
+        IssuanceOrder(request: Array(request), subject: subject))
     }
-    let (authority, issuerID) = try await app.caInstallation.loadActiveAuthority()
-    let service = app.issuanceService(authority: authority, issuerID: issuerID)
-    let certificate = try await service.issue(
-      IssuanceOrder(request: Array(request), subject: subject))
     app.logger.notice(
       "Issued a certificate from the command line",
       metadata: [

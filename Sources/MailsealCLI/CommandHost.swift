@@ -19,6 +19,8 @@ public protocol CommandHost: Sendable {
   var logger: Logger { get }
   /// Issuance by `authority` (`ca issue`).
   func issuanceService(authority: CertificateAuthority, issuerID: UUID) -> IssuanceService
+  /// The upstream CA that issues, when `MAILSEAL_UPSTREAM` names one.
+  var upstreamIssuer: UpstreamIssuer? { get }
   /// Publishes the CRL of the issuer with this id now (a command ends
   /// before the publisher's debounce).
   func publishCRL(issuerID: UUID) async throws

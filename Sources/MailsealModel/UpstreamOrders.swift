@@ -28,7 +28,8 @@ public struct UpstreamOrder: Sendable, Hashable {
   }
 
   public var id: UUID
-  public var requestID: UUID
+  /// The request it is for; nil for an order of `mailseal ca issue`.
+  public var requestID: UUID?
   /// The key's purpose (`KeyPurpose`'s raw value).
   public var purpose: String
   /// Which upstream took it (`cmp`, `sectigo`, `harica`).
@@ -49,7 +50,7 @@ public struct UpstreamOrder: Sendable, Hashable {
   public var updatedAt: Date
 
   public init(
-    id: UUID = UUID(), requestID: UUID, purpose: String, upstream: String, state: State,
+    id: UUID = UUID(), requestID: UUID?, purpose: String, upstream: String, state: State,
     reference: String? = nil, progress: Data? = nil, attempts: Int = 0, nextAttemptAt: Date,
     lastError: String? = nil, certificateDER: Data? = nil, createdAt: Date, updatedAt: Date
   ) {

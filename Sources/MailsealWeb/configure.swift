@@ -50,6 +50,16 @@ extension Application {
     set { storage[IssuanceWorkerKey.self] = newValue }
   }
 
+  private struct UpstreamIssuerKey: StorageKey {
+    typealias Value = UpstreamIssuer
+  }
+
+  /// The upstream CA that issues, when one is configured.
+  public var upstreamIssuer: UpstreamIssuer? {
+    get { storage[UpstreamIssuerKey.self] }
+    set { storage[UpstreamIssuerKey.self] = newValue }
+  }
+
   private struct UpstreamHealthKey: StorageKey {
     typealias Value = UpstreamHealth
   }
@@ -219,6 +229,7 @@ public func configure(
       connector: try UpstreamConnectors.make(upstream, http: http), trust: upstream.trust,
       concurrency: upstream.concurrency, database: app.db, logger: app.logger)
     app.upstreamHealth = issuer.health
+    app.upstreamIssuer = issuer
     makeIssuer = { issuer }
   }
   app.issuanceWorker = IssuanceWorker(

@@ -5,6 +5,7 @@ import MailsealModel
 import SQLKit
 import StoreTestSupport
 import Testing
+import UpstreamTestSupport
 import Vapor
 import X509
 
@@ -88,6 +89,55 @@ struct CommandLineTests {
     let keys = try FileManager.default.contentsOfDirectory(
       atPath: sandbox.folder.appendingPathComponent("data/ca-keys").path)
     #expect(keys.filter { $0.hasSuffix(".key.pem") }.count == 3)
+    await sandbox.cleanUp()
+  }
+
+  @Test(
+    "ca issue with MAILSEAL_UPSTREAM=sectigo: ordered through the upstream issuer and waited for; --wait 0 names the order, --order goes on with it, never ordered twice"
+  )
+  func issueThroughUpstream() async throws {
+    let server = try UpstreamTestServer("sectigo_server.py")
+    defer { server.stop() }
+    let secrets = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "mailseal-cli-upstream-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: secrets, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: secrets) }
+    let password = secrets.appendingPathComponent("password")
+    try Data("sectigo-test-password\n".utf8).write(to: password)
+    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: password.path)
+    let sandbox = try await Sandbox.make([
+      "MAILSEAL_UPSTREAM": "sectigo",
+      "MAILSEAL_UPSTREAM_URL": server.url.appendingPathComponent("api").absoluteString,
+      "MAILSEAL_UPSTREAM_CHAIN_FILE": server.chainFile.path,
+      "MAILSEAL_SECTIGO_CUSTOMER_URI": "example-university",
+      "MAILSEAL_SECTIGO_LOGIN": "mailseal-api",
+      "MAILSEAL_SECTIGO_PASSWORD_FILE": password.path, "MAILSEAL_SECTIGO_ORG_ID": "4242",
+      "MAILSEAL_SECTIGO_CERT_TYPE": "1938", "MAILSEAL_SECTIGO_ROLE_CERT_TYPE": "1939",
+    ])
+    let (csr, _) = try Run.csr(in: sandbox.folder, name: "zoe", key: "ec:P-256")
+    let issued = try sandbox.mailseal(
+      "ca", "issue", "--csr", csr.path, "--email", "zoe@example.edu", "--given-name", "Zoë",
+      "--surname", "Müller", "--wait", "30")
+    #expect(issued.status == 0, "\(issued.output)")
+    let pem = try #require(
+      issued.output.firstMatch(of: /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/))
+    let certificate = try Certificate(pemEncoded: String(pem.output))
+    #expect(certificate.issuer.description.contains("Upstream Test S/MIME CA"))
+    #expect(try await server.orders() == 1)
+
+    let (other, _) = try Run.csr(in: sandbox.folder, name: "yann", key: "ec:P-256")
+    let waiting = try sandbox.mailseal(
+      "ca", "issue", "--csr", other.path, "--email", "yann@example.edu", "--mailbox-only",
+      "--wait", "0")
+    #expect(waiting.status != 0)
+    let order = try #require(waiting.output.firstMatch(of: /--order ([0-9a-f-]{36})/))
+    #expect(try await server.orders() == 2)
+    let resumed = try sandbox.mailseal(
+      "ca", "issue", "--csr", other.path, "--email", "yann@example.edu", "--mailbox-only",
+      "--wait", "30", "--order", String(order.1))
+    #expect(resumed.status == 0, "\(resumed.output)")
+    #expect(resumed.output.contains("-----BEGIN CERTIFICATE-----"))
+    #expect(try await server.orders() == 2)
     await sandbox.cleanUp()
   }
 

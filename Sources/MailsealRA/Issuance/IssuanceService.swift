@@ -19,6 +19,9 @@ public struct IssuanceOrder: Sendable {
   public let purpose: KeyPurpose
   /// The request's number, for an upstream's own records.
   public var number: String?
+  /// An upstream's order of `mailseal ca issue` (no request): its id, the
+  /// same for every attempt to finish it.
+  public var upstreamOrderID: UUID?
 
   public init(
     request: [UInt8], subject: ValidatedSubject, requestID: UUID? = nil,

@@ -102,7 +102,7 @@ public actor IssuanceWorker {
         let upstream = UpstreamIssuer.heldElsewhere(open, now: now)
         for var order in open {
           order.state = .held
-          order.lastError = upstream[order.requestID]
+          order.lastError = order.requestID.flatMap { upstream[$0] }
           order.updatedAt = now
           try await Store(database).upstreamOrders.update(order)
         }

@@ -75,19 +75,24 @@ public struct UpstreamIssuer: Issuer {
     var groups: [UUID: [Int]] = [:]
     var sequence: [UUID] = []
     for (index, order) in orders.enumerated() {
-      guard let requestID = order.requestID else {
+      // A request's orders go by the request; the command line's by the
+      // order's own id.
+      guard let requestID = order.requestID ?? order.upstreamOrderID else {
         outcomes[index] = .refused(
           CAError(
             .upstreamRefused,
-            "An upstream certificate authority issues only for requests of the portal."))
+            "An order at an upstream certificate authority needs a request or an order id."))
         continue
       }
       if groups[requestID] == nil { sequence.append(requestID) }
       groups[requestID, default: []].append(index)
     }
-    let recorded = try await Store(database).upstreamOrders.orders(of: sequence)
+    let store = Store(database).upstreamOrders
+    let recorded =
+      try await store.orders(of: sequence)
+      + store.orders(ids: orders.compactMap { $0.requestID == nil ? $0.upstreamOrderID : nil })
     let records = Dictionary(
-      recorded.map { ("\($0.requestID)/\($0.purpose)", $0) }, uniquingKeysWith: { $1 })
+      recorded.map { ("\($0.requestID ?? $0.id)/\($0.purpose)", $0) }, uniquingKeysWith: { $1 })
     try await withThrowingTaskGroup(of: [(Int, IssuanceOutcome)].self) { group in
       var inFlight = 0
       for requestID in sequence {
@@ -129,7 +134,6 @@ public struct UpstreamIssuer: Issuer {
     for (order, record) in zip(orders, records) {
       steps.append(try await step(order, record: record, now: now))
     }
-    let requestID = orders[0].requestID!
     let held = steps.compactMap { step -> String? in
       if case .held(let reason) = step { return reason }
       return nil
@@ -145,7 +149,9 @@ public struct UpstreamIssuer: Issuer {
       return nil
     }
     if let reason = held.first ?? (delivered.isEmpty ? nil : refused.first?.message) {
-      try await hold(requestID, number: orders[0].number, reason: reason, now: now)
+      if let requestID = orders[0].requestID {
+        try await hold(requestID, number: orders[0].number, reason: reason, now: now)
+      }
       return orders.map { _ in .held(reason) }
     }
     if let refusal = refused.first {
@@ -181,8 +187,7 @@ public struct UpstreamIssuer: Issuer {
       if record.upstream != connector.name {
         // The old upstream's order is an admin's to settle (it may still
         // issue there): held, with its details.
-        return try await holdOrder(
-          &record, Self.heldElsewhere([record], now: now)[record.requestID]!, now: now)
+        return try await holdOrder(&record, Self.elsewhere(record), now: now)
       }
       switch record.state {
       case .refused:
@@ -227,7 +232,8 @@ public struct UpstreamIssuer: Issuer {
         return .refused(refusal)
       }
       var new = UpstreamOrder(
-        requestID: order.requestID!, purpose: order.purpose.rawValue, upstream: connector.name,
+        id: order.upstreamOrderID ?? UUID(), requestID: order.requestID,
+        purpose: order.purpose.rawValue, upstream: connector.name,
         state: .ordering, nextAttemptAt: now, createdAt: now, updatedAt: now)
       (new.reference, new.progress) = connector.prepare(connectorRequest(order, new))
       guard try await Store(database).upstreamOrders.record(new) else {
@@ -391,7 +397,7 @@ public struct UpstreamIssuer: Issuer {
             details: [
               "mailbox": stored.certificate.prepared.subject.mailbox.address,
               "notAfter": UTCDateFields(stored.certificate.prepared.notAfter).internetDateTime,
-              "request": record.requestID.uuidString,
+              "request": record.requestID?.uuidString ?? "command line",
               "upstream": upstream,
               "reference": record.reference ?? "",
             ])
@@ -416,12 +422,13 @@ public struct UpstreamIssuer: Issuer {
   /// upstream that no longer issues.
   static func heldElsewhere(_ orders: [UpstreamOrder], now: Date) -> [UUID: String] {
     Dictionary(
-      orders.map { order in
-        (
-          order.requestID,
-          "ordered at \(order.upstream) (reference \(order.reference ?? "none")), which is no longer the upstream"
-        )
-      }, uniquingKeysWith: { first, _ in first })
+      orders.compactMap { order in order.requestID.map { ($0, elsewhere(order)) } },
+      uniquingKeysWith: { first, _ in first })
+  }
+
+  /// Why an order at another upstream is an admin's to settle.
+  static func elsewhere(_ order: UpstreamOrder) -> String {
+    "ordered at \(order.upstream) (reference \(order.reference ?? "none")), which is no longer the upstream"
   }
 
   /// Holds a request for an admin: once, audited.
@@ -445,7 +452,7 @@ public struct UpstreamIssuer: Issuer {
 
   func connectorRequest(_ order: IssuanceOrder, _ record: UpstreamOrder) -> UpstreamOrderRequest {
     UpstreamOrderRequest(
-      record: record, number: order.number ?? record.requestID.uuidString,
+      record: record, number: order.number ?? "cli-\(record.id.uuidString.prefix(8).lowercased())",
       csrDER: Self.der(order.request),
       subject: order.subject, purpose: order.purpose)
   }
@@ -595,7 +602,7 @@ extension UpstreamIssuer {
               subject: certificate.serialNumber.hex,
               details: [
                 "upstream": upstream, "reference": revoked.reference ?? "",
-                "request": revoked.requestID.uuidString,
+                "request": revoked.requestID?.uuidString ?? "command line",
               ]), on: store.database, now: now)
         }
       } catch {

@@ -300,11 +300,34 @@ extension Catalogue {
     "command_ca_issue_out_help": .init(
       de: "Das PEM-Zertifikat in diese Datei schreiben statt auf die Standardausgabe.",
       en: "Write the PEM certificate to this file instead of standard output."),
-    "command_ca_issue_upstream": .init(
+    "command_ca_issue_wait_help": .init(
       de:
-        "MAILSEAL_UPSTREAM ist {upstream}: Zertifikate stellt die vorgelagerte Zertifizierungsstelle für Anträge des Portals aus; ca issue würde mit der eingebetteten CA ausstellen und tut es daher nicht.",
+        "Mit einer vorgelagerten Zertifizierungsstelle: so viele Sekunden auf das Zertifikat warten (0–3600, Vorgabe 60)",
       en:
-        "MAILSEAL_UPSTREAM is {upstream}: the upstream certificate authority issues for the portal's requests; ca issue would issue from the embedded CA instead, so it does not."
+        "With an upstream certificate authority: seconds to wait for the certificate (0–3600, default 60)"
+    ),
+    "command_ca_issue_order_help": .init(
+      de: "Einen Auftrag fortsetzen, auf den ein früherer Aufruf noch wartete (seine Kennung)",
+      en: "Go on with an order an earlier run left waiting (its id)"),
+    "command_ca_issue_wait_range": .init(
+      de: "--wait nimmt 0 bis 3600 Sekunden.", en: "--wait takes 0 to 3600 seconds."),
+    "command_ca_issue_order_invalid": .init(
+      de: "--order nimmt die Kennung eines Auftrags (eine UUID).",
+      en: "--order takes an order's id (a UUID)."),
+    "command_ca_issue_refused": .init(
+      de: "Die Zertifizierungsstelle hat den Auftrag abgelehnt: {reason}",
+      en: "The certificate authority refused the order: {reason}"),
+    "command_ca_issue_held": .init(
+      de:
+        "Auftrag {order} angehalten, nichts ausgegeben: {reason}. Er wird nicht erneut bestellt.",
+      en: "Order {order} held, nothing written: {reason}. It is not ordered again."),
+    "command_ca_issue_pending": .init(
+      de: "Wartet auf {upstream} …", en: "Waiting for {upstream} …"),
+    "command_ca_issue_waiting": .init(
+      de:
+        "{upstream} hat noch nicht ausgestellt (Auftrag {order}, Referenz {reference}). Später fortsetzen: derselbe Befehl mit --order {order}.",
+      en:
+        "{upstream} has not issued yet (order {order}, reference {reference}). Go on later: the same command with --order {order}."
     ),
     "command_ca_issue_required": .init(
       de: "--csr DATEI und --email ADRESSE sind nötig.",

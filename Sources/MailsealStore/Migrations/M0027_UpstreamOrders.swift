@@ -12,7 +12,7 @@ struct M0027_UpstreamOrders: AsyncMigration {
   func prepare(on database: any Database) async throws {
     try await database.schema("upstream_orders")
       .id()
-      .field("request_id", .uuid, .required, .references("certificate_requests", "id"))
+      .field("request_id", .uuid, .references("certificate_requests", "id"))
       .field("purpose", .string, .required)
       .field("upstream", .string, .required)
       .field("state", .string, .required)

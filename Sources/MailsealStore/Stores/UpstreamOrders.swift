@@ -24,6 +24,13 @@ public struct UpstreamOrders: Sendable {
     return orders
   }
 
+  /// Orders by their own ids (those of `mailseal ca issue`).
+  public func orders(ids: [UUID]) async throws -> [UpstreamOrder] {
+    guard !ids.isEmpty else { return [] }
+    return try await database.sql.select().columns(Self.columns).from("upstream_orders")
+      .where(SQLAmong("id", ids)).all().map(Self.order)
+  }
+
   /// Records a new order; `false` if the request has one for this purpose
   /// already (another worker recorded it first: look that one up).
   public func record(_ order: UpstreamOrder) async throws -> Bool {
@@ -159,7 +166,7 @@ public struct UpstreamOrders: Sendable {
   static func order(_ row: any SQLRow) throws -> UpstreamOrder {
     UpstreamOrder(
       id: try row.decode(column: "id", as: UUID.self),
-      requestID: try row.decode(column: "request_id", as: UUID.self),
+      requestID: try row.decode(column: "request_id", as: UUID?.self),
       purpose: try row.decode(column: "purpose", as: String.self),
       upstream: try row.decode(column: "upstream", as: String.self),
       state: UpstreamOrder.State(rawValue: try row.decode(column: "state", as: String.self))
