@@ -2,6 +2,7 @@ import Fluent
 import Foundation
 import MailsealModel
 import Testing
+import UpstreamTestSupport
 import Vapor
 
 @testable import MailsealRA
@@ -13,9 +14,11 @@ import Vapor
 @Suite("Words on the desk's and the pickup's pages")
 struct DeskWordsTests {
   /// A staff member enrolled and signed in through the pages.
-  static func signedInStaff(_ app: Application, _ email: String) async throws -> TestBrowser {
+  static func signedInStaff(
+    _ app: Application, _ email: String, role: OperatorRecord.Role = .operator
+  ) async throws -> TestBrowser {
     let (_, link) = try await app.operatorDirectory.add(
-      email: email, name: "Desk", role: .operator)
+      email: email, name: "Desk", role: role)
     var browser = TestBrowser(app)
     let secret = try await OperatorTests.enrol(
       &browser, link: link, password: "desk-password-2026")
@@ -110,6 +113,51 @@ struct DeskWordsTests {
         #expect(page.body.contains("Approved – waiting: issuance is paused"), "\(path)")
         #expect(!page.body.contains("Approved – being issued"), "\(path)")
       }
+    }
+  }
+
+  @Test(
+    "an upstream CA issues: approved requests wait for it, held ones for an administrator, whose page lists them with the decisions (CSRF-protected)"
+  )
+  func upstreamWords() async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "mailseal-upstream-words-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let chain = folder.appendingPathComponent("chain.pem")
+    try Data(try UpstreamTestCA().chainPEM.utf8).write(to: chain)
+    let secret = folder.appendingPathComponent("secret")
+    try Data("cmp-shared-secret\n".utf8).write(to: secret)
+    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secret.path)
+    let environment = [
+      "MAILSEAL_UPSTREAM": "cmp", "MAILSEAL_UPSTREAM_URL": "http://127.0.0.1:9/pkix/",
+      "MAILSEAL_UPSTREAM_CHAIN_FILE": chain.path, "MAILSEAL_CMP_REFERENCE": "mailseal",
+      "MAILSEAL_CMP_SECRET_FILE": secret.path,
+      "MAILSEAL_CMP_RECIPIENT": "CN=Upstream Test S/MIME CA,O=Upstream Test Trust",
+    ]
+    try await TestInstallation.withApp(environment: environment) { app in
+      var admin = try await Self.signedInStaff(app, "ada@example.edu", role: .admin)
+      let record = try await BackOfficeTests.request(
+        app, mailbox: "zoe@example.edu", state: .approved, approvedAt: Date())
+      let path = "/operator/requests/\(record.number)?lang=en"
+      #expect(
+        try await admin.send(.GET, path).body.contains(
+          "Approved – waiting for the certificate authority"))
+      _ = try await Store(app.db).upstreamOrders.hold(
+        try record.requireID(), reason: "wrong-key: its public key is not the request's",
+        now: Date())
+      #expect(
+        try await admin.send(.GET, path).body.contains(
+          "Approved – being checked by an administrator"))
+      let page = try await admin.send(.GET, "/operator/admin?lang=en").body
+      #expect(page.contains("Held at the certificate authority"))
+      #expect(page.contains(record.number) && page.contains("wrong-key"))
+      #expect(page.contains("Order again") && page.contains("Reject the request"))
+      let refused = try await admin.send(
+        .POST, "/operator/upstream/release", form: ["number": record.number])
+      #expect(refused.status != .seeOther)
+      let still = try #require(try await CertificateRequestRecord.find(record.id, on: app.db))
+      #expect(still.upstreamHeldAt != nil)
     }
   }
 
