@@ -32,6 +32,10 @@ let package = Package(
       dependencies: ["FuzzDriver", .product(name: "MailsealCA", package: "mailseal")],
       swiftSettings: fuzzTarget),
     .executableTarget(
+      name: "FuzzLDAPMessage",
+      dependencies: ["FuzzDriver", .product(name: "MailsealCA", package: "mailseal")],
+      swiftSettings: fuzzTarget),
+    .executableTarget(
       name: "FuzzCertificateBundle",
       dependencies: ["FuzzDriver", .product(name: "MailsealCA", package: "mailseal")],
       swiftSettings: fuzzTarget),

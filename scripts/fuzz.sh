@@ -8,7 +8,7 @@
 # and every check that needs no database), FuzzKeyEnvelope (key escrow's CMS
 # envelope and recovery share files), FuzzCMPMessage (an upstream CA's CMP
 # answers, their MAC checked), FuzzCertificateBundle (an upstream's PKCS#7
-# and PEM chains). New inputs go to a scratch folder,
+# and PEM chains), FuzzLDAPMessage (a directory server's answers). New inputs go to a scratch folder,
 # not into the repository; a crash or a leak fails the run and keeps the
 # input (its path is printed). The committed seeds (no key material) are made
 # by the project's own code:
@@ -21,13 +21,14 @@
 # FuzzCMPMessage's are the messages OpenSSL's own CMP client and server
 # exchange (p10cr, cp, certConf, pkiConf, pollReq, pollRep, rr, rp, error),
 # captured at each run with a throw-away CA; FuzzCertificateBundle's are a
-# throw-away chain as PEM, PKCS#7 DER and PKCS#7 PEM, made at each run.
+# throw-away chain as PEM, PKCS#7 DER and PKCS#7 PEM, made at each run;
+# FuzzLDAPMessage's are answers slapd sent (committed, Fuzz/Corpus).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzCSR FuzzOCSPRequest FuzzOCSPFastPath FuzzLenientPEM FuzzPKCS8 FuzzRequestJSON FuzzKeyEnvelope FuzzCMPMessage FuzzCertificateBundle)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzCSR FuzzOCSPRequest FuzzOCSPFastPath FuzzLenientPEM FuzzPKCS8 FuzzRequestJSON FuzzKeyEnvelope FuzzCMPMessage FuzzCertificateBundle FuzzLDAPMessage)
 FLAGS=(--package-path Fuzz --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 
 echo "==> Building the fuzz targets (-sanitize=fuzzer,address)"
