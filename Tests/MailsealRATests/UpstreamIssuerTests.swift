@@ -38,6 +38,8 @@ final class ScriptedUpstream: UpstreamConnector {
     var revoked: [(String, RevocationReason)] = []
     /// Revocations to refuse before one is accepted.
     var refuseRevocations = 0
+    /// Look-ups that find no connection before one gets through.
+    var unreachableLookUps = 0
   }
 
   let ca: UpstreamTestCA
@@ -93,6 +95,12 @@ final class ScriptedUpstream: UpstreamConnector {
   }
 
   func resume(_ order: UpstreamOrderRequest) async throws -> UpstreamProgress {
+    if state.withLock({ state in
+      defer { state.unreachableLookUps = max(0, state.unreachableLookUps - 1) }
+      return state.unreachableLookUps > 0
+    }) {
+      throw UpstreamUnavailable("connection refused", nothingTaken: true)
+    }
     let found = state.withLock { state -> [UInt8]? in
       state.resumed += 1
       return state.issued[order.record.reference ?? ""]
@@ -467,6 +475,25 @@ struct UpstreamIssuerTests {
       #expect(upstream.state.withLock { $0.placed } == 20)
       let kept = try await Store(installation.database).issuers.all(in: .upstream)
       #expect(kept.count == 2)
+    }
+  }
+
+  @Test(
+    "a look-up that finds no connection says nothing about the order: it stays to be looked up, never sent a second time"
+  )
+  func lookUpUnreachable() async throws {
+    try await RAInstallation.with { installation in
+      let ca = try UpstreamTestCA()
+      let upstream = ScriptedUpstream(ca: ca, faults: [.lostAfterIssuing])
+      upstream.state.withLock { $0.unreachableLookUps = 1 }
+      let request = try await Self.approved(installation)
+      let worker = try Self.worker(installation, upstream, ca: ca)
+      let now = Date()
+      #expect(try await worker.issueDue(now: now) == 0)
+      #expect(try await worker.issueDue(now: now.addingTimeInterval(16)) == 0)
+      #expect(try await Self.orders(installation, request.id).map(\.state) == [.ordering])
+      #expect(try await worker.issueDue(now: now.addingTimeInterval(60)) == 1)
+      #expect(upstream.state.withLock { ($0.placed, $0.issued.count) } == (1, 1))
     }
   }
 }

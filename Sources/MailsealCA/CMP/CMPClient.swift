@@ -37,24 +37,23 @@ public struct CMPClient: Sendable {
   }
 
   /// Where one transaction stands: its id, the CA's last nonce (which the
-  /// next message answers), the request id the CA gave, and whether the
-  /// certificate was confirmed (never twice).
+  /// next message answers) and the request id the CA gave. (That the
+  /// certificate is confirmed once is the caller's: it records the
+  /// certificate before it confirms.)
   public struct Transaction: Codable, Sendable, Hashable {
     public var id: [UInt8]
     public var recipientNonce: [UInt8]?
     public var certReqID: Int
-    public var confirmed: Bool
 
     /// A new transaction: a random 128-bit id (RFC 9483 §3.1).
     public static func fresh() -> Transaction {
-      Transaction(id: CMPClient.random(), recipientNonce: nil, certReqID: -1, confirmed: false)
+      Transaction(id: CMPClient.random(), recipientNonce: nil, certReqID: -1)
     }
 
-    public init(id: [UInt8], recipientNonce: [UInt8]?, certReqID: Int, confirmed: Bool) {
+    public init(id: [UInt8], recipientNonce: [UInt8]?, certReqID: Int) {
       self.id = id
       self.recipientNonce = recipientNonce
       self.certReqID = certReqID
-      self.confirmed = confirmed
     }
   }
 

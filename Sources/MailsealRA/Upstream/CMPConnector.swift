@@ -52,7 +52,6 @@ public struct CMPConnector: UpstreamConnector {
     async throws
   {
     let transaction = try Self.transaction(of: order)
-    guard !transaction.confirmed else { return }
     try await client.confirm(
       certificate, in: transaction,
       refusal: refusal.map {

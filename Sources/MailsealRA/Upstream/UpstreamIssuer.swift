@@ -210,17 +210,21 @@ public struct UpstreamIssuer: Issuer {
           "not finished by the upstream after \(Int(pendingLimit / 3600)) hours (reference \(record.reference ?? "none"))",
           now: now)
       }
+      // Never taken: sent again. Otherwise asked after (looked up), and
+      // sent only when the look-up shows the upstream does not have it.
+      var placing = record.state == .notTaken
       do {
-        // Never taken: sent again. Otherwise asked after (looked up).
-        answer =
-          record.state == .notTaken
-          ? try await connector.place(connectorRequest(order, record))
-          : try await connector.resume(connectorRequest(order, record))
-        if case .absent = answer {
+        if placing {
           answer = try await connector.place(connectorRequest(order, record))
+        } else {
+          answer = try await connector.resume(connectorRequest(order, record))
+          if case .absent = answer {
+            placing = true
+            answer = try await connector.place(connectorRequest(order, record))
+          }
         }
       } catch {
-        return try await failed(&record, error, now: now)
+        return try await failed(&record, error, placing: placing, now: now)
       }
     } else {
       // The key rules hold for an upstream too: a key blocked after a
@@ -244,7 +248,7 @@ public struct UpstreamIssuer: Issuer {
       do {
         answer = try await connector.place(connectorRequest(order, record))
       } catch {
-        return try await failed(&record, error, now: now)
+        return try await failed(&record, error, placing: true, now: now)
       }
     }
     await health.reached()
@@ -309,15 +313,20 @@ public struct UpstreamIssuer: Issuer {
   /// the order stays as it is and is asked after later (a lost answer is
   /// looked up then); after ``faultLimit`` answers not understood in a
   /// row, an admin is asked.
-  func failed(_ record: inout UpstreamOrder, _ error: any Error, now: Date) async throws -> Step {
+  /// `placing`: the failure was of sending the order (not of a look-up,
+  /// whose failure says nothing about whether the upstream has it).
+  func failed(_ record: inout UpstreamOrder, _ error: any Error, placing: Bool, now: Date)
+    async throws -> Step
+  {
     await health.failed("\(error)")
     record.attempts += 1
     record.lastError = String("\(error)".prefix(1_000))
     record.updatedAt = now
     let unavailable = error as? UpstreamUnavailable
-    // A new order the upstream certainly did not take stays "not taken";
-    // one it may have taken is looked up next time.
-    if record.state == .ordering || record.state == .notTaken {
+    // An order the upstream certainly did not take stays "not taken"; one
+    // it may have taken is looked up next time. A failed look-up changes
+    // nothing: the order stays as it was.
+    if placing {
       record.state = unavailable?.nothingTaken == true ? .notTaken : .ordering
     }
     if unavailable == nil, record.attempts >= faultLimit {
