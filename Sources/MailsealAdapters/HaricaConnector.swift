@@ -103,7 +103,7 @@ public final class HaricaConnector: UpstreamConnector {
     Self.keep(answer, in: &cookies)
     guard answer.status == 200 else {
       throw UpstreamUnavailable(
-        "HARICA refused the sign-in of \(email) (HTTP \(answer.status)): check MAILSEAL_HARICA_EMAIL, MAILSEAL_HARICA_PASSWORD_FILE and MAILSEAL_HARICA_TOTP_SECRET_FILE",
+        "HARICA refused the sign-in (HTTP \(answer.status)): check MAILSEAL_HARICA_EMAIL, MAILSEAL_HARICA_PASSWORD_FILE and MAILSEAL_HARICA_TOTP_SECRET_FILE",
         nothingTaken: true)
     }
     var jwt = String(decoding: answer.body, as: UTF8.self).trimmingCharacters(
@@ -193,7 +193,7 @@ public final class HaricaConnector: UpstreamConnector {
     }
     let names = Set(items.compactMap { $0["organization"] as? String }).sorted()
     throw UpstreamUnavailable(
-      "HARICA lists no organisation \(organization) (MAILSEAL_HARICA_ORGANIZATION) for \(email); it lists \(names)"
+      "HARICA lists no organisation \(organization) (MAILSEAL_HARICA_ORGANIZATION) for the service account; it lists \(names)"
     )
   }
 

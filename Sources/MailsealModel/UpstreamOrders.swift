@@ -46,6 +46,8 @@ public struct UpstreamOrder: Sendable, Hashable {
   public var lastError: String?
   /// A certificate that came back and failed the RA's check (held).
   public var certificateDER: Data?
+  /// When it was recorded — or sent again after an outage that took
+  /// nothing: the limit for an unfinished order runs from it.
   public var createdAt: Date
   public var updatedAt: Date
 

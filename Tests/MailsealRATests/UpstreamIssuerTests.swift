@@ -496,4 +496,29 @@ struct UpstreamIssuerTests {
       #expect(upstream.state.withLock { ($0.placed, $0.issued.count) } == (1, 1))
     }
   }
+
+  @Test(
+    "an outage that took nothing waits as long as it lasts; an order the upstream may have is held after 3 days"
+  )
+  func limits() async throws {
+    try await RAInstallation.with { installation in
+      let ca = try UpstreamTestCA()
+      let upstream = ScriptedUpstream(ca: ca, faults: [.unavailable(retryAfter: nil), .pending])
+      let request = try await Self.approved(installation)
+      let worker = try Self.worker(installation, upstream, ca: ca)
+      let now = Date()
+      let day: TimeInterval = 86_400
+      #expect(try await worker.issueDue(now: now) == 0)
+      #expect(try await Self.orders(installation, request.id).map(\.state) == [.notTaken])
+      // Four days of outage later: sent, not held.
+      #expect(try await worker.issueDue(now: now.addingTimeInterval(4 * day)) == 0)
+      #expect(try await Self.orders(installation, request.id).map(\.state) == [.pending])
+      #expect(try await Self.request(installation, request.id).upstreamHeldAt == nil)
+      // Taken, and still unfinished more than 3 days after it was recorded: held.
+      _ = try await worker.issueDue(now: now.addingTimeInterval(8 * day))
+      let held = try await Self.request(installation, request.id)
+      #expect(held.upstreamHeldReason?.contains("not finished by the upstream") == true)
+      #expect(upstream.state.withLock { $0.placed } == 2)
+    }
+  }
 }

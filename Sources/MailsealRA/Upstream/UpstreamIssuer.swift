@@ -199,12 +199,17 @@ public struct UpstreamIssuer: Issuer {
       if let der = record.certificateDER {
         // Came back and was settled before this process stopped: delivered
         // from the record, never asked for again.
-        return await deliver(Array(der), order: order, request: request, record: record, now: now)
+        let step = await deliver(
+          Array(der), order: order, request: request, record: record, now: now)
+        if case .held(let reason) = step { return try await holdOrder(&record, reason, now: now) }
+        return step
       }
       if record.nextAttemptAt > now {
         return .wait(until: record.nextAttemptAt, reference: record.reference)
       }
-      if now.timeIntervalSince(record.createdAt) > pendingLimit {
+      // An order the upstream may have is held after the limit; one it
+      // certainly does not have (an outage) just waits on.
+      if record.state != .notTaken, now.timeIntervalSince(record.createdAt) > pendingLimit {
         return try await holdOrder(
           &record,
           "not finished by the upstream after \(Int(pendingLimit / 3600)) hours (reference \(record.reference ?? "none"))",
@@ -226,6 +231,9 @@ public struct UpstreamIssuer: Issuer {
       } catch {
         return try await failed(&record, error, placing: placing, now: now)
       }
+      // Sent now after an outage that took nothing: the limit for an
+      // unfinished order runs from here.
+      if placing, record.state == .notTaken { record.createdAt = now }
     } else {
       // The key rules hold for an upstream too: a key blocked after a
       // compromise, or certified for another mailbox, is not ordered.

@@ -61,6 +61,7 @@ public struct UpstreamOrders: Sendable {
       .set("next_attempt_at", to: order.nextAttemptAt)
       .set("last_error", to: order.lastError)
       .set("certificate_der", to: order.certificateDER)
+      .set("created_at", to: order.createdAt)
       .set("updated_at", to: order.updatedAt)
       .where("id", .equal, order.id)
       .run()
