@@ -244,7 +244,7 @@ let package = Package(
     .target(name: "SoftHSMSupport", path: "Tests/SoftHSMSupport", swiftSettings: strict),
     .testTarget(
       name: "MailsealCATests",
-      dependencies: ["MailsealCA", "SoftHSMSupport"],
+      dependencies: ["MailsealCA", "SoftHSMSupport", "UpstreamTestSupport"],
       swiftSettings: strict
     ),
     .testTarget(

@@ -38,6 +38,9 @@ ensure_debian_packages() {
     # PKCS#11 client to judge what the token holds.
     [ -f /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null || missing+=(softhsm2)
     command -v pkcs11-tool >/dev/null || missing+=(opensc)
+    # zlib's headers: ZIPFoundation (HARICA's ZIP answers) links zlib. Part
+    # of Swift's own Debian dependencies; named here in case they are not.
+    [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
     if [ ${#missing[@]} -gt 0 ]; then
         apt_install "${missing[@]}"
         PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

@@ -20,6 +20,15 @@ extension Database {
   }
 }
 
+extension SQLDatabase {
+  /// What a claim's inner SELECT ends with so that several instances never
+  /// take the same rows: `FOR UPDATE SKIP LOCKED` on PostgreSQL; nothing on
+  /// SQLite, whose writers take turns.
+  var skipLocked: String {
+    dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
+  }
+}
+
 extension Database {
   /// The rows of a `SELECT … AS key, COUNT(*) AS n … GROUP BY …` as a
   /// dictionary (the gauges and the administrators' counts).

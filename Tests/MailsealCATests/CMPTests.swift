@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SwiftASN1
 import Testing
+import UpstreamTestSupport
 import X509
 
 @testable import MailsealCA
@@ -10,50 +11,10 @@ import X509
   import FoundationNetworking
 #endif
 
-/// OpenSSL's own CMP server (`openssl cmp -port 0`, the mock that ships
-/// with OpenSSL 3): independent code that judges our messages. It answers
-/// every enrolment with the certificate it was started with, so each test
-/// makes that certificate from its request first.
-private final class CMPMockServer: @unchecked Sendable {
-  let process = Process()
-  let port: Int
-  let output = Pipe()
-
-  init(_ arguments: [String]) throws {
-    // stdbuf: the server prints its port on standard output, which is
-    // block-buffered into a pipe otherwise.
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/stdbuf")
-    process.arguments = ["-oL", "/usr/bin/openssl", "cmp", "-port", "0"] + arguments
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    // It names the port it bound in its first line: "ACCEPT [::]:PORT PID=…".
-    var seen = Data()
-    var found: Int?
-    while found == nil {
-      let chunk = output.fileHandleForReading.availableData
-      guard !chunk.isEmpty else { break }
-      seen += chunk
-      let text = String(decoding: seen, as: UTF8.self)
-      if let match = text.firstMatch(of: /ACCEPT \S*:(\d+)/) { found = Int(match.1) }
-    }
-    guard let found else {
-      process.terminate()
-      throw CMPTestFailure("openssl cmp did not start: \(String(decoding: seen, as: UTF8.self))")
-    }
-    port = found
-  }
-
-  /// Ends the server (it does not stop on SIGTERM while it waits for a
-  /// connection).
-  func stop() {
-    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    process.waitUntilExit()
-  }
-
+extension OpenSSLCMPServer {
   /// POSTs a message as RFC 6712 says and reads the answer.
-  func exchange(_ message: CMPMessage) async throws -> CMPMessage {
-    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/pkix/")!)
+  fileprivate func exchange(_ message: CMPMessage) async throws -> CMPMessage {
+    var request = URLRequest(url: url)
     request.httpMethod = "POST"
     request.setValue("application/pkixcmp", forHTTPHeaderField: "Content-Type")
     request.httpBody = Data(try message.serialized())
@@ -62,11 +23,6 @@ private final class CMPMockServer: @unchecked Sendable {
     try #require(status == 200, "HTTP \(status.map(String.init) ?? "?")")
     return try CMPMessage(derEncoded: Array(data))
   }
-}
-
-private struct CMPTestFailure: Error, CustomStringConvertible {
-  let description: String
-  init(_ description: String) { self.description = description }
 }
 
 /// A test CA made with OpenSSL, a subscriber's request, and the certificate
@@ -111,8 +67,8 @@ private struct CMPFixture {
   }
 
   /// The mock for this fixture's certificate, with more options.
-  func server(_ options: [String] = []) throws -> CMPMockServer {
-    try CMPMockServer(
+  func server(_ options: [String] = []) throws -> OpenSSLCMPServer {
+    try OpenSSLCMPServer(
       [
         "-srv_ref", "1234", "-srv_secret", "pass:test", "-rsp_cert", certificateFile,
         "-rsp_extracerts", caFile,

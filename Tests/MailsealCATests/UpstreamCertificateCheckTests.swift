@@ -2,42 +2,25 @@ import Crypto
 import Foundation
 import SwiftASN1
 import Testing
+import UpstreamTestSupport
 import X509
 
 @testable import MailsealCA
 
-/// An upstream CA of the test's own (root and issuing CA on P-256), which
+/// An upstream CA of the test's own (the shared ``UpstreamTestCA``) that
 /// issues whatever it is told to — right or wrong — so that every check of
 /// what comes back can be shown to refuse.
 private struct UpstreamPKI {
-  let rootKey = P256.Signing.PrivateKey()
-  let issuingKey = P256.Signing.PrivateKey()
-  let root: Certificate
-  let issuing: Certificate
+  let ca: UpstreamTestCA
   let now = Date()
 
   init(name: String = "Upstream") throws {
-    let rootName = try DistinguishedName { CommonName("\(name) Root") }
-    let issuingName = try DistinguishedName { CommonName("\(name) S/MIME CA") }
-    root = try Certificate(
-      version: .v3, serialNumber: .init(), publicKey: .init(rootKey.publicKey),
-      notValidBefore: now - 86_400, notValidAfter: now + 86_400 * 3650, issuer: rootName,
-      subject: rootName, signatureAlgorithm: .ecdsaWithSHA256,
-      extensions: try Certificate.Extensions {
-        Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-        Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-      }, issuerPrivateKey: .init(rootKey))
-    issuing = try Certificate(
-      version: .v3, serialNumber: .init(), publicKey: .init(issuingKey.publicKey),
-      notValidBefore: now - 86_400, notValidAfter: now + 86_400 * 1825, issuer: rootName,
-      subject: issuingName, signatureAlgorithm: .ecdsaWithSHA256,
-      extensions: try Certificate.Extensions {
-        Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
-        Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-      }, issuerPrivateKey: .init(rootKey))
+    ca = try UpstreamTestCA(name: name)
   }
 
-  var trust: UpstreamTrust { get throws { try UpstreamTrust([issuing, root]) } }
+  var root: Certificate { ca.root }
+  var issuing: Certificate { ca.issuing }
+  var trust: UpstreamTrust { get throws { try ca.trust } }
 
   /// A subscriber certificate as the upstream might issue it.
   func issue(
@@ -55,7 +38,7 @@ private struct UpstreamPKI {
         Critical(KeyUsage(digitalSignature: true, keyEncipherment: false))
         try ExtendedKeyUsage(usage)
         SubjectAlternativeNames(names)
-      }, issuerPrivateKey: .init(issuingKey))
+      }, issuerPrivateKey: .init(ca.issuingKey))
     var serializer = DER.Serializer()
     try serializer.serialize(certificate)
     return serializer.serializedBytes

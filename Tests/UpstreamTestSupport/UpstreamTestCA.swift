@@ -1,4 +1,4 @@
-import Crypto
+public import Crypto
 import Foundation
 public import MailsealCA
 import SwiftASN1
@@ -11,7 +11,9 @@ public import X509
 /// told to.
 public struct UpstreamTestCA: Sendable {
   let rootKey = P256.Signing.PrivateKey()
-  let issuingKey = P256.Signing.PrivateKey()
+  /// The issuing CA's key, for a test that issues what the real services
+  /// would not.
+  public let issuingKey = P256.Signing.PrivateKey()
   public let root: Certificate
   public let issuing: Certificate
 

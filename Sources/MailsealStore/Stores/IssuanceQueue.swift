@@ -69,7 +69,6 @@ extension IssuanceRecords {
     async throws -> [UUID]
   {
     let sql = try database.sql
-    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
     return try await sql.raw(
       """
       UPDATE certificate_requests SET issuing_lease_until = \(bind: leaseUntil)
@@ -77,7 +76,7 @@ extension IssuanceRecords {
         SELECT id FROM certificate_requests
         WHERE state = \(CertificateRequest.State.approved) AND (issuing_lease_until IS NULL OR issuing_lease_until < \(bind: now))
           AND mailbox_validated_at >= \(bind: validSince) AND upstream_held_at IS NULL
-        ORDER BY approved_at LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
+        ORDER BY approved_at LIMIT \(literal: limit)\(unsafeRaw: sql.skipLocked))
       RETURNING id
       """
     ).all().map { try $0.decode(column: "id", as: UUID.self) }

@@ -59,7 +59,6 @@ public struct OutboxStore: Sendable {
   /// (PostgreSQL skips rows another instance holds).
   public func claimDue(now: Date, lease: TimeInterval, limit: Int) async throws -> [Claimed] {
     let sql = try database.sql
-    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
     return try await sql.raw(
       """
       UPDATE outbox_messages SET leased_until = \(bind: now.addingTimeInterval(lease))
@@ -67,7 +66,7 @@ public struct OutboxStore: Sendable {
         SELECT id FROM outbox_messages
         WHERE state = \(OutboxMessageRecord.State.queued) AND next_attempt_at <= \(bind: now)
           AND (leased_until IS NULL OR leased_until < \(bind: now))
-        ORDER BY next_attempt_at LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
+        ORDER BY next_attempt_at LIMIT \(literal: limit)\(unsafeRaw: sql.skipLocked))
       RETURNING id, recipient, sender, message, attempts, created_at
       """
     ).all().map { row in

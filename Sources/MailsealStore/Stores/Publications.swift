@@ -125,7 +125,6 @@ public struct Publications: Sendable {
   /// seconds (PostgreSQL skips rows another instance holds).
   public func claimDue(now: Date, lease: TimeInterval, limit: Int) async throws -> [Claimed] {
     let sql = try database.sql
-    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
     let queued = PublicationState.queued.rawValue
     return try await sql.raw(
       """
@@ -137,7 +136,7 @@ public struct Publications: Sendable {
           AND (p.lease_until IS NULL OR p.lease_until < \(bind: now))
           AND NOT EXISTS (SELECT 1 FROM publications e WHERE e.mailbox = p.mailbox
             AND e.sequence < p.sequence AND e.state = \(bind: queued))
-        ORDER BY p.sequence LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
+        ORDER BY p.sequence LIMIT \(literal: limit)\(unsafeRaw: sql.skipLocked))
       RETURNING id, sequence, kind, mailbox, serial, der, reason, attempts
       """
     ).all().map { row in

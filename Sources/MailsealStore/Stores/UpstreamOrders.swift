@@ -108,14 +108,13 @@ public struct UpstreamOrders: Sendable {
     -> [UpstreamOrder]
   {
     let sql = try database.sql
-    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
     return try await sql.raw(
       """
       UPDATE upstream_orders SET next_attempt_at = \(bind: until)
       WHERE id IN (
         SELECT id FROM upstream_orders WHERE state = \(bind: UpstreamOrder.State.revoking.rawValue)
           AND next_attempt_at <= \(bind: now)
-        ORDER BY updated_at LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
+        ORDER BY updated_at LIMIT \(literal: limit)\(unsafeRaw: sql.skipLocked))
       RETURNING \(unsafeRaw: Self.columns.joined(separator: ", "))
       """
     ).all().map(Self.order)
@@ -232,13 +231,12 @@ public struct UpstreamRevocations: Sendable {
   /// never send one twice at once).
   public func claimDue(now: Date, until: Date, limit: Int = 50) async throws -> [Due] {
     let sql = try database.sql
-    let skipLocked = sql.dialect.name == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""
     return try await sql.raw(
       """
       UPDATE upstream_revocations SET next_attempt_at = \(bind: until)
       WHERE id IN (
         SELECT id FROM upstream_revocations WHERE state = 'pending' AND next_attempt_at <= \(bind: now)
-        ORDER BY created_at LIMIT \(literal: limit)\(unsafeRaw: skipLocked))
+        ORDER BY created_at LIMIT \(literal: limit)\(unsafeRaw: sql.skipLocked))
       RETURNING id, certificate_id, reason, requested_by, attempts
       """
     ).all().map { row in
