@@ -18,6 +18,9 @@ public struct PublicationChange: Sendable, Equatable {
   public let certificate: [UInt8]
   /// Why it was queued: `issued`, `revoked`, `expired`, `consent-withdrawn`.
   public let reason: String
+  /// The certificate's issuing CA(s) and root (DER, issuing CA first),
+  /// for the attributes that hold a chain; filled by the worker.
+  public var chain: [[UInt8]] = []
 
   public init(
     sequence: Int64, kind: Kind, mailbox: String, serial: String, certificate: [UInt8],

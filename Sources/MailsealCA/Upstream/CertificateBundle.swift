@@ -19,6 +19,7 @@ public enum CertificateBundle {
   }
 
   static let signedData: ASN1ObjectIdentifier = [1, 2, 840, 113_549, 1, 7, 2]
+  static let data: ASN1ObjectIdentifier = [1, 2, 840, 113_549, 1, 7, 1]
 
   /// Reads a bundle in any of the forms above.
   public static func certificates(_ bytes: [UInt8]) throws(Malformed) -> [Certificate] {
@@ -67,6 +68,19 @@ public enum CertificateBundle {
   /// ContentInfo { signedData, [0] EXPLICIT SignedData { version,
   /// digestAlgorithms, encapContentInfo, certificates [0] IMPLICIT … } }.
   static func pkcs7(_ bytes: [UInt8]) throws(Malformed) -> [Certificate] {
+    var certificates: [Certificate] = []
+    for der in try pkcs7Values(bytes) {
+      do {
+        certificates.append(try Certificate(derEncoded: der))
+      } catch {
+        throw Malformed("not PKCS#7: \(error)")
+      }
+    }
+    return certificates
+  }
+
+  /// The certificates of a PKCS#7 SignedData, as the DER bytes it holds.
+  static func pkcs7Values(_ bytes: [UInt8]) throws(Malformed) -> [[UInt8]] {
     do {
       let root = try BER.parse(bytes)
       guard root.identifier == .sequence, case .constructed(let info) = root.content else {
@@ -82,7 +96,7 @@ public enum CertificateBundle {
         let signed = wrapped.first(where: { _ in true }), signed.identifier == .sequence,
         case .constructed(let fields) = signed.content
       else { throw Malformed("SignedData is missing") }
-      var certificates: [Certificate] = []
+      var certificates: [[UInt8]] = []
       for field in fields
       where field.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) {
         guard case .constructed(let items) = field.content else {
@@ -92,7 +106,7 @@ public enum CertificateBundle {
           guard certificates.count < maximumCount else {
             throw Malformed("more than \(maximumCount) certificates")
           }
-          certificates.append(try Certificate(derEncoded: Array(item.encodedBytes)))
+          certificates.append(Array(item.encodedBytes))
         }
       }
       guard !certificates.isEmpty else { throw Malformed("SignedData holds no certificate") }
@@ -102,5 +116,43 @@ public enum CertificateBundle {
     } catch {
       throw Malformed("not PKCS#7: \(error)")
     }
+  }
+  /// A degenerate ("certs-only", RFC 8551 §3.8) PKCS#7 SignedData holding
+  /// `certificates` (DER, in this order: the holder's first, then its
+  /// chain) and no signer — what a directory's `userSMIMECertificate`
+  /// holds when written by someone without the holder's key (RFC 2798
+  /// §2.8), the same bytes as `openssl crl2pkcs7 -nocrl`.
+  public static func certsOnly(_ certificates: [[UInt8]]) throws -> [UInt8] {
+    var coder = DER.Serializer()
+    try coder.appendConstructedNode(identifier: .sequence) { coder in
+      try coder.serialize(signedData)
+      try coder.appendConstructedNode(
+        identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
+      ) { coder in
+        try coder.appendConstructedNode(identifier: .sequence) { coder in
+          try coder.serialize(1)
+          coder.appendConstructedNode(identifier: .set) { _ in }
+          try coder.appendConstructedNode(identifier: .sequence) { coder in
+            try coder.serialize(data)
+          }
+          // [0] IMPLICIT SET OF Certificate, in the given order (as
+          // OpenSSL writes it: the holder's first).
+          coder.appendConstructedNode(
+            identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
+          ) { coder in
+            for certificate in certificates { coder.serializeRawBytes(certificate) }
+          }
+          coder.appendConstructedNode(identifier: .set) { _ in }
+        }
+      }
+    }
+    return coder.serializedBytes
+  }
+
+  /// The certificates of a PKCS#7 value, nil when it is not one (a
+  /// directory value another writer put there).
+  public static func certificatesOfPKCS7(_ bytes: [UInt8]) -> [[UInt8]]? {
+    guard bytes.count <= maximumSize else { return nil }
+    return try? pkcs7Values(bytes)
   }
 }

@@ -50,6 +50,9 @@ public struct MailsealConfiguration: Sendable {
   /// `MAILSEAL_UPSTREAM*`: the certificate authority that issues; nil: the
   /// embedded CA.
   public var upstream: UpstreamSettings?
+  /// `MAILSEAL_PUBLISH`, `MAILSEAL_LDAP_*`: the look-up and the directory
+  /// certificates are published to.
+  public var directory = DirectorySettings()
   /// `MAILSEAL_PKCS11_MODULE`, `MAILSEAL_PKCS11_PIN_FILE`,
   /// `MAILSEAL_PKCS11_TOKEN`: CA keys in a hardware security module.
   public var pkcs11: PKCS11Settings?
@@ -63,9 +66,9 @@ public struct MailsealConfiguration: Sendable {
   /// `MAILSEAL_RECOVERY_FINGERPRINTS`: the recovery certificates in
   /// force, pinned outside the database.
   public var recoveryPins = RecoveryPins()
-  /// Whether a ``Publisher`` takes the certificates: then issuance,
-  /// revocation and expiry queue their changes for it
-  /// (``PublicationQueue``). No publisher is built in yet; tests set it.
+  /// Whether a ``Publisher`` takes the certificates (a directory is
+  /// configured): then issuance, consent, revocation and expiry queue their
+  /// changes for it (``PublicationQueue``).
   public var publishes = false
   /// `MAILSEAL_DB_WAIT_SECONDS`: how long a statement waits for a free
   /// connection of its pool before it fails (503); unset, the store's own
@@ -218,6 +221,7 @@ public struct MailsealConfiguration: Sendable {
     let ocsp = OCSPSettings.load(value, problems: &problems)
     let metrics = MetricsSettings.load(value, publicURL: site.publicURL, problems: &problems)
     let upstream = UpstreamSettings.load(value, problems: &problems)
+    let directory = DirectorySettings.load(value, problems: &problems)
 
     // The provider vouches for addresses only in the organisation's own
     // domains (S/MIME BR §3.2.2.1): they must be named.
@@ -233,7 +237,7 @@ public struct MailsealConfiguration: Sendable {
     else {
       throw ConfigurationError(problems: problems)
     }
-    return MailsealConfiguration(
+    var configuration = MailsealConfiguration(
       dataDirectory: dataDirectory,
       database: database,
       publicURL: site.publicURL,
@@ -248,6 +252,7 @@ public struct MailsealConfiguration: Sendable {
       ocsp: ocsp,
       metrics: metrics,
       upstream: upstream,
+      directory: directory,
       pkcs11: pkcs11,
       oidc: oidc,
       localStaffLogin: localStaffLogin,
@@ -255,6 +260,8 @@ public struct MailsealConfiguration: Sendable {
       recoveryPins: recoveryPins,
       databaseWaitSeconds: databaseWait
     )
+    configuration.publishes = directory.ldap != nil
+    return configuration
   }
 
   /// The PKCS#11 settings: the module must be a file, the PIN file

@@ -43,9 +43,12 @@ public actor PublicationWorker {
     let claimed = try await Store(database).publications.claimDue(
       now: now, lease: lease, limit: limit)
     var applied = 0
+    var chains: [UUID: [[UInt8]]] = [:]
     for item in claimed.sorted(by: { $0.change.sequence < $1.change.sequence }) {
-      let (id, attempts, change) = (item.id, item.attempts, item.change)
+      let (id, attempts) = (item.id, item.attempts)
+      var change = item.change
       do {
+        if change.kind == .publish { change.chain = try await chain(of: change.serial, &chains) }
         try await publisher.apply(change)
       } catch {
         try await failed(id, change, error: error, attempts: attempts, now: now)
@@ -61,6 +64,23 @@ public actor PublicationWorker {
         ])
     }
     return applied
+  }
+
+  /// The issuing CA(s) and root of certificate `serial` (DER), by issuer.
+  private func chain(of serial: String, _ known: inout [UUID: [[UInt8]]]) async throws
+    -> [[UInt8]]
+  {
+    let store = Store(database)
+    guard let certificate = try await store.certificates.find(serial: serial) else { return [] }
+    if let chain = known[certificate.issuerID] { return chain }
+    var chain: [[UInt8]] = []
+    var next: UUID? = certificate.issuerID
+    while let id = next, chain.count < 8, let issuer = try await store.issuers.find(id) {
+      chain.append(Array(issuer.certificateDER))
+      next = issuer.parentID
+    }
+    known[certificate.issuerID] = chain
+    return chain
   }
 
   /// A change that failed: tried again later, or set aside (audited).

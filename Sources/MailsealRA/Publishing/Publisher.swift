@@ -19,6 +19,18 @@ public protocol Publisher: Sendable {
   /// a change may be applied more than once (a crash between applying it
   /// and recording that), never in another order for one address.
   func apply(_ change: PublicationChange) async throws
+
+  /// The certificates (DER) the entry of `mailbox` holds, in each of the
+  /// publisher's attributes — whoever put them there (`directory sync`
+  /// compares them with what should be there). Throws
+  /// ``PublicationFailure`` for no entry or several.
+  func holdings(of mailbox: String) async throws -> [[[UInt8]]]
+}
+
+extension Publisher {
+  public func holdings(of mailbox: String) async throws -> [[[UInt8]]] {
+    throw PublicationFailure("the \(name) publisher cannot read what it holds", permanent: true)
+  }
 }
 
 /// A change that trying again will not make work (no entry for the
