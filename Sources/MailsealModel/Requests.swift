@@ -62,6 +62,10 @@ public struct CertificateRequest: Sendable, Hashable {
   public var upstreamHeldReason: String?
   public var pickupTokenHash: String?
   public var pickupExpiresAt: Date?
+  /// `MAILSEAL_PUBLISH=consent`: whether the holder agreed that the
+  /// certificate is published (nil: not asked), and when they last said so.
+  public var publishConsent: Bool?
+  public var publishConsentAt: Date?
 
   public init(
     id: UUID, number: String, mailbox: String, mailboxType: MailboxType, keyType: String,

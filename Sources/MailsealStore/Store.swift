@@ -45,6 +45,7 @@ public struct Store: Sendable {
   public var staff: StaffAccounts { StaffAccounts(database: database) }
   public var staffAddresses: StaffAddresses { StaffAddresses(database: database) }
   public var publications: Publications { Publications(database: database) }
+  public var directory: DirectoryRecords { DirectoryRecords(database: database) }
   public var providerSignIns: ProviderSignIns { ProviderSignIns(database: database) }
   public var settings: SettingsStore { SettingsStore(database: database) }
   public var rateLimits: RateLimits { RateLimits(database: database) }

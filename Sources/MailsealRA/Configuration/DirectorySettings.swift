@@ -26,6 +26,15 @@ public struct DirectorySettings: Sendable {
     self.ldap = ldap
   }
 
+  /// Whether a certificate whose holder answered `consent` is published.
+  public func publishes(consent: Bool?) -> Bool {
+    switch mode {
+    case .off: false
+    case .consent: consent == true
+    case .always: true
+    }
+  }
+
   /// The variables of the directory (named when set without publishing).
   static let ldapVariables = [
     "MAILSEAL_LDAP_URL", "MAILSEAL_LDAP_CA_FILE", "MAILSEAL_LDAP_BIND_DN",

@@ -352,8 +352,14 @@ public actor IssuanceWorker {
         )
       }
       if configuration.publishes {
+        // The certificates for encryption whose holder agreed (or all,
+        // by the organisation's policy).
+        let published = Set(
+          recipients.filter { configuration.directory.publishes(consent: $0.publishConsent) }
+            .map(\.id))
         try await PublicationQueue.enqueue(
-          chunk.filter { tokens[$0.requestID!] != nil }.map { item in
+          chunk.filter { published.contains($0.requestID!) && $0.purpose != .signing }.map {
+            item in
             PublicationQueue.Item(
               kind: .publish, mailbox: item.certificate.prepared.subject.mailbox.address,
               serial: item.certificate.prepared.serialHex, certificate: item.certificate.der,

@@ -21,12 +21,16 @@ public struct RequestForm: Codable, Sendable {
   public var encryptionCsr: String?
   public var escrowEnvelope: String?
   public var escrowConsent: Bool?
+  /// `MAILSEAL_PUBLISH=consent`: whether the certificate may be published
+  /// so that colleagues can send encrypted mail (missing: no).
+  public var publishConsent: Bool?
 
   public init(
     mailboxType: String, givenName: String?, surname: String?, commonName: String?, keyType: String,
     csr: String, renewalOf: String? = nil, encryptionCsr: String? = nil,
-    escrowEnvelope: String? = nil, escrowConsent: Bool? = nil
+    escrowEnvelope: String? = nil, escrowConsent: Bool? = nil, publishConsent: Bool? = nil
   ) {
+    self.publishConsent = publishConsent
     self.renewalOf = renewalOf
     self.encryptionCsr = encryptionCsr
     self.escrowEnvelope = escrowEnvelope
@@ -202,6 +206,10 @@ extension Enrollment {
       record.escrowConsentedAt = now
       record.escrowSealedTo = escrow.sealedTo.map(\.fingerprint.hexString).joined(separator: ",")
     }
+    if configuration.directory.mode == .consent {
+      record.publishConsent = form.publishConsent ?? false
+      record.publishConsentAt = now
+    }
     var renewal: RenewalBasis?
     if let serial = form.renewalOf, !serial.isEmpty {
       guard serial.count <= 64 else { throw MailsealError.notFound }
@@ -220,6 +228,9 @@ extension Enrollment {
           "mailboxValidation": record.mailboxValidationMethod,
           "keyEscrow": escrow == nil ? "no" : "consented",
           "encryptionKeyFingerprint": record.encryptionKeyFingerprint ?? "",
+          "publish": configuration.directory.mode == .consent
+            ? (record.publishConsent == true ? "consented" : "declined")
+            : configuration.directory.mode.rawValue,
         ])
     ]
     if record.state == .approved {

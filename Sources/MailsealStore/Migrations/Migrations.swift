@@ -31,5 +31,6 @@ public enum MailsealMigrations {
     M0025_ProviderSessionIDs(),
     M0026_Publications(),
     M0027_UpstreamOrders(),
+    M0028_PublishConsent(),
   ]
 }

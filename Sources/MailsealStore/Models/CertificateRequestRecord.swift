@@ -71,6 +71,8 @@ public final class CertificateRequestRecord: Model, @unchecked Sendable {
   /// The pickup link: its SHA-256 and when it stops working.
   @OptionalField(key: "pickup_token_hash") public var pickupTokenHash: String?
   @OptionalField(key: "pickup_expires_at") public var pickupExpiresAt: Date?
+  @OptionalField(key: "publish_consent") public var publishConsent: Bool?
+  @OptionalField(key: "publish_consent_at") public var publishConsentAt: Date?
 
   public init() {}
 

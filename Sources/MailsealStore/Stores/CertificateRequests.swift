@@ -232,6 +232,8 @@ extension CertificateRequestRecord {
     upstreamHeldReason = value.upstreamHeldReason
     pickupTokenHash = value.pickupTokenHash
     pickupExpiresAt = value.pickupExpiresAt
+    publishConsent = value.publishConsent
+    publishConsentAt = value.publishConsentAt
   }
 }
 

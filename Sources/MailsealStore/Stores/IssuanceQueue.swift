@@ -56,6 +56,8 @@ public struct RequestRecipient: Sendable {
   public let number: String
   public let mailbox: String
   public let language: String
+  /// The holder's answer to publishing (nil: not asked).
+  public var publishConsent: Bool? = nil
 }
 
 /// The approved requests on their way to the issuer: claimed with a lease
@@ -246,8 +248,12 @@ extension IssuanceRecords {
       WHERE \(SQLAmong("request_id", requestIDs))
       """
     ).run()
-    return try await sql.select().columns("id", "number", "mailbox", "language")
-      .from("certificate_requests").where(SQLAmong("id", requestIDs)).all().map(Self.recipient)
+    return try await sql.select().columns("id", "number", "mailbox", "language", "publish_consent")
+      .from("certificate_requests").where(SQLAmong("id", requestIDs)).all().map { row in
+        var recipient = try Self.recipient(row)
+        recipient.publishConsent = try row.decode(column: "publish_consent", as: Bool?.self)
+        return recipient
+      }
   }
 
   /// Rejects an approved request the CA will not issue, with the reason,

@@ -67,18 +67,17 @@ public struct Publications: Sendable {
       .run(on: sql)
   }
 
-  /// The certificate `serial` as it was queued for publication, if it was
-  /// and no removal of it is queued yet.
+  /// The certificate `serial` as it was queued for publication, if its
+  /// latest change queued is its publication (not a removal).
   public func published(serial: String) async throws -> (mailbox: String, der: [UInt8])? {
     guard
       let row = try await database.sql.raw(
         """
-        SELECT mailbox, der FROM publications p WHERE serial = \(bind: serial)
-          AND kind = \(bind: PublicationChange.Kind.publish.rawValue)
-          AND NOT EXISTS (SELECT 1 FROM publications r WHERE r.serial = p.serial
-            AND r.kind = \(bind: PublicationChange.Kind.unpublish.rawValue))
+        SELECT kind, mailbox, der FROM publications WHERE serial = \(bind: serial)
+        ORDER BY sequence DESC LIMIT 1
         """
-      ).first()
+      ).first(),
+      try row.decode(column: "kind", as: String.self) == PublicationChange.Kind.publish.rawValue
     else { return nil }
     return (
       try row.decode(column: "mailbox", as: String.self),
@@ -87,7 +86,8 @@ public struct Publications: Sendable {
   }
 
   /// Published certificates that expired before `now` and whose removal
-  /// is not queued yet, oldest first, at most `limit`.
+  /// is not queued yet (their latest change is the publication), oldest
+  /// first, at most `limit`.
   public func expired(now: Date, limit: Int) async throws -> [(
     serial: String, mailbox: String, der: [UInt8]
   )] {
@@ -97,7 +97,7 @@ public struct Publications: Sendable {
       JOIN certificates c ON c.serial = p.serial
       WHERE p.kind = \(bind: PublicationChange.Kind.publish.rawValue) AND c.not_after < \(bind: now)
         AND NOT EXISTS (SELECT 1 FROM publications r WHERE r.serial = p.serial
-          AND r.kind = \(bind: PublicationChange.Kind.unpublish.rawValue))
+          AND r.sequence > p.sequence)
       ORDER BY p.sequence LIMIT \(literal: limit)
       """
     ).all().map { row in

@@ -33,6 +33,8 @@ extension CertificateRequestRecord {
       value.evidenceRequestID = evidenceRequestID
       value.issuingLeaseUntil = issuingLeaseUntil
       value.issuanceHeldAt = issuanceHeldAt
+      value.publishConsent = publishConsent
+      value.publishConsentAt = publishConsentAt
       value.upstreamHeldAt = upstreamHeldAt
       value.upstreamHeldReason = upstreamHeldReason
       value.pickupTokenHash = pickupTokenHash
