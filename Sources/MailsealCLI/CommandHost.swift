@@ -21,6 +21,10 @@ public protocol CommandHost: Sendable {
   func issuanceService(authority: CertificateAuthority, issuerID: UUID) -> IssuanceService
   /// The upstream CA that issues, when `MAILSEAL_UPSTREAM` names one.
   var upstreamIssuer: UpstreamIssuer? { get }
+  /// The directory certificates are published to, and the worker that
+  /// applies its queue, when `MAILSEAL_LDAP_URL` names one.
+  var publisher: (any Publisher)? { get }
+  var publicationWorker: PublicationWorker? { get }
   /// Publishes the CRL of the issuer with this id now (a command ends
   /// before the publisher's debounce).
   func publishCRL(issuerID: UUID) async throws
@@ -63,6 +67,7 @@ public enum MailsealCommands {
     [
       "ca": CACommand(), "operator": OperatorCommand(), "issuance": IssuanceCommand(),
       "audit": AuditCommand(), "notice": NoticeCommand(), "recovery": RecoveryCommand(),
+      "directory": DirectoryCommand(),
     ]
   }
 

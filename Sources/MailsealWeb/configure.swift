@@ -70,6 +70,16 @@ extension Application {
     set { storage[UpstreamHealthKey.self] = newValue }
   }
 
+  private struct PublisherKey: StorageKey {
+    typealias Value = any Publisher
+  }
+
+  /// The directory certificates are published to, when one is configured.
+  public var publisher: (any Publisher)? {
+    get { storage[PublisherKey.self] }
+    set { storage[PublisherKey.self] = newValue }
+  }
+
   private struct PublicationWorkerKey: StorageKey {
     typealias Value = PublicationWorker
   }
@@ -231,6 +241,14 @@ public func configure(
     app.upstreamHealth = issuer.health
     app.upstreamIssuer = issuer
     makeIssuer = { issuer }
+  }
+  // The organisation's directory (MAILSEAL_LDAP_URL): its publisher and
+  // the worker that applies the queue.
+  if let ldap = configuration.directory.ldap {
+    let publisher = LDAPPublisher(settings: ldap, group: app.eventLoopGroup, logger: app.logger)
+    app.publisher = publisher
+    app.publicationWorker = PublicationWorker(
+      database: app.db, publisher: publisher, logger: app.logger)
   }
   app.issuanceWorker = IssuanceWorker(
     database: app.db, configuration: configuration, logger: app.logger,

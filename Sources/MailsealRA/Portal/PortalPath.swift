@@ -127,6 +127,11 @@ extension PortalPath {
   public static let certificate = PortalPath("/certificates/:serial")
   public static let revoke = PortalPath("/certificates/:serial/revoke")
   public static let askRecovery = PortalPath("/certificates/:serial/recovery")
+  public static let publishConsent = PortalPath("/certificates/:serial/publish")
+
+  // The look-up of published certificates (MAILSEAL_PUBLISH).
+  public static let directory = PortalPath("/directory")
+  public static let directoryFile = PortalPath("/directory/:serial/:file")
 
   // The back office.
   public static let staffHome = PortalPath("/operator")
@@ -160,6 +165,7 @@ extension PortalPath {
   public static let heldRevoke = PortalPath("/operator/upstream/revoke")
   public static let heldRelease = PortalPath("/operator/upstream/release")
   public static let heldReject = PortalPath("/operator/upstream/reject")
+  public static let adminDirectory = PortalPath("/operator/directory")
   public static let audit = PortalPath("/operator/audit")
   public static let auditExport = PortalPath("/operator/audit/export.jsonl")
 
@@ -167,6 +173,7 @@ extension PortalPath {
   public static let apiRequests = PortalPath("/api/v1/requests")
   public static let apiRequest = PortalPath("/api/v1/requests/:number")
   public static let apiWithdraw = PortalPath("/api/v1/requests/:number/withdraw")
+  public static let apiDirectory = PortalPath("/api/v1/directory")
   public static let openAPI = PortalPath("/api/openapi.json")
 
   /// Every path the portal serves.
@@ -174,7 +181,8 @@ extension PortalPath {
     health, metrics, caCertificate, crl, ocsp, ocspGet, start, login, loginLinkSent,
     loginWithProvider, loginLink, oidcCallback, oidcBackchannelLogout, signedIn, logout,
     requests, newRequest, request, withdraw, pickup, pickupBundle, pickupFile, requestPickup,
-    requestPickupBundle, requestPickupFile, certificate, revoke, askRecovery, staffHome,
+    requestPickupBundle, requestPickupFile, certificate, revoke, askRecovery, publishConsent,
+    directory, directoryFile, adminDirectory, apiDirectory, staffHome,
     staffLogin, staffLoginWithProvider, staffCode, staffLogout, staffEnrol, staffEnrolConfirm,
     staffEnrolled, queue, issuanceSwitch, deskRequest, deskEvidence, deskApprove, deskReject,
     deskCertificate, deskRevoke, deskAskRecovery, recoveries, recovery, recoveryCertificate,

@@ -1,4 +1,5 @@
 public import Foundation
+import Crypto
 import MailsealCA
 public import MailsealModel
 import MailsealStore
@@ -72,6 +73,36 @@ extension DirectoryService {
           window: DirectoryRules.lookUpWindow)
       ], now: now, logger: logger)
     return try await published(of: [mailbox.address], now: now)[mailbox.address] ?? []
+  }
+
+  /// The published, valid certificate with this serial (a look-up's
+  /// download); none otherwise.
+  public func publishedCertificate(serial: String, now: Date = Date()) async throws
+    -> IssuedCertificate
+  {
+    guard isOn, serial.count <= 64,
+      let certificate = try await store.certificates.find(serial: serial),
+      try await published(of: [certificate.mailbox], now: now)[certificate.mailbox]?
+        .contains(where: { $0.serial == serial }) == true
+    else { throw MailsealError.notFound }
+    return certificate
+  }
+
+  /// The certificate's SHA-256 fingerprint, hex with colons (as
+  /// `openssl x509 -fingerprint -sha256` prints it).
+  public static func fingerprint(_ certificate: IssuedCertificate) -> String {
+    SHA256.hash(data: certificate.der).map { String(format: "%02X", $0) }.joined(separator: ":")
+  }
+
+  /// The certificate with its chain as a degenerate PKCS#7 (`.p7c`).
+  public func pkcs7(_ certificate: IssuedCertificate) async throws -> [UInt8] {
+    var chain: [[UInt8]] = [Array(certificate.der)]
+    var next: UUID? = certificate.issuerID
+    while let id = next, chain.count < 8, let issuer = try await store.issuers.find(id) {
+      chain.append(Array(issuer.certificateDER))
+      next = issuer.parentID
+    }
+    return try CertificateBundle.certsOnly(chain)
   }
 
   /// The certificates of `mailboxes` that are published now.

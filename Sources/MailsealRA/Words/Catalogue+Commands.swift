@@ -38,6 +38,34 @@ extension Catalogue {
     "command_file_envelope": .init(de: "Der Schlüsselumschlag", en: "envelope"),
 
     // mailseal audit
+    "command_directory_help": .init(
+      de: "Das Verzeichnis der Organisation mit den veröffentlichten Zertifikaten abgleichen.",
+      en: "Compare the organisation's directory with the published certificates."),
+    "command_directory_sync_help": .init(
+      de:
+        "Vergleicht, was das Verzeichnis an Werten von Mailseal hält, mit dem, was es halten soll, und repariert die Unterschiede.",
+      en:
+        "Compares the values Mailseal put into the directory with what it should hold, and repairs the differences."
+    ),
+    "command_directory_dry_run_help": .init(
+      de: "nur die Unterschiede zeigen, nichts ändern", en: "show the differences, change nothing"),
+    "command_directory_not_configured": .init(
+      de: "Kein Verzeichnis eingerichtet: MAILSEAL_PUBLISH und MAILSEAL_LDAP_URL setzen.",
+      en: "No directory is configured: set MAILSEAL_PUBLISH and MAILSEAL_LDAP_URL."),
+    "command_directory_more": .init(
+      de: "… und {count} weitere", en: "… and {count} more"),
+    "command_directory_dry_run": .init(
+      de:
+        "{addresses} Adressen verglichen: {added} hinzuzufügen, {removed} zu entfernen, {unreadable} Einträge nicht lesbar (nichts geändert)",
+      en:
+        "{addresses} addresses compared: {added} to add, {removed} to remove, {unreadable} entries unreadable (nothing changed)"
+    ),
+    "command_directory_synced": .init(
+      de:
+        "{addresses} Adressen verglichen: {added} hinzugefügt, {removed} entfernt, {unreadable} Einträge nicht lesbar; {applied} Änderungen angewandt in {seconds} s",
+      en:
+        "{addresses} addresses compared: {added} added, {removed} removed, {unreadable} entries unreadable; {applied} changes applied in {seconds} s"
+    ),
     "command_audit_help": .init(
       de: "Die Hash-Kette des Prüfprotokolls prüfen oder das Protokoll exportieren.",
       en: "Check the audit trail's hash chain or export it."),

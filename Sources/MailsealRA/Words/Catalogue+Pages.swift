@@ -628,6 +628,84 @@ extension Catalogue {
         "Approved requests that do not go on by themselves: the certificate authority sent a certificate that is not what was validated, or an order can no longer be settled. Nothing is ordered a second time without your decision."
     ),
     "admin_held_none": .init(de: "Kein Antrag ist angehalten.", en: "No request is held."),
+    "publish_title": .init(de: "Veröffentlichung im Verzeichnis", en: "Publishing in the directory"),
+    "publish_question": .init(
+      de:
+        "Darf Ihr Zertifikat im Verzeichnis Ihrer Organisation veröffentlicht werden, damit Kolleginnen und Kollegen Ihnen verschlüsselte E-Mails senden können? Veröffentlicht wird nur das Zertifikat (Name, Adresse, öffentlicher Schlüssel), nie Ihr privater Schlüssel. Sie können das jederzeit auf der Seite des Zertifikats ändern.",
+      en:
+        "May your certificate be published in your organisation's directory so that colleagues can send you encrypted mail? Only the certificate is published (name, address, public key), never your private key. You can change this at any time on the certificate's page."
+    ),
+    "publish_yes": .init(
+      de: "Ja, veröffentlichen (Kolleginnen und Kollegen finden es)",
+      en: "Yes, publish it (colleagues find it)"),
+    "publish_no": .init(de: "Nein, nicht veröffentlichen", en: "No, do not publish it"),
+    "publish_change_later": .init(
+      de: "Die Antwort lässt sich später auf der Seite des Zertifikats ändern.",
+      en: "You can change the answer later on the certificate's page."),
+    "publish_always_note": .init(
+      de:
+        "Ihre Organisation veröffentlicht Zertifikate für Verschlüsselung im Verzeichnis, damit Kolleginnen und Kollegen Ihnen verschlüsselte E-Mails senden können (nur das Zertifikat, nie Ihr privater Schlüssel).",
+      en:
+        "Your organisation publishes certificates for encryption in its directory so that colleagues can send you encrypted mail (only the certificate, never your private key)."
+    ),
+    "publish_consent_yes": .init(
+      de: "Veröffentlichung zugestimmt", en: "Agreed to publishing"),
+    "publish_consent_no": .init(
+      de: "Nicht veröffentlichen", en: "Not to be published"),
+    "publish_state_yes": .init(
+      de: "Veröffentlicht: Kolleginnen und Kollegen finden dieses Zertifikat im Verzeichnis.",
+      en: "Published: colleagues find this certificate in the directory."),
+    "publish_state_no": .init(
+      de: "Nicht veröffentlicht.", en: "Not published."),
+    "publish_state_always": .init(
+      de: "Veröffentlicht nach der Regel Ihrer Organisation.",
+      en: "Published by your organisation's rule."),
+    "publish_give": .init(de: "Veröffentlichen", en: "Publish"),
+    "publish_withdraw": .init(
+      de: "Veröffentlichung zurückziehen", en: "Withdraw from the directory"),
+    "publish_changed": .init(
+      de: "Gespeichert. Das Verzeichnis folgt innerhalb einer Minute.",
+      en: "Saved. The directory follows within a minute."),
+    "directory_title": .init(de: "Zertifikat suchen", en: "Find a certificate"),
+    "directory_intro": .init(
+      de:
+        "Um jemandem verschlüsselt zu schreiben, brauchen Sie sein Zertifikat. Geben Sie die genaue E-Mail-Adresse ein.",
+      en:
+        "To send someone encrypted mail you need their certificate. Enter the exact mail address."
+    ),
+    "directory_mailbox": .init(de: "E-Mail-Adresse", en: "Mail address"),
+    "directory_search": .init(de: "Suchen", en: "Search"),
+    "directory_none": .init(
+      de: "Für diese Adresse ist kein Zertifikat veröffentlicht.",
+      en: "No certificate is published for this address."),
+    "directory_found": .init(
+      de: "Veröffentlichte Zertifikate für", en: "Published certificates for"),
+    "directory_subject": .init(de: "Inhaber", en: "Subject"),
+    "directory_fingerprint": .init(
+      de: "Fingerabdruck (SHA-256)", en: "Fingerprint (SHA-256)"),
+    "directory_download_pem": .init(de: "Zertifikat (PEM)", en: "Certificate (PEM)"),
+    "directory_download_der": .init(de: "DER (.cer)", en: "DER (.cer)"),
+    "directory_download_p7c": .init(
+      de: "mit Kette (.p7c)", en: "with chain (.p7c)"),
+    "directory_admin_title": .init(de: "Verzeichnis", en: "Directory"),
+    "directory_admin_count": .init(
+      de: "Nicht veröffentlichte Änderungen:", en: "Changes not published:"),
+    "directory_admin_target": .init(de: "Verzeichnis:", en: "Directory:"),
+    "directory_admin_no_ldap": .init(
+      de: "Kein LDAP-Verzeichnis eingerichtet: Zertifikate werden nur in der Suche des Portals veröffentlicht.",
+      en: "No LDAP directory is configured: certificates are published in the portal's look-up only."
+    ),
+    "directory_admin_what": .init(
+      de:
+        "Diese Änderungen hat das Verzeichnis nicht angenommen (kein Eintrag, mehrere Einträge, keine Schreibrechte); erneutes Versuchen hilft nicht. Nach der Korrektur im Verzeichnis gleicht `mailseal directory sync` ab.",
+      en:
+        "The directory did not take these changes (no entry, several entries, no right to write); trying again cannot help. After correcting the directory, `mailseal directory sync` repairs it."
+    ),
+    "directory_admin_change": .init(de: "Änderung", en: "Change"),
+    "directory_admin_reason": .init(de: "Grund", en: "Reason"),
+    "directory_admin_queued": .init(de: "Eingereiht", en: "Queued"),
+    "directory_change_publish": .init(de: "hinzufügen", en: "add"),
+    "directory_change_unpublish": .init(de: "entfernen", en: "remove"),
     "admin_held_since": .init(de: "Angehalten seit", en: "Held since"),
     "admin_held_order": .init(de: "Auftrag", en: "Order"),
     "admin_held_state": .init(de: "Stand", en: "State"),

@@ -22,6 +22,9 @@ enum AdminController {
     /// An upstream CA issues: its name, and the requests held for an admin.
     let upstream: String?
     let held: [HeldRow]
+    /// `MAILSEAL_PUBLISH` on: how many directory changes were set aside.
+    var publishes = false
+    var notPublished = 0
   }
 
   struct HeldRow: Encodable {
@@ -84,6 +87,12 @@ enum AdminController {
             canRevoke: order.canRevoke)
         })
     }
+    var notPublished = 0
+    let publishes = request.application.mailseal.directory.mode != .off
+    if publishes {
+      notPublished = try await authority.directory.notPublished(for: current.principal, limit: 0)
+        .count
+    }
     return try await Pages.render(
       "admin",
       AdminPage(
@@ -94,7 +103,8 @@ enum AdminController {
         error: error?.sentence(language),
         saved: request.query[String.self, at: "saved"] != nil, addressChanges: changes,
         escrowStopped: escrowStopped,
-        upstream: request.application.mailseal.upstream?.connector.name, held: held),
+        upstream: request.application.mailseal.upstream?.connector.name, held: held,
+        publishes: publishes, notPublished: notPublished),
       for: request, status: error?.status ?? .ok)
   }
 

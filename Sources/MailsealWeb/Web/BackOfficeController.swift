@@ -135,6 +135,8 @@ extension BackOfficeController {
     /// The pinned recovery certificates the envelope is sealed to (short
     /// fingerprints); empty for an envelope sealed before pins.
     var escrowSealedTo: [String] = []
+    /// The holder's answer to publishing (nil: not asked).
+    var publish: String? = nil
     let state: String
     let stateLabel: String
     let created: String
@@ -214,6 +216,7 @@ extension BackOfficeController {
       escrowSealedTo: (record.escrowSealedTo ?? "").split(separator: ",").compactMap {
         [UInt8](hexString: $0).map(RecoveryCertificate.shortFingerprint)
       },
+      publish: row.publish,
       state: record.state.rawValue,
       stateLabel: row.stateLabel, created: row.created,
       mailboxValidated: format(record.mailboxValidatedAt, language, zone) + " · "

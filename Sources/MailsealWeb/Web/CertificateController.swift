@@ -43,6 +43,18 @@ enum CertificateController {
     let justRevoked: Bool
     /// Key recovery, for a certificate whose key was escrowed.
     let recovery: RecoveryPanel?
+    /// Publishing (`MAILSEAL_PUBLISH`), for a certificate for encryption.
+    var publication: PublicationPanel? = nil
+  }
+
+  /// Whether the certificate is published and, for its holder under
+  /// `consent`, the form that changes it.
+  struct PublicationPanel: Encodable {
+    let published: Bool
+    let words: String
+    let canChange: Bool
+    let action: String
+    let justChanged: Bool
   }
 
   /// The recoveries of an escrowed key and, for who may ask, the form.
@@ -139,10 +151,34 @@ enum CertificateController {
       requestNumber: number,
       action: SiteURL.certificate(serial: record.serial, staff: side.staff).path + "/revoke",
       error: error?.sentence(language),
-      justRevoked: request.query[String.self, at: "revoked"] != nil, recovery: panel)
+      justRevoked: request.query[String.self, at: "revoked"] != nil, recovery: panel,
+      publication: try await publicationPanel(record, on: side, for: request))
     return try await Pages.render(
       side.template, page, for: request,
       status: error?.status ?? recoveryError?.status ?? .ok)
+  }
+
+  /// The publication panel: only with `MAILSEAL_PUBLISH` on, for a
+  /// certificate for encryption issued through a request.
+  static func publicationPanel(_ record: IssuedCertificate, on side: Side, for request: Request)
+    async throws -> PublicationPanel?
+  {
+    let policy = request.application.mailseal.directory
+    guard policy.mode != .off, record.requestID != nil,
+      record.keyPurpose != KeyPurpose.signing.rawValue
+    else { return nil }
+    let language = Language.of(request)
+    let consent = try await request.registrationAuthority.directory.consent(of: record)
+    let published = policy.publishes(consent: consent)
+    let active = record.status == .active && record.notAfter > Date()
+    let words =
+      policy.mode == .always
+      ? "publish_state_always" : published ? "publish_state_yes" : "publish_state_no"
+    return PublicationPanel(
+      published: published && active, words: Catalogue.text(words, language),
+      canChange: !side.staff && policy.mode == .consent && active,
+      action: SiteURL.certificate(serial: record.serial, staff: false).path + "/publish",
+      justChanged: request.query[String.self, at: "published"] != nil)
   }
 
   /// Asks for the recovery of the certificate's escrowed key; a refusal

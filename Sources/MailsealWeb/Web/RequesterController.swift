@@ -160,6 +160,9 @@ enum RequesterController {
     let canWithdraw: Bool
     /// Key escrow: when the requester consented (nil: no escrow).
     var escrow: String? = nil
+    /// `MAILSEAL_PUBLISH=consent`: the holder's answer in words (nil: not
+    /// asked).
+    var publish: String? = nil
   }
 
   struct RequestsPage: Encodable {
@@ -195,7 +198,18 @@ enum RequesterController {
         stateLabel(record, issuancePaused: issuancePaused, upstream: upstream), language),
       name: name,
       canWithdraw: actions.withdraw,
-      escrow: record.escrowConsentedAt.map { BackOfficeController.format($0, language, zone) })
+      escrow: record.escrowConsentedAt.map { BackOfficeController.format($0, language, zone) },
+      publish: publishWords(record.publishConsent, at: record.publishConsentAt, language, zone))
+  }
+
+  /// The holder's answer to publishing, in words, with when it was given.
+  static func publishWords(_ consent: Bool?, at date: Date?, _ language: Language, _ zone: TimeZone)
+    -> String?
+  {
+    guard let consent else { return nil }
+    let words = Catalogue.text(consent ? "publish_consent_yes" : "publish_consent_no", language)
+    guard let date else { return words }
+    return words + " (" + BackOfficeController.format(date, language, zone) + ")"
   }
 
   /// `GET /requests`.
@@ -244,6 +258,8 @@ enum RequesterController {
     /// The installed recovery certificates do not match the pins: no
     /// escrow now (with `required`, no request).
     var escrowStopped = false
+    /// `MAILSEAL_PUBLISH`: off, consent (the question is asked) or always.
+    var publish = "off"
   }
 
   /// What the form says about a renewal: the certificate, its names (kept),
@@ -288,6 +304,7 @@ enum RequesterController {
     var page = FormPage(
       mobile: isMobile(request), mailbox: session.mailbox, renewal: renewal,
       givenName: session.givenNameHint, surname: session.surnameHint, escrow: escrow.rawValue)
+    page.publish = request.application.mailseal.directory.mode.rawValue
     if escrow.isOn {
       do {
         let inForce = try await request.registrationAuthority.enrollment

@@ -58,6 +58,11 @@ func routes(_ app: Application) throws {
   app.get(PortalPath.requestPickupFile.route, use: PickupController.file)
   app.get(PortalPath.certificate.route, use: CertificateController.show)
   app.on(
+    .POST, PortalPath.publishConsent.route, body: .collect(maxSize: "1kb"),
+    use: DirectoryController.consent)
+  app.get(PortalPath.directory.route, use: DirectoryController.page)
+  app.get(PortalPath.directoryFile.route, use: DirectoryController.download)
+  app.on(
     .POST, PortalPath.revoke.route, body: .collect(maxSize: "1kb"),
     use: CertificateController.revoke)
   app.on(
@@ -136,6 +141,7 @@ func routes(_ app: Application) throws {
   app.on(
     .POST, PortalPath.heldReject.route, body: .collect(maxSize: "8kb"),
     use: AdminController.rejectHeld)
+  app.get(PortalPath.adminDirectory.route, use: DirectoryController.notPublished)
   app.get(PortalPath.audit.route, use: AdminController.audit)
   app.get(PortalPath.auditExport.route, use: AdminController.export)
 
@@ -151,6 +157,7 @@ func routes(_ app: Application) throws {
   api.on(
     .POST, PortalPath.apiWithdraw.route, body: .collect(maxSize: "1kb"),
     use: RequestAPIController.withdraw)
+  api.get(PortalPath.apiDirectory.route, use: DirectoryController.api)
   app.get(PortalPath.openAPI.route, use: OpenAPIDocument.serve)
 }
 
@@ -177,6 +184,7 @@ struct MethodNotAllowedMiddleware: AsyncMiddleware {
     (["api", "v1", "requests"], [.GET, .POST]),
     (["api", "v1", "requests", "*"], [.GET]),
     (["api", "v1", "requests", "*", "withdraw"], [.POST]),
+    (["api", "v1", "directory"], [.GET]),
   ]
 
   func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {

@@ -174,6 +174,9 @@ async function submit(event) {
     body.givenName = document.getElementById("givenName").value;
     body.surname = document.getElementById("surname").value;
     if (body.mailboxType === "role") body.commonName = document.getElementById("commonName").value;
+    // MAILSEAL_PUBLISH=consent: the holder's answer (none chosen: no).
+    const publish = form.querySelector("input[name=publish]:checked");
+    if (publish) body.publishConsent = publish.value === "yes";
     let response;
     try {
       response = await fetch("/api/v1/requests", {
