@@ -41,6 +41,14 @@ ensure_debian_packages() {
     # zlib's headers: ZIPFoundation (HARICA's ZIP answers) links zlib. Part
     # of Swift's own Debian dependencies; named here in case they are not.
     [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+    # The directory the publisher is tested against (OpenLDAP), and its
+    # own clients as the judges. The package makes no database of its own
+    # and starts nothing (the tests run their own slapd on 127.0.0.1).
+    if [ ! -x /usr/sbin/slapd ]; then
+        missing+=(slapd)
+        echo 'slapd slapd/no_configuration boolean true' | as_root debconf-set-selections
+    fi
+    command -v ldapsearch >/dev/null || missing+=(ldap-utils)
     if [ ${#missing[@]} -gt 0 ]; then
         apt_install "${missing[@]}"
         PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

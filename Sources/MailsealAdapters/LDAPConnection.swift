@@ -125,7 +125,8 @@ public final class LDAPConnection: Sendable {
       }
       channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
       let deadline = channel.eventLoop.scheduleTask(in: timeout) {
-        handler.value.fail(LDAPError("the server did not answer within \(timeout.nanoseconds / 1_000_000_000) s"))
+        handler.value.fail(
+          LDAPError("the server did not answer within \(timeout.nanoseconds / 1_000_000_000) s"))
         channel.close(promise: nil)
       }
       promise.futureResult.whenComplete { _ in deadline.cancel() }
@@ -171,8 +172,9 @@ public final class LDAPConnection: Sendable {
     let channel = self.channel
     let handler = self.handler
     channel.eventLoop.execute {
-      if channel.isActive, let bytes = try? LDAPMessage(id: handler.value.nextID, .unbindRequest)
-        .serialized()
+      if channel.isActive,
+        let bytes = try? LDAPMessage(id: handler.value.nextID, .unbindRequest)
+          .serialized()
       {
         channel.writeAndFlush(ByteBuffer(bytes: bytes)).whenComplete { _ in
           channel.close(promise: nil)

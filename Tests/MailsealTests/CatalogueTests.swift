@@ -128,6 +128,7 @@ struct CatalogueTests {
       "purpose_": KeyPurpose.allCases.filter { $0 != .dualUse }.map(\.rawValue),
       "recovery_state_": KeyRecovery.State.allCases.map(\.rawValue),
       "field_notice_": ["de_missing", "en_missing"],
+      "directory_change_": PublicationChange.Kind.allCases.map(\.rawValue),
       "problem_identity_provider_refused_": refusals.sorted().map(Catalogue.idPart),
       "mail_": mails.sorted().map(Catalogue.idPart).flatMap { ["\($0)_subject", "\($0)_title"] },
     ]

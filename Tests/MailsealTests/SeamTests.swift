@@ -98,7 +98,10 @@ struct SeamTests {
     "publishing: issued → published, revoked → removed, in that order per address even while the directory is away; a change it cannot take is set aside, audited, and the address's later changes go on; expired certificates are removed"
   )
   func publishing() async throws {
-    let publishing: (inout MailsealConfiguration) -> Void = { $0.publishes = true }
+    let publishing: (inout MailsealConfiguration) -> Void = {
+      $0.publishes = true
+      $0.directory.mode = .always
+    }
     try await TestInstallation.withApp(adjust: publishing) { app in
       try await prepareToServe(app)
       let publisher = KeepingPublisher()

@@ -30,7 +30,9 @@ class APISchemaTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.folder = tempfile.mkdtemp(prefix="mailseal-schema-")
-        cls.web = portal.Portal(cls.folder)
+        # The look-up is on (MAILSEAL_PUBLISH) so that its answers are
+        # checked too, not only its 404.
+        cls.web = portal.Portal(cls.folder, extra={"MAILSEAL_PUBLISH": "consent"})
         cls.web.keep_log()
 
     @classmethod

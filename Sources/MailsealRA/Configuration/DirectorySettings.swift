@@ -135,7 +135,8 @@ public struct LDAPSettings: Sendable {
       }
       guard text.contains("=") else {
         problems.append(
-          .init(variable: name, message: "“\(text.prefix(100))” is not a DN (like dc=example,dc=org)."))
+          .init(
+            variable: name, message: "“\(text.prefix(100))” is not a DN (like dc=example,dc=org)."))
         return nil
       }
       return text
@@ -170,7 +171,9 @@ public struct LDAPSettings: Sendable {
       problems.append(
         .init(
           variable: "MAILSEAL_LDAP_PASSWORD_FILE",
-          message: "a file with the bind DN's password is required (an empty one would bind anonymously)."))
+          message:
+            "a file with the bind DN's password is required (an empty one would bind anonymously).")
+      )
     }
     let baseDN = required("MAILSEAL_LDAP_BASE_DN", "the DN searched below")
     var filter: LDAPFilterTemplate?

@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 import MailsealCA
 public import MailsealModel
 import MailsealStore
@@ -208,7 +208,9 @@ extension DirectoryService {
       let queued = try await store.directory.everQueued(candidates.map(\.certificate.serial))
       let shouldHold = try await published(of: mailboxes, now: now)
       var byMailbox: [String: [DirectoryRecords.Candidate]] = [:]
-      for candidate in candidates { byMailbox[candidate.certificate.mailbox, default: []].append(candidate) }
+      for candidate in candidates {
+        byMailbox[candidate.certificate.mailbox, default: []].append(candidate)
+      }
       var repairs: [PublicationQueue.Item] = []
       for mailbox in mailboxes {
         let wanted = shouldHold[mailbox] ?? []

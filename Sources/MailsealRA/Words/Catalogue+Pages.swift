@@ -628,7 +628,8 @@ extension Catalogue {
         "Approved requests that do not go on by themselves: the certificate authority sent a certificate that is not what was validated, or an order can no longer be settled. Nothing is ordered a second time without your decision."
     ),
     "admin_held_none": .init(de: "Kein Antrag ist angehalten.", en: "No request is held."),
-    "publish_title": .init(de: "Veröffentlichung im Verzeichnis", en: "Publishing in the directory"),
+    "publish_title": .init(
+      de: "Veröffentlichung im Verzeichnis", en: "Publishing in the directory"),
     "publish_question": .init(
       de:
         "Darf Ihr Zertifikat im Verzeichnis Ihrer Organisation veröffentlicht werden, damit Kolleginnen und Kollegen Ihnen verschlüsselte E-Mails senden können? Veröffentlicht wird nur das Zertifikat (Name, Adresse, öffentlicher Schlüssel), nie Ihr privater Schlüssel. Sie können das jederzeit auf der Seite des Zertifikats ändern.",
@@ -692,8 +693,10 @@ extension Catalogue {
       de: "Nicht veröffentlichte Änderungen:", en: "Changes not published:"),
     "directory_admin_target": .init(de: "Verzeichnis:", en: "Directory:"),
     "directory_admin_no_ldap": .init(
-      de: "Kein LDAP-Verzeichnis eingerichtet: Zertifikate werden nur in der Suche des Portals veröffentlicht.",
-      en: "No LDAP directory is configured: certificates are published in the portal's look-up only."
+      de:
+        "Kein LDAP-Verzeichnis eingerichtet: Zertifikate werden nur in der Suche des Portals veröffentlicht.",
+      en:
+        "No LDAP directory is configured: certificates are published in the portal's look-up only."
     ),
     "directory_admin_what": .init(
       de:

@@ -101,9 +101,10 @@ public struct DirectoryRecords: Sendable {
   /// there are.
   public func setAside(limit: Int) async throws -> (count: Int, changes: [SetAside]) {
     let state = PublicationState.setAside.rawValue
-    let count = try await database.sql.raw(
-      "SELECT COUNT(*) AS n FROM publications WHERE state = \(bind: state)"
-    ).first()?.decode(column: "n", as: Int.self) ?? 0
+    let count =
+      try await database.sql.raw(
+        "SELECT COUNT(*) AS n FROM publications WHERE state = \(bind: state)"
+      ).first()?.decode(column: "n", as: Int.self) ?? 0
     let changes = try await database.sql.raw(
       """
       SELECT serial, mailbox, kind, last_error, created_at FROM publications

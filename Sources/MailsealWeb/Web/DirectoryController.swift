@@ -1,8 +1,8 @@
 import Foundation
 import MailsealModel
 import MailsealRA
-import Vapor
 import SwiftASN1
+import Vapor
 import X509
 
 /// The look-up of a colleague's certificate (`/directory`, `GET
@@ -68,7 +68,8 @@ enum DirectoryController {
   static func page(_ request: Request) async throws -> Response {
     guard request.registrationAuthority.directory.isOn else { throw MailsealError.notFound }
     let language = Language.of(request)
-    let mailbox = (try? request.query.get(String.self, at: "mailbox"))?
+    let mailbox =
+      (try? request.query.get(String.self, at: "mailbox"))?
       .trimmingCharacters(in: .whitespaces) ?? ""
     guard !mailbox.isEmpty else {
       return try await Pages.render(

@@ -39,7 +39,8 @@ enum OpenAPIDocument {
               "csr": { "type": "string", "maxLength": 16384, "description": "PKCS#10 request, PEM, signed by the new key (with key escrow: the signing key, never escrowed)" },
               "encryptionCsr": { "type": "string", "maxLength": 16384, "description": "key escrow (MAILSEAL_ESCROW optional or required): the encryption key's PKCS#10 request, PEM, same key type, another key" },
               "escrowEnvelope": { "type": "string", "maxLength": 43692, "description": "key escrow: the encryption key's PKCS#8 in a CMS EnvelopedData (RSAES-OAEP SHA-256, AES-256-CBC) for exactly the installed recovery certificates, base64 DER, at most 32 KiB" },
-              "escrowConsent": { "type": "boolean", "description": "key escrow: the requester agrees that the encryption key is escrowed" }
+              "escrowConsent": { "type": "boolean", "description": "key escrow: the requester agrees that the encryption key is escrowed" },
+              "publishConsent": { "type": "boolean", "description": "MAILSEAL_PUBLISH=consent: the certificate may be published in the organisation's directory and the look-up (missing: no)" }
             }
           },
           "Request": {
@@ -58,6 +59,26 @@ enum OpenAPIDocument {
               "created": { "type": "string", "format": "date-time" },
               "keyFileName": { "type": "string" },
               "encryptionKeyFingerprint": { "type": ["string", "null"], "description": "key escrow: the encryption key's fingerprint (keyFingerprint is then the signing key's)" }
+            }
+          },
+          "DirectoryAnswer": {
+            "type": "object",
+            "required": ["mailbox", "certificates"],
+            "properties": {
+              "mailbox": { "type": "string" },
+              "certificates": { "type": "array", "items": { "$ref": "#/components/schemas/PublishedCertificate" }, "description": "the published, valid certificates for encryption of exactly this address, newest first; empty for an address without (whether or not it exists)" }
+            }
+          },
+          "PublishedCertificate": {
+            "type": "object",
+            "required": ["serial", "subject", "notBefore", "notAfter", "sha256", "pem"],
+            "properties": {
+              "serial": { "type": "string", "description": "hex, lower case" },
+              "subject": { "type": "string" },
+              "notBefore": { "type": "string", "format": "date-time" },
+              "notAfter": { "type": "string", "format": "date-time" },
+              "sha256": { "type": "string", "description": "SHA-256 of the certificate's DER, hex pairs separated by colons" },
+              "pem": { "type": "string" }
             }
           },
           "Problem": {
@@ -120,6 +141,19 @@ enum OpenAPIDocument {
               "200": { "description": "The request", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Request" } } } },
               "401": { "$ref": "#/components/responses/Problem" },
               "404": { "$ref": "#/components/responses/Problem" },
+              "503": { "$ref": "#/components/responses/Unavailable" }
+            }
+          }
+        },
+        "/api/v1/directory": {
+          "get": {
+            "summary": "The published certificates of one exact address (MAILSEAL_PUBLISH consent or always; 404 when off). No partial matches, no listing; counted per client",
+            "parameters": [{ "name": "mailbox", "in": "query", "required": true, "schema": { "type": "string", "maxLength": 320 } }],
+            "responses": {
+              "200": { "description": "The certificates (maybe none)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/DirectoryAnswer" } } } },
+              "404": { "$ref": "#/components/responses/Problem" },
+              "422": { "$ref": "#/components/responses/Problem" },
+              "429": { "$ref": "#/components/responses/Problem" },
               "503": { "$ref": "#/components/responses/Unavailable" }
             }
           }
