@@ -382,6 +382,7 @@ let benchmarks: @Sendable () -> Void = {
     }
     crlBenchmarks(database: database)
     if database == "SQLite" { upstreamBenchmarks() }
+    if database == "SQLite" { directoryBenchmarks() }
     if database == "SQLite" {
       // Step 3 alone (build from the validated subject, lint the exact
       // to-be-signed bytes), on one core: the CPU cost a certificate pays

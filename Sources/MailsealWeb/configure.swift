@@ -244,16 +244,24 @@ public func configure(
   }
   // The organisation's directory (MAILSEAL_LDAP_URL): its publisher and
   // the worker that applies the queue.
+  var publicationWorker: PublicationWorker?
   if let ldap = configuration.directory.ldap {
     let publisher = LDAPPublisher(settings: ldap, group: app.eventLoopGroup, logger: app.logger)
     app.publisher = publisher
-    app.publicationWorker = PublicationWorker(
+    publicationWorker = PublicationWorker(
       database: app.db, publisher: publisher, logger: app.logger)
+    app.publicationWorker = publicationWorker
   }
   app.issuanceWorker = IssuanceWorker(
     database: app.db, configuration: configuration, logger: app.logger,
     lease: TimeInterval(configuration.portal.issuanceLease), metrics: metrics,
-    issuer: makeIssuer, mailQueued: { mailWorker.nudge() })
+    issuer: makeIssuer,
+    // What issuance queues: the pickup mails and, in the same
+    // transaction, the directory's changes.
+    mailQueued: { [publicationWorker] in
+      mailWorker.nudge()
+      publicationWorker?.nudge()
+    })
   app.crlPublisher = CRLPublisher(
     database: app.db, configuration: configuration, logger: app.logger, metrics: metrics)
   app.ocspService = OCSPService(database: app.db, configuration: configuration, logger: app.logger)

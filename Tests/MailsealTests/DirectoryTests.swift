@@ -3,6 +3,7 @@ import MailsealCA
 import MailsealModel
 import SQLKit
 import Testing
+import UpstreamTestSupport
 import Vapor
 import X509
 

@@ -470,6 +470,7 @@ struct EnrollmentTests {
       #expect(
         Set(paths?.keys.map { $0 } ?? []) == [
           "/api/v1/requests", "/api/v1/requests/{number}", "/api/v1/requests/{number}/withdraw",
+          "/api/v1/directory",
         ])
     }
   }

@@ -54,7 +54,8 @@ public actor PublicationWorker {
         try await failed(id, change, error: error, attempts: attempts, now: now)
         continue
       }
-      try await Store(database).publications.markDone(id, now: now)
+      // When it was applied (the round's time, or later).
+      try await Store(database).publications.markDone(id, now: max(now, Date()))
       applied += 1
       logger.info(
         "publication applied",

@@ -1,29 +1,29 @@
-import Foundation
+public import Foundation
 
 /// OpenLDAP's `slapd` from Debian, on 127.0.0.1 with StartTLS (a test CA of
 /// its own), the core, cosine and inetorgperson schemas and a few
 /// `inetOrgPerson` entries: the directory the publisher writes to, read
 /// back with OpenLDAP's own `ldapsearch`.
-final class Slapd: @unchecked Sendable {
-  let folder: URL
-  private(set) var port: Int
+public final class Slapd: @unchecked Sendable {
+  public let folder: URL
+  public private(set) var port: Int
   private var process: Process?
-  static let suffix = "dc=example,dc=edu"
-  static let publisherDN = "cn=mailseal,ou=services,dc=example,dc=edu"
-  static let publisherPassword = "publisher-secret"
-  static let adminDN = "cn=admin,dc=example,dc=edu"
-  static let adminPassword = "secret"
+  public static let suffix = "dc=example,dc=edu"
+  public static let publisherDN = "cn=mailseal,ou=services,dc=example,dc=edu"
+  public static let publisherPassword = "publisher-secret"
+  public static let adminDN = "cn=admin,dc=example,dc=edu"
+  public static let adminPassword = "secret"
 
   /// The trust for the server's certificate.
-  var caFile: String { folder.appendingPathComponent("tls/ca.pem").path }
-  var url: String { "ldap://127.0.0.1:\(port)" }
-  var log: String {
+  public var caFile: String { folder.appendingPathComponent("tls/ca.pem").path }
+  public var url: String { "ldap://127.0.0.1:\(port)" }
+  public var log: String {
     (try? String(contentsOf: folder.appendingPathComponent("slapd.log"), encoding: .utf8)) ?? ""
   }
 
   /// Makes the folder, the certificates, the configuration and the
   /// entries (`extraLDIF` after the defaults), and starts it.
-  init(extraLDIF: String = "") throws {
+  public init(extraLDIF: String = "") throws {
     guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/slapd") else {
       throw SlapdFailure(
         description: "slapd is not installed (apt install slapd ldap-utils; scripts/test.sh does)")
@@ -135,7 +135,7 @@ final class Slapd: @unchecked Sendable {
   }
 
   /// An inetOrgPerson entry for `mailbox` under `ou` (LDIF).
-  static func person(_ uid: String, mailbox: String, ou: String = "people") -> String {
+  public static func person(_ uid: String, mailbox: String, ou: String = "people") -> String {
     """
     dn: uid=\(uid),ou=\(ou),\(suffix)
     objectClass: inetOrgPerson
@@ -147,7 +147,7 @@ final class Slapd: @unchecked Sendable {
   }
 
   /// Starts it (again, on the port it had).
-  func start() throws {
+  public func start() throws {
     for _ in 0..<5 {
       let chosen = port == 0 ? try Self.freePort() : port
       let process = Process()
@@ -187,7 +187,7 @@ final class Slapd: @unchecked Sendable {
   }
 
   /// Stops it and waits until it has.
-  func stop() {
+  public func stop() {
     guard let process else { return }
     // SIGKILL: the test runner's threads block SIGTERM, and slapd inherits
     // that mask (mdb is safe against it).
@@ -196,14 +196,14 @@ final class Slapd: @unchecked Sendable {
     self.process = nil
   }
 
-  func remove() {
+  public func remove() {
     stop()
     try? FileManager.default.removeItem(at: folder)
   }
 
   /// `ldapsearch` (StartTLS required) as the admin: the values of
   /// `attribute` of the entry found by `filter`, each as bytes.
-  func values(_ attribute: String, filter: String) throws -> [[UInt8]] {
+  public func values(_ attribute: String, filter: String) throws -> [[UInt8]] {
     let out = folder.appendingPathComponent("out-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: out) }
@@ -219,7 +219,7 @@ final class Slapd: @unchecked Sendable {
   }
 
   /// `ldapmodify` as the admin (StartTLS required).
-  func modify(_ ldif: String) throws {
+  public func modify(_ ldif: String) throws {
     let file = folder.appendingPathComponent("modify-\(UUID().uuidString).ldif")
     try ldif.write(to: file, atomically: true, encoding: .utf8)
     try Self.run(
@@ -230,7 +230,7 @@ final class Slapd: @unchecked Sendable {
   }
 
   @discardableResult
-  static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:])
+  public static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:])
     throws -> String
   {
     let process = Process()
@@ -288,6 +288,6 @@ final class Slapd: @unchecked Sendable {
   }
 }
 
-struct SlapdFailure: Error, CustomStringConvertible {
-  let description: String
+public struct SlapdFailure: Error, CustomStringConvertible {
+  public let description: String
 }
