@@ -71,7 +71,7 @@ final class DirectoryInstallation: @unchecked Sendable {
     app.logger.logLevel = .warning
     self.app = app
     try await configure(app, with: configuration)
-    try await prepareToServe(app)
+    try await app.caInstallation.initialize(keyType: .p384, test: true)
   }
 
   func tearDown() async throws {
