@@ -43,7 +43,8 @@ class Directory(Walker, unittest.TestCase):
         field.clear()
         field.send_keys(address)
         driver.find_element(By.CSS_SELECTOR, "#directory-form button").click()
-        wait.until(lambda d: d.find_elements(By.ID, "directory-found") or d.find_elements(By.ID, "directory-none"))
+        wait.until(lambda d: d.find_elements(By.ID, "directory-found") or d.find_elements(By.ID, "directory-none")
+                   or d.find_elements(By.ID, "directory-error"))
         return [a.get_attribute("data-serial") for a in driver.find_elements(By.CSS_SELECTOR, "article.directory-certificate")]
 
     def test_consent_look_up_and_withdrawal(self):
@@ -75,6 +76,7 @@ class Directory(Walker, unittest.TestCase):
         driver.get(web.url + "/operator/requests/" + number + "?lang=en")
         self.assertTrue(wait.until(EC.presence_of_element_located((By.ID, "request-publish")))
                         .text.startswith("Agreed to publishing"))
+        driver.get(web.url + "/operator/queue?lang=en")
         portal.check_identity_and_approve(driver, wait, number, "mueller-luedenscheidt", "Zoë", "Müller-Lüdenscheidt")
 
         def issued():
@@ -97,7 +99,9 @@ class Directory(Walker, unittest.TestCase):
         block = portal.pem_blocks(pem_file.read_text(), "CERTIFICATE")[0]
         self.assertEqual(base64.b64decode("".join(block.splitlines()[1:-1])), der)
         # Nothing for a part of the address, nor for an unknown one.
+        self.assertEqual(self.look_up(web, driver, wait, "mueller@example.edu"), [])
         self.assertEqual(self.look_up(web, driver, wait, "zoe.mueller@example"), [])
+        self.assertTrue(driver.find_element(By.ID, "directory-error").is_displayed())
         self.assertEqual(self.look_up(web, driver, wait, "nobody@example.edu"), [])
         self.assertTrue(driver.find_element(By.ID, "directory-none").is_displayed())
 
