@@ -11,7 +11,8 @@ struct LDAPFilterTemplateTests {
   @Test("the address goes into the slot as octets: no address changes the filter's shape")
   func slot() throws {
     let template = try LDAPFilterTemplate("(mail={mailbox})")
-    #expect(template.filter(mailbox: "a@example.edu") == .equal("mail", Array("a@example.edu".utf8)))
+    #expect(
+      template.filter(mailbox: "a@example.edu") == .equal("mail", Array("a@example.edu".utf8)))
     let hostile = "x)(objectClass=*"
     #expect(template.filter(mailbox: hostile) == .equal("mail", Array(hostile.utf8)))
     let ad = try LDAPFilterTemplate(
@@ -26,8 +27,9 @@ struct LDAPFilterTemplateTests {
           ]),
           .not(.equal("x", [0x2A])),
         ]))
-    #expect(try LDAPFilterTemplate("(&(mail={mailbox})(userCertificate;binary=*))").description
-      .hasPrefix("(&"))
+    #expect(
+      try LDAPFilterTemplate("(&(mail={mailbox})(userCertificate;binary=*))").description
+        .hasPrefix("(&"))
   }
 
   @Test("what the subset does not take is refused with its place")

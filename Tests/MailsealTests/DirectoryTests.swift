@@ -230,6 +230,18 @@ struct DirectoryTests {
         actor: nil, action: AuditAction.publicationSetAside.rawValue, subject: nil, before: nil,
         limit: 10, on: app.db)
       #expect(setAside.count == 3)
+      // The admins' pages: the count on the admin page, the reasons on
+      // the directory's page (an operator may not see it).
+      var browser = try await DeskWordsTests.signedInStaff(app, "root@example.edu", role: .admin)
+      let adminPage = try await browser.send(.GET, "/operator/admin?lang=en").body
+      #expect(adminPage.contains(#"<strong data-count="3">3</strong>"#))
+      let page = try await browser.send(.GET, "/operator/directory?lang=en")
+      #expect(page.status == .ok)
+      #expect(page.body.contains(#"data-count="3""#))
+      #expect(page.body.contains("several directory entries match (mail=dup@example.edu)"))
+      #expect(page.body.contains("no directory entry matches (mail=none@example.edu)"))
+      var desk = try await DeskWordsTests.signedInStaff(app, "desk2@example.edu")
+      #expect(try await desk.send(.GET, "/operator/directory?lang=en").status == .forbidden)
       // The portal goes on: another certificate is issued.
       _ = try await LifecycleTests.issue(app, mailbox: "next@example.edu")
     }

@@ -90,6 +90,9 @@ class Directory(Walker, unittest.TestCase):
         # A colleague, signed out, finds it by the exact address (any case)
         # and downloads it: the issued certificate.
         driver.delete_all_cookies()
+        driver.get(web.url + "/?lang=en")
+        self.assertTrue(driver.find_element(By.CSS_SELECTOR, "#directory-link a").get_attribute("href")
+                        .endswith("/directory"))
         self.assertEqual(self.look_up(web, driver, wait, "Zoe.Mueller@example.edu"), [serial])
         fingerprint = driver.find_element(By.CSS_SELECTOR, "article.directory-certificate .fingerprint").text
         self.assertEqual(len(fingerprint.split(":")), 32)

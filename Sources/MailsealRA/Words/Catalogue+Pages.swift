@@ -675,6 +675,9 @@ extension Catalogue {
         "To send someone encrypted mail you need their certificate. Enter the exact mail address."
     ),
     "directory_mailbox": .init(de: "E-Mail-Adresse", en: "Mail address"),
+    "directory_start_hint": .init(
+      de: "– das Zertifikat einer Kollegin oder eines Kollegen, um verschlüsselt zu schreiben",
+      en: "– a colleague's certificate, to send them encrypted mail"),
     "directory_search": .init(de: "Suchen", en: "Search"),
     "directory_none": .init(
       de: "Für diese Adresse ist kein Zertifikat veröffentlicht.",

@@ -32,6 +32,8 @@ enum RequesterController {
     let error: String?
     /// "Sign in with <organisation>", when requesters may use the provider.
     let provider: String?
+    /// The look-up of colleagues' certificates is on (MAILSEAL_PUBLISH).
+    var directory = false
   }
 
   /// `GET /`: the address form, or the requests when signed in.
@@ -57,7 +59,8 @@ enum RequesterController {
       StartPage(
         formToken: token, address: address, mobile: isMobile(request), error: error,
         provider: request.application.mailseal.oidc?.requesters == true
-          ? OIDCController.buttonText(request) : nil),
+          ? OIDCController.buttonText(request) : nil,
+        directory: request.application.mailseal.directory.mode != .off),
       for: request, status: status)
     response.cookies[RequesterSession.anonymousCSRFCookieName] = HTTPCookies.Value(
       string: token, maxAge: 86_400, path: "/",
