@@ -127,12 +127,13 @@ public actor LDAPPublisher: Publisher {
     let certificate = change.certificate
     switch attribute.form {
     case .certificate:
-      let present = values.contains(certificate)
+      // A removal is always sent (a value the bind may not read is not in
+      // the search's answer); an addition only when the value is not seen.
       let operation: LDAPChange.Operation
       switch change.kind {
-      case .publish where !present: operation = .add
-      case .unpublish where present: operation = .delete
-      default: return
+      case .publish where !values.contains(certificate): operation = .add
+      case .publish: return
+      case .unpublish: operation = .delete
       }
       let result = try await connection.modify(
         entry.name,
@@ -147,13 +148,16 @@ public actor LDAPPublisher: Publisher {
       }
     case .pkcs7:
       // No equality rule: the set is rewritten, every value that is not
-      // ours kept as it was.
-      let others = values.filter { CertificateBundle.certificatesOfPKCS7($0)?.first != certificate }
+      // ours kept as it was. Ours is exactly what we write (a PKCS#7 the
+      // holder's mail client published, signed, stays even though it
+      // holds the same certificate).
+      let ours = try CertificateBundle.certsOnly([certificate] + change.chain)
+      let others = values.filter { $0 != ours }
       let replaced: [[UInt8]]
       switch change.kind {
       case .publish:
         guard others.count == values.count else { return }
-        replaced = others + [try CertificateBundle.certsOnly([certificate] + change.chain)]
+        replaced = others + [ours]
       case .unpublish:
         guard others.count < values.count else { return }
         replaced = others

@@ -249,7 +249,7 @@ public func configure(
     let publisher = LDAPPublisher(settings: ldap, group: app.eventLoopGroup, logger: app.logger)
     app.publisher = publisher
     publicationWorker = PublicationWorker(
-      database: app.db, publisher: publisher, logger: app.logger)
+      database: app.db, publisher: publisher, logger: app.logger, configuration: configuration)
     app.publicationWorker = publicationWorker
   }
   app.issuanceWorker = IssuanceWorker(

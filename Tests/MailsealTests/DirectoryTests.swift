@@ -104,10 +104,11 @@ struct DirectoryTests {
         CertificateBundle.certificatesOfPKCS7(smime[0])
           == [Array(issued.der)] + chain.map { Array($0.certificateDER) })
       // Published again (a crash before it was recorded): nothing changes.
-      try await app.publisher!.apply(
-        PublicationChange(
-          sequence: 0, kind: .publish, mailbox: "alice@example.edu", serial: issued.serial,
-          certificate: Array(issued.der), reason: "again"))
+      var again = PublicationChange(
+        sequence: 0, kind: .publish, mailbox: "alice@example.edu", serial: issued.serial,
+        certificate: Array(issued.der), reason: "again")
+      again.chain = chain.map { Array($0.certificateDER) }
+      try await app.publisher!.apply(again)
       #expect(try slapd.values("userCertificate;binary", filter: "(uid=alice)").count == 2)
       #expect(try slapd.values("userSMIMECertificate", filter: "(uid=alice)").count == 1)
 
@@ -294,6 +295,21 @@ struct DirectoryTests {
       #expect(try slapd.values("userCertificate;binary", filter: "(uid=dave)").isEmpty)
       let again = try await directory.sync(with: publisher, dryRun: true, actor: "test")
       #expect(again.differences.isEmpty)
+
+      // A repair read before a revocation committed, queued after its
+      // removal: done without touching the directory (the directory holds
+      // what it should, whatever the order).
+      try await app.registrationAuthority.certificates.revoke(
+        serial: carol.serial, reason: .superseded, by: .commandLine)
+      try await PublicationQueue.enqueue(
+        [
+          .init(
+            kind: .publish, mailbox: "carol@example.edu", serial: carol.serial,
+            certificate: Array(carol.der), reason: "sync")
+        ], on: app.db, now: Date())
+      #expect(try await Self.drain(app) == 2)
+      #expect(try slapd.values("userCertificate;binary", filter: "(uid=carol)").isEmpty)
+      #expect(try slapd.values("userSMIMECertificate", filter: "(uid=carol)").isEmpty)
     }
   }
 
@@ -323,6 +339,9 @@ struct DirectoryTests {
       ])
     #expect(LDAPSettings.parseURL("ldap://ldap.example.org")?.security == .startTLS)
     #expect(LDAPSettings.parseURL("ldap://127.0.0.1:3890/")?.security == .startTLSIfOffered)
+    // A name that starts like a loopback address is not one.
+    #expect(LDAPSettings.parseURL("ldap://127.corp.example")?.security == .startTLS)
+    #expect(LDAPSettings.parseURL("ldap://127.0.0.256")?.security == .startTLS)
     #expect(LDAPSettings.parseURL("ldaps://ldap.example.org")?.port == 636)
     #expect(LDAPSettings.parseURL("ldap://user@ldap.example.org") == nil)
   }

@@ -89,7 +89,11 @@ public struct MailsealConfiguration: Sendable {
   /// Whether `host` names this machine (localhost, ::1, 127.0.0.0/8):
   /// where plain http and an open `/metrics` are allowed.
   static func isLoopback(_ host: String) -> Bool {
-    ["localhost", "::1", "[::1]"].contains(host.lowercased()) || host.hasPrefix("127.")
+    if ["localhost", "::1", "[::1]"].contains(host.lowercased()) { return true }
+    // An IPv4 literal in 127/8 (not a name such as 127.corp.example).
+    let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+    return parts.count == 4 && parts[0] == "127"
+      && parts.allSatisfy { part in UInt8(part).map { String($0) == part } ?? false }
   }
 
   /// The folder holding the encrypted CA key files.

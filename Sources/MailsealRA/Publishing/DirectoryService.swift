@@ -75,15 +75,22 @@ extension DirectoryService {
     return try await published(of: [mailbox.address], now: now)[mailbox.address] ?? []
   }
 
+  /// Whether certificate `serial` should be in the directory now: for
+  /// encryption, from a request, valid, and its holder agreed (or the
+  /// organisation publishes all).
+  func shouldBePublished(serial: String, now: Date) async throws -> Bool {
+    guard let certificate = try await store.certificates.find(serial: serial) else { return false }
+    return try await published(of: [certificate.mailbox], now: now)[certificate.mailbox]?
+      .contains(where: { $0.serial == serial }) == true
+  }
+
   /// The published, valid certificate with this serial (a look-up's
   /// download); none otherwise.
   public func publishedCertificate(serial: String, now: Date = Date()) async throws
     -> IssuedCertificate
   {
-    guard isOn, serial.count <= 64,
-      let certificate = try await store.certificates.find(serial: serial),
-      try await published(of: [certificate.mailbox], now: now)[certificate.mailbox]?
-        .contains(where: { $0.serial == serial }) == true
+    guard isOn, serial.count <= 64, try await shouldBePublished(serial: serial, now: now),
+      let certificate = try await store.certificates.find(serial: serial)
     else { throw MailsealError.notFound }
     return certificate
   }
@@ -245,7 +252,11 @@ extension DirectoryService {
         DirectorySyncReport.Difference(kind: $0.kind, mailbox: $0.mailbox, serial: $0.serial)
       }
       if !dryRun, !repairs.isEmpty {
-        try await PublicationQueue.enqueue(repairs, on: database, now: now)
+        // In a transaction: the head row's lock numbers them in commit
+        // order (after every change committed before).
+        try await store.transaction { [repairs] store in
+          try await PublicationQueue.enqueue(repairs, on: store.database, now: now)
+        }
       }
       progress(report.addresses)
     }

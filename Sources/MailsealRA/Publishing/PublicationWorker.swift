@@ -18,12 +18,17 @@ public actor PublicationWorker {
   let logger: Logger
   let lease: TimeInterval
   let pollInterval: Duration
+  /// With it, each change is checked against the present before it is
+  /// applied (see ``applyDue(now:limit:)``); without (tests), applied as
+  /// queued.
+  let configuration: MailsealConfiguration?
   private let doorbell = Doorbell()
 
   public init(
-    database: any Database, publisher: any Publisher, logger: Logger, lease: TimeInterval = 120,
-    pollInterval: Duration = .seconds(5)
+    database: any Database, publisher: any Publisher, logger: Logger, lease: TimeInterval = 300,
+    pollInterval: Duration = .seconds(5), configuration: MailsealConfiguration? = nil
   ) {
+    self.configuration = configuration
     self.database = database
     self.publisher = publisher
     self.logger = logger
@@ -37,7 +42,7 @@ public actor PublicationWorker {
   }
 
   /// Applies what is due once (at most one change per address); returns
-  /// how many were applied.
+  /// how many are done (applied, or found no longer wanted).
   @discardableResult
   public func applyDue(now: Date = Date(), limit: Int = 100) async throws -> Int {
     let claimed = try await Store(database).publications.claimDue(
@@ -48,7 +53,25 @@ public actor PublicationWorker {
       let (id, attempts) = (item.id, item.attempts)
       var change = item.change
       do {
-        if change.kind == .publish { change.chain = try await chain(of: change.serial, &chains) }
+        // Changes may have been queued from what was read a moment before
+        // (a sync, a consent beside a revocation): one that no longer
+        // matches whether the certificate should be published now is
+        // done without touching the directory — so every order of them
+        // ends with the directory holding what it should.
+        if let configuration,
+          try await DirectoryService(
+            authority: RegistrationAuthority(
+              database: database, configuration: configuration, logger: logger)
+          ).shouldBePublished(serial: change.serial, now: now) != (change.kind == .publish)
+        {
+          try await Store(database).publications.markDone(id, now: max(now, Date()))
+          logger.info(
+            "publication skipped: no longer what should be there",
+            metadata: ["kind": "\(change.kind.rawValue)", "serial": "\(change.serial)"])
+          applied += 1
+          continue
+        }
+        change.chain = try await chain(of: change.serial, &chains)
         try await publisher.apply(change)
       } catch {
         try await failed(id, change, error: error, attempts: attempts, now: now)

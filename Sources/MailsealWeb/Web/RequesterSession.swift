@@ -70,10 +70,12 @@ enum RequesterSession {
   /// The client address for rate limits: the peer, or the first
   /// X-Forwarded-For entry behind a trusted proxy.
   static func clientAddress(_ request: Request, settings: PortalSettings) -> String {
+    // The proxy appends the address it saw: the last entry (what a client
+    // put before it is the client's to choose).
     if settings.trustForwardedFor,
-      let forwarded = request.headers.first(name: .xForwardedFor)?.split(separator: ",").first
+      let forwarded = request.headers[.xForwardedFor].last?.split(separator: ",").last
     {
-      return forwarded.trimmingCharacters(in: .whitespaces)
+      return String(forwarded.trimmingCharacters(in: .whitespaces).prefix(64))
     }
     return request.remoteAddress?.ipAddress ?? "unknown"
   }
