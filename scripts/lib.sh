@@ -49,6 +49,8 @@ ensure_debian_packages() {
         echo 'slapd slapd/no_configuration boolean true' | as_root debconf-set-selections
     fi
     command -v ldapsearch >/dev/null || missing+=(ldap-utils)
+    # The service unit's judge (deploy/mailseal.service).
+    command -v systemd-analyze >/dev/null || missing+=(systemd)
     if [ ${#missing[@]} -gt 0 ]; then
         apt_install "${missing[@]}"
         PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

@@ -32,6 +32,9 @@ swift format lint --strict --recursive Package.swift Sources Tests Benchmarks Fu
 log "Checking the layers (web → RA → CA core, store; nothing points back up)"
 python3 scripts/check-layers.py
 
+log "Checking the service unit (systemd-analyze verify and security)"
+scripts/check-deploy.sh "$(swift build --show-bin-path)/mailseal"
+
 log "Checking the upstream test servers against the independent clients (cert-manager, tcs-garr)"
 run_logged upstream-servers env NO_PROXY=127.0.0.1,localhost \
     "$MAILSEAL_UPSTREAM_VENV/bin/python" -m unittest discover --start-directory Tests/upstream --pattern 'test_*.py' -v
