@@ -46,15 +46,7 @@ public struct CAInstallation: Sendable {
 
   /// The chain of an issuing CA up to its root, issuing CA first.
   public func chain(of issuer: CACertificate) async throws -> [CACertificate] {
-    var chain = [issuer]
-    var current = issuer
-    while let parentID = current.parentID, chain.count < 8,
-      let parent = try await store.issuers.find(parentID)
-    {
-      chain.append(parent)
-      current = parent
-    }
-    return chain
+    [issuer] + (try await store.issuers.chain(from: issuer.parentID, limit: 7))
   }
 
   package static let alreadyInitialized = CAError(

@@ -103,13 +103,9 @@ extension DirectoryService {
 
   /// The certificate with its chain as a degenerate PKCS#7 (`.p7c`).
   public func pkcs7(_ certificate: IssuedCertificate) async throws -> [UInt8] {
-    var chain: [[UInt8]] = [Array(certificate.der)]
-    var next: UUID? = certificate.issuerID
-    while let id = next, chain.count < 8, let issuer = try await store.issuers.find(id) {
-      chain.append(Array(issuer.certificateDER))
-      next = issuer.parentID
-    }
-    return try CertificateBundle.certsOnly(chain)
+    let chain = try await store.issuers.chain(from: certificate.issuerID)
+    return try CertificateBundle.certsOnly(
+      [Array(certificate.der)] + chain.map { Array($0.certificateDER) })
   }
 
   /// The certificates of `mailboxes` that are published now.

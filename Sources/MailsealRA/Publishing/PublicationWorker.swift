@@ -97,11 +97,8 @@ public actor PublicationWorker {
     let store = Store(database)
     guard let certificate = try await store.certificates.find(serial: serial) else { return [] }
     if let chain = known[certificate.issuerID] { return chain }
-    var chain: [[UInt8]] = []
-    var next: UUID? = certificate.issuerID
-    while let id = next, chain.count < 8, let issuer = try await store.issuers.find(id) {
-      chain.append(Array(issuer.certificateDER))
-      next = issuer.parentID
+    let chain = try await store.issuers.chain(from: certificate.issuerID).map {
+      Array($0.certificateDER)
     }
     known[certificate.issuerID] = chain
     return chain

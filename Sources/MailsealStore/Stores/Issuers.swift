@@ -27,6 +27,18 @@ public struct Issuers: Sendable {
     try await IssuerRecord.find(id, on: database)?.value
   }
 
+  /// The CA with this id and its parents up to the root, that CA first, at
+  /// most `limit` certificates.
+  public func chain(from id: UUID?, limit: Int = 8) async throws -> [CACertificate] {
+    var chain: [CACertificate] = []
+    var next = id
+    while let id = next, chain.count < limit, let issuer = try await find(id) {
+      chain.append(issuer)
+      next = issuer.parentID
+    }
+    return chain
+  }
+
   public func find(fingerprint: String) async throws -> CACertificate? {
     try await IssuerRecord.query(on: database).filter(\.$sha256Fingerprint == fingerprint).first()?
       .value
