@@ -28,6 +28,8 @@ public protocol CommandHost: Sendable {
   /// Publishes the CRL of the issuer with this id now (a command ends
   /// before the publisher's debounce).
   func publishCRL(issuerID: UUID) async throws
+  /// Writes a backup of the installation to `path` (a new file).
+  func backup(to path: String) async throws -> InstallationBackup.Written
 }
 
 extension CommandContext {
@@ -46,8 +48,8 @@ extension CommandContext {
 /// command: start-up makes and migrates nothing for a read-only one, and
 /// needs no configuration, data folder or database for an offline one.
 public enum CommandAccess: Sendable {
-  /// Runs on a machine with no installation (the offline recovery
-  /// commands).
+  /// Runs without an installation started: the offline recovery commands,
+  /// and `restore` (which makes the installation it runs in).
   case offline
   /// Reads the installation, changes nothing.
   case readOnly
@@ -67,7 +69,7 @@ public enum MailsealCommands {
     [
       "ca": CACommand(), "operator": OperatorCommand(), "issuance": IssuanceCommand(),
       "audit": AuditCommand(), "notice": NoticeCommand(), "recovery": RecoveryCommand(),
-      "directory": DirectoryCommand(),
+      "directory": DirectoryCommand(), "backup": BackupCommand(), "restore": RestoreCommand(),
     ]
   }
 
@@ -93,6 +95,12 @@ public enum MailsealCommands {
     do {
       try await console.run(AsyncCommands(commands: all).group(), input: input)
       return 0
+    } catch let error as BackupFailure where error.isConfiguration {
+      FileHandle.standardError.write(Data("mailseal: \(error)\n".utf8))
+      return StartupFailure.configurationStatus
+    } catch let error as ConfigurationError {
+      FileHandle.standardError.write(Data("\(error)\n".utf8))
+      return StartupFailure.configurationStatus
     } catch {
       FileHandle.standardError.write(Data("mailseal: \(error)\n".utf8))
       return 1

@@ -10,7 +10,8 @@ import MailsealStore
 /// revocations (debounced, so that a burst makes one CRL), whenever the
 /// published one is a day old, and on first request. Each CRL is one
 /// transaction that locks the CA's row in `crls`, reads the revoked,
-/// unexpired certificates, signs, and stores the CRL with the next number;
+/// unexpired certificates, signs, and stores the CRL with the next number
+/// (``CertificateRevocationList/number(after:at:)``: from the clock);
 /// a revocation that commits meanwhile marks the row stale again, so it is
 /// in the next CRL a moment later.
 public actor CRLPublisher {
@@ -97,7 +98,9 @@ public actor CRLPublisher {
       // Lock the row first: revocations that commit after this point
       // mark it stale again.
       let last = try await store.crls.lockForNext(issuer: issuerID)
-      let number = (last ?? 0) + 1
+      // From the clock, so that a restore from an older backup cannot
+      // publish a number already used.
+      let number = CertificateRevocationList.number(after: last, at: now)
       var revoked: [RevokedCertificate] = []
       for entry in try await store.certificates.revoked(issuer: issuerID, unexpiredAt: thisUpdate) {
         revoked.append(

@@ -512,6 +512,12 @@ extension Application {
     }
   }
 
+  /// Writes a backup of the installation to `path` (`mailseal backup`).
+  public func backup(to path: String) async throws -> InstallationBackup.Written {
+    try await InstallationBackup(configuration: mailseal, logger: logger).write(
+      to: path, database: db)
+  }
+
   /// The metrics in Prometheus' text format, the gauges read now.
   func scrapeMetrics() async throws -> [UInt8] {
     try await metrics.scrape(db)

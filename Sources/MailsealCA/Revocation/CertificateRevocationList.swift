@@ -49,6 +49,17 @@ public enum CertificateRevocationList {
   /// CRL numbers are at most 20 octets (RFC 5280 §5.2.3).
   public static let maximumNumber = UInt64.max
 
+  /// The number of a CRL signed at `now` after one numbered `last`: the
+  /// time in milliseconds since 1970, or one more than `last` when that is
+  /// larger. Numbers derived from the clock cannot go back when an older
+  /// backup is restored (the last number it knows is below any number
+  /// published since), and stay strictly increasing within one database.
+  public static func number(after last: Int64?, at now: Date) -> Int64 {
+    let clock = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
+    guard let last else { return max(clock, 1) }
+    return max(clock, last + 1)
+  }
+
   static let reasonCodeOID: ASN1ObjectIdentifier = [2, 5, 29, 21]
   static let crlNumberOID: ASN1ObjectIdentifier = [2, 5, 29, 20]
 }

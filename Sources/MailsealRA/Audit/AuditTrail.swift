@@ -56,6 +56,8 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
   case publicationConsentGiven = "publication.consent-given"
   case publicationConsentWithdrawn = "publication.consent-withdrawn"
   case directorySynced = "directory.synced"
+  case backupTaken = "backup.taken"
+  case backupRestored = "backup.restored"
   case recoveryRequested = "key-recovery.requested"
   case recoveryApproved = "key-recovery.approved"
   case recoveryDeclined = "key-recovery.declined"

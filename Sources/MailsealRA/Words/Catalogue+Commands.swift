@@ -66,6 +66,82 @@ extension Catalogue {
       en:
         "{addresses} addresses compared: {added} added, {removed} removed, {unreadable} entries unreadable; {applied} changes applied in {seconds} s"
     ),
+    // mailseal backup, mailseal restore
+    "command_backup_help": .init(
+      de:
+        "Eine Sicherung der laufenden Installation schreiben: Datenbank (konsistent), CA-Schlüsseldateien (verschlüsselt), Konfiguration ohne Geheimnisse.",
+      en:
+        "Write a backup of the running installation: the database (consistent), the CA key files (encrypted), the configuration without secrets."
+    ),
+    "command_backup_out_help": .init(
+      de: "Die neue Sicherungsdatei (wird nie überschrieben, Modus 0600).",
+      en: "The new backup file (never overwritten, mode 0600)."),
+    "command_backup_needs_out": .init(
+      de: "Die Sicherung braucht --out DATEI.", en: "A backup needs --out FILE."),
+    "command_backup_written": .init(
+      de:
+        "Sicherung geschrieben: {path} ({bytes} Bytes, Datenbankstand {taken}, {keys} CA-Schlüsseldateien) in {seconds} s.",
+      en:
+        "Backup written: {path} ({bytes} bytes, database as of {taken}, {keys} CA key files) in {seconds} s."
+    ),
+    "command_backup_kept_elsewhere": .init(
+      de: "Nicht in der Sicherung – bewahren Sie dies getrennt auf:",
+      en: "Not in the backup — keep these elsewhere:"),
+    "command_restore_help": .init(
+      de:
+        "Eine Sicherung in einen leeren Datenordner und eine leere Datenbank zurückspielen; danach läuft serve weiter.",
+      en:
+        "Restore a backup into an empty data folder and an empty database; serve carries on afterwards."
+    ),
+    "command_restore_from_help": .init(
+      de: "Die Sicherungsdatei (von mailseal backup).",
+      en: "The backup file (from mailseal backup)."),
+    "command_restore_needs_from": .init(
+      de: "Das Zurückspielen braucht --from DATEI.", en: "A restore needs --from FILE."),
+    "command_restore_done": .init(
+      de:
+        "Zurückgespielt: die Sicherung mit dem Datenbankstand {taken} ({database}, {keys} CA-Schlüsseldateien, {certificates} Zertifikate, Prüfprotokoll bis Eintrag {seq}) in {seconds} s.",
+      en:
+        "Restored: the backup of the database as of {taken} ({database}, {keys} CA key files, {certificates} certificates, audit trail up to record {seq}) in {seconds} s."
+    ),
+    "command_restore_span": .init(
+      de:
+        "Dieser Installation fehlt alles ab {taken} bis zum Ende der alten Installation:",
+      en:
+        "This installation lacks everything from {taken} until the old installation stopped:"),
+    "command_restore_span_issued": .init(
+      de:
+        "Zertifikate aus dieser Zeit kennt sie nicht: OCSP antwortet für sie „unknown“, keine CRL führt sie. Sperren Sie sie über ihre Seriennummer (mailseal ca revoke), wenn Sie sie aus Protokollen oder Mails kennen.",
+      en:
+        "Certificates issued in that time are unknown here: OCSP answers “unknown” for them, no CRL lists them. Revoke them by serial (mailseal ca revoke) where logs or mails name them."
+    ),
+    "command_restore_span_upstream": .init(
+      de:
+        "Die vorgeschaltete CA führt jeden Auftrag: listen Sie dort die seit diesem Zeitpunkt erteilten Zertifikate auf und sperren Sie dort, was Sie nicht kennen.",
+      en:
+        "The upstream CA keeps every order: list there the certificates issued since that time, and revoke there what you do not recognise."
+    ),
+    "command_restore_span_revoked": .init(
+      de:
+        "Sperrungen aus dieser Zeit sind verloren: sperren Sie diese Zertifikate erneut (mailseal ca revoke), sonst gelten sie hier als gültig.",
+      en:
+        "Revocations made in that time are lost: revoke those certificates again (mailseal ca revoke), or they count as valid here."
+    ),
+    "command_restore_span_waiting": .init(
+      de:
+        "{count} genehmigte Anträge warten auf Ausstellung: serve stellt sie aus; ein ihnen in dieser Zeit schon ausgestelltes Zertifikat bleibt hier unbekannt.",
+      en:
+        "{count} approved requests are waiting for issuance: serve issues them; a certificate issued to them in that time stays unknown here."
+    ),
+    "command_restore_crls": .init(
+      de:
+        "Die nächste CRL jeder CA ({issuers}) erscheint beim Start von serve, mit einer höheren Nummer als jede frühere.",
+      en:
+        "The next CRL of each CA ({issuers}) is published when serve starts, numbered above every earlier one."
+    ),
+    "command_restore_kept_elsewhere": .init(
+      de: "Die Sicherung enthielt dies nicht (es muss hier eingerichtet sein):",
+      en: "The backup did not hold these (they must be in place here):"),
     "command_audit_help": .init(
       de: "Die Hash-Kette des Prüfprotokolls prüfen oder das Protokoll exportieren.",
       en: "Check the audit trail's hash chain or export it."),
