@@ -51,10 +51,36 @@ ensure_debian_packages() {
     command -v ldapsearch >/dev/null || missing+=(ldap-utils)
     # The service unit's judge (deploy/mailseal.service).
     command -v systemd-analyze >/dev/null || missing+=(systemd)
+    # The reverse proxy the browser tests run behind once (the shipped site,
+    # deploy/nginx-mailseal.conf). Its package would start nginx's default
+    # site on port 80: installed with services forbidden to start, and its
+    # unit left disabled (the tests run their own nginx on 127.0.0.1).
+    local nginx_new=false
+    if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then
+        missing+=(nginx)
+        nginx_new=true
+    fi
     if [ ${#missing[@]} -gt 0 ]; then
-        apt_install "${missing[@]}"
+        without_service_starts apt_install "${missing[@]}"
         PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
     fi
+    if $nginx_new && command -v systemctl >/dev/null; then
+        as_root systemctl disable --quiet nginx.service 2>/dev/null || true
+    fi
+}
+
+# Runs a command while Debian's policy-rc.d forbids starting services (exit
+# 101), so that no package it installs starts a daemon; a policy-rc.d that
+# is there already is left as it is.
+without_service_starts() {
+    local policy=/usr/sbin/policy-rc.d status=0
+    if [ -e "$policy" ]; then "$@"; return; fi
+    printf '#!/bin/sh\n# scripts/lib.sh: no service starts while packages install.\nexit 101\n' \
+        | as_root tee "$policy" >/dev/null
+    as_root chmod 0755 "$policy"
+    "$@" || status=$?
+    as_root rm -f "$policy"
+    return $status
 }
 
 # Installs Debian packages (none: nothing to do).

@@ -3,13 +3,15 @@
 #   1. installs what is missing (Debian: openssl, curl, postgresql,
 #      python3-venv, chromium, chromium-driver; PyPI, pinned, in .venv:
 #      pkilint, aiosmtpd, selenium, schemathesis, oidc-provider-mock and
-#      what they pull in; softhsm2 and opensc from Debian),
+#      what they pull in; softhsm2, opensc, slapd, ldap-utils and nginx
+#      from Debian, no service started by their packages),
 #   2. starts a throw-away PostgreSQL on 127.0.0.1,
 #   3. builds, checks formatting, runs the whole suite on SQLite and the
 #      database-backed suite again on PostgreSQL, then the hardening tests
 #      (PostgreSQL restarted under load, on a server of their own; races;
 #      schemathesis), 60 s of fuzzing per parser (scripts/fuzz.sh) and the
-#      browser tests in headless Chromium against the real portal,
+#      browser tests in headless Chromium against the real portal (once
+#      behind the shipped nginx site, deploy/nginx-mailseal.conf),
 #   4. stops PostgreSQL and removes its files, whatever happened.
 # Needs no standard input. Exit status 0 when every test passed.
 set -euo pipefail
@@ -52,7 +54,7 @@ run_logged hardening env MAILSEAL_PG_BIN="$PG_BIN" MAILSEAL_BINARY="$(swift buil
 log "Fuzzing every parser that takes hostile bytes, 60 s each (libFuzzer, AddressSanitizer)"
 scripts/fuzz.sh "${MAILSEAL_FUZZ_SECONDS:-60}"
 
-log "Running the browser tests (headless Chromium, real SMTP server, OpenSSL)"
+log "Running the browser tests (headless Chromium, real SMTP server, OpenSSL; once behind nginx)"
 run_logged browser env MAILSEAL_BINARY="$(swift build --show-bin-path)/mailseal" \
     "$MAILSEAL_VENV/bin/python" -m unittest discover --start-directory Tests/browser --pattern 'test_*.py' -v
 

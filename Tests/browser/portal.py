@@ -327,7 +327,9 @@ def login_link(message):
     return match.group(0)
 
 
-def chromium(download_dir, extra_arguments=()):
+def chromium(download_dir, extra_arguments=(), environment=None):
+    """Headless Chromium through chromedriver; `environment` (default: this
+    process's) is theirs, e.g. a HOME whose NSS database trusts a test CA."""
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
@@ -339,7 +341,8 @@ def chromium(download_dir, extra_arguments=()):
         "safebrowsing.enabled": False,
     })
     options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver",
+                                              env=environment), options=options)
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(download_dir)})
     driver.execute_cdp_cmd("Network.enable", {"maxPostDataSize": 1 << 20})
     return driver
