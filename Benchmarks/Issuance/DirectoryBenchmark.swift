@@ -85,30 +85,7 @@ final class DirectoryInstallation: @unchecked Sendable {
   /// Approved requests for `p<first>…` (distinct P-256 keys).
   func approve(_ range: Range<Int>) async throws {
     guard let app else { throw BenchmarkSetupError("set-up did not run") }
-    let sql = try app.db.sql
-    let now = Date()
-    for start in stride(from: range.lowerBound, to: range.upperBound, by: 250) {
-      var insert = sql.insert(into: "certificate_requests").columns(
-        "id", "number", "mailbox", "mailbox_type", "given_name", "surname", "key_type",
-        "key_fingerprint", "csr_der", "state", "language", "mailbox_validated_at", "created_at",
-        "updated_at", "approved_at")
-      for index in start..<min(start + 250, range.upperBound) {
-        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
-        let csr = try CertificateSigningRequest(
-          version: .v1, subject: DistinguishedName { CommonName("ignored") }, privateKey: key,
-          attributes: .init(), signatureAlgorithm: .ecdsaWithSHA256)
-        var serializer = DER.Serializer()
-        try serializer.serialize(csr)
-        let checked = try CertificateRequestCheck.check(serializer.serializedBytes)
-        insert = insert.values(
-          SQLBind(UUID()), SQLBind("D-\(index)"), SQLBind("p\(index)@example.edu"),
-          SQLBind("personal"), SQLBind("Given\(index)"), SQLBind("Surname"), SQLBind("p256"),
-          SQLBind(checked.keyFingerprint.hexString), SQLBind(Data(serializer.serializedBytes)),
-          SQLBind("approved"), SQLBind("en"), SQLBind(now), SQLBind(now), SQLBind(now),
-          SQLBind(now))
-      }
-      try await insert.run()
-    }
+    try await insertApprovedRequests(app, range)
   }
 
   func done(on sql: any SQLDatabase) async throws -> Int {
@@ -224,5 +201,33 @@ func directoryBenchmarks() {
       teardown: { try await sync.tearDown() })
   ) { benchmark in
     try await sync.sync(benchmark)
+  }
+}
+
+/// Approved requests for `p<first>…` (distinct P-256 keys).
+func insertApprovedRequests(_ app: Application, _ range: Range<Int>) async throws {
+  let sql = try app.db.sql
+  let now = Date()
+  for start in stride(from: range.lowerBound, to: range.upperBound, by: 250) {
+    var insert = sql.insert(into: "certificate_requests").columns(
+      "id", "number", "mailbox", "mailbox_type", "given_name", "surname", "key_type",
+      "key_fingerprint", "csr_der", "state", "language", "mailbox_validated_at", "created_at",
+      "updated_at", "approved_at")
+    for index in start..<min(start + 250, range.upperBound) {
+      let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+      let csr = try CertificateSigningRequest(
+        version: .v1, subject: DistinguishedName { CommonName("ignored") }, privateKey: key,
+        attributes: .init(), signatureAlgorithm: .ecdsaWithSHA256)
+      var serializer = DER.Serializer()
+      try serializer.serialize(csr)
+      let checked = try CertificateRequestCheck.check(serializer.serializedBytes)
+      insert = insert.values(
+        SQLBind(UUID()), SQLBind("D-\(index)"), SQLBind("p\(index)@example.edu"),
+        SQLBind("personal"), SQLBind("Given\(index)"), SQLBind("Surname"), SQLBind("p256"),
+        SQLBind(checked.keyFingerprint.hexString), SQLBind(Data(serializer.serializedBytes)),
+        SQLBind("approved"), SQLBind("en"), SQLBind(now), SQLBind(now), SQLBind(now),
+        SQLBind(now))
+    }
+    try await insert.run()
   }
 }

@@ -382,7 +382,10 @@ let benchmarks: @Sendable () -> Void = {
     }
     crlBenchmarks(database: database)
     if database == "SQLite" { upstreamBenchmarks() }
-    if database == "SQLite" { directoryBenchmarks() }
+    if database == "SQLite" {
+      directoryBenchmarks()
+      backupBenchmarks()
+    }
     if database == "SQLite" {
       // Step 3 alone (build from the validated subject, lint the exact
       // to-be-signed bytes), on one core: the CPU cost a certificate pays

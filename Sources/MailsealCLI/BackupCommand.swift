@@ -28,7 +28,8 @@ struct BackupCommand: AsyncCommand, DeclaresAccess {
         "command_backup_written",
         [
           "path": written.path, "bytes": "\(written.bytes)",
-          "taken": ISO8601DateFormatter().string(from: written.takenAt), "keys": "\(written.keyFiles)",
+          "taken": ISO8601DateFormatter().string(from: written.takenAt),
+          "keys": "\(written.keyFiles)",
           "seconds": String(format: "%.1f", Date().timeIntervalSince(started)),
         ]))
     if !written.keptElsewhere.isEmpty {
@@ -57,7 +58,8 @@ struct RestoreCommand: AsyncCommand, DeclaresAccess {
     // The settings as `serve` reads them, but nothing made yet (no
     // generated passphrase: the old installation's is needed).
     let environment = ProcessInfo.processInfo.environment
-    let folder = environment["MAILSEAL_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+    let folder =
+      environment["MAILSEAL_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 }
       ?? MailsealConfiguration.Defaults.dataDirectory
     try? FileManager.default.createDirectory(
       atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -71,7 +73,8 @@ struct RestoreCommand: AsyncCommand, DeclaresAccess {
       say(
         "command_restore_done",
         [
-          "taken": ISO8601DateFormatter().string(from: restored.takenAt), "database": restored.database,
+          "taken": ISO8601DateFormatter().string(from: restored.takenAt),
+          "database": restored.database,
           "keys": "\(restored.keyFiles)", "certificates": "\(facts.certificates)",
           "seq": "\(facts.lastAuditSeq)",
           "seconds": String(format: "%.1f", Date().timeIntervalSince(started)),

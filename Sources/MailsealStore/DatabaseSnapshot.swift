@@ -220,7 +220,9 @@ struct PostgresCommandLine {
         "/usr/lib/postgresql/\($0)/bin"
       }
     }
-    return folders.map { "\($0)/\(tool)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    return folders.map { "\($0)/\(tool)" }.first {
+      FileManager.default.isExecutableFile(atPath: $0)
+    }
   }
 }
 

@@ -72,17 +72,48 @@ public enum StoreSetup {
     }
   }
 
-  /// Runs every migration not yet run (``MailsealMigrations``).
+  /// Runs every migration not yet run (``MailsealMigrations``), forward
+  /// only, all of them in one transaction (both databases change their
+  /// schema transactionally: a failure leaves the schema as it was) that
+  /// first takes a lock — PostgreSQL: a transaction-scoped advisory lock;
+  /// SQLite: the write lock — so that instances starting together run
+  /// them once: the second waits, then finds them done. The log is
+  /// FluentKit's (`_fluent_migrations`), so `mailseal migrate` agrees.
   public static func migrate(databases: Databases, logger: Logger, on loop: any EventLoop)
     async throws
   {
-    let migrations = Migrations()
-    migrations.add(MailsealMigrations.all)
-    let migrator = Migrator(
-      databases: databases, migrations: migrations, logger: logger, on: loop)
-    try await migrator.setupIfNeeded().get()
-    try await migrator.prepareBatch().get()
+    guard let database = databases.database(logger: logger, on: loop) else {
+      throw MigrationFailure("no database is configured")
+    }
+    let postgres = try database.sql.dialect.name == "postgresql"
+    // SQLite: the log table first, on its own (CREATE TABLE IF NOT
+    // EXISTS waits for the write lock like any write).
+    if !postgres { try await MigrationLog.migration.prepare(on: database).get() }
+    try await database.transaction { database in
+      let sql = try database.sql
+      if postgres {
+        // The lock, then the log table (two CREATE TABLE IF NOT EXISTS at
+        // once could both pass the check).
+        try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: migrationLockKey))").run()
+        try await MigrationLog.migration.prepare(on: database).get()
+      } else {
+        // A write first: the transaction holds the write lock from here
+        // (a second instance waits for it, busy_timeout).
+        try await sql.raw("UPDATE _fluent_migrations SET batch = batch WHERE 0 = 1").run()
+      }
+      let done = try await MigrationLog.query(on: database).all()
+      let names = Set(done.map(\.name))
+      let batch = (done.map(\.batch).max() ?? 0) + 1
+      for migration in MailsealMigrations.all where !names.contains(migration.name) {
+        logger.info("[ Migrator ] Starting prepare", metadata: ["migration": "\(migration.name)"])
+        try await migration.prepare(on: database).get()
+        try await MigrationLog(name: migration.name, batch: batch).create(on: database)
+      }
+    }
   }
+
+  /// The advisory lock's key for migrations ("MSMG").
+  static let migrationLockKey: Int64 = 0x4D53_4D47
 }
 
 /// The store opened without the web framework: the registration
@@ -137,4 +168,10 @@ public final class StoreConnection: Sendable {
     await databases.shutdownAsync()
     try? await threadPool.shutdownGracefully()
   }
+}
+
+/// Why the migrations could not run.
+struct MigrationFailure: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
 }

@@ -39,17 +39,20 @@ struct BackupTests {
     var lostRevocation = ""
     var keptRevocation = ""
     var issuerDER = Data()
+    var issuingID = UUID()
 
     try await TestInstallation.withApp(environment: old.environment) { app in
       let (_, issuing) = try await app.caInstallation.initialize(keyType: .p256, test: true)
       issuerDER = issuing.certificateDER
+      issuingID = issuing.id
       try await BackOfficeTests.insertApproved(app, count: 1_000)
       let sql = try app.db.sql
       func count(_ query: String) async throws -> Int {
         try await sql.raw(SQLQueryString(query)).first()!.decode(column: "n", as: Int.self)
       }
       func crlNumber() async throws -> Int64 {
-        try await sql.raw("SELECT number FROM crls").first()!.decode(column: "number", as: Int64.self)
+        try await sql.raw("SELECT number FROM crls WHERE issuer_id = \(bind: issuingID)").first()!
+          .decode(column: "number", as: Int64.self)
       }
 
       let server = try CrashTests.serve(old)
@@ -150,18 +153,21 @@ struct BackupTests {
         try await sql.raw(SQLQueryString(query)).first()!.decode(column: "n", as: Int.self)
       }
       func crlNumber() async throws -> Int64 {
-        try await sql.raw("SELECT number FROM crls").first()!.decode(column: "number", as: Int64.self)
+        try await sql.raw("SELECT number FROM crls WHERE issuer_id = \(bind: issuingID)").first()!
+          .decode(column: "number", as: Int64.self)
       }
       var backupSerials: Set<String> = []
       for row in try await sql.raw("SELECT serial, request_id FROM certificates").all() {
         let serial = try row.decode(column: "serial", as: String.self)
         backupSerials.insert(serial)
         // What the backup holds is what the old installation had.
-        #expect(oldSerials[serial] == (try row.decode(column: "request_id", as: UUID.self)).uuidString)
+        #expect(
+          oldSerials[serial] == (try row.decode(column: "request_id", as: UUID.self)).uuidString)
       }
       let waiting = try await count(
         "SELECT COUNT(*) AS n FROM certificate_requests WHERE state = 'approved'")
-      print("the backup holds \(backupSerials.count) certificates; \(waiting) requests were waiting")
+      print(
+        "the backup holds \(backupSerials.count) certificates; \(waiting) requests were waiting")
       #expect(backupSerials.contains(keptRevocation))
       // Consistent: no certificate without its intent, none issued twice.
       #expect(
@@ -226,5 +232,31 @@ struct BackupTests {
     #expect(crlNumbers.count == 4)
     let verifiedAgain = try new.mailseal("audit", "verify")
     #expect(verifiedAgain.status == 0, "\(verifiedAgain.output)")
+  }
+}
+
+@Suite("Migrations")
+struct MigrationTests {
+  @Test(
+    "Instances starting together on an empty database run every migration once, in one batch, and all start"
+  )
+  func startTogether() async throws {
+    let sandbox = try await CommandLineTests.Sandbox.make()
+    defer { Task { await sandbox.cleanUp() } }
+    let runs = try await withThrowingTaskGroup(of: Run.Result.self) { group in
+      for _ in 0..<3 {
+        group.addTask { try sandbox.mailseal("migrate") }
+      }
+      return try await group.reduce(into: []) { $0.append($1) }
+    }
+    for run in runs { #expect(run.status == 0, "\(run.output)") }
+    try await TestInstallation.withApp(environment: sandbox.environment) { app in
+      let rows = try await app.db.sql.raw("SELECT name, batch FROM _fluent_migrations").all()
+      let names = try rows.map { try $0.decode(column: "name", as: String.self) }
+      let batches = Set(try rows.map { try $0.decode(column: "batch", as: Int.self) })
+      #expect(names.count == MailsealMigrations.all.count)
+      #expect(Set(names) == Set(MailsealMigrations.all.map(\.name)))
+      #expect(batches.count == 1)
+    }
   }
 }

@@ -15,6 +15,17 @@ import Vapor
 @Suite("OCSP on a listener of its own")
 struct OCSPListenerTests {
   @Test(
+    "Behind a trusted proxy the portal's port and the OCSP listener take X-Forwarded-For's last entry (the proxy's), at most 64 characters"
+  )
+  func forwardedClient() {
+    #expect(RequesterSession.forwardedClient(["203.0.113.9, 192.0.2.1"]) == "192.0.2.1")
+    #expect(RequesterSession.forwardedClient(["203.0.113.9", " 192.0.2.2 "]) == "192.0.2.2")
+    #expect(RequesterSession.forwardedClient([]) == nil)
+    #expect(RequesterSession.forwardedClient(["203.0.113.9, "]) == nil)
+    #expect(RequesterSession.forwardedClient([String(repeating: "f", count: 100)])?.count == 64)
+  }
+
+  @Test(
     "POST and GET on the OCSP listener answer byte for byte as the portal's port, keep-alive; other paths 404"
   )
   func sameAnswers() async throws {

@@ -120,8 +120,12 @@ enum TarHeader {
 
   /// The name and size of the entry a header describes; nil at the end
   /// (an empty block).
-  static func read(_ block: [UInt8]) throws(BackupFailure) -> (name: String, type: UInt8, size: Int64)? {
-    guard block.count == 512 else { throw BackupFailure("The backup file ends in the middle of an entry.") }
+  static func read(_ block: [UInt8]) throws(BackupFailure) -> (
+    name: String, type: UInt8, size: Int64
+  )? {
+    guard block.count == 512 else {
+      throw BackupFailure("The backup file ends in the middle of an entry.")
+    }
     if block.allSatisfy({ $0 == 0 }) { return nil }
     var checked = block
     for index in 148..<156 { checked[index] = 0x20 }
@@ -178,10 +182,12 @@ enum BackupArchiveReader {
       if block.isEmpty { break }
       guard let (name, type, size) = try TarHeader.read(block) else { break }
       guard type == UInt8(ascii: "0") || type == 0 else {
-        throw BackupFailure("The backup file holds “\(name.prefix(100))”, which is not a plain file.")
+        throw BackupFailure(
+          "The backup file holds “\(name.prefix(100))”, which is not a plain file.")
       }
       guard BackupManifest.allows(name) else {
-        throw BackupFailure("The backup file holds “\(name.prefix(100))”, which no Mailseal backup has.")
+        throw BackupFailure(
+          "The backup file holds “\(name.prefix(100))”, which no Mailseal backup has.")
       }
       guard files[name] == nil, files.count < entryLimit else {
         throw BackupFailure("The backup file holds “\(name.prefix(100))” twice.")

@@ -118,7 +118,8 @@ public struct InstallationBackup: Sendable {
         AuditEvent(
           actor: AuditEvent.commandLine, action: .backupTaken, subject: path,
           details: [
-            "taken-at": Self.time(takenAt), "bytes": "\(bytes)", "ca-key-files": "\(keyFiles.count)",
+            "taken-at": Self.time(takenAt), "bytes": "\(bytes)",
+            "ca-key-files": "\(keyFiles.count)",
             "database": configuration.database.kind,
           ]), on: database, now: now())
       logger.info(
@@ -204,7 +205,9 @@ public struct InstallationBackup: Sendable {
       if secret && !name.hasSuffix("_FILE") {
         lines.append("\(name)=(secret: not in the backup)")
       } else {
-        lines.append("\(name)=\(MailsealConfiguration.redacted(value).replacingOccurrences(of: "\n", with: " "))")
+        lines.append(
+          "\(name)=\(MailsealConfiguration.redacted(value).replacingOccurrences(of: "\n", with: " "))"
+        )
       }
     }
     return lines.joined(separator: "\n") + "\n"

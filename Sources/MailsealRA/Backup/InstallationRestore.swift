@@ -124,7 +124,8 @@ extension InstallationBackup {
       return Restored(
         takenAt: manifest.takenAt, database: manifest.database, keyFiles: keyNames.count,
         certificates: facts.certificates, lastAuditSeq: facts.lastAuditSeq,
-        waitingForIssuance: facts.waitingForIssuance, issuers: facts.issuers, restoredAt: now, upstream: configuration.upstream != nil,
+        waitingForIssuance: facts.waitingForIssuance, issuers: facts.issuers, restoredAt: now,
+        upstream: configuration.upstream != nil,
         keptElsewhere: manifest.keptElsewhere)
     } catch {
       await connection.close()
@@ -166,7 +167,8 @@ extension InstallationBackup {
       unlisted.remove(file.name)
     }
     if let extra = unlisted.first {
-      throw BackupFailure("The backup holds \(extra.prefix(100)), which its manifest does not list.")
+      throw BackupFailure(
+        "The backup holds \(extra.prefix(100)), which its manifest does not list.")
     }
     let databases = manifest.files.filter {
       [BackupManifest.databaseSQLite, BackupManifest.databasePostgres].contains($0.name)

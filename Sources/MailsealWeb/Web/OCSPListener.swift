@@ -201,10 +201,9 @@ final class OCSPHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     -> String
   {
     if trustForwardedFor,
-      let forwarded = requestHead.headers.first(name: "X-Forwarded-For")?.split(separator: ",")
-        .first
+      let forwarded = RequesterSession.forwardedClient(requestHead.headers["X-Forwarded-For"])
     {
-      return forwarded.trimmingCharacters(in: .whitespaces)
+      return forwarded
     }
     return context.channel.remoteAddress?.ipAddress ?? "unknown"
   }

@@ -67,17 +67,25 @@ enum RequesterSession {
       isSecure: settings.secureCookies, isHTTPOnly: true, sameSite: sameSite)
   }
 
-  /// The client address for rate limits: the peer, or the first
+  /// The client address for rate limits: the peer, or the last
   /// X-Forwarded-For entry behind a trusted proxy.
   static func clientAddress(_ request: Request, settings: PortalSettings) -> String {
-    // The proxy appends the address it saw: the last entry (what a client
-    // put before it is the client's to choose).
     if settings.trustForwardedFor,
-      let forwarded = request.headers[.xForwardedFor].last?.split(separator: ",").last
+      let forwarded = forwardedClient(request.headers[.xForwardedFor])
     {
-      return String(forwarded.trimmingCharacters(in: .whitespaces).prefix(64))
+      return forwarded
     }
     return request.remoteAddress?.ipAddress ?? "unknown"
+  }
+
+  /// The client a trusted proxy names in X-Forwarded-For: the proxy
+  /// appends the address it saw, so the last entry of the last header
+  /// (what a client put before it is the client's to choose), at most 64
+  /// characters. The portal's port and the OCSP listener both use it.
+  static func forwardedClient(_ headerValues: [String]) -> String? {
+    guard let last = headerValues.last?.split(separator: ",").last else { return nil }
+    let address = last.trimmingCharacters(in: .whitespaces)
+    return address.isEmpty ? nil : String(address.prefix(64))
   }
 
   private struct CachedSession: StorageKey {

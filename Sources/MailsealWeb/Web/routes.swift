@@ -16,8 +16,9 @@ func routes(_ app: Application) throws {
   // OCSP (RFC 6960 appendix A): POST with the DER request, or GET with it
   // in base64 in the path (which may hold "/").
   app.on(
-    // Up to 64 KiB is read, so that an oversized request still gets an
-    // OCSP answer (malformedRequest: the responder reads at most 8 KiB).
+    // Up to 64 KiB less one byte is read (Vapor refuses a body of exactly
+    // maxSize), so that an oversized request still gets an OCSP answer
+    // (malformedRequest: the responder reads at most 8 KiB).
     .POST, PortalPath.ocsp.route, body: .collect(maxSize: "64kb"),
     use: PublicCAController.ocspPost)
   app.get(PortalPath.ocspGet.route, use: PublicCAController.ocspGet)
