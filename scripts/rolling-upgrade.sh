@@ -14,9 +14,11 @@
 #
 #   scripts/rolling-upgrade.sh OLD_REV [ROUNDS]
 #
-# Builds OLD_REV in a worktree of its own (a clean debug build, minutes);
-# this checkout must be built (swift build). Not part of the test command
-# (the old build alone would take a third of its time).
+# Builds OLD_REV in a worktree of its own, /tmp/mailseal-old-OLD_REV (a
+# clean debug build, ten minutes; kept for the next run); this checkout
+# must be built (swift build). Both binaries are copied before they start
+# (a build meanwhile cannot touch them). Not part of the test command (the
+# old build alone would take a third of its time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -31,7 +33,6 @@ finish() {
     [ -n "$OLD_PID" ] && kill "$OLD_PID" 2>/dev/null || true
     [ -n "$NEW_PID" ] && kill "$NEW_PID" 2>/dev/null || true
     wait 2>/dev/null || true
-    git -C "$ROOT" worktree remove --force "$WORK/old" 2>/dev/null || true
     stop_postgres
 }
 start_postgres
@@ -42,13 +43,17 @@ if ! git diff --quiet "$OLD_REV" HEAD -- Sources/MailsealStore/Migrations; then
     exit 1
 fi
 
-log "Building $OLD_REV (the old release) in a worktree of its own"
-git worktree add --detach "$WORK/old" "$OLD_REV" >/dev/null
-(cd "$WORK/old" && flock /tmp/mailseal-build.lock swift build --product mailseal >"$WORK/old-build.log" 2>&1) \
+OLD_TREE=/tmp/mailseal-old-$(git rev-parse --short "$OLD_REV")
+log "Building $OLD_REV (the old release) in $OLD_TREE"
+[ -d "$OLD_TREE" ] || git worktree add --detach "$OLD_TREE" "$OLD_REV" >/dev/null
+(cd "$OLD_TREE" && flock /tmp/mailseal-build.lock swift build --product mailseal >"$WORK/old-build.log" 2>&1) \
     || { tail -20 "$WORK/old-build.log"; exit 1; }
-OLD_BIN="$(cd "$WORK/old" && swift build --show-bin-path)/mailseal"
-NEW_BIN="$(swift build --show-bin-path)/mailseal"
-[ -x "$NEW_BIN" ] || { echo "build this checkout first (swift build)" >&2; exit 1; }
+[ -x "$(swift build --show-bin-path)/mailseal" ] || { echo "build this checkout first (swift build)" >&2; exit 1; }
+mkdir -p "$WORK/bin"
+OLD_BIN="$WORK/bin/mailseal-old"
+NEW_BIN="$WORK/bin/mailseal-new"
+cp "$(cd "$OLD_TREE" && swift build --show-bin-path)/mailseal" "$OLD_BIN"
+flock /tmp/mailseal-build.lock cp "$(swift build --show-bin-path)/mailseal" "$NEW_BIN"
 
 "$PG_BIN/psql" "$POSTGRES_URL" -qc "CREATE DATABASE rolling" >/dev/null
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -57,15 +57,19 @@ public enum StoreSetup {
     readOnly: Bool = false
   ) async throws {
     guard case .sqlite = location else { return }
-    if !readOnly, let database = databases.database(logger: logger, on: group.any()) {
-      try await (try database.sql).raw("PRAGMA journal_mode=WAL").run()
-    }
+    var first = true
     for loop in group.makeIterator() {
       guard let database = try databases.database(.sqlite, logger: logger, on: loop)?.sql else {
         continue
       }
-      try await database.raw("PRAGMA synchronous=FULL").run()
+      // The wait first: switching a new file to WAL takes its lock, which
+      // another instance starting at the same moment may hold.
       try await database.raw("PRAGMA busy_timeout=10000").run()
+      if first && !readOnly {
+        try await database.raw("PRAGMA journal_mode=WAL").run()
+      }
+      first = false
+      try await database.raw("PRAGMA synchronous=FULL").run()
       try await database.raw("PRAGMA cache_size=-65536").run()
       try await database.raw("PRAGMA temp_store=MEMORY").run()
       try await database.raw("PRAGMA wal_autocheckpoint=10000").run()

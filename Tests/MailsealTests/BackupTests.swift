@@ -15,6 +15,16 @@ import X509
 
 @Suite("Backup and restore")
 struct BackupTests {
+  static func count(_ sql: any SQLDatabase, _ query: String) async throws -> Int {
+    try await sql.raw(SQLQueryString(query)).first()!.decode(column: "n", as: Int.self)
+  }
+
+  /// The number of the issuing CA's CRL now.
+  static func crlNumber(_ sql: any SQLDatabase, issuer: UUID) async throws -> Int64 {
+    try await sql.raw("SELECT number FROM crls WHERE issuer_id = \(bind: issuer)").first()!
+      .decode(column: "number", as: Int64.self)
+  }
+
   /// The drill of the test command: issue, revoke, back up while the
   /// portal issues, lose the machine, restore on a new one, carry on
   /// issuing and revoking — on SQLite and (MAILSEAL_TEST_DATABASE) on
@@ -47,13 +57,8 @@ struct BackupTests {
       issuingID = issuing.id
       try await BackOfficeTests.insertApproved(app, count: 1_000)
       let sql = try app.db.sql
-      func count(_ query: String) async throws -> Int {
-        try await sql.raw(SQLQueryString(query)).first()!.decode(column: "n", as: Int.self)
-      }
-      func crlNumber() async throws -> Int64 {
-        try await sql.raw("SELECT number FROM crls WHERE issuer_id = \(bind: issuingID)").first()!
-          .decode(column: "number", as: Int64.self)
-      }
+      func count(_ query: String) async throws -> Int { try await Self.count(sql, query) }
+      func crlNumber() async throws -> Int64 { try await Self.crlNumber(sql, issuer: issuingID) }
 
       let server = try CrashTests.serve(old)
       try await CrashTests.waitUntil {
@@ -149,13 +154,8 @@ struct BackupTests {
 
     try await TestInstallation.withApp(environment: new.environment) { app in
       let sql = try app.db.sql
-      func count(_ query: String) async throws -> Int {
-        try await sql.raw(SQLQueryString(query)).first()!.decode(column: "n", as: Int.self)
-      }
-      func crlNumber() async throws -> Int64 {
-        try await sql.raw("SELECT number FROM crls WHERE issuer_id = \(bind: issuingID)").first()!
-          .decode(column: "number", as: Int64.self)
-      }
+      func count(_ query: String) async throws -> Int { try await Self.count(sql, query) }
+      func crlNumber() async throws -> Int64 { try await Self.crlNumber(sql, issuer: issuingID) }
       var backupSerials: Set<String> = []
       for row in try await sql.raw("SELECT serial, request_id FROM certificates").all() {
         let serial = try row.decode(column: "serial", as: String.self)
@@ -205,6 +205,26 @@ struct BackupTests {
       if let good = backupSerials.first(where: { $0 != keptRevocation && $0 != lostRevocation }) {
         #expect(try await status(good) == .good)
       }
+
+      // Logins and pickup work on what the backup holds: the holder of a
+      // certificate it knows signs in by a new login link and picks it up.
+      let good = try #require(
+        backupSerials.first { $0 != keptRevocation && $0 != lostRevocation })
+      let holder = try #require(
+        try await sql.raw(
+          "SELECT r.mailbox, r.number FROM certificate_requests r JOIN certificates c ON c.request_id = r.id WHERE c.serial = \(bind: good)"
+        ).first())
+      let mailbox = try holder.decode(column: "mailbox", as: String.self)
+      let number = try holder.decode(column: "number", as: String.self)
+      var browser = TestBrowser(app)
+      let start = try await browser.send(.GET, "/")
+      let token = try #require(TestBrowser.formToken(in: start.body))
+      let sent = try await browser.send(.POST, "/login", form: ["address": mailbox, "csrf": token])
+      #expect(sent.status == .seeOther)
+      let link = try await EnrollmentTests.loginLink(app, to: mailbox)
+      #expect(try await browser.send(.GET, link).status == .seeOther)
+      let pickup = try await browser.send(.GET, "/requests/\(number)/pickup")
+      #expect(pickup.status == .ok, "\(pickup.body.prefix(300))")
 
       // And revoking goes on, numbered above everything before.
       let newest = try await sql.raw(

@@ -37,7 +37,9 @@ extension InstallationBackup {
       at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     // Only into an empty installation.
     let keys = configuration.keyDirectory
-    if let present = try? keyFileNames(in: keys), !present.isEmpty {
+    if let present = try? FileManager.default.contentsOfDirectory(atPath: keys.path),
+      !present.isEmpty
+    {
       throw BackupFailure(
         "The data folder holds CA key files already (\(keys.path)): a restore goes into an empty installation only. Move the data folder away first.",
         configuration: true)
