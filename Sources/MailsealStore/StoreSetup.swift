@@ -90,31 +90,54 @@ public enum StoreSetup {
       throw MigrationFailure("no database is configured")
     }
     let postgres = try database.sql.dialect.name == "postgresql"
-    // SQLite: the log table first, on its own (CREATE TABLE IF NOT
-    // EXISTS waits for the write lock like any write).
-    if !postgres { try await MigrationLog.migration.prepare(on: database).get() }
-    try await database.transaction { database in
-      let sql = try database.sql
-      if postgres {
+    if postgres {
+      try await database.transaction { database in
         // The lock, then the log table (two CREATE TABLE IF NOT EXISTS at
         // once could both pass the check).
-        try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: migrationLockKey))").run()
+        try await database.sql.raw(
+          "SELECT pg_advisory_xact_lock(\(literal: migrationLockKey))"
+        ).run()
         try await MigrationLog.migration.prepare(on: database).get()
-      } else {
-        // A write first: the transaction holds the write lock from here
-        // (a second instance waits for it, busy_timeout).
-        try await sql.raw("UPDATE _fluent_migrations SET batch = batch WHERE 0 = 1").run()
+        try await runPending(on: database, logger: logger)
       }
-      let done = try await MigrationLog.query(on: database).all()
-      let names = Set(done.map(\.name))
-      let batch = (done.map(\.batch).max() ?? 0) + 1
-      for migration in MailsealMigrations.all where !names.contains(migration.name) {
-        logger.info("[ Migrator ] Starting prepare", metadata: ["migration": "\(migration.name)"])
-        try await migration.prepare(on: database).get()
-        try await MigrationLog(name: migration.name, batch: batch).create(on: database)
+      return
+    }
+    // SQLite, on one connection that waits as long as another instance's
+    // whole batch may take (not the 10 s a statement waits in service):
+    // the log table first, on its own, then the transaction, whose first
+    // statement is a write (it holds the write lock from there).
+    try await database.withConnection { connection in
+      let sql = try connection.sql
+      try await sql.raw("PRAGMA busy_timeout=\(literal: migrationWaitMilliseconds)").run()
+      do {
+        try await MigrationLog.migration.prepare(on: connection).get()
+        try await connection.transaction { database in
+          try await database.sql.raw("UPDATE _fluent_migrations SET batch = batch WHERE 0 = 1")
+            .run()
+          try await runPending(on: database, logger: logger)
+        }
+      } catch {
+        try? await sql.raw("PRAGMA busy_timeout=10000").run()
+        throw error
       }
+      try await sql.raw("PRAGMA busy_timeout=10000").run()
     }
   }
+
+  /// Runs the migrations the log does not name, in order, as one batch.
+  static func runPending(on database: any Database, logger: Logger) async throws {
+    let done = try await MigrationLog.query(on: database).all()
+    let names = Set(done.map(\.name))
+    let batch = (done.map(\.batch).max() ?? 0) + 1
+    for migration in MailsealMigrations.all where !names.contains(migration.name) {
+      logger.info("[ Migrator ] Starting prepare", metadata: ["migration": "\(migration.name)"])
+      try await migration.prepare(on: database).get()
+      try await MigrationLog(name: migration.name, batch: batch).create(on: database)
+    }
+  }
+
+  /// How long an SQLite instance waits for another's migrations: 5 minutes.
+  static let migrationWaitMilliseconds = 300_000
 
   /// The advisory lock's key for migrations ("MSMG").
   static let migrationLockKey: Int64 = 0x4D53_4D47

@@ -126,18 +126,25 @@ struct UpgradeFixtureTests {
     // Issuance goes on: `serve` on the fixture issues what was approved in it
     // (once its mailbox is validated again, when that is too old) and a
     // request made now, with the fixture's CA key; its CRL is served.
+    // The requests are made and approved first, then `serve` starts (the
+    // test's own writes and the portal's do not wait on one SQLite file
+    // under the whole suite's load).
     let port = try TestSMTPServer.freePort()
-    let (server, log) = try CrashTests.serveWithLog(sandbox, port: port)
+    let running = Running()
     defer {
-      if server.isRunning {
+      if let server = running.server, server.isRunning {
         server.interrupt()
         server.waitUntilExit()
       }
     }
     let tooOld = Counter()
     try await TestInstallation.withApp(environment: sandbox.environment) { app in
-      tooOld.value = try await Self.continueIssuance(app, port: port, fixture: name)
+      tooOld.value = try await Self.continueIssuance(app, port: port, fixture: name) {
+        (running.server, running.log) = try CrashTests.serveWithLog(sandbox, port: port)
+      }
     }
+    let server = try #require(running.server)
+    let log = try #require(running.log)
     server.interrupt()
     server.waitUntilExit()
     // No error logged (unless the fixture approved requests whose identity
@@ -161,6 +168,11 @@ struct UpgradeFixtureTests {
   /// A number set inside a closure and read after it.
   final class Counter: @unchecked Sendable {
     var value = 0
+  }
+
+  final class Running: @unchecked Sendable {
+    var server: Process?
+    var log: CrashTests.ServeLog?
   }
 
   // MARK: - The sandbox
@@ -504,15 +516,16 @@ struct UpgradeFixtureTests {
 
   // MARK: - Issuance goes on
 
-  /// With `serve` running on the fixture: its approved requests are issued
+  /// With `serve` started on the fixture (`serve`, once the requests are
+  /// made): its approved requests are issued
   /// (after a fresh login link where the mailbox validation is older than
   /// 30 days), a new request is submitted, checked, approved and issued
   /// by the fixture's CA, and the CRL the portal serves lists the
   /// fixture's revocations. Returns how many approved requests of the
   /// fixture were too old to issue.
-  static func continueIssuance(_ app: Application, port: Int, fixture name: String) async throws
-    -> Int
-  {
+  static func continueIssuance(
+    _ app: Application, port: Int, fixture name: String, serve: () throws -> Void
+  ) async throws -> Int {
     let authority = app.registrationAuthority
     let store = Store(app.db)
     let now = Date()
@@ -559,6 +572,7 @@ struct UpgradeFixtureTests {
       by: .staff(checker))
     _ = try await authority.desk.approve(number: request.number, by: .staff(approver))
     waiting.append(request.id)
+    try serve()
 
     try await CrashTests.waitUntil(limit: .seconds(180)) {
       for id in waiting where try await store.requests.find(id)?.state != .issued {
