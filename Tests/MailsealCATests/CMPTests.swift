@@ -17,8 +17,14 @@ extension OpenSSLCMPServer {
     var request = URLRequest(url: url)
     request.httpMethod = "POST"
     request.setValue("application/pkixcmp", forHTTPHeaderField: "Content-Type")
+    // Each message on a connection of its own, closed after the answer (as
+    // OpenSSL's server closes it): no pooled connection that the server
+    // has closed is tried first and the message sent again.
+    request.setValue("close", forHTTPHeaderField: "Connection")
     request.httpBody = Data(try message.serialized())
-    let (data, response) = try await URLSession.shared.data(for: request)
+    let session = URLSession(configuration: .ephemeral)
+    defer { session.finishTasksAndInvalidate() }
+    let (data, response) = try await session.data(for: request)
     let status = (response as? HTTPURLResponse)?.statusCode
     try #require(status == 200, "HTTP \(status.map(String.init) ?? "?")")
     return try CMPMessage(derEncoded: Array(data))

@@ -15,6 +15,9 @@ import X509
 
 @Suite("Backup and restore")
 struct BackupTests {
+  /// Approved requests the drill's portal issues.
+  static let requests = 600
+
   static func count(_ sql: any SQLDatabase, _ query: String) async throws -> Int {
     try await sql.raw(SQLQueryString(query)).first()!.decode(column: "n", as: Int.self)
   }
@@ -55,7 +58,7 @@ struct BackupTests {
       let (_, issuing) = try await app.caInstallation.initialize(keyType: .p256, test: true)
       issuerDER = issuing.certificateDER
       issuingID = issuing.id
-      try await BackOfficeTests.insertApproved(app, count: 1_000)
+      try await BackOfficeTests.insertApproved(app, count: Self.requests)
       let sql = try app.db.sql
       func count(_ query: String) async throws -> Int { try await Self.count(sql, query) }
       func crlNumber() async throws -> Int64 { try await Self.crlNumber(sql, issuer: issuingID) }
@@ -95,7 +98,7 @@ struct BackupTests {
 
       try await CrashTests.waitUntil {
         try await count("SELECT COUNT(*) AS n FROM certificate_requests WHERE state = 'issued'")
-          == 1_000
+          == Self.requests
       }
       // Revoked after the backup: lost with the machine.
       lostRevocation = try await sql.raw(
@@ -116,7 +119,7 @@ struct BackupTests {
       #expect(refused.status == 78, "\(refused.output)")
       #expect(refused.output.contains("empty installation only"), "\(refused.output)")
     }
-    #expect(oldSerials.count == 1_000)
+    #expect(oldSerials.count == Self.requests)
 
     // The new machine: with another passphrase the keys do not open, and
     // nothing is written.
@@ -182,7 +185,7 @@ struct BackupTests {
       let server = try CrashTests.serve(new)
       try await CrashTests.waitUntil {
         try await count("SELECT COUNT(*) AS n FROM certificate_requests WHERE state = 'issued'")
-          == 1_000
+          == Self.requests
       }
       try await CrashTests.waitUntil { try await crlNumber() > crlNumbers.last! }
       crlNumbers.append(try await crlNumber())
@@ -238,8 +241,10 @@ struct BackupTests {
 
       // Nothing issued twice: one certificate per request, and no serial
       // the old installation issued after the backup appears again.
-      #expect(try await count("SELECT COUNT(*) AS n FROM certificates") == 1_000)
-      #expect(try await count("SELECT COUNT(DISTINCT request_id) AS n FROM certificates") == 1_000)
+      #expect(try await count("SELECT COUNT(*) AS n FROM certificates") == Self.requests)
+      #expect(
+        try await count("SELECT COUNT(DISTINCT request_id) AS n FROM certificates") == Self.requests
+      )
       var newSerials: Set<String> = []
       for row in try await sql.raw("SELECT serial FROM certificates").all() {
         newSerials.insert(try row.decode(column: "serial", as: String.self))
